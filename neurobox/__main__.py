@@ -1,0 +1,5 @@
+import sys
+
+from neurobox.cli import main
+
+sys.exit(main())

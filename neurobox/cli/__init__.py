@@ -1,0 +1,43 @@
+"""The `neurobox` command: parses arguments and delegates to the library.
+
+Each subcommand lives in its own module here with a `register(subparsers)`
+function that adds its parser and sets `func` (called with the parsed
+arguments; returns an exit code). Errors a user can fix come out as one
+line on stderr and exit status 2, with no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from neurobox.errors import NeuroboxError
+
+SUBCOMMAND_MODULES = [
+    "neurobox.cli.run",
+    "neurobox.cli.demo",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurobox",
+        description="Spiking neural networks built from independent neurons.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except NeuroboxError as err:
+        print(f"neurobox {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

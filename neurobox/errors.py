@@ -1,0 +1,33 @@
+"""The errors neurobox raises.
+
+Every error about user input names the field it concerns and what is
+allowed, so a user can fix a model file or a call without reading code.
+"""
+
+
+class NeuroboxError(Exception):
+    """Base class of every error neurobox raises on purpose."""
+
+
+class ConfigError(NeuroboxError, ValueError):
+    """Bad input: an unknown name, a value out of range, a file that does not parse.
+
+    `field` is the dotted path of the offending entry (for example
+    ``projections[2].delay`` or ``populations.exc.params.tau_m``).
+    """
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class SimulationError(NeuroboxError, RuntimeError):
+    """A run that cannot go on (for example a state that became NaN)."""
+
+
+class ToolMissingError(NeuroboxError, RuntimeError):
+    """An external tool (avr-gcc, simavr, yosys...) is not installed.
+
+    The message says how to install it.
+    """

@@ -1,0 +1,23 @@
+"""Neuron models, one module per family; `get_model` looks one up by name."""
+from __future__ import annotations
+
+from neurobox.errors import ConfigError
+from neurobox.neurons.base import NeuronModel, Parameter, StateVariable
+from neurobox.neurons.lif import IAF_COND_EXP, IAF_PSC_EXP
+from neurobox.neurons.sources import POISSON_GENERATOR, SPIKE_GENERATOR
+
+MODELS: dict[str, NeuronModel] = {
+    m.name: m for m in (IAF_PSC_EXP, IAF_COND_EXP, POISSON_GENERATOR, SPIKE_GENERATOR)
+}
+
+
+def get_model(name: str, field_path: str = "model") -> NeuronModel:
+    """The model called `name`, or a ConfigError listing the valid names."""
+    if isinstance(name, NeuronModel):
+        return name
+    if name not in MODELS:
+        raise ConfigError(field_path, f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+__all__ = ["MODELS", "NeuronModel", "Parameter", "StateVariable", "get_model"]

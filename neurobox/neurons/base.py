@@ -1,0 +1,231 @@
+"""What every neuron model provides, and how the engine calls it.
+
+A model is a `NeuronModel`: a parameter table (name, default, unit,
+meaning, allowed range), its state variables, its synaptic receptors, a
+function that turns parameters and the time step into a flat array of
+constants, and one compiled step kernel per integration method (the
+first is the default; a population may choose another with `method=`).
+
+The kernel contract (all models, all targets of the float engine)::
+
+    n_spikes = kernel(state, consts, syn_in, i_in, rng, step_index, spikes_out)
+
+    state       float64[n_state, N]  state variables, rows in `model.state` order;
+                                     updated in place by one time step
+    consts      float64[:]           what `model.constants(params, dt, n)` returned
+    syn_in      float64[n_receptors, N]  synaptic input arriving this step
+                                     (weights summed per receptor: pA for
+                                     current receptors, nS for conductance);
+                                     the kernel must reset it to 0 after use
+    i_in        float64[N]           external current this step, pA
+                                     (step-current stimuli, gap junctions)
+    rng         uint64[4]            the population's random stream
+                                     (xoshiro256**, see neurobox.random);
+                                     only stochastic models use it
+    step_index  int64                index of this step (t = step_index*dt ms
+                                     at its start)
+    spikes_out  int32[N]             the kernel writes the indices of the
+                                     neurons that fired, in increasing order
+
+It returns the number of spikes written, or -1 - i if neuron i's state
+became NaN (the engine stops the run with an error naming the population
+and the time).
+
+The step follows NEST's order: integrate the membrane with the synaptic
+state at the start of the step, then decay the synapses and add the input
+that arrived in this step (so input affects the membrane from the next
+step on), then test the threshold and reset.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One entry of a model's parameter table.
+
+    `low`/`high` bound the allowed values; `low_open`/`high_open` say
+    whether the bound itself is excluded (a time constant must be > 0).
+    """
+
+    name: str
+    default: float
+    unit: str
+    doc: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def allowed(self) -> str:
+        """The allowed range, written for an error message."""
+        lo = "(" if self.low_open else "["
+        hi = ")" if self.high_open else "]"
+        return f"{lo}{self.low:g}, {self.high:g}{hi} {self.unit}".strip()
+
+    def check(self, value: float, field_path: str) -> float:
+        """Return `value` as float, or raise ConfigError naming `field_path`."""
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(field_path, f"expected a number in {self.allowed()}, got {value!r}") from None
+        if not math.isfinite(v):
+            raise ConfigError(field_path, f"must be finite, allowed {self.allowed()}, got {v}")
+        below = v <= self.low if self.low_open else v < self.low
+        above = v >= self.high if self.high_open else v > self.high
+        if below or above:
+            raise ConfigError(field_path, f"{v:g} is outside the allowed range {self.allowed()}")
+        return v
+
+
+@dataclass(frozen=True)
+class StateVariable:
+    """A state variable: its name, unit, meaning and initial value.
+
+    `initial` is either a parameter name (the variable starts at that
+    parameter's value, e.g. V_m starts at E_L), a number, or a function
+    of the parameter dict.
+    """
+
+    name: str
+    unit: str
+    doc: str
+    initial: str | float | Callable[[Mapping[str, float]], float] = 0.0
+
+    def initial_value(self, params: Mapping[str, float]) -> float:
+        if isinstance(self.initial, str):
+            return float(params[self.initial])
+        if callable(self.initial):
+            return float(self.initial(params))
+        return float(self.initial)
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """A neuron model as the engine and the documentation see it.
+
+    `receptor_kind` is "current" (weights in pA, signed: excitatory >= 0,
+    inhibitory <= 0, as NEST's psc models) or "conductance" (weights in nS,
+    >= 0; the reversal potential makes a receptor inhibitory), or "none"
+    for spike sources that receive no synapses.
+    `constants(params, dt, n)` returns the float64 array the kernel reads
+    (n is the population size; spike sources pack per-neuron data there).
+    `methods` maps an integration method's name to its kernel; the first
+    entry is the default. `array_params` names parameters that are arrays
+    rather than numbers (a spike generator's spike times); `validate`
+    checks them and any constraint between parameters.
+    `voltage` names the membrane-potential state variable (for plots,
+    gap junctions and the LED), or None for spike sources.
+    """
+
+    name: str
+    summary: str
+    equations: str
+    integration: str
+    parameters: tuple[Parameter, ...]
+    state: tuple[StateVariable, ...]
+    receptors: tuple[str, ...]
+    receptor_kind: str
+    constants: Callable[[Mapping[str, object], float, int], np.ndarray]
+    methods: Mapping[str, Callable]
+    voltage: str | None = "V_m"
+    references: tuple[str, ...] = ()
+    presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    validate: Callable[[Mapping[str, object], str], None] | None = None
+    is_source: bool = False
+    array_params: tuple[str, ...] = ()
+
+    @property
+    def default_method(self) -> str:
+        return next(iter(self.methods))
+
+    def kernel(self, method: str | None, field_path: str = "method") -> Callable:
+        """The compiled step kernel for integration `method` (None: the default)."""
+        method = method or self.default_method
+        if method not in self.methods:
+            raise ConfigError(field_path, f"model {self.name} has no integration method {method!r}; "
+                                          f"valid: {', '.join(self.methods)}")
+        return self.methods[method]
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.state)
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.parameters}
+
+    def resolve_params(self, given: Mapping[str, object] | None, field_path: str,
+                       preset: str | None = None) -> dict[str, float]:
+        """Defaults, overlaid by a preset, overlaid by `given`; every value checked.
+
+        Raises ConfigError naming the field for an unknown name or a value
+        out of range.
+        """
+        params = self.defaults()
+        if preset is not None:
+            if preset not in self.presets:
+                raise ConfigError(f"{field_path}.preset",
+                                  f"unknown preset {preset!r} for model {self.name}; "
+                                  f"valid presets: {', '.join(sorted(self.presets)) or 'none'}")
+            params.update(self.presets[preset])
+        table = {p.name: p for p in self.parameters}
+        for key, value in (given or {}).items():
+            if key in self.array_params:
+                params[key] = value
+                continue
+            if key not in table:
+                raise ConfigError(f"{field_path}.{key}",
+                                  f"unknown parameter for model {self.name}; "
+                                  f"valid parameters: {', '.join(self.parameter_names + self.array_params)}")
+            params[key] = value
+        for key in table:
+            params[key] = table[key].check(params[key], f"{field_path}.{key}")
+        if self.validate is not None:
+            self.validate(params, field_path)
+        return params
+
+    def state_index(self, name: str, field_path: str = "variable") -> int:
+        """Row of state variable `name` in the state array."""
+        names = self.state_names
+        if name not in names:
+            raise ConfigError(field_path, f"model {self.name} has no state variable {name!r}; "
+                                          f"valid: {', '.join(names)}")
+        return names.index(name)
+
+    def receptor_index(self, name: str, field_path: str = "receptor") -> int:
+        if name not in self.receptors:
+            valid = ", ".join(self.receptors) or "none (this model receives no synapses)"
+            raise ConfigError(field_path, f"model {self.name} has no receptor {name!r}; valid: {valid}")
+        return self.receptors.index(name)
+
+    def parameter_table(self) -> str:
+        """The parameter table as Markdown (name, default, unit, meaning)."""
+        rows = ["| name | default | unit | meaning |", "|---|---|---|---|"]
+        rows += [f"| `{p.name}` | {p.default:g} | {p.unit} | {p.doc} |" for p in self.parameters]
+        return "\n".join(rows)
+
+
+def positive(name: str, default: float, unit: str, doc: str) -> Parameter:
+    """A parameter that must be > 0 (capacitances, time constants)."""
+    return Parameter(name, default, unit, doc, low=0.0, low_open=True)
+
+
+def non_negative(name: str, default: float, unit: str, doc: str) -> Parameter:
+    """A parameter that must be >= 0 (conductances, refractory periods)."""
+    return Parameter(name, default, unit, doc, low=0.0)
+
+
+def any_value(name: str, default: float, unit: str, doc: str) -> Parameter:
+    """A parameter with no range restriction beyond being finite (potentials)."""
+    return Parameter(name, default, unit, doc)
