@@ -1,0 +1,182 @@
+"""Compile a Network description into flat arrays.
+
+Neuron state: float64[n_state, N] per population. Synapses: CSR by
+presynaptic neuron per projection, int32 targets, float32 weights and
+uint8/uint16 delays in steps (a projection whose delays are all equal
+stores one number instead): 8-9 bytes per synapse.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.network.network import Network
+from neurobox.network.population import Population
+from neurobox.network import values
+from neurobox.network.projection import GapJunction
+from neurobox.random import generator, kernel_state
+
+
+@dataclass
+class CompiledPopulation:
+    name: str
+    population: Population
+    state: np.ndarray        # float64[n_state, N]
+    consts: np.ndarray       # float64[:]
+    ring: np.ndarray         # float64[D, n_receptors, N]
+    i_ext: np.ndarray        # float64[N], pA
+    rng: np.ndarray          # uint64[4]
+    spikes: np.ndarray       # int32[N], scratch for this step's spikes
+
+    @property
+    def n(self) -> int:
+        return self.population.n
+
+
+@dataclass
+class CompiledProjection:
+    name: str
+    pre: int                 # index into CompiledNetwork.populations
+    post: int
+    receptor: int
+    indptr: np.ndarray       # int64[n_pre + 1]
+    targets: np.ndarray      # int32[n_syn]
+    weights: np.ndarray      # float32[n_syn]
+    delays: np.ndarray | None  # uint8/uint16[n_syn], or None when all equal
+    uniform_delay: int       # the common delay (steps) when delays is None
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.targets.size)
+
+    @property
+    def nbytes(self) -> int:
+        extra = 0 if self.delays is None else self.delays.nbytes
+        return self.indptr.nbytes + self.targets.nbytes + self.weights.nbytes + extra
+
+    def to_lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The (pre, post, weight, delay_steps) view of the synapses."""
+        pre = np.repeat(np.arange(self.indptr.size - 1), np.diff(self.indptr))
+        delays = (np.full(self.targets.size, self.uniform_delay) if self.delays is None
+                  else self.delays.astype(np.int64))
+        return pre, self.targets.astype(np.int64), self.weights.astype(np.float64), delays
+
+
+@dataclass
+class CompiledGapJunctions:
+    """Junction m couples neuron a[m] of population `pre` with b[m] of `post` by g[m] nS."""
+
+    name: str
+    pre: int
+    post: int
+    pre_voltage_row: int
+    post_voltage_row: int
+    a: np.ndarray            # int32
+    b: np.ndarray            # int32
+    g: np.ndarray            # float64, nS
+
+
+@dataclass
+class CompiledNetwork:
+    dt: float
+    seed: int
+    populations: list[CompiledPopulation]
+    projections: list[CompiledProjection]
+    index: dict[str, int] = field(default_factory=dict)
+    gap_junctions: list[CompiledGapJunctions] = field(default_factory=list)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections)
+
+    @property
+    def synapse_bytes(self) -> int:
+        return sum(p.nbytes for p in self.projections)
+
+
+def compile_network(net: Network) -> CompiledNetwork:
+    """Draw connectivity and initial state, and lay everything out in flat arrays."""
+    if not net.populations:
+        raise ConfigError("populations", "the network has no population")
+    index = {name: k for k, name in enumerate(net.populations)}
+    projections = [_compile_projection(name, proj, index, net) for name, proj in net.projections.items()
+                   if not isinstance(proj, GapJunction)]
+    gaps = [_compile_gap_junctions(name, proj, index, net) for name, proj in net.projections.items()
+            if isinstance(proj, GapJunction)]
+    depth = {k: 1 for k in index.values()}
+    for cp in projections:
+        longest = cp.uniform_delay if cp.delays is None else int(cp.delays.max(initial=1))
+        depth[cp.post] = max(depth[cp.post], longest + 1)
+    populations = [_compile_population(name, pop, depth[index[name]], net)
+                   for name, pop in net.populations.items()]
+    return CompiledNetwork(net.dt, net.seed, populations, projections, index, gaps)
+
+
+def initial_state(pop: Population, seed: int) -> np.ndarray:
+    """The state array at t = 0: model initial values, overridden by `pop.initial`."""
+    model = pop.model
+    state = np.empty((len(model.state), pop.n), dtype=np.float64)
+    rng = generator(seed, "initial", pop.name)
+    for row, var in enumerate(model.state):
+        if var.name in pop.initial:
+            state[row] = values.draw(pop.initial[var.name], pop.n, rng, f"{pop.field}.initial.{var.name}")
+        else:
+            state[row] = var.initial_value(pop.params)
+    return state
+
+
+def _compile_population(name: str, pop: Population, depth: int, net: Network) -> CompiledPopulation:
+    model = pop.model
+    return CompiledPopulation(
+        name=name,
+        population=pop,
+        state=initial_state(pop, net.seed),
+        consts=np.ascontiguousarray(model.constants(pop.params, net.dt, pop.n), dtype=np.float64),
+        ring=np.zeros((depth, len(model.receptors), pop.n), dtype=np.float64),
+        i_ext=np.zeros(pop.n, dtype=np.float64),
+        rng=kernel_state(net.seed, "population", name),
+        spikes=np.zeros(pop.n, dtype=np.int32),
+    )
+
+
+def _compile_projection(name: str, proj, index: dict[str, int], net: Network) -> CompiledProjection:
+    syn = proj.build(net.seed, net.dt, f"projections.{name}")
+    n_pre = proj.pre.n
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])
+    longest = int(syn.delay_steps.max(initial=1))
+    if longest > np.iinfo(np.uint16).max:
+        raise ConfigError(f"projections.{name}.delay",
+                          f"delays up to {np.iinfo(np.uint16).max} steps are supported, got {longest}")
+    uniform = syn.delay_steps.size == 0 or bool(np.all(syn.delay_steps == syn.delay_steps[0]))
+    delays = None
+    if not uniform:
+        delays = syn.delay_steps.astype(np.uint8 if longest <= 255 else np.uint16)
+    weights = syn.weight.astype(np.float32)
+    return CompiledProjection(
+        name=name,
+        pre=index[proj.pre.name],
+        post=index[proj.post.name],
+        receptor=proj.post.model.receptor_index(proj.receptor),
+        indptr=indptr,
+        targets=syn.post.astype(np.int32),
+        weights=weights,
+        delays=delays,
+        uniform_delay=int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
+    )
+
+
+def _compile_gap_junctions(name: str, proj: GapJunction, index: dict[str, int], net: Network) -> CompiledGapJunctions:
+    syn = proj.build(net.seed, net.dt, f"projections.{name}")
+    return CompiledGapJunctions(
+        name=name,
+        pre=index[proj.pre.name],
+        post=index[proj.post.name],
+        pre_voltage_row=proj.pre.model.state_index(proj.pre.model.voltage),
+        post_voltage_row=proj.post.model.state_index(proj.post.model.voltage),
+        a=syn.pre.astype(np.int32),
+        b=syn.post.astype(np.int32),
+        g=syn.weight.astype(np.float64),
+    )

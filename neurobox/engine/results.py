@@ -1,0 +1,134 @@
+"""What a run produces: spikes, state traces, timings, and the model that made them.
+
+Spikes are time-sorted parallel arrays (t_ms float64, id int32) per
+population; traces are (T, variables..., neurons) arrays with their
+times. `Results.save` writes one .npz file (atomically) that `Results.load`
+reads back exactly, model file included.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.files import atomic_write
+
+FORMAT = "neurobox-results-1"
+
+
+@dataclass
+class SpikeTrains:
+    """Spikes of one population: t_ms[k] is when neuron ids[k] fired (sorted by time, then id)."""
+
+    t_ms: np.ndarray
+    ids: np.ndarray
+    n: int
+
+    def __len__(self) -> int:
+        return int(self.t_ms.size)
+
+    def rate_hz(self, duration_ms: float) -> float:
+        """Mean firing rate per neuron over `duration_ms`."""
+        return float(self.t_ms.size) / self.n / (duration_ms * 1e-3) if duration_ms > 0 else 0.0
+
+    def per_neuron(self) -> list[np.ndarray]:
+        """Spike times (ms) of each neuron."""
+        order = np.argsort(self.ids, kind="stable")
+        bounds = np.searchsorted(self.ids[order], np.arange(self.n + 1))
+        t = self.t_ms[order]
+        return [t[bounds[i]:bounds[i + 1]] for i in range(self.n)]
+
+
+@dataclass
+class Trace:
+    """A recorded state variable: values[k, j] of neurons[j] at t_ms[k]."""
+
+    population: str
+    variable: str
+    neurons: np.ndarray
+    t_ms: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
+class Results:
+    dt: float
+    seed: int
+    bio_ms: float
+    spikes: dict[str, SpikeTrains]
+    traces: dict[str, dict[str, Trace]]        # recorder name -> variable -> Trace
+    model_toml: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # setup_s, simulate_s, wall_s
+
+    def trace(self, population: str, variable: str) -> Trace:
+        """The first recorded trace of `variable` in `population`."""
+        for by_var in self.traces.values():
+            tr = by_var.get(variable)
+            if tr is not None and tr.population == population:
+                return tr
+        raise ConfigError("trace", f"no recorder of {population}.{variable}; recorded: "
+                                   + (", ".join(f"{t.population}.{t.variable}" for bv in self.traces.values()
+                                                for t in bv.values()) or "nothing"))
+
+    def summary(self) -> dict:
+        """The run as one JSON-ready dict (what `neurobox run --json` prints)."""
+        pops = {name: {"n": s.n, "spikes": len(s), "rate_hz": round(s.rate_hz(self.bio_ms), 4)}
+                for name, s in self.spikes.items()}
+        out = {"populations": pops, "bio_ms": self.bio_ms, "seed": self.seed}
+        out.update({k: round(v, 4) for k, v in self.timings.items()})
+        return out
+
+    # -- files ----------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write everything to one .npz file, atomically."""
+        arrays: dict[str, np.ndarray] = {}
+        meta = {"format": FORMAT, "dt": self.dt, "seed": self.seed, "bio_ms": self.bio_ms,
+                "timings": self.timings, "spikes": {}, "traces": {}}
+        for name, s in self.spikes.items():
+            meta["spikes"][name] = {"n": s.n}
+            arrays[f"spikes.{name}.t_ms"] = s.t_ms
+            arrays[f"spikes.{name}.ids"] = s.ids
+        for rec, by_var in self.traces.items():
+            meta["traces"][rec] = {}
+            for var, tr in by_var.items():
+                meta["traces"][rec][var] = {"population": tr.population}
+                arrays[f"traces.{rec}.{var}.neurons"] = tr.neurons
+                arrays[f"traces.{rec}.{var}.t_ms"] = tr.t_ms
+                arrays[f"traces.{rec}.{var}.values"] = tr.values
+        arrays["meta"] = np.array(json.dumps(meta))
+        arrays["model_toml"] = np.array(self.model_toml)
+
+        def write(f):
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **arrays)
+            f.write(buf.getvalue())
+        atomic_write(path, write)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Results":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                if meta.get("format") != FORMAT:
+                    raise ConfigError(str(path), f"not a neurobox results file (format {meta.get('format')!r})")
+                spikes = {name: SpikeTrains(data[f"spikes.{name}.t_ms"], data[f"spikes.{name}.ids"], info["n"])
+                          for name, info in meta["spikes"].items()}
+                traces = {rec: {var: Trace(info["population"], var, data[f"traces.{rec}.{var}.neurons"],
+                                           data[f"traces.{rec}.{var}.t_ms"], data[f"traces.{rec}.{var}.values"])
+                                for var, info in by_var.items()}
+                          for rec, by_var in meta["traces"].items()}
+                return cls(meta["dt"], meta["seed"], meta["bio_ms"], spikes, traces,
+                           str(data["model_toml"]), meta.get("timings", {}))
+        except FileNotFoundError:
+            raise ConfigError(str(path), "results file not found") from None
+        except (ValueError, KeyError, OSError) as err:
+            raise ConfigError(str(path), f"not a readable neurobox results file ({err})") from None
+
+    def network(self):
+        """The Network that produced these results (from the embedded model file)."""
+        from neurobox.network.modelfile import loads
+        return loads(self.model_toml, source="results.model_toml")

@@ -1,0 +1,170 @@
+"""Connection rules (NEST's names): which pre neuron connects to which post neuron.
+
+Each rule returns parallel int64 arrays (pre, post), sorted by pre then
+post, drawn from the projection's own random stream.
+
+    all_to_all         every pair
+    one_to_one         i -> i (populations of equal size)
+    fixed_probability  each pair independently with probability p
+                       (NEST: pairwise_bernoulli)
+    fixed_indegree     each post neuron gets `indegree` random pre neurons
+    fixed_outdegree    each pre neuron gets `outdegree` random post neurons
+    explicit           the given arrays `pre_ids`, `post_ids`
+
+`allow_autapses` (default True, as NEST) permits i -> i when pre and post
+are the same population; `allow_multapses` (default True, as NEST)
+permits repeated pairs in the fixed-degree rules.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+
+RULES = {
+    "all_to_all": (),
+    "one_to_one": (),
+    "fixed_probability": ("p",),
+    "fixed_indegree": ("indegree",),
+    "fixed_outdegree": ("outdegree",),
+    "explicit": ("pre_ids", "post_ids"),
+}
+COMMON_OPTIONS = ("allow_autapses", "allow_multapses")
+
+
+def check_rule(rule: str, options: dict[str, Any], n_pre: int, n_post: int, field: str) -> dict[str, Any]:
+    """Validate a rule and its options; return the options normalised."""
+    if rule not in RULES:
+        raise ConfigError(f"{field}.rule", f"unknown connection rule {rule!r}; valid: {', '.join(RULES)}")
+    needed = RULES[rule]
+    for key in options:
+        if key not in needed + COMMON_OPTIONS:
+            raise ConfigError(f"{field}.{key}", f"not an option of rule {rule}; valid: "
+                                                f"{', '.join(needed + COMMON_OPTIONS)}")
+    for key in needed:
+        if key not in options:
+            raise ConfigError(f"{field}.{key}", f"rule {rule} needs {', '.join(needed)}")
+    out = {"allow_autapses": bool(options.get("allow_autapses", True)),
+           "allow_multapses": bool(options.get("allow_multapses", True))}
+    if rule == "one_to_one" and n_pre != n_post:
+        raise ConfigError(f"{field}.rule", f"one_to_one needs populations of equal size, got {n_pre} and {n_post}")
+    if rule == "fixed_probability":
+        p = _number(options["p"], f"{field}.p")
+        if not 0.0 <= p <= 1.0:
+            raise ConfigError(f"{field}.p", f"a probability must be in [0, 1], got {p:g}")
+        out["p"] = p
+    if rule in ("fixed_indegree", "fixed_outdegree"):
+        key = needed[0]
+        k = options[key]
+        pool = n_pre if rule == "fixed_indegree" else n_post
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ConfigError(f"{field}.{key}", f"must be a whole number >= 0, got {k!r}")
+        if not out["allow_multapses"] and k > pool:
+            raise ConfigError(f"{field}.{key}", f"{k} exceeds the {pool} neurons available without multapses")
+        out[key] = int(k)
+    if rule == "explicit":
+        for key, n in (("pre_ids", n_pre), ("post_ids", n_post)):
+            arr = np.asarray(options[key])
+            if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+                raise ConfigError(f"{field}.{key}", "must be a flat list of whole neuron indices")
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                raise ConfigError(f"{field}.{key}", f"indices must be in [0, {n - 1}]")
+            out[key] = arr.astype(np.int64)
+        if out["pre_ids"].shape != out["post_ids"].shape:
+            raise ConfigError(f"{field}.post_ids", f"pre_ids and post_ids must have the same length, "
+                                                   f"got {out['pre_ids'].size} and {out['post_ids'].size}")
+    return out
+
+
+def connect(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_population: bool,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the pairs of a checked rule. Returns (pre, post) sorted by (pre, post)."""
+    autapses = options["allow_autapses"] or not same_population
+    if rule == "all_to_all":
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+        post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+    elif rule == "one_to_one":
+        pre = post = np.arange(n_pre, dtype=np.int64)
+    elif rule == "fixed_probability":
+        pre, post = _bernoulli_pairs(n_pre, n_post, options["p"], rng)
+    elif rule == "fixed_indegree":
+        post, pre = _fixed_degree(n_post, n_pre, options["indegree"], options["allow_multapses"], autapses, rng)
+    elif rule == "fixed_outdegree":
+        pre, post = _fixed_degree(n_pre, n_post, options["outdegree"], options["allow_multapses"], autapses, rng)
+    else:
+        pre, post = options["pre_ids"], options["post_ids"]
+    if not autapses and rule not in ("fixed_indegree", "fixed_outdegree"):
+        keep = pre != post
+        pre, post = pre[keep], post[keep]
+    order = np.lexsort((post, pre))
+    return pre[order], post[order]
+
+
+def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator):
+    """Every (pre, post) pair independently with probability p, by geometric skips.
+
+    Cost is proportional to the number of connections, not of pairs.
+    """
+    total = n_pre * n_post
+    if p <= 0.0 or total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if p >= 1.0:
+        idx = np.arange(total, dtype=np.int64)
+        return idx // n_post, idx % n_post
+    chunks = []
+    position = -1
+    expected = total * p
+    while True:
+        batch = int(expected - (position + 1) * p + 6.0 * np.sqrt(expected) + 1024)
+        gaps = rng.geometric(p, size=batch).astype(np.int64)
+        positions = position + np.cumsum(gaps)
+        if positions[-1] >= total:
+            chunks.append(positions[positions < total])
+            break
+        chunks.append(positions)
+        position = int(positions[-1])
+    idx = np.concatenate(chunks)
+    return idx // n_post, idx % n_post
+
+
+def _fixed_degree(n_owner: int, n_pool: int, k: int, multapses: bool, autapses: bool,
+                  rng: np.random.Generator):
+    """Each of n_owner neurons draws k partners from a pool of n_pool.
+
+    Returns (owner, partner). Duplicates (without multapses) and self pairs
+    (without autapses) are redrawn until none is left.
+    """
+    owner = np.repeat(np.arange(n_owner, dtype=np.int64), k)
+    if k == 0 or n_owner == 0:
+        return owner, np.zeros(0, np.int64)
+    if not autapses and n_pool <= 1:
+        raise ConfigError("allow_autapses", "no partner can be drawn without autapses from a single neuron")
+    partners = rng.integers(0, n_pool, size=(n_owner, k), dtype=np.int64)
+    rows = np.arange(n_owner, dtype=np.int64)[:, None]
+    for _ in range(10_000):
+        bad = np.zeros(partners.shape, dtype=bool)
+        if not autapses:
+            bad |= partners == rows
+        if not multapses:
+            order = np.argsort(partners, axis=1, kind="stable")
+            sorted_p = np.take_along_axis(partners, order, axis=1)
+            dup_sorted = np.zeros_like(bad)
+            dup_sorted[:, 1:] = sorted_p[:, 1:] == sorted_p[:, :-1]
+            np.put_along_axis(bad, order, dup_sorted | np.take_along_axis(bad, order, axis=1), axis=1)
+        n_bad = int(bad.sum())
+        if n_bad == 0:
+            return owner, partners.ravel()
+        partners[bad] = rng.integers(0, n_pool, size=n_bad, dtype=np.int64)
+    raise ConfigError("rule", "could not draw distinct partners; the degree is too close to the pool size")
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected a number, got {value!r}") from None
+    if v != v:
+        raise ConfigError(field, "must be a number, got NaN")
+    return v

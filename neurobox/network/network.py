@@ -1,0 +1,171 @@
+"""The Network: populations, projections, stimuli and recorders, and a seed.
+
+A Network is only a description; `run` hands it to the engine
+(neurobox.engine), which compiles it once and keeps its state, so a second
+`run` continues where the first stopped. Stimuli and source rates may be
+changed between runs; adding populations or projections after a run needs
+`reset()` first.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from neurobox.errors import ConfigError
+from neurobox.network.population import Population
+from neurobox.network.projection import Projection
+from neurobox.network.recorders import StateRecorder
+from neurobox.network.stimuli import StepCurrent
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+PRECISIONS = ("float",)
+
+
+class Network:
+    """A spiking network description.
+
+    dt:       time step, ms (> 0)
+    seed:     master seed of every random choice (connectivity, initial
+              state, Poisson sources)
+    duration: default run length, ms, for `run()` without an argument and
+              for `neurobox run`
+    """
+
+    def __init__(self, dt: float = 0.1, seed: int = 0, *, duration: float = 1000.0, precision: str = "float"):
+        self.dt = _positive(dt, "network.dt")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError("network.seed", f"must be a whole number >= 0, got {seed!r}")
+        self.seed = seed
+        self.duration = _positive(duration, "network.duration")
+        if precision not in PRECISIONS:
+            raise ConfigError("network.precision", f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+        self.precision = precision
+        self.populations: dict[str, Population] = {}
+        self.projections: dict[str, Projection] = {}
+        self.stimuli: dict[str, StepCurrent] = {}
+        self.recorders: dict[str, StateRecorder] = {}
+        self._simulation = None
+
+    # -- building -----------------------------------------------------------
+    def add(self, *objects: Any):
+        """Add populations, projections, stimuli or recorders; returns what was added."""
+        for obj in objects:
+            if isinstance(obj, Population):
+                self._add_population(obj)
+            elif isinstance(obj, Projection):
+                self._add_projection(obj)
+            elif isinstance(obj, StepCurrent):
+                self._add_named(self.stimuli, obj, "stimuli", f"stim{len(self.stimuli)}")
+                obj.resolve(self.populations, obj.field)
+            elif isinstance(obj, StateRecorder):
+                self._structure_changes("recorders")
+                self._add_named(self.recorders, obj, "recorders", f"rec{len(self.recorders)}")
+                obj.resolve(self.populations, obj.field)
+            else:
+                raise ConfigError("network", f"cannot add {obj!r}: expected a Population, Projection, "
+                                             "StepCurrent or StateRecorder")
+        return objects[0] if len(objects) == 1 else objects
+
+    def population(self, name: str, n: int, model: str, params: dict | None = None, **options: Any) -> Population:
+        """Create and add a population (see Population for the options)."""
+        return self.add(Population(n, model, params, name=name, **options))
+
+    def connect(self, pre: Population | str, post: Population | str, rule: str = "all_to_all",
+                **options: Any) -> Projection:
+        """Create and add a projection (see Projection for the options)."""
+        return self.add(Projection(pre, post, rule, **options))
+
+    def record(self, population: Population | str, variables, **options: Any) -> StateRecorder:
+        """Create and add a state recorder (see StateRecorder for the options)."""
+        return self.add(StateRecorder(population, variables, **options))
+
+    def _add_population(self, pop: Population) -> None:
+        self._structure_changes("populations")
+        self._add_named(self.populations, pop, "populations", f"pop{len(self.populations)}")
+
+    def _add_projection(self, proj: Projection) -> None:
+        self._structure_changes("projections")
+        pre = getattr(proj.pre, "name", proj.pre)
+        post = getattr(proj.post, "name", proj.post)
+        default = f"{pre}_{post}"
+        k = 1
+        while default in self.projections:
+            k += 1
+            default = f"{pre}_{post}_{k}"
+        self._add_named(self.projections, proj, "projections", default)
+        try:
+            proj.resolve(self.populations, proj.field, self.dt)
+        except ConfigError:
+            del self.projections[proj.name]
+            raise
+
+    def _add_named(self, table: dict, obj: Any, kind: str, default: str) -> None:
+        if obj.name is None:
+            obj.name = default
+        if not isinstance(obj.name, str) or not NAME_PATTERN.match(obj.name):
+            raise ConfigError(f"{kind}.{obj.name}", "names start with a letter or _ and contain only "
+                                                    "letters, digits, _ . -")
+        if obj.name in table:
+            raise ConfigError(f"{kind}.{obj.name}", f"the name {obj.name!r} is already used")
+        table[obj.name] = obj
+
+    def _structure_changes(self, what: str) -> None:
+        if self._simulation is not None:
+            raise ConfigError(what, "the network has already run; call reset() before changing its structure")
+
+    # -- running ------------------------------------------------------------
+    def run(self, duration: float | None = None, *, progress: bool | None = None):
+        """Simulate `duration` ms (default: the network's duration) and return the results so far.
+
+        A second call continues from where the first stopped. `progress`:
+        True shows a bar, False hides it, None shows it on a terminal for
+        long runs.
+        """
+        from neurobox.engine.simulation import Simulation  # the description never needs the engine otherwise
+
+        duration = self.duration if duration is None else _positive(duration, "duration")
+        if not self.populations:
+            raise ConfigError("populations", "the network has no population")
+        if self._simulation is None:
+            self._simulation = Simulation(self, progress=progress)
+        return self._simulation.run(duration, progress=progress)
+
+    @property
+    def results(self):
+        """Everything recorded so far (None before the first run)."""
+        return None if self._simulation is None else self._simulation.results()
+
+    @property
+    def time(self) -> float:
+        """Biological time reached, ms."""
+        return 0.0 if self._simulation is None else self._simulation.time_ms
+
+    def reset(self) -> None:
+        """Forget the simulation: the next run starts again from t = 0."""
+        self._simulation = None
+
+    # -- files ----------------------------------------------------------------
+    def to_toml(self) -> str:
+        from neurobox.network.modelfile import dumps
+        return dumps(self)
+
+    def save(self, path) -> None:
+        """Write the description as a TOML model file (atomically)."""
+        from neurobox.network.modelfile import save
+        save(self, path)
+
+    def __repr__(self) -> str:
+        n = sum(p.n for p in self.populations.values())
+        return (f"Network({len(self.populations)} populations, {n} neurons, "
+                f"{len(self.projections)} projections, dt={self.dt} ms, seed={self.seed})")
+
+
+def _positive(value: Any, field: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected a number > 0, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ConfigError(field, f"must be a finite number > 0, got {value!r}")
+    return v

@@ -1,0 +1,87 @@
+"""A population: n neurons of one model sharing their parameters."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.network import values
+from neurobox.neurons import get_model
+from neurobox.neurons.base import NeuronModel
+
+MAX_NEURONS = 50_000_000
+
+
+class Population:
+    """`n` neurons of `model` (a name such as "iaf_cond_exp" or a NeuronModel).
+
+    params:  parameter overrides, NEST names and units (see the model's table)
+    initial: initial values of state variables: constants, arrays or
+             distributions (see neurobox.network.values); the rest start
+             where the model says (V_m at E_L, ...)
+    method:  integration method (None: the model's default)
+    preset:  a named parameter set of the model (applied before `params`)
+    record_spikes: keep every spike of this population in the results
+    """
+
+    def __init__(self, n: int, model: str | NeuronModel, params: Mapping[str, Any] | None = None, *,
+                 name: str | None = None, initial: Mapping[str, Any] | None = None,
+                 method: str | None = None, preset: str | None = None, record_spikes: bool = True):
+        self.name = name
+        field = self.field
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise ConfigError(f"{field}.n", f"must be a whole number of neurons >= 1, got {n!r}")
+        if not 1 <= int(n) <= MAX_NEURONS:
+            raise ConfigError(f"{field}.n", f"must be between 1 and {MAX_NEURONS}, got {n}")
+        self.n = int(n)
+        self.model = get_model(model, f"{field}.model")
+        self.preset = preset
+        self.params = self.model.resolve_params(params, f"{field}.params", preset)
+        self._given_params = dict(params or {})
+        self.model.kernel(method, f"{field}.method")
+        self.method = method or self.model.default_method
+        self.initial = {}
+        for var, spec in (initial or {}).items():
+            self.model.state_index(var, f"{field}.initial.{var}")
+            self.initial[var] = values.check_spec(spec, f"{field}.initial.{var}")
+            values.draw(self.initial[var], self.n, np.random.default_rng(0), f"{field}.initial.{var}")
+        self.record_spikes = bool(record_spikes)
+        if "spike_times" in self.params:
+            from neurobox.neurons.sources import per_neuron_times
+            per_neuron_times(self.params["spike_times"], self.n, f"{field}.params.spike_times")
+
+    @property
+    def field(self) -> str:
+        return f"populations.{self.name}" if self.name else "population"
+
+    def set(self, **params: Any) -> None:
+        """Change parameters (e.g. a Poisson source's rate) before the next run."""
+        given = {**self._given_params, **params}
+        self.params = self.model.resolve_params(given, f"{self.field}.params", self.preset)
+        self._given_params = given
+
+    @property
+    def given_params(self) -> dict[str, Any]:
+        """The parameters set explicitly (what a model file stores)."""
+        return dict(self._given_params)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        return f"Population({self.n}, {self.model.name!r}, name={self.name!r})"
+
+
+def PoissonSource(n: int, rate_hz: float, *, name: str | None = None) -> Population:
+    """`n` independent Poisson spike trains at `rate_hz` (NEST poisson_generator)."""
+    return Population(n, "poisson_generator", {"rate": rate_hz}, name=name)
+
+
+def SpikeSource(spike_times: Any, n: int | None = None, *, name: str | None = None) -> Population:
+    """Neurons firing at given times (ms): one list per neuron, or one list for `n` neurons."""
+    items = list(spike_times)
+    nested = len(items) > 0 and all(isinstance(x, (list, tuple, np.ndarray)) for x in items)
+    if n is None:
+        n = len(items) if nested else 1
+    return Population(n, "spike_generator", {"spike_times": items}, name=name)

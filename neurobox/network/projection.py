@@ -1,0 +1,182 @@
+"""A projection: synapses from one population onto a receptor of another."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.network import connectivity, values
+from neurobox.network.population import Population
+from neurobox.random import generator
+
+
+@dataclass(frozen=True)
+class Synapses:
+    """The drawn synapses of a projection, sorted by (pre, post).
+
+    weight: pA (current receptors) or nS (conductance receptors);
+    delay_steps: whole time steps, >= 1.
+    """
+
+    pre: np.ndarray          # int64
+    post: np.ndarray         # int64
+    weight: np.ndarray       # float64
+    delay_steps: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return int(self.pre.size)
+
+
+class Projection:
+    """Synapses from `pre` to `post` (Population objects or their names).
+
+    rule:     a connection rule (see neurobox.network.connectivity) with its
+              options as keywords (p=..., indegree=..., pre_ids=..., ...)
+    weight:   pA for current receptors (excitatory >= 0, inhibitory <= 0,
+              as NEST), nS for conductance receptors (>= 0); a constant,
+              an array (one per synapse) or a distribution
+    delay:    ms, >= dt; rounded to whole steps; constant, array or distribution
+    receptor: a receptor of the post model ("excitatory", "inhibitory");
+              None picks "inhibitory" for a negative current weight and
+              "excitatory" otherwise
+    """
+
+    def __init__(self, pre: Population | str, post: Population | str, rule: str = "all_to_all", *,
+                 weight: Any = 1.0, delay: Any = 1.0, receptor: str | None = None,
+                 name: str | None = None, **rule_options: Any):
+        self.pre = pre
+        self.post = post
+        self.rule = rule
+        self.rule_options = dict(rule_options)
+        self.name = name
+        self.weight = weight
+        self.delay = delay
+        self.receptor = receptor
+        self._checked: dict[str, Any] | None = None
+
+    @property
+    def field(self) -> str:
+        return f"projections.{self.name}" if self.name else "projection"
+
+    def resolve(self, populations: dict[str, Population], field: str, dt: float) -> None:
+        """Bind population names to populations and check everything that needs no drawing."""
+        for end in ("pre", "post"):
+            ref = getattr(self, end)
+            if isinstance(ref, Population):
+                if ref.name not in populations or populations[ref.name] is not ref:
+                    raise ConfigError(f"{field}.{end}", f"population {ref.name!r} is not part of this network")
+            elif isinstance(ref, str):
+                if ref not in populations:
+                    raise ConfigError(f"{field}.{end}", f"no population named {ref!r}; populations: "
+                                                        f"{', '.join(populations) or 'none'}")
+                setattr(self, end, populations[ref])
+            else:
+                raise ConfigError(f"{field}.{end}", f"expected a Population or a population name, got {ref!r}")
+        post_model = self.post.model
+        if post_model.receptor_kind == "none":
+            raise ConfigError(f"{field}.post", f"{post_model.name} ({self.post.name}) is a spike source "
+                                               "and receives no synapses")
+        self.weight = values.check_spec(self.weight, f"{field}.weight")
+        self.delay = values.check_spec(self.delay, f"{field}.delay")
+        if not isinstance(self.delay, dict):
+            _check_delays(np.atleast_1d(self.delay), dt, f"{field}.delay")
+        if self.receptor is None:
+            self.receptor = "inhibitory" if (post_model.receptor_kind == "current"
+                                             and _mean(self.weight) < 0) else "excitatory"
+        post_model.receptor_index(self.receptor, f"{field}.receptor")
+        self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
+        self._check_weight_sign(self.weight, f"{field}.weight")
+
+    def _check_weight_sign(self, weight: Any, field: str) -> None:
+        kind = self.post.model.receptor_kind
+        if isinstance(weight, dict):
+            return  # checked after drawing
+        w = np.atleast_1d(np.asarray(weight, dtype=float))
+        if w.size == 0:
+            return
+        if kind == "conductance" and w.min() < 0:
+            raise ConfigError(field, f"conductance weights are in nS and must be >= 0 (got {w.min():g}); "
+                                     "inhibition comes from the inhibitory receptor's reversal potential")
+        if kind == "current" and self.receptor == "excitatory" and w.min() < 0:
+            raise ConfigError(field, f"excitatory current weights must be >= 0 pA (got {w.min():g}); "
+                                     "use receptor = \"inhibitory\" with weights <= 0")
+        if kind == "current" and self.receptor == "inhibitory" and w.max() > 0:
+            raise ConfigError(field, f"inhibitory current weights must be <= 0 pA (got {w.max():g}), as in NEST")
+
+    def build(self, seed: int, dt: float, field: str) -> Synapses:
+        """Draw this projection's synapses from its own stream under `seed`."""
+        if self._checked is None:
+            raise ConfigError(field, "projection is not part of a network")
+        rng = generator(seed, "projection", self.name or "")
+        pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
+                                         self.pre is self.post, rng)
+        n = pre.size
+        weight = values.draw(self.weight, n, rng, f"{field}.weight")
+        delay_ms = values.draw(self.delay, n, rng, f"{field}.delay")
+        self._check_weight_sign(weight, f"{field}.weight")
+        _check_delays(delay_ms, dt, f"{field}.delay")
+        delay_steps = np.maximum(np.rint(delay_ms / dt).astype(np.int64), 1)
+        return Synapses(pre, post, weight, delay_steps)
+
+    def __repr__(self) -> str:
+        pre = getattr(self.pre, "name", self.pre)
+        post = getattr(self.post, "name", self.post)
+        return f"Projection({pre!r} -> {post!r}, {self.rule!r}, name={self.name!r})"
+
+
+def _check_delays(delay_ms: np.ndarray, dt: float, field: str) -> None:
+    if delay_ms.size and delay_ms.min() < dt * (1.0 - 1e-9):
+        raise ConfigError(field, f"delays must be >= dt = {dt:g} ms (one step), got {delay_ms.min():g} ms")
+
+
+def _mean(spec: Any) -> float:
+    if isinstance(spec, dict):
+        return spec.get("mean", spec.get("low", 0.0))
+    return float(np.mean(spec)) if np.size(spec) else 0.0
+
+
+class GapJunction(Projection):
+    """Electrical synapses: each drawn pair (i in pre, j in post) is one junction.
+
+    A junction of conductance g (nS, >= 0, the `weight`) passes
+    I = g (V_j - V_i) into i and the opposite current into j, every step,
+    from the membrane potentials at the start of the step. Both models
+    need a membrane potential. A pair of a neuron with itself is skipped.
+    """
+
+    def __init__(self, pre: Population | str, post: Population | str, rule: str = "one_to_one", *,
+                 weight: Any = 1.0, name: str | None = None, **rule_options: Any):
+        super().__init__(pre, post, rule, weight=weight, delay=None, receptor="gap_junction", name=name,
+                         **rule_options)
+
+    def resolve(self, populations: dict[str, Population], field: str, dt: float) -> None:
+        for end in ("pre", "post"):
+            ref = getattr(self, end)
+            if isinstance(ref, str):
+                if ref not in populations:
+                    raise ConfigError(f"{field}.{end}", f"no population named {ref!r}; populations: "
+                                                        f"{', '.join(populations) or 'none'}")
+                setattr(self, end, populations[ref])
+            elif not isinstance(ref, Population) or populations.get(ref.name) is not ref:
+                raise ConfigError(f"{field}.{end}", "expected a population of this network or its name")
+            if getattr(self, end).model.voltage is None:
+                raise ConfigError(f"{field}.{end}", f"{getattr(self, end).model.name} has no membrane "
+                                                    "potential for a gap junction")
+        self.weight = values.check_spec(self.weight, f"{field}.weight")
+        if not isinstance(self.weight, dict) and np.min(self.weight) < 0:
+            raise ConfigError(f"{field}.weight", "gap-junction conductances are in nS and must be >= 0")
+        self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
+
+    def build(self, seed: int, dt: float, field: str) -> Synapses:
+        rng = generator(seed, "projection", self.name or "")
+        pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
+                                         self.pre is self.post, rng)
+        if self.pre is self.post:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        weight = values.draw(self.weight, pre.size, rng, f"{field}.weight")
+        if weight.size and weight.min() < 0:
+            raise ConfigError(f"{field}.weight", "gap-junction conductances are in nS and must be >= 0")
+        return Synapses(pre, post, weight, np.zeros(pre.size, dtype=np.int64))

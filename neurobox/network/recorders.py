@@ -1,0 +1,53 @@
+"""State recorders: a state variable of chosen neurons, every k steps."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.network.population import Population
+
+
+class StateRecorder:
+    """Record `variables` of `neurons` (None: all) of `population` every `every` steps.
+
+    A sample is taken at the end of each step whose end time is a multiple
+    of every*dt, so the sample times are every*dt, 2*every*dt, ... (ms).
+    """
+
+    def __init__(self, population: Population | str, variables: Sequence[str] | str, *,
+                 neurons: Sequence[int] | None = None, every: int = 1, name: str | None = None):
+        self.population = population
+        self.variables = [variables] if isinstance(variables, str) else list(variables)
+        self.neurons = None if neurons is None else list(neurons)
+        self.every = every
+        self.name = name
+
+    @property
+    def field(self) -> str:
+        return f"recorders.{self.name}" if self.name else "recorder"
+
+    def resolve(self, populations: dict[str, Population], field: str) -> None:
+        if isinstance(self.population, str):
+            if self.population not in populations:
+                raise ConfigError(f"{field}.population", f"no population named {self.population!r}; "
+                                                         f"populations: {', '.join(populations) or 'none'}")
+            self.population = populations[self.population]
+        elif populations.get(getattr(self.population, "name", None)) is not self.population:
+            raise ConfigError(f"{field}.population", "expected a population of this network or its name")
+        if not self.variables:
+            raise ConfigError(f"{field}.variables", "name at least one state variable")
+        for var in self.variables:
+            self.population.model.state_index(var, f"{field}.variables")
+        if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
+            raise ConfigError(f"{field}.every", f"must be a whole number of steps >= 1, got {self.every!r}")
+        if self.neurons is not None:
+            idx = np.asarray(self.neurons)
+            n = self.population.n
+            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
+                    or idx.min() < 0 or idx.max() >= n:
+                raise ConfigError(f"{field}.neurons", f"must be a non-empty list of indices in [0, {n - 1}]")
+
+    def neuron_indices(self) -> np.ndarray:
+        return np.arange(self.population.n) if self.neurons is None else np.asarray(self.neurons, np.int64)

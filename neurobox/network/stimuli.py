@@ -1,0 +1,80 @@
+"""Current stimuli injected into neurons (NEST's step_current_generator).
+
+Spike sources (Poisson, spike-time arrays) are populations instead: see
+`PoissonSource` and `SpikeSource` in neurobox.network.population.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.network.population import Population
+
+
+class StepCurrent:
+    """A piecewise-constant current (pA) into some or all neurons of `target`.
+
+    From times[k] (ms) on, the current is amplitudes[k], until the next
+    time; before times[0] it is 0. Several stimuli on one neuron add up.
+    `times` and `amplitudes` may be changed between runs.
+    """
+
+    def __init__(self, target: Population | str, times: Sequence[float], amplitudes: Sequence[float], *,
+                 neurons: Sequence[int] | None = None, name: str | None = None):
+        self.target = target
+        self.name = name
+        self.neurons = None if neurons is None else list(neurons)
+        self.times = list(times)
+        self.amplitudes = list(amplitudes)
+
+    @property
+    def field(self) -> str:
+        return f"stimuli.{self.name}" if self.name else "stimulus"
+
+    def resolve(self, populations: dict[str, Population], field: str) -> None:
+        if isinstance(self.target, str):
+            if self.target not in populations:
+                raise ConfigError(f"{field}.target", f"no population named {self.target!r}; populations: "
+                                                     f"{', '.join(populations) or 'none'}")
+            self.target = populations[self.target]
+        elif not isinstance(self.target, Population) or populations.get(self.target.name) is not self.target:
+            raise ConfigError(f"{field}.target", "expected a population of this network or its name")
+        if self.target.model.is_source:
+            raise ConfigError(f"{field}.target", f"{self.target.name} is a spike source and takes no current")
+        self.check(field)
+
+    def check(self, field: str) -> None:
+        times = np.asarray(self.times, dtype=float)
+        amps = np.asarray(self.amplitudes, dtype=float)
+        if times.ndim != 1 or amps.shape != times.shape:
+            raise ConfigError(f"{field}.amplitudes", f"needs one amplitude per time: {times.size} times, "
+                                                     f"{amps.size} amplitudes")
+        if not (np.all(np.isfinite(times)) and np.all(np.isfinite(amps))):
+            raise ConfigError(f"{field}.times", "times (ms) and amplitudes (pA) must be finite numbers")
+        if times.size and (times.min() < 0 or np.any(np.diff(times) <= 0)):
+            raise ConfigError(f"{field}.times", "times must be >= 0 ms and strictly increasing")
+        if self.neurons is not None:
+            idx = np.asarray(self.neurons)
+            n = self.target.n
+            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
+                    or idx.min() < 0 or idx.max() >= n:
+                raise ConfigError(f"{field}.neurons", f"must be a non-empty list of indices in [0, {n - 1}]")
+
+    def amplitude_at(self, t_ms: float) -> float:
+        """The current (pA) in force at time t_ms."""
+        k = np.searchsorted(np.asarray(self.times, dtype=float), t_ms, side="right") - 1
+        return float(self.amplitudes[k]) if k >= 0 else 0.0
+
+    def neuron_indices(self) -> np.ndarray:
+        return np.arange(self.target.n) if self.neurons is None else np.asarray(self.neurons, dtype=np.int64)
+
+
+def DCCurrent(target: Population | str, amplitude_pA: float, *, start_ms: float = 0.0,
+              stop_ms: float | None = None, neurons: Sequence[int] | None = None,
+              name: str | None = None) -> StepCurrent:
+    """A constant current from start_ms to stop_ms (None: for ever)."""
+    times = [start_ms] if stop_ms is None else [start_ms, stop_ms]
+    amplitudes = [amplitude_pA] if stop_ms is None else [amplitude_pA, 0.0]
+    return StepCurrent(target, times, amplitudes, neurons=neurons, name=name)
