@@ -1,0 +1,23 @@
+# The two commands of the README: `make demo` and `make test`.
+# Each creates the virtual environment .venv on first use and installs neurobox into it.
+VENV ?= .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench
+
+demo: $(STAMP)
+	$(VENV)/bin/neurobox demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	bash benchmarks/setup_peers.sh
+	$(VENV)/bin/python benchmarks/run_benchmarks.py
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e ".[test]"
+	touch $(STAMP)

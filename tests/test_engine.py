@@ -1,0 +1,157 @@
+"""Engine behaviour: delays, weights, receptors, determinism, continuation, errors."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import neurobox as nb
+from neurobox.engine.compile import compile_network
+from neurobox.examples import path
+
+
+def one_source_network(weight, delay, model="iaf_psc_exp", receptor=None, times=(1.0,), params=None, dt=0.1):
+    net = nb.Network(dt=dt, seed=3)
+    src = net.add(nb.SpikeSource([list(times)], name="src"))
+    post = net.population("post", 1, model, params or {})
+    net.connect(src, post, "all_to_all", weight=weight, delay=delay, receptor=receptor)
+    return net
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.7, 2.5, 30.0])
+def test_spike_arrives_exactly_delay_later(delay):
+    net = one_source_network(weight=50.0, delay=delay)
+    net.record("post", ["I_syn_ex"])
+    res = net.run(40.0)
+    assert res.spikes["src"].t_ms.tolist() == [1.0]
+    tr = res.trace("post", "I_syn_ex")
+    arrived = tr.t_ms[np.flatnonzero(tr.values[:, 0] != 0.0)[0]]
+    assert arrived == pytest.approx(1.0 + delay, abs=1e-9)
+    assert tr.values[np.isclose(tr.t_ms, 1.0 + delay), 0][0] == pytest.approx(50.0)
+
+
+def test_weights_add_and_psc_and_psp_match_closed_form():
+    p = {"C_m": 250.0, "tau_m": 10.0, "tau_syn_ex": 2.0, "E_L": -70.0}
+    net = nb.Network(dt=0.1, seed=0)
+    src = net.add(nb.SpikeSource([[2.0], [2.0]], name="src"))
+    net.population("post", 1, "iaf_psc_exp", p)
+    net.connect(src, "post", "explicit", pre_ids=[0, 1], post_ids=[0, 0], weight=[30.0, 45.0], delay=1.0)
+    net.record("post", ["I_syn_ex", "V_m"])
+    res = net.run(30.0)
+    t0 = 3.0  # arrival
+    i_tr, v_tr = res.trace("post", "I_syn_ex"), res.trace("post", "V_m")
+    after = i_tr.t_ms >= t0 - 1e-9
+    s = i_tr.t_ms[after] - t0
+    np.testing.assert_allclose(i_tr.values[after, 0], 75.0 * np.exp(-s / 2.0), rtol=1e-12)
+    # the membrane integrates the current from the step after its arrival: exact at grid points
+    a = 1 / 10.0 - 1 / 2.0
+    psp = 75.0 / 250.0 * (np.exp(-s / 10.0) - np.exp(-s / 2.0)) / (-a)
+    np.testing.assert_allclose(v_tr.values[after, 0] + 70.0, psp, atol=1e-12)
+    assert np.all(v_tr.values[~after, 0] == -70.0)
+
+
+def test_inhibitory_receptor_hyperpolarises():
+    for model, w in (("iaf_cond_exp", 20.0), ("iaf_psc_exp", -200.0)):
+        net = one_source_network(weight=w, delay=1.0, model=model, receptor="inhibitory")
+        net.record("post", "V_m")
+        tr = net.run(20.0).trace("post", "V_m")
+        assert tr.values[:, 0].min() < -70.0 - 0.5, model
+        assert tr.values[:, 0].max() <= -70.0 + 1e-12, model
+
+
+def small_coba(seed=5, n=1000):
+    """COBA with 1000 neurons at the same in-degree as the full network."""
+    text = path("coba").read_text().replace("n = 800", f"n = {n // 5}").replace("n = 3200", f"n = {n - n // 5}")
+    text = text.replace("p = 0.02", "p = 0.08")
+    net = nb.loads(text)
+    net.seed = seed
+    return net
+
+
+def test_same_seed_same_spikes_other_seed_other_spikes():
+    a = small_coba(seed=5).run(200.0).spikes["exc"]
+    b = small_coba(seed=5).run(200.0).spikes["exc"]
+    c = small_coba(seed=6).run(200.0).spikes["exc"]
+    assert len(a) > 1000
+    np.testing.assert_array_equal(a.t_ms, b.t_ms)
+    np.testing.assert_array_equal(a.ids, b.ids)
+    assert len(a) != len(c) or not np.array_equal(a.ids, c.ids)
+
+
+def test_run_continues_where_it_stopped():
+    whole = small_coba().run(200.0).spikes["inh"]
+    net = small_coba()
+    net.run(70.0)
+    net.run(130.0)
+    parts = net.results.spikes["inh"]
+    np.testing.assert_array_equal(whole.t_ms, parts.t_ms)
+    np.testing.assert_array_equal(whole.ids, parts.ids)
+    assert net.time == pytest.approx(200.0)
+
+
+SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, {root!r})
+from tests.test_engine import small_coba
+s = small_coba().run(200.0).spikes["exc"]
+print(hashlib.sha256(s.t_ms.tobytes() + s.ids.tobytes()).hexdigest())
+"""
+
+
+def test_identical_with_one_and_two_threads():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digests = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", SCRIPT.format(root=root)], env=env, cwd=root,
+                             capture_output=True, text=True, check=True)
+        digests.append(out.stdout.strip())
+    assert digests[0] == digests[1]
+
+
+def test_poisson_source_rate_and_independence():
+    net = nb.Network(dt=0.1, seed=9)
+    net.add(nb.PoissonSource(2000, 20.0, name="p"), nb.PoissonSource(2000, 20.0, name="q"))
+    res = net.run(1000.0)
+    p, q = res.spikes["p"], res.spikes["q"]
+    expected = 2000 * 20.0 * 1.0
+    assert abs(len(p) - expected) < 5 * math.sqrt(expected)
+    assert not np.array_equal(p.ids[:100], q.ids[:100])
+
+
+def test_source_rate_can_change_between_runs():
+    net = nb.Network(dt=0.1, seed=9)
+    src = net.add(nb.PoissonSource(1000, 10.0, name="p"))
+    n1 = len(net.run(500.0).spikes["p"])
+    src.set(rate=50.0)
+    n2 = len(net.run(500.0).spikes["p"]) - n1
+    assert n2 > 3 * n1
+
+
+def test_step_current_changes_between_runs():
+    net = nb.Network(dt=0.1)
+    net.population("n", 1, "iaf_psc_exp", {})
+    stim = net.add(nb.StepCurrent("n", [10.0], [1000.0], name="s"))
+    before = len(net.run(100.0).spikes["n"])
+    stim.amplitudes = [0.0]
+    after = len(net.run(100.0).spikes["n"]) - before
+    assert before > 5 and after == 0
+
+
+def test_nan_state_stops_with_population_and_time():
+    net = nb.Network(dt=0.1)
+    net.population("layer", 10, "iaf_psc_exp", {})
+    net.run(1.0)
+    net._simulation.compiled.populations[0].state[0, 3] = np.nan
+    with pytest.raises(nb.SimulationError, match=r"'layer' \(neuron 3\).*t = 1.1 ms"):
+        net.run(5.0)
+
+
+def test_synapse_memory_is_compact():
+    c = compile_network(small_coba())
+    assert c.n_synapses > 10000
+    assert c.synapse_bytes / c.n_synapses < 10.0
+    assert all(p.targets.dtype == np.int32 and p.weights.dtype == np.float32 for p in c.projections)
