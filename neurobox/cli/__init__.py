@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except NeuroboxError as err:
         print(f"neurobox {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"neurobox {args.command}: error: out of memory; make the network or the recording smaller",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -21,12 +21,12 @@ def register(sub) -> None:
 
 
 def resolve_model_path(model: str) -> Path:
-    """A path as given, or a built-in model's path."""
+    """The model file `model`, or else the built-in model of that name (coba, cuba...)."""
     path = Path(model)
-    if path.is_file():
-        return path
+    if path.exists() or "/" in model:
+        return path  # a missing path is reported by the loader
     from neurobox.examples import path as builtin
-    return builtin(model) if not path.suffix or not path.exists() and "/" not in model else path
+    return builtin(model)
 
 
 def run(args) -> int:
