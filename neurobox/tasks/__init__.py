@@ -1,0 +1,1 @@
+"""Working examples with their data and scoring (digits, XOR, reservoir computing...)."""
