@@ -68,6 +68,8 @@ class Parameter:
         """The allowed range, written for an error message."""
         lo = "(" if self.low_open else "["
         hi = ")" if self.high_open else "]"
+        hi = ")" if self.high_open or self.high == math.inf else "]"
+        lo = "(" if self.low_open or self.low == -math.inf else "["
         return f"{lo}{self.low:g}, {self.high:g}{hi} {self.unit}".strip()
 
     def check(self, value: float, field_path: str) -> float:
