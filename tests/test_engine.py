@@ -155,3 +155,16 @@ def test_synapse_memory_is_compact():
     assert c.n_synapses > 10000
     assert c.synapse_bytes / c.n_synapses < 10.0
     assert all(p.targets.dtype == np.int32 and p.weights.dtype == np.float32 for p in c.projections)
+
+
+def test_live_access_to_spikes_and_state():
+    net = small_coba()
+    net.run(50.0)
+    net.run(50.0)
+    full = net.results.spikes["exc"]
+    window = net.spikes_between(30.0, 80.0)["exc"]
+    keep = (full.t_ms > 30.0) & (full.t_ms <= 80.0)
+    np.testing.assert_array_equal(window[0], full.t_ms[keep])
+    np.testing.assert_array_equal(window[1], full.ids[keep])
+    v = net.state("exc", "V_m")
+    assert v.shape == (800,) and np.all(v < -40.0)

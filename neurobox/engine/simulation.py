@@ -187,6 +187,35 @@ class Simulation:
                 pop = self.compiled.populations[self.compiled.index[stim.target.name]]
                 np.add.at(pop.i_ext, stim.neuron_indices(), float(stim.amplitudes[k]))
 
+    # -- live access ----------------------------------------------------------------
+    def state(self, population: str) -> np.ndarray:
+        """The live state array (n_state, N) of `population` (do not keep it across runs)."""
+        return self.compiled.populations[self.compiled.index[population]].state
+
+    def spikes_between(self, t0_ms: float, t1_ms: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Spikes with t0_ms < t <= t1_ms per recorded population: (t_ms, ids), time-sorted."""
+        dt = self.compiled.dt
+        first = int(np.floor(t0_ms / dt + 1e-9))       # spike of step s is at (s + 1) dt
+        last = int(np.floor(t1_ms / dt + 1e-9)) - 1
+        out = {}
+        for k, p in enumerate(self.compiled.populations):
+            if not p.population.record_spikes:
+                continue
+            ts, ids = [], []
+            for steps, who in reversed(self._spike_chunks[k]):
+                if steps.size == 0 or steps[-1] < first:
+                    if steps.size:
+                        break
+                    continue
+                lo, hi = np.searchsorted(steps, [first, last + 1])
+                ts.append((steps[lo:hi] + 1) * dt)
+                ids.append(who[lo:hi])
+                if steps[0] < first:
+                    break
+            out[p.name] = (np.concatenate(ts[::-1]) if ts else np.zeros(0),
+                           np.concatenate(ids[::-1]) if ids else np.zeros(0, np.int32))
+        return out
+
     # -- results ----------------------------------------------------------------
     def results(self) -> Results:
         dt = self.compiled.dt

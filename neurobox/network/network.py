@@ -141,6 +141,23 @@ class Network:
         """Biological time reached, ms."""
         return 0.0 if self._simulation is None else self._simulation.time_ms
 
+    def spikes_between(self, t0_ms: float, t1_ms: float) -> dict:
+        """Spikes with t0_ms < t <= t1_ms per population, as (t_ms, ids) pairs (cheap for live views)."""
+        if self._simulation is None:
+            return {}
+        return self._simulation.spikes_between(t0_ms, t1_ms)
+
+    def state(self, population: str, variable: str):
+        """A copy of the current values of `variable` for every neuron of `population`."""
+        if population not in self.populations:
+            raise ConfigError("population", f"no population named {population!r}")
+        pop = self.populations[population]
+        row = pop.model.state_index(variable)
+        if self._simulation is None:
+            from neurobox.engine.compile import initial_state
+            return initial_state(pop, self.seed)[row]
+        return self._simulation.state(population)[row].copy()
+
     def reset(self) -> None:
         """Forget the simulation: the next run starts again from t = 0."""
         self._simulation = None
