@@ -58,3 +58,22 @@ def test_refractory_period_clamps_at_reset():
     assert np.all(tr.values[during, 0] == -70.0)
     after = np.flatnonzero(tr.t_ms > first + 3.0 + 1e-9)[0]
     assert tr.values[after, 0] > -70.0
+
+
+def test_adaptive_threshold_slows_firing_and_decays():
+    p = {"C_m": 200.0, "g_L": 10.0, "E_L": -60.0, "V_reset": -60.0, "V_th": -50.0, "t_ref": 2.0, "I_e": 300.0,
+         "theta_plus": 3.0, "tau_theta": 50.0}
+    net = nb.Network(dt=0.1)
+    net.population("n", 1, "iaf_cond_exp", p)
+    net.record("n", "theta")
+    res = net.run(400.0)
+    isi = np.diff(res.spikes["n"].t_ms)
+    fixed_threshold_period = 2.0 + 20.0 * math.log(30.0 / 20.0)
+    assert isi[-1] > 1.5 * fixed_threshold_period
+    theta = res.trace("n", "theta").values[:, 0]
+    # between spikes theta decays exactly with tau_theta
+    t = res.spikes["n"].t_ms
+    k = np.searchsorted(res.trace("n", "theta").t_ms, [t[-2] - 1e-9, t[-1] - 1e-9]) - [0, 1]
+    steps = k[1] - k[0]
+    assert theta[k[1]] == pytest.approx(theta[k[0]] * math.exp(-steps * 0.1 / 50.0), rel=1e-9)
+    assert theta.max() > 1.0

@@ -41,6 +41,7 @@ class ProjectionSlot:
     post: int
     receptor: int
     per_synapse_delays: bool
+    plastic: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class LoopStructure:
         for j, proj in enumerate(self.projections):
             names += [f"ip{j}", f"tg{j}", f"w{j}"]
             names += [f"d{j}"] if proj.per_synapse_delays else [f"ud{j}"]
+            if proj.plastic:
+                names += [f"hist{j}", f"hn{j}", f"rp{j}", f"rs{j}", f"rq{j}", f"xt{j}", f"yt{j}", f"pc{j}",
+                          f"el{j}", f"dp{j}"]
         for m, _ in enumerate(self.recorders):
             names += [f"rr{m}", f"rn{m}", f"rb{m}", f"ev{m}"]
         for k in self.coupled_populations():
@@ -103,6 +107,8 @@ def generate_source(structure: LoopStructure) -> str:
         "from neurobox.engine.kernels import (deliver_delays, deliver_uniform_delay, gap_junction_currents,",
         "                                     record_spikes, record_state)",
     ]
+    if any(p.plastic for p in structure.projections):
+        lines.append("from neurobox.plasticity.kernel import plasticity_step, store_spikes")
     for k, pop in enumerate(structure.populations):
         lines.append(f"from {pop.kernel_module} import {pop.kernel_name} as kernel_{k}")
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
@@ -134,7 +140,16 @@ def generate_source(structure: LoopStructure) -> str:
             loop.append(f"counters[{k}] = record_spikes(k{k}, n{k}, step, rt{k}, ri{k}, counters[{k}])")
     for j, proj in enumerate(structure.projections):
         pre, post = proj.pre, proj.post
-        if proj.per_synapse_delays:
+        if proj.plastic:  # learn from this step's arrivals, then deliver what arrives next step
+            loop.append(f"depth_h{j} = hist{j}.shape[0]")
+            loop.append(f"store_spikes(k{pre}, n{pre}, hist{j}, hn{j}, step % depth_h{j})")
+            loop.append(f"a{j} = (step - ud{j}) % depth_h{j}")
+            loop.append(f"plasticity_step(step, hist{j}[a{j}], hn{j}[a{j}], k{post}, n{post}, ip{j}, tg{j}, w{j}, "
+                        f"rp{j}, rs{j}, rq{j}, xt{j}, yt{j}, pc{j}, el{j}, dp{j})")
+            loop.append(f"a{j} = (step + 1 - ud{j}) % depth_h{j}")
+            loop.append(f"deliver_uniform_delay(hist{j}[a{j}], hn{j}[a{j}], ip{j}, tg{j}, w{j}, "
+                        f"r{post}[(step + 1) % depth_{post}, {proj.receptor}])")
+        elif proj.per_synapse_delays:
             loop.append(f"deliver_delays(k{pre}, n{pre}, ip{j}, tg{j}, w{j}, d{j}, r{post}, {proj.receptor}, step)")
         else:
             loop.append(f"deliver_uniform_delay(k{pre}, n{pre}, ip{j}, tg{j}, w{j}, "

@@ -36,6 +36,23 @@ class CompiledPopulation:
 
 
 @dataclass
+class PlasticState:
+    """What a plastic projection keeps besides its weights (see neurobox.plasticity.kernel)."""
+
+    rule: object             # neurobox.plasticity.rules.Plasticity
+    consts: np.ndarray       # float64, layout P_* of the rules module
+    history: np.ndarray      # int32[delay + 1, n_pre]: pre spikes of the last delay + 1 steps
+    history_counts: np.ndarray  # int64[delay + 1]
+    rev_ptr: np.ndarray      # int64[n_post + 1]
+    rev_syn: np.ndarray      # int32: synapse indices sorted by post neuron
+    rev_pre: np.ndarray      # int32: their pre neurons
+    x: np.ndarray            # float64[2, n_pre] pre traces
+    y: np.ndarray            # float64[2, n_post] post traces
+    eligibility: np.ndarray  # float64[n_syn] (empty unless rstdp)
+    dopamine: np.ndarray     # float64[1]
+
+
+@dataclass
 class CompiledProjection:
     name: str
     pre: int                 # index into CompiledNetwork.populations
@@ -46,6 +63,7 @@ class CompiledProjection:
     weights: np.ndarray      # float32[n_syn]
     delays: np.ndarray | None  # uint8/uint16[n_syn], or None when all equal
     uniform_delay: int       # the common delay (steps) when delays is None
+    plastic: PlasticState | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -155,6 +173,9 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network) ->
     if not uniform:
         delays = syn.delay_steps.astype(np.uint8 if longest <= 255 else np.uint16)
     weights = syn.weight.astype(np.float32)
+    plastic = None
+    if proj.plasticity is not None:
+        plastic = _plastic_state(proj, syn, int(syn.delay_steps[0]) if syn.delay_steps.size else 1, net.dt)
     return CompiledProjection(
         name=name,
         pre=index[proj.pre.name],
@@ -165,6 +186,27 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network) ->
         weights=weights,
         delays=delays,
         uniform_delay=int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
+        plastic=plastic,
+    )
+
+
+def _plastic_state(proj, syn, delay: int, dt: float) -> PlasticState:
+    order = np.argsort(syn.post, kind="stable")
+    rev_ptr = np.zeros(proj.post.n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(syn.post, minlength=proj.post.n), out=rev_ptr[1:])
+    rule = proj.plasticity
+    return PlasticState(
+        rule=rule,
+        consts=rule.constants(dt),
+        history=np.zeros((delay + 1, proj.pre.n), dtype=np.int32),
+        history_counts=np.zeros(delay + 1, dtype=np.int64),
+        rev_ptr=rev_ptr,
+        rev_syn=order.astype(np.int32),
+        rev_pre=syn.pre[order].astype(np.int32),
+        x=np.zeros((2, proj.pre.n)),
+        y=np.zeros((2, proj.post.n)),
+        eligibility=np.zeros(syn.pre.size if rule.rule == "rstdp" else 0),
+        dopamine=np.zeros(1),
     )
 
 

@@ -36,7 +36,8 @@ class Simulation:
                                p.population.model.kernel(p.population.method).__name__,
                                p.population.record_spikes)
                 for p in self.compiled.populations),
-            projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None)
+            projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
+                                             cp.plastic is not None)
                               for cp in self.compiled.projections),
             recorders=tuple(RecorderSlot(self.compiled.index[r.population.name]) for r in self.recorders),
             gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
@@ -104,6 +105,10 @@ class Simulation:
         for cp in self.compiled.projections:
             args += [cp.indptr, cp.targets, cp.weights]
             args.append(cp.delays if cp.delays is not None else np.int64(cp.uniform_delay))
+            if cp.plastic is not None:
+                ps = cp.plastic
+                args += [ps.history, ps.history_counts, ps.rev_ptr, ps.rev_syn, ps.rev_pre, ps.x, ps.y,
+                         ps.consts, ps.eligibility, ps.dopamine]
         for m, rec in enumerate(self.recorders):
             pop = rec.population
             rows = np.array([pop.model.state_index(v) for v in rec.variables], dtype=np.int64)
@@ -153,7 +158,10 @@ class Simulation:
 
     # -- parameters and stimuli ---------------------------------------------------
     def _refresh_parameters(self) -> None:
-        """Re-read population parameters (they may change between runs)."""
+        """Re-read population parameters and learning switches (they may change between runs)."""
+        for cp in self.compiled.projections:
+            if cp.plastic is not None:
+                cp.plastic.consts[:] = cp.plastic.rule.constants(self.compiled.dt, self.net.learning)
         for k, p in enumerate(self.compiled.populations):
             pop = p.population
             consts = np.ascontiguousarray(pop.model.constants(pop.params, self.compiled.dt, pop.n),
@@ -186,6 +194,19 @@ class Simulation:
             if k >= 0:
                 pop = self.compiled.populations[self.compiled.index[stim.target.name]]
                 np.add.at(pop.i_ext, stim.neuron_indices(), float(stim.amplitudes[k]))
+
+    def reward(self, amount: float, projections: list[str]) -> None:
+        """Add `amount` to the dopamine level of the named reward-modulated projections."""
+        for cp in self.compiled.projections:
+            if cp.name in projections:
+                cp.plastic.dopamine[0] += amount
+
+    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pre, post, weight, delay_steps) of a projection's synapses, as they are now."""
+        for cp in self.compiled.projections:
+            if cp.name == projection:
+                return cp.to_lists()
+        raise ConfigError("projection", f"no chemical projection named {projection!r}")
 
     # -- live access ----------------------------------------------------------------
     def state(self, population: str) -> np.ndarray:

@@ -41,6 +41,8 @@ class Network:
         if precision not in PRECISIONS:
             raise ConfigError("network.precision", f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
         self.precision = precision
+        self.learning = True
+        """Global learning switch: False freezes every plastic projection in later runs."""
         self.populations: dict[str, Population] = {}
         self.projections: dict[str, Projection] = {}
         self.stimuli: dict[str, StepCurrent] = {}
@@ -157,6 +159,36 @@ class Network:
             from neurobox.engine.compile import initial_state
             return initial_state(pop, self.seed)[row]
         return self._simulation.state(population)[row].copy()
+
+    def reward(self, amount: float, projection: str | None = None) -> None:
+        """Broadcast a reward (dopamine) of `amount` to reward-modulated projections.
+
+        projection: one projection's name, or None for every rstdp projection.
+        """
+        rstdp = [name for name, p in self.projections.items()
+                 if getattr(p, "plasticity", None) is not None and p.plasticity.rule == "rstdp"]
+        if projection is not None:
+            if projection not in rstdp:
+                raise ConfigError("reward", f"projection {projection!r} has no reward-modulated plasticity "
+                                            f"(rule = \"rstdp\"); reward-modulated: {', '.join(rstdp) or 'none'}")
+            rstdp = [projection]
+        if not rstdp:
+            raise ConfigError("reward", "no projection of this network has reward-modulated plasticity "
+                                        "(rule = \"rstdp\")")
+        if self._simulation is None:
+            raise ConfigError("reward", "run the network before rewarding it")
+        self._simulation.reward(float(amount), rstdp)
+
+    def weights(self, projection: str):
+        """(pre, post, weight, delay_steps) of a projection as they are now (after learning)."""
+        if projection not in self.projections:
+            raise ConfigError("projection", f"no projection named {projection!r}")
+        if self._simulation is None:
+            from neurobox.engine.compile import compile_network
+            for cp in compile_network(self).projections:
+                if cp.name == projection:
+                    return cp.to_lists()
+        return self._simulation.weights(projection)
 
     def reset(self) -> None:
         """Forget the simulation: the next run starts again from t = 0."""

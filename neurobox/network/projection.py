@@ -9,6 +9,7 @@ import numpy as np
 from neurobox.errors import ConfigError
 from neurobox.network import connectivity, values
 from neurobox.network.population import Population
+from neurobox.plasticity.rules import check_initial_weights, make_plasticity
 from neurobox.random import generator
 
 
@@ -41,11 +42,14 @@ class Projection:
     receptor: a receptor of the post model ("excitatory", "inhibitory");
               None picks "inhibitory" for a negative current weight and
               "excitatory" otherwise
+    plasticity: a learning rule, e.g. {"rule": "stdp", "A_plus": 0.01, ...}
+              (see neurobox.plasticity.rules); a plastic projection has one
+              delay for all its synapses and initial weights inside [w_min, w_max]
     """
 
     def __init__(self, pre: Population | str, post: Population | str, rule: str = "all_to_all", *,
                  weight: Any = 1.0, delay: Any = 1.0, receptor: str | None = None,
-                 name: str | None = None, **rule_options: Any):
+                 name: str | None = None, plasticity: Any = None, **rule_options: Any):
         self.pre = pre
         self.post = post
         self.rule = rule
@@ -54,6 +58,7 @@ class Projection:
         self.weight = weight
         self.delay = delay
         self.receptor = receptor
+        self.plasticity = plasticity
         self._checked: dict[str, Any] | None = None
 
     @property
@@ -88,6 +93,13 @@ class Projection:
         post_model.receptor_index(self.receptor, f"{field}.receptor")
         self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
         self._check_weight_sign(self.weight, f"{field}.weight")
+        self.plasticity = make_plasticity(self.plasticity, f"{field}.plasticity")
+        if self.plasticity is not None:
+            if np.ndim(self.delay) != 0 or isinstance(self.delay, dict):
+                raise ConfigError(f"{field}.delay", "a plastic projection needs one delay (a number) for all "
+                                                    "its synapses")
+            if not isinstance(self.weight, dict):
+                check_initial_weights(self.plasticity, np.atleast_1d(self.weight), f"{field}.weight")
 
     def _check_weight_sign(self, weight: Any, field: str) -> None:
         kind = self.post.model.receptor_kind
@@ -117,6 +129,8 @@ class Projection:
         delay_ms = values.draw(self.delay, n, rng, f"{field}.delay")
         self._check_weight_sign(weight, f"{field}.weight")
         _check_delays(delay_ms, dt, f"{field}.delay")
+        if self.plasticity is not None:
+            check_initial_weights(self.plasticity, weight, f"{field}.weight")
         delay_steps = np.maximum(np.rint(delay_ms / dt).astype(np.int64), 1)
         return Synapses(pre, post, weight, delay_steps)
 

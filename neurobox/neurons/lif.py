@@ -6,10 +6,13 @@ Diesmann 1999), as NEST's model of the same name.
     C_m dV/dt = -g_L (V - E_L) + I_syn_ex + I_syn_in + I_e + I_stim,  g_L = C_m / tau_m
     dI_syn_X/dt = -I_syn_X / tau_syn_X,   a spike adds its weight (pA) to I_syn_X
 
-`iaf_cond_exp`: conductance-based synapses, as NEST's model of the same name.
+`iaf_cond_exp`: conductance-based synapses, as NEST's model of the same name,
+plus an optional adaptive threshold (homeostasis, as Diehl & Cook 2015):
 
     C_m dV/dt = -g_L (V - E_L) - g_ex (V - E_ex) - g_in (V - E_in) + I_e + I_stim
     dg_X/dt = -g_X / tau_syn_X,   a spike adds its weight (nS) to g_X
+    the neuron fires at V >= V_th + theta; dtheta/dt = -theta / tau_theta,
+    and each spike adds theta_plus (0 by default: a fixed threshold)
 
 Both: when V >= V_th the neuron fires, V is set to V_reset and held there
 for t_ref (rounded to whole steps) while the synapses keep integrating.
@@ -100,6 +103,25 @@ def threshold_and_reset(v, ref, v_th, v_reset, ref_steps, spikes_out):
 
 
 @njit(cache=True, boundscheck=False)
+def adaptive_threshold_and_reset(v, ref, theta, v_th, v_reset, ref_steps, theta_plus, theta_decay, spikes_out):
+    """As threshold_and_reset, firing at v >= v_th + theta[i]; theta decays and grows by theta_plus per spike."""
+    n = 0
+    for i in range(v.shape[0]):
+        x = v[i]
+        th = theta[i] * theta_decay
+        if x >= v_th + th:
+            v[i] = v_reset
+            ref[i] = ref_steps
+            th += theta_plus
+            spikes_out[n] = i
+            n += 1
+        elif x != x:
+            return -1 - i
+        theta[i] = th
+    return n
+
+
+@njit(cache=True, boundscheck=False)
 def psc_exp_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
     v = state[0]
     i_ex = state[1]
@@ -172,9 +194,12 @@ COND_PARAMETERS = (
     positive("tau_syn_ex", 0.2, "ms", "time constant of the excitatory conductance"),
     positive("tau_syn_in", 2.0, "ms", "time constant of the inhibitory conductance"),
     any_value("I_e", 0.0, "pA", "constant external current"),
+    non_negative("theta_plus", 0.0, "mV", "threshold increase per spike (adaptive threshold; 0: off)"),
+    positive("tau_theta", 1e7, "ms", "time constant of the adaptive threshold's decay"),
 )
 
-_C_EL, _C_GL, _C_DT_OVER_C, _C_EEX, _C_EIN, _C_PEX, _C_PIN, _C_IE, _C_VTH, _C_VRESET, _C_REF, _C_INV_C = range(12)
+(_C_EL, _C_GL, _C_DT_OVER_C, _C_EEX, _C_EIN, _C_PEX, _C_PIN, _C_IE, _C_VTH, _C_VRESET, _C_REF, _C_INV_C,
+ _C_THETA_PLUS, _C_THETA_DECAY) = range(14)
 
 
 def cond_exp_constants(p, dt, n):
@@ -191,6 +216,8 @@ def cond_exp_constants(p, dt, n):
         p["V_reset"],
         _refractory_steps(p["t_ref"], dt),
         1.0 / p["C_m"],
+        p["theta_plus"],
+        math.exp(-dt / p["tau_theta"]),
     ])
 
 
@@ -202,6 +229,14 @@ def _decay_conductances(g_ex, g_in, in_ex, in_in, p_ex, p_in, i):
     g_in[i] = b if b > TINY else 0.0
     in_ex[i] = 0.0
     in_in[i] = 0.0
+
+
+@njit(cache=True, boundscheck=False)
+def _cond_fire(state, c, spikes_out):
+    if c[_C_THETA_PLUS] > 0.0:
+        return adaptive_threshold_and_reset(state[0], state[3], state[4], c[_C_VTH], c[_C_VRESET], c[_C_REF],
+                                            c[_C_THETA_PLUS], c[_C_THETA_DECAY], spikes_out)
+    return threshold_and_reset(state[0], state[3], c[_C_VTH], c[_C_VRESET], c[_C_REF], spikes_out)
 
 
 @njit(cache=True, boundscheck=False)
@@ -227,7 +262,7 @@ def cond_exp_euler(state, c, syn_in, i_in, rng, step_index, spikes_out):
         v[i] = vi + dv if r <= 0.0 else vi
         ref[i] = r - 1.0 if r > 0.0 else 0.0
         _decay_conductances(g_ex, g_in, in_ex, in_in, p_ex, p_in, i)
-    return threshold_and_reset(v, ref, c[_C_VTH], c[_C_VRESET], c[_C_REF], spikes_out)
+    return _cond_fire(state, c, spikes_out)
 
 
 @njit(cache=True, boundscheck=False)
@@ -254,7 +289,7 @@ def cond_exp_exponential_euler(state, c, syn_in, i_in, rng, step_index, spikes_o
         v[i] = v_inf + (vi - v_inf) * math.exp(-g_tot * dt_over_c) if r <= 0.0 else vi
         ref[i] = r - 1.0 if r > 0.0 else 0.0
         _decay_conductances(g_ex, g_in, in_ex, in_in, p_ex, p_in, i)
-    return threshold_and_reset(v, ref, c[_C_VTH], c[_C_VRESET], c[_C_REF], spikes_out)
+    return _cond_fire(state, c, spikes_out)
 
 
 IAF_COND_EXP = NeuronModel(
@@ -275,6 +310,7 @@ IAF_COND_EXP = NeuronModel(
         StateVariable("g_ex", "nS", "excitatory conductance"),
         StateVariable("g_in", "nS", "inhibitory conductance"),
         StateVariable("ref_steps", "steps", "refractory steps left"),
+        StateVariable("theta", "mV", "adaptive threshold increment"),
     ),
     receptors=("excitatory", "inhibitory"),
     receptor_kind="conductance",
@@ -283,6 +319,8 @@ IAF_COND_EXP = NeuronModel(
     references=(
         "Brette R et al. (2007) Simulation of networks of spiking neurons: a review of tools "
         "and strategies. J Comput Neurosci 23:349-398.",
+        "Diehl PU, Cook M (2015) Unsupervised learning of digit recognition using spike-timing-"
+        "dependent plasticity. Front Comput Neurosci 9:99 (adaptive threshold).",
         "NEST model iaf_cond_exp.",
     ),
 )

@@ -1,0 +1,120 @@
+"""The compiled step of every learning rule in neurobox.plasticity.rules.
+
+Called once per step for each plastic projection, after the neurons'
+step: `arrivals` are the presynaptic neurons whose spikes arrive at their
+synapses in this step (emitted `delay` steps ago), `post_spikes` the
+postsynaptic neurons that fired in this step. Weights are CSR by pre
+neuron; `rev_ptr/rev_syn/rev_pre` index the same synapses by post neuron.
+Traces: x[0], x[1] per pre neuron, y[0], y[1] per post neuron (the second
+rows only for the triplet rule).
+"""
+from __future__ import annotations
+
+from numba import njit
+
+from neurobox.plasticity.rules import (P_A3_MINUS, P_A3_PLUS, P_A_MINUS, P_A_PLUS, P_DECAY_C, P_DECAY_D,
+                                       P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2, P_DT, P_LEARN, P_MULT,
+                                       P_NEAREST, P_NORM_EVERY, P_NORM_TO, P_RULE, P_W_MAX, P_W_MIN)
+
+TRIPLET = 1
+RSTDP = 2
+TINY = 1e-30
+
+
+@njit(cache=True, boundscheck=False)
+def _clip(w, lo, hi):
+    return lo if w < lo else (hi if w > hi else w)
+
+
+@njit(cache=True, boundscheck=False)
+def store_spikes(spikes, n, history, counts, slot):
+    """Keep this step's spikes of the pre population in the history ring."""
+    for m in range(n):
+        history[slot, m] = spikes[m]
+    counts[slot] = n
+
+
+@njit(cache=True, boundscheck=False)
+def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
+                    rev_ptr, rev_syn, rev_pre, x, y, c, eligibility, dopamine):
+    rule = int(c[P_RULE])
+    learn = c[P_LEARN] > 0.0
+    mult = c[P_MULT] > 0.0
+    nearest = c[P_NEAREST] > 0.0
+    w_min = c[P_W_MIN]
+    w_max = c[P_W_MAX]
+    a_plus = c[P_A_PLUS]
+    a_minus = c[P_A_MINUS]
+
+    x1, x2, y1, y2 = x[0], x[1], y[0], y[1]
+    dx1, dx2, dy1, dy2 = c[P_DECAY_X1], c[P_DECAY_X2], c[P_DECAY_Y1], c[P_DECAY_Y2]
+    for i in range(x1.shape[0]):
+        x1[i] *= dx1
+        x2[i] *= dx2
+    for j in range(y1.shape[0]):
+        y1[j] *= dy1
+        y2[j] *= dy2
+
+    if rule == RSTDP:
+        d = dopamine[0]
+        if learn and d != 0.0:
+            gain = c[P_DT] * d
+            for k in range(weights.shape[0]):
+                weights[k] = _clip(weights[k] + gain * eligibility[k], w_min, w_max)
+        decay_c = c[P_DECAY_C]
+        for k in range(eligibility.shape[0]):
+            eligibility[k] *= decay_c
+        d *= c[P_DECAY_D]
+        dopamine[0] = d if abs(d) > TINY else 0.0
+
+    if learn:
+        for a in range(n_arrivals):          # depression: arriving pre spike meets the post trace
+            i = arrivals[a]
+            for k in range(indptr[i], indptr[i + 1]):
+                j = targets[k]
+                if rule == TRIPLET:
+                    dw = -y1[j] * (a_minus + c[P_A3_MINUS] * x2[i])
+                else:
+                    dw = -a_minus * y1[j]
+                    if mult:
+                        dw *= weights[k] - w_min
+                if rule == RSTDP:
+                    eligibility[k] += dw
+                else:
+                    weights[k] = _clip(weights[k] + dw, w_min, w_max)
+        for b in range(n_post_spikes):       # potentiation: post spike meets the pre traces
+            j = post_spikes[b]
+            for r in range(rev_ptr[j], rev_ptr[j + 1]):
+                k = rev_syn[r]
+                i = rev_pre[r]
+                if rule == TRIPLET:
+                    dw = x1[i] * (a_plus + c[P_A3_PLUS] * y2[j])
+                else:
+                    dw = a_plus * x1[i]
+                    if mult:
+                        dw *= w_max - weights[k]
+                if rule == RSTDP:
+                    eligibility[k] += dw
+                else:
+                    weights[k] = _clip(weights[k] + dw, w_min, w_max)
+
+    for a in range(n_arrivals):
+        i = arrivals[a]
+        x1[i] = 1.0 if nearest else x1[i] + 1.0
+        x2[i] += 1.0
+    for b in range(n_post_spikes):
+        j = post_spikes[b]
+        y1[j] = 1.0 if nearest else y1[j] + 1.0
+        y2[j] += 1.0
+
+    target = c[P_NORM_TO]
+    if target > 0.0 and (step + 1) % int(c[P_NORM_EVERY]) == 0:
+        for j in range(rev_ptr.shape[0] - 1):
+            total = 0.0
+            for r in range(rev_ptr[j], rev_ptr[j + 1]):
+                total += weights[rev_syn[r]]
+            if total > 0.0:
+                scale = target / total
+                for r in range(rev_ptr[j], rev_ptr[j + 1]):
+                    k = rev_syn[r]
+                    weights[k] = _clip(weights[k] * scale, w_min, w_max)

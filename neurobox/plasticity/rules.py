@@ -1,0 +1,179 @@
+"""Local learning rules: what a plastic projection's synapses do with spike timing.
+
+Every rule is local: a synapse changes from its own pre- and postsynaptic
+spikes (through traces), plus, for reward-modulated STDP, one dopamine
+level broadcast to all synapses. Parameters follow the usual names;
+weights and their bounds are in the projection's weight unit (pA or nS).
+
+Timing convention (shared with the fixed-point rule the chips run): a pre
+spike counts when it arrives at the synapse (emission time + delay); in
+each step the traces decay, arriving pre spikes depress with the post
+trace, post spikes potentiate with the pre trace, and only then are this
+step's spikes added to the traces, so a pre and a post spike in the same
+step form no pair. A spike is delivered with the weight it has before the
+update of its arrival step.
+
+Rules
+-----
+stdp      pair-based STDP. Δw for a pair with lag Δt = t_post - t_pre > 0 is
+          +A_plus exp(-Δt/tau_plus) [x (w_max - w) when multiplicative],
+          for Δt < 0 it is -A_minus exp(Δt/tau_minus) [x (w - w_min)].
+          pairing = "all_to_all" (traces add 1 per spike) or "nearest"
+          (traces reset to 1: only the nearest neighbours pair).
+          Weights are clipped to [w_min, w_max] (hard bounds).
+triplet   Pfister & Gerstner (2006), all-to-all minimal model: pre traces
+          r1 (tau_plus), r2 (tau_x), post traces o1 (tau_minus), o2 (tau_y);
+          pre spike: w -= o1 (A2_minus + A3_minus r2); post spike:
+          w += r1 (A2_plus + A3_plus o2); r2, o2 read before their own bump.
+rstdp     reward-modulated STDP (Izhikevich 2007): the pair rule above
+          changes an eligibility trace c per synapse instead of w;
+          dc/dt = -c/tau_c; the dopamine level d jumps by each reward
+          (`Network.reward`) and decays with tau_d; dw/dt = c d.
+
+Homeostasis lives with the neurons (the adaptive threshold theta_plus,
+tau_theta of the LIF models) and here as weight normalisation:
+`normalize_to` (> 0) rescales, every `normalize_every_ms`, the incoming
+weights of each post neuron so that they sum to that value.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.neurons.base import Parameter, any_value, non_negative, positive
+
+RULE_CODES = {"stdp": 0, "triplet": 1, "rstdp": 2}
+PAIRINGS = ("all_to_all", "nearest")
+MODES = ("additive", "multiplicative")
+
+_COMMON = (
+    any_value("w_min", 0.0, "weight unit", "lower weight bound"),
+    any_value("w_max", 1.0, "weight unit", "upper weight bound"),
+    non_negative("normalize_to", 0.0, "weight unit", "target sum of each post neuron's incoming weights (0: off)"),
+    positive("normalize_every_ms", 100.0, "ms", "period of the weight normalisation"),
+)
+
+PARAMETERS: dict[str, tuple[Parameter, ...]] = {
+    "stdp": (
+        positive("tau_plus", 16.8, "ms", "time constant of the pre trace (potentiation window)"),
+        positive("tau_minus", 33.7, "ms", "time constant of the post trace (depression window)"),
+        non_negative("A_plus", 0.01, "weight unit", "potentiation at zero lag"),
+        non_negative("A_minus", 0.01, "weight unit", "depression at zero lag"),
+    ) + _COMMON,
+    "triplet": (
+        positive("tau_plus", 16.8, "ms", "pre trace r1"),
+        positive("tau_x", 101.0, "ms", "slow pre trace r2"),
+        positive("tau_minus", 33.7, "ms", "post trace o1"),
+        positive("tau_y", 125.0, "ms", "slow post trace o2"),
+        non_negative("A2_plus", 5e-10, "weight unit", "pair potentiation"),
+        non_negative("A3_plus", 6.2e-3, "weight unit", "triplet potentiation"),
+        non_negative("A2_minus", 7e-3, "weight unit", "pair depression"),
+        non_negative("A3_minus", 2.3e-4, "weight unit", "triplet depression"),
+    ) + _COMMON,
+    "rstdp": (
+        positive("tau_plus", 20.0, "ms", "time constant of the pre trace"),
+        positive("tau_minus", 20.0, "ms", "time constant of the post trace"),
+        non_negative("A_plus", 1.0, "weight unit", "eligibility added by a causal pair at zero lag"),
+        non_negative("A_minus", 1.5, "weight unit", "eligibility removed by an anti-causal pair at zero lag"),
+        positive("tau_c", 1000.0, "ms", "time constant of the eligibility trace"),
+        positive("tau_d", 200.0, "ms", "time constant of the dopamine level"),
+    ) + _COMMON,
+}
+STRING_OPTIONS = {"stdp": ("mode", "pairing"), "triplet": (), "rstdp": ("mode", "pairing")}
+
+# Layout of the constants array the compiled rule reads.
+(P_RULE, P_LEARN, P_MULT, P_NEAREST, P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2,
+ P_A_PLUS, P_A_MINUS, P_A3_PLUS, P_A3_MINUS, P_W_MIN, P_W_MAX, P_DECAY_C, P_DECAY_D, P_DT,
+ P_NORM_TO, P_NORM_EVERY) = range(19)
+N_CONSTANTS = 19
+
+
+@dataclass
+class Plasticity:
+    """A checked learning rule for one projection."""
+
+    rule: str
+    params: dict[str, float]
+    mode: str = "additive"
+    pairing: str = "all_to_all"
+    learning: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, **self.params}
+        if "mode" in STRING_OPTIONS[self.rule]:
+            out.update({"mode": self.mode, "pairing": self.pairing})
+        if not self.learning:
+            out["learning"] = False
+        return out
+
+    def constants(self, dt: float, learning: bool = True) -> np.ndarray:
+        """The float64 constants the compiled rule reads (layout P_* above)."""
+        p = self.params
+        c = np.zeros(N_CONSTANTS)
+        c[P_RULE] = RULE_CODES[self.rule]
+        c[P_LEARN] = 1.0 if (learning and self.learning) else 0.0
+        c[P_MULT] = 1.0 if self.mode == "multiplicative" else 0.0
+        c[P_NEAREST] = 1.0 if self.pairing == "nearest" else 0.0
+        c[P_DECAY_X1] = math.exp(-dt / p["tau_plus"])
+        c[P_DECAY_Y1] = math.exp(-dt / p["tau_minus"])
+        if self.rule == "triplet":
+            c[P_DECAY_X2] = math.exp(-dt / p["tau_x"])
+            c[P_DECAY_Y2] = math.exp(-dt / p["tau_y"])
+            c[P_A_PLUS], c[P_A_MINUS] = p["A2_plus"], p["A2_minus"]
+            c[P_A3_PLUS], c[P_A3_MINUS] = p["A3_plus"], p["A3_minus"]
+        else:
+            c[P_A_PLUS], c[P_A_MINUS] = p["A_plus"], p["A_minus"]
+        if self.rule == "rstdp":
+            c[P_DECAY_C] = math.exp(-dt / p["tau_c"])
+            c[P_DECAY_D] = math.exp(-dt / p["tau_d"])
+        c[P_W_MIN], c[P_W_MAX] = p["w_min"], p["w_max"]
+        c[P_DT] = dt
+        c[P_NORM_TO] = p["normalize_to"]
+        c[P_NORM_EVERY] = max(1, round(p["normalize_every_ms"] / dt))
+        return c
+
+
+def make_plasticity(spec: Any, field: str) -> Plasticity | None:
+    """A Plasticity from a dict such as {"rule": "stdp", "A_plus": 0.01, ...} (None passes through)."""
+    if spec is None or isinstance(spec, Plasticity):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise ConfigError(field, "expected a table such as { rule = \"stdp\", A_plus = 0.01, ... }")
+    spec = dict(spec)
+    rule = spec.pop("rule", None)
+    if rule not in PARAMETERS:
+        raise ConfigError(f"{field}.rule", f"unknown learning rule {rule!r}; valid: {', '.join(PARAMETERS)}")
+    table = {p.name: p for p in PARAMETERS[rule]}
+    options = STRING_OPTIONS[rule]
+    mode = spec.pop("mode", "additive") if "mode" in options else "additive"
+    pairing = spec.pop("pairing", "all_to_all") if "pairing" in options else "all_to_all"
+    learning = spec.pop("learning", True)
+    if mode not in MODES:
+        raise ConfigError(f"{field}.mode", f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    if pairing not in PAIRINGS:
+        raise ConfigError(f"{field}.pairing", f"unknown pairing {pairing!r}; valid: {', '.join(PAIRINGS)}")
+    if not isinstance(learning, bool):
+        raise ConfigError(f"{field}.learning", "must be true or false")
+    params = {p.name: p.default for p in PARAMETERS[rule]}
+    for key, value in spec.items():
+        if key not in table:
+            valid = ", ".join(list(table) + list(options) + ["learning"])
+            raise ConfigError(f"{field}.{key}", f"unknown parameter of rule {rule}; valid: {valid}")
+        params[key] = table[key].check(value, f"{field}.{key}")
+    if params["w_max"] < params["w_min"]:
+        raise ConfigError(f"{field}.w_max", f"must be >= w_min ({params['w_min']:g}), got {params['w_max']:g}")
+    return Plasticity(rule, params, mode, pairing, learning)
+
+
+def check_initial_weights(plasticity: Plasticity, weights: np.ndarray, field: str) -> None:
+    """The initial weights must lie inside the rule's bounds."""
+    if weights.size == 0:
+        return
+    lo, hi = plasticity.params["w_min"], plasticity.params["w_max"]
+    if weights.min() < lo or weights.max() > hi:
+        raise ConfigError(field, f"initial weights span [{weights.min():g}, {weights.max():g}], outside the "
+                                 f"plasticity bounds [w_min, w_max] = [{lo:g}, {hi:g}]")
