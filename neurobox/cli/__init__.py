@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.run",
     "neurobox.cli.demo",
     "neurobox.cli.probe",
+    "neurobox.cli.firmware",
 ]
 
 

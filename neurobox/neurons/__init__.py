@@ -8,11 +8,13 @@ from neurobox.neurons.hodgkin_huxley import HH_PSC_ALPHA
 from neurobox.neurons.izhikevich import IZHIKEVICH, IZHIKEVICH2007
 from neurobox.neurons.lif import IAF_COND_EXP, IAF_PSC_EXP
 from neurobox.neurons.lif_alpha import IAF_COND_ALPHA, IAF_PSC_ALPHA
+from neurobox.neurons.lif_fixed import IAF_PSC_EXP_FIXED
 from neurobox.neurons.sources import POISSON_GENERATOR, SPIKE_GENERATOR
 
 MODELS: dict[str, NeuronModel] = {
     m.name: m for m in (IAF_PSC_EXP, IAF_COND_EXP, IAF_PSC_ALPHA, IAF_COND_ALPHA, IZHIKEVICH, IZHIKEVICH2007,
-                        AEIF_COND_EXP, AEIF_PSC_EXP, HH_PSC_ALPHA, POISSON_GENERATOR, SPIKE_GENERATOR)
+                        AEIF_COND_EXP, AEIF_PSC_EXP, HH_PSC_ALPHA, IAF_PSC_EXP_FIXED, POISSON_GENERATOR,
+                        SPIKE_GENERATOR)
 }
 
 

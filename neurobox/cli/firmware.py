@@ -1,0 +1,96 @@
+"""`neurobox firmware build|verify MODEL.toml`: every neuron as ATmega8 firmware, checked in simavr."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+TARGETS = ("atmega8",)
+MODES = ("wired", "bus")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("firmware", help="build and verify one ATmega8 firmware per neuron",
+                       description="Turn every neuron of a model file into ATmega8 firmware (one chip per "
+                                   "neuron, WS2812 LED, on-chip STDP) and verify it bit-exact in simavr.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    b = actions.add_parser("build", help="write .hex/.elf, pin maps and a resource report per neuron")
+    b.add_argument("model", help="model file (TOML), or a built-in model such as board")
+    b.add_argument("--target", default="atmega8", choices=TARGETS, help="microcontroller (default atmega8)")
+    b.add_argument("--out", required=True, help="directory for the firmware files")
+    b.add_argument("--mode", default="wired", choices=MODES,
+                   help="wired: spikes are pulses on axon/dendrite pins; bus: address-event bytes on the UART")
+    b.add_argument("--steps", type=int, default=1000, help="ticks emulated to measure cycles (default 1000)")
+    b.add_argument("--json", action="store_true", help="print the resource report as JSON")
+    b.set_defaults(func=build)
+
+    v = actions.add_parser("verify", help="run every neuron's firmware in simavr against the Python spec")
+    v.add_argument("model", help="model file (TOML), or a built-in model such as board")
+    v.add_argument("--steps", type=int, default=1000, help="ticks to compare (default 1000)")
+    v.add_argument("--mode", default="wired", choices=MODES, help="connection mode (default wired)")
+    v.add_argument("--json", action="store_true",
+                   help='print {"units", "steps", "bit_exact", "led_ok", "cycles_per_update", ...}')
+    v.set_defaults(func=verify)
+
+
+def resolve_model_path(model: str) -> Path:
+    """The model file, or the built-in model of that name (`board` is examples/board.toml)."""
+    from neurobox.cli.run import resolve_model_path as resolve
+    return resolve(model)
+
+
+def _steps(n: int) -> int:
+    from neurobox.errors import ConfigError
+    if n < 1:
+        raise ConfigError("--steps", f"must be >= 1, got {n}")
+    return n
+
+
+def build(args) -> int:
+    from neurobox.hardware.avr.network import build_board
+    from neurobox.hardware.board import load_board
+
+    board = load_board(resolve_model_path(args.model))
+    report = build_board(board, Path(args.out), args.mode, _steps(args.steps))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{len(report['units'])} units for {args.target} at 16 MHz, {args.mode} mode, tick {report['dt_ms']:g} ms "
+          f"({report['tick_cycles']} cycles), written to {args.out}")
+    for u in report["units"]:
+        print(f"  {u['unit']:<14} {u['inputs']:>3} inputs  flash {u['flash_bytes']:>5}/{u['flash_of']} B  "
+              f"SRAM {u['sram_bytes']:>4}/{u['sram_of']} B  {u['cycles_per_update']:>6} cycles/update  "
+              f"up to {u['fastest_update_hz']:>8.0f} Hz  x{u['real_time_factor']:.2f} real time")
+    if "bus" in report:
+        bus = report["bus"]
+        print(f"  bus: {bus['baud']} baud, {bus['bytes_per_s']:g} bytes/s, load {100 * bus['load']:.3f} %, "
+              f"{bus['slots_per_tick']} slots a tick for {bus['addresses_used']} addresses")
+    return 0
+
+
+def verify(args) -> int:
+    from neurobox.hardware.avr.network import verify_board
+    from neurobox.hardware.board import load_board
+
+    board = load_board(resolve_model_path(args.model))
+    summary, _ = verify_board(board, _steps(args.steps), args.mode)
+    ok = summary["bit_exact"] and summary["led_ok"] and summary["output_ok"]
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['units']} units, {summary['steps']} ticks, {args.mode} mode: "
+              f"bit-exact {'yes' if summary['units_bit_exact'] else 'NO'} (each unit), "
+              f"{'yes' if summary['board_bit_exact'] else 'NO'} (whole board, clocks out of phase), "
+              f"LED {'ok' if summary['led_ok'] else 'WRONG'}, "
+              f"spike output {'ok' if summary['output_ok'] else 'WRONG'}, "
+              f"at most {summary['cycles_per_update']} cycles/update")
+    if "first_mismatch" in summary:
+        m = summary["first_mismatch"]
+        print(f"first mismatch: unit {m['unit']}, step {m['step']}, {m['variable']}: firmware {m['firmware']}, "
+              f"reference {m['reference']}" + (f" ({m['where']})" if "where" in m else ""), file=sys.stderr)
+    for key in ("led_faults", "output_faults"):
+        if key in summary:
+            print(f"{key.replace('_', ' ')}: unit {summary[key]['unit']}: {summary[key]['faults'][0]}", file=sys.stderr)
+    return 0 if ok else 1

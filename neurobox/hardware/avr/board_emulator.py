@@ -1,0 +1,121 @@
+"""A whole board in one emulator: every unit its own ATmega8, connected only through pins.
+
+`emulate_board` builds every unit, then runs them together in simavr
+(runner/board_runner.c): in wired mode each axon pin drives the dendrite
+pins it is wired to, in bus mode every UART byte reaches every other unit.
+The stimulus wires (or stimulus bytes) are driven in the middle of the tick
+in which their source fired, as a unit's axon would. Units may start with
+different clock phases, as separate boards do.
+
+`verify_board_emulation` compares every unit's state, tick by tick, with the
+fixed-point reference of the whole board (neurobox.hardware.board): this
+checks the wires and the bus themselves, not only each unit on recorded
+inputs.
+"""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurobox.errors import SimulationError
+from neurobox.hardware.avr import config, emulator
+from neurobox.hardware.avr.build import build
+from neurobox.hardware.avr.network import plan_board
+from neurobox.hardware.avr.verify import first_mismatch
+from neurobox.hardware.board import Board, board_inputs, source_spikes, wire_pulses
+from neurobox.hardware.unit import simulate
+
+
+def _mid_tick(t: int, tick: int) -> int:
+    """Board time (cycles) in the middle of tick t: the first tick interrupt comes one period after start-up."""
+    return (t + 1) * tick + tick // 2
+
+
+@dataclass
+class BoardEmulation:
+    """Per unit, its decoded state after every tick; and why the run ended."""
+
+    states: dict
+    reason: str
+
+
+def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[str, int] | None = None,
+                  work_dir: Path | None = None, timeout: float = 120.0) -> BoardEmulation:
+    """Run every unit of `board` together for `steps` ticks; `phases`: start delay (cycles) per unit."""
+    units = board.fixed()
+    maps = plan_board(board, units, mode)
+    tick = config.tick_timer(board.dt).cycles
+    phases = phases or {}
+    index = {u.name: k for k, u in enumerate(units)}
+    stim = source_spikes(board, steps)
+    if mode == "wired":
+        stim = {name: wire_pulses(s) for name, s in stim.items()}
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="neurobox-board-") as tmp:
+        out = Path(work_dir or tmp)
+        for u in units:
+            image = build(config.header(u, maps[u.name], addresses=board.addresses), out, u.name)
+            lines.append(f"unit {image.elf} {image.state_address} {config.state_size(u.n_inputs)} "
+                         f"{int(phases.get(u.name, 0))}")
+        if mode == "bus":
+            lines.append("bus")
+        for u in units:
+            for j, src in enumerate(u.sources):
+                dendrite = maps[u.name].dendrites[j][1:] if mode == "wired" else None
+                if src in index and mode == "wired":
+                    lines.append(f"wire {index[src]} {maps[src].axon[1:]} {index[u.name]} {dendrite}")
+                elif src in stim and mode == "wired":
+                    for t in np.flatnonzero(stim[src]):
+                        # high from the middle of the tick the stimulus fired in, for AXON_HOLD ticks
+                        lines.append(f"pin {_mid_tick(int(t), tick)} {index[u.name]} {dendrite} 1")
+                        lines.append(f"pin {_mid_tick(int(t) + config.AXON_HOLD, tick)} {index[u.name]} "
+                                     f"{dendrite} 0")
+        if mode == "bus":
+            for src, s in stim.items():
+                for t in np.flatnonzero(s):
+                    lines.append(f"byte {_mid_tick(int(t), tick)} {0x80 | board.addresses[src]:02x}")
+        exe = emulator.runner_path("board_runner")
+        limit = emulator.BOOT_CYCLES + (steps + 1) * tick + max(phases.values(), default=0)
+        try:
+            done = subprocess.run([str(exe), f"steps={steps}", f"limit={limit}", f"vector={config.TICK_VECTOR * 2}"],
+                                  input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SimulationError(f"the board emulation did not finish {steps} ticks within {timeout:g} s") from None
+    if done.returncode != 0:
+        raise SimulationError(f"board runner failed: {done.stderr.strip()[:500]}")
+    states = {u.name: [] for u in units}
+    reason = ""
+    for line in done.stdout.splitlines():
+        kind, *f = line.split()
+        if kind == "S":
+            u = units[int(f[0])]
+            states[u.name].append(config.decode_state(bytes.fromhex(f[3]), u.n_inputs))
+        elif kind == "R":
+            reason = f[0]
+    if reason != "done":
+        raise SimulationError(f"board emulation ended early ({reason})")
+    return BoardEmulation(states, reason)
+
+
+def verify_board_emulation(board: Board, steps: int, mode: str = "wired",
+                           phases: dict[str, int] | None = None) -> dict:
+    """{"bit_exact": bool, "first_mismatch": {...} or None, "ticks": {unit: n}} for the board run as one."""
+    result = emulate_board(board, steps, mode, phases)
+    inputs = board_inputs(board, steps, mode)
+    summary = {"bit_exact": True, "first_mismatch": None,
+               "ticks": {name: len(s) for name, s in result.states.items()}}
+    for u in board.fixed():
+        ref = simulate(u, inputs[u.name])
+        run = emulator.EmulatorRun(states=result.states[u.name], boot_state=None, tick_cycles=np.zeros(0),
+                                   busy_cycles=np.zeros(0))
+        m = first_mismatch(run, ref, u.n_inputs)
+        if m is not None or len(result.states[u.name]) != steps:
+            summary["bit_exact"] = False
+            if m is not None and summary["first_mismatch"] is None:
+                summary["first_mismatch"] = {"unit": u.name, "step": m[0], "variable": m[1],
+                                             "firmware": m[2], "reference": m[3]}
+    return summary

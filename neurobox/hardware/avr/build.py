@@ -1,0 +1,94 @@
+"""Build one unit's firmware with avr-gcc: ELF, flashable Intel HEX, and its flash/SRAM use.
+
+    avr-gcc -mmcu=atmega8 -DF_CPU=16000000UL -Os  main.c neuron.c stdp.c led.c
+    avr-objcopy -O ihex -j .text -j .data  unit.elf unit.hex
+    avr-size -A unit.elf    (flash = .text + .data, SRAM = .data + .bss)
+
+Nothing test-only is compiled in: the emulator reads the unit's state from
+SRAM, so the image that is verified is the image that is flashed.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from neurobox.errors import ConfigError, ToolMissingError
+
+APT_AVR = "apt-get install gcc-avr avr-libc binutils-avr"
+SOURCES = ("main.c", "neuron.c", "stdp.c", "led.c")
+FLASH_BYTES = 8192
+SRAM_BYTES = 1024
+STACK_RESERVE = 128
+"""SRAM kept free for the stack (the deepest call chain uses well under this)."""
+CFLAGS = ("-mmcu=atmega8", "-DF_CPU=16000000UL", "-Os", "-std=gnu99", "-Wall", "-Wextra", "-Werror",
+          "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections")
+
+
+def tool(name: str) -> str:
+    """Path of an AVR tool, or ToolMissingError saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissingError(f"{name} not found; install it with: {APT_AVR}")
+    return path
+
+
+def firmware_dir() -> Path:
+    return Path(str(resources.files("neurobox.hardware.avr") / "firmware"))
+
+
+@dataclass(frozen=True)
+class Image:
+    """A built unit: paths of its files and its memory use in bytes."""
+
+    elf: Path
+    hex: Path
+    flash: int
+    sram: int
+    state_address: int
+    """SRAM address of `struct unit_state unit` (data space, as the emulator reads it)."""
+
+    def check_fits(self, unit: str) -> None:
+        if self.flash > FLASH_BYTES:
+            raise ConfigError(f"units.{unit}", f"unit {unit} needs {self.flash} B of flash; the ATmega8 has {FLASH_BYTES}")
+        if self.sram > SRAM_BYTES - STACK_RESERVE:
+            raise ConfigError(f"units.{unit}", f"unit {unit} needs {self.sram} B of SRAM for data; the ATmega8 has "
+                                               f"{SRAM_BYTES}, of which {STACK_RESERVE} are kept for the stack")
+
+
+def _run(cmd: list[str]) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def build(config_header: str, out_dir: Path, name: str = "unit") -> Image:
+    """Compile the firmware with `config_header` as unit_config.h into out_dir/name.{elf,hex}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gcc, objcopy, size, nm = (tool(t) for t in ("avr-gcc", "avr-objcopy", "avr-size", "avr-nm"))
+    src = firmware_dir()
+    elf, hexfile = out_dir / f"{name}.elf", out_dir / f"{name}.hex"
+    with tempfile.TemporaryDirectory(prefix="neurobox-avr-") as inc:
+        (Path(inc) / "unit_config.h").write_text(config_header)
+        _run([gcc, *CFLAGS, f"-I{inc}", f"-I{src}", *(str(src / s) for s in SOURCES), "-o", str(elf)])
+    _run([objcopy, "-O", "ihex", "-j", ".text", "-j", ".data", str(elf), str(hexfile)])
+    sections = {}
+    for line in _run([size, "-A", str(elf)]).splitlines():
+        m = re.match(r"^\.(\w+)\s+(\d+)\s+(\d+)", line)
+        if m:
+            sections[m.group(1)] = int(m.group(2))
+    address = None
+    for line in _run([nm, str(elf)]).splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "unit":
+            address = int(parts[0], 16) & 0xFFFF
+    if address is None:
+        raise RuntimeError(f"{elf}: symbol 'unit' not found")
+    return Image(elf=elf, hex=hexfile, flash=sections.get("text", 0) + sections.get("data", 0),
+                 sram=sections.get("data", 0) + sections.get("bss", 0), state_address=address)

@@ -1,0 +1,231 @@
+/*
+ * One neuron unit on an ATmega8 at 16 MHz: the tick loop.
+ *
+ * Every tick (Timer1 compare A, one simulation step dt) the unit
+ *   1. collects the spikes that arrived since the last tick
+ *      wired: a rising edge on a dendrite pin (polled now);
+ *      bus:   an address-event byte 0x80|address received on the UART,
+ *   2. sums their weights per receptor and runs the neuron step,
+ *   3. runs the STDP step on the plastic synapses,
+ *   4. emits its own spike (wired: axon pin high for AXON_HOLD ticks;
+ *      bus: one byte 0x80|UNIT_ADDRESS), in its time slot of the tick:
+ *      the Timer1 compare B interrupt, half way through the tick (wired)
+ *      or at the unit's bus slot (bus), writes the axon pin or the byte,
+ *   5. updates the LED and copies changed weights to EEPROM, a little at
+ *      a time, once every PERSIST_STEPS ticks,
+ * then sleeps (idle) until the next tick.
+ */
+#include <avr/eeprom.h>
+#include <avr/interrupt.h>
+#include <avr/io.h>
+#include <avr/sleep.h>
+#include <string.h>
+
+#include "unit.h"
+
+struct unit_state unit;
+
+static const int16_t init_weights[N_SYN] = SYN_WEIGHTS;
+static const uint8_t receptor[N_SYN] = SYN_RECEPTOR;   /* 0 excitatory, 1 inhibitory */
+static volatile uint8_t tick;
+
+ISR(TIMER1_COMPA_vect)
+{
+    tick = 1;
+}
+
+#if BUS_MODE
+static const uint8_t source[N_SYN] = SYN_SOURCE;        /* address of each input */
+#define RX_SIZE 32                          /* a power of two */
+static volatile uint8_t rx_buf[RX_SIZE];
+static volatile uint8_t rx_head;
+static volatile uint8_t rx_tail;
+
+ISR(USART_RXC_vect)
+{
+    uint8_t b = UDR;
+    if ((b & 0x80) && (uint8_t)(rx_head - rx_tail) < RX_SIZE) {
+        rx_buf[rx_head % RX_SIZE] = b;
+        rx_head++;
+    }
+}
+
+static void read_inputs(uint8_t *pre)
+{
+    while (rx_tail != rx_head) {
+        uint8_t address = rx_buf[rx_tail % RX_SIZE] & 0x7f;
+        rx_tail++;
+        for (uint8_t j = 0; j < N_SYN; j++)
+            if (source[j] == address) pre[j] = 1;
+    }
+}
+
+/* This unit's byte goes out in its own slot of the tick (Timer1 compare B
+ * at BUS_SLOT_TCNT), so that units never talk at the same time. If the
+ * update ends after the slot began, the byte goes out at once. */
+ISR(TIMER1_COMPB_vect)
+{
+    UDR = 0x80 | UNIT_ADDRESS;
+    TIMSK &= (uint8_t)~(1 << OCIE1B);
+}
+
+static void emit_spike(void)
+{
+    cli();
+    TIFR = 1 << OCF1B;                 /* forget a match from an earlier tick */
+    TIMSK |= 1 << OCIE1B;
+    if (TCNT1 >= BUS_SLOT_TCNT && !(TIFR & (1 << OCF1B))) {
+        TIMSK &= (uint8_t)~(1 << OCIE1B);
+        UDR = 0x80 | UNIT_ADDRESS;
+    }
+    sei();
+}
+#else
+/* The axon changes half way through the tick, whatever the update took:
+ * a unit whose tick starts up to half a tick before or after this one's
+ * polls the pulse in exactly the next tick. */
+static volatile uint8_t axon_level;
+
+ISR(TIMER1_COMPB_vect)
+{
+    if (axon_level) AXON_PORT |= 1 << AXON_BIT;
+    else AXON_PORT &= (uint8_t)~(1 << AXON_BIT);
+}
+
+static const uint8_t pin_port[N_SYN] = SYN_PORT;       /* 0 PINB, 1 PINC, 2 PIND */
+static const uint8_t pin_mask[N_SYN] = SYN_MASK;
+static uint8_t last_pins[3];
+
+static void sample_pins(uint8_t *pins)
+{
+    pins[0] = PINB;
+    pins[1] = PINC;
+    pins[2] = PIND;
+}
+
+static void read_inputs(uint8_t *pre)
+{
+    uint8_t pins[3];
+    sample_pins(pins);
+    for (uint8_t j = 0; j < N_SYN; j++) {
+        uint8_t p = pin_port[j], m = pin_mask[j];
+        pre[j] = (pins[p] & m) && !(last_pins[p] & m);   /* rising edge */
+    }
+    memcpy(last_pins, pins, sizeof pins);
+}
+#endif
+
+#if STDP_ON
+#define EE_HASH ((uint16_t *)0)
+#define EE_WEIGHTS ((uint8_t *)2)
+static int16_t snapshot[N_SYN];
+static uint16_t persist_count;
+static uint8_t persist_pos = 0xff;     /* 0xff: no copy in progress */
+
+static void load_weights(void)
+{
+    if (eeprom_read_word(EE_HASH) == CONFIG_HASH) {
+        eeprom_read_block(unit.w, EE_WEIGHTS, sizeof unit.w);
+    } else {
+        eeprom_update_block(unit.w, EE_WEIGHTS, sizeof unit.w);
+        eeprom_update_word(EE_HASH, CONFIG_HASH);
+    }
+}
+
+/* Copy a snapshot of the weights to EEPROM, at most one byte a tick and
+ * never waiting for the EEPROM: a pass starts every PERSIST_STEPS ticks. */
+static void persist_weights(void)
+{
+    if (++persist_count >= PERSIST_STEPS) {
+        persist_count = 0;
+        if (persist_pos == 0xff) {
+            memcpy(snapshot, unit.w, sizeof snapshot);
+            persist_pos = 0;
+        }
+    }
+    if (persist_pos == 0xff || !eeprom_is_ready()) return;
+    const uint8_t *src = (const uint8_t *)snapshot;
+    while (persist_pos < sizeof snapshot) {
+        uint8_t pos = persist_pos++;
+        if (eeprom_read_byte(EE_WEIGHTS + pos) != src[pos]) {
+            eeprom_write_byte(EE_WEIGHTS + pos, src[pos]);
+            break;
+        }
+    }
+    if (persist_pos >= sizeof snapshot) persist_pos = 0xff;
+}
+#endif
+
+static void update(void)
+{
+    uint8_t pre[N_SYN];
+    memset(pre, 0, sizeof pre);
+    read_inputs(pre);
+    int32_t in_ex = 0, in_in = 0;
+    for (uint8_t j = 0; j < N_SYN; j++) {
+        if (!pre[j]) continue;
+        if (receptor[j]) in_in += unit.w[j];
+        else in_ex += unit.w[j];
+    }
+    unit.spiked = lif_step(&unit, in_ex, in_in);
+    unit.learned = stdp_step(&unit, pre, unit.spiked);
+#if BUS_MODE
+    if (unit.spiked) emit_spike();
+#else
+    if (unit.spiked) {
+        axon_level = 1;
+        unit.axon_hold = AXON_HOLD;
+    } else if (unit.axon_hold && --unit.axon_hold == 0) {
+        axon_level = 0;
+    }
+#endif
+    led_update(&unit);
+#if STDP_ON
+    persist_weights();
+#endif
+}
+
+int main(void)
+{
+    memcpy(unit.w, init_weights, sizeof unit.w);
+    unit.led_since = 255;
+    LED_DDR |= 1 << LED_BIT;
+    LED_PORT &= (uint8_t)~(1 << LED_BIT);
+#if BUS_MODE
+    UBRRH = 0;
+    UBRRL = BUS_UBRR;
+    UCSRC = (1 << URSEL) | (1 << UCSZ1) | (1 << UCSZ0);
+    UCSRB = (1 << RXEN) | (1 << TXEN) | (1 << RXCIE);
+#else
+    AXON_DDR |= 1 << AXON_BIT;
+    sample_pins(last_pins);
+#endif
+#if STDP_ON
+    load_weights();
+#endif
+    OCR1A = TICK_OCR;
+#if BUS_MODE
+    OCR1B = BUS_SLOT_TCNT;
+#else
+    OCR1B = AXON_TCNT;
+    TIMSK |= 1 << OCIE1B;
+#endif
+    TCCR1A = 0;
+    TCCR1B = (1 << WGM12) | TICK_CS;
+    TIMSK |= 1 << OCIE1A;
+    set_sleep_mode(SLEEP_MODE_IDLE);
+    sei();
+    for (;;) {
+        cli();
+        if (!tick) {
+            sleep_enable();
+            sei();
+            sleep_cpu();
+            sleep_disable();
+            continue;
+        }
+        tick = 0;
+        sei();
+        update();
+    }
+}

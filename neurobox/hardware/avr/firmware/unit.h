@@ -1,0 +1,43 @@
+/*
+ * One neuron unit on an ATmega8: shared declarations.
+ *
+ * The arithmetic mirrors the Python specification exactly:
+ *   neuron.c  <->  neurobox/neurons/lif_fixed.py
+ *   stdp.c    <->  neurobox/plasticity/stdp_fixed.py
+ *   led.c     <->  neurobox/hardware/led.py
+ * unit_config.h is generated per unit by neurobox.hardware.avr.config.
+ */
+#ifndef NEUROBOX_UNIT_H
+#define NEUROBOX_UNIT_H
+
+#include <stdint.h>
+#include "unit_config.h"
+
+/* The whole state of the unit. The emulator reads it from SRAM after
+ * every tick, so its layout is part of the specification
+ * (neurobox.hardware.avr.config.STATE_LAYOUT): little-endian, no padding. */
+struct unit_state {
+    int16_t v;            /* membrane, V_lsb relative to E_L */
+    int16_t i_ex;         /* excitatory current, I_lsb */
+    int16_t i_in;         /* inhibitory current, I_lsb */
+    uint8_t ref;          /* refractory steps left */
+    uint8_t spiked;       /* 1 if the unit fired in the last tick */
+    uint16_t x_post;      /* STDP post-synaptic trace */
+    uint8_t led_flash;    /* ticks left of the firing flash */
+    uint8_t led_learn;    /* ticks left of the learning flash */
+    uint8_t led_since;    /* ticks since the last LED frame, saturating at 255 */
+    uint8_t led_last[3];  /* last colour sent, G R B */
+    uint8_t axon_hold;    /* ticks left of the axon pulse (wired mode) */
+    uint8_t learned;      /* 1 if a weight changed in the last tick */
+    int16_t w[N_SYN];     /* synaptic weights, I_lsb */
+    uint16_t x_pre[N_SYN];/* STDP pre-synaptic traces (plastic synapses only) */
+};
+
+extern struct unit_state unit;
+
+uint8_t lif_step(struct unit_state *u, int32_t in_ex, int32_t in_in);
+uint8_t stdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
+void led_update(struct unit_state *u);
+void ws2812_send(const uint8_t *grb, uint8_t n);
+
+#endif

@@ -1,0 +1,222 @@
+"""Every unit of a board as ATmega8 firmware: plan, build, measure, verify.
+
+`build_board` writes, per unit, NAME.hex (to flash), NAME.elf, NAME.h (its
+configuration header) and NAME.pins.json (its pin map), and returns the
+resource report (also written as report.json): flash and SRAM of 8 KB /
+1 KB, cycles per update measured in simavr on the unit's recorded inputs
+(the most cycles a tick stayed awake: inputs, neuron, STDP, LED frame,
+EEPROM), the fastest tick rate at 16 MHz at which the unit still sends its
+spike in its slot (`shortest_tick_cycles`), the real-time factor (that rate
+times dt: how much faster than biological time the board could run), and
+the bus load in bus mode. `verify_board` holds every unit bit-exact against the Python
+reference (neurobox.hardware.avr.verify).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurobox.errors import ConfigError, SimulationError
+from neurobox.hardware.avr import config, pins
+from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES, build
+from neurobox.hardware.avr.verify import UnitVerification, verify_unit
+from neurobox.hardware.board import WIRE_GAP, Board, board_inputs
+from neurobox.hardware.unit import FixedUnit
+
+DEFAULT_STEPS = 1000
+
+
+def plan_board(board: Board, units: list[FixedUnit], mode: str) -> dict[str, pins.PinMap]:
+    """Pin map of every unit; ConfigError naming the first unit that does not fit."""
+    maps = {}
+    for u in units:
+        maps[u.name] = pins.plan(u.name, u.n_inputs, mode)
+        if mode == "wired" and u.lif.ref_steps < WIRE_GAP - 1:
+            raise ConfigError(f"units.{u.name}.params.t_ref",
+                              f"unit {u.name}: in wired mode a spike is a {config.AXON_HOLD}-tick pulse, so t_ref "
+                              f"must be at least {WIRE_GAP - 1} ticks ({(WIRE_GAP - 1) * u.dt:g} ms); "
+                              f"got {u.lif.ref_steps}")
+    return maps
+
+
+def wiring(unit: FixedUnit, pin_map: pins.PinMap) -> dict:
+    """The pin map with what each input is connected to (source unit, receptor, weight in I_lsb)."""
+    out = pin_map.as_dict()
+    out["inputs"] = [{"from": s, "pin": pin_map.dendrites[j] if pin_map.dendrites else None,
+                      "receptor": ("excitatory", "inhibitory")[unit.receptors[j]], "weight_lsb": unit.weights[j],
+                      "plastic": unit.plastic[j]} for j, s in enumerate(unit.sources)]
+    out["address"] = unit.address
+    return out
+
+
+def shortest_tick_cycles(cycles_per_update: int, mode: str, addresses: int) -> int:
+    """The shortest tick (cycles) in which a unit that needs `cycles_per_update` still sends on time.
+
+    wired: the axon is written half way through the tick, after the update;
+    bus: the update must end before slot 0 (SLOT_BASE_CYCLES) and every
+    address needs its slot of one byte time.
+    """
+    if mode == "wired":
+        return 2 * cycles_per_update
+    return max(cycles_per_update, config.SLOT_BASE_CYCLES) + addresses * config.byte_cycles()
+
+
+@dataclass
+class UnitReport:
+    """Resources of one unit (bytes, cycles, Hz)."""
+
+    unit: str
+    inputs: int
+    pins: dict
+    flash: int
+    sram: int
+    cycles_per_update: int
+    cycles_median: float
+    fastest_update_hz: float
+    real_time_factor: float
+
+    def as_dict(self) -> dict:
+        return {"unit": self.unit, "inputs": self.inputs, "pins": self.pins,
+                "flash_bytes": self.flash, "flash_of": FLASH_BYTES, "sram_bytes": self.sram, "sram_of": SRAM_BYTES,
+                "cycles_per_update": self.cycles_per_update, "cycles_median": self.cycles_median,
+                "fastest_update_hz": round(self.fastest_update_hz, 1),
+                "real_time_factor": round(self.real_time_factor, 3)}
+
+
+def bus_load(board: Board, spikes_per_tick: float) -> dict:
+    """Bus figures for a mean of `spikes_per_tick` address-event bytes a tick (all units and stimuli)."""
+    tick_s = board.dt * 1e-3
+    bytes_per_s = spikes_per_tick / tick_s
+    slots = max(0, (config.tick_timer(board.dt).cycles - config.SLOT_BASE_CYCLES) // config.byte_cycles())
+    return {"baud": config.BUS_BAUD, "bytes_per_s": round(bytes_per_s, 1),
+            "load": round(bytes_per_s * config.BYTE_BITS / config.BUS_BAUD, 5),
+            "slots_per_tick": int(slots), "addresses_used": len(board.addresses)}
+
+
+def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None):
+    inputs = board_inputs(board, steps, mode)
+    out = {}
+    for u in units:
+        try:
+            out[u.name] = verify_unit(u, maps[u.name], inputs[u.name], work, addresses=board.addresses,
+                                      image=(images or {}).get(u.name))
+        except SimulationError as err:
+            if "overrun" not in str(err):
+                raise
+            cycles = config.tick_timer(board.dt).cycles
+            raise ConfigError(f"units.{u.name}", f"unit {u.name} does not finish its update within one "
+                                                 f"{board.dt:g} ms tick ({cycles} cycles at 16 MHz); "
+                                                 f"use a longer dt") from None
+        budget = config.axon_cycles(board.dt) if mode == "wired" else config.SLOT_BASE_CYCLES
+        if out[u.name].cycles_per_update > budget:
+            where = "the axon is written half way through the tick" if mode == "wired" else "bus slot 0 begins"
+            raise ConfigError(f"units.{u.name}",
+                              f"unit {u.name} needs up to {out[u.name].cycles_per_update} cycles for an update; "
+                              f"{where} {budget} cycles after the tick ({board.dt:g} ms): use a longer dt")
+    return out, inputs
+
+
+def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = DEFAULT_STEPS) -> dict:
+    """Build every unit into out_dir, measure it in the emulator, write report.json; return the report."""
+    out_dir = Path(out_dir)
+    units = board.fixed()
+    maps = plan_board(board, units, mode)
+    reports = []
+    for u in units:
+        header = config.header(u, maps[u.name], addresses=board.addresses)
+        image = build(header, out_dir, u.name)
+        image.check_fits(u.name)
+        (out_dir / f"{u.name}.h").write_text(header)
+        (out_dir / f"{u.name}.pins.json").write_text(json.dumps(wiring(u, maps[u.name]), indent=2) + "\n")
+        reports.append((u, image))
+    runs, inputs = _run_units(board, units, maps, steps, mode, out_dir, {u.name: image for u, image in reports})
+    unit_reports = []
+    for u, image in reports:
+        cycles = runs[u.name].cycles_per_update
+        fastest = config.F_CPU / shortest_tick_cycles(cycles, mode, len(board.addresses))
+        unit_reports.append(UnitReport(u.name, u.n_inputs, maps[u.name].as_dict(), image.flash, image.sram, cycles,
+                                       runs[u.name].cycles_median, fastest, fastest * board.dt * 1e-3))
+    report = {"target": "atmega8", "f_cpu_hz": config.F_CPU, "mode": mode, "dt_ms": board.dt, "steps": steps,
+              "tick_cycles": config.tick_timer(board.dt).cycles,
+              "units": [r.as_dict() for r in unit_reports],
+              "cycles_per_update": max(r.cycles_per_update for r in unit_reports),
+              "fastest_update_hz": round(min(r.fastest_update_hz for r in unit_reports), 1),
+              "real_time_factor": round(min(r.real_time_factor for r in unit_reports), 3)}
+    if mode == "bus":
+        fired = sum(int(runs[u.name].spikes) for u in units)
+        fired += sum(int(s.sum()) for s in _stimulus_counts(board, inputs, units))
+        report["bus"] = bus_load(board, fired / steps)
+    over = [r for r in unit_reports if r.cycles_per_update > report["tick_cycles"]]
+    if over:
+        raise ConfigError(f"units.{over[0].unit}", f"unit {over[0].unit} needs {over[0].cycles_per_update} cycles "
+                                                   f"a tick; a {board.dt:g} ms tick has {report['tick_cycles']}")
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _stimulus_counts(board: Board, inputs: dict, units) -> list[np.ndarray]:
+    """Spikes each stimulus neuron puts on the bus (counted once, from the first unit it reaches)."""
+    seen = {}
+    for u in units:
+        for j, s in enumerate(u.sources):
+            if s in board.sources and s not in seen:
+                seen[s] = np.concatenate([inputs[u.name][1:, j], [False]])
+    return list(seen.values())
+
+
+def clock_phases(board: Board, names: list[str]) -> dict[str, int]:
+    """Start delays (cycles) spreading the units' ticks over a quarter tick, as separate boards would be."""
+    quarter = config.tick_timer(board.dt).cycles // 4
+    return {name: (k * 2654435761) % quarter for k, name in enumerate(names)}
+
+
+def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
+                 work_dir: Path | None = None) -> tuple[dict, dict[str, UnitVerification]]:
+    """Verify every unit for `steps` ticks; returns the summary dict and the per-unit results.
+
+    Two checks: every unit alone on its recorded inputs (units_bit_exact,
+    led_ok, output_ok: axon pulses or bus bytes match the spikes), and the
+    whole board in one emulator, units connected only by their wires or the
+    bus, with clock phases spread over a quarter tick (board_bit_exact).
+    The summary has units, steps, bit_exact (both), led_ok, output_ok,
+    cycles_per_update and, on a mismatch, `first_mismatch` = {unit, step,
+    variable, firmware, reference}.
+    """
+    import tempfile
+
+    units = board.fixed()
+    maps = plan_board(board, units, mode)
+    with tempfile.TemporaryDirectory(prefix="neurobox-verify-") as tmp:
+        runs, _ = _run_units(board, units, maps, steps, mode, Path(work_dir or tmp))
+    from neurobox.hardware.avr.board_emulator import verify_board_emulation
+
+    phases = clock_phases(board, [u.name for u in units])
+    whole = verify_board_emulation(board, steps, mode, phases)
+    summary = {"units": len(units), "steps": steps, "mode": mode,
+               "bit_exact": all(r.bit_exact for r in runs.values()) and whole["bit_exact"],
+               "units_bit_exact": all(r.bit_exact for r in runs.values()),
+               "board_bit_exact": whole["bit_exact"], "clock_phases_cycles": phases,
+               "led_ok": all(r.led_ok for r in runs.values()),
+               "output_ok": all(r.output_ok for r in runs.values()),
+               "cycles_per_update": max(r.cycles_per_update for r in runs.values()),
+               "spikes": {name: r.spikes for name, r in runs.items()},
+               "weight_changes": {name: r.weight_changes for name, r in runs.items()}}
+    for name, r in runs.items():
+        if r.mismatch is not None:
+            t, var, fw, ref = r.mismatch
+            summary["first_mismatch"] = {"unit": name, "step": t, "variable": var, "firmware": fw, "reference": ref}
+            break
+    if "first_mismatch" not in summary and whole["first_mismatch"] is not None:
+        summary["first_mismatch"] = {**whole["first_mismatch"], "where": "whole board in one emulator"}
+    for name, r in runs.items():
+        if r.output_faults:
+            summary["output_faults"] = {"unit": name, "faults": r.output_faults[:5]}
+            break
+    for name, r in runs.items():
+        if r.led_faults:
+            summary["led_faults"] = {"unit": name, "faults": r.led_faults[:5]}
+            break
+    return summary, runs

@@ -1,0 +1,149 @@
+"""Hold one unit's firmware, run in simavr, bit-exact against the Python specification.
+
+For a unit and an input spike sequence: build the firmware, run it in the
+emulator, run `neurobox.hardware.unit.simulate` on the same inputs, and
+compare tick by tick: membrane, currents, refractory count, spike, STDP
+traces and weights, then the LED: the colours decoded from the LED pin's
+WS2812 stream (and the ticks they were sent in) against the reference's
+frames, with every pulse inside the WS2812 timing tolerances.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurobox.hardware.avr import config, emulator, ws2812
+from neurobox.hardware.avr.build import Image, build
+from neurobox.hardware.avr.pins import PinMap
+from neurobox.hardware.unit import FixedUnit, UnitTrace, simulate
+
+COMPARED = ("v", "i_ex", "i_in", "ref", "spiked", "x_post", "w", "x_pre")
+
+
+@dataclass
+class UnitVerification:
+    """Outcome for one unit. `mismatch`: (tick, variable, firmware value, reference value) of the first difference."""
+
+    unit: str
+    steps: int
+    bit_exact: bool
+    led_ok: bool
+    mismatch: tuple | None
+    led_faults: list
+    output_ok: bool
+    output_faults: list
+    cycles_per_update: int
+    """Most CPU cycles one tick stayed awake (update, LED frame, bus byte)."""
+    cycles_median: float
+    spikes: int
+    weight_changes: int
+    run: emulator.EmulatorRun = field(repr=False, default=None)
+    reference: UnitTrace = field(repr=False, default=None)
+
+
+def _reference_value(ref: UnitTrace, name: str, t: int):
+    if name == "spiked":
+        return int(ref.spikes[t])
+    if name == "w":
+        return [int(x) for x in ref.weights[t]]
+    if name == "x_pre":
+        return [int(x) for x in ref.x_pre[t]]
+    return int(getattr(ref, name)[t])
+
+
+def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int) -> tuple | None:
+    """(tick, variable, firmware, reference) of the first difference, or None."""
+    for t, st in enumerate(run.states):
+        for name in COMPARED:
+            fw = st[name][:n_inputs] if name in ("w", "x_pre") else st[name]
+            r = _reference_value(ref, name, t)
+            if fw != r:
+                return (t, name, fw, r)
+    return None
+
+
+def led_check(run: emulator.EmulatorRun, ref: UnitTrace, pin: str) -> list[str]:
+    """Faults of the LED stream: timing, and colours or ticks that differ from the reference."""
+    frames = ws2812.decode(run.edges.get(pin, []))
+    faults = [f"frame {i}: {f}" for i, frame in enumerate(frames) for f in frame.faults]
+    got = []
+    for frame in frames:
+        t = int(np.searchsorted(run.tick_cycles, frame.start, side="right")) - 1
+        got.append((t, tuple(frame.data)))
+    want = [(t, tuple(c)) for t, c in ref.led_frames if t < len(run.states)]
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            faults.append(f"frame {i}: sent {g[1]} (G, R, B) in tick {g[0]}, expected {w[1]} in tick {w[0]}")
+            break
+    if len(got) != len(want):
+        faults.append(f"{len(got)} LED frames sent, expected {len(want)}")
+    return faults
+
+
+def output_faults(run: emulator.EmulatorRun, ref: UnitTrace, pins: PinMap, address: int, dt: float) -> list[str]:
+    """Faults of the unit's spike output against the reference's spikes.
+
+    wired: the axon pin, written half way through each tick, is high exactly
+    while an axon pulse lasts (AXON_HOLD ticks from the spike); bus: one byte
+    0x80|address in the tick of every spike and none otherwise.
+    """
+    faults = []
+    n = len(run.states)
+    if pins.mode == "wired":
+        # the axon is written half way through the tick; look at it a quarter tick later
+        ends = run.tick_cycles + config.axon_cycles(dt) * 3 // 2
+        edges = run.edges.get(pins.axon, [])
+        cycles = np.array([c for c, _ in edges], dtype=np.int64)
+        levels = [lv for _, lv in edges]
+        hold = 0
+        for t in range(n - 1):  # the run ends at the last tick's sleep, before its axon write
+            if ref.spikes[t]:
+                hold = config.AXON_HOLD
+            elif hold:
+                hold -= 1
+            k = int(np.searchsorted(cycles, ends[t], side="right")) - 1
+            level = levels[k] if k >= 0 else 0
+            if level != int(hold > 0):
+                faults.append(f"tick {t}: axon {pins.axon} is {level}, expected {int(hold > 0)}")
+                break
+    else:
+        sent = np.zeros(n, dtype=int)
+        for cycle, byte in run.uart:
+            t = int(np.searchsorted(run.tick_cycles, cycle, side="right")) - 1
+            if byte != 0x80 | address:
+                faults.append(f"tick {t}: sent byte 0x{byte:02x}, expected 0x{0x80 | address:02x}")
+            elif 0 <= t < n:
+                sent[t] += 1
+        bad = np.flatnonzero(sent != ref.spikes[:n].astype(int))
+        if bad.size:
+            t = int(bad[0])
+            faults.append(f"tick {t}: {sent[t]} address-event bytes sent, expected {int(ref.spikes[t])}")
+    return faults
+
+
+def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
+                addresses: dict[str, int] | None = None, persist_steps: int = config.PERSIST_STEPS,
+                image: Image | None = None, eeprom: bytes | None = None,
+                initial_weights: tuple[int, ...] | None = None) -> UnitVerification:
+    """Build (unless `image` is given), emulate and compare `len(pre)` ticks of `unit`."""
+    pre = np.asarray(pre, dtype=bool)
+    steps = pre.shape[0]
+    if image is None:
+        image = build(config.header(unit, pins, persist_steps, addresses=addresses), Path(work_dir), unit.name)
+    source_addresses = [addresses[s] for s in unit.sources] if pins.mode == "bus" else None
+    watch = (pins.led,) + ((pins.axon,) if pins.axon else ())
+    run = emulator.run(image, unit.n_inputs, emulator.input_lines(pre, pins, source_addresses), steps,
+                       config.tick_timer(unit.dt).cycles, watch=watch, eeprom=eeprom, read_eeprom=unit.stdp is not None)
+    ref = simulate(unit, pre, initial_weights)
+    mismatch = first_mismatch(run, ref, unit.n_inputs)
+    faults = led_check(run, ref, pins.led)
+    out_faults = output_faults(run, ref, pins, unit.address, unit.dt)
+    return UnitVerification(
+        unit=unit.name, steps=len(run.states), bit_exact=mismatch is None and len(run.states) == steps,
+        led_ok=not faults, mismatch=mismatch, led_faults=faults, output_ok=not out_faults,
+        output_faults=out_faults,
+        cycles_per_update=int(run.busy_cycles.max()) if len(run.busy_cycles) else 0,
+        cycles_median=float(np.median(run.busy_cycles)) if len(run.busy_cycles) else 0.0,
+        spikes=int(ref.spikes.sum()), weight_changes=int(ref.learned.sum()), run=run, reference=ref)

@@ -1,0 +1,220 @@
+"""A network as a board of physical units: descriptions, addresses, and their recorded inputs.
+
+`units_from_network(network)` is the one place that reads a network
+description for the hardware targets: every neuron of an `iaf_psc_exp`
+(or `iaf_psc_exp_fixed`) population becomes a unit named
+"population" (n = 1) or "population.i"; spike-source populations
+(`spike_generator`, `poisson_generator`) become stimulus inputs that feed
+the board from outside (a wire per target input in wired mode, an address
+on the bus in bus mode). Every connection has a delay of one tick, as on
+the board: a spike leaves a unit in tick t and arrives in tick t + 1.
+
+`board_inputs(board, steps)` records the input spike sequence of every
+unit: the stimulus spikes come from the engine (neurobox.engine, the same
+seeded streams as any run of the network), the units' own spikes from the
+fixed-point reference of the whole board (neurobox.hardware.unit).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.hardware.unit import FixedUnit, Input, UnitDescription, UnitSim, fixed_unit
+
+UNIT_MODELS = ("iaf_psc_exp", "iaf_psc_exp_fixed")
+SOURCE_MODELS = ("spike_generator", "poisson_generator")
+FIXED_ONLY = ("V_lsb", "I_lsb")
+
+
+@dataclass
+class Board:
+    """Units (in address order), stimulus sources, and the network they came from.
+
+    addresses: bus address of every unit and every stimulus source neuron;
+    sources: stimulus source neuron names -> (population, index).
+    """
+
+    dt: float
+    units: list[UnitDescription]
+    addresses: dict[str, int]
+    sources: dict[str, tuple[str, int]]
+    network: Any = field(repr=False, default=None)
+
+    def fixed(self) -> list[FixedUnit]:
+        return [fixed_unit(u) for u in self.units]
+
+
+def _neuron_name(pop: str, n: int, i: int) -> str:
+    return pop if n == 1 else f"{pop}.{i}"
+
+
+def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]] | None = None) -> Board:
+    """The board of physical units for a neurobox.network.Network.
+
+    `plasticity` maps a projection (its name, or its index in the model
+    file) to its STDP parameters (neurobox.plasticity.stdp_fixed); a
+    projection may also carry them as a `plasticity` attribute. Raises
+    ConfigError naming the population or projection that cannot be built
+    as hardware (another model, a delay other than one tick, a gap
+    junction, a current stimulus).
+    """
+    from neurobox.network.projection import GapJunction  # the description layer, read only here
+
+    plasticity = dict(plasticity or {})
+    dt = float(network.dt)
+    units: list[UnitDescription] = []
+    unit_params: dict[str, tuple[str, dict]] = {}
+    sources: dict[str, tuple[str, int]] = {}
+    for name, pop in network.populations.items():
+        model = pop.model.name
+        if model in SOURCE_MODELS:
+            for i in range(pop.n):
+                sources[_neuron_name(name, pop.n, i)] = (name, i)
+        elif model in UNIT_MODELS:
+            if pop.initial:
+                raise ConfigError(f"populations.{name}.initial",
+                                  "a physical unit starts at rest; remove the initial values")
+            params = {k: v for k, v in pop.params.items()}
+            for i in range(pop.n):
+                unit_params[_neuron_name(name, pop.n, i)] = (name, params)
+        else:
+            raise ConfigError(f"populations.{name}.model",
+                              f"{model} cannot be built as a physical unit; use one of {', '.join(UNIT_MODELS)} "
+                              f"(units) or {', '.join(SOURCE_MODELS)} (stimuli)")
+    if network.stimuli:
+        first = next(iter(network.stimuli))
+        raise ConfigError(f"stimuli.{first}", "physical units take no injected current; "
+                                              "drive them with a spike source population")
+    inputs: dict[str, list[Input]] = {u: [] for u in unit_params}
+    stdp_of: dict[str, Mapping[str, Any]] = {}
+    for k, (pname, proj) in enumerate(network.projections.items()):
+        where = f"projections.{pname}"
+        if isinstance(proj, GapJunction):
+            raise ConfigError(where, "gap junctions cannot be built between physical units")
+        rule = plasticity.get(pname, plasticity.get(k))
+        if rule is None and getattr(proj, "plasticity", None) is not None:
+            rule = _chip_rule(proj.plasticity, f"{where}.plasticity")
+        if rule is not None:
+            rule = dict(rule)
+            if rule.get("rule", "stdp") != "stdp":
+                raise ConfigError(f"{where}.plasticity.rule", f"unknown rule {rule['rule']!r}; valid: stdp")
+        syn = proj.build(network.seed, dt, where)
+        if syn.delay_steps.size and np.any(syn.delay_steps != 1):
+            raise ConfigError(f"{where}.delay", f"a wire or bus delivers a spike in the next tick: the delay "
+                                                f"must be one step ({dt:g} ms)")
+        pre_pop, post_pop = proj.pre, proj.post
+        for a, b, w in zip(syn.pre, syn.post, syn.weight):
+            src = _neuron_name(pre_pop.name, pre_pop.n, int(a))
+            dst = _neuron_name(post_pop.name, post_pop.n, int(b))
+            inputs[dst].append(Input(src, proj.receptor, float(w), plastic=rule is not None))
+            if rule is not None:
+                if dst in stdp_of and stdp_of[dst] != rule:
+                    raise ConfigError(f"{where}.plasticity", f"unit {dst} already learns with other STDP "
+                                                             "parameters; one rule per unit")
+                stdp_of[dst] = rule
+    addresses: dict[str, int] = {}
+    for name in list(unit_params) + list(sources):
+        addresses[name] = len(addresses)
+    if len(addresses) > 128:
+        raise ConfigError("populations", f"{len(addresses)} units and stimulus neurons; a bus has 128 addresses")
+    for name, (pop, params) in unit_params.items():
+        lsb = {k: params[k] for k in FIXED_ONLY if k in params}
+        float_params = {k: v for k, v in params.items() if k not in FIXED_ONLY}
+        stdp = stdp_of.get(name)
+        if stdp is not None:
+            stdp = {k: v for k, v in stdp.items() if k != "rule"}
+        units.append(UnitDescription(name, float_params, dt, tuple(inputs[name]), stdp, addresses[name], **lsb))
+    if not units:
+        raise ConfigError("populations", f"no population of a unit model ({', '.join(UNIT_MODELS)})")
+    return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network)
+
+
+def _chip_rule(rule, field: str) -> dict[str, Any]:
+    """The parameters of the pair-STDP rule the chips run, from a projection's Plasticity."""
+    if rule.rule != "stdp" or rule.mode != "additive" or rule.pairing != "all_to_all":
+        raise ConfigError(field, "units learn with additive all-to-all pair STDP only "
+                                 f"(got rule {rule.rule}, mode {rule.mode}, pairing {rule.pairing})")
+    if rule.params["normalize_to"] > 0:
+        raise ConfigError(f"{field}.normalize_to", "units do not normalise their weights; set it to 0")
+    keys = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
+    return {"rule": "stdp", **{k: rule.params[k] for k in keys}}
+
+
+def load_board(path: str | Path) -> Board:
+    """Read a model file into a Board."""
+    from neurobox.network.modelfile import load
+
+    return units_from_network(load(path))
+
+
+def source_spikes(board: Board, steps: int) -> dict[str, np.ndarray]:
+    """bool[steps] per stimulus neuron: it fired in that tick (from the engine's seeded streams)."""
+    out = {name: np.zeros(steps, dtype=bool) for name in board.sources}
+    if not board.sources:
+        return out
+    from neurobox.network import Network, Population
+
+    net = board.network
+    stim = Network(dt=board.dt, seed=net.seed, duration=steps * board.dt)
+    pops = {pop for pop, _ in board.sources.values()}
+    for name in pops:
+        p = net.populations[name]
+        stim.add(Population(p.n, p.model.name, p.given_params, name=name, preset=p.preset))
+    results = stim.run(steps * board.dt, progress=False)
+    for name in pops:
+        trains = results.spikes[name]
+        n = net.populations[name].n
+        ticks = np.rint(np.asarray(trains.t_ms) / board.dt).astype(np.int64) - 1
+        for t, i in zip(ticks, trains.ids):
+            if 0 <= t < steps:
+                out[_neuron_name(name, n, int(i))][t] = True
+    return out
+
+
+WIRE_GAP = 3
+"""On a wire, a spike is a pulse high for two ticks (AXON_HOLD); a receiver
+counts rising edges, so spikes on one wire must be at least 3 ticks apart."""
+
+
+def wire_pulses(spikes: np.ndarray) -> np.ndarray:
+    """The spikes a wire can carry: each one at least WIRE_GAP ticks after the last one carried."""
+    out = np.zeros_like(spikes, dtype=bool)
+    last = -WIRE_GAP
+    for t in np.flatnonzero(spikes):
+        if t - last >= WIRE_GAP:
+            out[t] = True
+            last = t
+    return out
+
+
+def board_inputs(board: Board, steps: int, mode: str = "wired") -> dict[str, np.ndarray]:
+    """bool[steps, n_inputs] per unit: input j of the unit receives a spike in tick t.
+
+    Runs the fixed-point reference of every unit together, one tick at a
+    time, each spike arriving one tick after it was fired. In wired mode a
+    stimulus drives its wire with the same pulses as a unit's axon, so its
+    spikes closer than WIRE_GAP ticks are not carried (`wire_pulses`).
+    """
+    fired = {name: (wire_pulses(s) if mode == "wired" else s) for name, s in source_spikes(board, steps).items()}
+    units = board.fixed()
+    sims = {u.name: UnitSim(u) for u in units}
+    for u in units:
+        fired[u.name] = np.zeros(steps, dtype=bool)
+    pre = {u.name: np.zeros((steps, u.n_inputs), dtype=bool) for u in units}
+    for t in range(steps):
+        for u in units:
+            if t > 0:
+                pre[u.name][t] = [fired[s][t - 1] for s in u.sources]
+        for u in units:
+            fired[u.name][t] = sims[u.name].tick(pre[u.name][t])[0]
+    return pre
+
+
+def steps_for(board: Board, duration_ms: float) -> int:
+    """Whole ticks in `duration_ms`."""
+    return max(1, int(math.floor(duration_ms / board.dt + 1e-9)))
