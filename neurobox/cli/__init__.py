@@ -16,6 +16,7 @@ from neurobox.errors import NeuroboxError
 SUBCOMMAND_MODULES = [
     "neurobox.cli.run",
     "neurobox.cli.demo",
+    "neurobox.cli.drift",
     "neurobox.cli.probe",
     "neurobox.cli.firmware",
 ]

@@ -13,6 +13,7 @@ def register(sub) -> None:
     p.add_argument("model", help="model file, or the name of a built-in model")
     p.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
     p.add_argument("--seed", type=int, help="master seed (default: the file's)")
+    p.add_argument("--precision", choices=("float", "fixed"), help="arithmetic (default: the file's)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
@@ -39,6 +40,8 @@ def run(args) -> int:
             from neurobox.errors import ConfigError
             raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
         net.seed = args.seed
+    if args.precision:
+        net.precision = args.precision
     results = net.run(args.duration, progress=False if args.quiet else None)
     if args.out:
         results.save(args.out)

@@ -7,7 +7,7 @@ stores one number instead): 8-9 bytes per synapse.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,6 +16,8 @@ from neurobox.network.network import Network
 from neurobox.network.population import Population
 from neurobox.network import values
 from neurobox.network.projection import GapJunction
+from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
+                                       fixed_weights)
 from neurobox.random import generator, kernel_state
 
 
@@ -23,6 +25,7 @@ from neurobox.random import generator, kernel_state
 class CompiledPopulation:
     name: str
     population: Population
+    engine: EngineModel      # the model the engine runs (the fixed-point form under precision "fixed")
     state: np.ndarray        # float64[n_state, N]
     consts: np.ndarray       # float64[:]
     ring: np.ndarray         # float64[D, n_receptors, N]
@@ -119,7 +122,9 @@ def compile_network(net: Network) -> CompiledNetwork:
     if not net.populations:
         raise ConfigError("populations", "the network has no population")
     index = {name: k for k, name in enumerate(net.populations)}
-    projections = [_compile_projection(name, proj, index, net) for name, proj in net.projections.items()
+    engines = {name: engine_model(pop, net.precision) for name, pop in net.populations.items()}
+    projections = [_compile_projection(name, proj, index, net, engines[proj.post.name])
+                   for name, proj in net.projections.items()
                    if not isinstance(proj, GapJunction)]
     gaps = [_compile_gap_junctions(name, proj, index, net) for name, proj in net.projections.items()
             if isinstance(proj, GapJunction)]
@@ -127,7 +132,7 @@ def compile_network(net: Network) -> CompiledNetwork:
     for cp in projections:
         longest = cp.uniform_delay if cp.delays is None else int(cp.delays.max(initial=1))
         depth[cp.post] = max(depth[cp.post], longest + 1)
-    populations = [_compile_population(name, pop, depth[index[name]], net)
+    populations = [_compile_population(name, pop, depth[index[name]], net, engines[name])
                    for name, pop in net.populations.items()]
     return CompiledNetwork(net.dt, net.seed, populations, projections, index, gaps)
 
@@ -145,13 +150,17 @@ def initial_state(pop: Population, seed: int) -> np.ndarray:
     return state
 
 
-def _compile_population(name: str, pop: Population, depth: int, net: Network) -> CompiledPopulation:
-    model = pop.model
+def _compile_population(name: str, pop: Population, depth: int, net: Network, em: EngineModel) -> CompiledPopulation:
+    model = em.model
+    state = initial_state(pop, net.seed)
+    if em.fixed:
+        state = fixed_state(em, state, f"populations.{name}")
     return CompiledPopulation(
         name=name,
         population=pop,
-        state=initial_state(pop, net.seed),
-        consts=np.ascontiguousarray(model.constants(pop.params, net.dt, pop.n), dtype=np.float64),
+        engine=em,
+        state=state,
+        consts=np.ascontiguousarray(model.constants(em.params, net.dt, pop.n), dtype=np.float64),
         ring=np.zeros((depth, len(model.receptors), pop.n), dtype=np.float64),
         i_ext=np.zeros(pop.n, dtype=np.float64),
         rng=kernel_state(net.seed, "population", name),
@@ -159,8 +168,10 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network) ->
     )
 
 
-def _compile_projection(name: str, proj, index: dict[str, int], net: Network) -> CompiledProjection:
+def _compile_projection(name: str, proj, index: dict[str, int], net: Network, post: EngineModel) -> CompiledProjection:
     syn = proj.build(net.seed, net.dt, f"projections.{name}")
+    if post.fixed:
+        syn = replace(syn, weight=fixed_weights(syn.weight, post.i_lsb, f"projections.{name}.weight"))
     n_pre = proj.pre.n
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])
@@ -175,7 +186,9 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network) ->
     weights = syn.weight.astype(np.float32)
     plastic = None
     if proj.plasticity is not None:
-        plastic = _plastic_state(proj, syn, int(syn.delay_steps[0]) if syn.delay_steps.size else 1, net.dt)
+        plastic = _plastic_state(proj, syn, int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
+                                 plasticity_constants(proj.plasticity, net.dt, post, net.learning,
+                                                      f"projections.{name}.plasticity"))
     return CompiledProjection(
         name=name,
         pre=index[proj.pre.name],
@@ -190,14 +203,21 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network) ->
     )
 
 
-def _plastic_state(proj, syn, delay: int, dt: float) -> PlasticState:
+def plasticity_constants(rule, dt: float, post: EngineModel, learning: bool, field: str) -> np.ndarray:
+    """The compiled rule's constants: the float rule, or the integer rule onto a fixed-point population."""
+    if post.fixed:
+        return fixed_plasticity_constants(rule, dt, post.i_lsb, field, learning)
+    return rule.constants(dt, learning)
+
+
+def _plastic_state(proj, syn, delay: int, consts: np.ndarray) -> PlasticState:
     order = np.argsort(syn.post, kind="stable")
     rev_ptr = np.zeros(proj.post.n + 1, dtype=np.int64)
     np.cumsum(np.bincount(syn.post, minlength=proj.post.n), out=rev_ptr[1:])
     rule = proj.plasticity
     return PlasticState(
         rule=rule,
-        consts=rule.constants(dt),
+        consts=consts,
         history=np.zeros((delay + 1, proj.pre.n), dtype=np.int32),
         history_counts=np.zeros(delay + 1, dtype=np.int64),
         rev_ptr=rev_ptr,

@@ -11,7 +11,8 @@ import numpy as np
 
 from neurobox.engine.codegen import (GapSlot, LoopStructure, PopulationSlot, ProjectionSlot, RecorderSlot,
                                      compiled_loop, error_slots)
-from neurobox.engine.compile import CompiledNetwork, compile_network
+from neurobox.engine.compile import CompiledNetwork, compile_network, plasticity_constants
+from neurobox.engine.precision import engine_model
 from neurobox.engine.progress import Progress
 from neurobox.engine.results import Results, SpikeTrains, Trace
 from neurobox.errors import ConfigError, SimulationError
@@ -32,8 +33,8 @@ class Simulation:
         self.recorders = list(net.recorders.values())
         self.structure = LoopStructure(
             populations=tuple(
-                PopulationSlot(p.population.model.kernel(p.population.method).__module__,
-                               p.population.model.kernel(p.population.method).__name__,
+                PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
+                               p.engine.model.kernel(p.engine.method).__name__,
                                p.population.record_spikes)
                 for p in self.compiled.populations),
             projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
@@ -161,10 +162,13 @@ class Simulation:
         """Re-read population parameters and learning switches (they may change between runs)."""
         for cp in self.compiled.projections:
             if cp.plastic is not None:
-                cp.plastic.consts[:] = cp.plastic.rule.constants(self.compiled.dt, self.net.learning)
+                post = self.compiled.populations[cp.post].engine
+                cp.plastic.consts[:] = plasticity_constants(cp.plastic.rule, self.compiled.dt, post,
+                                                            self.net.learning, f"projections.{cp.name}.plasticity")
         for k, p in enumerate(self.compiled.populations):
             pop = p.population
-            consts = np.ascontiguousarray(pop.model.constants(pop.params, self.compiled.dt, pop.n),
+            p.engine = engine_model(pop, self.net.precision)
+            consts = np.ascontiguousarray(p.engine.model.constants(p.engine.params, self.compiled.dt, pop.n),
                                           dtype=np.float64)
             if consts.shape != p.consts.shape or not np.array_equal(consts, self._consts_seen[k]):
                 p.consts = consts

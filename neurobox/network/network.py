@@ -19,7 +19,7 @@ from neurobox.network.recorders import StateRecorder
 from neurobox.network.stimuli import StepCurrent
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-PRECISIONS = ("float",)
+PRECISIONS = ("float", "fixed")
 
 
 class Network:
@@ -30,6 +30,8 @@ class Network:
               state, Poisson sources)
     duration: default run length, ms, for `run()` without an argument and
               for `neurobox run`
+    precision: "float" (float64 state), or "fixed": the integer arithmetic
+              of the chips (neurobox.engine.precision)
     """
 
     def __init__(self, dt: float = 0.1, seed: int = 0, *, duration: float = 1000.0, precision: str = "float"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from neurobox.plasticity.rules import (P_A3_MINUS, P_A3_PLUS, P_A_MINUS, P_A_PLUS, P_DECAY_C, P_DECAY_D,
+from neurobox.plasticity.rules import (FIXED_STDP, P_A3_MINUS, P_A3_PLUS, P_A_MINUS, P_A_PLUS, P_DECAY_C, P_DECAY_D,
                                        P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2, P_DT, P_LEARN, P_MULT,
                                        P_NEAREST, P_NORM_EVERY, P_NORM_TO, P_RULE, P_W_MAX, P_W_MIN)
 
@@ -35,9 +35,53 @@ def store_spikes(spikes, n, history, counts, slot):
 
 
 @njit(cache=True, boundscheck=False)
+def _trace_decay(x, k):
+    return x - ((x + (1 << k) - 1) >> k)
+
+
+@njit(cache=True, boundscheck=False)
+def fixed_pair_step(arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
+                    rev_ptr, rev_syn, rev_pre, x, y, c):
+    """The integer pair rule of neurobox.plasticity.stdp_fixed, on integers held in float arrays."""
+    k_plus = int(c[P_DECAY_X1])
+    k_minus = int(c[P_DECAY_Y1])
+    a_plus = int(c[P_A_PLUS])
+    a_minus = int(c[P_A_MINUS])
+    w_min = int(c[P_W_MIN])
+    w_max = int(c[P_W_MAX])
+    x1, y1 = x[0], y[0]
+    for i in range(x1.shape[0]):
+        x1[i] = _trace_decay(int(x1[i]), k_plus)
+    for j in range(y1.shape[0]):
+        y1[j] = _trace_decay(int(y1[j]), k_minus)
+    if c[P_LEARN] > 0.0:
+        for a in range(n_arrivals):
+            i = arrivals[a]
+            for k in range(indptr[i], indptr[i + 1]):
+                w = int(weights[k]) - ((a_minus * int(y1[targets[k]])) >> 14)
+                weights[k] = _clip(w, w_min, w_max)
+        for b in range(n_post_spikes):
+            j = post_spikes[b]
+            for r in range(rev_ptr[j], rev_ptr[j + 1]):
+                k = rev_syn[r]
+                w = int(weights[k]) + ((a_plus * int(x1[rev_pre[r]])) >> 14)
+                weights[k] = _clip(w, w_min, w_max)
+    for a in range(n_arrivals):
+        i = arrivals[a]
+        x1[i] = min(x1[i] + 16384.0, 32767.0)
+    for b in range(n_post_spikes):
+        j = post_spikes[b]
+        y1[j] = min(y1[j] + 16384.0, 32767.0)
+
+
+@njit(cache=True, boundscheck=False)
 def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
                     rev_ptr, rev_syn, rev_pre, x, y, c, eligibility, dopamine):
     rule = int(c[P_RULE])
+    if rule == FIXED_STDP:
+        fixed_pair_step(arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
+                        rev_ptr, rev_syn, rev_pre, x, y, c)
+        return
     learn = c[P_LEARN] > 0.0
     mult = c[P_MULT] > 0.0
     nearest = c[P_NEAREST] > 0.0

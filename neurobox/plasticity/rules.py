@@ -47,6 +47,8 @@ from neurobox.errors import ConfigError
 from neurobox.neurons.base import Parameter, any_value, non_negative, positive
 
 RULE_CODES = {"stdp": 0, "triplet": 1, "rstdp": 2}
+FIXED_STDP = 3
+"""Engine code of the integer pair rule (neurobox.plasticity.stdp_fixed), used with precision = "fixed"."""
 PAIRINGS = ("all_to_all", "nearest")
 MODES = ("additive", "multiplicative")
 
