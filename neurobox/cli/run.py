@@ -65,5 +65,6 @@ def print_summary(summary: dict, out) -> None:
     print(f"{summary['bio_ms']:g} ms simulated in {summary['simulate_s']:.3f} s "
           f"(setup {summary['setup_s']:.3f} s, whole run {summary['wall_s']:.3f} s), seed {summary['seed']}",
           file=out)
+    width = max([12] + [len(name) for name in summary["populations"]])
     for name, pop in summary["populations"].items():
-        print(f"  {name:<12} {pop['n']:>8} neurons {pop['spikes']:>10} spikes {pop['rate_hz']:>9.2f} Hz", file=out)
+        print(f"  {name:<{width}} {pop['n']:>8} neurons {pop['spikes']:>10} spikes {pop['rate_hz']:>9.2f} Hz", file=out)

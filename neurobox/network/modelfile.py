@@ -3,6 +3,9 @@
 Layout (every table optional except populations)::
 
     [network]            dt (ms), seed, duration (ms), precision
+    [modules.NAME]       file = "other.toml" (relative to this file): that network's
+                         populations, projections, stimuli and recorders, their
+                         names prefixed "NAME." (networks of networks)
     [populations.NAME]   n, model, params = {...}, initial = {...}, method, preset, record_spikes
     [[projections]]      pre, post, rule, <rule options>, weight, delay, receptor, name, plasticity,
                          type ("chemical", the default, or "gap_junction": weight in nS, no delay)
@@ -32,7 +35,8 @@ from neurobox.network.recorders import StateRecorder
 from neurobox.network.stimuli import StepCurrent
 from neurobox.network.values import to_plain
 
-TOP_LEVEL = ("network", "populations", "projections", "stimuli", "recorders")
+TOP_LEVEL = ("network", "modules", "populations", "projections", "stimuli", "recorders")
+MODULE_KEYS = ("file",)
 NETWORK_KEYS = ("dt", "seed", "duration", "precision")
 POPULATION_KEYS = ("n", "model", "params", "initial", "method", "preset", "record_spikes")
 PROJECTION_TYPES = ("chemical", "gap_junction")
@@ -50,27 +54,71 @@ def load(path: str | os.PathLike) -> Network:
         raise ConfigError(str(path), "model file not found") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "model file is not UTF-8 text") from None
-    return loads(text, source=str(path))
+    return loads(text, source=str(path), base_dir=path.parent, _including=(path.resolve(),))
 
 
-def loads(text: str, source: str = "model") -> Network:
-    """Parse model-file text into a Network."""
+def loads(text: str, source: str = "model", base_dir: str | os.PathLike | None = None,
+          _including: tuple[Path, ...] = ()) -> Network:
+    """Parse model-file text into a Network (module files are found relative to `base_dir`)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(source, f"not valid TOML: {err}") from None
-    return from_dict(doc)
+    return from_dict(doc, base_dir, _including)
 
 
-def from_dict(doc: dict[str, Any]) -> Network:
+def from_dict(doc: dict[str, Any], base_dir: str | os.PathLike | None = None,
+              _including: tuple[Path, ...] = ()) -> Network:
     """Build a Network from a parsed model file."""
     _only(doc, TOP_LEVEL, "")
     settings = _table(doc.get("network", {}), "network")
     _only(settings, NETWORK_KEYS, "network")
     net = Network(**{k: settings[k] for k in NETWORK_KEYS if k in settings})
-    populations = _table(doc.get("populations"), "populations")
-    if not populations:
+    for name, spec in _table(doc.get("modules", {}), "modules").items():
+        field = f"modules.{name}"
+        spec = _table(spec, field)
+        _only(spec, MODULE_KEYS, field)
+        if "file" not in spec:
+            raise ConfigError(f"{field}.file", "is required (a model file, relative to this one)")
+        path = (Path(base_dir or ".") / spec["file"]).resolve()
+        if path in _including:
+            raise ConfigError(f"{field}.file", f"{spec['file']} includes itself (a cycle of modules)")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{field}.file", f"module file {path} not found") from None
+        include(net, loads(text, str(path), path.parent, _including + (path,)), name)
+    add_document(net, doc)
+    if not net.populations:
         raise ConfigError("populations", "a model file needs at least one population")
+    return net
+
+
+def include(net: Network, module: Network, prefix: str) -> None:
+    """Add a copy of `module`'s contents to `net`, every name prefixed "prefix."."""
+    if abs(module.dt - net.dt) > 1e-12:
+        raise ConfigError(f"modules.{prefix}", f"the module's dt ({module.dt:g} ms) differs from the "
+                                               f"network's ({net.dt:g} ms)")
+    doc = to_dict(module)
+
+    def rename(name: str) -> str:
+        return f"{prefix}.{name}"
+    doc["populations"] = {rename(k): v for k, v in doc["populations"].items()}
+    for spec in doc.get("projections", []):
+        spec.update(pre=rename(spec["pre"]), post=rename(spec["post"]), name=rename(spec["name"]))
+    for spec in doc.get("stimuli", []):
+        spec.update(target=rename(spec["target"]), name=rename(spec["name"]))
+    for spec in doc.get("recorders", []):
+        spec.update(population=rename(spec["population"]), name=rename(spec["name"]))
+    try:
+        add_document(net, doc)
+    except ConfigError as err:
+        raise ConfigError(f"modules.{prefix}", f"{err}") from None
+
+
+def add_document(net: Network, doc: dict[str, Any]) -> None:
+    """Add the populations, projections, stimuli and recorders of a model-file document to `net`."""
+    populations = _table(doc.get("populations"), "populations")
     for name, spec in populations.items():
         field = f"populations.{name}"
         spec = _table(spec, field)
@@ -126,7 +174,6 @@ def from_dict(doc: dict[str, Any]) -> Network:
                 raise ConfigError(f"{field}.{key}", "is required")
         _add(net, StateRecorder(spec["population"], spec["variables"], neurons=spec.get("neurons"),
                                 every=spec.get("every", 1), name=spec.get("name")), field)
-    return net
 
 
 def to_dict(net: Network) -> dict[str, Any]:

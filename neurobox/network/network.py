@@ -80,6 +80,17 @@ class Network:
         """Create and add a projection (see Projection for the options)."""
         return self.add(Projection(pre, post, rule, **options))
 
+    def include(self, module: "Network", prefix: str) -> None:
+        """Add a copy of another network as a module: its names become "prefix.name".
+
+        Connect modules afterwards like any populations, e.g.
+        net.connect("ganglion.out", "learner.input", ...). The host's seed
+        and dt apply (the module's dt must be the same).
+        """
+        from neurobox.network.modelfile import include
+        self._structure_changes("modules")
+        include(self, module, prefix)
+
     def record(self, population: Population | str, variables, **options: Any) -> StateRecorder:
         """Create and add a state recorder (see StateRecorder for the options)."""
         return self.add(StateRecorder(population, variables, **options))
