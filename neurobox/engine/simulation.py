@@ -66,7 +66,8 @@ class Simulation:
         return self.step * self.compiled.dt
 
     # -- running ----------------------------------------------------------------
-    def run(self, duration_ms: float, progress: bool | None = None) -> Results:
+    def run(self, duration_ms: float, progress: bool | None = None, collect: bool = True) -> Results | None:
+        """Advance `duration_ms`; return everything recorded so far (or None when not `collect`)."""
         dt = self.compiled.dt
         n_steps = int(round(duration_ms / dt))
         if n_steps < 1:
@@ -95,7 +96,7 @@ class Simulation:
         finally:
             bar.close()
             self.simulate_s += time.perf_counter() - start
-        return self.results()
+        return self.results() if collect else None
 
     def _call(self, step0: int, step1: int, spike_buffers, trace_buffers) -> int:
         args = []

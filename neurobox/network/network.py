@@ -146,6 +146,17 @@ class Network:
             self._simulation = Simulation(self, progress=progress)
         return self._simulation.run(duration, progress=progress)
 
+    def advance(self, duration: float, *, progress: bool | None = False) -> None:
+        """Simulate `duration` ms more without assembling results (for live views; see `run`)."""
+        from neurobox.engine.simulation import Simulation
+
+        duration = _positive(duration, "duration")
+        if not self.populations:
+            raise ConfigError("populations", "the network has no population")
+        if self._simulation is None:
+            self._simulation = Simulation(self, progress=progress)
+        self._simulation.run(duration, progress=progress, collect=False)
+
     @property
     def results(self):
         """Everything recorded so far (None before the first run)."""

@@ -1,0 +1,89 @@
+"""`neurobox board` (the live board in a browser) and `neurobox render` (a replay page without a server)."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("board", help="watch and poke a network live in the browser",
+                       description="Run a model file, a built-in model or a demo in a local server and show it "
+                                   "as neuron boxes with LEDs in the browser.")
+    p.add_argument("model", nargs="?", help="model file, or the name of a built-in model (coba, cuba...)")
+    p.add_argument("--demo", help="a demo network instead of a model: recurrent, gap, digits, xor")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port to bind (default 8765; 0 picks a free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
+    p.set_defaults(func=board)
+
+    r = sub.add_parser("render", help="write a self-contained HTML replay of a run",
+                       description="Simulate a model file and write one HTML file that replays the run on the "
+                                   "board, with no server.")
+    r.add_argument("model", help="model file, or the name of a built-in model")
+    r.add_argument("--out", required=True, help="the .html file to write")
+    r.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
+    r.set_defaults(func=render)
+
+
+def _network(model: str | None, demo: str | None):
+    from neurobox.errors import ConfigError
+    if (model is None) == (demo is None):
+        raise ConfigError("board", "give either a model file or --demo NAME "
+                                   "(demos: recurrent, gap, digits, xor)")
+    if demo is not None:
+        from neurobox.viz.board.demos import build_demo
+        return build_demo(demo), f"demo: {demo}"
+    from neurobox.cli.run import resolve_model_path
+    from neurobox.network.modelfile import load
+    path = resolve_model_path(model)
+    return load(path), str(model)
+
+
+def board(args) -> int:
+    import asyncio
+    import webbrowser
+
+    from neurobox.errors import ConfigError
+    from neurobox.viz.board.server import BoardServer
+    from neurobox.viz.board.session import Board
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port", f"must be in [0, 65535], got {args.port}")
+    net, title = _network(args.model, args.demo)
+    print("compiling the network...", file=sys.stderr, flush=True)
+    server = BoardServer(Board(net, title=title), host=args.host, port=args.port)
+
+    async def main() -> None:
+        try:
+            await server.start()
+        except OSError as err:
+            raise ConfigError("--port", f"cannot listen on {args.host}:{args.port}: {err.strerror}") from None
+        print(f"neurobox board: {server.url}  (Ctrl-C stops)", flush=True)
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"warning: listening on {args.host}: anyone who can reach it can control the board",
+                  file=sys.stderr)
+        if not args.no_browser:
+            webbrowser.open(server.url)
+        try:
+            await asyncio.Future()
+        finally:
+            await server.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def render(args) -> int:
+    from neurobox.cli.run import resolve_model_path
+    from neurobox.errors import ConfigError
+    from neurobox.network.modelfile import load
+    from neurobox.viz.board.replay import render as write_replay
+
+    if args.duration is not None and not args.duration > 0:
+        raise ConfigError("--duration", f"must be > 0 ms, got {args.duration}")
+    net = load(resolve_model_path(args.model))
+    out = write_replay(net, args.out, args.duration, title=str(args.model))
+    print(f"wrote replay to {out}")
+    return 0

@@ -1,0 +1,110 @@
+"""The messages a page may send to the board server, checked before use.
+
+Each message is one JSON object of at most MAX_MESSAGE bytes with a
+"type" and that type's fields:
+
+    {"type": "poke", "pop": "exc", "id": 3}
+    {"type": "rate", "pop": "touch", "value": 20.0}        Hz, Poisson sources
+    {"type": "current", "pop": "exc", "value": 150.0}      pA, neuron populations
+    {"type": "speed", "value": 1.0}                        x real time, 0.1 to 10, or "max"
+    {"type": "pause", "paused": true}
+    {"type": "step", "ms": 1.0}                            pause, then advance ms (default: one dt)
+    {"type": "reset"}
+    {"type": "learning", "on": true}
+    {"type": "select", "pop": "exc", "id": 3}              or "pop": null to show no trace
+
+Anything else raises ProtocolError with a message for the page.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_MESSAGE = 4096
+"""Largest message accepted, bytes."""
+SPEED_RANGE = (0.1, 10.0)
+"""Allowed simulation speeds, x real time ("max" runs as fast as it can)."""
+MAX_STEP_MS = 1000.0
+"""Longest single step, ms."""
+
+FIELDS: dict[str, dict[str, str]] = {
+    "poke": {"pop": "name", "id": "index"},
+    "rate": {"pop": "name", "value": "number"},
+    "current": {"pop": "name", "value": "number"},
+    "speed": {"value": "speed"},
+    "pause": {"paused": "bool"},
+    "step": {"ms": "optional_ms"},
+    "reset": {},
+    "learning": {"on": "bool"},
+    "select": {"pop": "optional_name", "id": "optional_index"},
+}
+"""Each message type's fields and what they must be."""
+
+
+class ProtocolError(ValueError):
+    """A message the server cannot act on; its text goes back to the page."""
+
+
+def parse(raw: str | bytes) -> dict[str, Any]:
+    """The checked message in `raw` (a WebSocket text frame), or ProtocolError."""
+    if isinstance(raw, bytes):
+        raise ProtocolError("binary messages are not understood; send JSON text")
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE:
+        raise ProtocolError(f"message too large: {len(raw)} characters, at most {MAX_MESSAGE} bytes")
+    try:
+        msg = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ProtocolError(f"malformed message, not JSON: {err.msg} at character {err.pos}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("a message must be a JSON object with a \"type\"")
+    kind = msg.get("type")
+    if kind not in FIELDS:
+        raise ProtocolError(f"unknown message type {kind!r}; types: {', '.join(FIELDS)}")
+    out: dict[str, Any] = {"type": kind}
+    for name, what in FIELDS[kind].items():
+        out[name] = _check(kind, name, what, msg.get(name))
+    extra = set(msg) - set(FIELDS[kind]) - {"type"}
+    if extra:
+        raise ProtocolError(f"{kind}: unknown field(s) {', '.join(sorted(extra))}")
+    return out
+
+
+def _check(kind: str, name: str, what: str, value: Any) -> Any:
+    where = f"{kind}.{name}"
+    optional = what.startswith("optional_")
+    if optional and value is None:
+        return None
+    what = what.removeprefix("optional_")
+    if what == "name":
+        if not isinstance(value, str) or not value or len(value) > 200:
+            raise ProtocolError(f"{where}: expected a population name")
+        return value
+    if what == "index":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ProtocolError(f"{where}: expected a neuron index >= 0, got {value!r}")
+        return value
+    if what == "bool":
+        if not isinstance(value, bool):
+            raise ProtocolError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if what == "speed":
+        if value == "max":
+            return "max"
+        number = _number(where, value)
+        if not SPEED_RANGE[0] <= number <= SPEED_RANGE[1]:
+            raise ProtocolError(f"{where}: speed must be in [{SPEED_RANGE[0]:g}, {SPEED_RANGE[1]:g}] "
+                                f"x real time or \"max\", got {value!r}")
+        return number
+    if what == "ms":
+        number = _number(where, value)
+        if not 0 < number <= MAX_STEP_MS:
+            raise ProtocolError(f"{where}: must be in (0, {MAX_STEP_MS:g}] ms, got {value!r}")
+        return number
+    return _number(where, value)
+
+
+def _number(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProtocolError(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
