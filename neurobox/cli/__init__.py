@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.drift",
     "neurobox.cli.probe",
     "neurobox.cli.firmware",
+    "neurobox.cli.twin",
     "neurobox.cli.board",
 ]
 

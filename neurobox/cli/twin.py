@@ -1,0 +1,124 @@
+"""`neurobox twin MODEL.toml`: the network as independent physical units on wires or a bus, with faults."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub) -> None:
+    from neurobox.twin.faults import SYNTAX
+
+    p = sub.add_parser("twin", help="simulate the physical board: units on their own clocks, wires or a bus, faults",
+                       description="Run every neuron as its own unit (the ATmega8 firmware's arithmetic) on its own "
+                                   "clock, connected by wires or a shared bus, with faults injected; report spikes, "
+                                   "losses, latency, bus load and how long the real boards would take.")
+    p.add_argument("model", help="model file (TOML), or a built-in model such as board")
+    p.add_argument("--transport", choices=("wire", "bus"), default="bus", help="how spikes travel (default bus)")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC", help=f"inject a fault: {SYNTAX}")
+    p.add_argument("--duration", type=float, help="model time, ms (default: the file's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of packet and pulse loss (default 0)")
+    p.add_argument("--bus-access", choices=("slots", "csma"), default="slots",
+                   help="slots: each address sends in its slot of the tick (the firmware); csma: right after the "
+                        "update, waiting for a free line (default slots)")
+    p.add_argument("--baud", type=int, default=None, help="bus bit rate, bit/s (default 250000)")
+    p.add_argument("--wire-delay-us", type=float, default=0.0, help="propagation delay of a wire, us (default 0)")
+    p.add_argument("--cycles", default="auto",
+                   help="cycles per update for the wall-time estimate: auto (measure in simavr if installed), "
+                        "none, or a number")
+    p.add_argument("--no-engine", action="store_true", help="do not run the engine to check equality")
+    p.add_argument("--json", action="store_true",
+                   help='print {"units", "spikes", "lost", "bus_load", "latency_ms": {"p50", "p99"}, '
+                        '"equal_to_engine", "wall_time", ...}')
+    p.add_argument("--plot", metavar="DIR", help="write latency.png (and bus_load.png) to DIR")
+    p.set_defaults(func=run)
+
+
+def _cycles(text: str):
+    from neurobox.errors import ConfigError
+
+    if text in ("auto", "none"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError("--cycles", f"expected auto, none or a whole number of cycles, got {text!r}") from None
+    if value < 1:
+        raise ConfigError("--cycles", f"must be >= 1, got {value}")
+    return value
+
+
+def run(args) -> int:
+    from neurobox.cli.run import resolve_model_path
+    from neurobox.errors import ConfigError
+    from neurobox.hardware.board import load_board
+    from neurobox.twin import BusParams, WireParams, compare_with_engine, measure_cycles, run_twin, summary, wall_time
+    from neurobox.twin.report import check_duration
+
+    cycles = _cycles(args.cycles)
+    duration = check_duration(args.duration)
+    if args.seed < 0:
+        raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
+    if args.wire_delay_us < 0:
+        raise ConfigError("--wire-delay-us", f"must be >= 0, got {args.wire_delay_us}")
+    board = load_board(resolve_model_path(args.model))
+    bus = BusParams(access=args.bus_access, **({"baud": args.baud} if args.baud is not None else {}))
+    bus.check()
+    result = run_twin(board, duration, transport=args.transport, faults=args.fault, seed=args.seed,
+                      wire=WireParams(int(round(args.wire_delay_us * 1000))), bus=bus)
+    equal, engine = None, None
+    if result.ideal and not args.no_engine:
+        engine = compare_with_engine(board, result)
+        equal = engine["equal"]
+    source = None
+    if cycles == "auto":
+        measured = measure_cycles(board, "wired" if args.transport == "wire" else "bus")
+        cycles, source = measured.get("cycles_per_update"), measured.get("source") or measured.get("error")
+    elif cycles == "none":
+        cycles = None
+    else:
+        source = "given (--cycles)"
+    wall = wall_time(board, result.duration_ms, result.sim_wall_s, cycles, args.transport, source, result.loop_s)
+    out = summary(result, equal, wall, engine)
+    if args.plot:
+        from neurobox.viz.twin_plots import plot_all
+        out["plots"] = [str(p) for p in plot_all(result, args.plot)]
+    if args.json:
+        print(json.dumps(out))
+    else:
+        _print(out, sys.stdout)
+    if out.get("bus", {}).get("saturated"):
+        print("neurobox twin: warning: the bus is saturated: " + "; ".join(out["bus"]["saturation"]), file=sys.stderr)
+    return 0
+
+
+def _print(s: dict, f) -> None:
+    lat = s["latency_ms"]
+    lat_text = "no delivery" if lat["p50"] is None else f"p50 {lat['p50']:.3f} ms, p99 {lat['p99']:.3f} ms"
+    print(f"{s['units']} units, {s['transport']}, {s['duration_ms']:g} ms: {s['spikes']} spikes "
+          f"(+{s['stimulus_spikes']} stimulus), {s['lost']} deliveries lost, latency {lat_text}", file=f)
+    causes = s["deliveries"]["lost_by_cause"]
+    if causes:
+        print("  lost by cause: " + ", ".join(f"{k} {v}" for k, v in causes.items()), file=f)
+    if "bus" in s:
+        b = s["bus"]
+        print(f"  bus: load {100 * b['load']:.3f} % (peak tick {100 * b['peak_tick_load']:.1f} %), {b['bytes']} bytes, "
+              f"{b['late_bytes']} late, saturated: {'YES' if b['saturated'] else 'no'}", file=f)
+    for r in s["resets"]:
+        print(f"  reset {r['unit']} at {r['time_ms']:g} ms: weights {r['weights_before']} -> {r['weights_after']} "
+              f"(from EEPROM)", file=f)
+    eq = s["equal_to_engine"]
+    print("  equal to the fixed-point engine: " + ("not checked (faults or clock settings)" if eq is None
+                                                    else "yes" if eq else f"NO ({s['engine']['first_difference']})"),
+          file=f)
+    w = s["wall_time"]
+    line = (f"  wall time: twin {w['twin_s']:.3f} s, physical boards {w['physical_s']:g} s "
+            f"at the {w['tick_ms']:g} ms tick")
+    if w.get("fastest_s") is not None:
+        line += (f", {w['fastest_s']:g} s at their fastest tick ({w['fastest_tick_us']:g} us, "
+                 f"{w['cycles_per_update']} cycles/update, {w['cycles_source']})")
+    elif w.get("cycles_source"):
+        line += f" (no cycle count: {w['cycles_source']})"
+    print(line + f"; twin x{w['speedup_vs_physical']} faster than the boards "
+                 f"(event loop {w['twin_loop_s']:.3f} s, x{w['loop_speedup_vs_physical']})", file=f)
+    for p in s.get("plots", []):
+        print(f"  wrote {p}", file=f)

@@ -1,0 +1,535 @@
+"""How spikes travel between units: wires (pulses sampled on the receiver's tick) or a shared bus.
+
+Both follow the firmware (neurobox/hardware/avr/firmware/main.c). Sources
+are numbered: units 0..n-1, then the stimulus neurons. Every input of every
+unit is one entry of the flat input arrays (`inp_src[j]`: its source).
+
+Wire (`WireTransport`): a unit that fires in tick t sets its axon pin half
+way through the tick (Timer1 compare B, of its own clock) and holds it high
+for AXON_HOLD = 2 ticks (a spike while the pin is still high extends the
+pulse and makes no new edge: that spike is lost, cause "wire_gap"). The
+pin reaches each dendrite `delay_ns` later; a receiver samples its pins
+at the start of its tick and counts a rising edge since its previous
+sample as one spike. Stimulus wires carry `wire_pulses` of the stimulus
+spikes (the board reference's convention), each a 2-tick pulse driven half
+way through the tick. A reset or dead unit's axon goes low (pin tri-stated,
+pulled down); at boot a unit takes its current pin levels as the last sample.
+
+Bus (`BusTransport`): one line, `baud` bit/s, `frame_bits` per byte
+(start, 8 data, stop). A spike is one byte 0x80|address, sent by the unit in
+its own slot, `slot_cycles(address)` after its tick (access "slots", the
+firmware), or as soon as its update is done, `update_cycles` after the
+tick (access "csma"). A slot that does not end within the tick is never
+reached by Timer1: those spikes are not sent (cause "no_slot"). The line
+is arbitrated (a transmitter waits while the line is busy; among waiting
+transmitters the lowest address wins, as with wired-AND arbitration),
+each transmitter holds at most `tx_depth` bytes (UDR and the shift
+register; one more is lost, "tx_overflow"). A byte is received by every
+unit when its stop bit ends; a unit keeps up to `rx_size` bytes between
+two ticks (the firmware's ring buffer; more are lost, "rx_overflow") and
+reads them at its next tick. A byte is lost with probability `drop`
+("dropped"), and every byte is lost while the line is stuck ("stuck_bus").
+Two bytes from one source read in one tick make one spike ("merged"). A
+byte still waiting for the line when its unit resets or dies is not sent
+("sender_down"); a unit takes no byte while it is down. Saturation is
+reported (`finish`): spikes without a slot, bytes that end after the
+sender's next tick ("late"), transmitter or receiver overflows.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from neurobox.errors import ConfigError
+from neurobox.hardware.avr import config
+from neurobox.hardware.board import wire_pulses
+
+NEVER = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class WireParams:
+    """delay_ns: propagation delay of every wire, ns; drop: probability a pulse is missed on a wire."""
+
+    delay_ns: int = 0
+    drop: float = 0.0
+
+
+@dataclass(frozen=True)
+class BusParams:
+    """baud: bit/s; frame_bits: bits per byte; access: "slots" or "csma"; update_cycles: csma send offset
+    (CPU cycles after the tick); tx_depth, rx_size: bytes; drop: probability a byte is lost."""
+
+    baud: int = config.BUS_BAUD
+    frame_bits: int = config.BYTE_BITS
+    access: str = "slots"
+    update_cycles: int = config.SLOT_BASE_CYCLES
+    tx_depth: int = 2
+    rx_size: int = 32
+    drop: float = 0.0
+
+    def check(self) -> None:
+        if self.access not in ("slots", "csma"):
+            raise ConfigError("bus.access", f"unknown bus access {self.access!r}; allowed: slots, csma")
+        for name in ("baud", "frame_bits", "tx_depth", "rx_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"bus.{name}", f"must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.drop <= 1.0:
+            raise ConfigError("bus.drop", f"must be in [0, 1], got {self.drop}")
+
+    @property
+    def byte_ns(self) -> int:
+        """Time one byte occupies the line, ns."""
+        return int(round(self.frame_bits * 1e9 / self.baud))
+
+
+@njit(cache=True, boundscheck=False)
+def _wire_collect(idx, inp_src, t_ns, level, last, stuck_from, stuck_high, last_emit, rnd, drop,
+                  arriving, out_emit):
+    """Rising edges of the inputs idx sampled at t_ns; returns (delivered, spurious, dropped)."""
+    nd = 0
+    spurious = 0
+    dropped = 0
+    for q in range(idx.shape[0]):
+        j = idx[q]
+        src = inp_src[j]
+        forced = stuck_from[j] <= t_ns
+        lev = stuck_high[j] if forced else level[src]
+        rising = lev and not last[j]
+        last[j] = lev
+        if not rising:
+            continue
+        if forced:
+            spurious += 1
+        elif drop > 0.0 and rnd[q] < drop:
+            dropped += 1
+            continue
+        else:
+            out_emit[nd] = last_emit[src]
+            nd += 1
+        arriving[j] = True
+    return nd, spurious, dropped
+
+
+@njit(cache=True, boundscheck=False)
+def _wire_emit(units, spiked, hold, axon, hold_ticks, out_units, out_level):
+    """The firmware's axon logic after a tick; returns (changes, spikes while the pin was high)."""
+    nc = 0
+    gap = 0
+    for q in range(units.shape[0]):
+        u = units[q]
+        h = hold[u]
+        was = axon[u]
+        if spiked[u]:
+            if was:
+                gap += 1
+            hold[u] = hold_ticks
+            new = True
+        else:
+            nh = h - 1 if h > 0 else 0
+            hold[u] = nh
+            new = False if (h > 0 and nh == 0) else was
+        if new != was:
+            axon[u] = new
+            out_units[nc] = u
+            out_level[nc] = new
+            nc += 1
+    return nc, gap
+
+
+@njit(cache=True, boundscheck=False)
+def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src, active, em, arriving, out_emit):
+    """Bytes lo..hi read by a group; returns (delivered, rx_overflow losses, merged losses)."""
+    taken = 0
+    over = 0
+    merged = 0
+    for k in range(lo, hi):
+        if not f_ok[k]:
+            continue
+        s = f_src[k]
+        if taken >= rx_size:
+            over += listen[s]
+            continue
+        taken += 1
+        if active[s]:
+            merged += listen[s]
+        else:
+            active[s] = True
+            em[s] = f_emit[k]
+    nd = 0
+    for q in range(inp_idx.shape[0]):
+        s = inp_src[q]
+        if active[s]:
+            arriving[inp_idx[q]] = True
+            out_emit[nd] = em[s]
+            nd += 1
+    for k in range(lo, hi):
+        active[f_src[k]] = False
+    return nd, over, merged
+
+
+class Ledger:
+    """What happened to the spikes: emissions, deliveries (with latency) and losses by cause."""
+
+    def __init__(self, fanout: np.ndarray):
+        self.fanout = fanout
+        self.em_src: list[np.ndarray] = []
+        self.em_t: list[np.ndarray] = []
+        self.dl_emit: list[np.ndarray] = []
+        self.dl_at: list[np.ndarray] = []
+        self.lost: dict[str, int] = {}
+        self.spurious = 0
+
+    def emitted(self, src: np.ndarray, t_ns) -> None:
+        src = np.asarray(src, dtype=np.int64)
+        self.em_src.append(src)
+        self.em_t.append(np.broadcast_to(np.asarray(t_ns, dtype=np.int64), src.shape).copy())
+
+    def delivered(self, emit_ns: np.ndarray, at_ns: int) -> None:
+        if emit_ns.size:
+            self.dl_emit.append(emit_ns.astype(np.int64))
+            self.dl_at.append(np.full(emit_ns.size, at_ns, dtype=np.int64))
+
+    def lose(self, cause: str, count: int) -> None:
+        if count:
+            self.lost[cause] = self.lost.get(cause, 0) + int(count)
+
+    def arrays(self):
+        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
+        return cat(self.em_src), cat(self.em_t), cat(self.dl_emit), cat(self.dl_at)
+
+
+class WireTransport:
+    """Point-to-point wires: one axon per source fans out to the dendrites of its targets."""
+
+    name = "wire"
+
+    def __init__(self, params: WireParams, inp_src: np.ndarray, n_units: int, n_src: int, ledger: Ledger,
+                 rng: np.random.Generator, inp_unit: np.ndarray):
+        self.p = params
+        self.inp_src = inp_src
+        self.n_units = n_units
+        self.ledger = ledger
+        self.rng = rng
+        self.level = np.zeros(n_src, dtype=bool)
+        self.last_emit = np.full(n_src, -1, dtype=np.int64)
+        self.last = np.zeros(inp_src.size, dtype=bool)
+        self.stuck_from = np.full(inp_src.size, NEVER, dtype=np.int64)
+        self.stuck_high = np.zeros(inp_src.size, dtype=bool)
+        self.hold = np.zeros(n_units, dtype=np.int64)
+        self.axon = np.zeros(n_units, dtype=bool)
+        self.events: list = []
+        self.seq = 0
+        self.inp_unit = inp_unit
+        self._buf = np.zeros(inp_src.size, dtype=np.int64)
+        self._norand = np.zeros(1)
+        self._cu = np.zeros(n_units, dtype=np.int64)
+        self._cl = np.zeros(n_units, dtype=np.bool_)
+        self.st_t = np.zeros(0, dtype=np.int64)
+        self.st_k = 0
+
+    def _push(self, t: int, src: int, level: bool, emit_t: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (int(t), self.seq, int(src), bool(level), int(emit_t)))
+
+    def stuck(self, src: int, dst_unit: int, high: bool, at_ns: int) -> None:
+        m = (self.inp_src == src) & (self.inp_unit == dst_unit)
+        self.stuck_from[m] = at_ns
+        self.stuck_high[m] = high
+
+    def stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
+        """Stimulus wires: 2-tick pulses of wire_pulses(spikes), driven half way through the tick."""
+        half = int(round(clock.tick_ns / 2))
+        ev_t, ev_src, ev_lvl, ev_emit = [], [], [], []
+        for src, s in spikes.items():
+            ticks = np.flatnonzero(s)
+            if ticks.size:
+                self.ledger.emitted(np.full(ticks.size, src), clock.times(ticks))
+            carried = np.flatnonzero(wire_pulses(s))
+            self.ledger.lose("wire_gap", (ticks.size - carried.size) * int(self.ledger.fanout[src]))
+            if carried.size:
+                rise = clock.times(carried)
+                ev_t += [rise + half, clock.times(carried + config.AXON_HOLD) + half]
+                ev_src += [np.full(2 * carried.size, src, dtype=np.int64)]
+                ev_lvl += [np.ones(carried.size, dtype=bool), np.zeros(carried.size, dtype=bool)]
+                ev_emit += [rise, np.full(carried.size, -1, dtype=np.int64)]
+        if ev_t:
+            t = np.concatenate(ev_t)
+            order = np.argsort(t, kind="stable")
+            self.st_t, self.st_src = t[order], np.concatenate(ev_src)[order]
+            self.st_lvl, self.st_emit = np.concatenate(ev_lvl)[order], np.concatenate(ev_emit)[order]
+
+    def advance(self, t_ns: int) -> None:
+        """Apply every pin change that reaches the dendrites by t_ns."""
+        limit = t_ns - self.p.delay_ns
+        ev = self.events
+        while ev and ev[0][0] <= limit:
+            _, _, src, level, emit_t = heapq.heappop(ev)
+            self.level[src] = level
+            if level:
+                self.last_emit[src] = emit_t
+        k = self.st_k
+        if k < self.st_t.size and self.st_t[k] <= limit:  # stimulus wires (their own sources, in time order)
+            hi = int(np.searchsorted(self.st_t, limit, side="right"))
+            for q in range(k, hi):
+                src = self.st_src[q]
+                self.level[src] = self.st_lvl[q]
+                if self.st_lvl[q]:
+                    self.last_emit[src] = self.st_emit[q]
+            self.st_k = hi
+
+    def _levels(self, idx: np.ndarray, t_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        lev = self.level[self.inp_src[idx]]
+        forced = self.stuck_from[idx] <= t_ns
+        if forced.any():
+            lev = np.where(forced, self.stuck_high[idx], lev)
+        return lev, forced
+
+    def collect(self, group, t_ns: int, arriving: np.ndarray) -> None:
+        """Rising edges since each input's last sample, for the group's units ticking at t_ns."""
+        idx = group.inp_idx
+        rnd = self.rng.random(idx.size) if self.p.drop > 0 else self._norand
+        nd, spurious, dropped = _wire_collect(idx, self.inp_src, t_ns, self.level, self.last, self.stuck_from,
+                                              self.stuck_high, self.last_emit, rnd, self.p.drop, arriving,
+                                              self._buf)
+        if nd:
+            self.ledger.delivered(self._buf[:nd].copy(), t_ns)
+        self.ledger.spurious += spurious
+        self.ledger.lose("dropped", dropped)
+
+    def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
+        """Axon pins of `units` after their tick at t_ns (the firmware's AXON_HOLD logic); spiked: per unit."""
+        nc, gap = _wire_emit(units, spiked, self.hold, self.axon, config.AXON_HOLD, self._cu, self._cl)
+        if nc == 0 and gap == 0:
+            return
+        at = t_ns + int(round(clock.tick_ns / 2))
+        fired = []
+        for q in range(nc):
+            u = int(self._cu[q])
+            self._push(at, u, bool(self._cl[q]), t_ns)
+            if self._cl[q]:
+                fired.append(u)
+        if gap:
+            gapped = units[spiked[units] & ~np.isin(units, fired)]
+            fired.extend(int(x) for x in gapped)
+            self.ledger.lose("wire_gap", int(self.ledger.fanout[gapped].sum()))
+        self.ledger.emitted(np.array(fired, dtype=np.int64), t_ns)
+
+    def unit_down(self, u: int, t_ns: int) -> None:
+        if self.axon[u]:
+            self._push(t_ns, u, False, -1)
+        self.axon[u] = False
+        self.hold[u] = 0
+
+    def unit_boot(self, u: int, t_ns: int, idx: np.ndarray) -> None:
+        self.advance(t_ns)
+        self.last[idx] = self._levels(idx, t_ns)[0]
+
+    def finish(self, end_ns: int) -> dict:
+        return {}
+
+
+class BusTransport:
+    """One shared serial line carrying address-event bytes (see the module docstring)."""
+
+    name = "bus"
+
+    def __init__(self, params: BusParams, inp_src: np.ndarray, addresses: np.ndarray, tick_cycles: int,
+                 period_ns: int, ledger: Ledger, rng: np.random.Generator, stuck_from: int = NEVER):
+        params.check()
+        self.p = params
+        self.inp_src = inp_src
+        self.addr = addresses
+        self.ledger = ledger
+        self.rng = rng
+        self.byte_ns = params.byte_ns
+        self.period_ns = period_ns
+        self.stuck_from = stuck_from
+        byte_cycles = int(round(params.frame_bits * config.F_CPU / params.baud))
+        self.byte_cycles = byte_cycles
+        if params.access == "slots":
+            self.offset_cycles = config.SLOT_BASE_CYCLES + addresses * byte_cycles
+            self.sendable = self.offset_cycles + byte_cycles <= tick_cycles
+        else:
+            self.offset_cycles = np.full(addresses.size, params.update_cycles, dtype=np.int64)
+            self.sendable = np.ones(addresses.size, dtype=bool)
+        self.slots_per_tick = max(0, (tick_cycles - config.SLOT_BASE_CYCLES) // byte_cycles)
+        self.pending: list = []      # (request time, address, seq, src, emit time)
+        self.contend: list = []      # (address, request time, seq, src, emit time)
+        self.queued = np.zeros(addresses.size, dtype=np.int64)
+        self.down_at = np.full(addresses.size, -1, dtype=np.int64)
+        self.seq = 0
+        self.bus_free = 0
+        self.cur_src = -1
+        cap = 1024
+        self.f_start = np.zeros(cap, dtype=np.int64)
+        self.f_end = np.zeros(cap, dtype=np.int64)
+        self.f_src = np.zeros(cap, dtype=np.int64)
+        self.f_emit = np.zeros(cap, dtype=np.int64)
+        self.f_ok = np.zeros(cap, dtype=bool)
+        self.nf = 0
+        self._buf = np.zeros(inp_src.size, dtype=np.int64)
+        self.st_t = np.zeros(0, dtype=np.int64)
+        self.st_k = 0
+        self.max_queue = 0
+        self.late = 0
+        self.first_late_ns = None
+        self.no_slot = 0
+
+    def _request(self, src: int, t_req: int, emit_t: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.pending, (int(t_req), int(self.addr[src]), self.seq, int(src), int(emit_t)))
+
+    def stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
+        """Stimulus bytes, sent like a unit's: in the source's slot (or right after the update) of the tick."""
+        req, srcs, emits = [], [], []
+        for src, s in spikes.items():
+            ticks = np.flatnonzero(s)
+            if not ticks.size:
+                continue
+            times = clock.times(ticks)
+            self.ledger.emitted(np.full(ticks.size, src), times)
+            if not self.sendable[src]:
+                self.no_slot += ticks.size
+                self.ledger.lose("no_slot", ticks.size * int(self.ledger.fanout[src]))
+                continue
+            req.append(times + clock.cycles_ns(self.offset_cycles[src], config.F_CPU))
+            srcs.append(np.full(ticks.size, src, dtype=np.int64))
+            emits.append(times)
+        if req:
+            t = np.concatenate(req)
+            order = np.argsort(t, kind="stable")
+            self.st_t, self.st_src, self.st_emit = t[order], np.concatenate(srcs)[order], np.concatenate(emits)[order]
+
+    def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
+        """Bytes for the units that fired in their tick at t_ns; spiked: per unit; nfired: how many (-1: unknown)."""
+        if nfired == 0:
+            return
+        fired = units[spiked[units]]
+        if not fired.size:
+            return
+        self.ledger.emitted(fired, t_ns)
+        for u in fired:
+            u = int(u)
+            if not self.sendable[u]:
+                self.no_slot += 1
+                self.ledger.lose("no_slot", int(self.ledger.fanout[u]))
+                continue
+            self._request(u, t_ns + clock.cycles_ns(self.offset_cycles[u], config.F_CPU), t_ns)
+
+    def _frame(self, start: int, src: int, emit_t: int) -> None:
+        if self.nf == self.f_start.size:
+            for name in ("f_start", "f_end", "f_src", "f_emit", "f_ok"):
+                a = getattr(self, name)
+                setattr(self, name, np.concatenate([a, np.zeros_like(a)]))
+        end = start + self.byte_ns
+        ok = True
+        if end > self.stuck_from:
+            ok = False
+            self.ledger.lose("stuck_bus", int(self.ledger.fanout[src]))
+        elif self.p.drop > 0 and self.rng.random() < self.p.drop:
+            ok = False
+            self.ledger.lose("dropped", int(self.ledger.fanout[src]))
+        k = self.nf
+        self.f_start[k], self.f_end[k], self.f_src[k], self.f_emit[k], self.f_ok[k] = start, end, src, emit_t, ok
+        self.nf += 1
+        if end > emit_t + self.period_ns:
+            self.late += 1
+            if self.first_late_ns is None:
+                self.first_late_ns = end
+        self.bus_free = end
+        self.cur_src = src
+
+    def advance(self, t_ns: int) -> None:
+        """Decide every byte that starts on the line by t_ns (all requests up to then are known)."""
+        pending, contend = self.pending, self.contend
+        k = self.st_k
+        if k < self.st_t.size and self.st_t[k] <= t_ns:  # stimulus requests join when they are due
+            hi = int(np.searchsorted(self.st_t, t_ns, side="right"))
+            for q in range(k, hi):
+                self._request(int(self.st_src[q]), int(self.st_t[q]), int(self.st_emit[q]))
+            self.st_k = hi
+        while pending or contend:
+            t0 = self.bus_free if contend else max(self.bus_free, pending[0][0])
+            if t0 > t_ns:
+                break
+            while pending and pending[0][0] <= t0:
+                t_req, a, seq, src, emit_t = heapq.heappop(pending)
+                busy = 1 if (self.cur_src == src and self.bus_free > t_req) else 0
+                if self.queued[src] + busy >= self.p.tx_depth:
+                    self.ledger.lose("tx_overflow", int(self.ledger.fanout[src]))
+                    continue
+                self.queued[src] += 1
+                heapq.heappush(contend, (a, t_req, seq, src, emit_t))
+            waiting = len(contend)
+            if waiting > self.max_queue:
+                self.max_queue = waiting
+            if not contend:
+                continue
+            a, t_req, seq, src, emit_t = heapq.heappop(contend)
+            self.queued[src] -= 1
+            if t_req < self.down_at[src] <= t0:
+                self.ledger.lose("sender_down", int(self.ledger.fanout[src]))
+                continue
+            self._frame(t0, src, emit_t)
+
+    def collect(self, group, t_ns: int, arriving: np.ndarray) -> None:
+        """Bytes received since the group's last tick (at most rx_size), as spikes on the inputs."""
+        lo = group.cursor
+        if lo >= self.nf or self.f_end[lo] > t_ns:
+            return
+        hi = int(np.searchsorted(self.f_end[:self.nf], t_ns, side="right"))
+        group.cursor = hi
+        if hi <= lo:
+            return
+        nd, over, merged = _bus_collect(lo, hi, self.f_ok, self.f_src, self.f_emit, self.p.rx_size, group.listen,
+                                        group.inp_idx, group.inp_src, group.active, group.scratch, arriving,
+                                        self._buf)
+        if nd:
+            self.ledger.delivered(self._buf[:nd].copy(), t_ns)
+        self.ledger.lose("rx_overflow", over)
+        self.ledger.lose("merged", merged)
+
+    def unit_down(self, u: int, t_ns: int) -> None:
+        self.down_at[u] = t_ns
+
+    def unit_boot(self, u: int, t_ns: int, group) -> None:
+        self.advance(t_ns)
+        group.cursor = int(np.searchsorted(self.f_end[:self.nf], t_ns, side="right"))
+
+    def finish(self, end_ns: int) -> dict:
+        """Bus figures for a run that ended at end_ns: load, per-tick load series, saturation."""
+        self.advance(end_ns)
+        n = self.nf
+        start, end = self.f_start[:n], np.minimum(self.f_end[:n], end_ns)
+        keep = start < end_ns
+        start, end = start[keep], end[keep]
+        busy = int((end - start).sum())
+        windows = max(1, int(np.ceil(end_ns / self.period_ns)))
+        series = np.zeros(windows + 1, dtype=np.float64)
+        w0 = start // self.period_ns
+        w1 = (end - 1) // self.period_ns
+        same = w0 == w1
+        np.add.at(series, w0[same], (end - start)[same])
+        cut = (w0[~same] + 1) * self.period_ns
+        np.add.at(series, w0[~same], cut - start[~same])
+        np.add.at(series, w1[~same], end[~same] - cut)
+        series = series[:windows] / self.period_ns
+        saturated_reasons = []
+        if self.no_slot:
+            saturated_reasons.append(f"{self.no_slot} spikes from addresses whose slot lies beyond the tick "
+                                     f"(a tick has {self.slots_per_tick} slots at {self.p.baud} baud)")
+        if self.late:
+            saturated_reasons.append(f"{self.late} bytes arrived after the sender's next tick")
+        for cause in ("tx_overflow", "rx_overflow"):
+            if self.ledger.lost.get(cause):
+                saturated_reasons.append(f"{self.ledger.lost[cause]} spike deliveries lost to {cause}")
+        return {"bus_load": busy / end_ns if end_ns > 0 else 0.0,
+                "bus_load_series": series, "bus_load_peak": float(series.max()) if series.size else 0.0,
+                "bytes": int(keep.sum()), "late_bytes": self.late,
+                "first_late_ms": None if self.first_late_ns is None else self.first_late_ns / 1e6,
+                "max_waiting": self.max_queue, "slots_per_tick": self.slots_per_tick,
+                "saturated": bool(saturated_reasons), "saturation": saturated_reasons}
