@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.probe",
     "neurobox.cli.firmware",
     "neurobox.cli.twin",
+    "neurobox.cli.fpga",
     "neurobox.cli.board",
 ]
 

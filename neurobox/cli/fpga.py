@@ -1,0 +1,61 @@
+"""`neurobox fpga build MODEL.toml`: every neuron as an iCE40 cell (Amaranth -> Verilog -> yosys/nextpnr)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DEVICES = ("up5k", "hx1k")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("fpga", help="turn every neuron into an FPGA cell and report its size and speed",
+                       description="Write one Verilog cell per neuron (fixed-point LIF with on-cell pair STDP, "
+                                   "bit-exact with the Python specification) and synthesise it for a "
+                                   "Lattice iCE40 with yosys and nextpnr-ice40.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    b = actions.add_parser("build", help="write the Verilog and report LUTs, flip-flops, Fmax, cells per device")
+    b.add_argument("model", help="model file (TOML), or a built-in model such as board")
+    b.add_argument("--device", default="up5k", choices=DEVICES, help="iCE40 part (default up5k)")
+    b.add_argument("--out", help="directory for the Verilog and report.json (default: MODEL_fpga/ here)")
+    b.add_argument("--check-fit", action="store_true",
+                   help="also place and route cells-per-device copies of each cell, and the whole "
+                        "network if it fits, on one device (slow: a minute or two per full UP5K)")
+    b.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    b.set_defaults(func=build)
+
+
+def build(args) -> int:
+    from neurobox.cli.run import resolve_model_path
+    from neurobox.hardware.fpga.simulate import amaranth_or_error
+
+    amaranth_or_error()  # a missing Amaranth is a ToolMissingError naming the pip line
+    from neurobox.hardware.fpga.build import board_from_model, build_board
+
+    path = resolve_model_path(args.model)
+    board = board_from_model(path)
+    out = Path(args.out) if args.out else Path(f"{path.stem}_fpga")
+    report = build_board(board, args.device, out, check=args.check_fit)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{len(report['units'])} cells for iCE40 {report['device'].upper()} ({report['package']}), "
+          f"Verilog and report.json written to {out}")
+    for u in report["units"]:
+        print(f"  {u['unit']:<14} {u['inputs']:>3} inputs ({u['plastic_inputs']} plastic)  "
+              f"{u['luts']:>5} LUT4 {u['ffs']:>4} FF {u['carries']:>4} carry  {u['logic_cells']:>5} logic cells  "
+              f"Fmax {u['fmax_mhz']:6.1f} MHz  {u['update_cycles']:>4} cycles/update  "
+              f"{u['cells_per_device']:>3} per device")
+        if "fit_check" in u:
+            fc = u["fit_check"]
+            print(f"  {'':<14} checked: {fc['copies']} cells placed and routed together, {fc['logic_cells']} of "
+                  f"{fc['logic_cells_available']} logic cells, Fmax {fc['fmax_mhz']:.1f} MHz")
+    fit = "fits" if report["fits"] else "does not fit"
+    print(f"  network: {report['logic_cells_total']} of {report['logic_cells_available']} logic cells ({fit} one "
+          f"device); slowest Fmax {report['fmax_mhz']:.1f} MHz, up to {report['max_tick_hz']:.0f} ticks/s "
+          f"(x{report['real_time_factor']:g} real time at dt = {report['dt_ms']:g} ms)")
+    if "network_check" in report:
+        nc = report["network_check"]
+        print(f"  checked: the whole network placed and routed, {nc['logic_cells']} of "
+              f"{nc['logic_cells_available']} logic cells, Fmax {nc['fmax_mhz']:.1f} MHz (network.v)")
+    return 0

@@ -1,0 +1,120 @@
+"""`neurobox fpga build`: every neuron of a model file as an FPGA cell, with its synthesis report.
+
+`board_from_model(path)` reads the model with `neurobox.load` and makes the
+board of units (`neurobox.hardware.board.units_from_network`: every
+`iaf_psc_exp` neuron one unit, spike sources as stimulus inputs, weights in
+pA). `build_board` converts each unit to integers with
+`lif_fixed.fixed_parameters` and `stdp_fixed.fixed_stdp_parameters` (in
+`neurobox.hardware.unit.fixed_unit`), writes `<unit>.v` (the cell with all
+its ports) per unit and `network.v` (the whole board, `NetworkTop`),
+synthesises each distinct cell once for the device and returns the report
+(also written to `report.json`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from neurobox.errors import ConfigError
+from neurobox.hardware.board import Board, units_from_network
+from neurobox.hardware.fpga.cell import max_update_cycles
+from neurobox.hardware.fpga.simulate import export_verilog, module_name, tool
+from neurobox.hardware.fpga.synth import SynthReport, check_fit, check_network, device, synthesize
+from neurobox.hardware.unit import FixedUnit
+
+STDP_KEYS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
+
+
+def _stdp_for_cell(name: str, rule) -> dict | None:
+    """The fixed-point STDP parameters of a projection's rule, or None if it does not learn."""
+    where = f"projections.{name}.plasticity"
+    if isinstance(rule, dict):
+        return dict(rule)
+    if not getattr(rule, "learning", True):
+        return None
+    if rule.rule != "stdp":
+        raise ConfigError(f"{where}.rule", f"the FPGA cell learns with pair STDP only, got {rule.rule!r}")
+    if getattr(rule, "mode", "additive") != "additive":
+        raise ConfigError(f"{where}.mode", f"the FPGA cell's STDP is additive, got {rule.mode!r}")
+    if getattr(rule, "pairing", "all_to_all") != "all_to_all":
+        raise ConfigError(f"{where}.pairing", f"the FPGA cell's traces pair all-to-all, got {rule.pairing!r}")
+    params = dict(rule.params)
+    if params.get("normalize_to", 0.0):
+        raise ConfigError(f"{where}.normalize_to", "weight normalisation is not built into the FPGA cell; "
+                                                   "set it to 0")
+    return {"rule": "stdp", **{k: params[k] for k in STDP_KEYS if k in params}}
+
+
+def board_from_network(network) -> Board:
+    """The board of units of a loaded network, its STDP projections as the cells' learning rule."""
+    plasticity = {name: _stdp_for_cell(name, proj.plasticity)
+                  for name, proj in network.projections.items() if getattr(proj, "plasticity", None) is not None}
+    return units_from_network(network, plasticity)
+
+
+def board_from_model(path: str | Path) -> Board:
+    """Load a model file with neurobox.load and make its board of units."""
+    from neurobox import load
+
+    return board_from_network(load(path))
+
+
+def _key(u: FixedUnit) -> tuple:
+    return (u.lif, u.weights, u.receptors, u.plastic, u.stdp)
+
+
+def build_board(board: Board, device_name: str = "up5k", out: str | Path | None = None,
+                check: bool = False) -> dict:
+    """Write every unit's Verilog to `out` and synthesise each distinct cell for `device_name`.
+
+    Returns a report: per unit its LUTs, carries, flip-flops, logic cells, Fmax (MHz),
+    cycles per update, fastest tick (Hz) and cells per device; for the network the sum of
+    logic cells, whether they fit one device, and the slowest cell's Fmax. With `check`, every
+    distinct cell is also placed and routed `cells_per_device` times on one device (`check_fit`;
+    a minute or two per cell on a full UP5K) and its row gets "fit_check"; and if the network
+    fits, the whole network is placed and routed ("network_check").
+    """
+    dev = device(device_name)
+    tool("yosys"), tool("nextpnr-ice40")  # before anything is written
+    units = board.fixed()
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        from neurobox.hardware.fpga.network import export_network
+        (out_dir / "network.v").write_text(export_network(units, "nb_network"))
+    done: dict[tuple, SynthReport] = {}
+    checked: dict[tuple, dict] = {}
+    rows = []
+    for u in units:
+        if out_dir is not None:
+            (out_dir / f"{u.name}.v").write_text(export_verilog(u, module_name(u)))
+        key = _key(u)
+        if key not in done:
+            done[key] = synthesize(u, dev.name, out_dir / f"synth-{u.name}" if out_dir is not None else None)
+        rep = done[key]
+        if check and key not in checked:
+            checked[key] = check_fit(u, dev.name, rep.cells_per_device).to_dict()
+        rows.append({"unit": u.name, "module": module_name(u), "inputs": u.n_inputs,
+                     "plastic_inputs": len(u.plastic_index), "luts": rep.luts, "carries": rep.carries,
+                     "ffs": rep.ffs, "logic_cells": rep.logic_cells, "fmax_mhz": rep.fmax_mhz,
+                     "update_cycles": max_update_cycles(u), "max_tick_hz": rep.max_tick_hz,
+                     "cells_per_device": rep.cells_per_device})
+        if check:
+            rows[-1]["fit_check"] = checked[key]
+    available = next(iter(done.values())).logic_cells_available
+    total = sum(r["logic_cells"] for r in rows)
+    fmax = min(r["fmax_mhz"] for r in rows)
+    slowest = max(r["update_cycles"] for r in rows)
+    report = {
+        "device": dev.name, "package": dev.package, "dt_ms": board.dt, "units": rows,
+        "logic_cells_total": total, "logic_cells_available": available, "fits": total <= available,
+        "fmax_mhz": fmax, "max_tick_hz": round(fmax * 1e6 / slowest, 1),
+        "real_time_factor": round(fmax * 1e6 / slowest * board.dt / 1000.0, 1),
+        "out": str(out_dir) if out_dir is not None else None,
+    }
+    if check and report["fits"]:
+        report["network_check"] = check_network(
+            units, dev.name, out_dir / "synth-network" if out_dir is not None else None).to_dict()
+    if out_dir is not None:
+        (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

@@ -1,0 +1,139 @@
+"""A whole board of units as one FPGA design: every neuron a cell, every connection a wire.
+
+`NetworkTop` instantiates one `LifStdpCell` per unit and wires input j of a
+unit to the spike output of its source unit, or to a stimulus pin when the
+source is a spike-source neuron (a Poisson or spike generator outside the
+device). All cells share the tick strobe. A cell's `spike` output holds
+the result of its last update, so a spike fired in tick t is what its
+targets sample with the strobe of tick t + 1: the one-tick delay of every
+connection on the board (`neurobox.hardware.board`). A stimulus pin is
+sampled with the strobe, so it must carry in tick t the spikes the
+stimulus neuron fired in tick t - 1.
+
+Ports: tick (in), stim (in, one bit per stimulus neuron in `stimulus_names`
+order), spikes (out, one bit per unit in board order), busy (out: any cell
+still updating).
+
+This module must not use `from __future__ import annotations` (Amaranth's
+wiring.Component reads real annotations).
+"""
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from neurobox.errors import SimulationError
+from neurobox.hardware.fpga.cell import LifStdpCell
+from neurobox.hardware.fpga.simulate import CLOCK_NS, tool
+from neurobox.hardware.unit import FixedUnit
+
+
+def stimulus_names(units: list[FixedUnit]) -> list[str]:
+    """The stimulus neurons the units read, in the order of first use (the bits of `stim`)."""
+    names = {u.name for u in units}
+    out: list[str] = []
+    for u in units:
+        for s in u.sources:
+            if s not in names and s not in out:
+                out.append(s)
+    return out
+
+
+class NetworkTop(wiring.Component):
+    """Every unit of a board as a cell, wired as the board's connections (see the module docstring)."""
+
+    def __init__(self, units: list[FixedUnit]):
+        if not units:
+            raise ValueError("a network needs at least one unit")
+        self.units = list(units)
+        self.stimuli = stimulus_names(self.units)
+        super().__init__({"tick": In(1), "stim": In(max(len(self.stimuli), 1)),
+                          "spikes": Out(len(self.units)), "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        cells = {}
+        for u in self.units:
+            safe = "".join(c if c.isalnum() else "_" for c in u.name)
+            cells[u.name] = m.submodules[f"cell_{safe}"] = LifStdpCell(u)
+        busy = 0
+        for k, u in enumerate(self.units):
+            cell = cells[u.name]
+            m.d.comb += cell.tick.eq(self.tick)
+            for j, source in enumerate(u.sources):
+                bit = cells[source].spike if source in cells else self.stim[self.stimuli.index(source)]
+                m.d.comb += cell.pre[j].eq(bit)
+            m.d.comb += self.spikes[k].eq(cell.spike)
+            busy = busy | cell.busy
+        m.d.comb += self.busy.eq(busy)
+        return m
+
+
+def export_network(units: list[FixedUnit], name: str = "nb_network") -> str:
+    """Verilog of the whole board (emit_src=False)."""
+    from amaranth.back import verilog
+
+    return verilog.convert(NetworkTop(units), name=name, emit_src=False)
+
+
+def network_testbench(n_units: int, n_stim: int, steps: int, name: str, stimulus_file: str) -> str:
+    """A testbench for `name`: one tick per row of `stimulus_file`, prints the spike bits after each."""
+    width = max(n_stim, 1)
+    return "\n".join([
+        "`timescale 1ns/1ps",
+        "module tb;",
+        "  reg clk = 0, rst = 1, tick = 0;",
+        f"  reg [{width - 1}:0] stim = 0;",
+        f"  reg [{width - 1}:0] rows [0:{steps - 1}];",
+        f"  wire [{n_units - 1}:0] spikes;",
+        "  wire busy;",
+        "  integer t;",
+        f"  {name} dut(.clk(clk), .rst(rst), .tick(tick), .stim(stim), .spikes(spikes), .busy(busy));",
+        f"  always #{CLOCK_NS // 2} clk = ~clk;",
+        "  initial begin",
+        f'    $readmemb("{stimulus_file}", rows);',
+        "    @(negedge clk); rst = 0;",
+        f"    for (t = 0; t < {steps}; t = t + 1) begin",
+        "      @(negedge clk); stim = rows[t]; tick = 1;",
+        "      @(negedge clk); tick = 0;",
+        "      while (busy) @(negedge clk);",
+        '      $display("%b", spikes);',
+        "    end",
+        "    $finish;",
+        "  end",
+        "endmodule",
+        "",
+    ])
+
+
+def simulate_network_iverilog(units: list[FixedUnit], stim: np.ndarray, workdir=None) -> np.ndarray:
+    """Run the board's Verilog in iverilog; stim[t, i]: stimulus bit i in tick t. Returns spikes[t, unit]."""
+    iverilog, vvp = tool("iverilog"), tool("vvp")
+    stim = np.asarray(stim, dtype=bool)
+    names = stimulus_names(units)
+    if stim.ndim != 2 or stim.shape[1] != len(names):
+        raise ValueError(f"expected a (steps, {len(names)}) stimulus array, got shape {stim.shape}")
+    steps = stim.shape[0]
+    with tempfile.TemporaryDirectory(prefix="nb-net-") as tmp:
+        work = Path(workdir) if workdir is not None else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "network.v").write_text(export_network(units))
+        rows = ["".join("1" if r[i] else "0" for i in reversed(range(len(names)))) or "0" for r in stim]
+        (work / "stim.txt").write_text("\n".join(rows) + "\n")
+        (work / "tb.v").write_text(network_testbench(len(units), len(names), steps, "nb_network", "stim.txt"))
+        done = subprocess.run([iverilog, "-g2005", "-o", "net.vvp", "tb.v", "network.v"], cwd=work,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SimulationError(f"iverilog failed for the network: {done.stderr.strip()[:2000]}")
+        done = subprocess.run([vvp, "-n", "net.vvp"], cwd=work, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise SimulationError(f"vvp failed for the network: {done.stderr.strip()[:2000]}")
+    lines = [ln.strip() for ln in done.stdout.splitlines() if ln.strip() and set(ln.strip()) <= {"0", "1"}]
+    if len(lines) != steps:
+        raise SimulationError(f"vvp printed {len(lines)} rows for {steps} ticks")
+    n = len(units)
+    return np.array([[line[n - 1 - k] == "1" for k in range(n)] for line in lines], dtype=bool)

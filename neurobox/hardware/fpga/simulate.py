@@ -1,0 +1,280 @@
+"""Run the FPGA cell against the Python specification: Amaranth's simulator and iverilog.
+
+Every runner takes a unit (`neurobox.hardware.unit.FixedUnit`) and an input
+spike sequence `pre` (bool[steps, n_inputs]: a spike arrives on input j in
+tick t) and returns a `CellTrace`, one row per tick, taken when the cell
+is idle again after that tick's update. `reference` computes the same rows
+with the Python specification (`neurobox.hardware.unit.simulate`, which
+steps `lif_fixed.step` then `stdp_fixed.step`), and `first_mismatch`
+names the first tick and variable where two traces differ.
+
+The iverilog runner exports the cell to Verilog (Amaranth's builtin yosys,
+`emit_src=False`), generates a testbench that reads the stimulus with
+$readmemb, pulses `tick` once per step, waits for `busy` to fall and prints
+the state, compiles it with iverilog and runs it with vvp.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurobox.errors import SimulationError, ToolMissingError
+from neurobox.hardware.unit import FixedUnit, simulate
+
+APT_FPGA = "apt-get install yosys nextpnr-ice40 fpga-icestorm iverilog"
+PIP_AMARANTH = "pip install 'amaranth[builtin-yosys]>=0.5,<0.6'"
+FIELDS = ("spike", "v", "i_ex", "i_in", "ref", "x_post", "w", "x_pre")
+CLOCK_NS = 10
+"""Clock period of the testbenches, ns (the value does not change any result)."""
+
+
+@dataclass
+class CellTrace:
+    """State after each tick: spike bool[steps]; v, i_ex, i_in (int16 LSB), ref (ticks),
+    x_post (trace LSB) int64[steps]; w (I_lsb) int64[steps, n_inputs]; x_pre int64[steps, n_plastic];
+    cycles int64[steps]: clock cycles from the tick strobe to idle (0 for the reference)."""
+
+    spike: np.ndarray
+    v: np.ndarray
+    i_ex: np.ndarray
+    i_in: np.ndarray
+    ref: np.ndarray
+    x_post: np.ndarray
+    w: np.ndarray
+    x_pre: np.ndarray
+    cycles: np.ndarray
+
+    @classmethod
+    def empty(cls, steps: int, n: int, n_plastic: int) -> "CellTrace":
+        z = lambda: np.zeros(steps, dtype=np.int64)  # noqa: E731
+        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(),
+                   np.zeros((steps, n), dtype=np.int64), np.zeros((steps, n_plastic), dtype=np.int64), z())
+
+
+def amaranth_or_error():
+    try:
+        import amaranth  # noqa: F401
+    except ImportError:
+        raise ToolMissingError(f"Amaranth is not installed; install it with: {PIP_AMARANTH}") from None
+
+
+def _check_pre(unit: FixedUnit, pre) -> np.ndarray:
+    pre = np.asarray(pre, dtype=bool)
+    if pre.ndim != 2 or pre.shape[1] != unit.n_inputs:
+        raise ValueError(f"expected a (steps, {unit.n_inputs}) array of input spikes, got shape {pre.shape}")
+    return pre
+
+
+def reference(unit: FixedUnit, pre, weights=None) -> CellTrace:
+    """The Python specification's trace for `unit` driven by `pre`."""
+    pre = _check_pre(unit, pre)
+    tr = simulate(unit, pre, weights)
+    plastic = list(unit.plastic_index)
+    out = CellTrace.empty(pre.shape[0], unit.n_inputs, len(plastic))
+    out.spike[:] = tr.spikes
+    out.v[:], out.i_ex[:], out.i_in[:], out.ref[:] = tr.v, tr.i_ex, tr.i_in, tr.ref
+    if plastic:
+        out.x_post[:] = tr.x_post
+        out.x_pre[:] = tr.x_pre[:, plastic]
+    out.w[:] = tr.weights
+    return out
+
+
+def first_mismatch(expected: CellTrace, got: CellTrace) -> tuple[int, str, object, object] | None:
+    """(tick, variable, expected, got) of the first difference, or None if bit-exact."""
+    steps = len(expected.v)
+    if len(got.v) != steps:
+        return (min(steps, len(got.v)), "steps", steps, len(got.v))
+    for t in range(steps):
+        for name in FIELDS:
+            e, g = getattr(expected, name)[t], getattr(got, name)[t]
+            if not np.array_equal(e, g):
+                return (t, name, e.tolist() if hasattr(e, "tolist") else e, g.tolist() if hasattr(g, "tolist") else g)
+    return None
+
+
+# --------------------------------------------------------------------------
+# Amaranth's simulator
+
+def simulate_amaranth(unit: FixedUnit, pre, weights=None, vcd: str | Path | None = None,
+                      count_cycles: bool = False) -> CellTrace:
+    """Run the Amaranth cell in Amaranth's Python simulator, one tick strobe per row of `pre`.
+
+    With `count_cycles` the testbench steps clock by clock to count the cycles of each update
+    (about 30 % slower); otherwise it waits for busy to fall and `cycles` stays -1.
+    """
+    amaranth_or_error()
+    from amaranth.sim import Simulator
+
+    from neurobox.hardware.fpga.cell import LifStdpCell
+
+    pre = _check_pre(unit, pre)
+    steps, n = pre.shape
+    n_p = len(unit.plastic_index)
+    cell = LifStdpCell(unit, weights)
+    out = CellTrace.empty(steps, n, n_p)
+    out.cycles[:] = -1
+    words = [int(sum(1 << j for j in range(n) if row[j])) for row in pre]
+    limit = 100_000
+
+    async def bench(ctx):
+        for t in range(steps):
+            ctx.set(cell.pre, words[t])
+            ctx.set(cell.tick, 1)
+            await ctx.tick()
+            ctx.set(cell.tick, 0)
+            if count_cycles:
+                cycles = 1
+                while ctx.get(cell.busy):
+                    await ctx.tick()
+                    cycles += 1
+                    if cycles > limit:
+                        raise SimulationError(f"{unit.name}: update {t} did not finish in {limit} cycles")
+                out.cycles[t] = cycles
+            else:
+                await ctx.tick().until(~cell.busy)
+            out.spike[t] = bool(ctx.get(cell.spike))
+            out.v[t] = ctx.get(cell.v)
+            out.i_ex[t] = ctx.get(cell.i_ex)
+            out.i_in[t] = ctx.get(cell.i_in)
+            out.ref[t] = ctx.get(cell.ref)
+            for j in range(n):
+                out.w[t, j] = ctx.get(cell.w[j])
+            if n_p:
+                out.x_post[t] = ctx.get(cell.x_post)
+                for k in range(n_p):
+                    out.x_pre[t, k] = ctx.get(cell.x_pre[k])
+
+    sim = Simulator(cell)
+    sim.add_clock(CLOCK_NS * 1e-9)
+    sim.add_testbench(bench)
+    if vcd is not None:
+        with sim.write_vcd(str(vcd)):
+            sim.run()
+    else:
+        sim.run()
+    return out
+
+
+# --------------------------------------------------------------------------
+# Verilog export and iverilog
+
+def module_name(unit: FixedUnit) -> str:
+    """A Verilog identifier for the unit's cell: nb_cell_<unit name with . and - as _>."""
+    safe = "".join(c if c.isalnum() else "_" for c in unit.name)
+    return f"nb_cell_{safe}"
+
+
+def export_verilog(unit: FixedUnit, name: str | None = None, weights=None, top: str = "cell") -> str:
+    """Verilog of the unit's cell (top="cell": every port) or of its synthesis top (top="synth":
+    clk, rst, tick, pre, spike, busy only). Exported with emit_src=False: no paths in the text."""
+    amaranth_or_error()
+    from amaranth.back import verilog
+
+    from neurobox.hardware.fpga.cell import LifStdpCell, SynthTop
+
+    design = LifStdpCell(unit, weights) if top == "cell" else SynthTop(unit, weights)
+    return verilog.convert(design, name=name or module_name(unit), emit_src=False)
+
+
+def tool(name: str) -> str:
+    """Path of an FPGA tool, or ToolMissingError with the apt-get line that installs it."""
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissingError(f"{name} not found; install it with: {APT_FPGA}")
+    return path
+
+
+def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str:
+    """A Verilog testbench for the cell module `name`: reads `steps` rows of input bits (MSB = input
+    n-1) from `stimulus_file`, pulses tick once per row, waits until busy is low and prints one line
+    per tick: cycles spike v i_ex i_in ref x_post w[0..n-1] x_pre[0..p-1]."""
+    n = unit.n_inputs
+    n_p = len(unit.plastic_index)
+    width = max(n, 1)
+    ports = [".clk(clk)", ".rst(rst)", ".tick(tick)", ".pre(pre)", ".busy(busy)", ".spike(spike)", ".v(v)",
+             ".i_ex(i_ex)", ".i_in(i_in)", ".ref(ref)"]
+    decl = ["wire busy, spike;", "wire signed [15:0] v, i_ex, i_in;", "wire [7:0] ref;"]
+    show = ["cycles", "spike", "v", "i_ex", "i_in", "ref"]
+    if n:
+        ports.append(".w(w)")
+        decl.append(f"wire [{16 * n - 1}:0] w;")
+    if n_p:
+        ports += [".x_post(x_post)", ".x_pre(x_pre)"]
+        decl += ["wire [14:0] x_post;", f"wire [{15 * n_p - 1}:0] x_pre;"]
+        show.append("x_post")
+    else:
+        show.append("0")
+    show += [f"$signed(w[{16 * j + 15}:{16 * j}])" for j in range(n)]
+    show += [f"x_pre[{15 * k + 14}:{15 * k}]" for k in range(n_p)]
+    fmt = " ".join(["%0d"] * len(show))
+    lines = [
+        "`timescale 1ns/1ps",
+        "module tb;",
+        "  reg clk = 0, rst = 1, tick = 0;",
+        f"  reg [{width - 1}:0] pre = 0;",
+        f"  reg [{width - 1}:0] stim [0:{steps - 1}];",
+        "  integer t, cycles;",
+        *("  " + d for d in decl),
+        f"  {name} dut({', '.join(ports)});",
+        f"  always #{CLOCK_NS // 2} clk = ~clk;",
+        "  initial begin",
+        f'    $readmemb("{stimulus_file}", stim);',
+        "    @(negedge clk); rst = 0;",
+        f"    for (t = 0; t < {steps}; t = t + 1) begin",
+        "      @(negedge clk); pre = stim[t]; tick = 1;",
+        "      @(negedge clk); tick = 0; cycles = 1;",
+        "      while (busy) begin @(negedge clk); cycles = cycles + 1; end",
+        f'      $display("{fmt}", {", ".join(show)});',
+        "    end",
+        "    $finish;",
+        "  end",
+        "endmodule",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def simulate_iverilog(unit: FixedUnit, pre, weights=None, workdir: str | Path | None = None,
+                      verilog_text: str | None = None) -> CellTrace:
+    """Run the exported Verilog of the cell in iverilog (vvp), one tick strobe per row of `pre`.
+
+    `workdir` keeps the files (cell.v, tb.v, stim.txt, sim.vvp); by default a temporary directory.
+    `verilog_text` replaces the export (a module named module_name(unit)).
+    """
+    iverilog, vvp = tool("iverilog"), tool("vvp")
+    pre = _check_pre(unit, pre)
+    steps, n = pre.shape
+    n_p = len(unit.plastic_index)
+    name = module_name(unit)
+    text = verilog_text if verilog_text is not None else export_verilog(unit, name, weights)
+    with tempfile.TemporaryDirectory(prefix="nb-fpga-") as tmp:
+        work = Path(workdir) if workdir is not None else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "cell.v").write_text(text)
+        rows = ["".join("1" if row[j] else "0" for j in reversed(range(n))) or "0" for row in pre]
+        (work / "stim.txt").write_text("\n".join(rows) + "\n")
+        (work / "tb.v").write_text(testbench(unit, name, steps, "stim.txt"))
+        done = subprocess.run([iverilog, "-g2005", "-o", "sim.vvp", "tb.v", "cell.v"], cwd=work,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SimulationError(f"iverilog failed for {unit.name}: {done.stderr.strip()[:2000]}")
+        done = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise SimulationError(f"vvp failed for {unit.name}: {done.stderr.strip()[:2000]}")
+        lines = [ln.split() for ln in done.stdout.splitlines() if ln and (ln[0].isdigit() or ln[0] == "-")]
+    if len(lines) != steps:
+        raise SimulationError(f"vvp printed {len(lines)} rows for {steps} ticks of {unit.name}")
+    out = CellTrace.empty(steps, n, n_p)
+    for t, row in enumerate(lines):
+        vals = [int(x) for x in row]
+        out.cycles[t], spike, out.v[t], out.i_ex[t], out.i_in[t], out.ref[t], out.x_post[t] = vals[:7]
+        out.spike[t] = bool(spike)
+        out.w[t] = vals[7:7 + n]
+        out.x_pre[t] = vals[7 + n:7 + n + n_p]
+    return out
