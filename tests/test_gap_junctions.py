@@ -54,3 +54,28 @@ def test_gap_junction_errors():
         net.add(nb.GapJunction("p", "a", weight=1.0))
     with pytest.raises(nb.ConfigError, match="must be >= 0"):
         net.add(nb.GapJunction("a", "a", "all_to_all", weight=-1.0))
+
+
+def spike_lags(g, current=1500.0):
+    """|t_a - t_b| for successive spikes of two identical HH neurons started apart, coupled by g nS."""
+    net = nb.Network(dt=0.05, seed=0)
+    net.population("a", 1, "hh_psc_alpha", {"I_e": current})
+    net.population("b", 1, "hh_psc_alpha", {"I_e": current}, initial={"V_m": [-40.0]})
+    net.add(nb.GapJunction("a", "b", "one_to_one", weight=g))
+    res = net.run(400.0)
+    ta, tb = res.spikes["a"].t_ms, res.spikes["b"].t_ms
+    n = min(ta.size, tb.size)
+    assert n > 10
+    return np.abs(ta[:n] - tb[:n])
+
+
+def test_coupled_spiking_neurons_synchronise_faster_for_larger_g():
+    uncoupled = spike_lags(0.0)
+    assert uncoupled[-1] > 0.5                     # without coupling the phase difference stays
+    first_synchronous = {}
+    for g in (5.0, 50.0):
+        lags = spike_lags(g)
+        assert lags[0] > 0.5                        # they start apart
+        assert np.all(lags[-5:] < 0.1)              # and end in step
+        first_synchronous[g] = int(np.flatnonzero(lags < 0.1)[0])
+    assert first_synchronous[50.0] < first_synchronous[5.0]

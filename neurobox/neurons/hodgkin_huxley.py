@@ -19,7 +19,7 @@ t0 + tau_syn (dI/dt = dI_dot - I/tau, d(dI_dot)/dt = -dI_dot/tau, the
 spike adds w e/tau to dI_dot).
 
 The neuron starts at its resting steady state: V solves the steady-state
-current balance (with I_e), and m, h, n sit at their steady-state values
+current balance without input (I_e = 0), and m, h, n sit at their steady-state values
 there (V = -65.0 mV with the defaults).
 
 A spike is reported as NEST does: at the end of a step in which V >= 0 mV
@@ -99,7 +99,10 @@ def steady_current(v: float, p) -> float:
 
 
 def resting_potential(p) -> float:
-    """The most negative V (mV) where the steady-state current vanishes (bisection to 1e-12 mV)."""
+    """The resting potential (mV): the most negative V where the steady-state current without
+    any input (I_e = 0) vanishes (bisection to 1e-12 mV). A neuron with a constant I_e starts
+    there too, so the current acts as a step at t = 0, as in a current-clamp experiment."""
+    p = {**p, "I_e": 0.0}
     grid = np.linspace(-120.0, 60.0, 721)
     vals = [steady_current(v, p) for v in grid]
     for k in range(len(grid) - 1):
