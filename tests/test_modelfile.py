@@ -51,7 +51,7 @@ def test_save_and_load_file(tmp_path):
     net.save(f)
     back = nb.load(f)
     assert back.to_toml() == net.to_toml()
-    assert back.stimuli["kick"].amplitudes == [100.0, 0.0]
+    assert back.stimuli["kick"].amplitudes == (100.0, 0.0)
     assert back.recorders["rec0"].every == 2
 
 

@@ -21,6 +21,8 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.firmware",
     "neurobox.cli.twin",
     "neurobox.cli.fpga",
+    "neurobox.cli.reservoir",
+    "neurobox.cli.motifs",
     "neurobox.cli.board",
 ]
 

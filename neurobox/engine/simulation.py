@@ -54,6 +54,7 @@ class Simulation:
         self._trace_chunks: list[list[np.ndarray]] = [[] for _ in self.recorders]
         self._trace_steps: list[list[np.ndarray]] = [[] for _ in self.recorders]
         self._consts_seen = [p.consts.copy() for p in self.compiled.populations]
+        self._stimulus_cache: dict[int, tuple[int, np.ndarray]] = {}
         self._counters = np.zeros(len(self.compiled.populations) + len(self.recorders) + 2, dtype=np.int64)
         self._reset_counters()
         self._call(0, 0, self._new_spike_buffers(), self._new_trace_buffers(0, 0))  # compile or load from cache
@@ -178,7 +179,14 @@ class Simulation:
                     p.state[:] = 0.0
 
     def _stimulus_steps(self, stim) -> np.ndarray:
-        return np.rint(np.asarray(stim.times, dtype=float) / self.compiled.dt).astype(np.int64)
+        """The steps at which `stim` changes (cached until its times or amplitudes change)."""
+        cached = self._stimulus_cache.get(id(stim))
+        if cached is None or cached[0] != stim.version:
+            stim.check(stim.field)
+            steps = np.rint(np.asarray(stim.times, dtype=float) / self.compiled.dt).astype(np.int64)
+            cached = (stim.version, steps)
+            self._stimulus_cache[id(stim)] = cached
+        return cached[1]
 
     def _next_stimulus_change(self, step: int) -> int:
         nxt = np.iinfo(np.int64).max
@@ -193,7 +201,6 @@ class Simulation:
         for p in self.compiled.populations:
             p.i_ext[:] = 0.0
         for stim in self.net.stimuli.values():
-            stim.check(stim.field)
             steps = self._stimulus_steps(stim)
             k = int(np.searchsorted(steps, step, side="right")) - 1
             if k >= 0:

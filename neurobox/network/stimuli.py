@@ -26,8 +26,28 @@ class StepCurrent:
         self.target = target
         self.name = name
         self.neurons = None if neurons is None else list(neurons)
-        self.times = list(times)
-        self.amplitudes = list(amplitudes)
+        self.times = times
+        self.amplitudes = amplitudes
+
+    @property
+    def times(self) -> tuple[float, ...]:
+        """Times (ms) at which the amplitude changes."""
+        return self._times
+
+    @times.setter
+    def times(self, values) -> None:
+        self._times = tuple(float(t) for t in values)
+        self.version = getattr(self, "version", 0) + 1
+
+    @property
+    def amplitudes(self) -> tuple[float, ...]:
+        """The current (pA) from each time on."""
+        return self._amplitudes
+
+    @amplitudes.setter
+    def amplitudes(self, values) -> None:
+        self._amplitudes = tuple(float(a) for a in values)
+        self.version = getattr(self, "version", 0) + 1
 
     @property
     def field(self) -> str:
