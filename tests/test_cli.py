@@ -19,7 +19,8 @@ def test_run_json_and_out(tmp_path):
     f = tmp_path / "r.npz"
     out = neurobox("run", "cuba", "--duration", "200", "--json", "--seed", "3", "--out", str(f), "--quiet")
     summary = json.loads(out.stdout)
-    assert set(summary) >= {"populations", "bio_ms", "wall_s"}
+    assert set(summary) >= {"populations", "bio_ms", "wall_s", "synapses"}
+    assert 0.9 * 320_000 < summary["synapses"] < 1.1 * 320_000
     assert summary["bio_ms"] == 200.0 and summary["seed"] == 3
     assert set(summary["populations"]) == {"exc", "inh"}
     exc = summary["populations"]["exc"]

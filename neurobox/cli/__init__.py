@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.fpga",
     "neurobox.cli.reservoir",
     "neurobox.cli.motifs",
+    "neurobox.cli.train",
     "neurobox.cli.board",
 ]
 

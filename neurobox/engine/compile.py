@@ -169,7 +169,7 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
 
 
 def _compile_projection(name: str, proj, index: dict[str, int], net: Network, post: EngineModel) -> CompiledProjection:
-    syn = proj.build(net.seed, net.dt, f"projections.{name}")
+    syn = proj.build(net.seed, net.dt, f"projections.{name}", compact=not post.fixed)
     if post.fixed:
         syn = replace(syn, weight=fixed_weights(syn.weight, post.i_lsb, f"projections.{name}.weight"))
     n_pre = proj.pre.n
@@ -183,7 +183,7 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network, po
     delays = None
     if not uniform:
         delays = syn.delay_steps.astype(np.uint8 if longest <= 255 else np.uint16)
-    weights = syn.weight.astype(np.float32)
+    weights = syn.weight.astype(np.float32, copy=False)
     plastic = None
     if proj.plasticity is not None:
         plastic = _plastic_state(proj, syn, int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
@@ -195,7 +195,7 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network, po
         post=index[proj.post.name],
         receptor=proj.post.model.receptor_index(proj.receptor),
         indptr=indptr,
-        targets=syn.post.astype(np.int32),
+        targets=syn.post.astype(np.int32, copy=False),
         weights=weights,
         delays=delays,
         uniform_delay=int(syn.delay_steps[0]) if syn.delay_steps.size else 1,

@@ -11,6 +11,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,8 +62,16 @@ class Results:
     bio_ms: float
     spikes: dict[str, SpikeTrains]
     traces: dict[str, dict[str, Trace]]        # recorder name -> variable -> Trace
-    model_toml: str = ""
+    model_source: Any = ""   # the model file's text, or a function that writes it (called once, when needed)
     timings: dict[str, float] = field(default_factory=dict)  # setup_s, simulate_s, wall_s
+    synapses: int = 0                                         # chemical synapses simulated
+
+    @property
+    def model_toml(self) -> str:
+        """The model file of the network that produced these results."""
+        if callable(self.model_source):
+            self.model_source = self.model_source()
+        return self.model_source
 
     def trace(self, population: str, variable: str) -> Trace:
         """The first recorded trace of `variable` in `population`."""
@@ -78,7 +87,7 @@ class Results:
         """The run as one JSON-ready dict (what `neurobox run --json` prints)."""
         pops = {name: {"n": s.n, "spikes": len(s), "rate_hz": round(s.rate_hz(self.bio_ms), 4)}
                 for name, s in self.spikes.items()}
-        out = {"populations": pops, "bio_ms": self.bio_ms, "seed": self.seed}
+        out = {"populations": pops, "bio_ms": self.bio_ms, "seed": self.seed, "synapses": self.synapses}
         out.update({k: round(v, 4) for k, v in self.timings.items()})
         return out
 
@@ -87,7 +96,7 @@ class Results:
         """Write everything to one .npz file, atomically."""
         arrays: dict[str, np.ndarray] = {}
         meta = {"format": FORMAT, "dt": self.dt, "seed": self.seed, "bio_ms": self.bio_ms,
-                "timings": self.timings, "spikes": {}, "traces": {}}
+                "timings": self.timings, "synapses": self.synapses, "spikes": {}, "traces": {}}
         for name, s in self.spikes.items():
             meta["spikes"][name] = {"n": s.n}
             arrays[f"spikes.{name}.t_ms"] = s.t_ms
@@ -122,7 +131,7 @@ class Results:
                                 for var, info in by_var.items()}
                           for rec, by_var in meta["traces"].items()}
                 return cls(meta["dt"], meta["seed"], meta["bio_ms"], spikes, traces,
-                           str(data["model_toml"]), meta.get("timings", {}))
+                           str(data["model_toml"]), meta.get("timings", {}), meta.get("synapses", 0))
         except FileNotFoundError:
             raise ConfigError(str(path), "results file not found") from None
         except (ValueError, KeyError, OSError) as err:

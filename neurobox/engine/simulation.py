@@ -271,5 +271,6 @@ class Simulation:
             traces[rec.name] = {var: Trace(rec.population.name, var, rec.neuron_indices(), t_ms,
                                            values[:, a, :]) for a, var in enumerate(rec.variables)}
         wall = self.setup_s + self.simulate_s
-        return Results(dt, self.compiled.seed, self.time_ms, spikes, traces, self.net.to_toml(),
-                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall})
+        return Results(dt, self.compiled.seed, self.time_ms, spikes, traces, self.net.to_toml,
+                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall},
+                       self.compiled.n_synapses)

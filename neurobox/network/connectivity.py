@@ -1,6 +1,6 @@
 """Connection rules (NEST's names): which pre neuron connects to which post neuron.
 
-Each rule returns parallel int64 arrays (pre, post), sorted by pre then
+Each rule returns parallel int32 arrays (pre, post), sorted by pre then
 post, drawn from the projection's own random stream.
 
     all_to_all         every pair
@@ -95,11 +95,22 @@ def connect(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_po
         pre, post = _fixed_degree(n_pre, n_post, options["outdegree"], options["allow_multapses"], autapses, rng)
     else:
         pre, post = options["pre_ids"], options["post_ids"]
+    pre, post = pre.astype(np.int32, copy=False), post.astype(np.int32, copy=False)
     if not autapses and rule not in ("fixed_indegree", "fixed_outdegree"):
         keep = pre != post
         pre, post = pre[keep], post[keep]
-    order = np.lexsort((post, pre))
-    return pre[order], post[order]
+    if not _sorted_pairs(pre, post):
+        order = np.lexsort((post, pre))
+        pre, post = pre[order], post[order]
+    return pre, post
+
+
+def _sorted_pairs(pre: np.ndarray, post: np.ndarray) -> bool:
+    """Whether the pairs are already in (pre, post) order (the pairwise rule draws them so)."""
+    if pre.size < 2:
+        return True
+    dp = np.diff(pre)
+    return bool(np.all((dp > 0) | ((dp == 0) & (np.diff(post) >= 0))))
 
 
 def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator):
@@ -113,20 +124,21 @@ def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
     if p >= 1.0:
         idx = np.arange(total, dtype=np.int64)
         return idx // n_post, idx % n_post
-    chunks = []
+    pres, posts = [], []
     position = -1
     expected = total * p
-    while True:
-        batch = int(expected - (position + 1) * p + 6.0 * np.sqrt(expected) + 1024)
-        gaps = rng.geometric(p, size=batch).astype(np.int64)
-        positions = position + np.cumsum(gaps)
-        if positions[-1] >= total:
-            chunks.append(positions[positions < total])
+    while True:  # draw in batches of at most a few million, keeping only int32 pairs
+        batch = int(min(expected - (position + 1) * p + 6.0 * np.sqrt(expected) + 1024, 1_000_000))
+        positions = position + np.cumsum(rng.geometric(p, size=batch))
+        done = positions[-1] >= total
+        if done:
+            positions = positions[positions < total]
+        pres.append((positions // n_post).astype(np.int32))
+        posts.append((positions % n_post).astype(np.int32))
+        if done or positions.size == 0:
             break
-        chunks.append(positions)
         position = int(positions[-1])
-    idx = np.concatenate(chunks)
-    return idx // n_post, idx % n_post
+    return np.concatenate(pres), np.concatenate(posts)
 
 
 def _fixed_degree(n_owner: int, n_pool: int, k: int, multapses: bool, autapses: bool,

@@ -21,10 +21,10 @@ class Synapses:
     delay_steps: whole time steps, >= 1.
     """
 
-    pre: np.ndarray          # int64
-    post: np.ndarray         # int64
-    weight: np.ndarray       # float64
-    delay_steps: np.ndarray  # int64
+    pre: np.ndarray          # int32
+    post: np.ndarray         # int32
+    weight: np.ndarray       # float64, or float32 when `build(compact=True)`
+    delay_steps: np.ndarray  # int32 (uint8 when one small delay for all)
 
     def __len__(self) -> int:
         return int(self.pre.size)
@@ -117,21 +117,28 @@ class Projection:
         if kind == "current" and self.receptor == "inhibitory" and w.max() > 0:
             raise ConfigError(field, f"inhibitory current weights must be <= 0 pA (got {w.max():g}), as in NEST")
 
-    def build(self, seed: int, dt: float, field: str) -> Synapses:
-        """Draw this projection's synapses from its own stream under `seed`."""
+    def build(self, seed: int, dt: float, field: str, compact: bool = False) -> Synapses:
+        """Draw this projection's synapses from its own stream under `seed`.
+
+        compact: weights as float32 (what the engine stores), to keep memory low.
+        """
         if self._checked is None:
             raise ConfigError(field, "projection is not part of a network")
         rng = generator(seed, "projection", self.name or "")
         pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
                                          self.pre is self.post, rng)
         n = pre.size
-        weight = values.draw(self.weight, n, rng, f"{field}.weight")
-        delay_ms = values.draw(self.delay, n, rng, f"{field}.delay")
+        weight = values.draw(self.weight, n, rng, f"{field}.weight", np.float32 if compact else np.float64)
         self._check_weight_sign(weight, f"{field}.weight")
-        _check_delays(delay_ms, dt, f"{field}.delay")
         if self.plasticity is not None:
             check_initial_weights(self.plasticity, weight, f"{field}.weight")
-        delay_steps = np.maximum(np.rint(delay_ms / dt).astype(np.int64), 1)
+        if isinstance(self.delay, dict) or np.ndim(self.delay) > 0:
+            delay_ms = values.draw(self.delay, n, rng, f"{field}.delay")
+            _check_delays(delay_ms, dt, f"{field}.delay")
+            delay_steps = np.maximum(np.rint(delay_ms / dt), 1).astype(np.int32)
+        else:  # one delay: a small array of one small integer
+            steps = max(int(round(float(self.delay) / dt)), 1)
+            delay_steps = np.full(n, steps, dtype=np.uint8 if steps < 256 else np.int32)
         return Synapses(pre, post, weight, delay_steps)
 
     def __repr__(self) -> str:
@@ -183,7 +190,7 @@ class GapJunction(Projection):
             raise ConfigError(f"{field}.weight", "gap-junction conductances are in nS and must be >= 0")
         self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
 
-    def build(self, seed: int, dt: float, field: str) -> Synapses:
+    def build(self, seed: int, dt: float, field: str, compact: bool = False) -> Synapses:
         rng = generator(seed, "projection", self.name or "")
         pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
                                          self.pre is self.post, rng)
@@ -193,4 +200,4 @@ class GapJunction(Projection):
         weight = values.draw(self.weight, pre.size, rng, f"{field}.weight")
         if weight.size and weight.min() < 0:
             raise ConfigError(f"{field}.weight", "gap-junction conductances are in nS and must be >= 0")
-        return Synapses(pre, post, weight, np.zeros(pre.size, dtype=np.int64))
+        return Synapses(pre, post, weight, np.zeros(pre.size, dtype=np.int32))

@@ -61,18 +61,18 @@ def check_spec(spec: Any, field: str) -> Any:
     return arr
 
 
-def draw(spec: Any, size: int, rng: np.random.Generator | None, field: str) -> np.ndarray:
-    """`size` float64 values from a checked spec (constant, array or distribution)."""
+def draw(spec: Any, size: int, rng: np.random.Generator | None, field: str, dtype=np.float64) -> np.ndarray:
+    """`size` values of `dtype` from a checked spec (constant, array or distribution)."""
     if isinstance(spec, dict):
         if rng is None:
             raise ConfigError(field, "a distribution needs a random stream")
-        return _draw_distribution(spec, size, rng, field)
+        return _draw_distribution(spec, size, rng, field).astype(dtype, copy=False)
     if np.ndim(spec) == 0:
-        return np.full(size, float(spec))
+        return np.full(size, float(spec), dtype=dtype)
     arr = np.asarray(spec, dtype=np.float64)
     if arr.shape != (size,):
         raise ConfigError(field, f"expected {size} values, got an array of shape {arr.shape}")
-    return arr.copy()
+    return arr.astype(dtype)
 
 
 def _draw_distribution(spec: dict, size: int, rng: np.random.Generator, field: str) -> np.ndarray:

@@ -233,10 +233,9 @@ def _decay_conductances(g_ex, g_in, in_ex, in_in, p_ex, p_in, i):
 
 @njit(cache=True, boundscheck=False)
 def _cond_fire(state, c, spikes_out):
-    if c[_C_THETA_PLUS] > 0.0:
-        return adaptive_threshold_and_reset(state[0], state[3], state[4], c[_C_VTH], c[_C_VRESET], c[_C_REF],
-                                            c[_C_THETA_PLUS], c[_C_THETA_DECAY], spikes_out)
-    return threshold_and_reset(state[0], state[3], c[_C_VTH], c[_C_VRESET], c[_C_REF], spikes_out)
+    """Threshold V_th + theta (theta stays 0 unless theta_plus > 0 or an initial theta is given)."""
+    return adaptive_threshold_and_reset(state[0], state[3], state[4], c[_C_VTH], c[_C_VRESET], c[_C_REF],
+                                        c[_C_THETA_PLUS], c[_C_THETA_DECAY], spikes_out)
 
 
 @njit(cache=True, boundscheck=False)

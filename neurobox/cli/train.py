@@ -1,0 +1,96 @@
+"""`neurobox train TASK`: train a working example (digits, xor) and report its score."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TASKS = ("digits", "xor")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a working example (digits, xor)",
+                       description="Train a working example with local learning rules and score it.")
+    p.add_argument("task", help=f"the task: {', '.join(TASKS)}")
+    p.add_argument("--seed", type=int, default=0, help="master seed (digits; default 0)")
+    p.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (xor; default 10)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
+    p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
+    p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from neurobox.errors import ConfigError
+
+    if args.task not in TASKS:
+        raise ConfigError("task", f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
+    if args.seed < 0:
+        raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
+    if args.seeds < 1:
+        raise ConfigError("--seeds", f"must be >= 1, got {args.seeds}")
+    out = Path(args.out or f"train-{args.task}")
+    return (_digits if args.task == "digits" else _xor)(args, out)
+
+
+def _bar(args):
+    from neurobox.engine.progress import Progress
+
+    return Progress(False if (args.quiet or args.json) else None)
+
+
+def _digits(args, out: Path) -> int:
+    from neurobox.tasks import digits
+    from neurobox.viz.digits_plots import weight_images
+    from neurobox.viz.plots import raster
+
+    config = digits.QUICK if args.quick else digits.DigitsConfig()
+    bar = _bar(args)
+    bar.phase("train")
+    trained = digits.train(config, args.seed, progress=bar.update)
+    bar.phase("test")
+    evaluation = digits.evaluate(trained, progress=bar.update)
+    bar.close()
+    model, meta = digits.save(trained, out)
+    weights_png = weight_images(trained.weights, out / "weights.png", labels=evaluation.neuron_labels,
+                                title=f"learned weights of {config.n_exc} neurons (class assigned above)")
+    res = evaluation.test_results
+    t0 = evaluation.test_start_ms
+    raster_png = raster(res, out / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
+                        title="test phase (first 3 s)")
+    summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "train_seconds": round(trained.train_seconds, 2),
+               "neurons": config.n_exc + digits.N_PIXELS,
+               "train_accuracy": round(evaluation.train_accuracy, 4), "seed": args.seed,
+               "evaluate_seconds": round(evaluation.seconds, 2), "out": str(out)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"digits: test accuracy {100 * evaluation.test_accuracy:.1f} % "
+              f"(train {100 * evaluation.train_accuracy:.1f} %), {config.n_exc} learning neurons "
+              f"+ {digits.N_PIXELS} inputs, trained in {trained.train_seconds:.1f} s, seed {args.seed}")
+        for path in (model, meta, weights_png, raster_png):
+            print(f"wrote {path}")
+    return 0
+
+
+def _xor(args, out: Path) -> int:
+    from neurobox.tasks import xor
+    from neurobox.viz.digits_plots import learning_curve
+
+    config = xor.XorConfig(epochs=40) if args.quick else xor.XorConfig()
+    bar = _bar(args)
+    bar.phase("train")
+    result = xor.run_seeds(args.seeds, config, progress=bar.update)
+    bar.close()
+    png = learning_curve(result["curves"], config.block, out / "xor_learning_curve.png",
+                         title=f"XOR by R-STDP, {args.seeds} seeds")
+    summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
+               "per_seed": result["per_seed"], "out": str(out)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"xor: {100 * result['accuracy']:.1f} % correct after training (mean over {args.seeds} seeds; "
+              f"min {100 * result['min']:.0f} %, max {100 * result['max']:.0f} %)")
+        print("per seed: " + ", ".join(f"{100 * a:.0f} %" for a in result["per_seed"]))
+        print(f"wrote {png}")
+    return 0

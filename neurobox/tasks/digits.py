@@ -1,0 +1,413 @@
+"""Unsupervised digit recognition with STDP and lateral inhibition (Diehl & Cook 2015 style).
+
+Data: scikit-learn's bundled 8x8 digits (1797 images, intensities 0..16),
+split 70/30 into training and test sets (stratified, seeded).
+
+Network (built by `build_network`):
+
+    input  64 spike_generator neurons, one per pixel: Poisson spikes at
+           pixel/16 * max_rate_hz during `present_ms`, then `rest_ms` of
+           silence so that the network relaxes between images
+    exc    n_exc iaf_cond_exp neurons with an adaptive threshold
+           (theta_plus mV per spike, homeostasis) and a slow membrane
+           (tau_m = 100 ms), so that a neuron integrates its input
+    input -> exc   all-to-all, plastic: additive pair STDP (all-to-all
+                   pairing, potentiation only by default) plus weight
+                   normalisation (each neuron's incoming weights sum to
+                   `w_sum` nS), which depresses the inputs a neuron did
+                   not use; the amplitudes fall linearly during training
+                   (`anneal`), changed between engine runs
+    exc -> exc     all-to-all without autapses, inhibitory receptor with a
+                   slow conductance (10 ms): direct lateral inhibition, the
+                   first neuron to fire silences the others (winner-take-all)
+
+Training presents every training image `epochs` times (shuffled, seeded),
+`batch` images per engine run. An image that makes no exc neuron fire is
+shown again with a stronger input (`boost_hz` more per repetition, at most
+`max_repeats` times), as Diehl & Cook do. Learning then stops: a fresh
+network is built from the learned weights and thresholds alone
+(`evaluate`; thresholds frozen); it is shown the training images once to
+assign each neuron the class it answers most to (per-class mean spike
+count), then the test images: the predicted class is the one whose
+neurons fire most on average. Every input spike train comes from a seeded
+stream per (seed, phase, epoch, image, repetition), so a run is
+deterministic for a seed, and evaluating a saved and reloaded network
+gives exactly the same answers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+
+N_PIXELS = 64
+N_CLASSES = 10
+TEST_FRACTION = 0.3
+MODEL_FILE = "digits_model.toml"
+META_FILE = "digits_meta.json"
+PHASES = {"train": 0, "label": 1, "test": 2}
+FROZEN_TAU_THETA = 1e15      # ms: the thresholds of a trained network do not decay
+
+
+@dataclass(frozen=True)
+class DigitsConfig:
+    """Sizes, timings (ms), rates (Hz), weights (nS) and learning constants of the digits task."""
+
+    n_exc: int = 100              # excitatory (learning) neurons
+    epochs: int = 4               # passes over the training set
+    dt: float = 0.5               # ms, simulation step
+    present_ms: float = 100.0     # ms, duration of one image
+    rest_ms: float = 40.0         # ms, silence after each image
+    max_rate_hz: float = 120.0    # Hz, rate of a pixel of intensity 16
+    boost_hz: float = 60.0        # Hz, added to max_rate_hz per repetition of a silent image
+    max_repeats: int = 3          # repetitions of an image that drew no spike
+    w_sum: float = 15.0           # nS, sum of each exc neuron's incoming weights (normalisation)
+    w_max: float = 8.0            # nS, upper bound of one input weight
+    w_inh: float = 50.0           # nS, lateral inhibition from each exc neuron to every other
+    tau_syn_ex: float = 2.0       # ms
+    tau_syn_in: float = 10.0      # ms, long: the first neuron to fire keeps the others down
+    tau_m: float = 100.0          # ms, membrane time constant (C_m = 250 pF)
+    theta_plus: float = 0.375     # mV per spike, adaptive threshold during training
+    tau_theta: float = 1e7        # ms, decay of the adaptive threshold during training
+    A_plus: float = 0.5           # nS, potentiation at zero lag (start of training)
+    A_minus: float = 0.0          # nS, depression at zero lag (normalisation does the depressing)
+    tau_plus: float = 20.0        # ms
+    tau_minus: float = 20.0       # ms
+    normalize_every_ms: float = 20.0  # ms
+    pairing: str = "all_to_all"   # STDP pairing: "nearest" or "all_to_all"
+    anneal: float = 0.95          # A_plus, A_minus fall linearly by this fraction over training (0: constant)
+    anneal_theta: bool = False    # theta_plus falls with them
+    batch: int = 25               # images per engine run (Python acts only between runs)
+
+    def check(self) -> "DigitsConfig":
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in ("n_exc", "epochs", "max_repeats", "batch"):
+                low = 0 if f.name == "max_repeats" else 1
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                    raise ConfigError(f"digits.{f.name}", f"must be a whole number >= {low}, got {v!r}")
+            elif f.name == "anneal_theta":
+                if not isinstance(v, bool):
+                    raise ConfigError("digits.anneal_theta", f"must be true or false, got {v!r}")
+            elif f.name == "pairing":
+                if v not in ("nearest", "all_to_all"):
+                    raise ConfigError("digits.pairing", f"must be nearest or all_to_all, got {v!r}")
+            elif not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0 or \
+                    (v == 0 and f.name not in ("A_minus", "boost_hz", "rest_ms", "theta_plus", "anneal")):
+                raise ConfigError(f"digits.{f.name}", f"must be a finite number > 0, got {v!r}")
+        if self.anneal > 1.0:
+            raise ConfigError("digits.anneal", f"must be in [0, 1], got {self.anneal!r}")
+        if self.w_max * N_PIXELS < self.w_sum:
+            raise ConfigError("digits.w_max", f"w_max * 64 must be >= w_sum ({self.w_sum:g} nS)")
+        return self
+
+
+QUICK = DigitsConfig(n_exc=40, epochs=2, theta_plus=0.3)
+"""A reduced configuration for tests (well under a minute)."""
+
+
+@dataclass
+class TrainedDigits:
+    """What training learned: weights (64, n_exc) nS, thresholds theta (n_exc,) mV, and how."""
+
+    config: DigitsConfig
+    seed: int
+    weights: np.ndarray
+    theta: np.ndarray
+    train_seconds: float = 0.0
+
+
+# -- data ---------------------------------------------------------------------------------
+def load_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_test, y_test): intensities in [0, 1] (n, 64), labels 0..9; 30 % test, stratified."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = data.data.astype(np.float64) / 16.0
+    y = data.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=TEST_FRACTION, stratify=y, random_state=seed)
+    return x_tr, y_tr, x_te, y_te
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError("seed", f"must be a whole number >= 0, got {seed!r}")
+    return int(seed)
+
+
+# -- network ------------------------------------------------------------------------------
+def exc_params(config: DigitsConfig, theta_plus: float) -> dict[str, float]:
+    """Parameters of the excitatory neurons (iaf_cond_exp, NEST units)."""
+    c_m = 250.0
+    return {"C_m": c_m, "g_L": c_m / config.tau_m, "E_L": -65.0, "V_reset": -65.0, "V_th": -52.0,
+            "t_ref": 5.0, "E_ex": 0.0, "E_in": -100.0, "tau_syn_ex": config.tau_syn_ex,
+            "tau_syn_in": config.tau_syn_in, "theta_plus": theta_plus, "tau_theta": config.tau_theta}
+
+
+def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None = None,
+                  theta: np.ndarray | None = None, learning: bool = True):
+    """The digits network: plastic with random weights (learning=True), or frozen with given arrays.
+
+    weights: (64, n_exc) nS, input -> exc; theta: (n_exc,) mV, initial thresholds.
+    """
+    import neurobox as nb
+
+    n = config.n_exc
+    net = nb.Network(dt=config.dt, seed=seed)
+    net.population("input", N_PIXELS, "spike_generator", {"spike_times": [[] for _ in range(N_PIXELS)]},
+                   record_spikes=True)
+    initial = {"V_m": -65.0}
+    if theta is not None:
+        initial["theta"] = np.asarray(theta, dtype=np.float64)
+    # A frozen network keeps its learned thresholds: no growth (theta_plus = 0) and no decay.
+    params = exc_params(config, config.theta_plus if learning else 0.0)
+    if not learning:
+        params["tau_theta"] = FROZEN_TAU_THETA
+    net.population("exc", n, "iaf_cond_exp", params, initial=initial)
+    if weights is None:
+        rng = np.random.default_rng([seed, 7])
+        w = rng.uniform(0.2, 1.0, (N_PIXELS, n))
+        w *= config.w_sum / w.sum(axis=0, keepdims=True)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (N_PIXELS, n):
+            raise ConfigError("weights", f"expected shape ({N_PIXELS}, {n}), got {w.shape}")
+    pre, post = np.meshgrid(np.arange(N_PIXELS), np.arange(n), indexing="ij")
+    plasticity = None
+    if learning:
+        plasticity = {"rule": "stdp", "A_plus": config.A_plus, "A_minus": config.A_minus,
+                      "tau_plus": config.tau_plus, "tau_minus": config.tau_minus, "w_min": 0.0,
+                      "w_max": config.w_max, "mode": "additive", "pairing": config.pairing,
+                      "normalize_to": config.w_sum, "normalize_every_ms": config.normalize_every_ms}
+    net.connect("input", "exc", "explicit", pre_ids=pre.ravel(), post_ids=post.ravel(), weight=w.ravel(),
+                delay=config.dt, receptor="excitatory", plasticity=plasticity, name="input_exc")
+    net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=config.w_inh, delay=config.dt,
+                receptor="inhibitory", name="lateral")
+    return net
+
+
+def _weight_matrix(net, n_exc: int) -> np.ndarray:
+    pre, post, w, _ = net.weights("input_exc")
+    out = np.zeros((N_PIXELS, n_exc))
+    out[pre, post] = w
+    return out
+
+
+def _spike_trains(image: np.ndarray, rate_hz: float, window_ms: float, t0: float, dt: float,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel Poisson spikes (t_ms, pixel) in (t0, t0 + window_ms], at most one per step."""
+    from neurobox.coding import poisson_encode
+
+    t, ids = poisson_encode(image, window_ms - dt, rate_hz, seed=rng, dt_ms=dt, t_start_ms=t0 + dt)
+    return t, ids
+
+
+def _present_batch(net, config: DigitsConfig, images: np.ndarray, rngs: list[np.random.Generator],
+                   rate_hz: float) -> np.ndarray:
+    """Show `images` one after the other in one run (each present_ms, then rest_ms of silence).
+
+    Returns the spike counts (n_images, n_exc) of the exc neurons during each presentation.
+    """
+    slot = config.present_ms + config.rest_ms
+    t_start = net.time
+    ts, ids = [], []
+    for b, (image, rng) in enumerate(zip(images, rngs)):
+        t, i = _spike_trains(image, rate_hz, config.present_ms, t_start + b * slot, config.dt, rng)
+        ts.append(t)
+        ids.append(i)
+    t = np.concatenate(ts)
+    i = np.concatenate(ids)
+    order = np.lexsort((t, i))
+    t, i = t[order], i[order]
+    bounds = np.searchsorted(i, np.arange(N_PIXELS + 1))
+    net.populations["input"].set(spike_times=[t[bounds[p]:bounds[p + 1]] for p in range(N_PIXELS)])
+    net.run(len(images) * slot, progress=False)
+    st, sid = net.spikes_between(t_start, net.time)["exc"]
+    rel = st - t_start - 1e-9
+    which = np.floor(rel / slot).astype(np.int64)
+    inside = (rel - which * slot) < config.present_ms
+    counts = np.zeros((len(images), config.n_exc), dtype=np.int64)
+    np.add.at(counts, (which[inside], sid[inside]), 1)
+    return counts
+
+
+def _present_all(net, config: DigitsConfig, images: np.ndarray, seed: int, phase: str, indices: np.ndarray,
+                 epoch: int = 0) -> np.ndarray:
+    """Show images (in batches); those that drew no exc spike are shown again with a stronger input.
+
+    indices: each image's index in its split (names its seeded input stream).
+    """
+    counts = _present_batch(net, config, images, [_image_rng(seed, phase, int(k), epoch, 0) for k in indices],
+                            config.max_rate_hz)
+    for rep in range(1, config.max_repeats + 1):
+        silent = np.flatnonzero(counts.sum(axis=1) == 0)
+        if silent.size == 0:
+            break
+        counts[silent] = _present_batch(net, config, images[silent],
+                                        [_image_rng(seed, phase, int(indices[s]), epoch, rep) for s in silent],
+                                        config.max_rate_hz + rep * config.boost_hz)
+    return counts
+
+
+def _image_rng(seed: int, phase: str, index: int, epoch: int = 0, repeat: int = 0) -> np.random.Generator:
+    return np.random.default_rng([seed, PHASES[phase], epoch, index, repeat])
+
+
+def _batches(n: int, size: int):
+    for a in range(0, n, size):
+        yield np.arange(a, min(n, a + size))
+
+
+# -- training and evaluation ------------------------------------------------------------------
+def train(config: DigitsConfig = DigitsConfig(), seed: int = 0, *,
+          progress: Callable[[float, str], None] | None = None) -> TrainedDigits:
+    """Learn weights and thresholds from the training split (unsupervised; labels are not used).
+
+    progress: called with (fraction done, detail) after each image.
+    """
+    config.check()
+    seed = _check_seed(seed)
+    x_tr, _, _, _ = load_split(seed)
+    start = time.perf_counter()
+    net = build_network(config, seed)
+    rule = net.projections["input_exc"].plasticity
+    exc = net.populations["exc"]
+    order_rng = np.random.default_rng([seed, 11])
+    total = config.epochs * len(x_tr)
+    done = 0
+    for epoch in range(config.epochs):
+        order = order_rng.permutation(len(x_tr))
+        for part in _batches(len(order), config.batch):
+            idx = order[part]
+            # learning rate schedule: the rule's amplitudes shrink as training goes on
+            factor = 1.0 - config.anneal * done / total
+            rule.params["A_plus"] = config.A_plus * factor
+            rule.params["A_minus"] = config.A_minus * factor
+            if config.anneal_theta:
+                exc.set(theta_plus=config.theta_plus * factor)
+            _present_all(net, config, x_tr[idx], seed, "train", idx, epoch)
+            done += len(idx)
+            if progress is not None:
+                progress(done / total, f"epoch {epoch + 1}/{config.epochs}")
+    weights = _weight_matrix(net, config.n_exc)
+    theta = net.state("exc", "theta")
+    return TrainedDigits(config, seed, weights, theta, time.perf_counter() - start)
+
+
+@dataclass
+class Evaluation:
+    """Scores of a trained network: accuracies, neuron labels, predictions, the test run."""
+
+    test_accuracy: float
+    train_accuracy: float
+    neuron_labels: np.ndarray        # class assigned to each exc neuron (-1: never fired)
+    predictions: np.ndarray          # predicted class per test image
+    y_test: np.ndarray
+    test_counts: np.ndarray          # (n_test, n_exc) spike counts
+    test_results: Any = None         # Results of the test phase (spikes of input and exc)
+    test_start_ms: float = 0.0       # biological time at which the test phase began
+    seconds: float = 0.0
+
+
+def assign_labels(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each neuron's class: the one with the highest mean spike count over its images (-1 if silent)."""
+    mean = np.stack([counts[labels == c].mean(axis=0) if np.any(labels == c) else np.zeros(counts.shape[1])
+                     for c in range(N_CLASSES)])  # (10, n)
+    out = np.argmax(mean, axis=0)
+    out[mean.max(axis=0) <= 0] = -1
+    return out
+
+
+def predict(counts: np.ndarray, neuron_labels: np.ndarray) -> np.ndarray:
+    """Per image, the class whose assigned neurons fire most on average (ties: lowest class)."""
+    scores = np.zeros((counts.shape[0], N_CLASSES))
+    for c in range(N_CLASSES):
+        members = neuron_labels == c
+        if members.any():
+            scores[:, c] = counts[:, members].mean(axis=1)
+    return np.argmax(scores, axis=1)
+
+
+def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None) -> Evaluation:
+    """Freeze the learned arrays into a fresh network; label neurons on the training set; score the test set."""
+    start = time.perf_counter()
+    config, seed = trained.config, trained.seed
+    x_tr, y_tr, x_te, y_te = load_split(seed)
+    net = build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False)
+    total = len(x_tr) + len(x_te)
+    train_counts = np.zeros((len(x_tr), config.n_exc), dtype=np.int64)
+    for part in _batches(len(x_tr), config.batch):
+        train_counts[part] = _present_all(net, config, x_tr[part], seed, "label", part)
+        if progress is not None:
+            progress((part[-1] + 1) / total, "labelling")
+    neuron_labels = assign_labels(train_counts, y_tr)
+    test_start = net.time
+    test_counts = np.zeros((len(x_te), config.n_exc), dtype=np.int64)
+    for part in _batches(len(x_te), config.batch):
+        test_counts[part] = _present_all(net, config, x_te[part], seed, "test", part)
+        if progress is not None:
+            progress((len(x_tr) + part[-1] + 1) / total, "testing")
+    predictions = predict(test_counts, neuron_labels)
+    train_pred = predict(train_counts, neuron_labels)
+    return Evaluation(test_accuracy=float(np.mean(predictions == y_te)),
+                      train_accuracy=float(np.mean(train_pred == y_tr)),
+                      neuron_labels=neuron_labels, predictions=predictions, y_test=y_te,
+                      test_counts=test_counts, test_results=net.results, test_start_ms=test_start,
+                      seconds=time.perf_counter() - start)
+
+
+# -- files ----------------------------------------------------------------------------------
+def save(trained: TrainedDigits, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write the trained network: a model file (learned weights, thresholds) and the task's settings.
+
+    digits_model.toml: the frozen network (explicit input -> exc weights in nS,
+    `initial.theta` in mV), loadable with neurobox.network.modelfile.load;
+    digits_meta.json: the configuration, seed and training time.
+    """
+    from neurobox.files import atomic_write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    net = build_network(trained.config, trained.seed, weights=trained.weights, theta=trained.theta,
+                        learning=False)
+    model = out / MODEL_FILE
+    net.save(model)
+    meta = out / META_FILE
+    atomic_write_text(meta, json.dumps({"task": "digits", "seed": trained.seed, "config": asdict(trained.config),
+                                        "train_seconds": trained.train_seconds}, indent=1) + "\n")
+    return model, meta
+
+
+def load(out_dir: str | os.PathLike) -> TrainedDigits:
+    """Read back what `save` wrote (weights and thresholds from the model file)."""
+    from neurobox.network.modelfile import load as load_model
+
+    out = Path(out_dir)
+    meta_path, model_path = out / META_FILE, out / MODEL_FILE
+    for p in (meta_path, model_path):
+        if not p.exists():
+            raise ConfigError(str(p), "no saved digits network here (run `neurobox train digits --out DIR`)")
+    try:
+        meta = json.loads(meta_path.read_text())
+        config = DigitsConfig(**meta["config"]).check()
+        seed = _check_seed(meta["seed"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError(str(meta_path), f"not a digits settings file ({err})") from None
+    net = load_model(model_path)
+    if "input_exc" not in net.projections or "exc" not in net.populations:
+        raise ConfigError(str(model_path), "not a digits model: needs population exc and projection input_exc")
+    proj = net.projections["input_exc"]
+    pre = np.asarray(proj.rule_options["pre_ids"], dtype=np.int64)
+    post = np.asarray(proj.rule_options["post_ids"], dtype=np.int64)
+    weights = np.zeros((N_PIXELS, config.n_exc))
+    weights[pre, post] = np.asarray(proj.weight, dtype=np.float64)
+    theta = np.asarray(net.populations["exc"].initial["theta"], dtype=np.float64)
+    return TrainedDigits(config, seed, weights, theta, float(meta.get("train_seconds", 0.0)))

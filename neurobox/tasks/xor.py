@@ -1,0 +1,189 @@
+"""XOR learned by reward-modulated STDP alone (no backpropagation).
+
+Inputs (latency code): one neuron per bit, `latency_encode` with a window
+of `late_ms`: bit 1 fires at the trial's onset, bit 0 fires `late_ms` later
+(plus a Gaussian jitter of `jitter_ms` per spike and trial).
+
+Network:
+
+    input   2 spike_generator neurons (bits a, b)
+    hidden  n_hidden iaf_psc_exp coincidence detectors, fixed (not learned):
+            neuron k hears a after delay d_a[k] and b after d_b[k] (random,
+            seeded, the difference d_b - d_a spread over +-max_skew_ms); one
+            input alone stays below threshold, two coincident ones fire it,
+            so it answers to the patterns with t_a - t_b ~ d_b - d_a
+    output  one iaf_psc_exp neuron; hidden -> output is plastic with rule
+            "rstdp" (eligibility trace per synapse, dopamine broadcast by
+            `Network.reward`)
+
+Decision: the output fires (any spike in the trial) = 1, silent = 0.
+Reward, given `reward_after_ms` after the onset: +reward when the output
+fired on an XOR = 1 trial, -punishment when it fired on an XOR = 0 trial,
+nothing when it stayed silent (no spike, no eligibility). Which hidden
+neurons answer to which pattern is never told to the network; the
+output's synapses learn it from reward alone.
+
+Score: after training, learning is frozen (`net.learning = False`) and
+`test_trials` fresh jittered trials (equal numbers of the four patterns)
+are scored; the learning curve is the fraction correct in each block of
+training trials.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+
+PATTERNS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+TARGETS = PATTERNS[:, 0] ^ PATTERNS[:, 1]
+
+
+@dataclass(frozen=True)
+class XorConfig:
+    """Sizes, times (ms), weights (pA) and learning constants of the XOR task."""
+
+    n_hidden: int = 60            # coincidence detectors
+    epochs: int = 100             # training passes over the 4 patterns (shuffled)
+    test_trials: int = 100        # trials scored after training (25 per pattern)
+    dt: float = 0.1               # ms
+    late_ms: float = 8.0          # ms, latency of a 0 bit (a 1 bit fires at the onset)
+    jitter_ms: float = 0.3        # ms, s.d. of the Gaussian jitter of each input spike
+    max_skew_ms: float = 11.0     # ms, hidden delay differences d_b - d_a are uniform in +-this
+    min_delay_ms: float = 1.0     # ms, smallest hidden delay
+    w_hidden: float = 9000.0      # pA, input -> hidden (one alone is sub-threshold, two coincident fire)
+    hidden_tau_m: float = 2.0     # ms, short: a narrow coincidence window
+    hidden_tau_syn: float = 0.5   # ms
+    w_out_max: float = 5000.0     # pA, bound of hidden -> output weights
+    w_out_init: float = 0.2       # initial hidden -> output weights, as a fraction of w_out_max (+-20 %)
+    A_plus: float = 10.0          # pA, eligibility per causal pair at zero lag
+    A_minus: float = 3.0          # pA, eligibility per anti-causal pair at zero lag
+    tau_c: float = 50.0           # ms, eligibility trace
+    tau_d: float = 20.0           # ms, dopamine
+    reward: float = 1.0           # dopamine added after a correct spike (1/ms per unit eligibility)
+    punishment: float = 1.0       # dopamine removed after a wrong spike
+    trial_ms: float = 40.0        # ms, from onset to the reward
+    rest_ms: float = 260.0        # ms, after the reward, before the next onset
+    block: int = 20               # training trials per point of the learning curve
+
+    def check(self) -> "XorConfig":
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in ("n_hidden", "epochs", "test_trials", "block"):
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                    raise ConfigError(f"xor.{f.name}", f"must be a whole number >= 1, got {v!r}")
+            elif not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+                raise ConfigError(f"xor.{f.name}", f"must be a finite number >= 0, got {v!r}")
+        if self.trial_ms < self.late_ms + self.max_skew_ms + self.min_delay_ms + 10.0:
+            raise ConfigError("xor.trial_ms", "too short for the latest input, delays and the output's answer")
+        return self
+
+
+@dataclass
+class XorRun:
+    """One seed's outcome: final accuracy, learning curve (fraction correct per block), timing."""
+
+    seed: int
+    accuracy: float
+    curve: np.ndarray
+    final_weights: np.ndarray
+    seconds: float
+
+
+def build_network(config: XorConfig, seed: int):
+    """Input (2) -> fixed coincidence detectors (n_hidden) -> plastic rstdp -> output (1)."""
+    import neurobox as nb
+
+    rng = np.random.default_rng([seed, 101])
+    n = config.n_hidden
+    skew = rng.uniform(-config.max_skew_ms, config.max_skew_ms, n)       # d_b - d_a
+    d_a = config.min_delay_ms + np.maximum(-skew, 0.0)
+    d_b = config.min_delay_ms + np.maximum(skew, 0.0)
+    d_a = np.round(d_a / config.dt) * config.dt
+    d_b = np.round(d_b / config.dt) * config.dt
+    net = nb.Network(dt=config.dt, seed=seed)
+    net.population("input", 2, "spike_generator", {"spike_times": [[], []]})
+    hidden_params = {"tau_m": config.hidden_tau_m, "tau_syn_ex": config.hidden_tau_syn, "t_ref": 5.0,
+                     "V_th": -55.0, "E_L": -70.0, "V_reset": -70.0}
+    net.population("hidden", n, "iaf_psc_exp", hidden_params)
+    net.population("output", 1, "iaf_psc_exp", {"tau_m": 10.0, "tau_syn_ex": 2.0, "t_ref": 20.0})
+    pre = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
+    post = np.concatenate([np.arange(n), np.arange(n)])
+    net.connect("input", "hidden", "explicit", pre_ids=pre, post_ids=post, weight=config.w_hidden,
+                delay=np.concatenate([d_a, d_b]), receptor="excitatory", name="input_hidden")
+    w0 = config.w_out_max * config.w_out_init * rng.uniform(0.8, 1.2, n)
+    net.connect("hidden", "output", "all_to_all", weight=w0, delay=1.0, receptor="excitatory",
+                name="hidden_output",
+                plasticity={"rule": "rstdp", "A_plus": config.A_plus, "A_minus": config.A_minus,
+                            "tau_plus": 10.0, "tau_minus": 10.0, "tau_c": config.tau_c, "tau_d": config.tau_d,
+                            "w_min": 0.0, "w_max": config.w_out_max})
+    return net
+
+
+def _trial(net, config: XorConfig, pattern: np.ndarray, rng: np.random.Generator) -> bool:
+    """Present one pattern (latency code + jitter); True when the output fired within the trial."""
+    from neurobox.coding import latency_encode
+
+    onset = net.time + 1.0
+    t, ids = latency_encode(pattern.astype(float), config.late_ms, threshold=None, t_start_ms=onset)
+    # a 0 bit is below the linear code's threshold: it fires at the end of the window, late_ms
+    times = np.full(2, onset + config.late_ms)
+    times[ids] = t
+    times = times + rng.normal(0.0, config.jitter_ms, 2)
+    times = np.maximum(times, net.time + config.dt)
+    net.populations["input"].set(spike_times=[[float(times[0])], [float(times[1])]])
+    t0 = net.time
+    net.run(config.trial_ms, progress=False)
+    fired = net.spikes_between(t0, net.time)["output"][1].size > 0
+    return bool(fired)
+
+
+def run_seed(config: XorConfig = XorConfig(), seed: int = 0) -> XorRun:
+    """Train one network from scratch with R-STDP and score it (see the module docstring)."""
+    config.check()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError("seed", f"must be a whole number >= 0, got {seed!r}")
+    start = time.perf_counter()
+    net = build_network(config, int(seed))
+    rng = np.random.default_rng([int(seed), 202])
+    correct = []
+    for _ in range(config.epochs):
+        for p in rng.permutation(len(PATTERNS)):
+            fired = _trial(net, config, PATTERNS[p], rng)
+            correct.append(fired == bool(TARGETS[p]))
+            if fired:
+                net.reward(config.reward if TARGETS[p] else -config.punishment)
+            net.run(config.rest_ms, progress=False)
+    n_blocks = len(correct) // config.block
+    curve = np.array([np.mean(correct[k * config.block:(k + 1) * config.block]) for k in range(n_blocks)])
+    net.learning = False
+    test_rng = np.random.default_rng([int(seed), 303])
+    order = test_rng.permutation(np.resize(np.arange(len(PATTERNS)), config.test_trials))
+    hits = 0
+    for p in order:
+        fired = _trial(net, config, PATTERNS[p], test_rng)
+        hits += fired == bool(TARGETS[p])
+        net.run(config.rest_ms, progress=False)
+    weights = net.weights("hidden_output")[2].astype(np.float64)
+    return XorRun(int(seed), hits / config.test_trials, curve, weights, time.perf_counter() - start)
+
+
+def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed: int = 0,
+              progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """Train and score seeds first_seed .. first_seed + n_seeds - 1.
+
+    Returns {"accuracy" (mean), "min", "max", "per_seed" [accuracies], "curves" (n_seeds, blocks), "runs"}.
+    """
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
+        raise ConfigError("seeds", f"must be a whole number >= 1, got {n_seeds!r}")
+    runs = []
+    for k in range(n_seeds):
+        runs.append(run_seed(config, first_seed + k))
+        if progress is not None:
+            progress((k + 1) / n_seeds, f"seed {first_seed + k}")
+    acc = np.array([r.accuracy for r in runs])
+    return {"accuracy": float(acc.mean()), "min": float(acc.min()), "max": float(acc.max()),
+            "per_seed": [float(a) for a in acc], "curves": np.stack([r.curve for r in runs]), "runs": runs}
