@@ -31,9 +31,10 @@ def test_run_json_and_out(tmp_path):
 
 
 def test_demo_writes_pictures(tmp_path):
-    out = neurobox("demo", "--out", str(tmp_path), "--duration", "300", "--quiet")
+    out = neurobox("demo", "--out", str(tmp_path), "--duration", "300", "--quick", "--quiet")
     assert "exc" in out.stdout
-    for name in ("raster.png", "traces.png"):
+    assert "digits: test accuracy" in out.stdout
+    for name in ("raster.png", "traces.png", "digits/weights.png", "digits/test_raster.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

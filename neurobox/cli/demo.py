@@ -1,4 +1,4 @@
-"""`neurobox demo`: run the default network (COBA), print its summary, draw its raster."""
+"""`neurobox demo`: the default network (COBA) and a network that learns (digits), drawn."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,13 @@ from neurobox.cli.run import print_summary
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="run the default demo network and draw it",
-                       description="Simulate the COBA benchmark network (4000 LIF neurons) and write its "
-                                   "raster and membrane traces as PNG.")
+    p = sub.add_parser("demo", help="run the demo networks and draw them",
+                       description="Simulate the COBA benchmark network (4000 LIF neurons), then train the "
+                                   "digits network by local STDP and report its test accuracy; write the "
+                                   "pictures as PNG.")
     p.add_argument("--out", default="neurobox-demo", help="folder for the pictures (default: neurobox-demo)")
-    p.add_argument("--duration", type=float, default=1000.0, help="biological time, ms (default 1000)")
+    p.add_argument("--duration", type=float, default=1000.0, help="COBA's biological time, ms (default 1000)")
+    p.add_argument("--quick", action="store_true", help="train a smaller digits network (a few seconds)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=demo)
@@ -22,25 +24,36 @@ def register(sub) -> None:
 
 def demo(args) -> int:
     start = time.perf_counter()
+    from neurobox.cli.train import digits_workflow
+    from neurobox.engine.progress import Progress
     from neurobox.examples import path
     from neurobox.network.modelfile import load
+    from neurobox.tasks import digits
     from neurobox.viz.plots import raster, traces
 
     net = load(path("coba"))
-    results = net.run(args.duration, progress=False if args.quiet else None)
+    results = net.run(args.duration, progress=False if (args.quiet or args.json) else None)
     out = Path(args.out)
     raster_png = raster(results, out / "raster.png", t_range_ms=(0.0, min(results.bio_ms, 500.0)),
                         title="COBA: 3200 excitatory + 800 inhibitory LIF neurons")
     exc = net.populations["exc"].params
     traces_png = traces(results, out / "traces.png", max_traces=3, threshold=exc["V_th"], reset=exc["V_reset"],
                         title="membrane potential of three excitatory neurons")
-    summary = results.summary()
-    summary["wall_s"] = round(time.perf_counter() - start, 4)
-    summary["pictures"] = [str(raster_png), str(traces_png)]
+    coba = results.summary()
+    if not args.json:
+        print("neurobox demo: the COBA network of Brette et al. (2007)")
+        print_summary({**coba, "wall_s": time.perf_counter() - start}, sys.stdout)
+        print(f"wrote {raster_png} and {traces_png}")
+        print("\ntraining the digits network (unsupervised STDP, winner-take-all, scikit-learn's 8x8 digits)...")
+    config = digits.QUICK if args.quick else digits.DigitsConfig()
+    learned, files = digits_workflow(config, 0, out / "digits", Progress(False if (args.quiet or args.json) else None))
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps({"coba": coba, "digits": learned, "wall_s": round(time.perf_counter() - start, 3),
+                          "pictures": [str(raster_png), str(traces_png)] + [str(f) for f in files[2:]]}))
         return 0
-    print("neurobox demo: the COBA network of Brette et al. (2007)")
-    print_summary(summary, sys.stdout)
-    print(f"wrote {raster_png} and {traces_png}")
+    print(f"digits: test accuracy {100 * learned['test_accuracy']:.1f} % on the held-out 30 % "
+          f"({config.n_exc} learning neurons, trained in {learned['train_seconds']:.1f} s)")
+    for f in files:
+        print(f"wrote {f}")
+    print("watch a network live and poke it: neurobox board --demo recurrent")
     return 0

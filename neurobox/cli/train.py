@@ -39,15 +39,17 @@ def _bar(args):
     return Progress(False if (args.quiet or args.json) else None)
 
 
-def _digits(args, out: Path) -> int:
+def digits_workflow(config, seed: int, out: Path, bar) -> tuple[dict, list[Path]]:
+    """Train and evaluate the digits network, save it, draw its weights and test raster.
+
+    Returns the summary (test_accuracy, train_seconds, neurons, ...) and the written files.
+    """
     from neurobox.tasks import digits
     from neurobox.viz.digits_plots import weight_images
     from neurobox.viz.plots import raster
 
-    config = digits.QUICK if args.quick else digits.DigitsConfig()
-    bar = _bar(args)
     bar.phase("train")
-    trained = digits.train(config, args.seed, progress=bar.update)
+    trained = digits.train(config, seed, progress=bar.update)
     bar.phase("test")
     evaluation = digits.evaluate(trained, progress=bar.update)
     bar.close()
@@ -60,15 +62,23 @@ def _digits(args, out: Path) -> int:
                         title="test phase (first 3 s)")
     summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "train_seconds": round(trained.train_seconds, 2),
                "neurons": config.n_exc + digits.N_PIXELS,
-               "train_accuracy": round(evaluation.train_accuracy, 4), "seed": args.seed,
+               "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
                "evaluate_seconds": round(evaluation.seconds, 2), "out": str(out)}
+    return summary, [model, meta, weights_png, raster_png]
+
+
+def _digits(args, out: Path) -> int:
+    from neurobox.tasks import digits
+
+    config = digits.QUICK if args.quick else digits.DigitsConfig()
+    summary, paths = digits_workflow(config, args.seed, out, _bar(args))
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"digits: test accuracy {100 * evaluation.test_accuracy:.1f} % "
-              f"(train {100 * evaluation.train_accuracy:.1f} %), {config.n_exc} learning neurons "
-              f"+ {digits.N_PIXELS} inputs, trained in {trained.train_seconds:.1f} s, seed {args.seed}")
-        for path in (model, meta, weights_png, raster_png):
+        print(f"digits: test accuracy {100 * summary['test_accuracy']:.1f} % "
+              f"(train {100 * summary['train_accuracy']:.1f} %), {config.n_exc} learning neurons "
+              f"+ {digits.N_PIXELS} inputs, trained in {summary['train_seconds']:.1f} s, seed {args.seed}")
+        for path in paths:
             print(f"wrote {path}")
     return 0
 
