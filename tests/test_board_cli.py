@@ -47,9 +47,7 @@ def test_board_command_prints_the_url_and_serves_the_page():
         proc.wait(timeout=10)
 
 
-def test_demos_that_need_learning_are_named_but_refused():
-    with pytest.raises(NeuroboxError, match="arrives with the learning work"):
-        run_cli("board", "--demo", "xor", "--no-browser")
+def test_board_needs_a_model_or_a_demo():
     with pytest.raises(NeuroboxError, match="either a model file or --demo"):
         run_cli("board", "--no-browser")
 

@@ -211,14 +211,38 @@ def test_gap_demo_right_membrane_follows_left():
     assert np.corrcoef(left, right)[0, 1] > 0.5
 
 
-def test_demos_that_need_learning_say_so():
-    for name in ("digits", "xor"):
-        with pytest.raises(demos.DemoNotReady, match="learning"):
-            demos.build_demo(name)
+def test_learning_demos_feed_their_tasks():
+    xor = demos.build_demo("xor")
+    board = Board(xor.net, driver=xor.driver)
+    for _ in range(60):                       # 3 s: ten trials of 300 ms
+        board.advance(50.0)
+    inputs = board.net.spikes_between(0.0, board.time)["input"][0]
+    assert inputs.size >= 16                   # two input spikes per trial
+    assert xor.driver.rewards > 0 or board.net.spikes_between(0.0, board.time)["output"][0].size == 0
+    w0 = board.net.weights("hidden_output")[2].copy()
+    for _ in range(200):
+        board.advance(50.0)
+    assert xor.driver.rewards > 0
+    assert not np.array_equal(w0, board.net.weights("hidden_output")[2])   # it learns while shown
+    board.reset()
+    assert xor.driver.next_onset == 0.0 and board.time < 1.0
+
+
+def test_demo_errors():
     with pytest.raises(ConfigError, match="recurrent, gap, digits, xor"):
         demos.build_demo("tetris")
     with pytest.raises(ConfigError, match="not run yet"):
         net = demos.gap_pair()
         net.run(1.0, progress=False)
         Board(net)
-    assert isinstance(demos.build_demo("gap"), nb.Network)
+    assert isinstance(demos.build_demo("gap").net, nb.Network)
+
+
+def test_digits_demo_shows_test_digits_to_a_trained_network():
+    digits = demos.build_demo("digits")
+    board = Board(digits.net, driver=digits.driver)
+    for _ in range(20):
+        board.advance(50.0)                    # 1 s: about seven digits
+    spikes = board.net.spikes_between(0.0, board.time)
+    assert spikes["input"][0].size > 200
+    assert np.unique(spikes["exc"][1]).size >= 3   # different digits wake different neurons

@@ -29,13 +29,13 @@ def _network(model: str | None, demo: str | None):
     if (model is None) == (demo is None):
         raise ConfigError("board", "give either a model file or --demo NAME "
                                    "(demos: recurrent, gap, digits, xor)")
+    from neurobox.viz.board.demos import Demo, build_demo
     if demo is not None:
-        from neurobox.viz.board.demos import build_demo
         return build_demo(demo), f"demo: {demo}"
     from neurobox.cli.run import resolve_model_path
     from neurobox.network.modelfile import load
     path = resolve_model_path(model)
-    return load(path), str(model)
+    return Demo(load(path)), str(model)
 
 
 def board(args) -> int:
@@ -48,9 +48,9 @@ def board(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", f"must be in [0, 65535], got {args.port}")
-    net, title = _network(args.model, args.demo)
+    demo, title = _network(args.model, args.demo)
     print("compiling the network...", file=sys.stderr, flush=True)
-    server = BoardServer(Board(net, title=title), host=args.host, port=args.port)
+    server = BoardServer(Board(demo.net, title=title, driver=demo.driver), host=args.host, port=args.port)
 
     async def main() -> None:
         try:

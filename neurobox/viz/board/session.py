@@ -61,10 +61,11 @@ class Board:
     net: a Network that has not run yet (the board adds its stimuli to it).
     """
 
-    def __init__(self, net: nb.Network, *, title: str = "", poke_ms: float = POKE_MS):
+    def __init__(self, net: nb.Network, *, title: str = "", poke_ms: float = POKE_MS, driver=None):
         if net._simulation is not None:
             raise ConfigError("board", "give the board a network that has not run yet")
         self.net = net
+        self.driver = driver  # a demo's task: driver(net, t_ms) before each chunk, driver.reset() on reset
         self.title = title
         self.poke_ms = float(poke_ms)
         self.learning = net.learning
@@ -90,6 +91,10 @@ class Board:
         self._sent_weights: list[np.ndarray] | None = None
         self._last_t = 0.0
 
+    def _drive(self) -> None:
+        if self.driver is not None:
+            self.driver(self.net, self.net.time)
+
     @property
     def time(self) -> float:
         """Biological time reached, ms."""
@@ -113,6 +118,7 @@ class Board:
                 if b == a:
                     continue
                 started = time.perf_counter()
+                self._drive()
                 self.net.advance((b - a) * dt)
                 self._run_cost = 0.8 * self._run_cost + 0.2 * (time.perf_counter() - started)
                 for key in traces:
@@ -120,6 +126,7 @@ class Board:
                     v = float(self.net.state(pop, self.net.populations[pop].model.voltage)[int(i)])
                     traces[key].append([round(self.net.time, 3), round(v, 3)])
         else:
+            self._drive()
             self.net.advance(steps * dt)
         return self._frame(t0, self.net.time, traces)
 
@@ -226,6 +233,8 @@ class Board:
         for stim in self._pokes.values():
             stim.times, stim.amplitudes = [0.0], [0.0]
         self._poke_until.clear()
+        if self.driver is not None:
+            self.driver.reset()
         self.net.reset()
         self._start()
 
