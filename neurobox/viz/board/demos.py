@@ -64,8 +64,8 @@ class DigitsDriver:
 
     def __init__(self, config, images: np.ndarray, seed: int = 0, batch: int = 20):
         self.config, self.images, self.seed, self.batch = config, images, seed, batch
-        self.rate_hz = config.max_rate_hz + config.max_repeats * config.boost_hz
-        """Hz, a pixel of full intensity: the strongest input the evaluation uses, so most digits wake a neuron."""
+        self.rate_hz = config.eval_rate_hz or config.max_rate_hz
+        """Hz, a pixel of full intensity: the input rate the evaluation uses."""
         self.reset()
 
     def reset(self) -> None:
