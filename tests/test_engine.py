@@ -1,5 +1,4 @@
 """Engine behaviour: delays, weights, receptors, determinism, continuation, errors."""
-import json
 import math
 import os
 import subprocess

@@ -5,7 +5,7 @@ import pytest
 import neurobox as nb
 from neurobox.engine.drift import precision_drift
 from neurobox.examples import path
-from neurobox.hardware.board import board_inputs, load_board, steps_for
+from neurobox.hardware.board import board_inputs, load_board
 from neurobox.hardware.unit import simulate
 
 STEPS = 1500

@@ -5,7 +5,7 @@ Spike sources (Poisson, spike-time arrays) are populations instead: see
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
