@@ -167,3 +167,38 @@ def test_live_access_to_spikes_and_state():
     np.testing.assert_array_equal(window[1], full.ids[keep])
     v = net.state("exc", "V_m")
     assert v.shape == (800,) and np.all(v < -40.0)
+
+
+@pytest.mark.parametrize("delay", [1.0, [1.0, 2.0, 3.0, 1.5]])
+def test_unreliable_transmission_passes_the_expected_fraction(delay):
+    def arrivals(p):
+        net = nb.Network(dt=0.1, seed=4)
+        net.add(nb.PoissonSource(4, 200.0, name="src"))
+        net.population("post", 50, "iaf_psc_exp", {"V_th": 1e3})
+        net.connect("src", "post", "all_to_all", weight=1.0, delay=delay if np.ndim(delay) == 0 else
+                    np.tile(delay, 50), p_transmit=p, name="link")
+        net.record("post", "I_syn_ex")
+        res = net.run(1000.0)
+        return res.spikes["src"], res.trace("post", "I_syn_ex").values
+    src, full = arrivals(1.0)
+    _, none = arrivals(0.0)
+    _, half = arrivals(0.4)
+    assert np.all(none == 0.0)
+    expected = 0.4 * len(src) * 50
+    # the summed current decays by a known factor per step: its total is proportional to what arrived
+    ratio = half.sum() / full.sum()
+    assert ratio == pytest.approx(0.4, abs=4 * math.sqrt(0.4 * 0.6 / expected) + 0.01)
+
+
+def test_p_transmit_changes_between_runs_and_round_trips():
+    net = nb.Network(dt=0.1, seed=4)
+    net.add(nb.PoissonSource(4, 200.0, name="src"))
+    net.population("post", 5, "iaf_psc_exp")
+    proj = net.connect("src", "post", "all_to_all", weight=1.0, delay=1.0, p_transmit=1.0, name="link")
+    assert nb.loads(net.to_toml()).projections["link"].p_transmit == 1.0
+    net.run(10.0)
+    proj.p_transmit = 0.5
+    net.run(10.0)
+    proj.p_transmit = 1.5
+    with pytest.raises(nb.ConfigError, match="probability"):
+        net.run(10.0)

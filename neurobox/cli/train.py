@@ -17,6 +17,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
     p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--fault-sweep", action="store_true",
+                   help="digits: also score the trained network under packet loss and dead units (as a board)")
     p.set_defaults(func=run)
 
 
@@ -72,6 +74,8 @@ def _digits(args, out: Path) -> int:
 
     config = digits.QUICK if args.quick else digits.DigitsConfig()
     summary, paths = digits_workflow(config, args.seed, out, _bar(args))
+    if args.fault_sweep:
+        summary["faults"] = digits.fault_sweep(digits.load(out))
     if args.json:
         print(json.dumps(summary))
     else:
@@ -80,6 +84,10 @@ def _digits(args, out: Path) -> int:
               f"+ {digits.N_PIXELS} inputs, trained in {summary['train_seconds']:.1f} s, seed {args.seed}")
         for path in paths:
             print(f"wrote {path}")
+        for row in summary.get("faults", {}).get("loss", []):
+            print(f"  packet loss {100 * row['loss']:4.0f} %: test accuracy {100 * row['test_accuracy']:.1f} %")
+        for row in summary.get("faults", {}).get("dead", []):
+            print(f"  dead units {100 * row['dead_fraction']:4.0f} %: test accuracy {100 * row['test_accuracy']:.1f} %")
     return 0
 
 

@@ -67,6 +67,8 @@ class CompiledProjection:
     delays: np.ndarray | None  # uint8/uint16[n_syn], or None when all equal
     uniform_delay: int       # the common delay (steps) when delays is None
     plastic: PlasticState | None = None
+    p_transmit: np.ndarray | None = None   # float64[1] when transmission is unreliable
+    transmit_rng: np.ndarray | None = None  # uint64[4], its random stream
 
     @property
     def n_synapses(self) -> int:
@@ -200,6 +202,8 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network, po
         delays=delays,
         uniform_delay=int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
         plastic=plastic,
+        p_transmit=None if proj.p_transmit is None else np.array([float(proj.p_transmit)]),
+        transmit_rng=None if proj.p_transmit is None else kernel_state(net.seed, "transmission", name),
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from neurobox.random import next_double
+
 
 @njit(cache=True, boundscheck=False)
 def deliver_uniform_delay(spikes, n_spikes, indptr, targets, weights, row):
@@ -27,6 +29,24 @@ def deliver_delays(spikes, n_spikes, indptr, targets, weights, delays, ring, rec
         pre = spikes[s]
         for k in range(indptr[pre], indptr[pre + 1]):
             slot = base + delays[k]
+            if slot >= depth:
+                slot -= depth
+            ring[slot, receptor, targets[k]] += weights[k]
+
+
+@njit(cache=True, boundscheck=False)
+def deliver_unreliable(spikes, n_spikes, indptr, targets, weights, delays, uniform_delay, ring, receptor, step,
+                       p_transmit, rng):
+    """As the deliveries above, but each synapse transmits each spike only with probability p_transmit[0]."""
+    depth = ring.shape[0]
+    base = step % depth
+    p = p_transmit[0]
+    for s in range(n_spikes):
+        pre = spikes[s]
+        for k in range(indptr[pre], indptr[pre + 1]):
+            if next_double(rng) >= p:
+                continue
+            slot = base + (delays[k] if delays.shape[0] > 0 else uniform_delay)
             if slot >= depth:
                 slot -= depth
             ring[slot, receptor, targets[k]] += weights[k]

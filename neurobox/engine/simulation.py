@@ -16,6 +16,7 @@ from neurobox.engine.precision import engine_model
 from neurobox.engine.progress import Progress
 from neurobox.engine.results import Results, SpikeTrains, Trace
 from neurobox.errors import ConfigError, SimulationError
+from neurobox.network.projection import check_probability
 
 CHUNK_STEPS = 2000
 """Steps per compiled chunk between returns to Python (200 ms at dt = 0.1 ms)."""
@@ -38,7 +39,7 @@ class Simulation:
                                p.population.record_spikes)
                 for p in self.compiled.populations),
             projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
-                                             cp.plastic is not None)
+                                             cp.plastic is not None, cp.p_transmit is not None)
                               for cp in self.compiled.projections),
             recorders=tuple(RecorderSlot(self.compiled.index[r.population.name]) for r in self.recorders),
             gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
@@ -108,6 +109,8 @@ class Simulation:
         for cp in self.compiled.projections:
             args += [cp.indptr, cp.targets, cp.weights]
             args.append(cp.delays if cp.delays is not None else np.int64(cp.uniform_delay))
+            if cp.p_transmit is not None:
+                args += [cp.p_transmit, cp.transmit_rng]
             if cp.plastic is not None:
                 ps = cp.plastic
                 args += [ps.history, ps.history_counts, ps.rev_ptr, ps.rev_syn, ps.rev_pre, ps.x, ps.y,
@@ -163,6 +166,15 @@ class Simulation:
     def _refresh_parameters(self) -> None:
         """Re-read population parameters and learning switches (they may change between runs)."""
         for cp in self.compiled.projections:
+            proj = self.net.projections[cp.name]
+            if cp.p_transmit is not None:
+                if proj.p_transmit is None:
+                    raise ConfigError(f"projections.{cp.name}.p_transmit",
+                                      "cannot be removed after a run; set it to 1.0 instead")
+                cp.p_transmit[0] = check_probability(proj.p_transmit, f"projections.{cp.name}.p_transmit")
+            elif proj.p_transmit is not None:
+                raise ConfigError(f"projections.{cp.name}.p_transmit", "set p_transmit when the projection is "
+                                                                       "created (1.0 to start reliable)")
             if cp.plastic is not None:
                 post = self.compiled.populations[cp.post].engine
                 cp.plastic.consts[:] = plasticity_constants(cp.plastic.rule, self.compiled.dt, post,

@@ -8,6 +8,7 @@ Layout (every table optional except populations)::
                          names prefixed "NAME." (networks of networks)
     [populations.NAME]   n, model, params = {...}, initial = {...}, method, preset, record_spikes
     [[projections]]      pre, post, rule, <rule options>, weight, delay, receptor, name, plasticity,
+                         p_transmit,
                          type ("chemical", the default, or "gap_junction": weight in nS, no delay)
     [[stimuli]]          type = "step_current", target, times, amplitudes, neurons, name
     [[recorders]]        population, variables, neurons, every, name
@@ -148,8 +149,8 @@ def add_document(net: Network, doc: dict[str, Any]) -> None:
             pre, post, rule = spec.pop("pre"), spec.pop("post"), spec.pop("rule", "one_to_one")
             proj = GapJunction(pre, post, rule, **kwargs, **spec)
         else:
-            kwargs = {key: spec.pop(key) for key in ("weight", "delay", "receptor", "name", "plasticity")
-                      if key in spec}
+            kwargs = {key: spec.pop(key) for key in ("weight", "delay", "receptor", "name", "plasticity",
+                                                     "p_transmit") if key in spec}
             pre, post, rule = spec.pop("pre"), spec.pop("post"), spec.pop("rule", "all_to_all")
             proj = Projection(pre, post, rule, **kwargs, **spec)
         _add(net, proj, field)
@@ -202,6 +203,8 @@ def to_dict(net: Network) -> dict[str, Any]:
             spec.update({"weight": to_plain(proj.weight), "delay": to_plain(proj.delay), "receptor": proj.receptor})
             if proj.plasticity is not None:
                 spec["plasticity"] = proj.plasticity.to_dict()
+            if proj.p_transmit is not None:
+                spec["p_transmit"] = proj.p_transmit
         doc["projections"].append(spec)
     doc["stimuli"] = [
         {"type": "step_current", "name": name, "target": s.target.name, "times": list(s.times),

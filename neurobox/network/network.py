@@ -184,6 +184,21 @@ class Network:
             return initial_state(pop, self.seed)[row]
         return self._simulation.state(population)[row].copy()
 
+    def set_state(self, population: str, variable: str, values) -> None:
+        """Overwrite `variable` of every neuron of `population` in the running network (e.g. a reset)."""
+        import numpy as np
+
+        if self._simulation is None:
+            raise ConfigError("set_state", "run the network first (before that, use `initial`)")
+        if population not in self.populations:
+            raise ConfigError("population", f"no population named {population!r}")
+        row = self.populations[population].model.state_index(variable)
+        target = self._simulation.state(population)[row]
+        new = np.broadcast_to(np.asarray(values, dtype=np.float64), target.shape)
+        if not np.all(np.isfinite(new)):
+            raise ConfigError(f"{population}.{variable}", "values must be finite")
+        target[:] = new
+
     def reward(self, amount: float, projection: str | None = None) -> None:
         """Broadcast a reward (dopamine) of `amount` to reward-modulated projections.
 

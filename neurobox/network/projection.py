@@ -42,6 +42,10 @@ class Projection:
     receptor: a receptor of the post model ("excitatory", "inhibitory");
               None picks "inhibitory" for a negative current weight and
               "excitatory" otherwise
+    p_transmit: None (every spike reaches every synapse), or the probability
+              in [0, 1] that a spike is transmitted by a synapse (drawn per
+              synapse and spike, as NEST's bernoulli_synapse); it may change
+              between runs (a lossy link, a faulty bus)
     plasticity: a learning rule, e.g. {"rule": "stdp", "A_plus": 0.01, ...}
               (see neurobox.plasticity.rules); a plastic projection has one
               delay for all its synapses and initial weights inside [w_min, w_max]
@@ -49,7 +53,8 @@ class Projection:
 
     def __init__(self, pre: Population | str, post: Population | str, rule: str = "all_to_all", *,
                  weight: Any = 1.0, delay: Any = 1.0, receptor: str | None = None,
-                 name: str | None = None, plasticity: Any = None, **rule_options: Any):
+                 name: str | None = None, plasticity: Any = None, p_transmit: float | None = None,
+                 **rule_options: Any):
         self.pre = pre
         self.post = post
         self.rule = rule
@@ -59,6 +64,7 @@ class Projection:
         self.delay = delay
         self.receptor = receptor
         self.plasticity = plasticity
+        self.p_transmit = p_transmit
         self._checked: dict[str, Any] | None = None
 
     @property
@@ -94,6 +100,11 @@ class Projection:
         self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
         self._check_weight_sign(self.weight, f"{field}.weight")
         self.plasticity = make_plasticity(self.plasticity, f"{field}.plasticity")
+        if self.p_transmit is not None:
+            check_probability(self.p_transmit, f"{field}.p_transmit")
+            if self.plasticity is not None:
+                raise ConfigError(f"{field}.p_transmit", "unreliable transmission on a plastic projection is "
+                                                         "not supported")
         if self.plasticity is not None:
             if np.ndim(self.delay) != 0 or isinstance(self.delay, dict):
                 raise ConfigError(f"{field}.delay", "a plastic projection needs one delay (a number) for all "
@@ -145,6 +156,17 @@ class Projection:
         pre = getattr(self.pre, "name", self.pre)
         post = getattr(self.post, "name", self.post)
         return f"Projection({pre!r} -> {post!r}, {self.rule!r}, name={self.name!r})"
+
+
+def check_probability(value: Any, field: str) -> float:
+    """A probability in [0, 1], or a ConfigError naming `field`."""
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected a probability in [0, 1], got {value!r}") from None
+    if not 0.0 <= p <= 1.0:
+        raise ConfigError(field, f"a probability must be in [0, 1], got {value!r}")
+    return p
 
 
 def _check_delays(delay_ms: np.ndarray, dt: float, field: str) -> None:

@@ -157,10 +157,11 @@ def exc_params(config: DigitsConfig, theta_plus: float) -> dict[str, float]:
 
 
 def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None = None,
-                  theta: np.ndarray | None = None, learning: bool = True):
+                  theta: np.ndarray | None = None, learning: bool = True, unreliable: bool = False):
     """The digits network: plastic with random weights (learning=True), or frozen with given arrays.
 
-    weights: (64, n_exc) nS, input -> exc; theta: (n_exc,) mV, initial thresholds.
+    weights: (64, n_exc) nS, input -> exc; theta: (n_exc,) mV, initial thresholds;
+    unreliable: frozen projections get a transmission probability (1.0 to start) that faults can lower.
     """
     import neurobox as nb
 
@@ -191,10 +192,12 @@ def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None
                       "tau_plus": config.tau_plus, "tau_minus": config.tau_minus, "w_min": 0.0,
                       "w_max": config.w_max, "mode": "additive", "pairing": config.pairing,
                       "normalize_to": config.w_sum, "normalize_every_ms": config.normalize_every_ms}
+    p_transmit = 1.0 if (unreliable and not learning) else None
     net.connect("input", "exc", "explicit", pre_ids=pre.ravel(), post_ids=post.ravel(), weight=w.ravel(),
-                delay=config.dt, receptor="excitatory", plasticity=plasticity, name="input_exc")
+                delay=config.dt, receptor="excitatory", plasticity=plasticity, name="input_exc",
+                p_transmit=p_transmit)
     net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=config.w_inh, delay=config.dt,
-                receptor="inhibitory", name="lateral")
+                receptor="inhibitory", name="lateral", p_transmit=p_transmit)
     return net
 
 
@@ -341,12 +344,32 @@ def predict(counts: np.ndarray, neuron_labels: np.ndarray) -> np.ndarray:
     return np.argmax(scores, axis=1)
 
 
-def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None) -> Evaluation:
-    """Freeze the learned arrays into a fresh network; label neurons on the training set; score the test set."""
+@dataclass(frozen=True)
+class TestFaults:
+    """Faults of a physical digits board during the test phase (labels were assigned before, healthy).
+
+    p_transmit: probability that a spike reaches a synapse (1 - packet loss);
+    dead_fraction: fraction of the learning units that never fire again.
+    """
+
+    p_transmit: float = 1.0
+    dead_fraction: float = 0.0
+
+
+DEAD_THETA = 1e6  # mV: a threshold no input reaches (a dead unit)
+
+
+def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None,
+             faults: TestFaults | None = None) -> Evaluation:
+    """Freeze the learned arrays into a fresh network; label neurons on the training set; score the test set.
+
+    faults: applied after labelling, for the test phase only (see TestFaults).
+    """
     start = time.perf_counter()
     config, seed = trained.config, trained.seed
     x_tr, y_tr, x_te, y_te = load_split(seed)
-    net = build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False)
+    net = build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False,
+                        unreliable=faults is not None)
     total = len(x_tr) + len(x_te)
     train_counts = np.zeros((len(x_tr), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_tr), config.batch):
@@ -354,6 +377,8 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
         if progress is not None:
             progress((part[-1] + 1) / total, "labelling")
     neuron_labels = assign_labels(train_counts, y_tr)
+    if faults is not None:
+        _apply_faults(net, faults, config.n_exc, seed)
     test_start = net.time
     test_counts = np.zeros((len(x_te), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_te), config.batch):
@@ -367,6 +392,29 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
                       neuron_labels=neuron_labels, predictions=predictions, y_test=y_te,
                       test_counts=test_counts, test_results=net.results, test_start_ms=test_start,
                       seconds=time.perf_counter() - start)
+
+
+def _apply_faults(net, faults: TestFaults, n_exc: int, seed: int) -> None:
+    if not (0.0 <= faults.p_transmit <= 1.0):
+        raise ConfigError("faults.p_transmit", f"must be in [0, 1], got {faults.p_transmit!r}")
+    if not (0.0 <= faults.dead_fraction <= 1.0):
+        raise ConfigError("faults.dead_fraction", f"must be in [0, 1], got {faults.dead_fraction!r}")
+    for name in ("input_exc", "lateral"):
+        net.projections[name].p_transmit = faults.p_transmit
+    dead = np.random.default_rng([seed, 505]).permutation(n_exc)[:int(round(faults.dead_fraction * n_exc))]
+    theta = net.state("exc", "theta")
+    theta[dead] = DEAD_THETA
+    net.set_state("exc", "theta", theta)
+
+
+def fault_sweep(trained: TrainedDigits, p_losses=(0.0, 0.05, 0.1, 0.2, 0.4),
+                dead_fractions=(0.0, 0.1, 0.25, 0.5)) -> dict[str, Any]:
+    """Test accuracy of a trained network against packet loss and against dead units."""
+    loss = [{"loss": p, "test_accuracy": evaluate(trained, faults=TestFaults(p_transmit=1.0 - p)).test_accuracy}
+            for p in p_losses]
+    dead = [{"dead_fraction": f, "test_accuracy": evaluate(trained, faults=TestFaults(dead_fraction=f)).test_accuracy}
+            for f in dead_fractions]
+    return {"seed": trained.seed, "neurons": trained.config.n_exc, "loss": loss, "dead": dead}
 
 
 # -- files ----------------------------------------------------------------------------------
