@@ -42,9 +42,9 @@ def precision_drift(net, duration_ms: float, tolerance_steps: int = TOLERANCE_ST
             continue
         matched = 0
         first_difference = None
-        for i in range(float_spikes.n):
-            a = np.rint(float_spikes.t_ms[float_spikes.ids == i] / dt).astype(np.int64)
-            b = np.rint(fixed_spikes.t_ms[fixed_spikes.ids == i] / dt).astype(np.int64)
+        for a_ms, b_ms in zip(float_spikes.per_neuron(), fixed_spikes.per_neuron()):
+            a = np.rint(a_ms / dt).astype(np.int64)
+            b = np.rint(b_ms / dt).astype(np.int64)
             matched += _matched(a, b, tolerance_steps)
             n = min(a.size, b.size)
             differ = np.flatnonzero(a[:n] != b[:n])

@@ -32,6 +32,9 @@ class Simulation:
         bar.phase("build")
         self.compiled: CompiledNetwork = compile_network(net)
         self.recorders = list(net.recorders.values())
+        self._recorder_indices = [  # (state rows, neuron indices) of each recorder
+            (np.array([r.population.model.state_index(v) for v in r.variables], dtype=np.int64),
+             r.neuron_indices().astype(np.int64)) for r in self.recorders]
         self.structure = LoopStructure(
             populations=tuple(
                 PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
@@ -116,9 +119,8 @@ class Simulation:
                 args += [ps.history, ps.history_counts, ps.rev_ptr, ps.rev_syn, ps.rev_pre, ps.x, ps.y,
                          ps.consts, ps.eligibility, ps.dopamine]
         for m, rec in enumerate(self.recorders):
-            pop = rec.population
-            rows = np.array([pop.model.state_index(v) for v in rec.variables], dtype=np.int64)
-            args += [rows, rec.neuron_indices().astype(np.int64), trace_buffers[m], np.int64(rec.every)]
+            rows, neurons = self._recorder_indices[m]
+            args += [rows, neurons, trace_buffers[m], np.int64(rec.every)]
         args += [self._coupled_currents[k] for k in self.structure.coupled_populations()]
         for gap in self.compiled.gap_junctions:
             args += [gap.a, gap.b, gap.g]
@@ -129,9 +131,9 @@ class Simulation:
 
     def _new_trace_buffers(self, step0: int, step1: int):
         buffers = []
-        for rec in self.recorders:
+        for rec, (rows, neurons) in zip(self.recorders, self._recorder_indices):
             samples = (step1 // rec.every) - (step0 // rec.every)
-            buffers.append(np.empty((samples, len(rec.variables), rec.neuron_indices().size), dtype=np.float64))
+            buffers.append(np.empty((samples, rows.size, neurons.size), dtype=np.float64))
         return buffers
 
     def _collect(self, spike_buffers, trace_buffers, step0: int) -> None:

@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from neurobox.errors import ConfigError
 from neurobox.network.population import Population
 from neurobox.network.projection import Projection
@@ -137,25 +139,22 @@ class Network:
         True shows a bar, False hides it, None shows it on a terminal for
         long runs.
         """
-        from neurobox.engine.simulation import Simulation  # the description never needs the engine otherwise
-
         duration = self.duration if duration is None else _positive(duration, "duration")
-        if not self.populations:
-            raise ConfigError("populations", "the network has no population")
-        if self._simulation is None:
-            self._simulation = Simulation(self, progress=progress)
-        return self._simulation.run(duration, progress=progress)
+        return self._simulation_for(progress).run(duration, progress=progress)
 
     def advance(self, duration: float, *, progress: bool | None = False) -> None:
         """Simulate `duration` ms more without assembling results (for live views; see `run`)."""
-        from neurobox.engine.simulation import Simulation
+        self._simulation_for(progress).run(_positive(duration, "duration"), progress=progress, collect=False)
 
-        duration = _positive(duration, "duration")
-        if not self.populations:
-            raise ConfigError("populations", "the network has no population")
+    def _simulation_for(self, progress: bool | None):
+        """The running simulation, compiled at the first call."""
         if self._simulation is None:
+            from neurobox.engine.simulation import Simulation  # the description never needs the engine otherwise
+
+            if not self.populations:
+                raise ConfigError("populations", "the network has no population")
             self._simulation = Simulation(self, progress=progress)
-        self._simulation.run(duration, progress=progress, collect=False)
+        return self._simulation
 
     @property
     def results(self):
@@ -186,8 +185,6 @@ class Network:
 
     def set_state(self, population: str, variable: str, values) -> None:
         """Overwrite `variable` of every neuron of `population` in the running network (e.g. a reset)."""
-        import numpy as np
-
         if self._simulation is None:
             raise ConfigError("set_state", "run the network first (before that, use `initial`)")
         if population not in self.populations:

@@ -73,6 +73,25 @@ class Population:
         return f"Population({self.n}, {self.model.name!r}, name={self.name!r})"
 
 
+def lookup(ref: "Population | str", populations: dict[str, Population], field: str) -> Population:
+    """The population `ref` names (or is) among `populations`, or a ConfigError naming `field`."""
+    if isinstance(ref, str):
+        if ref not in populations:
+            raise ConfigError(field, f"no population named {ref!r}; populations: {', '.join(populations) or 'none'}")
+        return populations[ref]
+    if isinstance(ref, Population) and populations.get(ref.name) is ref:
+        return ref
+    raise ConfigError(field, f"expected a population of this network or its name, got {ref!r}")
+
+
+def check_neuron_indices(neurons, n: int, field: str) -> None:
+    """`neurons` must be a non-empty flat list of indices into a population of n neurons."""
+    idx = np.asarray(neurons)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
+            or idx.min() < 0 or idx.max() >= n:
+        raise ConfigError(field, f"must be a non-empty list of indices in [0, {n - 1}]")
+
+
 def PoissonSource(n: int, rate_hz: float, *, name: str | None = None) -> Population:
     """`n` independent Poisson spike trains at `rate_hz` (NEST poisson_generator)."""
     return Population(n, "poisson_generator", {"rate": rate_hz}, name=name)

@@ -8,7 +8,7 @@ import numpy as np
 
 from neurobox.errors import ConfigError
 from neurobox.network import connectivity, values
-from neurobox.network.population import Population
+from neurobox.network.population import Population, lookup
 from neurobox.plasticity.rules import check_initial_weights, make_plasticity
 from neurobox.random import generator
 
@@ -73,18 +73,8 @@ class Projection:
 
     def resolve(self, populations: dict[str, Population], field: str, dt: float) -> None:
         """Bind population names to populations and check everything that needs no drawing."""
-        for end in ("pre", "post"):
-            ref = getattr(self, end)
-            if isinstance(ref, Population):
-                if ref.name not in populations or populations[ref.name] is not ref:
-                    raise ConfigError(f"{field}.{end}", f"population {ref.name!r} is not part of this network")
-            elif isinstance(ref, str):
-                if ref not in populations:
-                    raise ConfigError(f"{field}.{end}", f"no population named {ref!r}; populations: "
-                                                        f"{', '.join(populations) or 'none'}")
-                setattr(self, end, populations[ref])
-            else:
-                raise ConfigError(f"{field}.{end}", f"expected a Population or a population name, got {ref!r}")
+        self.pre = lookup(self.pre, populations, f"{field}.pre")
+        self.post = lookup(self.post, populations, f"{field}.post")
         post_model = self.post.model
         if post_model.receptor_kind == "none":
             raise ConfigError(f"{field}.post", f"{post_model.name} ({self.post.name}) is a spike source "
@@ -196,14 +186,7 @@ class GapJunction(Projection):
 
     def resolve(self, populations: dict[str, Population], field: str, dt: float) -> None:
         for end in ("pre", "post"):
-            ref = getattr(self, end)
-            if isinstance(ref, str):
-                if ref not in populations:
-                    raise ConfigError(f"{field}.{end}", f"no population named {ref!r}; populations: "
-                                                        f"{', '.join(populations) or 'none'}")
-                setattr(self, end, populations[ref])
-            elif not isinstance(ref, Population) or populations.get(ref.name) is not ref:
-                raise ConfigError(f"{field}.{end}", "expected a population of this network or its name")
+            setattr(self, end, lookup(getattr(self, end), populations, f"{field}.{end}"))
             if getattr(self, end).model.voltage is None:
                 raise ConfigError(f"{field}.{end}", f"{getattr(self, end).model.name} has no membrane "
                                                     "potential for a gap junction")

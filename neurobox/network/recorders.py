@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from neurobox.errors import ConfigError
-from neurobox.network.population import Population
+from neurobox.network.population import Population, check_neuron_indices, lookup
 
 
 class StateRecorder:
@@ -29,13 +29,7 @@ class StateRecorder:
         return f"recorders.{self.name}" if self.name else "recorder"
 
     def resolve(self, populations: dict[str, Population], field: str) -> None:
-        if isinstance(self.population, str):
-            if self.population not in populations:
-                raise ConfigError(f"{field}.population", f"no population named {self.population!r}; "
-                                                         f"populations: {', '.join(populations) or 'none'}")
-            self.population = populations[self.population]
-        elif populations.get(getattr(self.population, "name", None)) is not self.population:
-            raise ConfigError(f"{field}.population", "expected a population of this network or its name")
+        self.population = lookup(self.population, populations, f"{field}.population")
         if not self.variables:
             raise ConfigError(f"{field}.variables", "name at least one state variable")
         for var in self.variables:
@@ -43,11 +37,7 @@ class StateRecorder:
         if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
             raise ConfigError(f"{field}.every", f"must be a whole number of steps >= 1, got {self.every!r}")
         if self.neurons is not None:
-            idx = np.asarray(self.neurons)
-            n = self.population.n
-            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
-                    or idx.min() < 0 or idx.max() >= n:
-                raise ConfigError(f"{field}.neurons", f"must be a non-empty list of indices in [0, {n - 1}]")
+            check_neuron_indices(self.neurons, self.population.n, f"{field}.neurons")
 
     def neuron_indices(self) -> np.ndarray:
         return np.arange(self.population.n) if self.neurons is None else np.asarray(self.neurons, np.int64)

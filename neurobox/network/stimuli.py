@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from neurobox.errors import ConfigError
-from neurobox.network.population import Population
+from neurobox.network.population import Population, check_neuron_indices, lookup
 
 
 class StepCurrent:
@@ -54,13 +54,7 @@ class StepCurrent:
         return f"stimuli.{self.name}" if self.name else "stimulus"
 
     def resolve(self, populations: dict[str, Population], field: str) -> None:
-        if isinstance(self.target, str):
-            if self.target not in populations:
-                raise ConfigError(f"{field}.target", f"no population named {self.target!r}; populations: "
-                                                     f"{', '.join(populations) or 'none'}")
-            self.target = populations[self.target]
-        elif not isinstance(self.target, Population) or populations.get(self.target.name) is not self.target:
-            raise ConfigError(f"{field}.target", "expected a population of this network or its name")
+        self.target = lookup(self.target, populations, f"{field}.target")
         if self.target.model.is_source:
             raise ConfigError(f"{field}.target", f"{self.target.name} is a spike source and takes no current")
         self.check(field)
@@ -76,16 +70,7 @@ class StepCurrent:
         if times.size and (times.min() < 0 or np.any(np.diff(times) <= 0)):
             raise ConfigError(f"{field}.times", "times must be >= 0 ms and strictly increasing")
         if self.neurons is not None:
-            idx = np.asarray(self.neurons)
-            n = self.target.n
-            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
-                    or idx.min() < 0 or idx.max() >= n:
-                raise ConfigError(f"{field}.neurons", f"must be a non-empty list of indices in [0, {n - 1}]")
-
-    def amplitude_at(self, t_ms: float) -> float:
-        """The current (pA) in force at time t_ms."""
-        k = np.searchsorted(np.asarray(self.times, dtype=float), t_ms, side="right") - 1
-        return float(self.amplitudes[k]) if k >= 0 else 0.0
+            check_neuron_indices(self.neurons, self.target.n, f"{field}.neurons")
 
     def neuron_indices(self) -> np.ndarray:
         return np.arange(self.target.n) if self.neurons is None else np.asarray(self.neurons, dtype=np.int64)

@@ -91,13 +91,11 @@ def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indp
     a_minus = c[P_A_MINUS]
 
     x1, x2, y1, y2 = x[0], x[1], y[0], y[1]
-    dx1, dx2, dy1, dy2 = c[P_DECAY_X1], c[P_DECAY_X2], c[P_DECAY_Y1], c[P_DECAY_Y2]
-    for i in range(x1.shape[0]):
-        x1[i] *= dx1
-        x2[i] *= dx2
-    for j in range(y1.shape[0]):
-        y1[j] *= dy1
-        y2[j] *= dy2
+    x1 *= c[P_DECAY_X1]
+    y1 *= c[P_DECAY_Y1]
+    if rule == TRIPLET:  # only the triplet rule has the slow traces
+        x2 *= c[P_DECAY_X2]
+        y2 *= c[P_DECAY_Y2]
 
     if rule == RSTDP:
         d = dopamine[0]
@@ -142,14 +140,17 @@ def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indp
                 else:
                     weights[k] = _clip(weights[k] + dw, w_min, w_max)
 
+    triplet = rule == TRIPLET
     for a in range(n_arrivals):
         i = arrivals[a]
         x1[i] = 1.0 if nearest else x1[i] + 1.0
-        x2[i] += 1.0
+        if triplet:
+            x2[i] += 1.0
     for b in range(n_post_spikes):
         j = post_spikes[b]
         y1[j] = 1.0 if nearest else y1[j] + 1.0
-        y2[j] += 1.0
+        if triplet:
+            y2[j] += 1.0
 
     target = c[P_NORM_TO]
     if target > 0.0 and (step + 1) % int(c[P_NORM_EVERY]) == 0:
