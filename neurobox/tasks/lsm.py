@@ -332,15 +332,9 @@ def lsm_narma10(config: LSMConfig | None = None, *, seed: int = 0, n_train: int 
     config = config or LSMConfig()
     total = washout + n_train + n_val + n_test
     u, y = narma10_task(total, seed=generator(seed, "data", "narma10"))
-    res = SpikingReservoir(config, seed=seed)
-    feats = _with_input(res.run(2.0 * u), u)
     out = {"task": "narma10", "neurons": config.n_neurons}
-    out["nrmse"], readout = evaluate_readout(feats, y, washout=washout, n_train=n_train, n_val=n_val)
-    first_test = washout + n_train + n_val
-    out["_test"] = (y[first_test:], readout.predict(feats[first_test:]))
-    out["linear_nrmse"], _ = evaluate_readout(u[:, None], y, washout=washout, n_train=n_train, n_val=n_val)
-    if rls:
-        out["rls_nrmse"] = rls_score(feats, y, washout=washout, n_train=n_train + n_val)
+    res = _score_regression(out, SpikingReservoir(config, seed=seed), 2.0 * u, u, y, washout=washout,
+                            n_train=n_train, n_val=n_val, rls=rls)
     if esn:
         from neurobox.tasks.esn import esn_narma10
         out["esn_nrmse"] = esn_narma10(config.n_neurons, seed=seed, n_train=n_train, n_val=n_val,
@@ -348,6 +342,19 @@ def lsm_narma10(config: LSMConfig | None = None, *, seed: int = 0, n_train: int 
     out["rate_hz"] = res.last_rate_hz
     out["sim_s"] = res.last_sim_s
     return out
+
+
+def _score_regression(out: dict, res: SpikingReservoir, drive: np.ndarray, u: np.ndarray, y: np.ndarray, *,
+                      washout: int, n_train: int, n_val: int, rls: bool) -> SpikingReservoir:
+    """Run `res` on `drive` (u mapped into [0, 1]) and put the ridge, linear and RLS scores into `out`."""
+    feats = _with_input(res.run(drive), u)
+    out["nrmse"], readout = evaluate_readout(feats, y, washout=washout, n_train=n_train, n_val=n_val)
+    first_test = washout + n_train + n_val
+    out["_test"] = (y[first_test:], readout.predict(feats[first_test:]))
+    out["linear_nrmse"], _ = evaluate_readout(u[:, None], y, washout=washout, n_train=n_train, n_val=n_val)
+    if rls:
+        out["rls_nrmse"] = rls_score(feats, y, washout=washout, n_train=n_train + n_val)
+    return res
 
 
 def lsm_mackey_glass(config: LSMConfig | None = None, *, horizon: int = 84, seed: int = 0,
@@ -368,15 +375,9 @@ def lsm_mackey_glass(config: LSMConfig | None = None, *, horizon: int = 84, seed
     norm = fit_normalisation(series[washout:washout + n_train])
     z = norm.apply(series)
     u, y = z[:-h], z[h:]
-    res = SpikingReservoir(config, seed=seed)
-    feats = _with_input(res.run(0.5 * (u + 1.0)), u)
     out = {"task": "mackey-glass", "horizon": h, "neurons": config.n_neurons}
-    out["nrmse"], readout = evaluate_readout(feats, y, washout=washout, n_train=n_train, n_val=n_val)
-    first_test = washout + n_train + n_val
-    out["_test"] = (y[first_test:], readout.predict(feats[first_test:]))
-    out["linear_nrmse"], _ = evaluate_readout(u[:, None], y, washout=washout, n_train=n_train, n_val=n_val)
-    if rls:
-        out["rls_nrmse"] = rls_score(feats, y, washout=washout, n_train=n_train + n_val)
+    res = _score_regression(out, SpikingReservoir(config, seed=seed), 0.5 * (u + 1.0), u, y, washout=washout,
+                            n_train=n_train, n_val=n_val, rls=rls)
     if esn:
         from neurobox.tasks.esn import esn_mackey_glass
         out["esn_nrmse"] = esn_mackey_glass(config.n_neurons, horizon=h, seed=seed, n_train=n_train,
@@ -475,15 +476,12 @@ def lsm_patterns(config: LSMConfig | None = None, *, seed: int = 0, n_classes: i
     fin = np.hstack([filtered_features(t_in, ids, n_inputs, n_grid, grid_ms, tau) for tau in cfg.filter_ms])
     out["input_accuracy"] = _classify(fin[rows].reshape(len(data), -1), labels, n_classes, n_tr, n_va)
     if esn:
-        bin_ms = grid_ms
-        n_bins = int(round(n_grid * grid_ms / bin_ms))
-        counts = np.zeros((n_bins, n_inputs))
-        np.add.at(counts, (np.minimum((t_in / bin_ms).astype(np.int64), n_bins - 1), ids), 1.0)
+        counts = np.zeros((n_grid, n_inputs))            # spike counts in the grid's 10 ms bins
+        np.add.at(counts, (np.minimum((t_in / grid_ms).astype(np.int64), n_grid - 1), ids), 1.0)
         net = EchoStateNetwork(cfg.n_neurons, n_inputs, spectral_radius=0.9, input_scaling=1.0, leak_rate=0.3,
                                seed=generator(seed, "esn", "reservoir"))
         states = net.run(counts)
-        srows = rows                                      # bins and grid rows are both 10 ms
-        out["esn_accuracy"] = _classify(states[srows].reshape(len(data), -1), labels, n_classes, n_tr, n_va)
+        out["esn_accuracy"] = _classify(states[rows].reshape(len(data), -1), labels, n_classes, n_tr, n_va)
     out["rate_hz"] = res.last_rate_hz
     out["sim_s"] = res.last_sim_s
     out["_spikes"] = res.last_spikes

@@ -14,19 +14,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from neurobox.files import atomic_write  # noqa: E402
 from neurobox.neurons.patterns import classify  # noqa: E402
 from neurobox.neurons.probe import FICurve, ProbeResult, gallery_cases, probe, resolve_model  # noqa: E402
+from neurobox.viz.plots import _save  # noqa: E402
 
 _SKIP = ("ref", "I_syn", "g_ex", "g_in", "dI_", "dg_", "next_index")
 """State variables a probe plot leaves out (synaptic and bookkeeping state, flat under a current step)."""
-
-
-def _save(fig, path) -> Path:
-    fig.tight_layout()
-    out = atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-    return out
 
 
 def _threshold(result: ProbeResult) -> float | None:

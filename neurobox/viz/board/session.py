@@ -109,7 +109,8 @@ class Board:
         if steps < 1:
             return None
         t0 = self.net.time
-        traces = {f"{p}/{i}": [] for p, i in set(self.selected.values())}
+        probes = {f"{p}/{i}": (p, i, self.net.populations[p].model.voltage) for p, i in set(self.selected.values())}
+        traces = {key: [] for key in probes}
         if traces:
             affordable = int(TRACE_BUDGET_S / self._run_cost) if self._run_cost > 0 else TRACE_SAMPLES
             parts = min(steps, TRACE_SAMPLES, max(2, affordable))
@@ -121,10 +122,9 @@ class Board:
                 self._drive()
                 self.net.advance((b - a) * dt)
                 self._run_cost = 0.8 * self._run_cost + 0.2 * (time.perf_counter() - started)
-                for key in traces:
-                    pop, i = key.split("/")
-                    v = float(self.net.state(pop, self.net.populations[pop].model.voltage)[int(i)])
-                    traces[key].append([round(self.net.time, 3), round(v, 3)])
+                now = round(self.net.time, 3)
+                for key, (pop, i, voltage) in probes.items():
+                    traces[key].append([now, round(float(self.net.state(pop, voltage)[i]), 3)])
         else:
             self._drive()
             self.net.advance(steps * dt)
