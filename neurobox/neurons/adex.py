@@ -86,8 +86,13 @@ PSC_PARAMETERS = _COMMON + (
 )
 
 (_CM_INV, _GL, _EL, _VTH, _DELTA, _A, _TAUW_INV, _B, _VRESET, _VPEAK, _TREF, _EEX, _EIN, _IE, _NSUB, _H,
- _PEX, _PIN, _PEX_H2, _PIN_H2, _PEX_H, _PIN_H, _COND, _PEX_F2, _PIN_F2, _PEX_F, _PIN_F,
- _NCOARSE, _HC, _PEX_C2, _PIN_C2, _PEX_C, _PIN_C) = range(33)
+ _PEX_H2, _PIN_H2, _PEX_H, _PIN_H, _COND, _PEX_F2, _PIN_F2, _PEX_F, _PIN_F,
+ _NCOARSE, _HC, _PEX_C2, _PIN_C2, _PEX_C, _PIN_C) = range(31)
+
+
+def _spike_cut(p) -> float:
+    """Where a spike is detected: V_peak, or V_th for the integrate-and-fire limit Delta_T = 0."""
+    return p["V_peak"] if p["Delta_T"] > 0.0 else p["V_th"]
 
 
 def _constants(p, dt, n, conductance):
@@ -95,11 +100,9 @@ def _constants(p, dt, n, conductance):
     hc = dt / ncoarse
     nsub = max(1, math.ceil(hc / H_MAX - 1e-9))
     h = hc / nsub
-    v_peak = p["V_peak"] if p["Delta_T"] > 0.0 else p["V_th"]
     return np.array([
         1.0 / p["C_m"], p["g_L"], p["E_L"], p["V_th"], p["Delta_T"], p["a"], 1.0 / p["tau_w"], p["b"],
-        p["V_reset"], v_peak, p["t_ref"], p.get("E_ex", 0.0), p.get("E_in", 0.0), p["I_e"], float(nsub), h,
-        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
+        p["V_reset"], _spike_cut(p), p["t_ref"], p.get("E_ex", 0.0), p.get("E_in", 0.0), p["I_e"], float(nsub), h,
         math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
         math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
         1.0 if conductance else 0.0,
@@ -123,7 +126,7 @@ def _validate(p, field_path):
     if p["Delta_T"] > 0.0 and p["V_peak"] <= p["V_th"]:
         raise ConfigError(f"{field_path}.V_peak", f"V_peak ({p['V_peak']:g} mV) must be above V_th "
                                                   f"({p['V_th']:g} mV) when Delta_T > 0")
-    if p["V_reset"] >= (p["V_peak"] if p["Delta_T"] > 0.0 else p["V_th"]):
+    if p["V_reset"] >= _spike_cut(p):
         raise ConfigError(f"{field_path}.V_reset", f"V_reset ({p['V_reset']:g} mV) must be below the spike "
                                                    "detection potential (V_peak, or V_th when Delta_T = 0)")
     if p["Delta_T"] > 0.0 and (p["V_peak"] - p["V_th"]) / p["Delta_T"] > 600.0:

@@ -47,6 +47,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative, positive
+from neurobox.neurons.lif import TINY, _refractory_steps
 
 H_MAX = 0.025
 """Largest internal RK4 substep, ms."""
@@ -126,8 +127,8 @@ def _rest_gate(k: int):
     return lambda p: steady_gates(resting_potential(p))[k]
 
 
-_CM_INV, _GNA, _GK, _GL, _ENA, _EK, _EL, _IE, _NSUB, _H, _REF, _PEX, _PIN, _PEX2, _PIN2, _PEXH, _PINH, \
-    _TEX, _TIN, _HDT, _EEX, _EIN = range(22)
+_CM_INV, _GNA, _GK, _GL, _ENA, _EK, _EL, _IE, _NSUB, _H, _REF, _PEX2, _PIN2, _PEXH, _PINH, \
+    _TEX, _TIN, _EEX, _EIN = range(19)
 
 
 def hh_constants(p, dt, n):
@@ -135,11 +136,10 @@ def hh_constants(p, dt, n):
     h = dt / nsub
     return np.array([
         1.0 / p["C_m"], p["g_Na"], p["g_K"], p["g_L"], p["E_Na"], p["E_K"], p["E_L"], p["I_e"],
-        float(nsub), h, float(round(p["t_ref"] / dt)),
-        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
+        float(nsub), h, _refractory_steps(p["t_ref"], dt),
         math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
         math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
-        p["tau_syn_ex"], p["tau_syn_in"], dt, math.e / p["tau_syn_ex"], math.e / p["tau_syn_in"],
+        p["tau_syn_ex"], p["tau_syn_in"], math.e / p["tau_syn_ex"], math.e / p["tau_syn_in"],
     ])
 
 
@@ -280,10 +280,10 @@ def hh_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
         di += c[_EIN] * in_in[i]
         in_ex[i] = 0.0
         in_in[i] = 0.0
-        dex_arr[i] = dx if abs(dx) > 1e-12 else 0.0
-        iex_arr[i] = ix if abs(ix) > 1e-12 else 0.0
-        din_arr[i] = di if abs(di) > 1e-12 else 0.0
-        iin_arr[i] = ii if abs(ii) > 1e-12 else 0.0
+        dex_arr[i] = dx if abs(dx) > TINY else 0.0
+        iex_arr[i] = ix if abs(ix) > TINY else 0.0
+        din_arr[i] = di if abs(di) > TINY else 0.0
+        iin_arr[i] = ii if abs(ii) > TINY else 0.0
         r = ref_arr[i]
         if r > 0.0:
             ref_arr[i] = r - 1.0

@@ -54,16 +54,23 @@ import numpy as np
 from numba import njit
 
 from neurobox.errors import ConfigError
-from neurobox.neurons.base import NeuronModel, Parameter, StateVariable, any_value, positive
+from neurobox.neurons.base import NeuronModel, StateVariable, any_value, positive
 from neurobox.neurons.lif import TINY
 
 H_MAX = 0.025
 """Largest internal RK4 substep of the `rk4` methods, ms."""
 
 
-def _substeps(dt: float) -> tuple[float, float]:
+def _substep_constants(p, dt: float) -> list[float]:
+    """nsub, h, dt and the synaptic decay factors over dt, h/2 and h (ex, in), as the rk4 kernels read them."""
     n = max(1, math.ceil(dt / H_MAX - 1e-9))
-    return float(n), dt / n
+    h = dt / n
+    return [
+        float(n), h, dt,
+        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
+        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
+        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -85,13 +92,7 @@ _A, _B, _C, _D, _VTH, _IE, _NSUB, _H, _DT, _PEX, _PIN, _PEX_H2, _PIN_H2, _PEX_H,
 
 
 def izh_constants(p, dt, n):
-    nsub, h = _substeps(dt)
-    return np.array([
-        p["a"], p["b"], p["c"], p["d"], p["V_th"], p["I_e"], nsub, h, dt,
-        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
-        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
-    ])
+    return np.array([p["a"], p["b"], p["c"], p["d"], p["V_th"], p["I_e"]] + _substep_constants(p, dt))
 
 
 def _validate_izh(p, field_path):
@@ -328,7 +329,7 @@ IZHIKEVICH = NeuronModel(
 
 IZH07_PARAMETERS = (
     positive("C", 100.0, "pF", "membrane capacitance"),
-    Parameter("k", 0.7, "nS/mV", "gain of the quadratic membrane current", low=0.0, low_open=True),
+    positive("k", 0.7, "nS/mV", "gain of the quadratic membrane current"),
     any_value("v_r", -60.0, "mV", "resting potential"),
     any_value("v_t", -40.0, "mV", "instantaneous threshold potential"),
     any_value("v_peak", 35.0, "mV", "spike cut-off"),
@@ -346,14 +347,8 @@ IZH07_PARAMETERS = (
 
 
 def izh07_constants(p, dt, n):
-    nsub, h = _substeps(dt)
-    return np.array([
-        p["C"], p["k"], p["v_r"], p["v_t"], p["v_peak"], p["a"], p["b"], p["c"], p["d"], p["I_e"],
-        nsub, h, dt,
-        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
-        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
-    ])
+    return np.array([p["C"], p["k"], p["v_r"], p["v_t"], p["v_peak"], p["a"], p["b"], p["c"], p["d"], p["I_e"]]
+                    + _substep_constants(p, dt))
 
 
 def _validate_izh07(p, field_path):

@@ -62,7 +62,7 @@ from numba import njit
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, StateVariable
 from neurobox.neurons.izhikevich import IZH_PARAMETERS, IZHIKEVICH_PRESETS
-from neurobox.neurons.lif_fixed import _decay, _sat16, decay, sat16
+from neurobox.neurons.lif_fixed import INT16_MAX, INT16_MIN, _check_int, _decay, _decay_factor, _sat16, decay, sat16
 
 LSB = 2.0 ** -8
 """pA per current step."""
@@ -121,13 +121,6 @@ def step(s: IzhFixedState, in_ex: int, in_in: int, p: IzhFixedParams,
     return IzhFixedState(v, u, i_ex, i_in), spiked
 
 
-def _int(value: float, low: int, high: int, field: str, what: str) -> int:
-    r = round(value)
-    if not low <= r <= high:
-        raise ConfigError(field, f"{what} = {value:g} does not fit the fixed-point range [{low}, {high}]")
-    return int(r)
-
-
 def fixed_parameters(params: Mapping[str, float], dt: float, field_path: str = "params") -> IzhFixedParams:
     """Integer constants for an `izhikevich` parameter dict and dt (ms, one of 1, 1/2, ..., 1/16)."""
     m = -math.log2(dt) if dt > 0 else math.nan
@@ -136,20 +129,20 @@ def fixed_parameters(params: Mapping[str, float], dt: float, field_path: str = "
     q = 1.0 / VU_LSB
     return IzhFixedParams(
         k=int(round(m)) + 1,
-        A=_int(params["a"] * dt * 65536, -16384, 16384, f"{field_path}.a", "a * dt * 2**16"),
-        B=_int(params["b"] * 65536, -65536, 65536, f"{field_path}.b", "b * 2**16"),
-        c=_int(params["c"] * q, INT24_MIN, INT24_MAX, f"{field_path}.c", "c / 2**-16 mV"),
-        d=_int(params["d"] * q, INT24_MIN, INT24_MAX, f"{field_path}.d", "d / 2**-16 mV/ms"),
-        v_th=_int(params["V_th"] * q, INT24_MIN, INT24_MAX, f"{field_path}.V_th", "V_th / 2**-16 mV"),
-        i_e=_int(params["I_e"] / LSB, -32768, 32767, f"{field_path}.I_e", "I_e / 2**-8 pA"),
-        D_ex=min(65535, int(round(math.exp(-dt / params["tau_syn_ex"]) * 65536))),
-        D_in=min(65535, int(round(math.exp(-dt / params["tau_syn_in"]) * 65536))),
+        A=_check_int(params["a"] * dt * 65536, -16384, 16384, f"{field_path}.a", "a * dt * 2**16"),
+        B=_check_int(params["b"] * 65536, -65536, 65536, f"{field_path}.b", "b * 2**16"),
+        c=_check_int(params["c"] * q, INT24_MIN, INT24_MAX, f"{field_path}.c", "c / 2**-16 mV"),
+        d=_check_int(params["d"] * q, INT24_MIN, INT24_MAX, f"{field_path}.d", "d / 2**-16 mV/ms"),
+        v_th=_check_int(params["V_th"] * q, INT24_MIN, INT24_MAX, f"{field_path}.V_th", "V_th / 2**-16 mV"),
+        i_e=_check_int(params["I_e"] / LSB, INT16_MIN, INT16_MAX, f"{field_path}.I_e", "I_e / 2**-8 pA"),
+        D_ex=_decay_factor(dt, params["tau_syn_ex"]),
+        D_in=_decay_factor(dt, params["tau_syn_in"]),
     )
 
 
 def weight_to_fixed(weight_pA: float, field: str = "weight") -> int:
     """A synaptic weight (pA) as an int16 number of 2**-8 pA."""
-    return _int(weight_pA / LSB, -32768, 32767, field, "weight / 2**-8 pA")
+    return _check_int(weight_pA / LSB, INT16_MIN, INT16_MAX, field, "weight / 2**-8 pA")
 
 
 # --------------------------------------------------------------------------
@@ -165,10 +158,10 @@ def fixed_constants(params, dt, n):
 
 @njit(cache=True, boundscheck=False)
 def _sat24(x):
-    if x < -8388608:
-        return -8388608
-    if x > 8388607:
-        return 8388607
+    if x < INT24_MIN:
+        return INT24_MIN
+    if x > INT24_MAX:
+        return INT24_MAX
     return x
 
 
@@ -199,7 +192,7 @@ def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
         cur = _sat16(i_e + ext + x + y)
         for _ in range(2):
             w = v >> 8
-            f = ((((w * w) >> 12) * 5243) >> 13) + 5 * w + 35840 - (u >> 8) + cur
+            f = ((((w * w) >> QUAD_SHIFT_1) * QUAD_MUL) >> QUAD_SHIFT_2) + 5 * w + REST_TERM - (u >> 8) + cur
             v = _sat24(v + (f << (8 - k)))
         target = (b * (v >> 8)) >> 8
         u = _sat24(u + ((((target - u) >> 8) * a + 128) >> 8))

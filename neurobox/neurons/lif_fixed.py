@@ -65,7 +65,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.errors import ConfigError
-from neurobox.neurons.base import NeuronModel, Parameter, StateVariable
+from neurobox.neurons.base import NeuronModel, StateVariable, positive
 from neurobox.neurons.lif import PSC_PARAMETERS, _propagator_32
 
 INT16_MIN = -32768
@@ -241,10 +241,10 @@ def fixed_constants(params, dt, n):
 
 @njit(cache=True, boundscheck=False)
 def _sat16(x):
-    if x < -32768:
-        return -32768
-    if x > 32767:
-        return 32767
+    if x < INT16_MIN:
+        return INT16_MIN
+    if x > INT16_MAX:
+        return INT16_MAX
     return x
 
 
@@ -318,9 +318,8 @@ IAF_PSC_EXP_FIXED = NeuronModel(
         "v >= v_th: spike, v <- v_reset, ref <- ref_steps"),
     integration="integer arithmetic (int16 state, int32 accumulators) specified in neurobox.neurons.lif_fixed",
     parameters=PSC_PARAMETERS + (
-        Parameter("V_lsb", DEFAULT_V_LSB, "mV", "membrane potential per integer step", low=0.0, low_open=True),
-        Parameter("I_lsb", DEFAULT_I_LSB, "pA", "synaptic current (and weight) per integer step",
-                  low=0.0, low_open=True),
+        positive("V_lsb", DEFAULT_V_LSB, "mV", "membrane potential per integer step"),
+        positive("I_lsb", DEFAULT_I_LSB, "pA", "synaptic current (and weight) per integer step"),
     ),
     state=(
         StateVariable("V_m", "V_lsb", "membrane potential relative to E_L, integer", 0.0),

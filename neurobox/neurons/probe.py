@@ -23,6 +23,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.neurons import MODELS, get_model
 from neurobox.neurons.base import NeuronModel
 
 MAX_STEPS = 20_000_000
@@ -30,7 +31,7 @@ MAX_STEPS = 20_000_000
 
 
 def _extra_models() -> dict[str, NeuronModel]:
-    """The models of this library that may not yet be listed in neurobox.neurons.MODELS."""
+    """The float models beyond iaf_psc_exp / iaf_cond_exp (the model tests iterate over these)."""
     from neurobox.neurons.adex import AEIF_COND_EXP, AEIF_PSC_EXP
     from neurobox.neurons.hodgkin_huxley import HH_PSC_ALPHA
     from neurobox.neurons.izhikevich import IZHIKEVICH, IZHIKEVICH2007
@@ -40,21 +41,13 @@ def _extra_models() -> dict[str, NeuronModel]:
 
 
 def all_models() -> dict[str, NeuronModel]:
-    """Every neuron model by name: neurobox.neurons.MODELS plus this library's models."""
-    from neurobox.neurons import MODELS
-    models = dict(_extra_models())
-    models.update(MODELS)
-    return models
+    """Every neuron model by name (a copy of neurobox.neurons.MODELS)."""
+    return dict(MODELS)
 
 
 def resolve_model(model: str | NeuronModel, field_path: str = "model") -> NeuronModel:
     """`model` itself, or the model called `model`; ConfigError listing the valid names."""
-    if isinstance(model, NeuronModel):
-        return model
-    models = all_models()
-    if model not in models:
-        raise ConfigError(field_path, f"unknown model {model!r}; valid models: {', '.join(sorted(models))}")
-    return models[model]
+    return get_model(model, field_path)
 
 
 @dataclass
