@@ -35,12 +35,6 @@ def register(sub) -> None:
     v.set_defaults(func=verify)
 
 
-def resolve_model_path(model: str) -> Path:
-    """The model file, or the built-in model of that name (`board` is examples/board.toml)."""
-    from neurobox.cli.run import resolve_model_path as resolve
-    return resolve(model)
-
-
 def _steps(n: int) -> int:
     from neurobox.errors import ConfigError
     if n < 1:
@@ -49,6 +43,7 @@ def _steps(n: int) -> int:
 
 
 def build(args) -> int:
+    from neurobox.cli.run import resolve_model_path
     from neurobox.hardware.avr.network import build_board
     from neurobox.hardware.board import load_board
 
@@ -71,6 +66,7 @@ def build(args) -> int:
 
 
 def verify(args) -> int:
+    from neurobox.cli.run import resolve_model_path
     from neurobox.hardware.avr.network import verify_board
     from neurobox.hardware.board import load_board
 

@@ -87,7 +87,7 @@ def compare_with_engine(board: Board, result: TwinResult) -> dict:
             dst = post_pop.name if post_pop.n == 1 else f"{post_pop.name}.{int(b)}"
             engine_w.setdefault((src, dst), []).append(float(x))
     twin_w: dict[tuple[str, str], list] = {}
-    lsb = {u.name: u.lif.I_lsb for u in board.fixed()}
+    lsb = {u.name: float(u.I_lsb) for u in board.units}  # = fixed_unit(u).lif.I_lsb, without quantising again
     for u in board.units:
         for j, inp in enumerate(u.inputs):
             twin_w.setdefault((inp.source, u.name), []).append(int(result.weights[u.name][j]))

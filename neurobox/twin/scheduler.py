@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -155,20 +155,18 @@ def run_twin(board: Board, duration_ms: float | None = None, transport: str = "b
     for f in faults:
         if isinstance(f, Drift):
             for name in (names if f.unit == "*" else [f.unit]):
-                c = clocks[name]
-                clocks[name] = Clock(c.period_ns, f.ppm, c.boot_ns)
+                clocks[name] = replace(clocks[name], ppm=f.ppm)
     for f in faults:
         if isinstance(f, Phase):
             if f.offset_ns >= base.period_ns:
                 raise ConfigError("--fault", f"phase:{f.unit}: the phase must be below one tick "
                                              f"({board.dt:g} ms), got {f.offset_ns / 1e6:g} ms")
-            c = clocks[f.unit]
-            clocks[f.unit] = Clock(c.period_ns, c.ppm, base.boot_ns + f.offset_ns)
+            clocks[f.unit] = replace(clocks[f.unit], boot_ns=base.boot_ns + f.offset_ns)
 
     if transport == "wire":
         wp = wire or WireParams()
         if drop is not None:
-            wp = WireParams(wp.delay_ns, drop)
+            wp = replace(wp, drop=drop)
         tr = WireTransport(wp, inp_src, n, n_src, ledger, rng, inp_unit)
         for f in faults:
             if isinstance(f, Stuck):
@@ -176,7 +174,7 @@ def run_twin(board: Board, duration_ms: float | None = None, transport: str = "b
     else:
         bp = bus or BusParams()
         if drop is not None:
-            bp = BusParams(bp.baud, bp.frame_bits, bp.access, bp.update_cycles, bp.tx_depth, bp.rx_size, drop)
+            bp = replace(bp, drop=drop)
         stuck_from = min((f.at_ns for f in faults if isinstance(f, Stuck)), default=NEVER)
         addresses = np.array([board.addresses[x] for x in names + stim_names], dtype=np.int64)
         tr = BusTransport(bp, inp_src, addresses, tick_cycles, base.period_ns, ledger, rng, stuck_from)

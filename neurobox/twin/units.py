@@ -20,6 +20,9 @@ from numba import njit
 from neurobox.hardware import led as ledmod
 from neurobox.hardware.avr import config
 from neurobox.hardware.unit import FixedUnit
+from neurobox.neurons.lif_fixed import _decay, _sat16
+from neurobox.plasticity import stdp_fixed
+from neurobox.plasticity.stdp_fixed import DW_SHIFT, ONE, TRACE_MAX
 
 EEPROM_WRITE_NS = 8_500_000
 """EEPROM write time of one byte from the CPU, ns (ATmega8 datasheet: 8.5 ms typical)."""
@@ -35,22 +38,8 @@ N_PAR = 22
 N_ST = 15
 
 
-@njit(cache=True, boundscheck=False)
-def _sat16(x):
-    return -32768 if x < -32768 else (32767 if x > 32767 else x)
-
-
-@njit(cache=True, boundscheck=False)
-def _decay(x, d):
-    r = (x * d + 32768) >> 16
-    if r == x and x != 0:
-        r = x - 1 if x > 0 else x + 1
-    return r
-
-
-@njit(cache=True, boundscheck=False)
-def _trace_decay(x, k):
-    return x - ((x + (1 << k) - 1) >> k)
+# the spec's own integer ops, compiled once (neuron: neurobox.neurons.lif_fixed; STDP trace: stdp_fixed)
+_trace_decay = njit(cache=True, boundscheck=False)(stdp_fixed.trace_decay)
 
 
 @njit(cache=True, boundscheck=False)
@@ -99,18 +88,18 @@ def step_units(units, arriving, t_ns, par, st, ptr, w, rec, plastic, x_pre, snap
                 old = w[j]
                 nw = old
                 if arriving[j]:
-                    nw = nw - ((par[u, P_AM] * xpost) >> 14)
+                    nw = nw - ((par[u, P_AM] * xpost) >> DW_SHIFT)
                     nw = wmin if nw < wmin else (wmax if nw > wmax else nw)
                 if fired:
-                    nw = nw + ((par[u, P_AP] * x_pre[j]) >> 14)
+                    nw = nw + ((par[u, P_AP] * x_pre[j]) >> DW_SHIFT)
                     nw = wmin if nw < wmin else (wmax if nw > wmax else nw)
                 if nw != old:
                     changed = True
                 w[j] = nw
                 if arriving[j]:
-                    x_pre[j] = min(x_pre[j] + 16384, 32767)
+                    x_pre[j] = min(x_pre[j] + ONE, TRACE_MAX)
             if fired:
-                xpost = min(xpost + 16384, 32767)
+                xpost = min(xpost + ONE, TRACE_MAX)
             st[u, S_XPOST] = xpost
         # LED (neurobox.hardware.led.LedState.tick)
         fl = par[u, P_FLASH]
@@ -188,8 +177,7 @@ class UnitBank:
             self.par[k, P_SPAN:] = (u.led.span, u.led.scale, u.led.flash_steps, u.led.min_steps)
         self.ee_ptr = 2 * self.ptr[:-1]
         self.w = self.w0.copy()
-        self.ee = np.zeros(2 * total, dtype=np.int64)
-        self.ee[:] = self._bytes(self.w0)
+        self.ee = self._bytes(self.w0)
         self.snap = np.zeros(total, dtype=np.int64)
         self.x_pre = np.zeros(total, dtype=np.int64)
         self.st = np.zeros((n, N_ST), dtype=np.int64)
@@ -197,7 +185,6 @@ class UnitBank:
         self.learned = np.zeros(n, dtype=np.bool_)
         for u in range(n):
             self._fresh(u)
-            self.st[u, S_EEREADY] = 0
 
     @staticmethod
     def _bytes(words: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from neurobox.errors import SimulationError
 from neurobox.hardware.avr import config, emulator
-from neurobox.hardware.avr.build import build
+from neurobox.hardware.avr.build import Image, build
 from neurobox.hardware.avr.network import plan_board
 from neurobox.hardware.avr.verify import first_mismatch
 from neurobox.hardware.board import Board, board_inputs, source_spikes, wire_pulses
@@ -44,8 +44,12 @@ class BoardEmulation:
 
 
 def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[str, int] | None = None,
-                  work_dir: Path | None = None, timeout: float = 120.0) -> BoardEmulation:
-    """Run every unit of `board` together for `steps` ticks; `phases`: start delay (cycles) per unit."""
+                  work_dir: Path | None = None, timeout: float = 120.0,
+                  images: dict[str, Image] | None = None) -> BoardEmulation:
+    """Run every unit of `board` together for `steps` ticks; `phases`: start delay (cycles) per unit.
+
+    `images`: firmware already built per unit name (as `config.header(u, pins, addresses=board.addresses)`);
+    the others are built here."""
     units = board.fixed()
     maps = plan_board(board, units, mode)
     tick = config.tick_timer(board.dt).cycles
@@ -58,7 +62,8 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
     with tempfile.TemporaryDirectory(prefix="neurobox-board-") as tmp:
         out = Path(work_dir or tmp)
         for u in units:
-            image = build(config.header(u, maps[u.name], addresses=board.addresses), out, u.name)
+            image = (images or {}).get(u.name) or build(config.header(u, maps[u.name], addresses=board.addresses),
+                                                        out, u.name)
             lines.append(f"unit {image.elf} {image.state_address} {config.state_size(u.n_inputs)} "
                          f"{int(phases.get(u.name, 0))}")
         if mode == "bus":
@@ -102,9 +107,9 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
 
 
 def verify_board_emulation(board: Board, steps: int, mode: str = "wired",
-                           phases: dict[str, int] | None = None) -> dict:
+                           phases: dict[str, int] | None = None, images: dict[str, Image] | None = None) -> dict:
     """{"bit_exact": bool, "first_mismatch": {...} or None, "ticks": {unit: n}} for the board run as one."""
-    result = emulate_board(board, steps, mode, phases)
+    result = emulate_board(board, steps, mode, phases, images=images)
     inputs = board_inputs(board, steps, mode)
     summary = {"bit_exact": True, "first_mismatch": None,
                "ticks": {name: len(s) for name, s in result.states.items()}}

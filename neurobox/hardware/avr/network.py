@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from neurobox.errors import ConfigError, SimulationError
+from neurobox.files import atomic_write_text
 from neurobox.hardware.avr import config, pins
 from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES, build
 from neurobox.hardware.avr.verify import UnitVerification, verify_unit
@@ -153,7 +154,7 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
     if over:
         raise ConfigError(f"units.{over[0].unit}", f"unit {over[0].unit} needs {over[0].cycles_per_update} cycles "
                                                    f"a tick; a {board.dt:g} ms tick has {report['tick_cycles']}")
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     return report
 
 
@@ -189,12 +190,16 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
 
     units = board.fixed()
     maps = plan_board(board, units, mode)
-    with tempfile.TemporaryDirectory(prefix="neurobox-verify-") as tmp:
-        runs, _ = _run_units(board, units, maps, steps, mode, Path(work_dir or tmp))
     from neurobox.hardware.avr.board_emulator import verify_board_emulation
 
     phases = clock_phases(board, [u.name for u in units])
-    whole = verify_board_emulation(board, steps, mode, phases)
+    with tempfile.TemporaryDirectory(prefix="neurobox-verify-") as tmp:
+        work = Path(work_dir or tmp)
+        # one build per unit, used by both checks
+        images = {u.name: build(config.header(u, maps[u.name], addresses=board.addresses), work, u.name)
+                  for u in units}
+        runs, _ = _run_units(board, units, maps, steps, mode, work, images)
+        whole = verify_board_emulation(board, steps, mode, phases, images)
     summary = {"units": len(units), "steps": steps, "mode": mode,
                "bit_exact": all(r.bit_exact for r in runs.values()) and whole["bit_exact"],
                "units_bit_exact": all(r.bit_exact for r in runs.values()),

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from neurobox.errors import ConfigError
+from neurobox.files import atomic_write_text
 from neurobox.hardware.board import Board, units_from_network
 from neurobox.hardware.fpga.cell import max_update_cycles
 from neurobox.hardware.fpga.simulate import export_verilog, module_name, tool
@@ -116,5 +117,5 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
         report["network_check"] = check_network(
             units, dev.name, out_dir / "synth-network" if out_dir is not None else None).to_dict()
     if out_dir is not None:
-        (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     return report

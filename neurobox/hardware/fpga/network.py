@@ -17,10 +17,6 @@ still updating).
 This module must not use `from __future__ import annotations` (Amaranth's
 wiring.Component reads real annotations).
 """
-import subprocess
-import tempfile
-from pathlib import Path
-
 import numpy as np
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -28,7 +24,7 @@ from amaranth.lib.wiring import In, Out
 
 from neurobox.errors import SimulationError
 from neurobox.hardware.fpga.cell import LifStdpCell
-from neurobox.hardware.fpga.simulate import CLOCK_NS, tool
+from neurobox.hardware.fpga.simulate import CLOCK_NS, run_testbench
 from neurobox.hardware.unit import FixedUnit
 
 
@@ -112,27 +108,15 @@ def network_testbench(n_units: int, n_stim: int, steps: int, name: str, stimulus
 
 def simulate_network_iverilog(units: list[FixedUnit], stim: np.ndarray, workdir=None) -> np.ndarray:
     """Run the board's Verilog in iverilog; stim[t, i]: stimulus bit i in tick t. Returns spikes[t, unit]."""
-    iverilog, vvp = tool("iverilog"), tool("vvp")
     stim = np.asarray(stim, dtype=bool)
     names = stimulus_names(units)
     if stim.ndim != 2 or stim.shape[1] != len(names):
         raise ValueError(f"expected a (steps, {len(names)}) stimulus array, got shape {stim.shape}")
     steps = stim.shape[0]
-    with tempfile.TemporaryDirectory(prefix="nb-net-") as tmp:
-        work = Path(workdir) if workdir is not None else Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "network.v").write_text(export_network(units))
-        rows = ["".join("1" if r[i] else "0" for i in reversed(range(len(names)))) or "0" for r in stim]
-        (work / "stim.txt").write_text("\n".join(rows) + "\n")
-        (work / "tb.v").write_text(network_testbench(len(units), len(names), steps, "nb_network", "stim.txt"))
-        done = subprocess.run([iverilog, "-g2005", "-o", "net.vvp", "tb.v", "network.v"], cwd=work,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SimulationError(f"iverilog failed for the network: {done.stderr.strip()[:2000]}")
-        done = subprocess.run([vvp, "-n", "net.vvp"], cwd=work, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            raise SimulationError(f"vvp failed for the network: {done.stderr.strip()[:2000]}")
-    lines = [ln.strip() for ln in done.stdout.splitlines() if ln.strip() and set(ln.strip()) <= {"0", "1"}]
+    stdout = run_testbench({"network.v": export_network(units)},
+                           network_testbench(len(units), len(names), steps, "nb_network", "stim.txt"), stim,
+                           "net.vvp", "the network", "nb-net-", workdir)
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip() and set(ln.strip()) <= {"0", "1"}]
     if len(lines) != steps:
         raise SimulationError(f"vvp printed {len(lines)} rows for {steps} ticks")
     n = len(units)

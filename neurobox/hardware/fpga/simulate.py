@@ -240,6 +240,30 @@ def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str
     return "\n".join(lines)
 
 
+def run_testbench(sources: dict[str, str], bench: str, stim: np.ndarray, vvp_name: str, what: str,
+                  prefix: str, workdir: str | Path | None = None) -> str:
+    """Write `sources`, tb.v and stim.txt (row t: the bits of stim[t], highest index first) into `workdir`
+    (by default a temporary directory), compile with iverilog, run vvp; returns its stdout."""
+    iverilog, vvp = tool("iverilog"), tool("vvp")
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(workdir) if workdir is not None else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for file, text in sources.items():
+            (work / file).write_text(text)
+        n = stim.shape[1]
+        rows = ["".join("1" if row[j] else "0" for j in reversed(range(n))) or "0" for row in stim]
+        (work / "stim.txt").write_text("\n".join(rows) + "\n")
+        (work / "tb.v").write_text(bench)
+        done = subprocess.run([iverilog, "-g2005", "-o", vvp_name, "tb.v", *sources], cwd=work,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SimulationError(f"iverilog failed for {what}: {done.stderr.strip()[:2000]}")
+        done = subprocess.run([vvp, "-n", vvp_name], cwd=work, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise SimulationError(f"vvp failed for {what}: {done.stderr.strip()[:2000]}")
+    return done.stdout
+
+
 def simulate_iverilog(unit: FixedUnit, pre, weights=None, workdir: str | Path | None = None,
                       verilog_text: str | None = None) -> CellTrace:
     """Run the exported Verilog of the cell in iverilog (vvp), one tick strobe per row of `pre`.
@@ -247,27 +271,14 @@ def simulate_iverilog(unit: FixedUnit, pre, weights=None, workdir: str | Path | 
     `workdir` keeps the files (cell.v, tb.v, stim.txt, sim.vvp); by default a temporary directory.
     `verilog_text` replaces the export (a module named module_name(unit)).
     """
-    iverilog, vvp = tool("iverilog"), tool("vvp")
     pre = _check_pre(unit, pre)
     steps, n = pre.shape
     n_p = len(unit.plastic_index)
     name = module_name(unit)
     text = verilog_text if verilog_text is not None else export_verilog(unit, name, weights)
-    with tempfile.TemporaryDirectory(prefix="nb-fpga-") as tmp:
-        work = Path(workdir) if workdir is not None else Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "cell.v").write_text(text)
-        rows = ["".join("1" if row[j] else "0" for j in reversed(range(n))) or "0" for row in pre]
-        (work / "stim.txt").write_text("\n".join(rows) + "\n")
-        (work / "tb.v").write_text(testbench(unit, name, steps, "stim.txt"))
-        done = subprocess.run([iverilog, "-g2005", "-o", "sim.vvp", "tb.v", "cell.v"], cwd=work,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SimulationError(f"iverilog failed for {unit.name}: {done.stderr.strip()[:2000]}")
-        done = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            raise SimulationError(f"vvp failed for {unit.name}: {done.stderr.strip()[:2000]}")
-        lines = [ln.split() for ln in done.stdout.splitlines() if ln and (ln[0].isdigit() or ln[0] == "-")]
+    stdout = run_testbench({"cell.v": text}, testbench(unit, name, steps, "stim.txt"), pre, "sim.vvp",
+                           unit.name, "nb-fpga-", workdir)
+    lines = [ln.split() for ln in stdout.splitlines() if ln and (ln[0].isdigit() or ln[0] == "-")]
     if len(lines) != steps:
         raise SimulationError(f"vvp printed {len(lines)} rows for {steps} ticks of {unit.name}")
     out = CellTrace.empty(steps, n, n_p)
