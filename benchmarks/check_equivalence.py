@@ -108,7 +108,7 @@ NEUROBOX = textwrap.dedent("""
     import json, sys
     import neurobox as nb
     net = nb.loads(sys.stdin.read() if False else TEXT)
-    res = net.run(DURATION, progress=False)
+    res = nb.run(net, DURATION, progress=False)
     out = {"spikes": {p: [round(float(t), 6) for t in s.t_ms] for p, s in res.spikes.items()}, "traces": {}}
     for by_var in res.traces.values():
         for var, tr in by_var.items():

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool
-from neurobox.viz.board import demos
-from neurobox.viz.board.server import BoardServer
-from neurobox.viz.board.session import Board
+from neurobox.board import demos
+from neurobox.board.server import BoardServer
+from neurobox.board.session import LiveBoard
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,7 +30,7 @@ def browser():
 @pytest.fixture(scope="module")
 def quiet_board():
     """The recurrent demo with its inputs off: every neuron rests until poked or driven."""
-    server = BoardServer(Board(demos.recurrent(rate_hz=0.0), title="quiet"))
+    server = BoardServer(LiveBoard(demos.recurrent(rate_hz=0.0), title="quiet"))
     url = server.start_background()
     yield server, url
     server.stop()
@@ -131,7 +131,7 @@ def test_two_pages_watch_one_board(browser, quiet_board):
 
 
 def test_frame_rate_of_a_200_neuron_board(browser):
-    server = BoardServer(Board(demos.recurrent(n_input=20, n_exc=144, n_inh=36), title="200 neurons"))
+    server = BoardServer(LiveBoard(demos.recurrent(n_input=20, n_exc=144, n_inh=36), title="200 neurons"))
     url = server.start_background()
     try:
         page, problems = open_page(browser, url)

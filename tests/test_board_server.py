@@ -13,18 +13,19 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 import neurobox as nb
+from neurobox.engine import compile_network
 from neurobox.errors import ConfigError
-from neurobox.viz.board import demos
-from neurobox.viz.board.colours import led_range, screen_colours
-from neurobox.viz.board.layout import BOX_LIMIT, board_layout
-from neurobox.viz.board.protocol import MAX_MESSAGE, ProtocolError, parse
-from neurobox.viz.board.server import BoardServer
-from neurobox.viz.board.session import Board, poke_amplitude
+from neurobox.board import demos
+from neurobox.board.colours import led_range, screen_colours
+from neurobox.board.layout import BOX_LIMIT, board_layout
+from neurobox.board.protocol import MAX_MESSAGE, ProtocolError, parse
+from neurobox.board.server import BoardServer
+from neurobox.board.session import LiveBoard, poke_amplitude
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = BoardServer(Board(demos.recurrent(rate_hz=0.0)))
+    srv = BoardServer(LiveBoard(demos.recurrent(rate_hz=0.0)))
     srv.start_background()
     yield srv
     srv.stop()
@@ -115,9 +116,9 @@ def test_controls_change_state_for_every_page(server):
         assert f["t"] - f["t0"] == pytest.approx(5.0)
         a.send(json.dumps({"type": "learning", "on": True}))
         assert "learning on" in next_of(b, "notice")["message"]
-        assert server.board.net.learning is True
+        assert server.board.sim.learning is True
         a.send(json.dumps({"type": "reset"}))
-        assert next_of(b, "reset")["t"] == pytest.approx(0.1)
+        assert next_of(b, "reset")["t"] == pytest.approx(0.0)
         a.send(json.dumps({"type": "select", "pop": "exc", "id": 2}))
         assert next_of(a, "selected") == {"type": "selected", "pop": "exc", "id": 2}
         a.send(json.dumps({"type": "speed", "value": 1.0}))
@@ -134,7 +135,7 @@ def test_parse_accepts_the_documented_messages():
 
 
 def test_poke_makes_a_resting_neuron_fire_within_the_pulse():
-    board = Board(demos.recurrent(rate_hz=0.0))
+    board = LiveBoard(demos.recurrent(rate_hz=0.0))
     board.advance(50.0)
     quiet = board.advance(20.0)
     assert quiet["spikes"] == []
@@ -150,7 +151,7 @@ def test_poke_makes_a_resting_neuron_fire_within_the_pulse():
 
 
 def test_current_and_rate_controls_change_activity():
-    board = Board(demos.recurrent(rate_hz=0.0))
+    board = LiveBoard(demos.recurrent(rate_hz=0.0))
     count = lambda f, k: sum(len(s["i"]) for s in f["spikes"] if s["p"] == k)
     assert count(board.advance(300.0), 1) == 0
     board.set_current("exc", 600.0)                  # above the 375 pA rheobase: every neuron fires
@@ -163,7 +164,7 @@ def test_current_and_rate_controls_change_activity():
 
 
 def test_weights_are_read_from_the_engine_every_frame():
-    board = Board(demos.recurrent(rate_hz=0.0))
+    board = LiveBoard(demos.recurrent(rate_hz=0.0))
     first = board.advance(10.0)
     assert [len(w) for w in first["weights"]] == [len(e["a"]) for e in board.layout["edges"]]
     assert "weights" not in board.advance(10.0)
@@ -175,14 +176,12 @@ def test_weights_are_read_from_the_engine_every_frame():
 
 def test_layout_boxes_up_to_200_neurons_then_led_grids():
     small = demos.recurrent(n_input=20, n_exc=144, n_inh=36)
-    small.run(0.1, progress=False)
-    layout, _ = board_layout(small._simulation.compiled)
+    layout, _ = board_layout(compile_network(small))
     assert sum(p["n"] for p in layout["populations"]) == BOX_LIMIT
     assert {p["mode"] for p in layout["populations"]} == {"boxes"}
     assert all(e["mode"] == "wires" for e in layout["edges"])
     big = demos.recurrent(n_input=20, n_exc=400, n_inh=100)
-    big.run(0.1, progress=False)
-    layout, masks = board_layout(big._simulation.compiled)
+    layout, masks = board_layout(compile_network(big))
     assert {p["mode"] for p in layout["populations"]} == {"grid"}
     assert len(layout["nodes"]["x"]) == 520
     assert all(e["mode"] == "bundle" for e in layout["edges"]) and masks == [None] * 4
@@ -201,7 +200,7 @@ def test_led_colours_follow_the_shared_led_map():
 
 
 def test_gap_demo_right_membrane_follows_left():
-    board = Board(demos.gap_pair())
+    board = LiveBoard(demos.gap_pair())
     board.select("t", "right", 0)
     board.select("u", "left", 0)
     frames = [board.advance(50.0) for _ in range(20)]
@@ -213,17 +212,17 @@ def test_gap_demo_right_membrane_follows_left():
 
 def test_learning_demos_feed_their_tasks():
     xor = demos.build_demo("xor")
-    board = Board(xor.net, driver=xor.driver)
+    board = LiveBoard(xor.net, driver=xor.driver)
     for _ in range(60):                       # 3 s: ten trials of 300 ms
         board.advance(50.0)
-    inputs = board.net.spikes_between(0.0, board.time)["input"][0]
+    inputs = board.sim.spikes_between(0.0, board.time)["input"][0]
     assert inputs.size >= 16                   # two input spikes per trial
-    assert xor.driver.rewards > 0 or board.net.spikes_between(0.0, board.time)["output"][0].size == 0
-    w0 = board.net.weights("hidden_output")[2].copy()
+    assert xor.driver.rewards > 0 or board.sim.spikes_between(0.0, board.time)["output"][0].size == 0
+    w0 = board.sim.weights("hidden_output")[2].copy()
     for _ in range(200):
         board.advance(50.0)
     assert xor.driver.rewards > 0
-    assert not np.array_equal(w0, board.net.weights("hidden_output")[2])   # it learns while shown
+    assert not np.array_equal(w0, board.sim.weights("hidden_output")[2])   # it learns while shown
     board.reset()
     assert xor.driver.next_onset == 0.0 and board.time < 1.0
 
@@ -231,18 +230,14 @@ def test_learning_demos_feed_their_tasks():
 def test_demo_errors():
     with pytest.raises(ConfigError, match="recurrent, gap, digits, xor"):
         demos.build_demo("tetris")
-    with pytest.raises(ConfigError, match="not run yet"):
-        net = demos.gap_pair()
-        net.run(1.0, progress=False)
-        Board(net)
     assert isinstance(demos.build_demo("gap").net, nb.Network)
 
 
 def test_digits_demo_shows_test_digits_to_a_trained_network():
     digits = demos.build_demo("digits")
-    board = Board(digits.net, driver=digits.driver)
+    board = LiveBoard(digits.net, driver=digits.driver)
     for _ in range(20):
         board.advance(50.0)                    # 1 s: about seven digits
-    spikes = board.net.spikes_between(0.0, board.time)
+    spikes = board.sim.spikes_between(0.0, board.time)
     assert spikes["input"][0].size > 200
     assert np.unique(spikes["exc"][1]).size >= 3   # different digits wake different neurons

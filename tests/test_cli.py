@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from neurobox.engine.results import Results
+from neurobox.results import Results
 
 
 def neurobox(*args, check=True):

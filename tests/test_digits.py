@@ -61,7 +61,7 @@ def test_save_load_evaluate_is_identical(quick):
 
 
 def test_pictures(quick, tmp_path):
-    from neurobox.viz.digits_plots import weight_images
+    from neurobox.viz.task_plots import weight_images
     trained, evaluation, _ = quick
     png = weight_images(trained.weights, tmp_path / "w.png", labels=evaluation.neuron_labels)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

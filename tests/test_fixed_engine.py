@@ -19,7 +19,8 @@ def test_fixed_engine_equals_board_reference():
     for name, pop in net.populations.items():
         if not pop.model.is_source:
             net.record(name, ["V_m", "I_syn_ex", "I_syn_in"])
-    res = net.run(STEPS * board.dt)
+    sim = nb.Simulation(net)
+    res = sim.run(STEPS * board.dt)
     total_spikes = 0
     for unit in board.fixed():
         pop, _, idx = unit.name.partition(".")
@@ -32,7 +33,7 @@ def test_fixed_engine_equals_board_reference():
             np.testing.assert_array_equal(res.trace(pop, var).values[:, i], ref_values, err_msg=f"{unit.name}.{var}")
         total_spikes += len(steps)
         if unit.plastic_index:
-            pre, post, w, _ = net.weights("touch_sense")
+            pre, post, w, _ = sim.weights("touch_sense")
             learned = ref.weights[-1][list(unit.plastic_index)]
             np.testing.assert_array_equal(np.sort(w[post == i]), np.sort(learned))
             assert not np.array_equal(learned, np.array(unit.weights)[list(unit.plastic_index)])
@@ -52,4 +53,4 @@ def test_fixed_precision_refuses_models_without_a_fixed_form():
     net = nb.Network(precision="fixed")
     net.population("a", 2, "iaf_cond_exp")
     with pytest.raises(nb.ConfigError, match="no fixed-point form"):
-        net.run(1.0)
+        nb.run(net, 1.0)

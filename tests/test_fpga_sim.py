@@ -216,11 +216,11 @@ def test_the_whole_board_in_iverilog_fires_as_the_reference(tmp_path):
     require_amaranth()
     require_tool("iverilog", IVERILOG_HINT)
     from neurobox.hardware.board import board_inputs, source_spikes
-    from neurobox.hardware.fpga.build import board_from_model
+    from neurobox.hardware.board import load_board
     from neurobox.hardware.fpga.network import simulate_network_iverilog, stimulus_names
     from neurobox.hardware.unit import simulate
 
-    board = board_from_model(ROOT / "examples" / "board.toml")
+    board = load_board(ROOT / "examples" / "board.toml")
     units = board.fixed()
     fired = source_spikes(board, STEPS)
     names = stimulus_names(units)

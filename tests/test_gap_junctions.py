@@ -12,7 +12,7 @@ def coupled_pair(g, dt=0.01):
     net.add(nb.GapJunction("a", "b", "one_to_one", weight=g))
     net.record("a", "V_m")
     net.record("b", "V_m")
-    res = net.run(20.0)
+    res = nb.run(net, 20.0)
     return res.trace("a", "V_m"), res.trace("b", "V_m")
 
 
@@ -62,7 +62,7 @@ def spike_lags(g, current=1500.0):
     net.population("a", 1, "hh_psc_alpha", {"I_e": current})
     net.population("b", 1, "hh_psc_alpha", {"I_e": current}, initial={"V_m": [-40.0]})
     net.add(nb.GapJunction("a", "b", "one_to_one", weight=g))
-    res = net.run(400.0)
+    res = nb.run(net, 400.0)
     ta, tb = res.spikes["a"].t_ms, res.spikes["b"].t_ms
     n = min(ta.size, tb.size)
     assert n > 10

@@ -16,7 +16,7 @@ def closed_form_rate(v_inf, e_reset, v_th, tau, t_ref):
 def simulate_rate(model, params, method=None, dt=0.01, duration=1000.0):
     net = nb.Network(dt=dt, seed=1)
     net.population("n", 1, model, params, method=method)
-    res = net.run(duration)
+    res = nb.run(net, duration)
     t = res.spikes["n"].t_ms
     return 1000.0 / np.mean(np.diff(t))
 
@@ -42,14 +42,14 @@ def test_subthreshold_input_never_fires():
     p = {"E_L": -70.0, "V_th": -55.0, "I_e": 0.9 * 15.0 * 250.0 / 10.0}
     net = nb.Network(dt=0.1)
     net.population("n", 1, "iaf_psc_exp", p)
-    assert len(net.run(500.0).spikes["n"]) == 0
+    assert len(nb.run(net, 500.0).spikes["n"]) == 0
 
 
 def test_refractory_period_clamps_at_reset():
     net = nb.Network(dt=0.1)
     net.population("n", 1, "iaf_psc_exp", {"I_e": 5000.0, "t_ref": 3.0, "V_reset": -70.0})
     net.record("n", "V_m")
-    res = net.run(30.0)
+    res = nb.run(net, 30.0)
     spikes = res.spikes["n"].t_ms
     tr = res.trace("n", "V_m")
     first = spikes[0]
@@ -66,7 +66,7 @@ def test_adaptive_threshold_slows_firing_and_decays():
     net = nb.Network(dt=0.1)
     net.population("n", 1, "iaf_cond_exp", p)
     net.record("n", "theta")
-    res = net.run(400.0)
+    res = nb.run(net, 400.0)
     isi = np.diff(res.spikes["n"].t_ms)
     fixed_threshold_period = 2.0 + 20.0 * math.log(30.0 / 20.0)
     assert isi[-1] > 1.5 * fixed_threshold_period

@@ -60,9 +60,9 @@ def test_python_api_and_file_give_the_same_spikes():
     a = net.population("a", 10, "iaf_psc_exp", {"I_e": 400.0})
     b = net.population("b", 5, "iaf_cond_exp")
     net.connect(a, b, "fixed_probability", p=0.5, weight=2.0, delay=1.0, receptor="excitatory")
-    from_api = net.run(100.0).spikes
-    from_file = nb.loads(MINIMAL.replace('model = "iaf_psc_exp"', 'model = "iaf_psc_exp"\nparams = { I_e = 400.0 }')
-                         ).run(100.0).spikes
+    from_api = nb.run(net, 100.0).spikes
+    from_file = nb.run(nb.loads(MINIMAL.replace('model = "iaf_psc_exp"', 'model = "iaf_psc_exp"\nparams = { I_e = 400.0 }')
+                                ), 100.0).spikes
     for name in ("a", "b"):
         np.testing.assert_array_equal(from_api[name].t_ms, from_file[name].t_ms)
         np.testing.assert_array_equal(from_api[name].ids, from_file[name].ids)
@@ -93,7 +93,7 @@ BAD = [
 @pytest.mark.parametrize("text,field,words", BAD)
 def test_bad_input_names_the_field(text, field, words):
     with pytest.raises(nb.ConfigError) as info:
-        nb.loads(text).run(1.0)
+        nb.run(nb.loads(text), 1.0)
     assert info.value.field == field
     assert words in str(info.value)
 
@@ -103,13 +103,13 @@ def test_missing_file_and_bad_api_calls():
         nb.load("/nonexistent/model.toml")
     net = nb.Network()
     with pytest.raises(nb.ConfigError, match="no population"):
-        net.run(10.0)
+        nb.run(net, 10.0)
     net.population("a", 3, "iaf_psc_exp")
     with pytest.raises(nb.ConfigError, match="already used"):
         net.population("a", 3, "iaf_psc_exp")
     with pytest.raises(nb.ConfigError, match="spike source"):
         net.add(nb.PoissonSource(2, 5.0, name="p"))
         net.connect("a", "p", weight=1.0)
-    net.run(1.0)
-    with pytest.raises(nb.ConfigError, match="reset"):
-        net.population("late", 3, "iaf_psc_exp")
+    nb.run(net, 1.0)
+    net.population("late", 3, "iaf_psc_exp")      # a description stays editable after a run
+    assert "late" in net.populations

@@ -22,7 +22,7 @@ def test_round_trip_and_same_spikes():
     net = nb.load(path("vision"))
     back = nb.loads(net.to_toml())
     assert back.to_toml() == net.to_toml()
-    a, b = net.run(200.0), back.run(200.0)
+    a, b = nb.run(net, 200.0), nb.run(back, 200.0)
     assert len(a.spikes["retina.cells"]) > 100
     for name in a.spikes:
         np.testing.assert_array_equal(a.spikes[name].t_ms, b.spikes[name].t_ms)

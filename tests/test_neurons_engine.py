@@ -23,7 +23,7 @@ def test_engine_and_probe_agree(name):
     net.population("p", 1, model)
     net.add(nb.DCCurrent("p", current))
     net.record("p", "V_m")
-    res = net.run(150.0, progress=False)
+    res = nb.run(net, 150.0, progress=False)
     ref = probe(model, current_pA=current, duration_ms=150.0, dt=0.1)
     assert len(ref.spike_times_ms) >= 2
     np.testing.assert_array_equal(res.spikes["p"].per_neuron()[0], ref.spike_times_ms)
@@ -45,7 +45,7 @@ def test_poisson_driven_population(name):
         if inhibition:
             w_in = 4.0 * w_ex if model.receptor_kind == "conductance" else -4.0 * w_ex
             net.connect("src", "p", "fixed_indegree", indegree=20, weight=w_in, delay=1.0, receptor="inhibitory")
-        res = net.run(300.0, progress=False)
+        res = nb.run(net, 300.0, progress=False)
         return res.spikes["p"].rate_hz(300.0)
     excited, inhibited = rate(False), rate(True)
     assert excited > 5.0

@@ -26,9 +26,9 @@ def run_pairing(lag_ms, n_pairs, rate_hz, plasticity, w0=0.5):
     pre = [100.0 + k * period for k in range(n_pairs)]
     # post fires 0.2 ms after its drive spike; aim it at arrival + lag
     drive = [t + DELAY + lag_ms - 0.2 for t in pre]
-    net = pairing_network(pre, drive, plasticity, w0)
-    res = net.run(pre[-1] + 200.0)
-    w = net.weights("plastic")[2][0]
+    sim = nb.Simulation(pairing_network(pre, drive, plasticity, w0))
+    res = sim.run(pre[-1] + 200.0)
+    w = sim.weights("plastic")[2][0]
     arrivals = res.spikes["pre"].t_ms + DELAY
     return w, arrivals, res.spikes["post"].t_ms
 
@@ -115,12 +115,12 @@ RSTDP = {"rule": "rstdp", "A_plus": 0.05, "A_minus": 0.05, "tau_c": 500.0, "tau_
 def rstdp_after(lag, reward):
     pre = [100.0 + 50.0 * k for k in range(5)]
     drive = [t + DELAY + lag - 0.2 for t in pre]
-    net = pairing_network(pre, drive, RSTDP)
-    net.run(400.0)
+    sim = nb.Simulation(pairing_network(pre, drive, RSTDP))
+    sim.run(400.0)
     if reward:
-        net.reward(reward)
-    net.run(600.0)
-    return net.weights("plastic")[2][0] - 0.5
+        sim.reward(reward)
+    sim.run(600.0)
+    return sim.weights("plastic")[2][0] - 0.5
 
 
 def test_reward_modulated_stdp():
@@ -137,8 +137,9 @@ def test_weight_normalisation():
     net.connect("in", "out", "all_to_all", weight={"distribution": "uniform", "low": 1.0, "high": 5.0},
                 delay=1.0, name="p", plasticity={**STDP, "w_max": 100.0, "normalize_to": 40.0,
                                                  "normalize_every_ms": 10.0})
-    net.run(100.0)
-    pre, post, w, _ = net.weights("p")
+    sim = nb.Simulation(net)
+    sim.run(100.0)
+    pre, post, w, _ = sim.weights("p")
     np.testing.assert_allclose(np.bincount(post, weights=w), 40.0, rtol=1e-5)
 
 
@@ -161,9 +162,9 @@ def test_bad_plasticity(rule, words):
 
 
 def test_reward_needs_rstdp():
-    net = pairing_network([10.0], [20.0], STDP)
-    net.run(10.0)
+    sim = nb.Simulation(pairing_network([10.0], [20.0], STDP))
+    sim.run(10.0)
     with pytest.raises(nb.ConfigError, match="rstdp"):
-        net.reward(1.0)
+        sim.reward(1.0)
     with pytest.raises(nb.ConfigError, match="no reward-modulated plasticity"):
-        net.reward(1.0, projection="plastic")
+        sim.reward(1.0, projection="plastic")

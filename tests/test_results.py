@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import neurobox as nb
-from neurobox.engine.results import Results
+from neurobox.results import Results
 
 
 def sample_results():
@@ -12,7 +12,7 @@ def sample_results():
     net.population("out", 20, "iaf_cond_exp", {})
     net.connect("in", "out", "fixed_indegree", indegree=10, weight=8.0, delay=1.5)
     net.record("out", ["V_m", "g_ex"], neurons=[1, 4], every=3)
-    return net.run(200.0)
+    return nb.run(net, 200.0)
 
 
 def test_save_load_round_trip(tmp_path):

@@ -47,7 +47,8 @@ def test_ideal_bus_equals_fixed_point_engine(board):
     assert res.ideal and res.lost == 0
     net = nb.load(path("board"))
     net.precision = "fixed"
-    eng = net.run(STEPS * board.dt, progress=False)
+    sim = nb.Simulation(net, progress=False)
+    eng = sim.run(STEPS * board.dt)
     total = 0
     for name in res.unit_names:
         pop, _, idx = name.partition(".")
@@ -57,7 +58,7 @@ def test_ideal_bus_equals_fixed_point_engine(board):
         np.testing.assert_array_equal(np.sort(steps), res.spike_ticks[name], err_msg=name)
         np.testing.assert_allclose(res.spike_times_ms[name], (res.spike_ticks[name] + 1) * board.dt)
         total += steps.size
-    pre, post, w, _ = net.weights("touch_sense")
+    pre, post, w, _ = sim.weights("touch_sense")
     for i in range(2):
         learned = res.weights[f"sense.{i}"][[0]]  # input 0 of sense.i is touch.i (one_to_one, plastic)
         np.testing.assert_array_equal(w[post == i], learned)

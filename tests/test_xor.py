@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from neurobox.engine import Simulation, compile_network
 from neurobox.errors import ConfigError
 from neurobox.tasks import xor
 
@@ -17,15 +18,14 @@ def two_seeds():
 def test_hidden_layer_codes_timing_not_the_answer():
     """The fixed detectors answer alike to 00 and 11 (same latencies): the class is not handed to them."""
     cfg = xor.XorConfig(jitter_ms=0.0)
-    net = xor.build_network(cfg, 0)
-    net.learning = False
+    sim = Simulation(xor.build_network(cfg, 0), learning=False)
     rng = np.random.default_rng(0)
     answered = []
     for p in xor.PATTERNS:
-        t0 = net.time
-        xor._trial(net, cfg, p, rng)
-        answered.append(set(net.spikes_between(t0, net.time)["hidden"][1].tolist()))
-        net.run(cfg.rest_ms)
+        t0 = sim.time
+        xor._trial(sim, cfg, p, rng)
+        answered.append(set(sim.spikes_between(t0, sim.time)["hidden"][1].tolist()))
+        sim.run(cfg.rest_ms)
     assert answered[0] == answered[3]                 # 00 and 11: both bits at the same time
     assert answered[1] and answered[2] and not (answered[1] & answered[2])
 
@@ -42,7 +42,7 @@ def test_no_reward_no_learning():
     """Without reward the weights stay where they started, and the output answers every pattern alike."""
     cfg = xor.XorConfig(reward=0.0, punishment=0.0, epochs=10)
     run = xor.run_seed(cfg, 0)
-    w0 = xor.build_network(cfg, 0).weights("hidden_output")[2]
+    w0 = compile_network(xor.build_network(cfg, 0)).projection("hidden_output").weights
     assert np.array_equal(run.final_weights, w0.astype(np.float64))
     assert run.accuracy == pytest.approx(0.5, abs=0.05)
 

@@ -29,12 +29,12 @@ def _network(model: str | None, demo: str | None):
     if (model is None) == (demo is None):
         raise ConfigError("board", "give either a model file or --demo NAME "
                                    "(demos: recurrent, gap, digits, xor)")
-    from neurobox.viz.board.demos import Demo, build_demo
+    from neurobox.board.demos import Demo, build_demo
     if demo is not None:
         return build_demo(demo), f"demo: {demo}"
-    from neurobox.cli.run import resolve_model_path
+    from neurobox.examples import resolve
     from neurobox.network.modelfile import load
-    path = resolve_model_path(model)
+    path = resolve(model)
     return Demo(load(path)), str(model)
 
 
@@ -43,14 +43,14 @@ def board(args) -> int:
     import webbrowser
 
     from neurobox.errors import ConfigError
-    from neurobox.viz.board.server import BoardServer
-    from neurobox.viz.board.session import Board
+    from neurobox.board.server import BoardServer
+    from neurobox.board.session import LiveBoard
 
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port", f"must be in [0, 65535], got {args.port}")
     demo, title = _network(args.model, args.demo)
     print("compiling the network...", file=sys.stderr, flush=True)
-    server = BoardServer(Board(demo.net, title=title, driver=demo.driver), host=args.host, port=args.port)
+    server = BoardServer(LiveBoard(demo.net, title=title, driver=demo.driver), host=args.host, port=args.port)
 
     async def main() -> None:
         try:
@@ -76,14 +76,14 @@ def board(args) -> int:
 
 
 def render(args) -> int:
-    from neurobox.cli.run import resolve_model_path
+    from neurobox.examples import resolve
     from neurobox.errors import ConfigError
     from neurobox.network.modelfile import load
-    from neurobox.viz.board.replay import render as write_replay
+    from neurobox.board.replay import render as write_replay
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError("--duration", f"must be > 0 ms, got {args.duration}")
-    net = load(resolve_model_path(args.model))
+    net = load(resolve(args.model))
     out = write_replay(net, args.out, args.duration, title=str(args.model))
     print(f"wrote replay to {out}")
     return 0

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
-
-from neurobox.cli.run import print_summary
 
 
 def register(sub) -> None:
@@ -24,7 +21,7 @@ def register(sub) -> None:
 
 def demo(args) -> int:
     start = time.perf_counter()
-    from neurobox.cli.train import digits_workflow
+    from neurobox.engine import run as simulate
     from neurobox.engine.progress import Progress
     from neurobox.examples import path
     from neurobox.network.modelfile import load
@@ -32,7 +29,7 @@ def demo(args) -> int:
     from neurobox.viz.plots import raster, traces
 
     net = load(path("coba"))
-    results = net.run(args.duration, progress=False if (args.quiet or args.json) else None)
+    results = simulate(net, args.duration, progress=False if (args.quiet or args.json) else None)
     out = Path(args.out)
     raster_png = raster(results, out / "raster.png", t_range_ms=(0.0, min(results.bio_ms, 500.0)),
                         title="COBA: 3200 excitatory + 800 inhibitory LIF neurons")
@@ -42,11 +39,12 @@ def demo(args) -> int:
     coba = results.summary()
     if not args.json:
         print("neurobox demo: the COBA network of Brette et al. (2007)")
-        print_summary({**coba, "wall_s": time.perf_counter() - start}, sys.stdout)
+        print(results.summary_text({**coba, "wall_s": time.perf_counter() - start}))
         print(f"wrote {raster_png} and {traces_png}")
         print("\ntraining the digits network (unsupervised STDP, winner-take-all, scikit-learn's 8x8 digits)...")
     config = digits.QUICK if args.quick else digits.DigitsConfig()
-    learned, files = digits_workflow(config, 0, out / "digits", Progress(False if (args.quiet or args.json) else None))
+    learned, files = digits.train_and_report(config, 0, out / "digits",
+                                             Progress(False if (args.quiet or args.json) else None))
     if args.json:
         print(json.dumps({"coba": coba, "digits": learned, "wall_s": round(time.perf_counter() - start, 3),
                           "pictures": [str(raster_png), str(traces_png)] + [str(f) for f in files[2:]]}))

@@ -15,11 +15,11 @@ def register(sub) -> None:
 
 
 def drift(args) -> int:
-    from neurobox.cli.run import resolve_model_path
+    from neurobox.examples import resolve
     from neurobox.engine.drift import precision_drift
     from neurobox.network.modelfile import load
 
-    net = load(resolve_model_path(args.model))
+    net = load(resolve(args.model))
     report = precision_drift(net, args.duration or net.duration, args.tolerance)
     if args.json:
         print(json.dumps(report))

@@ -43,12 +43,14 @@ def _steps(n: int) -> int:
 
 
 def build(args) -> int:
-    from neurobox.cli.run import resolve_model_path
-    from neurobox.hardware.avr.network import build_board
-    from neurobox.hardware.board import load_board
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+    from neurobox.targets import exporter, require
 
-    board = load_board(resolve_model_path(args.model))
-    report = build_board(board, Path(args.out), args.mode, _steps(args.steps))
+    net = load(resolve(args.model))
+    firmware = exporter("firmware")
+    require(firmware, net)
+    report = firmware.export(net, Path(args.out), mode=args.mode, steps=_steps(args.steps))
     if args.json:
         print(json.dumps(report))
         return 0
@@ -66,11 +68,11 @@ def build(args) -> int:
 
 
 def verify(args) -> int:
-    from neurobox.cli.run import resolve_model_path
+    from neurobox.examples import resolve
     from neurobox.hardware.avr.network import verify_board
     from neurobox.hardware.board import load_board
 
-    board = load_board(resolve_model_path(args.model))
+    board = load_board(resolve(args.model))
     summary, _ = verify_board(board, _steps(args.steps), args.mode)
     ok = summary["bit_exact"] and summary["led_ok"] and summary["output_ok"]
     if args.json:

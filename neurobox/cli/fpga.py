@@ -26,16 +26,16 @@ def register(sub) -> None:
 
 
 def build(args) -> int:
-    from neurobox.cli.run import resolve_model_path
-    from neurobox.hardware.fpga.simulate import amaranth_or_error
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+    from neurobox.targets import exporter, require
 
-    amaranth_or_error()  # a missing Amaranth is a ToolMissingError naming the pip line
-    from neurobox.hardware.fpga.build import board_from_model, build_board
-
-    path = resolve_model_path(args.model)
-    board = board_from_model(path)
+    path = resolve(args.model)
+    net = load(path)
+    cells = exporter("fpga")
+    require(cells, net)
     out = Path(args.out) if args.out else Path(f"{path.stem}_fpga")
-    report = build_board(board, args.device, out, check=args.check_fit)
+    report = cells.export(net, out, device=args.device, check_fit=args.check_fit)
     if args.json:
         print(json.dumps(report))
         return 0

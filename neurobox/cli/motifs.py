@@ -18,17 +18,16 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from neurobox.errors import ConfigError
-    from neurobox.tasks.motifs import measure_all, summary
-    from neurobox.viz.motif_plots import motif_figures
+    from neurobox.tasks import motifs
 
     if args.trials < 1:
         raise ConfigError("--trials", f"must be >= 1, got {args.trials}")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     start = time.perf_counter()
-    measured = measure_all(n_trials=args.trials, seed=args.seed)
-    res = summary(measured)
-    res["figures"] = {k: str(v) for k, v in motif_figures(measured, args.out, seed=args.seed).items()}
+    measured = motifs.measure_all(n_trials=args.trials, seed=args.seed)
+    res = motifs.summary(measured)
+    res["figures"] = {k: str(v) for k, v in motifs.figures(measured, args.out, seed=args.seed).items()}
     res["wall_s"] = round(time.perf_counter() - start, 2)
     if args.json:
         print(json.dumps(res))

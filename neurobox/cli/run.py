@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
-from pathlib import Path
 
 
 def register(sub) -> None:
@@ -14,6 +12,10 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
     p.add_argument("--seed", type=int, help="master seed (default: the file's)")
     p.add_argument("--precision", choices=("float", "fixed"), help="arithmetic (default: the file's)")
+    p.add_argument("--target", default="engine", metavar="NAME",
+                   help="where to run it: engine (default), fixed (the chips' arithmetic), twin (the physical "
+                        "units on their clocks), avr-sim (every unit's firmware in simavr), fpga-sim (the cells "
+                        "in iverilog)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
@@ -21,20 +23,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_model_path(model: str) -> Path:
-    """The model file `model`, or else the built-in model of that name (coba, cuba...)."""
-    path = Path(model)
-    if path.exists() or "/" in model:
-        return path  # a missing path is reported by the loader
-    from neurobox.examples import path as builtin
-    return builtin(model)
-
-
 def run(args) -> int:
     start = time.perf_counter()
+    from neurobox.examples import resolve
     from neurobox.network.modelfile import load
 
-    net = load(resolve_model_path(args.model))
+    net = load(resolve(args.model))
     if args.seed is not None:
         if args.seed < 0:
             from neurobox.errors import ConfigError
@@ -42,7 +36,13 @@ def run(args) -> int:
         net.seed = args.seed
     if args.precision:
         net.precision = args.precision
-    results = net.run(args.duration, progress=False if args.quiet else None)
+    from neurobox.targets import require, runner
+
+    target = runner(args.target)
+    require(target, net)
+    handle = target.open(net, progress=False if args.quiet else None)
+    results = handle.run(args.duration)
+    handle.close()
     if args.out:
         results.save(args.out)
     if args.plot:
@@ -53,18 +53,10 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print_summary(summary, sys.stdout)
+        print(results.summary_text(summary))
         if args.out:
             print(f"saved results to {args.out}")
         if args.plot:
             print(f"wrote raster to {args.plot}")
     return 0
 
-
-def print_summary(summary: dict, out) -> None:
-    print(f"{summary['bio_ms']:g} ms simulated in {summary['simulate_s']:.3f} s "
-          f"(setup {summary['setup_s']:.3f} s, whole run {summary['wall_s']:.3f} s), seed {summary['seed']}",
-          file=out)
-    width = max([12] + [len(name) for name in summary["populations"]])
-    for name, pop in summary["populations"].items():
-        print(f"  {name:<{width}} {pop['n']:>8} neurons {pop['spikes']:>10} spikes {pop['rate_hz']:>9.2f} Hz", file=out)

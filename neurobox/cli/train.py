@@ -41,39 +41,11 @@ def _bar(args):
     return Progress(False if (args.quiet or args.json) else None)
 
 
-def digits_workflow(config, seed: int, out: Path, bar) -> tuple[dict, list[Path]]:
-    """Train and evaluate the digits network, save it, draw its weights and test raster.
-
-    Returns the summary (test_accuracy, train_seconds, neurons, ...) and the written files.
-    """
-    from neurobox.tasks import digits
-    from neurobox.viz.digits_plots import weight_images
-    from neurobox.viz.plots import raster
-
-    bar.phase("train")
-    trained = digits.train(config, seed, progress=bar.update)
-    bar.phase("test")
-    evaluation = digits.evaluate(trained, progress=bar.update)
-    bar.close()
-    model, meta = digits.save(trained, out)
-    weights_png = weight_images(trained.weights, out / "weights.png", labels=evaluation.neuron_labels,
-                                title=f"learned weights of {config.n_exc} neurons (class assigned above)")
-    res = evaluation.test_results
-    t0 = evaluation.test_start_ms
-    raster_png = raster(res, out / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
-                        title="test phase (first 3 s)")
-    summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "train_seconds": round(trained.train_seconds, 2),
-               "neurons": config.n_exc + digits.N_PIXELS,
-               "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
-               "evaluate_seconds": round(evaluation.seconds, 2), "out": str(out)}
-    return summary, [model, meta, weights_png, raster_png]
-
-
 def _digits(args, out: Path) -> int:
     from neurobox.tasks import digits
 
     config = digits.QUICK if args.quick else digits.DigitsConfig()
-    summary, paths = digits_workflow(config, args.seed, out, _bar(args))
+    summary, paths = digits.train_and_report(config, args.seed, out, _bar(args))
     if args.fault_sweep:
         summary["faults"] = digits.fault_sweep(digits.load(out))
     if args.json:
@@ -93,22 +65,15 @@ def _digits(args, out: Path) -> int:
 
 def _xor(args, out: Path) -> int:
     from neurobox.tasks import xor
-    from neurobox.viz.digits_plots import learning_curve
 
     config = xor.XorConfig(epochs=40) if args.quick else xor.XorConfig()
-    bar = _bar(args)
-    bar.phase("train")
-    result = xor.run_seeds(args.seeds, config, progress=bar.update)
-    bar.close()
-    png = learning_curve(result["curves"], config.block, out / "xor_learning_curve.png",
-                         title=f"XOR by R-STDP, {args.seeds} seeds")
-    summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
-               "per_seed": result["per_seed"], "out": str(out)}
+    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args))
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"xor: {100 * result['accuracy']:.1f} % correct after training (mean over {args.seeds} seeds; "
-              f"min {100 * result['min']:.0f} %, max {100 * result['max']:.0f} %)")
-        print("per seed: " + ", ".join(f"{100 * a:.0f} %" for a in result["per_seed"]))
-        print(f"wrote {png}")
+        print(f"xor: {100 * summary['accuracy']:.1f} % correct after training (mean over {args.seeds} seeds; "
+              f"min {100 * summary['min']:.0f} %, max {100 * summary['max']:.0f} %)")
+        print("per seed: " + ", ".join(f"{100 * a:.0f} %" for a in summary["per_seed"]))
+        for path in paths:
+            print(f"wrote {path}")
     return 0

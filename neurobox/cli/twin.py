@@ -48,7 +48,7 @@ def _cycles(text: str):
 
 
 def run(args) -> int:
-    from neurobox.cli.run import resolve_model_path
+    from neurobox.examples import resolve
     from neurobox.errors import ConfigError
     from neurobox.hardware.board import load_board
     from neurobox.twin import BusParams, WireParams, compare_with_engine, measure_cycles, run_twin, summary, wall_time
@@ -60,7 +60,7 @@ def run(args) -> int:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     if args.wire_delay_us < 0:
         raise ConfigError("--wire-delay-us", f"must be >= 0, got {args.wire_delay_us}")
-    board = load_board(resolve_model_path(args.model))
+    board = load_board(resolve(args.model))
     bus = BusParams(access=args.bus_access, **({"baud": args.baud} if args.baud is not None else {}))
     bus.check()
     result = run_twin(board, duration, transport=args.transport, faults=args.fault, seed=args.seed,

@@ -1,6 +1,10 @@
-"""The compiled, clock-driven engine: compile a Network to flat arrays and run it."""
-from neurobox.engine.compile import CompiledNetwork, compile_network
-from neurobox.engine.results import Results, SpikeTrains, Trace
-from neurobox.engine.simulation import Simulation
+"""The compiled, clock-driven engine: compile a Network to flat arrays and run it.
 
-__all__ = ["CompiledNetwork", "Results", "Simulation", "SpikeTrains", "Trace", "compile_network"]
+    sim = Simulation(net)        # the run handle: compiles a snapshot of the description
+    res = sim.run(1000.0)        # ms; a second run continues
+    res = run(net, 1000.0)       # the same in one call
+"""
+from neurobox.engine.compile import CompiledNetwork, compile_network
+from neurobox.engine.simulation import Simulation, run
+
+__all__ = ["CompiledNetwork", "Simulation", "compile_network", "run"]

@@ -1,7 +1,10 @@
 """Compile a Network description into flat arrays.
 
-Neuron state: float64[n_state, N] per population. Synapses: CSR by
-presynaptic neuron per projection, int32 targets, float32 weights and
+`compile_network(net)` is a pure function of the description and its
+seed: it draws connectivity and initial state and returns the flat arrays
+the generated loop reads (neurobox.engine.codegen), without running
+anything. Neuron state: float64[n_state, N] per population. Synapses: CSR
+by presynaptic neuron per projection, int32 targets, float32 weights and
 uint8/uint16 delays in steps (a projection whose delays are all equal
 stores one number instead): 8-9 bytes per synapse.
 """
@@ -32,6 +35,9 @@ class CompiledPopulation:
     i_ext: np.ndarray        # float64[N], pA
     rng: np.ndarray          # uint64[4]
     spikes: np.ndarray       # int32[N], scratch for this step's spikes
+    coupled: np.ndarray | None = None  # float64[N]: i_ext plus gap-junction currents (only when coupled)
+    spike_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # a chunk's spike buffer
+    spike_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def n(self) -> int:
@@ -102,6 +108,19 @@ class CompiledGapJunctions:
 
 
 @dataclass
+class CompiledRecorder:
+    """A state recorder: state rows and neurons of population `population`, sampled every `every` steps."""
+
+    name: str
+    population: int
+    variables: list[str]
+    rows: np.ndarray         # int64
+    neurons: np.ndarray      # int64
+    every: int
+    buffer: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # a chunk's samples
+
+
+@dataclass
 class CompiledNetwork:
     dt: float
     seed: int
@@ -109,6 +128,19 @@ class CompiledNetwork:
     projections: list[CompiledProjection]
     index: dict[str, int] = field(default_factory=dict)
     gap_junctions: list[CompiledGapJunctions] = field(default_factory=list)
+    recorders: list[CompiledRecorder] = field(default_factory=list)
+
+    def population(self, name: str) -> CompiledPopulation:
+        if name not in self.index:
+            raise ConfigError("population", f"no population named {name!r}; populations: {', '.join(self.index)}")
+        return self.populations[self.index[name]]
+
+    def projection(self, name: str) -> CompiledProjection:
+        for cp in self.projections:
+            if cp.name == name:
+                return cp
+        raise ConfigError("projection", f"no chemical projection named {name!r}; projections: "
+                                        f"{', '.join(cp.name for cp in self.projections) or 'none'}")
 
     @property
     def n_synapses(self) -> int:
@@ -119,13 +151,16 @@ class CompiledNetwork:
         return sum(p.nbytes for p in self.projections)
 
 
-def compile_network(net: Network) -> CompiledNetwork:
-    """Draw connectivity and initial state, and lay everything out in flat arrays."""
+def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
+    """Draw connectivity and initial state, and lay everything out in flat arrays.
+
+    learning: False freezes every plastic projection (the global learning switch).
+    """
     if not net.populations:
         raise ConfigError("populations", "the network has no population")
     index = {name: k for k, name in enumerate(net.populations)}
     engines = {name: engine_model(pop, net.precision) for name, pop in net.populations.items()}
-    projections = [_compile_projection(name, proj, index, net, engines[proj.post.name])
+    projections = [_compile_projection(name, proj, index, net, engines[proj.post.name], learning)
                    for name, proj in net.projections.items()
                    if not isinstance(proj, GapJunction)]
     gaps = [_compile_gap_junctions(name, proj, index, net) for name, proj in net.projections.items()
@@ -134,9 +169,14 @@ def compile_network(net: Network) -> CompiledNetwork:
     for cp in projections:
         longest = cp.uniform_delay if cp.delays is None else int(cp.delays.max(initial=1))
         depth[cp.post] = max(depth[cp.post], longest + 1)
-    populations = [_compile_population(name, pop, depth[index[name]], net, engines[name])
+    coupled = {k for g in gaps for k in (g.pre, g.post)}
+    populations = [_compile_population(name, pop, depth[index[name]], net, engines[name], index[name] in coupled)
                    for name, pop in net.populations.items()]
-    return CompiledNetwork(net.dt, net.seed, populations, projections, index, gaps)
+    recorders = [CompiledRecorder(name, index[rec.population.name], list(rec.variables),
+                                  np.array([rec.population.model.state_index(v) for v in rec.variables], np.int64),
+                                  rec.neuron_indices().astype(np.int64), int(rec.every))
+                 for name, rec in net.recorders.items()]
+    return CompiledNetwork(net.dt, net.seed, populations, projections, index, gaps, recorders)
 
 
 def initial_state(pop: Population, seed: int) -> np.ndarray:
@@ -152,7 +192,8 @@ def initial_state(pop: Population, seed: int) -> np.ndarray:
     return state
 
 
-def _compile_population(name: str, pop: Population, depth: int, net: Network, em: EngineModel) -> CompiledPopulation:
+def _compile_population(name: str, pop: Population, depth: int, net: Network, em: EngineModel,
+                        coupled: bool) -> CompiledPopulation:
     model = em.model
     state = initial_state(pop, net.seed)
     if em.fixed:
@@ -167,10 +208,12 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
         i_ext=np.zeros(pop.n, dtype=np.float64),
         rng=kernel_state(net.seed, "population", name),
         spikes=np.zeros(pop.n, dtype=np.int32),
+        coupled=np.zeros(pop.n, dtype=np.float64) if coupled else None,
     )
 
 
-def _compile_projection(name: str, proj, index: dict[str, int], net: Network, post: EngineModel) -> CompiledProjection:
+def _compile_projection(name: str, proj, index: dict[str, int], net: Network, post: EngineModel,
+                        learning: bool) -> CompiledProjection:
     syn = proj.build(net.seed, net.dt, f"projections.{name}", compact=not post.fixed)
     if post.fixed:
         syn = replace(syn, weight=fixed_weights(syn.weight, post.i_lsb, f"projections.{name}.weight"))
@@ -189,7 +232,7 @@ def _compile_projection(name: str, proj, index: dict[str, int], net: Network, po
     plastic = None
     if proj.plasticity is not None:
         plastic = _plastic_state(proj, syn, int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
-                                 plasticity_constants(proj.plasticity, net.dt, post, net.learning,
+                                 plasticity_constants(proj.plasticity, net.dt, post, learning,
                                                       f"projections.{name}.plasticity"))
     return CompiledProjection(
         name=name,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurobox.engine.simulation import run
 from neurobox.network.modelfile import loads
 
 TOLERANCE_STEPS = 1
@@ -33,7 +34,7 @@ def precision_drift(net, duration_ms: float, tolerance_steps: int = TOLERANCE_ST
     for precision in ("float", "fixed"):
         copy = loads(text)
         copy.precision = precision
-        runs[precision] = copy.run(duration_ms, progress=False)
+        runs[precision] = run(copy, duration_ms, progress=False)
     dt = net.dt
     out = {"duration_ms": duration_ms, "tolerance_steps": tolerance_steps, "populations": {}}
     for name, float_spikes in runs["float"].spikes.items():

@@ -1,10 +1,24 @@
-"""Run a compiled network in chunks of compiled steps.
+"""The run handle of a network: `Simulation(net)` compiles a snapshot of it and runs it in chunks.
 
-Python only acts between chunks: it sets step-current stimuli, hands out
-recording buffers, collects what they caught, and updates the progress bar.
+A `Network` is only a description; a `Simulation` owns everything that
+running it creates: a snapshot of the description taken when it was
+opened (later edits to the network do not reach it; open a new
+Simulation), the compiled arrays (neurobox.engine.compile), the generated
+loop (neurobox.engine.codegen), the time reached and the recordings. A
+second `run` continues where the first stopped.
+
+What may change while it runs is changed through the handle: parameters
+of a population (a source's rate or spike times, a threshold), step
+currents, the rule of a plastic projection, transmission probabilities,
+the global learning switch, rewards, and the state itself.
+
+Python only acts between chunks of compiled steps: it sets step-current
+stimuli, hands out recording buffers, collects what they caught, and
+updates the progress bar.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -14,139 +28,163 @@ from neurobox.engine.codegen import (GapSlot, LoopStructure, PopulationSlot, Pro
 from neurobox.engine.compile import CompiledNetwork, compile_network, plasticity_constants
 from neurobox.engine.precision import engine_model
 from neurobox.engine.progress import Progress
-from neurobox.engine.results import Results, SpikeTrains, Trace
 from neurobox.errors import ConfigError, SimulationError
+from neurobox.network.network import Network, positive_number
 from neurobox.network.projection import check_probability
+from neurobox.plasticity.rules import make_plasticity
+from neurobox.results import Results, SpikeTrains, Trace
 
 CHUNK_STEPS = 2000
 """Steps per compiled chunk between returns to Python (200 ms at dt = 0.1 ms)."""
 
 
-class Simulation:
-    """The running state of one Network: compiled arrays, time reached, recordings."""
+def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None) -> Results:
+    """Simulate `net` for `duration_ms` (default: its duration) from t = 0 and return the results."""
+    return Simulation(net, progress=progress).run(duration_ms, progress=progress)
 
-    def __init__(self, net, progress: bool | None = None):
-        self.net = net
+
+def _snapshot(net: Network) -> Network:
+    if not isinstance(net, Network):
+        raise ConfigError("network", f"expected a neurobox Network, got {type(net).__name__}")
+    if not net.populations:
+        raise ConfigError("populations", "the network has no population")
+    return net.copy()
+
+
+class Simulation:
+    """A running network (see the module docstring).
+
+    net:      the description (a snapshot is taken now)
+    progress: True shows a bar while compiling, False hides it, None shows it on a terminal
+    learning: False starts with every plastic projection frozen (see `learning`)
+    """
+
+    def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True):
         start = time.perf_counter()
+        self.network = _snapshot(net)
+        """The description as it was when the simulation was opened (plus changes made through the handle)."""
+        self._learning = bool(learning)
         bar = Progress(progress)
         bar.phase("build")
-        self.compiled: CompiledNetwork = compile_network(net)
-        self.recorders = list(net.recorders.values())
-        self._recorder_indices = [  # (state rows, neuron indices) of each recorder
-            (np.array([r.population.model.state_index(v) for v in r.variables], dtype=np.int64),
-             r.neuron_indices().astype(np.int64)) for r in self.recorders]
+        self.compiled: CompiledNetwork = compile_network(self.network, self._learning)
+        """The flat arrays the loop reads and writes (read them, do not resize them)."""
         self.structure = LoopStructure(
-            populations=tuple(
-                PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
-                               p.engine.model.kernel(p.engine.method).__name__,
-                               p.population.record_spikes)
-                for p in self.compiled.populations),
+            populations=tuple(PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
+                                             p.engine.model.kernel(p.engine.method).__name__,
+                                             p.population.record_spikes, p.coupled is not None)
+                              for p in self.compiled.populations),
             projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
                                              cp.plastic is not None, cp.p_transmit is not None)
                               for cp in self.compiled.projections),
-            recorders=tuple(RecorderSlot(self.compiled.index[r.population.name]) for r in self.recorders),
+            recorders=tuple(RecorderSlot(r.population) for r in self.compiled.recorders),
             gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
                                 for g in self.compiled.gap_junctions),
         )
-        self._coupled_currents = {k: np.zeros(self.compiled.populations[k].n)
-                                  for k in self.structure.coupled_populations()}
         bar.phase("compile")
         self.loop = compiled_loop(self.structure)
         self.step = 0
         self._spike_capacity = [16 * p.n + 65536 for p in self.compiled.populations]
         self._spike_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.compiled.populations]
-        self._trace_chunks: list[list[np.ndarray]] = [[] for _ in self.recorders]
-        self._trace_steps: list[list[np.ndarray]] = [[] for _ in self.recorders]
-        self._consts_seen = [p.consts.copy() for p in self.compiled.populations]
-        self._stimulus_cache: dict[int, tuple[int, np.ndarray]] = {}
-        self._counters = np.zeros(len(self.compiled.populations) + len(self.recorders) + 2, dtype=np.int64)
+        self._trace_chunks: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
+        self._trace_steps: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
+        self._stimulus_steps: dict[str, np.ndarray] = {}
+        self._counters = np.zeros(len(self.compiled.populations) + len(self.compiled.recorders) + 2, dtype=np.int64)
+        self._new_spike_buffers()
+        self._new_trace_buffers(0, 0)
+        self.structure.check_values(self._arguments())
         self._reset_counters()
-        self._call(0, 0, self._new_spike_buffers(), self._new_trace_buffers(0, 0))  # compile or load from cache
+        self._call(0, 0)  # compile or load from cache
         bar.close()
         self.setup_s = time.perf_counter() - start
         self.simulate_s = 0.0
 
+    def __enter__(self) -> "Simulation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the compiled arrays and recordings."""
+        self._spike_chunks = [[] for _ in self._spike_chunks]
+        self._trace_chunks = [[] for _ in self._trace_chunks]
+
     @property
-    def time_ms(self) -> float:
+    def dt(self) -> float:
+        """Time step, ms."""
+        return self.compiled.dt
+
+    @property
+    def time(self) -> float:
+        """Biological time reached, ms."""
         return self.step * self.compiled.dt
 
     # -- running ----------------------------------------------------------------
-    def run(self, duration_ms: float, progress: bool | None = None, collect: bool = True) -> Results | None:
-        """Advance `duration_ms`; return everything recorded so far (or None when not `collect`)."""
+    def run(self, duration_ms: float | None = None, *, progress: bool | None = None) -> Results:
+        """Advance `duration_ms` (default: the network's duration); return everything recorded so far."""
+        duration = self.network.duration if duration_ms is None else positive_number(duration_ms, "duration")
+        self._advance(duration, progress)
+        return self.results()
+
+    def advance(self, duration_ms: float, *, progress: bool | None = False) -> None:
+        """Advance `duration_ms` without assembling results (cheap: for live views and task loops)."""
+        self._advance(positive_number(duration_ms, "duration"), progress)
+
+    def _advance(self, duration_ms: float, progress: bool | None) -> None:
         dt = self.compiled.dt
         n_steps = int(round(duration_ms / dt))
         if n_steps < 1:
             raise ConfigError("duration", f"must be at least one step (dt = {dt:g} ms), got {duration_ms:g} ms")
-        self._refresh_parameters()
         target = self.step + n_steps
         bar = Progress(progress)
         bar.phase("run")
         start = time.perf_counter()
-        spike_buffers = self._new_spike_buffers()
         try:
             while self.step < target:
                 end = min(target, self.step + CHUNK_STEPS, self._next_stimulus_change(self.step))
                 self._apply_stimuli(self.step)
-                trace_buffers = self._new_trace_buffers(self.step, end)
+                self._new_trace_buffers(self.step, end)
                 self._reset_counters()
-                reached = self._call(self.step, end, spike_buffers, trace_buffers)
-                self._collect(spike_buffers, trace_buffers, self.step)
+                reached = self._call(self.step, end)
+                self._collect(self.step)
                 self._check_error(reached)
                 if reached < end:  # a spike buffer filled up: make them bigger
                     self._spike_capacity = [2 * c for c in self._spike_capacity]
-                    spike_buffers = self._new_spike_buffers()
+                    self._new_spike_buffers()
                 self.step = reached
-                done = 1.0 - (target - self.step) / n_steps
-                bar.update(done, f"{self.time_ms:.0f} ms")
+                bar.update(1.0 - (target - self.step) / n_steps, f"{self.time:.0f} ms")
         finally:
             bar.close()
             self.simulate_s += time.perf_counter() - start
-        return self.results() if collect else None
 
-    def _call(self, step0: int, step1: int, spike_buffers, trace_buffers) -> int:
-        args = []
-        for k, p in enumerate(self.compiled.populations):
-            args += [p.state, p.consts, p.ring, p.i_ext, p.rng, p.spikes]
+    def _arguments(self) -> list:
+        c = self.compiled
+        return self.structure.argument_values((c.populations, c.projections, c.recorders, c.gap_junctions))
+
+    def _call(self, step0: int, step1: int) -> int:
+        return int(self.loop(np.int64(step0), np.int64(step1), self._counters, *self._arguments()))
+
+    def _new_spike_buffers(self) -> None:
+        for p, capacity in zip(self.compiled.populations, self._spike_capacity):
             if p.population.record_spikes:
-                args += list(spike_buffers[k])
-        for cp in self.compiled.projections:
-            args += [cp.indptr, cp.targets, cp.weights]
-            args.append(cp.delays if cp.delays is not None else np.int64(cp.uniform_delay))
-            if cp.p_transmit is not None:
-                args += [cp.p_transmit, cp.transmit_rng]
-            if cp.plastic is not None:
-                ps = cp.plastic
-                args += [ps.history, ps.history_counts, ps.rev_ptr, ps.rev_syn, ps.rev_pre, ps.x, ps.y,
-                         ps.consts, ps.eligibility, ps.dopamine]
-        for m, rec in enumerate(self.recorders):
-            rows, neurons = self._recorder_indices[m]
-            args += [rows, neurons, trace_buffers[m], np.int64(rec.every)]
-        args += [self._coupled_currents[k] for k in self.structure.coupled_populations()]
-        for gap in self.compiled.gap_junctions:
-            args += [gap.a, gap.b, gap.g]
-        return int(self.loop(np.int64(step0), np.int64(step1), self._counters, *args))
+                p.spike_steps = np.empty(capacity, dtype=np.int64)
+                p.spike_ids = np.empty(capacity, dtype=np.int32)
 
-    def _new_spike_buffers(self):
-        return [(np.empty(c, dtype=np.int64), np.empty(c, dtype=np.int32)) for c in self._spike_capacity]
-
-    def _new_trace_buffers(self, step0: int, step1: int):
-        buffers = []
-        for rec, (rows, neurons) in zip(self.recorders, self._recorder_indices):
+    def _new_trace_buffers(self, step0: int, step1: int) -> None:
+        for rec in self.compiled.recorders:
             samples = (step1 // rec.every) - (step0 // rec.every)
-            buffers.append(np.empty((samples, rows.size, neurons.size), dtype=np.float64))
-        return buffers
+            rec.buffer = np.empty((samples, rec.rows.size, rec.neurons.size), dtype=np.float64)
 
-    def _collect(self, spike_buffers, trace_buffers, step0: int) -> None:
+    def _collect(self, step0: int) -> None:
         n_pops = len(self.compiled.populations)
         for k, p in enumerate(self.compiled.populations):
             count = int(self._counters[k])
             if p.population.record_spikes and count:
-                steps, ids = spike_buffers[k]
-                self._spike_chunks[k].append((steps[:count].copy(), ids[:count].copy()))
-        for m, rec in enumerate(self.recorders):
+                self._spike_chunks[k].append((p.spike_steps[:count].copy(), p.spike_ids[:count].copy()))
+        for m, rec in enumerate(self.compiled.recorders):
             count = int(self._counters[n_pops + m])
             if count:
-                self._trace_chunks[m].append(trace_buffers[m][:count].copy())
+                self._trace_chunks[m].append(rec.buffer[:count].copy())
                 first = (step0 // rec.every + 1) * rec.every
                 self._trace_steps[m].append(first + rec.every * np.arange(count, dtype=np.int64))
 
@@ -164,48 +202,148 @@ class Simulation:
         raise SimulationError(f"the state of population {name!r} (neuron {neuron}) became NaN at "
                               f"t = {(reached + 1) * self.compiled.dt:g} ms; check parameters, weights and dt")
 
-    # -- parameters and stimuli ---------------------------------------------------
-    def _refresh_parameters(self) -> None:
-        """Re-read population parameters and learning switches (they may change between runs)."""
-        for cp in self.compiled.projections:
-            proj = self.net.projections[cp.name]
-            if cp.p_transmit is not None:
-                if proj.p_transmit is None:
-                    raise ConfigError(f"projections.{cp.name}.p_transmit",
-                                      "cannot be removed after a run; set it to 1.0 instead")
-                cp.p_transmit[0] = check_probability(proj.p_transmit, f"projections.{cp.name}.p_transmit")
-            elif proj.p_transmit is not None:
-                raise ConfigError(f"projections.{cp.name}.p_transmit", "set p_transmit when the projection is "
-                                                                       "created (1.0 to start reliable)")
-            if cp.plastic is not None:
-                post = self.compiled.populations[cp.post].engine
-                cp.plastic.consts[:] = plasticity_constants(cp.plastic.rule, self.compiled.dt, post,
-                                                            self.net.learning, f"projections.{cp.name}.plasticity")
-        for k, p in enumerate(self.compiled.populations):
-            pop = p.population
-            p.engine = engine_model(pop, self.net.precision)
-            consts = np.ascontiguousarray(p.engine.model.constants(p.engine.params, self.compiled.dt, pop.n),
-                                          dtype=np.float64)
-            if consts.shape != p.consts.shape or not np.array_equal(consts, self._consts_seen[k]):
-                p.consts = consts
-                self._consts_seen[k] = consts.copy()
-                if pop.model.is_source:  # a source's state only points into its parameters
-                    p.state[:] = 0.0
+    # -- what may change while it runs ------------------------------------------------
+    def set_params(self, population: str, **params) -> None:
+        """Change parameters of `population` from now on (e.g. a Poisson source's rate, spike times, theta_plus)."""
+        pop = self._population(population)
+        pop.set(**params)
+        cp = self.compiled.population(population)
+        cp.engine = engine_model(pop, self.network.precision)
+        consts = np.ascontiguousarray(cp.engine.model.constants(cp.engine.params, self.compiled.dt, pop.n),
+                                      dtype=np.float64)
+        if consts.shape != cp.consts.shape or not np.array_equal(consts, cp.consts):
+            cp.consts = consts
+            if pop.model.is_source:  # a source's state only points into its parameters
+                cp.state[:] = 0.0
 
-    def _stimulus_steps(self, stim) -> np.ndarray:
-        """The steps at which `stim` changes (cached until its times or amplitudes change)."""
-        cached = self._stimulus_cache.get(id(stim))
-        if cached is None or cached[0] != stim.version:
+    def set_stimulus(self, name: str, *, times=None, amplitudes=None, neurons=None) -> None:
+        """Change a step-current stimulus: its times (ms), amplitudes (pA) and/or the neurons it reaches."""
+        if name not in self.network.stimuli:
+            raise ConfigError("stimulus", f"no stimulus named {name!r}; stimuli: "
+                                          f"{', '.join(self.network.stimuli) or 'none'}")
+        stim = self.network.stimuli[name]
+        old = (stim.times, stim.amplitudes, stim.neurons)
+        if times is not None:
+            stim.times = times
+        if amplitudes is not None:
+            stim.amplitudes = amplitudes
+        if neurons is not None:
+            stim.neurons = list(neurons)
+        try:
             stim.check(stim.field)
+        except ConfigError:
+            stim.times, stim.amplitudes, stim.neurons = old
+            raise
+        self._stimulus_steps.pop(name, None)
+
+    def set_plasticity(self, projection: str, **params) -> None:
+        """Change the rule of plastic `projection` from now on (e.g. A_plus, A_minus, learning)."""
+        proj = self._projection(projection)
+        if proj.plasticity is None:
+            raise ConfigError(f"projections.{projection}.plasticity", "this projection is not plastic")
+        rule = make_plasticity({**proj.plasticity.to_dict(), **params}, f"projections.{projection}.plasticity")
+        if rule.rule != proj.plasticity.rule:
+            raise ConfigError(f"projections.{projection}.plasticity.rule", "the rule cannot change while running")
+        proj.plasticity = rule
+        cp = self.compiled.projection(projection)
+        cp.plastic.rule = rule
+        self._refresh_rule(cp)
+
+    def set_p_transmit(self, projection: str, p: float) -> None:
+        """The probability (0..1) that a synapse of `projection` transmits a spike, from now on."""
+        proj = self._projection(projection)
+        cp = self.compiled.projection(projection)
+        if cp.p_transmit is None:
+            raise ConfigError(f"projections.{projection}.p_transmit",
+                              "set p_transmit when the projection is created (1.0 to start reliable)")
+        cp.p_transmit[0] = check_probability(p, f"projections.{projection}.p_transmit")
+        proj.p_transmit = float(cp.p_transmit[0])
+
+    @property
+    def learning(self) -> bool:
+        """The global learning switch: False freezes every plastic projection from now on."""
+        return self._learning
+
+    @learning.setter
+    def learning(self, on: bool) -> None:
+        self._learning = bool(on)
+        for cp in self.compiled.projections:
+            if cp.plastic is not None:
+                self._refresh_rule(cp)
+
+    def _refresh_rule(self, cp) -> None:
+        post = self.compiled.populations[cp.post].engine
+        cp.plastic.consts[:] = plasticity_constants(cp.plastic.rule, self.compiled.dt, post, self._learning,
+                                                    f"projections.{cp.name}.plasticity")
+
+    def reward(self, amount: float, projection: str | None = None) -> None:
+        """Broadcast a reward (dopamine) of `amount` to the reward-modulated (rule "rstdp") projections.
+
+        projection: one projection's name, or None for every rstdp projection.
+        """
+        rstdp = [cp for cp in self.compiled.projections if cp.plastic is not None and cp.plastic.rule.rule == "rstdp"]
+        names = [cp.name for cp in rstdp]
+        if projection is not None:
+            if projection not in names:
+                raise ConfigError("reward", f"projection {projection!r} has no reward-modulated plasticity "
+                                            f"(rule = \"rstdp\"); reward-modulated: {', '.join(names) or 'none'}")
+            rstdp = [cp for cp in rstdp if cp.name == projection]
+        if not rstdp:
+            raise ConfigError("reward", "no projection of this network has reward-modulated plasticity "
+                                        "(rule = \"rstdp\")")
+        amount = float(amount)
+        if not math.isfinite(amount):
+            raise ConfigError("reward", f"must be a finite number, got {amount!r}")
+        for cp in rstdp:
+            cp.plastic.dopamine[0] += amount
+
+    def state(self, population: str, variable: str) -> np.ndarray:
+        """A copy of the current values of `variable` for every neuron of `population`."""
+        pop = self._population(population)
+        return self.compiled.population(population).state[pop.model.state_index(variable)].copy()
+
+    def set_state(self, population: str, variable: str, values) -> None:
+        """Overwrite `variable` of every neuron of `population` (e.g. a reset, or a dead unit's threshold)."""
+        pop = self._population(population)
+        target = self.compiled.population(population).state[pop.model.state_index(variable)]
+        try:
+            new = np.broadcast_to(np.asarray(values, dtype=np.float64), target.shape)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{population}.{variable}", f"expected a number or {target.size} numbers") from None
+        if not np.all(np.isfinite(new)):
+            raise ConfigError(f"{population}.{variable}", "values must be finite")
+        target[:] = new
+
+    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pre, post, weight, delay_steps) of a projection's synapses, as they are now (after learning)."""
+        self._projection(projection)
+        return self.compiled.projection(projection).to_lists()
+
+    def _population(self, name: str):
+        if name not in self.network.populations:
+            raise ConfigError("population", f"no population named {name!r}; populations: "
+                                            f"{', '.join(self.network.populations)}")
+        return self.network.populations[name]
+
+    def _projection(self, name: str):
+        if name not in self.network.projections:
+            raise ConfigError("projection", f"no projection named {name!r}; projections: "
+                                            f"{', '.join(self.network.projections) or 'none'}")
+        return self.network.projections[name]
+
+    # -- step currents ------------------------------------------------------------------
+    def _steps_of(self, name: str, stim) -> np.ndarray:
+        """The steps at which stimulus `name` changes (cached until it is changed)."""
+        steps = self._stimulus_steps.get(name)
+        if steps is None:
             steps = np.rint(np.asarray(stim.times, dtype=float) / self.compiled.dt).astype(np.int64)
-            cached = (stim.version, steps)
-            self._stimulus_cache[id(stim)] = cached
-        return cached[1]
+            self._stimulus_steps[name] = steps
+        return steps
 
     def _next_stimulus_change(self, step: int) -> int:
         nxt = np.iinfo(np.int64).max
-        for stim in self.net.stimuli.values():
-            steps = self._stimulus_steps(stim)
+        for name, stim in self.network.stimuli.items():
+            steps = self._steps_of(name, stim)
             later = steps[steps > step]
             if later.size:
                 nxt = min(nxt, int(later[0]))
@@ -214,31 +352,14 @@ class Simulation:
     def _apply_stimuli(self, step: int) -> None:
         for p in self.compiled.populations:
             p.i_ext[:] = 0.0
-        for stim in self.net.stimuli.values():
-            steps = self._stimulus_steps(stim)
+        for name, stim in self.network.stimuli.items():
+            steps = self._steps_of(name, stim)
             k = int(np.searchsorted(steps, step, side="right")) - 1
             if k >= 0:
-                pop = self.compiled.populations[self.compiled.index[stim.target.name]]
+                pop = self.compiled.population(stim.target.name)
                 np.add.at(pop.i_ext, stim.neuron_indices(), float(stim.amplitudes[k]))
 
-    def reward(self, amount: float, projections: list[str]) -> None:
-        """Add `amount` to the dopamine level of the named reward-modulated projections."""
-        for cp in self.compiled.projections:
-            if cp.name in projections:
-                cp.plastic.dopamine[0] += amount
-
-    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(pre, post, weight, delay_steps) of a projection's synapses, as they are now."""
-        for cp in self.compiled.projections:
-            if cp.name == projection:
-                return cp.to_lists()
-        raise ConfigError("projection", f"no chemical projection named {projection!r}")
-
-    # -- live access ----------------------------------------------------------------
-    def state(self, population: str) -> np.ndarray:
-        """The live state array (n_state, N) of `population` (do not keep it across runs)."""
-        return self.compiled.populations[self.compiled.index[population]].state
-
+    # -- what it recorded ---------------------------------------------------------------
     def spikes_between(self, t0_ms: float, t1_ms: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Spikes with t0_ms < t <= t1_ms per recorded population: (t_ms, ids), time-sorted."""
         dt = self.compiled.dt
@@ -263,8 +384,8 @@ class Simulation:
                            np.concatenate(ids[::-1]) if ids else np.zeros(0, np.int32))
         return out
 
-    # -- results ----------------------------------------------------------------
     def results(self) -> Results:
+        """Everything recorded so far."""
         dt = self.compiled.dt
         spikes = {}
         for k, p in enumerate(self.compiled.populations):
@@ -275,16 +396,17 @@ class Simulation:
             if p.population.record_spikes:
                 spikes[p.name] = SpikeTrains((steps + 1) * dt, ids, p.n)
         traces: dict[str, dict[str, Trace]] = {}
-        for m, rec in enumerate(self.recorders):
+        for m, rec in enumerate(self.compiled.recorders):
             chunks, steps = self._trace_chunks[m], self._trace_steps[m]
             if len(chunks) > 1:
                 chunks[:] = [np.concatenate(chunks)]
                 steps[:] = [np.concatenate(steps)]
-            values = chunks[0] if chunks else np.zeros((0, len(rec.variables), rec.neuron_indices().size))
+            values = chunks[0] if chunks else np.zeros((0, rec.rows.size, rec.neurons.size))
             t_ms = steps[0] * dt if steps else np.zeros(0)
-            traces[rec.name] = {var: Trace(rec.population.name, var, rec.neuron_indices(), t_ms,
-                                           values[:, a, :]) for a, var in enumerate(rec.variables)}
+            population = self.compiled.populations[rec.population].name
+            traces[rec.name] = {var: Trace(population, var, rec.neurons.copy(), t_ms, values[:, a, :])
+                                for a, var in enumerate(rec.variables)}
         wall = self.setup_s + self.simulate_s
-        return Results(dt, self.compiled.seed, self.time_ms, spikes, traces, self.net.to_toml,
+        return Results(dt, self.compiled.seed, self.time, spikes, traces, self.network.to_toml,
                        {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall},
                        self.compiled.n_synapses)

@@ -18,3 +18,21 @@ def path(name: str) -> Path:
     if not candidate.is_file():
         raise ConfigError("model", f"no built-in model {name!r}; built-in models: {', '.join(names())}")
     return candidate
+
+
+def resolve(model: str) -> Path:
+    """The model file `model` names: an existing file, else a built-in model of that name.
+
+    A name that looks like a path (it contains a / or ends in .toml) and
+    is not a built-in model is returned as a path, so that the loader
+    reports the missing file.
+    """
+    given = Path(model)
+    if given.exists() or "/" in model:
+        return given
+    stem = model[:-5] if model.endswith(".toml") else model
+    if (HERE / f"{stem}.toml").is_file():
+        return HERE / f"{stem}.toml"
+    if model.endswith(".toml"):
+        return given
+    return path(model)

@@ -36,7 +36,8 @@ class Board:
     """Units (in address order), stimulus sources, and the network they came from.
 
     addresses: bus address of every unit and every stimulus source neuron;
-    sources: stimulus source neuron names -> (population, index).
+    sources: stimulus source neuron names -> (population, index);
+    neurons: unit names -> (population, index).
     """
 
     dt: float
@@ -44,6 +45,7 @@ class Board:
     addresses: dict[str, int]
     sources: dict[str, tuple[str, int]]
     network: Any = field(repr=False, default=None)
+    neurons: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def fixed(self) -> list[FixedUnit]:
         return [fixed_unit(u) for u in self.units]
@@ -70,6 +72,7 @@ def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]
     units: list[UnitDescription] = []
     unit_params: dict[str, tuple[str, dict]] = {}
     sources: dict[str, tuple[str, int]] = {}
+    neurons: dict[str, tuple[str, int]] = {}
     for name, pop in network.populations.items():
         model = pop.model.name
         if model in SOURCE_MODELS:
@@ -82,6 +85,7 @@ def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]
             params = {k: v for k, v in pop.params.items()}
             for i in range(pop.n):
                 unit_params[_neuron_name(name, pop.n, i)] = (name, params)
+                neurons[_neuron_name(name, pop.n, i)] = (name, i)
         else:
             raise ConfigError(f"populations.{name}.model",
                               f"{model} cannot be built as a physical unit; use one of {', '.join(UNIT_MODELS)} "
@@ -97,7 +101,7 @@ def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]
         if isinstance(proj, GapJunction):
             raise ConfigError(where, "gap junctions cannot be built between physical units")
         rule = plasticity.get(pname, plasticity.get(k))
-        if rule is None and getattr(proj, "plasticity", None) is not None:
+        if rule is None and getattr(proj, "plasticity", None) is not None and proj.plasticity.learning:
             rule = _chip_rule(proj.plasticity, f"{where}.plasticity")
         if rule is not None:
             rule = dict(rule)
@@ -131,14 +135,15 @@ def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]
         units.append(UnitDescription(name, float_params, dt, tuple(inputs[name]), stdp, addresses[name], **lsb))
     if not units:
         raise ConfigError("populations", f"no population of a unit model ({', '.join(UNIT_MODELS)})")
-    return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network)
+    return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network, neurons=neurons)
 
 
 def _chip_rule(rule, field: str) -> dict[str, Any]:
     """The parameters of the pair-STDP rule the chips run, from a projection's Plasticity."""
-    if rule.rule != "stdp" or rule.mode != "additive" or rule.pairing != "all_to_all":
-        raise ConfigError(field, "units learn with additive all-to-all pair STDP only "
-                                 f"(got rule {rule.rule}, mode {rule.mode}, pairing {rule.pairing})")
+    for key, allowed in (("rule", "stdp"), ("mode", "additive"), ("pairing", "all_to_all")):
+        if getattr(rule, key) != allowed:
+            raise ConfigError(f"{field}.{key}", f"units learn with additive all-to-all pair STDP only; "
+                                                f"got {key} = {getattr(rule, key)!r}, use {allowed!r}")
     if rule.params["normalize_to"] > 0:
         raise ConfigError(f"{field}.normalize_to", "units do not normalise their weights; set it to 0")
     keys = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
@@ -157,6 +162,7 @@ def source_spikes(board: Board, steps: int) -> dict[str, np.ndarray]:
     out = {name: np.zeros(steps, dtype=bool) for name in board.sources}
     if not board.sources:
         return out
+    from neurobox.engine import run
     from neurobox.network import Network, Population
 
     net = board.network
@@ -165,7 +171,7 @@ def source_spikes(board: Board, steps: int) -> dict[str, np.ndarray]:
     for name in pops:
         p = net.populations[name]
         stim.add(Population(p.n, p.model.name, p.given_params, name=name, preset=p.preset))
-    results = stim.run(steps * board.dt, progress=False)
+    results = run(stim, steps * board.dt, progress=False)
     for name in pops:
         trains = results.spikes[name]
         n = net.populations[name].n
@@ -218,3 +224,33 @@ def board_inputs(board: Board, steps: int, mode: str = "wired") -> dict[str, np.
 def steps_for(board: Board, duration_ms: float) -> int:
     """Whole ticks in `duration_ms`."""
     return max(1, int(math.floor(duration_ms / board.dt + 1e-9)))
+
+
+def board_results(board: Board, unit_spikes: dict[str, np.ndarray], steps: int, *, timings: dict | None = None,
+                  extras: dict | None = None):
+    """What a physical target ran, as neurobox Results: spikes per population (units and stimuli).
+
+    unit_spikes: per unit name, the ticks (int array) or a bool[steps] array of its spikes; a
+    spike in tick t is at (t + 1) dt ms, as in the engine.
+    """
+    from neurobox.results import Results, SpikeTrains
+
+    per_pop: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    fired = dict(unit_spikes)
+    fired.update(source_spikes(board, steps))
+    owners = {**board.neurons, **board.sources}
+    for name, ticks in fired.items():
+        ticks = np.asarray(ticks)
+        ticks = np.flatnonzero(ticks) if ticks.dtype == bool else ticks.astype(np.int64)
+        pop, i = owners[name]
+        per_pop.setdefault(pop, []).append((ticks, np.full(ticks.size, i, dtype=np.int32)))
+    spikes = {}
+    for pop, parts in per_pop.items():
+        ticks = np.concatenate([t for t, _ in parts])
+        ids = np.concatenate([i for _, i in parts])
+        order = np.lexsort((ids, ticks))
+        spikes[pop] = SpikeTrains((ticks[order] + 1) * board.dt, ids[order], board.network.populations[pop].n)
+    synapses = sum(len(u.inputs) for u in board.units)
+    return Results(board.dt, board.network.seed, steps * board.dt, spikes, {}, board.network.to_toml,
+                   dict(timings or {}), synapses, dict(extras or {}))
+

@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from neurobox.engine import Simulation
 from neurobox.errors import ConfigError
 
 N_PIXELS = 64
@@ -201,8 +202,8 @@ def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None
     return net
 
 
-def _weight_matrix(net, n_exc: int) -> np.ndarray:
-    pre, post, w, _ = net.weights("input_exc")
+def _weight_matrix(sim, n_exc: int) -> np.ndarray:
+    pre, post, w, _ = sim.weights("input_exc")
     out = np.zeros((N_PIXELS, n_exc))
     out[pre, post] = w
     return out
@@ -217,14 +218,14 @@ def _spike_trains(image: np.ndarray, rate_hz: float, window_ms: float, t0: float
     return t, ids
 
 
-def _present_batch(net, config: DigitsConfig, images: np.ndarray, rngs: list[np.random.Generator],
+def _present_batch(sim, config: DigitsConfig, images: np.ndarray, rngs: list[np.random.Generator],
                    rate_hz: float) -> np.ndarray:
     """Show `images` one after the other in one run (each present_ms, then rest_ms of silence).
 
     Returns the spike counts (n_images, n_exc) of the exc neurons during each presentation.
     """
     slot = config.present_ms + config.rest_ms
-    t_start = net.time
+    t_start = sim.time
     ts, ids = [], []
     for b, (image, rng) in enumerate(zip(images, rngs)):
         t, i = _spike_trains(image, rate_hz, config.present_ms, t_start + b * slot, config.dt, rng)
@@ -235,9 +236,9 @@ def _present_batch(net, config: DigitsConfig, images: np.ndarray, rngs: list[np.
     order = np.lexsort((t, i))
     t, i = t[order], i[order]
     bounds = np.searchsorted(i, np.arange(N_PIXELS + 1))
-    net.populations["input"].set(spike_times=[t[bounds[p]:bounds[p + 1]] for p in range(N_PIXELS)])
-    net.run(len(images) * slot, progress=False)
-    st, sid = net.spikes_between(t_start, net.time)["exc"]
+    sim.set_params("input", spike_times=[t[bounds[p]:bounds[p + 1]] for p in range(N_PIXELS)])
+    sim.advance(len(images) * slot)
+    st, sid = sim.spikes_between(t_start, sim.time)["exc"]
     rel = st - t_start - 1e-9
     which = np.floor(rel / slot).astype(np.int64)
     inside = (rel - which * slot) < config.present_ms
@@ -246,20 +247,20 @@ def _present_batch(net, config: DigitsConfig, images: np.ndarray, rngs: list[np.
     return counts
 
 
-def _present_all(net, config: DigitsConfig, images: np.ndarray, seed: int, phase: str, indices: np.ndarray,
+def _present_all(sim, config: DigitsConfig, images: np.ndarray, seed: int, phase: str, indices: np.ndarray,
                  epoch: int = 0) -> np.ndarray:
     """Show images (in batches); those that drew no exc spike are shown again with a stronger input.
 
     indices: each image's index in its split (names its seeded input stream).
     """
     base = config.eval_rate_hz if (phase != "train" and config.eval_rate_hz > 0) else config.max_rate_hz
-    counts = _present_batch(net, config, images, [_image_rng(seed, phase, int(k), epoch, 0) for k in indices],
+    counts = _present_batch(sim, config, images, [_image_rng(seed, phase, int(k), epoch, 0) for k in indices],
                             base)
     for rep in range(1, config.max_repeats + 1):
         silent = np.flatnonzero(counts.sum(axis=1) == 0)
         if silent.size == 0:
             break
-        counts[silent] = _present_batch(net, config, images[silent],
+        counts[silent] = _present_batch(sim, config, images[silent],
                                         [_image_rng(seed, phase, int(indices[s]), epoch, rep) for s in silent],
                                         base + rep * config.boost_hz)
     return counts
@@ -285,9 +286,7 @@ def train(config: DigitsConfig = DigitsConfig(), seed: int = 0, *,
     seed = _check_seed(seed)
     x_tr, _, _, _ = load_split(seed)
     start = time.perf_counter()
-    net = build_network(config, seed)
-    rule = net.projections["input_exc"].plasticity
-    exc = net.populations["exc"]
+    sim = Simulation(build_network(config, seed), progress=False)
     order_rng = np.random.default_rng([seed, 11])
     total = config.epochs * len(x_tr)
     done = 0
@@ -297,16 +296,15 @@ def train(config: DigitsConfig = DigitsConfig(), seed: int = 0, *,
             idx = order[part]
             # learning rate schedule: the rule's amplitudes shrink as training goes on
             factor = 1.0 - config.anneal * done / total
-            rule.params["A_plus"] = config.A_plus * factor
-            rule.params["A_minus"] = config.A_minus * factor
+            sim.set_plasticity("input_exc", A_plus=config.A_plus * factor, A_minus=config.A_minus * factor)
             if config.anneal_theta:
-                exc.set(theta_plus=config.theta_plus * factor)
-            _present_all(net, config, x_tr[idx], seed, "train", idx, epoch)
+                sim.set_params("exc", theta_plus=config.theta_plus * factor)
+            _present_all(sim, config, x_tr[idx], seed, "train", idx, epoch)
             done += len(idx)
             if progress is not None:
                 progress(done / total, f"epoch {epoch + 1}/{config.epochs}")
-    weights = _weight_matrix(net, config.n_exc)
-    theta = net.state("exc", "theta")
+    weights = _weight_matrix(sim, config.n_exc)
+    theta = sim.state("exc", "theta")
     return TrainedDigits(config, seed, weights, theta, time.perf_counter() - start)
 
 
@@ -368,21 +366,21 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
     start = time.perf_counter()
     config, seed = trained.config, trained.seed
     x_tr, y_tr, x_te, y_te = load_split(seed)
-    net = build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False,
-                        unreliable=faults is not None)
+    sim = Simulation(build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False,
+                                   unreliable=faults is not None), progress=False)
     total = len(x_tr) + len(x_te)
     train_counts = np.zeros((len(x_tr), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_tr), config.batch):
-        train_counts[part] = _present_all(net, config, x_tr[part], seed, "label", part)
+        train_counts[part] = _present_all(sim, config, x_tr[part], seed, "label", part)
         if progress is not None:
             progress((part[-1] + 1) / total, "labelling")
     neuron_labels = assign_labels(train_counts, y_tr)
     if faults is not None:
-        _apply_faults(net, faults, config.n_exc, seed)
-    test_start = net.time
+        _apply_faults(sim, faults, config.n_exc, seed)
+    test_start = sim.time
     test_counts = np.zeros((len(x_te), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_te), config.batch):
-        test_counts[part] = _present_all(net, config, x_te[part], seed, "test", part)
+        test_counts[part] = _present_all(sim, config, x_te[part], seed, "test", part)
         if progress is not None:
             progress((len(x_tr) + part[-1] + 1) / total, "testing")
     predictions = predict(test_counts, neuron_labels)
@@ -390,21 +388,21 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
     return Evaluation(test_accuracy=float(np.mean(predictions == y_te)),
                       train_accuracy=float(np.mean(train_pred == y_tr)),
                       neuron_labels=neuron_labels, predictions=predictions, y_test=y_te,
-                      test_counts=test_counts, test_results=net.results, test_start_ms=test_start,
+                      test_counts=test_counts, test_results=sim.results(), test_start_ms=test_start,
                       seconds=time.perf_counter() - start)
 
 
-def _apply_faults(net, faults: TestFaults, n_exc: int, seed: int) -> None:
+def _apply_faults(sim, faults: TestFaults, n_exc: int, seed: int) -> None:
     if not (0.0 <= faults.p_transmit <= 1.0):
         raise ConfigError("faults.p_transmit", f"must be in [0, 1], got {faults.p_transmit!r}")
     if not (0.0 <= faults.dead_fraction <= 1.0):
         raise ConfigError("faults.dead_fraction", f"must be in [0, 1], got {faults.dead_fraction!r}")
     for name in ("input_exc", "lateral"):
-        net.projections[name].p_transmit = faults.p_transmit
+        sim.set_p_transmit(name, faults.p_transmit)
     dead = np.random.default_rng([seed, 505]).permutation(n_exc)[:int(round(faults.dead_fraction * n_exc))]
-    theta = net.state("exc", "theta")
+    theta = sim.state("exc", "theta")
     theta[dead] = DEAD_THETA
-    net.set_state("exc", "theta", theta)
+    sim.set_state("exc", "theta", theta)
 
 
 def fault_sweep(trained: TrainedDigits, p_losses=(0.0, 0.05, 0.1, 0.2, 0.4),
@@ -464,3 +462,34 @@ def load(out_dir: str | os.PathLike) -> TrainedDigits:
     weights[pre, post] = np.asarray(proj.weight, dtype=np.float64)
     theta = np.asarray(net.populations["exc"].initial["theta"], dtype=np.float64)
     return TrainedDigits(config, seed, weights, theta, float(meta.get("train_seconds", 0.0)))
+
+
+# -- the whole workflow ------------------------------------------------------------------------
+def train_and_report(config: DigitsConfig, seed: int, out: str | os.PathLike, bar) -> tuple[dict, list[Path]]:
+    """Train and evaluate the digits network, save it, draw its weights and test raster into `out`.
+
+    bar: a neurobox.engine.progress.Progress. Returns the summary (test_accuracy,
+    train_seconds, neurons, ...) and the files written.
+    """
+    from neurobox.viz.plots import raster
+    from neurobox.viz.task_plots import weight_images
+
+    out = Path(out)
+    bar.phase("train")
+    trained = train(config, seed, progress=bar.update)
+    bar.phase("test")
+    evaluation = evaluate(trained, progress=bar.update)
+    bar.close()
+    model, meta = save(trained, out)
+    weights_png = weight_images(trained.weights, out / "weights.png", labels=evaluation.neuron_labels,
+                                title=f"learned weights of {config.n_exc} neurons (class assigned above)")
+    res = evaluation.test_results
+    t0 = evaluation.test_start_ms
+    raster_png = raster(res, out / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
+                        title="test phase (first 3 s)")
+    summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "train_seconds": round(trained.train_seconds, 2),
+               "neurons": config.n_exc + N_PIXELS,
+               "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
+               "evaluate_seconds": round(evaluation.seconds, 2), "out": str(out)}
+    return summary, [model, meta, weights_png, raster_png]
+

@@ -276,7 +276,7 @@ class SpikingReservoir:
         c = self.config
         net = self.build(input_times, n_inputs)
         start = time.perf_counter()
-        res = net.run(n_samples * c.sample_ms, progress=False)
+        res = nb.run(net, n_samples * c.sample_ms, progress=False)
         self.last_sim_s = time.perf_counter() - start
         s = res.spikes["res"]
         self.last_rate_hz = s.rate_hz(n_samples * c.sample_ms)

@@ -31,6 +31,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from pathlib import Path
+
 import numpy as np
 
 import neurobox as nb
@@ -70,7 +72,7 @@ def reverberation(weight_pA: float, delay_ms: float, *, duration_ms: float = 100
                 delay=float(delay_ms), receptor="excitatory")
     end_kick = kick_at_ms + kick_ms
     net.add(nb.StepCurrent("loop", [kick_at_ms, end_kick], [kick_pA, 0.0], neurons=[0]))
-    res = net.run(duration_ms, progress=False)
+    res = nb.run(net, duration_ms, progress=False)
     t, ids = res.spikes["loop"].t_ms, res.spikes["loop"].ids
     after = t[t > end_kick]
     last = float(t.max()) if t.size else end_kick
@@ -138,7 +140,7 @@ def half_centre(inhibition_pA: float, *, duration_ms: float = 6000.0, transient_
     if inhibition_pA > 0:
         net.connect("hco", "hco", "explicit", pre_ids=[0, 1], post_ids=[1, 0], weight=-float(inhibition_pA),
                     delay=delay_ms, receptor="inhibitory")
-    res = net.run(duration_ms, progress=False)
+    res = nb.run(net, duration_ms, progress=False)
     t, ids = res.spikes["hco"].t_ms, res.spikes["hco"].ids
     who, onset, size = runs_of(ids, t)
     keep = onset >= transient_ms
@@ -222,7 +224,7 @@ def winnerless(*, symmetric: bool = False, n_groups: int = 4, group_size: int = 
     net.connect("ring", "ring", "explicit", pre_ids=np.concatenate(pre), post_ids=np.concatenate(post),
                 weight=np.concatenate(w), delay=1.0, receptor="inhibitory")
     net.add(nb.StepCurrent("ring", [dt, kick_ms], [kick_pA, 0.0], neurons=list(range(group_size))))
-    res = net.run(duration_ms, progress=False)
+    res = nb.run(net, duration_ms, progress=False)
     t, ids = res.spikes["ring"].t_ms, res.spikes["ring"].ids
     seq, counts = active_sequence(t, ids // group_size, n_groups, duration_ms, bin_ms)
     return {"sequence": seq, "n_switches": max(0, seq.size - 1), "counts": counts,
@@ -306,3 +308,26 @@ def summary(measured: dict) -> dict:
                                                    "mean_switches", "n_trials")}
                        for k, v in wlc.items()},
     }
+
+
+def figures(measured: dict, out_dir, *, seed: int = 0) -> dict[str, Path]:
+    """Write reverberation.png, half_centre.png and winnerless.png for `measure_all`'s result.
+
+    Runs the example traces shown next to the sweeps (a persistent and a
+    dying loop at 15 pA, a half-centre at 200 pA, one trial of each ring).
+    """
+    from neurobox.viz.motif_plots import half_centre_figure, reverberation_figure, winnerless_figure
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    w, d_alive, d_dead = 15.0, 32.0, 2.0
+    alive = {**reverberation(w, d_alive, seed=seed), "weight": w, "delay": d_alive}
+    dead = {**reverberation(w, d_dead, seed=seed), "weight": w, "delay": d_dead}
+    figs = {"reverberation": reverberation_figure(alive, dead, measured["diagram"], d / "reverberation.png")}
+    g = 200.0
+    example = {**half_centre(g, seed=seed), "inhibition": g}
+    figs["half_centre"] = half_centre_figure(example, measured["half_centre"], d / "half_centre.png")
+    figs["winnerless"] = winnerless_figure(winnerless(symmetric=False, seed=seed),
+                                           winnerless(symmetric=True, seed=seed),
+                                           measured["winnerless"], d / "winnerless.png")
+    return figs

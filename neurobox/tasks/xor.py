@@ -23,19 +23,22 @@ nothing when it stayed silent (no spike, no eligibility). Which hidden
 neurons answer to which pattern is never told to the network; the
 output's synapses learn it from reward alone.
 
-Score: after training, learning is frozen (`net.learning = False`) and
+Score: after training, learning is frozen (`Simulation.learning = False`) and
 `test_trials` fresh jittered trials (equal numbers of the four patterns)
 are scored; the learning curve is the fraction correct in each block of
 training trials.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from neurobox.engine import Simulation
 from neurobox.errors import ConfigError
 
 PATTERNS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -123,21 +126,21 @@ def build_network(config: XorConfig, seed: int):
     return net
 
 
-def _trial(net, config: XorConfig, pattern: np.ndarray, rng: np.random.Generator) -> bool:
+def _trial(sim, config: XorConfig, pattern: np.ndarray, rng: np.random.Generator) -> bool:
     """Present one pattern (latency code + jitter); True when the output fired within the trial."""
     from neurobox.coding import latency_encode
 
-    onset = net.time + 1.0
+    onset = sim.time + 1.0
     t, ids = latency_encode(pattern.astype(float), config.late_ms, threshold=None, t_start_ms=onset)
     # a 0 bit is below the linear code's threshold: it fires at the end of the window, late_ms
     times = np.full(2, onset + config.late_ms)
     times[ids] = t
     times = times + rng.normal(0.0, config.jitter_ms, 2)
-    times = np.maximum(times, net.time + config.dt)
-    net.populations["input"].set(spike_times=[[float(times[0])], [float(times[1])]])
-    t0 = net.time
-    net.run(config.trial_ms, progress=False)
-    fired = net.spikes_between(t0, net.time)["output"][1].size > 0
+    times = np.maximum(times, sim.time + config.dt)
+    sim.set_params("input", spike_times=[[float(times[0])], [float(times[1])]])
+    t0 = sim.time
+    sim.advance(config.trial_ms)
+    fired = sim.spikes_between(t0, sim.time)["output"][1].size > 0
     return bool(fired)
 
 
@@ -147,27 +150,27 @@ def run_seed(config: XorConfig = XorConfig(), seed: int = 0) -> XorRun:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError("seed", f"must be a whole number >= 0, got {seed!r}")
     start = time.perf_counter()
-    net = build_network(config, int(seed))
+    sim = Simulation(build_network(config, int(seed)), progress=False)
     rng = np.random.default_rng([int(seed), 202])
     correct = []
     for _ in range(config.epochs):
         for p in rng.permutation(len(PATTERNS)):
-            fired = _trial(net, config, PATTERNS[p], rng)
+            fired = _trial(sim, config, PATTERNS[p], rng)
             correct.append(fired == bool(TARGETS[p]))
             if fired:
-                net.reward(config.reward if TARGETS[p] else -config.punishment)
-            net.run(config.rest_ms, progress=False)
+                sim.reward(config.reward if TARGETS[p] else -config.punishment)
+            sim.advance(config.rest_ms)
     n_blocks = len(correct) // config.block
     curve = np.array([np.mean(correct[k * config.block:(k + 1) * config.block]) for k in range(n_blocks)])
-    net.learning = False
+    sim.learning = False
     test_rng = np.random.default_rng([int(seed), 303])
     order = test_rng.permutation(np.resize(np.arange(len(PATTERNS)), config.test_trials))
     hits = 0
     for p in order:
-        fired = _trial(net, config, PATTERNS[p], test_rng)
+        fired = _trial(sim, config, PATTERNS[p], test_rng)
         hits += fired == bool(TARGETS[p])
-        net.run(config.rest_ms, progress=False)
-    weights = net.weights("hidden_output")[2].astype(np.float64)
+        sim.advance(config.rest_ms)
+    weights = sim.weights("hidden_output")[2].astype(np.float64)
     return XorRun(int(seed), hits / config.test_trials, curve, weights, time.perf_counter() - start)
 
 
@@ -187,3 +190,18 @@ def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed:
     acc = np.array([r.accuracy for r in runs])
     return {"accuracy": float(acc.mean()), "min": float(acc.min()), "max": float(acc.max()),
             "per_seed": [float(a) for a in acc], "curves": np.stack([r.curve for r in runs]), "runs": runs}
+
+
+def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, bar) -> tuple[dict, list[Path]]:
+    """Train and score `n_seeds` seeds, draw their learning curves into `out`; the summary and files written."""
+    from neurobox.viz.task_plots import learning_curve
+
+    bar.phase("train")
+    result = run_seeds(n_seeds, config, progress=bar.update)
+    bar.close()
+    png = learning_curve(result["curves"], config.block, Path(out) / "xor_learning_curve.png",
+                         title=f"XOR by R-STDP, {n_seeds} seeds")
+    summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
+               "per_seed": result["per_seed"], "out": str(out)}
+    return summary, [png]
+

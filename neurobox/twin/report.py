@@ -44,10 +44,7 @@ def latency_histogram(latency_ms: np.ndarray, bins: int = 40) -> dict:
 
 
 def _fixed_network(board: Board):
-    import copy
-
-    net = copy.deepcopy(board.network)
-    net.reset()
+    net = board.network.copy()
     net.precision = "fixed"
     return net
 
@@ -59,8 +56,11 @@ def compare_with_engine(board: Board, result: TwinResult) -> dict:
     Spikes compare as tick indices per unit; weights as the sorted weights of
     every (source, target) pair after the run.
     """
+    from neurobox.engine import Simulation
+
     net = _fixed_network(board)
-    res = net.run(result.duration_ms, progress=False)
+    sim = Simulation(net, progress=False)
+    res = sim.run(result.duration_ms)
     first = None
     spikes_equal = True
     for name in result.unit_names:
@@ -78,7 +78,7 @@ def compare_with_engine(board: Board, result: TwinResult) -> dict:
     engine_w: dict[tuple[str, str], list] = {}
     for pname, proj in net.projections.items():
         try:
-            pre, post, w, _ = net.weights(pname)
+            pre, post, w, _ = sim.weights(pname)
         except NeuroboxError:
             continue
         pre_pop, post_pop = proj.pre, proj.post

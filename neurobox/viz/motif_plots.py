@@ -1,27 +1,16 @@
 """Figures of the loop motifs and the reservoir sweep (matplotlib, headless).
 
 Every function takes the dict a `neurobox.tasks.motifs` / `lsm` function
-returned, writes a PNG and returns its path; `motif_figures` draws all
-three motifs.
+returned, writes a PNG and returns its path (`neurobox.tasks.motifs.figures`
+runs the motifs and draws all three).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neurobox.files import atomic_write  # noqa: E402
-
-
-def _save(fig, path) -> Path:
-    fig.tight_layout()
-    out = atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
-    plt.close(fig)
-    return out
+from neurobox.viz.figure import plt, save_figure
 
 
 def reverberation_figure(example_alive: dict, example_dead: dict, diagram: dict, path) -> Path:
@@ -49,7 +38,7 @@ def reverberation_figure(example_alive: dict, example_dead: dict, diagram: dict,
     ax.set_ylabel("loop weight (pA)")
     ax.set_title("persistence after the kick (ms; ∞: still firing at the end)", fontsize=10)
     fig.colorbar(im, ax=ax, label="ms")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def half_centre_figure(example: dict, sweep: dict, path, window_ms: tuple[float, float] = (1000.0, 3000.0)) -> Path:
@@ -76,7 +65,7 @@ def half_centre_figure(example: dict, sweep: dict, path, window_ms: tuple[float,
     ax.set_xlabel("mutual inhibition (pA per spike)")
     ax.set_ylabel("period (ms)")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def winnerless_figure(nonsym: dict, sym: dict, stats: dict, path) -> Path:
@@ -91,7 +80,7 @@ def winnerless_figure(nonsym: dict, sym: dict, stats: dict, path) -> Path:
                      fontsize=10)
         ax.set_ylabel("neuron (grouped)")
     axes[1].set_xlabel("time (ms)")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def reservoir_sweep_figure(sweep: dict, path) -> Path:
@@ -116,7 +105,7 @@ def reservoir_sweep_figure(sweep: dict, path) -> Path:
     ax.legend(fontsize=8)
     for ax in axes:
         ax.axhline(0.4, color="0.5", lw=0.8, ls=":")
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def prediction_figure(target: np.ndarray, prediction: np.ndarray, path, title: str = "") -> Path:
@@ -127,7 +116,7 @@ def prediction_figure(target: np.ndarray, prediction: np.ndarray, path, title: s
     ax.set_xlabel("sample")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=110)
 
 
 def reservoir_raster(t_ms: np.ndarray, ids: np.ndarray, path, until_ms: float = 2000.0, title: str = "") -> Path:
@@ -138,26 +127,5 @@ def reservoir_raster(t_ms: np.ndarray, ids: np.ndarray, path, until_ms: float = 
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("reservoir neuron")
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path, dpi=110)
 
-
-def motif_figures(measured: dict, out_dir, *, seed: int = 0) -> dict[str, Path]:
-    """Write reverberation.png, half_centre.png and winnerless.png for `motifs.measure_all`'s result.
-
-    Runs the example traces shown next to the sweeps (a persistent and a
-    dying loop at 15 pA, a half-centre at 200 pA, one trial of each ring).
-    """
-    from neurobox.tasks import motifs
-    d = Path(out_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    w, d_alive, d_dead = 15.0, 32.0, 2.0
-    alive = {**motifs.reverberation(w, d_alive, seed=seed), "weight": w, "delay": d_alive}
-    dead = {**motifs.reverberation(w, d_dead, seed=seed), "weight": w, "delay": d_dead}
-    figs = {"reverberation": reverberation_figure(alive, dead, measured["diagram"], d / "reverberation.png")}
-    g = 200.0
-    example = {**motifs.half_centre(g, seed=seed), "inhibition": g}
-    figs["half_centre"] = half_centre_figure(example, measured["half_centre"], d / "half_centre.png")
-    figs["winnerless"] = winnerless_figure(motifs.winnerless(symmetric=False, seed=seed),
-                                           motifs.winnerless(symmetric=True, seed=seed),
-                                           measured["winnerless"], d / "winnerless.png")
-    return figs

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from neurobox.neurons.patterns import classify  # noqa: E402
 from neurobox.neurons.probe import FICurve, ProbeResult, gallery_cases, probe, resolve_model  # noqa: E402
-from neurobox.viz.plots import _save  # noqa: E402
+from neurobox.viz.figure import save_figure as _save  # noqa: E402
 
 _SKIP = ("ref", "I_syn", "g_ex", "g_in", "dI_", "dg_", "next_index")
 """State variables a probe plot leaves out (synaptic and bookkeeping state, flat under a current step)."""

@@ -7,14 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neurobox.engine.results import Results  # noqa: E402
-from neurobox.files import atomic_write  # noqa: E402
+from neurobox.results import Results
+from neurobox.viz.figure import plt, save_figure
 
 POPULATION_COLOURS = ["#c0392b", "#2471a3", "#239b56", "#b9770e", "#7d3c98", "#17a589"]
 
@@ -50,7 +46,7 @@ def raster(results: Results, path: str | os.PathLike, *, t_range_ms: tuple[float
     ax_h.set_xlabel("time (ms)")
     ax_h.set_ylabel("rate (Hz)")
     ax_h.set_xlim(t0, t1)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def traces(results: Results, path: str | os.PathLike, *, variable: str = "V_m", max_traces: int = 5,
@@ -79,11 +75,5 @@ def traces(results: Results, path: str | os.PathLike, *, variable: str = "V_m", 
     ax.set_ylabel(variable)
     ax.legend(fontsize=7, loc="upper right")
     ax.set_title(title or f"{variable} traces")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
-
-def _save(fig, path) -> Path:
-    fig.tight_layout()
-    out = atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-    return out

@@ -7,20 +7,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neurobox.files import atomic_write  # noqa: E402
-
-
-def _save(fig, path) -> Path:
-    fig.tight_layout()
-    out = atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-    return out
+from neurobox.viz.figure import plt, save_figure
 
 
 def bus_load(result, path: str | os.PathLike, window_ms: float = 10.0) -> Path:
@@ -42,7 +31,7 @@ def bus_load(result, path: str | os.PathLike, window_ms: float = 10.0) -> Path:
     ax.set_ylabel("line busy (%)")
     ax.set_ylim(0, 105)
     ax.legend(fontsize=7, loc="upper right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def latency(result, path: str | os.PathLike, bins: int = 40) -> Path:
@@ -63,7 +52,7 @@ def latency(result, path: str | os.PathLike, bins: int = 40) -> Path:
         ax.set_title("no spike was delivered", fontsize=9)
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("deliveries")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_all(result, out_dir: str | os.PathLike) -> list[Path]:

@@ -1,9 +1,8 @@
 """`neurobox fpga build`: every neuron of a model file as an FPGA cell, with its synthesis report.
 
-`board_from_model(path)` reads the model with `neurobox.load` and makes the
-board of units (`neurobox.hardware.board.units_from_network`: every
-`iaf_psc_exp` neuron one unit, spike sources as stimulus inputs, weights in
-pA). `build_board` converts each unit to integers with
+The board of units comes from `neurobox.hardware.board.units_from_network`
+(every `iaf_psc_exp` neuron one unit, spike sources as stimulus inputs,
+weights in pA), as for every physical target. `build_board` converts each unit to integers with
 `lif_fixed.fixed_parameters` and `stdp_fixed.fixed_stdp_parameters` (in
 `neurobox.hardware.unit.fixed_unit`), writes `<unit>.v` (the cell with all
 its ports) per unit and `network.v` (the whole board, `NetworkTop`),
@@ -15,50 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neurobox.errors import ConfigError
 from neurobox.files import atomic_write_text
-from neurobox.hardware.board import Board, units_from_network
+from neurobox.hardware.board import Board
 from neurobox.hardware.fpga.cell import max_update_cycles
 from neurobox.hardware.fpga.simulate import export_verilog, module_name, tool
 from neurobox.hardware.fpga.synth import SynthReport, check_fit, check_network, device, synthesize
 from neurobox.hardware.unit import FixedUnit
-
-STDP_KEYS = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
-
-
-def _stdp_for_cell(name: str, rule) -> dict | None:
-    """The fixed-point STDP parameters of a projection's rule, or None if it does not learn."""
-    where = f"projections.{name}.plasticity"
-    if isinstance(rule, dict):
-        return dict(rule)
-    if not getattr(rule, "learning", True):
-        return None
-    if rule.rule != "stdp":
-        raise ConfigError(f"{where}.rule", f"the FPGA cell learns with pair STDP only, got {rule.rule!r}")
-    if getattr(rule, "mode", "additive") != "additive":
-        raise ConfigError(f"{where}.mode", f"the FPGA cell's STDP is additive, got {rule.mode!r}")
-    if getattr(rule, "pairing", "all_to_all") != "all_to_all":
-        raise ConfigError(f"{where}.pairing", f"the FPGA cell's traces pair all-to-all, got {rule.pairing!r}")
-    params = dict(rule.params)
-    if params.get("normalize_to", 0.0):
-        raise ConfigError(f"{where}.normalize_to", "weight normalisation is not built into the FPGA cell; "
-                                                   "set it to 0")
-    return {"rule": "stdp", **{k: params[k] for k in STDP_KEYS if k in params}}
-
-
-def board_from_network(network) -> Board:
-    """The board of units of a loaded network, its STDP projections as the cells' learning rule."""
-    plasticity = {name: _stdp_for_cell(name, proj.plasticity)
-                  for name, proj in network.projections.items() if getattr(proj, "plasticity", None) is not None}
-    return units_from_network(network, plasticity)
-
-
-def board_from_model(path: str | Path) -> Board:
-    """Load a model file with neurobox.load and make its board of units."""
-    from neurobox import load
-
-    return board_from_network(load(path))
-
 
 def _key(u: FixedUnit) -> tuple:
     return (u.lif, u.weights, u.receptors, u.plastic, u.stdp)

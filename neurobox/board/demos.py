@@ -2,7 +2,8 @@
 
 `build_demo` returns a Demo: a fresh Network and, for demos that feed it
 a task, a driver that the board calls before each chunk it runs (with the
-network and the time reached, ms) to schedule inputs and give rewards.
+running Simulation and the time reached, ms) to schedule inputs and give
+rewards.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Demo:
     """A board demo: its network and, optionally, the driver that feeds it (see the module docstring)."""
 
     net: nb.Network
-    driver: object | None = None  # called as driver(net, t_ms) before each chunk; driver.reset() on reset
+    driver: object | None = None  # called as driver(sim, t_ms) before each chunk; driver.reset() on reset
 
 
 def recurrent(n_input: int = 3, n_exc: int = 12, n_inh: int = 4, rate_hz: float = 15.0,
@@ -72,7 +73,7 @@ class DigitsDriver:
         self.next_image = 0
         self.scheduled_until = 0.0
 
-    def __call__(self, net: nb.Network, t_ms: float) -> None:
+    def __call__(self, sim: nb.Simulation, t_ms: float) -> None:
         if t_ms < self.scheduled_until:
             return
         from neurobox.coding import poisson_encode
@@ -90,7 +91,7 @@ class DigitsDriver:
             ts.append(t)
             ids.append(i)
         t, i = np.concatenate(ts), np.concatenate(ids)
-        net.populations["input"].set(spike_times=[t[i == p] for p in range(N_PIXELS)])
+        sim.set_params("input", spike_times=[t[i == p] for p in range(N_PIXELS)])
         self.next_image += self.batch
         self.scheduled_until = start + self.batch * slot
 
@@ -118,15 +119,15 @@ class XorDriver:
         self.next_onset = 0.0
         self.rewards = 0
 
-    def __call__(self, net: nb.Network, t_ms: float) -> None:
+    def __call__(self, sim: nb.Simulation, t_ms: float) -> None:
         from neurobox.tasks.xor import PATTERNS, TARGETS
 
         c = self.config
         if self.trial is not None and t_ms >= self.trial[1]:
             start, end, p = self.trial
-            fired = net.spikes_between(start, t_ms)["output"][1].size > 0
-            if fired and net.learning:
-                net.reward(c.reward if TARGETS[p] else -c.punishment)
+            fired = sim.spikes_between(start, t_ms)["output"][1].size > 0
+            if fired and sim.learning:
+                sim.reward(c.reward if TARGETS[p] else -c.punishment)
                 self.rewards += 1
             self.trial = None
             self.next_onset = end + c.rest_ms
@@ -135,7 +136,7 @@ class XorDriver:
             onset = t_ms + 1.0
             times = onset + np.where(PATTERNS[p] == 1, 0.0, c.late_ms) + self.rng.normal(0.0, c.jitter_ms, 2)
             times = np.maximum(times, t_ms + c.dt)
-            net.populations["input"].set(spike_times=[[float(times[0])], [float(times[1])]])
+            sim.set_params("input", spike_times=[[float(times[0])], [float(times[1])]])
             self.trial = (t_ms, t_ms + c.trial_ms, p)
 
 

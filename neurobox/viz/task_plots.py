@@ -8,14 +8,10 @@ import math
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neurobox.errors import ConfigError  # noqa: E402
-from neurobox.files import atomic_write  # noqa: E402
+from neurobox.errors import ConfigError
+from neurobox.viz.figure import plt, save_figure
 
 
 def weight_images(weights: np.ndarray, path: str | os.PathLike, *, labels: np.ndarray | None = None,
@@ -51,13 +47,7 @@ def weight_images(weights: np.ndarray, path: str | os.PathLike, *, labels: np.nd
     ax.set_axis_off()
     ax.set_title(title or f"learned input weights of {n} neurons (8x8 pixels)", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path) -> Path:
-    out = atomic_write(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def learning_curve(curves: np.ndarray, block: int, path: str | os.PathLike, *, title: str | None = None) -> Path:
@@ -77,4 +67,4 @@ def learning_curve(curves: np.ndarray, block: int, path: str | os.PathLike, *, t
     ax.set_title(title or "learning curve", fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -65,6 +65,7 @@ class Results:
     model_source: Any = ""   # the model file's text, or a function that writes it (called once, when needed)
     timings: dict[str, float] = field(default_factory=dict)  # setup_s, simulate_s, wall_s
     synapses: int = 0                                         # chemical synapses simulated
+    extras: dict[str, Any] = field(default_factory=dict)     # what only one target knows (JSON-ready)
 
     @property
     def model_toml(self) -> str:
@@ -91,12 +92,28 @@ class Results:
         out.update({k: round(v, 4) for k, v in self.timings.items()})
         return out
 
+    @staticmethod
+    def summary_text(summary: dict) -> str:
+        """`summary()` (plus the caller's wall_s) as the lines `neurobox run` prints."""
+        if "simulate_s" in summary:
+            timing = (f" in {summary['simulate_s']:.3f} s (setup {summary.get('setup_s', 0.0):.3f} s, "
+                      f"whole run {summary['wall_s']:.3f} s)")
+        else:
+            timing = f" in {summary['wall_s']:.3f} s"
+        lines = [f"{summary['bio_ms']:g} ms simulated{timing}, seed {summary['seed']}"]
+        width = max([12] + [len(name) for name in summary["populations"]])
+        for name, pop in summary["populations"].items():
+            lines.append(f"  {name:<{width}} {pop['n']:>8} neurons {pop['spikes']:>10} spikes "
+                         f"{pop['rate_hz']:>9.2f} Hz")
+        return "\n".join(lines)
+
     # -- files ----------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """Write everything to one .npz file, atomically."""
         arrays: dict[str, np.ndarray] = {}
         meta = {"format": FORMAT, "dt": self.dt, "seed": self.seed, "bio_ms": self.bio_ms,
-                "timings": self.timings, "synapses": self.synapses, "spikes": {}, "traces": {}}
+                "timings": self.timings, "synapses": self.synapses, "extras": self.extras, "spikes": {},
+                "traces": {}}
         for name, s in self.spikes.items():
             meta["spikes"][name] = {"n": s.n}
             arrays[f"spikes.{name}.t_ms"] = s.t_ms
@@ -131,7 +148,8 @@ class Results:
                                 for var, info in by_var.items()}
                           for rec, by_var in meta["traces"].items()}
                 return cls(meta["dt"], meta["seed"], meta["bio_ms"], spikes, traces,
-                           str(data["model_toml"]), meta.get("timings", {}), meta.get("synapses", 0))
+                           str(data["model_toml"]), meta.get("timings", {}), meta.get("synapses", 0),
+                           meta.get("extras", {}))
         except FileNotFoundError:
             raise ConfigError(str(path), "results file not found") from None
         except (ValueError, KeyError, OSError) as err:

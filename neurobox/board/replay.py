@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import neurobox as nb
-from neurobox.viz.board.session import Board
+from neurobox.board.session import LiveBoard
 
 STATIC = Path(__file__).parent / "static"
 FRAME_MS = 20.0
@@ -20,7 +20,7 @@ FRAME_MS = 20.0
 
 def record(net: nb.Network, duration_ms: float, title: str = "") -> dict:
     """Run `net` for `duration_ms` (ms) and return the replay data: hello, frames, t_end."""
-    board = Board(net, title=title)
+    board = LiveBoard(net, title=title)
     selected = next(({"pop": name, "id": 0} for name, pop in net.populations.items()
                      if pop.model.voltage is not None), None)
     if selected:

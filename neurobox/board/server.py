@@ -1,10 +1,10 @@
 """The board server: static page over HTTP and frames over a WebSocket, on one port.
 
-`BoardServer` runs a `Board` in the event loop: FPS times a second it
+`BoardServer` runs a `LiveBoard` in the event loop: FPS times a second it
 advances the simulation by (speed x the wall time that passed), or by as
 much as fits in the frame when the speed is "max", and broadcasts the
 frame to every page watching. Pages send the messages of
-`neurobox.viz.board.protocol`; a bad one gets {"type": "error"} back and
+`neurobox.board.protocol`; a bad one gets {"type": "error"} back and
 the server goes on. Binds 127.0.0.1 unless told otherwise.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from neurobox.errors import NeuroboxError
-from neurobox.viz.board.protocol import ProtocolError, parse
-from neurobox.viz.board.session import Board
+from neurobox.board.protocol import ProtocolError, parse
+from neurobox.board.session import LiveBoard
 
 STATIC = Path(__file__).parent / "static"
 """The page's files, shipped in the package."""
@@ -42,7 +42,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 class BoardServer:
     """Serve `board` at http://host:port/ (port 0 picks a free port)."""
 
-    def __init__(self, board: Board, host: str = "127.0.0.1", port: int = 0, fps: float = FPS):
+    def __init__(self, board: LiveBoard, host: str = "127.0.0.1", port: int = 0, fps: float = FPS):
         self.board = board
         self.host = host
         self.port = port
@@ -189,7 +189,7 @@ class BoardServer:
             self.paused = msg["paused"]
         elif kind == "step":
             self.paused = True
-            frame = self.board.advance(msg["ms"] if msg["ms"] is not None else self.board.net.dt)
+            frame = self.board.advance(msg["ms"] if msg["ms"] is not None else self.board.sim.dt)
             if frame is not None:
                 self._send_all(frame)
         elif kind == "reset":
@@ -225,7 +225,7 @@ class BoardServer:
             took = max(time.perf_counter() - started, 1e-4)
             if self.speed == "max":
                 factor = min(2.0, max(0.5, MAX_FRAME_WORK_S / took))
-                self._max_chunk_ms = min(max(self._max_chunk_ms * factor, self.board.net.dt), 10000.0)
+                self._max_chunk_ms = min(max(self._max_chunk_ms * factor, self.board.sim.dt), 10000.0)
             if frame is not None:
                 frame["wall_ms"] = round(took * 1000.0, 2)
                 self._send_all(frame)

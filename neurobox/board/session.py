@@ -1,10 +1,11 @@
 """A Network running in short chunks for the live board, and what it shows.
 
-`Board` owns the network: it adds one poke stimulus (a short current
-pulse) and one adjustable current per neuron population, runs the network
-a few milliseconds at a time, and turns every chunk into a frame: the
-spikes of the chunk, every shown LED's colour, the selected neurons'
-membrane potentials, and the weights when they changed.
+`LiveBoard` takes a network description, adds to its own copy one poke
+stimulus (a short current pulse) and one adjustable current per neuron
+population, opens a Simulation (neurobox.engine) and runs it a few
+milliseconds at a time, and turns every chunk into a frame: the spikes of
+the chunk, every shown LED's colour, the selected neurons' membrane
+potentials, and the weights when they changed.
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import numpy as np
 
 import neurobox as nb
 from neurobox.errors import ConfigError
-from neurobox.viz.board.colours import led_range, screen_colours
-from neurobox.viz.board.layout import board_layout
-from neurobox.viz.board.learning import set_learning
+from neurobox.board.colours import led_range, screen_colours
+from neurobox.board.layout import board_layout
+from neurobox.board.learning import set_learning
 
 POKE_MS = 5.0
 """Length of a poke's current pulse, ms."""
@@ -55,60 +56,64 @@ def poke_amplitude(params: dict, poke_ms: float = POKE_MS) -> float:
     return 8.0 * rheobase(params)
 
 
-class Board:
+class LiveBoard:
     """The network of the live board, run in chunks; see the module docstring.
 
-    net: a Network that has not run yet (the board adds its stimuli to it).
+    net: the network's description (the board adds its stimuli to its own copy).
     """
 
     def __init__(self, net: nb.Network, *, title: str = "", poke_ms: float = POKE_MS, driver=None):
-        if net._simulation is not None:
-            raise ConfigError("board", "give the board a network that has not run yet")
-        self.net = net
-        self.driver = driver  # a demo's task: driver(net, t_ms) before each chunk, driver.reset() on reset
+        net = net.copy()
+        self.driver = driver  # a demo's task: driver(sim, t_ms) before each chunk, driver.reset() on reset
         self.title = title
         self.poke_ms = float(poke_ms)
-        self.learning = net.learning
+        self.learning = True
         self.names = list(net.populations)
-        self._pokes: dict[str, nb.StepCurrent] = {}
-        self._currents: dict[str, nb.StepCurrent] = {}
+        self._pokes: dict[str, str] = {}     # population -> its poke stimulus
+        self._currents: dict[str, str] = {}  # population -> its constant-current stimulus
+        self._current_pA: dict[str, float] = {}
         for name, pop in net.populations.items():
             if pop.model.is_source:
                 continue
-            self._pokes[name] = net.add(nb.StepCurrent(name, [0.0], [0.0], neurons=[0], name=f"board_poke.{name}"))
-            self._currents[name] = net.add(nb.StepCurrent(name, [0.0], [0.0], name=f"board_current.{name}"))
+            self._pokes[name] = net.add(nb.StepCurrent(name, [0.0], [0.0], neurons=[0],
+                                                       name=f"board_poke.{name}")).name
+            self._currents[name] = net.add(nb.StepCurrent(name, [0.0], [0.0], name=f"board_current.{name}")).name
+            self._current_pA[name] = 0.0
+        self.net = net
         self._poke_until: dict[str, float] = {}
+        self._poked: dict[str, set[int]] = {}
         self.selected: dict[str, tuple[str, int]] = {}
         self._run_cost = 0.0  # wall time of one run call, s (running mean)
         self._start()
 
     # -- running --------------------------------------------------------------------
     def _start(self) -> None:
-        self.net.advance(self.net.dt)  # compiles the network (or loads it from the cache)
-        self.compiled = self.net._simulation.compiled
+        self.sim = nb.Simulation(self.net, progress=False, learning=self.learning)
+        for pop, amplitude in self._current_pA.items():
+            self.sim.set_stimulus(self._currents[pop], amplitudes=[amplitude])
+        self.compiled = self.sim.compiled
         self.layout, self._masks = board_layout(self.compiled)
         self._carry = 0.0
         self._sent_weights: list[np.ndarray] | None = None
-        self._last_t = 0.0
 
     def _drive(self) -> None:
         if self.driver is not None:
-            self.driver(self.net, self.net.time)
+            self.driver(self.sim, self.sim.time)
 
     @property
     def time(self) -> float:
         """Biological time reached, ms."""
-        return self.net.time
+        return self.sim.time
 
     def advance(self, bio_ms: float) -> dict | None:
         """Run about `bio_ms` ms more (whole steps; the remainder is carried over); the frame, or None."""
-        dt = self.net.dt
+        dt = self.sim.dt
         wanted = self._carry + max(float(bio_ms), 0.0)
         steps = int(wanted / dt + 1e-9)
         self._carry = wanted - steps * dt
         if steps < 1:
             return None
-        t0 = self.net.time
+        t0 = self.sim.time
         probes = {f"{p}/{i}": (p, i, self.net.populations[p].model.voltage) for p, i in set(self.selected.values())}
         traces = {key: [] for key in probes}
         if traces:
@@ -120,19 +125,19 @@ class Board:
                     continue
                 started = time.perf_counter()
                 self._drive()
-                self.net.advance((b - a) * dt)
+                self.sim.advance((b - a) * dt)
                 self._run_cost = 0.8 * self._run_cost + 0.2 * (time.perf_counter() - started)
-                now = round(self.net.time, 3)
+                now = round(self.sim.time, 3)
                 for key, (pop, i, voltage) in probes.items():
-                    traces[key].append([now, round(float(self.net.state(pop, voltage)[i]), 3)])
+                    traces[key].append([now, round(float(self.sim.state(pop, voltage)[i]), 3)])
         else:
             self._drive()
-            self.net.advance(steps * dt)
-        return self._frame(t0, self.net.time, traces)
+            self.sim.advance(steps * dt)
+        return self._frame(t0, self.sim.time, traces)
 
     def _frame(self, t0: float, t1: float, traces: dict) -> dict:
         spikes, leds, sent, total = [], [], 0, 0
-        found = self.net.spikes_between(t0, t1)
+        found = self.sim.spikes_between(t0, t1)
         for k, block in enumerate(self.layout["populations"]):
             name, shown = block["name"], block["shown"]
             t, ids = found.get(name, (np.zeros(0), np.zeros(0, np.int32)))
@@ -149,7 +154,7 @@ class Board:
             if pop.model.voltage is None:
                 leds.append(screen_colours(None, None, fired))
             else:
-                v = self.net.state(name, pop.model.voltage)[:shown]
+                v = self.compiled.population(name).state[pop.model.state_index(pop.model.voltage), :shown]
                 leds.append(screen_colours(pop.params, v, fired))
         frame = {"type": "frame", "t0": round(t0, 3), "t": round(t1, 3), "spikes": spikes,
                  "dropped": total - sent, "leds": np.concatenate(leds).tobytes().hex(), "traces": traces}
@@ -186,12 +191,12 @@ class Board:
         self._neuron(pop, neuron)
         if pop not in self._pokes:
             raise ConfigError("pop", f"{pop} is a spike source: it has no membrane to poke")
-        stim, now = self._pokes[pop], self.net.time
-        neurons = set(stim.neurons) if now < self._poke_until.get(pop, -1.0) else set()
+        now = self.sim.time
+        neurons = self._poked.get(pop, set()) if now < self._poke_until.get(pop, -1.0) else set()
         neurons.add(neuron)
-        stim.neurons = sorted(neurons)
-        stim.times = [now, now + self.poke_ms]
-        stim.amplitudes = [poke_amplitude(self.net.populations[pop].params, self.poke_ms), 0.0]
+        self._poked[pop] = neurons
+        self.sim.set_stimulus(self._pokes[pop], times=[now, now + self.poke_ms], neurons=sorted(neurons),
+                              amplitudes=[poke_amplitude(self.net.populations[pop].params, self.poke_ms), 0.0])
         self._poke_until[pop] = now + self.poke_ms
 
     def set_rate(self, pop: str, rate_hz: float) -> None:
@@ -201,7 +206,8 @@ class Board:
             raise ConfigError("pop", f"{pop} is not a Poisson source; it has no rate")
         if not 0.0 <= rate_hz <= MAX_RATE_HZ:
             raise ConfigError("value", f"rate must be in [0, {MAX_RATE_HZ:g}] Hz, got {rate_hz:g}")
-        self.net.populations[pop].set(rate=float(rate_hz))
+        self.sim.set_params(pop, rate=float(rate_hz))
+        self.net.populations[pop].set(rate=float(rate_hz))  # kept after a reset
 
     def set_current(self, pop: str, current_pA: float) -> None:
         """Set the constant current (pA) into every neuron of `pop`."""
@@ -211,7 +217,8 @@ class Board:
         if not abs(current_pA) <= MAX_CURRENT_PA:
             raise ConfigError("value", f"current must be in [-{MAX_CURRENT_PA:g}, {MAX_CURRENT_PA:g}] pA, "
                                        f"got {current_pA:g}")
-        self._currents[pop].amplitudes = [float(current_pA)]
+        self._current_pA[pop] = float(current_pA)
+        self.sim.set_stimulus(self._currents[pop], amplitudes=[float(current_pA)])
 
     def select(self, viewer: str, pop: str | None, neuron: int = 0) -> None:
         """Show the membrane of `neuron` of `pop` to `viewer` (pop None: show nothing)."""
@@ -226,16 +233,14 @@ class Board:
     def set_learning(self, on: bool) -> str:
         """Switch learning on or off through the learning hook; returns its note."""
         self.learning = bool(on)
-        return set_learning(self.net, self.learning)
+        return set_learning(self.sim, self.learning)
 
     def reset(self) -> None:
         """Start again from t = 0 with the same structure, sliders kept."""
-        for stim in self._pokes.values():
-            stim.times, stim.amplitudes = [0.0], [0.0]
         self._poke_until.clear()
+        self._poked.clear()
         if self.driver is not None:
             self.driver.reset()
-        self.net.reset()
         self._start()
 
     def controls(self) -> list[dict]:
@@ -249,13 +254,13 @@ class Board:
             elif name in self._currents:
                 r = rheobase(pop.params)
                 out.append({"pop": name, "kind": "current", "unit": "pA",
-                            "value": float(self._currents[name].amplitudes[0]),
+                            "value": self._current_pA[name],
                             "min": -round(2 * r), "max": round(3 * r)})
         return out
 
     def hello(self) -> dict:
         """What a new page needs: layout, sliders, time step, current weights."""
-        return {"type": "hello", "title": self.title, "dt": self.net.dt, "t": round(self.net.time, 3),
+        return {"type": "hello", "title": self.title, "dt": self.sim.dt, "t": round(self.sim.time, 3),
                 "layout": self.layout, "controls": self.controls(), "poke_ms": self.poke_ms,
                 "weights": [np.round(w, 4).tolist() for w in self.weights()],
                 "voltage_range": [list(led_range(p.params)) if p.model.voltage else None

@@ -1,0 +1,59 @@
+"""The ATmega8 firmware as targets (neurobox.targets): images to flash, and the whole board run in simavr."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neurobox.hardware.board import board_results, steps_for, units_from_network
+
+
+def _check(net) -> list:
+    from neurobox.targets import check_by_building
+
+    return check_by_building(units_from_network, net)
+
+
+class Firmware:
+    """Every unit as an ATmega8 image (NAME.hex, NAME.elf, its header and pin map) and a resource report."""
+
+    name = "firmware"
+    summary = "ATmega8 firmware, one image per neuron, measured in simavr"
+    check = staticmethod(_check)
+
+    def export(self, net, out, *, mode: str = "wired", steps: int | None = None) -> dict:
+        """Build into folder `out`; mode "wired" or "bus"; steps: ticks measured in simavr. The report."""
+        from neurobox.hardware.avr.network import DEFAULT_STEPS, build_board
+
+        return build_board(units_from_network(net), Path(out), mode, steps or DEFAULT_STEPS)
+
+
+class EmulatedBoard:
+    """The whole board in simavr: every unit its own ATmega8, connected only by its pins (wires or bus)."""
+
+    name = "avr-sim"
+    summary = "every unit's firmware in simavr, wired together"
+    check = staticmethod(_check)
+
+    def open(self, net, *, progress: bool | None = None, mode: str = "bus") -> "EmulatedRun":
+        return EmulatedRun(net, mode)
+
+
+class EmulatedRun:
+    def __init__(self, net, mode: str):
+        self.board = units_from_network(net)
+        self.mode = mode
+
+    def run(self, duration_ms: float | None = None):
+        from neurobox.hardware.avr.board_emulator import emulate_board
+
+        start = time.perf_counter()
+        steps = steps_for(self.board, duration_ms or self.board.network.duration)
+        states = emulate_board(self.board, steps, self.mode).states
+        spikes = {name: np.array([s["spiked"] for s in rows], dtype=bool) for name, rows in states.items()}
+        return board_results(self.board, spikes, steps, timings={"wall_s": time.perf_counter() - start},
+                             extras={"avr_sim": {"mode": self.mode}})
+
+    def close(self) -> None:
+        pass
