@@ -285,10 +285,7 @@ def run_twin(board: Board, duration_ms: float | None = None, transport: str = "b
                 continue
             new = clock.restarted(t)
             gid = make_group(new, [u])
-            if isinstance(tr, WireTransport):
-                tr.unit_boot(u, t, groups[gid].inp_idx)
-            else:
-                tr.unit_boot(u, t, groups[gid])
+            tr.unit_boot(u, t, groups[gid])
         elif kind == "dead":
             u = payload
             dead[u] = True
