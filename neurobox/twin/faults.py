@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from neurobox.errors import ConfigError
 
-KINDS = ("reset", "drop", "drift", "phase", "dead", "stuck")
 SYNTAX = ("reset:UNIT@TIME[+DOWN], drop:RATE, drift:UNIT=PPMppm, phase:UNIT=TIME, dead:UNIT[@TIME], "
           "stuck:SRC->DST=high|low[@TIME], stuck:bus=high|low[@TIME]")
 FIELD = "--fault"
@@ -102,6 +102,110 @@ def _level(text: str, spec: str) -> bool:
     return text.lower() in ("high", "1")
 
 
+class _Names(NamedTuple):
+    """What a fault spec may name: units, stimulus neurons, and the target units of every source's wires
+    (None: any pair of a source and a unit is a wire)."""
+
+    units: list[str]
+    sources: list[str]
+    wires: dict[str, list[str]] | None
+
+
+def _parse_reset(rest: str, spec: str, names: _Names) -> Reset:
+    """reset:UNIT@TIME[+DOWN]"""
+    name, at, when = rest.partition("@")
+    if not at:
+        raise _err(spec, "a reset needs a time: reset:UNIT@TIME[+DOWN], e.g. reset:sense.0@500ms")
+    when, plus, down = when.partition("+")
+    return Reset(_unit(name.strip(), spec, names.units), parse_time(when, spec),
+                 parse_time(down, spec, "DOWN") if plus else 0)
+
+
+def _parse_drop(rest: str, spec: str, names: _Names) -> Drop:
+    """drop:RATE (0..1, or a percentage)"""
+    pct = rest.endswith("%")
+    try:
+        rate = float(rest[:-1] if pct else rest) / (100.0 if pct else 1.0)
+    except ValueError:
+        raise _err(spec, f"RATE {rest!r} is not a number; write drop:0.05 or drop:5%") from None
+    if not 0.0 <= rate <= 1.0:
+        raise _err(spec, f"RATE must be in [0, 1] (or 0% .. 100%), got {rest}")
+    return Drop(rate)
+
+
+def _unit_and_value(kind: str, rest: str, spec: str, example: str) -> tuple[str, str]:
+    """UNIT and VALUE of KIND:UNIT=VALUE (unchecked)."""
+    name, eq, value = rest.partition("=")
+    if not eq:
+        raise _err(spec, f"expected {kind}:UNIT=VALUE, e.g. {example}")
+    return name.strip(), value
+
+
+def _parse_drift(rest: str, spec: str, names: _Names) -> Drift:
+    """drift:UNIT=PPM[ppm], UNIT may be *"""
+    name, value = _unit_and_value("drift", rest, spec, "drift:relay=200ppm")
+    name = _unit(name, spec, names.units, allow_all=True)
+    value = value.strip().lower()
+    value = value[:-3] if value.endswith("ppm") else value
+    try:
+        ppm = float(value)
+    except ValueError:
+        raise _err(spec, f"drift {value!r} is not a number of ppm; e.g. drift:relay=200ppm") from None
+    if not -100_000 < ppm < 100_000:
+        raise _err(spec, f"drift must lie in (-100000, 100000) ppm, got {ppm:g}")
+    return Drift(name, ppm)
+
+
+def _parse_phase(rest: str, spec: str, names: _Names) -> Phase:
+    """phase:UNIT=TIME"""
+    name, value = _unit_and_value("phase", rest, spec, "phase:relay=0.3ms")
+    return Phase(_unit(name, spec, names.units), parse_time(value, spec, "phase"))
+
+
+def _parse_dead(rest: str, spec: str, names: _Names) -> Dead:
+    """dead:UNIT[@TIME]"""
+    name, at, when = rest.partition("@")
+    return Dead(_unit(name.strip(), spec, names.units), parse_time(when, spec) if at else 0)
+
+
+def _wire(line: str, spec: str, names: _Names) -> tuple[str, str]:
+    """SRC and DST of SRC->DST: a unit or stimulus neuron, a unit, and a wire between them."""
+    src, arrow, dst = line.partition("->")
+    if not arrow:
+        raise _err(spec, f"a wire is written SRC->DST (e.g. relay->brake) or bus, got {line!r}")
+    src, dst = src.strip(), dst.strip()
+    units, sources, wires = names
+    if src not in units and src not in sources:
+        raise _err(spec, f"unknown source {src!r}; units: {', '.join(units)}"
+                         + (f"; stimulus neurons: {', '.join(sources)}" if sources else ""))
+    dst = _unit(dst, spec, units)
+    if wires is not None and dst not in wires.get(src, []):
+        targets = wires.get(src, [])
+        raise _err(spec, f"there is no wire from {src} to {dst}; {src}'s wires go to: "
+                         f"{', '.join(targets) or 'nothing'}")
+    return src, dst
+
+
+def _parse_stuck(rest: str, spec: str, names: _Names) -> Stuck:
+    """stuck:SRC->DST=high|low[@TIME] or stuck:bus=high|low[@TIME]"""
+    line, eq, value = rest.partition("=")
+    if not eq:
+        raise _err(spec, "expected stuck:SRC->DST=high|low or stuck:bus=high|low")
+    value, at, when = value.partition("@")
+    high = _level(value.strip(), spec)
+    t = parse_time(when, spec) if at else 0
+    line = line.strip()
+    if line == "bus":
+        return Stuck("bus", None, high, t)
+    return Stuck(*_wire(line, spec, names), high, t)
+
+
+PARSERS = {"reset": _parse_reset, "drop": _parse_drop, "drift": _parse_drift, "phase": _parse_phase,
+           "dead": _parse_dead, "stuck": _parse_stuck}
+"""Fault kind -> parser(ARGUMENTS of KIND:ARGUMENTS, stripped; the whole spec; the names it may use)."""
+KINDS = tuple(PARSERS)
+
+
 def parse_fault(spec: str, units: list[str], sources: list[str] = (),
                 wires: dict[str, list[str]] | None = None) -> Fault:
     """One fault from its text (syntax in the module docstring); ConfigError names what is allowed.
@@ -114,69 +218,9 @@ def parse_fault(spec: str, units: list[str], sources: list[str] = (),
                                  f"syntax: {SYNTAX}")
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
-    rest = rest.strip()
-    if kind not in KINDS:
+    if kind not in PARSERS:
         raise _err(spec, f"unknown fault {kind!r}; allowed: {', '.join(KINDS)} ({SYNTAX})")
-    if kind == "reset":
-        name, at, when = rest.partition("@")
-        if not at:
-            raise _err(spec, "a reset needs a time: reset:UNIT@TIME[+DOWN], e.g. reset:sense.0@500ms")
-        when, plus, down = when.partition("+")
-        return Reset(_unit(name.strip(), spec, units), parse_time(when, spec),
-                     parse_time(down, spec, "DOWN") if plus else 0)
-    if kind == "drop":
-        text = rest.strip()
-        pct = text.endswith("%")
-        try:
-            rate = float(text[:-1] if pct else text) / (100.0 if pct else 1.0)
-        except ValueError:
-            raise _err(spec, f"RATE {text!r} is not a number; write drop:0.05 or drop:5%") from None
-        if not 0.0 <= rate <= 1.0:
-            raise _err(spec, f"RATE must be in [0, 1] (or 0% .. 100%), got {text}")
-        return Drop(rate)
-    if kind in ("drift", "phase"):
-        name, eq, value = rest.partition("=")
-        if not eq:
-            example = "drift:relay=200ppm" if kind == "drift" else "phase:relay=0.3ms"
-            raise _err(spec, f"expected {kind}:UNIT=VALUE, e.g. {example}")
-        name = _unit(name.strip(), spec, units, allow_all=kind == "drift")
-        if kind == "phase":
-            return Phase(name, parse_time(value, spec, "phase"))
-        value = value.strip().lower()
-        value = value[:-3] if value.endswith("ppm") else value
-        try:
-            ppm = float(value)
-        except ValueError:
-            raise _err(spec, f"drift {value!r} is not a number of ppm; e.g. drift:relay=200ppm") from None
-        if not -100_000 < ppm < 100_000:
-            raise _err(spec, f"drift must lie in (-100000, 100000) ppm, got {ppm:g}")
-        return Drift(name, ppm)
-    if kind == "dead":
-        name, at, when = rest.partition("@")
-        return Dead(_unit(name.strip(), spec, units), parse_time(when, spec) if at else 0)
-    # stuck
-    line, eq, value = rest.partition("=")
-    if not eq:
-        raise _err(spec, "expected stuck:SRC->DST=high|low or stuck:bus=high|low")
-    value, at, when = value.partition("@")
-    high = _level(value.strip(), spec)
-    t = parse_time(when, spec) if at else 0
-    line = line.strip()
-    if line == "bus":
-        return Stuck("bus", None, high, t)
-    src, arrow, dst = line.partition("->")
-    if not arrow:
-        raise _err(spec, f"a wire is written SRC->DST (e.g. relay->brake) or bus, got {line!r}")
-    src, dst = src.strip(), dst.strip()
-    if src not in units and src not in sources:
-        raise _err(spec, f"unknown source {src!r}; units: {', '.join(units)}"
-                         + (f"; stimulus neurons: {', '.join(sources)}" if sources else ""))
-    dst = _unit(dst, spec, units)
-    if wires is not None and dst not in wires.get(src, []):
-        targets = wires.get(src, [])
-        raise _err(spec, f"there is no wire from {src} to {dst}; {src}'s wires go to: "
-                         f"{', '.join(targets) or 'nothing'}")
-    return Stuck(src, dst, high, t)
+    return PARSERS[kind](rest.strip(), spec, _Names(units, sources, wires))
 
 
 def parse_faults(specs, units: list[str], sources: list[str] = (), wires=None, transport: str = "bus") -> list[Fault]:

@@ -34,11 +34,15 @@ byte still waiting for the line when its unit resets or dies is not sent
 ("sender_down"); a unit takes no byte while it is down. Saturation is
 reported (`finish`): spikes without a slot, bytes that end after the
 sender's next tick ("late"), transmitter or receiver overflows.
+
+Both transports offer the scheduler the same methods (`Transport`); what
+differs between wires and the bus stays inside them.
 """
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numba import njit
@@ -202,6 +206,31 @@ class Ledger:
         return cat(self.em_src), cat(self.em_t), cat(self.dl_emit), cat(self.dl_at)
 
 
+class Transport(Protocol):
+    """What the scheduler asks of a transport; times in ns, units and sources by number, `group` a scheduler Group."""
+
+    def stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
+        """Schedule the stimulus spikes (per source: a bool per tick of `clock`)."""
+
+    def advance(self, t_ns: int) -> None:
+        """Bring the transport up to t_ns: everything that reaches a receiver by then is known."""
+
+    def collect(self, group, t_ns: int, arriving: np.ndarray) -> None:
+        """Mark in `arriving` the inputs of the group's units that receive a spike in their tick at t_ns."""
+
+    def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
+        """Send the spikes of `units` after their tick at t_ns; spiked: per unit; nfired: how many (-1: unknown)."""
+
+    def unit_down(self, u: int, t_ns: int) -> None:
+        """Unit u stops (reset or dead) at t_ns."""
+
+    def unit_boot(self, u: int, t_ns: int, group) -> None:
+        """Unit u boots at t_ns as the only member of `group`."""
+
+    def finish(self, end_ns: int) -> dict:
+        """Transport figures for a run that ended at end_ns."""
+
+
 class WireTransport:
     """Point-to-point wires: one axon per source fans out to the dendrites of its targets."""
 
@@ -319,13 +348,16 @@ class WireTransport:
         self.ledger.emitted(np.array(fired, dtype=np.int64), t_ns)
 
     def unit_down(self, u: int, t_ns: int) -> None:
+        """Its axon goes low (pin tri-stated, pulled down)."""
         if self.axon[u]:
             self._push(t_ns, u, False, -1)
         self.axon[u] = False
         self.hold[u] = 0
 
-    def unit_boot(self, u: int, t_ns: int, idx: np.ndarray) -> None:
+    def unit_boot(self, u: int, t_ns: int, group) -> None:
+        """It takes its current pin levels as the last sample."""
         self.advance(t_ns)
+        idx = group.inp_idx
         self.last[idx] = self._levels(idx, t_ns)[0]
 
     def finish(self, end_ns: int) -> dict:
@@ -494,9 +526,11 @@ class BusTransport:
         self.ledger.lose("merged", merged)
 
     def unit_down(self, u: int, t_ns: int) -> None:
+        """Its bytes still waiting for the line are not sent."""
         self.down_at[u] = t_ns
 
     def unit_boot(self, u: int, t_ns: int, group) -> None:
+        """It reads only the bytes that end after t_ns."""
         self.advance(t_ns)
         group.cursor = int(np.searchsorted(self.f_end[:self.nf], t_ns, side="right"))
 

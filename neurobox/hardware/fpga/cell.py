@@ -46,6 +46,10 @@ remaining multiplier bits are zero. A sequencer walks through one tick
                w_j <- max(w_j - dm, w_min) if pre_j;  w_j <- min(w_j + ((a_plus * x_j) >> 14),
                w_max) if spike;  x_j <- bump(x_j) if pre_j;  after the last, x_post <- bump if spike
 
+In the code: `_State` (the registers), `_Datapath`, the IDLE, membrane
+and current states of `LifStdpCell`, and `_Stdp` (the STDP update and
+states); `LifStdpCell.elaborate` puts them together.
+
 The weights start inside [w_min, w_max] and the rule keeps them there, so a
 depression can only cross w_min and a potentiation only w_max: the clamps
 of the specification need one comparison each. sat16 checks that bits
@@ -57,13 +61,15 @@ firmware), so sat16(i_e + i_ext) * P_e is a constant.
 This module must not use `from __future__ import annotations`: Amaranth's
 wiring.Component reads its signature from real annotations.
 """
+from contextlib import contextmanager
+
 from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from neurobox.hardware.unit import FixedUnit
 from neurobox.neurons import lif_fixed
-from neurobox.neurons.lif_fixed import DECAY_SHIFT
+from neurobox.neurons.lif_fixed import DECAY_SHIFT, LifFixedParams
 from neurobox.plasticity import stdp_fixed
 
 ACC_WIDTH = 32
@@ -138,6 +144,187 @@ def cell_signature(n_inputs: int, n_plastic: int) -> dict:
     return members
 
 
+class _State:
+    """The cell's state: v, i_ex, i_in (s16), ref (u8), spike, the input bits sampled with the tick, the
+    weights (registers if plastic, constants otherwise, I_lsb) and the STDP traces (u15)."""
+
+    def __init__(self, unit: FixedUnit, initial_weights: tuple[int, ...]):
+        plastic = unit.plastic_index
+        self.v = Signal(signed(16))
+        self.i_ex = Signal(signed(16))
+        self.i_in = Signal(signed(16))
+        self.ref = Signal(unsigned(8))
+        self.spike = Signal()
+        self.pre = Signal(max(unit.n_inputs, 1))
+        self.weights = [Signal(signed(16), init=w, name=f"w{j}") if j in plastic else Const(w, signed(16))
+                        for j, w in enumerate(initial_weights)]
+        self.x_pre = [Signal(unsigned(15), name=f"x_pre{kk}") for kk in range(len(plastic))]
+        self.x_post = Signal(unsigned(15))
+
+
+BASE_ACC, BASE_ZERO, BASE_SHIFT = range(3)
+"""The adder's first operand: the accumulator, 0, or the accumulator >> S."""
+ADD_ZERO, ADD_MAC, ADD_ROUND, ADD_K, ADD_VAL = range(5)
+"""The adder's second operand: 0, one shift-and-add step (the multiplicand if the multiplier's low bit is
+set), 2**15 (decay's rounding), the membrane constant K, or val16."""
+
+
+class _Datapath:
+    """The shared accumulator, adder and shift-and-add multiplier (module docstring), one assignment per
+    register, steered by the sequencer: acc <- base + addend; a <- a_src (load_a) or a << 1;
+    b <- b_src (load_b) or b >> 1. `decayed` and `sat` are its results' decay fix-up and sat16."""
+
+    def __init__(self, lif: LifFixedParams):
+        self.lif = lif
+        self.acc = Signal(signed(ACC_WIDTH))
+        self.a = Signal(signed(ACC_WIDTH))
+        self.b = Signal(unsigned(MUL_WIDTH))
+        self.x0 = Signal(signed(16))          # the multiplicand as loaded (decay's fix-up compares with it)
+        self.base_sel = Signal(range(3))
+        self.add_sel = Signal(range(5))
+        self.val16 = Signal(signed(16))
+        self.load_a = Signal()
+        self.a_src = Signal(signed(16))
+        self.load_b = Signal()
+        self.b_src = Signal(unsigned(MUL_WIDTH))
+        self.base = Signal(signed(ACC_WIDTH))
+        self.addend = Signal(signed(ACC_WIDTH))
+        self.total = Signal(signed(ACC_WIDTH + 1))
+        self.mac_done = Signal()
+        self.decayed = Signal(signed(16))
+        self.sat = Signal(signed(16))
+
+    def elaborate(self, m: Module) -> None:
+        """The adder, the registers, and the decay fix-up and sat16 of their results."""
+        p = self.lif
+        acc, a, b, x0, total = self.acc, self.a, self.b, self.x0, self.total
+        k_const = p.i_e * p.P_e + (1 << (p.S - 1))
+        with m.Switch(self.base_sel):
+            with m.Case(BASE_ACC):
+                m.d.comb += self.base.eq(acc)
+            with m.Case(BASE_SHIFT):
+                m.d.comb += self.base.eq(acc >> p.S)
+        with m.Switch(self.add_sel):
+            with m.Case(ADD_MAC):
+                m.d.comb += self.addend.eq(Mux(b[0], a, 0))
+            with m.Case(ADD_ROUND):
+                m.d.comb += self.addend.eq(1 << (DECAY_SHIFT - 1))
+            with m.Case(ADD_K):
+                m.d.comb += self.addend.eq(k_const)
+            with m.Case(ADD_VAL):
+                m.d.comb += self.addend.eq(self.val16)
+        m.d.comb += total.eq(self.base + self.addend)
+        m.d.sync += acc.eq(total)
+        with m.If(self.load_a):
+            m.d.sync += [a.eq(self.a_src), x0.eq(self.a_src)]
+        with m.Else():
+            m.d.sync += a.eq(a << 1)
+        with m.If(self.load_b):
+            m.d.sync += b.eq(self.b_src)
+        with m.Else():
+            m.d.sync += b.eq(b >> 1)
+        m.d.comb += self.mac_done.eq(b == 0)
+        # decay(x, D) from acc = 2**15 + x * D, with x = x0
+        hi = acc[DECAY_SHIFT:ACC_WIDTH].as_signed()
+        m.d.comb += self.decayed.eq(Mux((hi == x0) & (x0 != 0), x0 + Mux(x0[15], 1, -1), hi))
+        # sat16(total): total fits 16 bits iff its bits 15..32 are all equal
+        top = total[15:]
+        m.d.comb += self.sat.eq(Mux((top == 0) | (top == (1 << len(top)) - 1), total[:16],
+                                    Mux(total[-1], lif_fixed.INT16_MIN, lif_fixed.INT16_MAX)))
+
+    def start(self, m: Module, a_value, b_value, base_value=BASE_ZERO, add_value=ADD_ZERO) -> None:
+        """Load a product a_value * b_value (b_value unsigned), its sum starting at base_value + add_value."""
+        m.d.comb += [self.base_sel.eq(base_value), self.add_sel.eq(add_value), self.load_a.eq(1),
+                     self.a_src.eq(a_value), self.load_b.eq(1), self.b_src.eq(b_value)]
+
+    @contextmanager
+    def when_product_done(self, m: Module):
+        """In a multiplying state: one shift-and-add step a cycle; the body runs in the cycle the product is done."""
+        m.d.comb += self.add_sel.eq(ADD_MAC)
+        with m.If(self.mac_done):
+            yield
+
+
+def _gated_weight(state: _State, inputs: list[int], k: Signal):
+    """The weight of input inputs[k] if it spiked this tick, else 0."""
+    if not inputs:
+        return Const(0, signed(16))
+    ws = Array([state.weights[j] for j in inputs])
+    bits = Array([state.pre[j] for j in inputs])
+    return Mux(bits[k], ws[k], 0)
+
+
+class _Stdp:
+    """Pair STDP on the datapath: the update of plastic input jp (one comparison per clamp, see the module
+    docstring) and its states XPOST_START .. DP."""
+
+    def __init__(self, unit: FixedUnit, state: _State, dp: _Datapath):
+        self.rule = unit.stdp
+        self.plastic = unit.plastic_index
+        self.state = state
+        self.dp = dp
+        self.jp = Signal(range(len(self.plastic)))
+        self.dm = Signal(unsigned(17))
+        self.w1 = Signal(signed(18))
+        self.w2 = Signal(signed(18))
+        self.x_p = Array(state.x_pre)
+        self.xj = self.x_p[self.jp]
+        self.prej = Array([state.pre[j] for j in self.plastic])[self.jp]
+        # trace decay x - ceil(x / 2**k) == (x * (2**k - 1)) >> k: one more product on the datapath
+        self.keep_plus, self.keep_minus = (1 << self.rule.k_plus) - 1, (1 << self.rule.k_minus) - 1
+        self.dec_plus = dp.acc[self.rule.k_plus:self.rule.k_plus + 15]
+        self.dec_minus = dp.acc[self.rule.k_minus:self.rule.k_minus + 15]
+        self.dw = dp.acc[stdp_fixed.DW_SHIFT:ACC_WIDTH - 1]   # a weight change: (amplitude * trace) >> 14
+
+    def elaborate(self, m: Module) -> None:
+        """w1: the weight of input jp after depression (if it spiked); w2: after potentiation (if the cell fired)."""
+        s, rule = self.state, self.rule
+        jw = Array([s.weights[j] for j in self.plastic])[self.jp]
+        # the weights start inside [w_min, w_max] (checked in __init__) and stay there, so after a
+        # depression only w_min can be crossed and after a potentiation only w_max
+        m.d.comb += [self.w1.eq(Mux(self.prej, _at_least(jw - self.dm, rule.w_min), jw)),
+                     self.w2.eq(Mux(s.spike, _at_most(self.w1 + self.dw, rule.w_max), self.w1))]
+
+    def states(self, m: Module) -> None:
+        """x_post decays, dm = (a_minus * x_post) >> 14, then per plastic input: x_pre decays, w and x_pre
+        update; after the last, x_post's bump if the cell fired."""
+        s, dp, rule, jp = self.state, self.dp, self.rule, self.jp
+        n_p = len(self.plastic)
+        with m.State("XPOST_START"):
+            dp.start(m, s.x_post, self.keep_minus)
+            m.next = "XPOST"
+        with m.State("XPOST"):
+            with dp.when_product_done(m):
+                m.d.sync += s.x_post.eq(self.dec_minus)
+                dp.start(m, self.dec_minus, rule.a_minus)
+                m.next = "DM"
+        with m.State("DM"):
+            with dp.when_product_done(m):
+                m.d.sync += [self.dm.eq(self.dw), jp.eq(0)]
+                dp.start(m, s.x_pre[0], self.keep_plus)
+                m.next = "XPRE"
+        with m.State("XPRE"):
+            with dp.when_product_done(m):
+                for kk in range(n_p):
+                    with m.If(jp == kk):
+                        m.d.sync += s.x_pre[kk].eq(self.dec_plus)
+                dp.start(m, self.dec_plus, Mux(s.spike, rule.a_plus, 0))
+                m.next = "DP"
+        with m.State("DP"):
+            with dp.when_product_done(m):
+                for kk, j in enumerate(self.plastic):
+                    with m.If(jp == kk):
+                        m.d.sync += [s.weights[j].eq(self.w2),
+                                     s.x_pre[kk].eq(Mux(self.prej, _bump(self.xj), self.xj))]
+                with m.If(jp == n_p - 1):
+                    m.d.sync += s.x_post.eq(Mux(s.spike, _bump(s.x_post), s.x_post))
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += jp.eq(jp + 1)
+                    dp.start(m, self.x_p[(jp + 1)[:len(jp)]], self.keep_plus)
+                    m.next = "XPRE"
+
+
 class LifStdpCell(wiring.Component):
     """One fixed-point LIF neuron with pair STDP on its plastic inputs (see the module docstring)."""
 
@@ -163,222 +350,101 @@ class LifStdpCell(wiring.Component):
         super().__init__(cell_signature(unit.n_inputs, len(unit.plastic_index)))
 
     def elaborate(self, platform):
+        """The state, the datapath, the STDP update, the sequencer's states and the ports."""
         m = Module()
-        u = self.unit
-        p = u.lif
-        n = u.n_inputs
-        plastic = u.plastic_index
-        n_p = len(plastic)
-        stdp = u.stdp
-
-        # ---- state
-        v = Signal(signed(16))
-        i_ex = Signal(signed(16))
-        i_in = Signal(signed(16))
-        ref = Signal(unsigned(8))
-        spike = Signal()
-        pre = Signal(max(n, 1))
-        weights = []
-        for j in range(n):
-            if j in plastic:
-                weights.append(Signal(signed(16), init=self.initial_weights[j], name=f"w{j}"))
-            else:
-                weights.append(Const(self.initial_weights[j], signed(16)))
-        x_pre = [Signal(unsigned(15), name=f"x_pre{kk}") for kk in range(n_p)]
-        x_post = Signal(unsigned(15))
-
-        # ---- the shared datapath, one assignment per register, steered by the sequencer:
-        #   acc <- base + addend;  a <- a_src (load_a) or a << 1;  b <- b_src (load_b) or b >> 1
-        acc = Signal(signed(ACC_WIDTH))
-        a = Signal(signed(ACC_WIDTH))
-        b = Signal(unsigned(MUL_WIDTH))
-        x0 = Signal(signed(16))          # the multiplicand as loaded (decay's fix-up compares with it)
-        BASE_ACC, BASE_ZERO, BASE_SHIFT = range(3)
-        ADD_ZERO, ADD_MAC, ADD_ROUND, ADD_K, ADD_VAL = range(5)
-        base_sel = Signal(range(3))
-        add_sel = Signal(range(5))
-        val16 = Signal(signed(16))
-        load_a = Signal()
-        a_src = Signal(signed(16))
-        load_b = Signal()
-        b_src = Signal(unsigned(MUL_WIDTH))
-        base = Signal(signed(ACC_WIDTH))
-        addend = Signal(signed(ACC_WIDTH))
-        total = Signal(signed(ACC_WIDTH + 1))
-        k_const = p.i_e * p.P_e + (1 << (p.S - 1))
-        with m.Switch(base_sel):
-            with m.Case(BASE_ACC):
-                m.d.comb += base.eq(acc)
-            with m.Case(BASE_SHIFT):
-                m.d.comb += base.eq(acc >> p.S)
-        with m.Switch(add_sel):
-            with m.Case(ADD_MAC):
-                m.d.comb += addend.eq(Mux(b[0], a, 0))
-            with m.Case(ADD_ROUND):
-                m.d.comb += addend.eq(1 << (DECAY_SHIFT - 1))
-            with m.Case(ADD_K):
-                m.d.comb += addend.eq(k_const)
-            with m.Case(ADD_VAL):
-                m.d.comb += addend.eq(val16)
-        m.d.comb += total.eq(base + addend)
-        m.d.sync += acc.eq(total)
-        with m.If(load_a):
-            m.d.sync += [a.eq(a_src), x0.eq(a_src)]
-        with m.Else():
-            m.d.sync += a.eq(a << 1)
-        with m.If(load_b):
-            m.d.sync += b.eq(b_src)
-        with m.Else():
-            m.d.sync += b.eq(b >> 1)
-        mac_done = Signal()
-        m.d.comb += mac_done.eq(b == 0)
-
-        # decay(x, D) from acc = 2**15 + x * D, with x = x0
-        hi = acc[DECAY_SHIFT:ACC_WIDTH].as_signed()
-        decayed = Signal(signed(16))
-        m.d.comb += decayed.eq(Mux((hi == x0) & (x0 != 0), x0 + Mux(x0[15], 1, -1), hi))
-        # sat16(total): total fits 16 bits iff its bits 15..32 are all equal
-        top = total[15:]
-        sat = Signal(signed(16))
-        m.d.comb += sat.eq(Mux((top == 0) | (top == (1 << len(top)) - 1), total[:16],
-                               Mux(total[-1], lif_fixed.INT16_MIN, lif_fixed.INT16_MAX)))
-
-        # input sums: walk over the inputs of one receptor, adding the weight if it spiked
-        groups = {r: [j for j in range(n) if u.receptors[j] == r] for r in (0, 1)}
-        kmax = max(1, len(groups[0]), len(groups[1]))
-        k = Signal(range(kmax + 1))
-
-        def gated(r):
-            idx = groups[r]
-            if not idx:
-                return Const(0, signed(16))
-            ws = Array([weights[j] for j in idx])
-            bits = Array([pre[j] for j in idx])
-            return Mux(bits[k], ws[k], 0)
-
-        jp = Signal(range(max(n_p, 1)))
-        dm = Signal(unsigned(17))
-        if n_p:
-            w_p = Array([weights[j] for j in plastic])
-            x_p = Array(x_pre)
-            pre_p = Array([pre[j] for j in plastic])
-            jw, xj, prej = w_p[jp], x_p[jp], pre_p[jp]
-            dp = acc[stdp_fixed.DW_SHIFT:ACC_WIDTH - 1]
-            w1 = Signal(signed(18))
-            w2 = Signal(signed(18))
-            # the weights start inside [w_min, w_max] (checked in __init__) and stay there, so after a
-            # depression only w_min can be crossed and after a potentiation only w_max
-            m.d.comb += [w1.eq(Mux(prej, _at_least(jw - dm, stdp.w_min), jw)),
-                         w2.eq(Mux(spike, _at_most(w1 + dp, stdp.w_max), w1))]
-            a_plus_now = Mux(spike, stdp.a_plus, 0)
-            # trace decay x - ceil(x / 2**k) == (x * (2**k - 1)) >> k: one more product on the datapath
-            keep_plus, keep_minus = (1 << stdp.k_plus) - 1, (1 << stdp.k_minus) - 1
-            dec_plus = acc[stdp.k_plus:stdp.k_plus + 15]
-            dec_minus = acc[stdp.k_minus:stdp.k_minus + 15]
-
-        def start(a_value, b_value, base_value=BASE_ZERO, add_value=ADD_ZERO):
-            m.d.comb += [base_sel.eq(base_value), add_sel.eq(add_value), load_a.eq(1), a_src.eq(a_value),
-                         load_b.eq(1), b_src.eq(b_value)]
-
+        state = _State(self.unit, self.initial_weights)
+        dp = _Datapath(self.unit.lif)
+        dp.elaborate(m)
+        stdp = _Stdp(self.unit, state, dp) if self.unit.plastic_index else None
+        if stdp:
+            stdp.elaborate(m)
         with m.FSM(init="IDLE") as fsm:
-            with m.State("IDLE"):
-                with m.If(self.tick):
-                    m.d.sync += pre.eq(self.pre)
-                    with m.If(ref == 0):
-                        start(v, p.D_m, add_value=ADD_ROUND)
-                        m.next = "VDEC"
-                    with m.Else():
-                        m.d.sync += ref.eq(ref - 1)
-                        m.next = "IEX_START"
-            with m.State("VDEC"):
-                m.d.comb += add_sel.eq(ADD_MAC)
-                with m.If(mac_done):
-                    m.d.sync += v.eq(decayed)
-                    start(i_ex, p.P_ex, add_value=ADD_K)
-                    m.next = "VSUM_EX"
-            with m.State("VSUM_EX"):
-                m.d.comb += add_sel.eq(ADD_MAC)
-                with m.If(mac_done):
-                    start(i_in, p.P_in, base_value=BASE_ACC)
-                    m.next = "VSUM_IN"
-            with m.State("VSUM_IN"):
-                m.d.comb += add_sel.eq(ADD_MAC)
-                with m.If(mac_done):
-                    m.d.comb += [base_sel.eq(BASE_SHIFT), add_sel.eq(ADD_VAL), val16.eq(v)]
-                    m.d.sync += v.eq(sat)
-                    m.next = "IEX_START"
-            for r, (cur, name, nxt) in enumerate(((i_ex, "IEX", "IIN_START"), (i_in, "IIN", None))):
-                with m.State(name + "_START"):
-                    start(cur, p.D_ex if r == 0 else p.D_in, add_value=ADD_ROUND)
-                    m.next = name
-                with m.State(name):
-                    m.d.comb += add_sel.eq(ADD_MAC)
-                    with m.If(mac_done):
-                        m.d.comb += [base_sel.eq(BASE_ZERO), add_sel.eq(ADD_VAL), val16.eq(decayed)]
-                        m.d.sync += k.eq(0)
-                        m.next = name + "_SUM"
-                with m.State(name + "_SUM"):
-                    m.d.comb += [base_sel.eq(BASE_ACC), add_sel.eq(ADD_VAL), val16.eq(gated(r))]
-                    m.d.sync += k.eq(k + 1)
-                    with m.If(k >= max(len(groups[r]), 1) - 1):
-                        m.d.sync += cur.eq(sat)
-                        if nxt is not None:
-                            m.next = nxt
-                        else:
-                            fire = v >= p.v_th
-                            m.d.sync += spike.eq(fire)
-                            with m.If(fire):
-                                m.d.sync += [v.eq(p.v_reset), ref.eq(p.ref_steps)]
-                            m.next = "XPOST_START" if n_p else "IDLE"
-            if n_p:
-                with m.State("XPOST_START"):
-                    start(x_post, keep_minus)
-                    m.next = "XPOST"
-                with m.State("XPOST"):
-                    m.d.comb += add_sel.eq(ADD_MAC)
-                    with m.If(mac_done):
-                        m.d.sync += x_post.eq(dec_minus)
-                        start(dec_minus, stdp.a_minus)
-                        m.next = "DM"
-                with m.State("DM"):
-                    m.d.comb += add_sel.eq(ADD_MAC)
-                    with m.If(mac_done):
-                        m.d.sync += [dm.eq(acc[stdp_fixed.DW_SHIFT:ACC_WIDTH - 1]), jp.eq(0)]
-                        start(x_pre[0], keep_plus)
-                        m.next = "XPRE"
-                with m.State("XPRE"):
-                    m.d.comb += add_sel.eq(ADD_MAC)
-                    with m.If(mac_done):
-                        for kk in range(n_p):
-                            with m.If(jp == kk):
-                                m.d.sync += x_pre[kk].eq(dec_plus)
-                        start(dec_plus, a_plus_now)
-                        m.next = "DP"
-                with m.State("DP"):
-                    m.d.comb += add_sel.eq(ADD_MAC)
-                    with m.If(mac_done):
-                        for kk, j in enumerate(plastic):
-                            with m.If(jp == kk):
-                                m.d.sync += [weights[j].eq(w2), x_pre[kk].eq(Mux(prej, _bump(xj), xj))]
-                        with m.If(jp == n_p - 1):
-                            m.d.sync += x_post.eq(Mux(spike, _bump(x_post), x_post))
-                            m.next = "IDLE"
-                        with m.Else():
-                            m.d.sync += jp.eq(jp + 1)
-                            start(x_p[(jp + 1)[:len(jp)]], keep_plus)
-                            m.next = "XPRE"
-
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
-        m.d.comb += [self.spike.eq(spike), self.v.eq(v), self.i_ex.eq(i_ex), self.i_in.eq(i_in),
-                     self.ref.eq(ref)]
-        for j in range(n):
-            m.d.comb += self.w[j].eq(weights[j])
-        if n_p:
-            m.d.comb += self.x_post.eq(x_post)
-            for kk in range(n_p):
-                m.d.comb += self.x_pre[kk].eq(x_pre[kk])
+            self._idle(m, state, dp)
+            self._membrane(m, state, dp)
+            self._currents(m, state, dp, after="XPOST_START" if stdp else "IDLE")
+            if stdp:
+                stdp.states(m)
+        self._outputs(m, state, fsm)
         return m
 
+    def _idle(self, m: Module, s: _State, dp: _Datapath) -> None:
+        """IDLE: a tick samples the inputs and starts the membrane, or while refractory counts ref down and
+        goes straight to the currents."""
+        with m.State("IDLE"):
+            with m.If(self.tick):
+                m.d.sync += s.pre.eq(self.pre)
+                with m.If(s.ref == 0):
+                    dp.start(m, s.v, self.unit.lif.D_m, add_value=ADD_ROUND)
+                    m.next = "VDEC"
+                with m.Else():
+                    m.d.sync += s.ref.eq(s.ref - 1)
+                    m.next = "IEX_START"
+
+    def _membrane(self, m: Module, s: _State, dp: _Datapath) -> None:
+        """VDEC: v decays; VSUM_EX, VSUM_IN: v <- sat16(v + (K + i_ex * P_ex + i_in * P_in) >> S)."""
+        p = self.unit.lif
+        with m.State("VDEC"):
+            with dp.when_product_done(m):
+                m.d.sync += s.v.eq(dp.decayed)
+                dp.start(m, s.i_ex, p.P_ex, add_value=ADD_K)
+                m.next = "VSUM_EX"
+        with m.State("VSUM_EX"):
+            with dp.when_product_done(m):
+                dp.start(m, s.i_in, p.P_in, base_value=BASE_ACC)
+                m.next = "VSUM_IN"
+        with m.State("VSUM_IN"):
+            with dp.when_product_done(m):
+                m.d.comb += [dp.base_sel.eq(BASE_SHIFT), dp.add_sel.eq(ADD_VAL), dp.val16.eq(s.v)]
+                m.d.sync += s.v.eq(dp.sat)
+                m.next = "IEX_START"
+
+    def _currents(self, m: Module, s: _State, dp: _Datapath, after: str) -> None:
+        """IEX_START, IEX, IEX_SUM, then IIN_*: each current decays and adds the weights of its receptor's
+        inputs that spiked, one a cycle; then the cell fires or not, and goes on to `after`."""
+        u, p = self.unit, self.unit.lif
+        inputs = {r: [j for j in range(u.n_inputs) if u.receptors[j] == r] for r in (0, 1)}
+        k = Signal(range(max(1, len(inputs[0]), len(inputs[1])) + 1))
+        for r, (cur, name, decay, nxt) in enumerate(((s.i_ex, "IEX", p.D_ex, "IIN_START"),
+                                                     (s.i_in, "IIN", p.D_in, None))):
+            with m.State(name + "_START"):
+                dp.start(m, cur, decay, add_value=ADD_ROUND)
+                m.next = name
+            with m.State(name):
+                with dp.when_product_done(m):
+                    m.d.comb += [dp.base_sel.eq(BASE_ZERO), dp.add_sel.eq(ADD_VAL), dp.val16.eq(dp.decayed)]
+                    m.d.sync += k.eq(0)
+                    m.next = name + "_SUM"
+            with m.State(name + "_SUM"):
+                m.d.comb += [dp.base_sel.eq(BASE_ACC), dp.add_sel.eq(ADD_VAL),
+                             dp.val16.eq(_gated_weight(s, inputs[r], k))]
+                m.d.sync += k.eq(k + 1)
+                with m.If(k >= max(len(inputs[r]), 1) - 1):
+                    m.d.sync += cur.eq(dp.sat)
+                    if nxt is not None:
+                        m.next = nxt
+                    else:
+                        self._fire(m, s)
+                        m.next = after
+
+    def _fire(self, m: Module, s: _State) -> None:
+        """spike <- v >= v_th; if it fires, v <- v_reset and ref <- ref_steps."""
+        p = self.unit.lif
+        fire = s.v >= p.v_th
+        m.d.sync += s.spike.eq(fire)
+        with m.If(fire):
+            m.d.sync += [s.v.eq(p.v_reset), s.ref.eq(p.ref_steps)]
+
+    def _outputs(self, m: Module, s: _State, fsm) -> None:
+        """The ports: busy outside IDLE, and the state."""
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        m.d.comb += [self.spike.eq(s.spike), self.v.eq(s.v), self.i_ex.eq(s.i_ex), self.i_in.eq(s.i_in),
+                     self.ref.eq(s.ref)]
+        for j, w in enumerate(s.weights):
+            m.d.comb += self.w[j].eq(w)
+        if s.x_pre:
+            m.d.comb += self.x_post.eq(s.x_post)
+            for kk, x in enumerate(s.x_pre):
+                m.d.comb += self.x_pre[kk].eq(x)
 
 
 class SynthTop(wiring.Component):
