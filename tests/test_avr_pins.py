@@ -57,7 +57,7 @@ def test_tick_timer_is_exact_or_refused():
 
 
 def test_header_carries_the_unit_constants():
-    u = fixed_unit(unit(3, plastic=(0,), stdp={"w_min": 0.0, "w_max": 500.0}))
+    u = fixed_unit(unit(3, plastic=(0,), rule={"w_min": 0.0, "w_max": 500.0}))
     text = config.header(u, pins.plan("u", 3, "wired"))
     defs = dict(re.findall(r"#define (\w+) (.+)", text))
     assert defs["LIF_D_M"] == f"{u.lif.D_m}u" and defs["LIF_V_TH"] == str(u.lif.v_th)
@@ -104,9 +104,9 @@ def test_example_board_as_units():
     assert set(board.sources) == {"touch.0", "touch.1"}
     sense = board.units[0]
     assert [i.source for i in sense.inputs] == ["touch.0", "relay", "brake"]
-    assert [i.plastic for i in sense.inputs] == [True, False, False] and sense.stdp["w_max"] == 4000.0
+    assert [i.plastic for i in sense.inputs] == [True, False, False] and sense.rule["w_max"] == 4000.0
     relay = board.units[2]
-    assert relay.stdp is None and [i.source for i in relay.inputs] == ["sense.0", "sense.1"]
+    assert relay.rule is None and [i.source for i in relay.inputs] == ["sense.0", "sense.1"]
     # the feedback loop: sense -> relay -> sense
     assert "relay" in {i.source for i in sense.inputs} and "sense.0" in {i.source for i in relay.inputs}
     assert len(set(board.addresses.values())) == len(board.addresses)
@@ -114,11 +114,15 @@ def test_example_board_as_units():
 
 def test_board_refusals(tmp_path):
     text = (ROOT / "examples" / "board.toml").read_text()
+    delayed = tmp_path / "delayed.toml"
+    delayed.write_text(text.replace("weight = 700.0\ndelay = 1.0", "weight = 700.0\ndelay = 16.0"))
+    sense = load_board(delayed).units[0]
+    assert [i.delay for i in sense.inputs if i.source == "relay"] == [16]   # the unit's delay line
     bad_delay = tmp_path / "delay.toml"
-    bad_delay.write_text(text.replace("weight = 700.0\ndelay = 1.0", "weight = 700.0\ndelay = 2.0"))
+    bad_delay.write_text(text.replace("weight = 700.0\ndelay = 1.0", "weight = 700.0\ndelay = 17.0"))
     with pytest.raises(ConfigError) as err:
         load_board(bad_delay)
-    assert err.value.field.endswith(".delay") and "one step" in err.value.message
+    assert err.value.field.endswith(".delay") and "1 to 16 ticks" in err.value.message
     bad_model = tmp_path / "model.toml"
     bad_model.write_text(text.replace('[populations.brake]\nn = 1\nmodel = "iaf_psc_exp"',
                                       '[populations.brake]\nn = 1\nmodel = "iaf_cond_exp"')

@@ -20,7 +20,7 @@ from neurobox.network.population import Population
 from neurobox.network import values
 from neurobox.network.projection import GapJunction
 from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
-                                       fixed_weights)
+                                       fixed_weights, largest_incoming_weights)
 from neurobox.random import generator, kernel_state
 
 
@@ -159,10 +159,19 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
     if not net.populations:
         raise ConfigError("populations", "the network has no population")
     index = {name: k for k, name in enumerate(net.populations)}
-    engines = {name: engine_model(pop, net.precision) for name, pop in net.populations.items()}
-    projections = [_compile_projection(name, proj, index, net, engines[proj.post.name], learning)
-                   for name, proj in net.projections.items()
-                   if not isinstance(proj, GapJunction)]
+    chemical = {name: proj for name, proj in net.projections.items() if not isinstance(proj, GapJunction)}
+    fixed = net.precision == "fixed"
+    # in fixed point the integer scale of a population depends on every weight that reaches it: draw them first
+    drawn = {name: proj.build(net.seed, net.dt, f"projections.{name}") for name, proj in chemical.items()} \
+        if fixed else {}
+    largest = largest_incoming_weights(net, drawn) if fixed else {}
+    engines = {name: engine_model(pop, net.precision, largest.get(name, 0.0))
+               for name, pop in net.populations.items()}
+    projections = []
+    for name, proj in chemical.items():
+        syn = drawn.pop(name) if fixed else proj.build(net.seed, net.dt, f"projections.{name}",
+                                                       compact=not engines[proj.post.name].fixed)
+        projections.append(_compile_projection(name, proj, syn, index, net, engines[proj.post.name], learning))
     gaps = [_compile_gap_junctions(name, proj, index, net) for name, proj in net.projections.items()
             if isinstance(proj, GapJunction)]
     depth = {k: 1 for k in index.values()}
@@ -212,9 +221,8 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
     )
 
 
-def _compile_projection(name: str, proj, index: dict[str, int], net: Network, post: EngineModel,
+def _compile_projection(name: str, proj, syn, index: dict[str, int], net: Network, post: EngineModel,
                         learning: bool) -> CompiledProjection:
-    syn = proj.build(net.seed, net.dt, f"projections.{name}", compact=not post.fixed)
     if post.fixed:
         syn = replace(syn, weight=fixed_weights(syn.weight, post.i_lsb, f"projections.{name}.weight"))
     n_pre = proj.pre.n

@@ -31,7 +31,7 @@ from neurobox.engine.progress import Progress
 from neurobox.errors import ConfigError, SimulationError
 from neurobox.network.network import Network, positive_number
 from neurobox.network.projection import check_probability
-from neurobox.plasticity.rules import make_plasticity
+from neurobox.plasticity.rules import FIXED_RSTDP, P_RULE, make_plasticity
 from neurobox.results import Results, SpikeTrains, Trace
 
 CHUNK_STEPS = 2000
@@ -279,7 +279,9 @@ class Simulation:
     def reward(self, amount: float, projection: str | None = None) -> None:
         """Broadcast a reward (dopamine) of `amount` to the reward-modulated (rule "rstdp") projections.
 
-        projection: one projection's name, or None for every rstdp projection.
+        projection: one projection's name, or None for every rstdp projection. In
+        fixed point (the units' rule, neurobox.plasticity.rstdp_fixed) a reward is
+        one pulse seen in the next step: +1 or -1.
         """
         rstdp = [cp for cp in self.compiled.projections if cp.plastic is not None and cp.plastic.rule.rule == "rstdp"]
         names = [cp.name for cp in rstdp]
@@ -295,7 +297,13 @@ class Simulation:
         if not math.isfinite(amount):
             raise ConfigError("reward", f"must be a finite number, got {amount!r}")
         for cp in rstdp:
-            cp.plastic.dopamine[0] += amount
+            if cp.plastic.consts[P_RULE] == FIXED_RSTDP:  # the units' rule: one pulse in the next step
+                if amount not in (1.0, -1.0):
+                    raise ConfigError("reward", "in fixed point a reward is one pulse: +1 (reward) or -1 "
+                                                f"(punishment), got {amount:g}")
+                cp.plastic.dopamine[0] = amount
+            else:
+                cp.plastic.dopamine[0] += amount
 
     def state(self, population: str, variable: str) -> np.ndarray:
         """A copy of the current values of `variable` for every neuron of `population`."""

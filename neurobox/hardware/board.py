@@ -6,8 +6,9 @@ description for the hardware targets: every neuron of an `iaf_psc_exp`
 "population" (n = 1) or "population.i"; spike-source populations
 (`spike_generator`, `poisson_generator`) become stimulus inputs that feed
 the board from outside (a wire per target input in wired mode, an address
-on the bus in bus mode). Every connection has a delay of one tick, as on
-the board: a spike leaves a unit in tick t and arrives in tick t + 1.
+on the bus in bus mode). A wire or the bus delivers a spike in the next
+tick: a spike sent in tick t is received in tick t + 1; a connection with
+a delay of d ticks holds it d - 1 ticks more in the receiver's delay line.
 
 `board_inputs(board, steps)` records the input spike sequence of every
 unit: the stimulus spikes come from the engine (neurobox.engine, the same
@@ -19,12 +20,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from neurobox.errors import ConfigError
-from neurobox.hardware.unit import FixedUnit, Input, UnitDescription, UnitSim, fixed_unit
+from neurobox.hardware.unit import MAX_ADDRESS, MAX_DELAY, FixedUnit, Input, UnitDescription, UnitSim, fixed_unit
 
 UNIT_MODELS = ("iaf_psc_exp", "iaf_psc_exp_fixed")
 SOURCE_MODELS = ("spike_generator", "poisson_generator")
@@ -55,22 +56,22 @@ def _neuron_name(pop: str, n: int, i: int) -> str:
     return pop if n == 1 else f"{pop}.{i}"
 
 
-def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]] | None = None) -> Board:
+def units_from_network(network) -> Board:
     """The board of physical units for a neurobox.network.Network.
 
-    `plasticity` maps a projection (its name, or its index in the model
-    file) to its STDP parameters (neurobox.plasticity.stdp_fixed); a
-    projection may also carry them as a `plasticity` attribute. Raises
-    ConfigError naming the population or projection that cannot be built
-    as hardware (another model, a delay other than one tick, a gap
-    junction, a current stimulus).
+    Every neuron of a unit model becomes a unit, every source neuron a
+    stimulus input; a plastic projection's rule (additive pair STDP or
+    reward-modulated STDP) becomes its units' rule; delays of 1 to MAX_DELAY
+    ticks go to the units' delay lines; the integer scales are those the
+    fixed-point engine uses (neurobox.engine.precision.choose_scales).
+    Raises ConfigError naming the population or projection that cannot be
+    built as hardware (another model, a delay out of range, a gap junction,
+    a current stimulus, two rules on one unit, too many addresses).
     """
+    from neurobox.engine.precision import choose_scales, largest_incoming_weights
     from neurobox.network.projection import GapJunction  # the description layer, read only here
 
-    plasticity = dict(plasticity or {})
     dt = float(network.dt)
-    units: list[UnitDescription] = []
-    unit_params: dict[str, tuple[str, dict]] = {}
     sources: dict[str, tuple[str, int]] = {}
     neurons: dict[str, tuple[str, int]] = {}
     for name, pop in network.populations.items():
@@ -82,72 +83,73 @@ def units_from_network(network, plasticity: Mapping[int | str, Mapping[str, Any]
             if pop.initial:
                 raise ConfigError(f"populations.{name}.initial",
                                   "a physical unit starts at rest; remove the initial values")
-            params = {k: v for k, v in pop.params.items()}
             for i in range(pop.n):
-                unit_params[_neuron_name(name, pop.n, i)] = (name, params)
                 neurons[_neuron_name(name, pop.n, i)] = (name, i)
         else:
             raise ConfigError(f"populations.{name}.model",
                               f"{model} cannot be built as a physical unit; use one of {', '.join(UNIT_MODELS)} "
                               f"(units) or {', '.join(SOURCE_MODELS)} (stimuli)")
+    if not neurons:
+        raise ConfigError("populations", f"no population of a unit model ({', '.join(UNIT_MODELS)})")
     if network.stimuli:
         first = next(iter(network.stimuli))
         raise ConfigError(f"stimuli.{first}", "physical units take no injected current; "
                                               "drive them with a spike source population")
-    inputs: dict[str, list[Input]] = {u: [] for u in unit_params}
-    stdp_of: dict[str, Mapping[str, Any]] = {}
-    for k, (pname, proj) in enumerate(network.projections.items()):
+    addresses = {name: k for k, name in enumerate(list(neurons) + list(sources))}
+    if len(addresses) > MAX_ADDRESS + 1:
+        raise ConfigError("populations", f"{len(neurons)} units and {len(sources)} stimulus neurons need "
+                                         f"{len(addresses)} bus addresses; a bus has {MAX_ADDRESS + 1}")
+    inputs: dict[str, list[Input]] = {u: [] for u in neurons}
+    rule_of: dict[str, dict[str, Any]] = {}
+    drawn = {}
+    for pname, proj in network.projections.items():
         where = f"projections.{pname}"
         if isinstance(proj, GapJunction):
             raise ConfigError(where, "gap junctions cannot be built between physical units")
-        rule = plasticity.get(pname, plasticity.get(k))
-        if rule is None and getattr(proj, "plasticity", None) is not None and proj.plasticity.learning:
+        rule = None
+        if proj.plasticity is not None and proj.plasticity.learning:
             rule = _chip_rule(proj.plasticity, f"{where}.plasticity")
-        if rule is not None:
-            rule = dict(rule)
-            if rule.get("rule", "stdp") != "stdp":
-                raise ConfigError(f"{where}.plasticity.rule", f"unknown rule {rule['rule']!r}; valid: stdp")
-        syn = proj.build(network.seed, dt, where)
-        if syn.delay_steps.size and np.any(syn.delay_steps != 1):
-            raise ConfigError(f"{where}.delay", f"a wire or bus delivers a spike in the next tick: the delay "
-                                                f"must be one step ({dt:g} ms)")
+        syn = drawn[pname] = proj.build(network.seed, dt, where)
+        if syn.delay_steps.size and (syn.delay_steps.min() < 1 or syn.delay_steps.max() > MAX_DELAY):
+            raise ConfigError(f"{where}.delay", f"a unit's delay line holds 1 to {MAX_DELAY} ticks "
+                                                f"({dt:g} to {MAX_DELAY * dt:g} ms); got up to "
+                                                f"{int(syn.delay_steps.max()) * dt:g} ms")
         pre_pop, post_pop = proj.pre, proj.post
-        for a, b, w in zip(syn.pre, syn.post, syn.weight):
+        for a, b, w, d in zip(syn.pre, syn.post, syn.weight, syn.delay_steps):
             src = _neuron_name(pre_pop.name, pre_pop.n, int(a))
             dst = _neuron_name(post_pop.name, post_pop.n, int(b))
-            inputs[dst].append(Input(src, proj.receptor, float(w), plastic=rule is not None))
+            inputs[dst].append(Input(src, proj.receptor, float(w), plastic=rule is not None, delay=int(d)))
             if rule is not None:
-                if dst in stdp_of and stdp_of[dst] != rule:
-                    raise ConfigError(f"{where}.plasticity", f"unit {dst} already learns with other STDP "
-                                                             "parameters; one rule per unit")
-                stdp_of[dst] = rule
-    addresses: dict[str, int] = {}
-    for name in list(unit_params) + list(sources):
-        addresses[name] = len(addresses)
-    if len(addresses) > 128:
-        raise ConfigError("populations", f"{len(addresses)} units and stimulus neurons; a bus has 128 addresses")
-    for name, (pop, params) in unit_params.items():
-        lsb = {k: params[k] for k in FIXED_ONLY if k in params}
-        float_params = {k: v for k, v in params.items() if k not in FIXED_ONLY}
-        stdp = stdp_of.get(name)
-        if stdp is not None:
-            stdp = {k: v for k, v in stdp.items() if k != "rule"}
-        units.append(UnitDescription(name, float_params, dt, tuple(inputs[name]), stdp, addresses[name], **lsb))
-    if not units:
-        raise ConfigError("populations", f"no population of a unit model ({', '.join(UNIT_MODELS)})")
+                if rule_of.setdefault(dst, rule) != rule:
+                    raise ConfigError(f"{where}.plasticity", f"unit {dst} already learns with another rule; "
+                                                             "one rule per unit")
+    largest = largest_incoming_weights(network, drawn)
+    units: list[UnitDescription] = []
+    for name, (pop_name, _) in neurons.items():
+        pop = network.populations[pop_name]
+        v_lsb, i_lsb = choose_scales(pop, largest[pop_name])
+        params = {k: v for k, v in pop.params.items() if k not in FIXED_ONLY}
+        units.append(UnitDescription(name, params, dt, tuple(inputs[name]), rule_of.get(name), addresses[name],
+                                     V_lsb=v_lsb, I_lsb=i_lsb))
     return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network, neurons=neurons)
 
 
+CHIP_RULES = {"stdp": ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max"),
+              "rstdp": ("tau_plus", "tau_c", "tau_d", "A_plus", "A_minus", "w_min", "w_max")}
+"""The rules the units run, with the float parameters their integer forms are made from."""
+
+
 def _chip_rule(rule, field: str) -> dict[str, Any]:
-    """The parameters of the pair-STDP rule the chips run, from a projection's Plasticity."""
-    for key, allowed in (("rule", "stdp"), ("mode", "additive"), ("pairing", "all_to_all")):
+    """The parameters of the rule the chips run (pair STDP or reward-modulated STDP), from a projection's rule."""
+    if rule.rule not in CHIP_RULES:
+        raise ConfigError(f"{field}.rule", f"units learn with {' or '.join(CHIP_RULES)}; got {rule.rule!r}")
+    for key, allowed in (("mode", "additive"), ("pairing", "all_to_all")):
         if getattr(rule, key) != allowed:
-            raise ConfigError(f"{field}.{key}", f"units learn with additive all-to-all pair STDP only; "
+            raise ConfigError(f"{field}.{key}", f"the units' rules are additive with all-to-all pairing; "
                                                 f"got {key} = {getattr(rule, key)!r}, use {allowed!r}")
     if rule.params["normalize_to"] > 0:
         raise ConfigError(f"{field}.normalize_to", "units do not normalise their weights; set it to 0")
-    keys = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
-    return {"rule": "stdp", **{k: rule.params[k] for k in keys}}
+    return {"rule": rule.rule, **{k: rule.params[k] for k in CHIP_RULES[rule.rule]}}
 
 
 def load_board(path: str | Path) -> Board:

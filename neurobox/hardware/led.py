@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 LEVEL = 64
 """Brightness of the membrane colours (of 255): bright enough, not blinding."""
@@ -61,17 +62,23 @@ def led_params(v_th: int, v_reset: int, dt: float) -> LedParams:
     )
 
 
-def colour(v: int, firing: bool, learning: bool, p: LedParams) -> tuple[int, int, int]:
-    """The (G, R, B) bytes for membrane v (V_lsb), firing and learning flags."""
+@njit(cache=True)
+def led_colour(v, firing, learning, span, scale):
+    """The (G, R, B) bytes for membrane v (V_lsb), the firing and learning flags and the LED's constants."""
     if firing:
         return FIRING
     if learning:
         return LEARNING
-    m = min(abs(v), p.span)
-    f = (m * p.scale) >> 16
+    m = min(abs(v), span)
+    f = (m * scale) >> 16
     if v >= 0:
         return (LEVEL - f, f, 0)
     return (LEVEL - f, 0, f)
+
+
+def colour(v: int, firing: bool, learning: bool, p: LedParams) -> tuple[int, int, int]:
+    """The (G, R, B) bytes for membrane v (V_lsb), firing and learning flags."""
+    return tuple(int(x) for x in led_colour(v, firing, learning, p.span, p.scale))
 
 
 def colours(v: np.ndarray, firing: np.ndarray, learning: np.ndarray, p: LedParams) -> np.ndarray:

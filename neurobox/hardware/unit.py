@@ -1,17 +1,25 @@
-"""A physical unit: one fixed-point neuron, its synapse table, its learning rule, its LED.
+"""A physical unit: one fixed-point neuron, its synapse table with delay lines, its learning rule, its LED.
 
 `UnitDescription` is what every hardware target consumes (one per neuron,
 made from a network by `neurobox.hardware.board.units_from_network`):
-float NEST parameters, incoming connections with weights in pA, STDP
-parameters, an address. `FixedUnit` is the same in integers, and
-`simulate` is the reference the firmware and the FPGA cell are held
-bit-exact against. Per tick, in this order:
+float NEST parameters, incoming connections with weights in pA and delays
+in ticks, the learning rule, an address. `FixedUnit` is the same in
+integers. `unit_tick` is the whole arithmetic of one tick, compiled once
+and called by the reference (`UnitSim`, `simulate`, which the firmware and
+the FPGA cell are held bit-exact against) and by the twin's bank of units
+(neurobox.twin.units) alike. Per tick, in this order:
 
-    1. the weights (as they are before this tick's learning) of the inputs
-       whose spike arrives in this tick are summed per receptor (int32);
-    2. the neuron steps (neurobox.neurons.lif_fixed.step);
-    3. STDP steps on the plastic inputs (neurobox.plasticity.stdp_fixed.step);
-    4. the LED steps (neurobox.hardware.led.LedState.tick).
+    1. the delay lines: input j's line shifts in whether a spike was
+       received on it in this tick (line = (line << 1 | received) & 0xFFFF);
+       the spike arrives at the synapse when it reaches bit delay[j] - 1
+       (delay 1: in the tick it is received, i.e. one tick after it was sent);
+    2. the weights (as they are before this tick's learning) of the inputs
+       whose spike arrives are summed per receptor (int32);
+    3. the neuron steps (neurobox.neurons.lif_fixed.lif_update);
+    4. when learning is on, the rule steps on the plastic inputs: pair STDP
+       (neurobox.plasticity.stdp_fixed) or reward-modulated STDP with this
+       tick's reward pulse (neurobox.plasticity.rstdp_fixed);
+    5. the LED steps (neurobox.hardware.led).
 """
 from __future__ import annotations
 
@@ -19,24 +27,44 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
+from numba import njit
 
 from neurobox.errors import ConfigError
-from neurobox.hardware.led import LedParams, LedState, led_params
+from neurobox.hardware.led import LedParams, led_colour, led_params
 from neurobox.neurons import lif_fixed
 from neurobox.neurons.lif import IAF_PSC_EXP
-from neurobox.plasticity import stdp_fixed
+from neurobox.neurons.lif_fixed import LIF_FIELDS, lif_update
+from neurobox.plasticity import rstdp_fixed, stdp_fixed
+from neurobox.plasticity.rstdp_fixed import eligible, rewarded
+from neurobox.plasticity.stdp_fixed import bump, pair_update, trace_decay
 
 RECEPTORS = ("excitatory", "inhibitory")
+RULES = ("stdp", "rstdp")
+MAX_DELAY = 16
+"""Ticks a delay line holds (one uint16 per input)."""
+
+# the constants row of a unit (int64): the neuron's, then the rule's, then the LED's
+N_LIF = len(LIF_FIELDS)
+C_RULE, C_K1, C_K2, C_A_PLUS, C_A_MINUS, C_W_MIN, C_W_MAX = range(N_LIF, N_LIF + 7)
+"""rule: 0 none, 1 stdp (k1 = k_plus, k2 = k_minus), 2 rstdp (k1 = k_pre, k2 = k_c, a_minus unused)."""
+C_SPAN, C_SCALE, C_FLASH, C_MIN_STEPS = range(C_W_MAX + 1, C_W_MAX + 5)
+N_CONSTANTS = C_MIN_STEPS + 1
+RULE_STDP, RULE_RSTDP = 1, 2
+
+# the state row of a unit (int64)
+S_V, S_IEX, S_IIN, S_REF, S_XPOST, S_FLASH, S_LEARN, S_SINCE, S_G, S_R, S_B, S_FRAMES = range(12)
+N_STATE = 12
 
 
 @dataclass(frozen=True)
 class Input:
-    """One incoming connection: from unit `source`, onto `receptor`, weight in pA."""
+    """One incoming connection: from unit `source`, onto `receptor`, weight in pA, delay in ticks."""
 
     source: str
     receptor: str
     weight: float
     plastic: bool = False
+    delay: int = 1
 
 
 @dataclass(frozen=True)
@@ -44,16 +72,17 @@ class UnitDescription:
     """One neuron as a physical unit (float parameters, NEST units).
 
     params: iaf_psc_exp parameters (ms, mV, pF, pA); dt: tick, ms;
-    stdp: float STDP parameters for the plastic inputs (see
-    neurobox.plasticity.stdp_fixed.fixed_stdp_parameters), or None;
-    address: 0..127, the unit's address on the bus.
+    rule: the float parameters of the plastic inputs' rule with its name
+    under "rule" ("stdp": neurobox.plasticity.stdp_fixed.fixed_stdp_parameters,
+    "rstdp": neurobox.plasticity.rstdp_fixed.fixed_rstdp_parameters), or None;
+    address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales.
     """
 
     name: str
     params: Mapping[str, float]
     dt: float
     inputs: tuple[Input, ...] = ()
-    stdp: Mapping[str, float] | None = None
+    rule: Mapping[str, float | str] | None = None
     address: int = 0
     V_lsb: float = lif_fixed.DEFAULT_V_LSB
     I_lsb: float = lif_fixed.DEFAULT_I_LSB
@@ -75,6 +104,9 @@ class FixedUnit:
     sources: tuple[str, ...]
     stdp: stdp_fixed.StdpFixedParams | None
     led: LedParams
+    delays: tuple[int, ...] = ()
+    """ticks, 1 .. MAX_DELAY, per input (empty: all 1)."""
+    rstdp: rstdp_fixed.RstdpFixedParams | None = None
 
     @property
     def n_inputs(self) -> int:
@@ -84,37 +116,147 @@ class FixedUnit:
     def plastic_index(self) -> tuple[int, ...]:
         return tuple(j for j, p in enumerate(self.plastic) if p)
 
+    @property
+    def input_delays(self) -> tuple[int, ...]:
+        return self.delays or (1,) * self.n_inputs
+
+    @property
+    def rule(self) -> str | None:
+        return "stdp" if self.stdp is not None else "rstdp" if self.rstdp is not None else None
+
+
+MAX_ADDRESS = 125
+"""Bus addresses 0..125; 126 and 127 are the broadcast punishment and reward."""
+
 
 def fixed_unit(desc: UnitDescription) -> FixedUnit:
     """Convert a description to integers; ConfigError names the unit's field that does not fit."""
     where = f"units.{desc.name}"
     params = IAF_PSC_EXP.resolve_params(desc.params, f"{where}.params")
     lif = lif_fixed.fixed_parameters(params, desc.dt, desc.V_lsb, desc.I_lsb, f"{where}.params")
-    if not 0 <= desc.address <= 127:
-        raise ConfigError(f"{where}.address", f"must be in [0, 127], got {desc.address}")
-    weights, receptors = [], []
+    if not 0 <= desc.address <= MAX_ADDRESS:
+        raise ConfigError(f"{where}.address", f"must be in [0, {MAX_ADDRESS}], got {desc.address}")
+    weights, receptors, delays = [], [], []
     for j, inp in enumerate(desc.inputs):
         if inp.receptor not in RECEPTORS:
             raise ConfigError(f"{where}.inputs[{j}].receptor",
                               f"unknown receptor {inp.receptor!r}; valid: {', '.join(RECEPTORS)}")
+        if not 1 <= inp.delay <= MAX_DELAY:
+            raise ConfigError(f"{where}.inputs[{j}].delay", f"a unit's delay line holds 1 to {MAX_DELAY} ticks, "
+                                                            f"got {inp.delay}")
         weights.append(lif_fixed.weight_to_fixed(inp.weight, lif, f"{where}.inputs[{j}].weight"))
         receptors.append(RECEPTORS.index(inp.receptor))
+        delays.append(int(inp.delay))
     plastic = tuple(bool(i.plastic) for i in desc.inputs)
-    stdp = None
+    stdp = rstdp = bounds = None
     if any(plastic):
-        if desc.stdp is None:
-            raise ConfigError(f"{where}.stdp", "plastic inputs need STDP parameters")
-        stdp = stdp_fixed.fixed_stdp_parameters(desc.stdp, desc.dt, lif.I_lsb, f"{where}.stdp")
+        if desc.rule is None:
+            raise ConfigError(f"{where}.rule", "plastic inputs need a learning rule")
+        rule = {k: v for k, v in desc.rule.items() if k != "rule"}
+        name = desc.rule.get("rule", "stdp")
+        if name == "stdp":
+            stdp = stdp_fixed.fixed_stdp_parameters(rule, desc.dt, lif.I_lsb, f"{where}.rule")
+            bounds = (stdp.w_min, stdp.w_max)
+        elif name == "rstdp":
+            rstdp = rstdp_fixed.fixed_rstdp_parameters(rule, desc.dt, lif.I_lsb, f"{where}.rule")
+            bounds = (rstdp.w_min, rstdp.w_max)
+        else:
+            raise ConfigError(f"{where}.rule.rule", f"unknown rule {name!r}; valid: {', '.join(RULES)}")
         for j in (j for j, p in enumerate(plastic) if p):
-            if not stdp.w_min <= weights[j] <= stdp.w_max:
+            if not bounds[0] <= weights[j] <= bounds[1]:
                 raise ConfigError(f"{where}.inputs[{j}].weight",
-                                  f"{desc.inputs[j].weight} pA lies outside the STDP bounds "
-                                  f"[{desc.stdp['w_min']}, {desc.stdp['w_max']}] pA")
+                                  f"{desc.inputs[j].weight} pA lies outside the rule's bounds "
+                                  f"[{desc.rule['w_min']}, {desc.rule['w_max']}] pA")
     return FixedUnit(
         name=desc.name, address=desc.address, dt=desc.dt, E_L=params["E_L"], lif=lif,
         weights=tuple(weights), receptors=tuple(receptors), plastic=plastic,
         sources=tuple(i.source for i in desc.inputs), stdp=stdp,
-        led=led_params(lif.v_th, lif.v_reset, desc.dt))
+        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp)
+
+
+def unit_constants(unit: FixedUnit) -> np.ndarray:
+    """The unit's int64 constants row for `unit_tick`."""
+    c = np.zeros(N_CONSTANTS, dtype=np.int64)
+    c[:N_LIF] = lif_fixed.constants_row(unit.lif)
+    if unit.stdp is not None:
+        s = unit.stdp
+        c[C_RULE:C_W_MAX + 1] = (RULE_STDP, s.k_plus, s.k_minus, s.a_plus, s.a_minus, s.w_min, s.w_max)
+    elif unit.rstdp is not None:
+        r = unit.rstdp
+        c[C_RULE:C_W_MAX + 1] = (RULE_RSTDP, r.k_pre, r.k_c, r.a_plus, 0, r.w_min, r.w_max)
+    c[C_SPAN:] = (unit.led.span, unit.led.scale, unit.led.flash_steps, unit.led.min_steps)
+    return c
+
+
+def fresh_state() -> np.ndarray:
+    """A unit's state row at power-up: at rest, traces empty, the LED dark and due for its first frame."""
+    st = np.zeros(N_STATE, dtype=np.int64)
+    st[S_SINCE] = 255
+    return st
+
+
+@njit(cache=True, boundscheck=False)
+def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, received, reward, learning):
+    """One tick of one unit (the module docstring's steps 1-5), in place.
+
+    st: the state row; k: the constants row; w, receptor, plastic, delay,
+    line, x (pre traces), c (eligibilities): per input; received[j]: a spike
+    was received on input j in this tick; reward: the pulse seen in this
+    tick (-1, 0, +1); learning: the rule runs. Returns (spiked, learned
+    (a weight changed), sent (a colour was sent to the LED)).
+    """
+    n = w.shape[0]
+    in_ex = np.int64(0)
+    in_in = np.int64(0)
+    for j in range(n):
+        line[j] = ((line[j] << 1) | (1 if received[j] else 0)) & 0xFFFF
+        if (line[j] >> (delay[j] - 1)) & 1:
+            if receptor[j] == 0:
+                in_ex += w[j]
+            else:
+                in_in += w[j]
+    v, i_ex, i_in, ref, spiked = lif_update(st[S_V], st[S_IEX], st[S_IIN], st[S_REF], in_ex, in_in, 0, k)
+    st[S_V], st[S_IEX], st[S_IIN], st[S_REF] = v, i_ex, i_in, ref
+    learned = False
+    rule = k[C_RULE]
+    if rule != 0 and learning:
+        w_min, w_max, a_plus = k[C_W_MIN], k[C_W_MAX], k[C_A_PLUS]
+        if rule == RULE_STDP:
+            x_post = trace_decay(st[S_XPOST], k[C_K2])
+            for j in range(n):
+                if not plastic[j]:
+                    continue
+                arrived = (line[j] >> (delay[j] - 1)) & 1 == 1
+                x[j] = trace_decay(x[j], k[C_K1])
+                new = pair_update(w[j], x[j], x_post, arrived, spiked, a_plus, k[C_A_MINUS], w_min, w_max)
+                learned = learned or new != w[j]
+                w[j] = new
+                if arrived:
+                    x[j] = bump(x[j])
+            st[S_XPOST] = bump(x_post) if spiked else x_post
+        else:
+            for j in range(n):
+                if not plastic[j]:
+                    continue
+                arrived = (line[j] >> (delay[j] - 1)) & 1 == 1
+                new = rewarded(w[j], c[j], reward, w_min, w_max)
+                learned = learned or new != w[j]
+                w[j] = new
+                x[j] = trace_decay(x[j], k[C_K1])
+                c[j] = eligible(trace_decay(c[j], k[C_K2]), x[j], spiked, a_plus)
+                if arrived:
+                    x[j] = bump(x[j])
+    flash = k[C_FLASH]
+    st[S_FLASH] = flash if spiked else max(st[S_FLASH] - 1, 0)
+    st[S_LEARN] = flash if learned else max(st[S_LEARN] - 1, 0)
+    st[S_SINCE] = min(st[S_SINCE] + 1, 255)
+    g, r, b = led_colour(v, st[S_FLASH] > 0, st[S_LEARN] > 0, k[C_SPAN], k[C_SCALE])
+    sent = st[S_SINCE] >= k[C_MIN_STEPS] and (g != st[S_G] or r != st[S_R] or b != st[S_B])
+    if sent:
+        st[S_G], st[S_R], st[S_B] = g, r, b
+        st[S_SINCE] = 0
+        st[S_FRAMES] += 1
+    return spiked, learned, sent
 
 
 @dataclass
@@ -122,7 +264,8 @@ class UnitTrace:
     """What a unit did, one row per tick (after the tick's update).
 
     v, i_ex, i_in, ref, x_post: int64[steps]; spikes, learned: bool[steps];
-    weights, x_pre: int64[steps, n_inputs]; led_frames: (tick, (G, R, B)) for
+    weights, x_pre, eligibility: int64[steps, n_inputs] (x_pre and
+    eligibility 0 on non-plastic inputs); led_frames: (tick, (G, R, B)) for
     every colour sent to the LED.
     """
 
@@ -135,6 +278,7 @@ class UnitTrace:
     x_pre: np.ndarray
     x_post: np.ndarray
     learned: np.ndarray
+    eligibility: np.ndarray = None
     led_frames: list = field(default_factory=list)
 
 
@@ -143,57 +287,60 @@ class UnitSim:
 
     def __init__(self, unit: FixedUnit, weights: tuple[int, ...] | None = None):
         self.unit = unit
-        self.w = list(unit.weights if weights is None else weights)
-        self.plastic = unit.plastic_index
-        self.state = lif_fixed.LifFixedState()
-        self.syn = stdp_fixed.StdpFixedState(tuple(0 for _ in self.plastic), 0,
-                                             tuple(self.w[j] for j in self.plastic))
-        self.led = LedState(unit.led)
+        n = unit.n_inputs
+        self.k = unit_constants(unit)
+        self.st = fresh_state()
+        self.w = np.array(unit.weights if weights is None else weights, dtype=np.int64).reshape(n)
+        self.receptor = np.array(unit.receptors, dtype=np.int64).reshape(n)
+        self.plastic = np.array(unit.plastic, dtype=np.bool_).reshape(n)
+        self.delay = np.array(unit.input_delays, dtype=np.int64).reshape(n)
+        self.line = np.zeros(n, dtype=np.int64)
+        self.x = np.zeros(n, dtype=np.int64)
+        self.c = np.zeros(n, dtype=np.int64)
         self.t = 0
 
-    def tick(self, arriving) -> tuple[bool, bool, tuple[int, int, int] | None]:
-        """One tick; arriving[j]: a spike arrives on input j. Returns (spiked, learned, LED colour sent or None)."""
-        u = self.unit
-        in_ex = sum(self.w[j] for j in range(u.n_inputs) if arriving[j] and u.receptors[j] == 0)
-        in_in = sum(self.w[j] for j in range(u.n_inputs) if arriving[j] and u.receptors[j] == 1)
-        self.state, spiked = lif_fixed.step(self.state, in_ex, in_in, u.lif)
-        learned = False
-        if u.stdp is not None:
-            new = stdp_fixed.step(self.syn, [bool(arriving[j]) for j in self.plastic], spiked, u.stdp)
-            learned = new.w != self.syn.w
-            self.syn = new
-            for k, j in enumerate(self.plastic):
-                self.w[j] = new.w[k]
-        sent = self.led.tick(self.state.v, spiked, learned)
+    def tick(self, received, reward: int = 0, learning: bool = True) -> tuple[bool, bool, tuple[int, int, int] | None]:
+        """One tick; received[j]: a spike was received on input j. Returns (spiked, learned, LED colour sent or None)."""
+        received = np.asarray(received, dtype=np.bool_).reshape(self.unit.n_inputs)
+        spiked, learned, sent = unit_tick(self.st, self.k, self.w, self.receptor, self.plastic, self.delay, self.line,
+                                          self.x, self.c, received, np.int64(reward), bool(learning))
         self.t += 1
-        return spiked, learned, sent
+        colour = (int(self.st[S_G]), int(self.st[S_R]), int(self.st[S_B])) if sent else None
+        return bool(spiked), bool(learned), colour
+
+    @property
+    def state(self) -> lif_fixed.LifFixedState:
+        return lif_fixed.LifFixedState(*(int(self.st[i]) for i in (S_V, S_IEX, S_IIN, S_REF)))
 
 
-def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None = None) -> UnitTrace:
-    """Run the reference for len(pre) ticks; pre[t, j] says a spike arrives on input j in tick t.
+def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None = None,
+             reward: np.ndarray | None = None) -> UnitTrace:
+    """Run the reference for len(pre) ticks; pre[t, j] says a spike is received on input j in tick t.
 
-    `weights` replaces the initial weights (as weights loaded from EEPROM).
+    `weights` replaces the initial weights (as weights loaded from EEPROM);
+    `reward[t]` is the reward pulse seen in tick t (-1, 0, +1).
     """
     pre = np.asarray(pre, dtype=bool)
     n = unit.n_inputs
     if pre.ndim != 2 or pre.shape[1] != n:
         raise ConfigError("inputs", f"expected a (steps, {n}) array of input spikes, got shape {pre.shape}")
     steps = pre.shape[0]
-    rows = {k: np.zeros(steps, dtype=np.int64) for k in ("v", "i_ex", "i_in", "ref", "x_post")}
-    w_rows = np.zeros((steps, n), dtype=np.int64)
-    x_rows = np.zeros((steps, n), dtype=np.int64)
+    reward = np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)
+    if reward.shape != (steps,) or np.any(np.abs(reward) > 1):
+        raise ConfigError("reward", f"expected {steps} pulses of -1, 0 or +1, got shape {reward.shape}")
+    rows = {key: np.zeros(steps, dtype=np.int64) for key in ("v", "i_ex", "i_in", "ref", "x_post")}
+    w_rows, x_rows, c_rows = (np.zeros((steps, n), dtype=np.int64) for _ in range(3))
     spikes = np.zeros(steps, dtype=bool)
     learned = np.zeros(steps, dtype=bool)
     frames = []
     sim = UnitSim(unit, weights)
     for t in range(steps):
-        spikes[t], learned[t], sent = sim.tick(pre[t])
+        spikes[t], learned[t], sent = sim.tick(pre[t], int(reward[t]))
         if sent is not None:
             frames.append((t, sent))
-        rows["v"][t], rows["i_ex"][t], rows["i_in"][t], rows["ref"][t] = sim.state
-        rows["x_post"][t] = sim.syn.x_post
-        for k, j in enumerate(sim.plastic):
-            x_rows[t, j] = sim.syn.x_pre[k]
-        w_rows[t] = sim.w
+        for key, col in (("v", S_V), ("i_ex", S_IEX), ("i_in", S_IIN), ("ref", S_REF), ("x_post", S_XPOST)):
+            rows[key][t] = sim.st[col]
+        x_rows[t], c_rows[t], w_rows[t] = sim.x, sim.c, sim.w
     return UnitTrace(v=rows["v"], i_ex=rows["i_ex"], i_in=rows["i_in"], ref=rows["ref"], spikes=spikes,
-                     weights=w_rows, x_pre=x_rows, x_post=rows["x_post"], learned=learned, led_frames=frames)
+                     weights=w_rows, x_pre=x_rows, x_post=rows["x_post"], learned=learned, eligibility=c_rows,
+                     led_frames=frames)

@@ -6,7 +6,8 @@ Layout (every table optional except populations)::
     [modules.NAME]       file = "other.toml" (relative to this file): that network's
                          populations, projections, stimuli and recorders, their
                          names prefixed "NAME." (networks of networks)
-    [populations.NAME]   n, model, params = {...}, initial = {...}, method, preset, record_spikes
+    [populations.NAME]   n, model, params = {...}, initial = {...}, method, preset, record_spikes,
+                         fixed_point = { I_lsb = pA, V_lsb = mV } (the scales in the chips' arithmetic)
     [[projections]]      pre, post, rule, <rule options>, weight, delay, receptor, name, plasticity,
                          p_transmit,
                          type ("chemical", the default, or "gap_junction": weight in nS, no delay)
@@ -39,7 +40,7 @@ from neurobox.network.values import to_plain
 TOP_LEVEL = ("network", "modules", "populations", "projections", "stimuli", "recorders")
 MODULE_KEYS = ("file",)
 NETWORK_KEYS = ("dt", "seed", "duration", "precision")
-POPULATION_KEYS = ("n", "model", "params", "initial", "method", "preset", "record_spikes")
+POPULATION_KEYS = ("n", "model", "params", "initial", "method", "preset", "record_spikes", "fixed_point")
 PROJECTION_TYPES = ("chemical", "gap_junction")
 STIMULUS_TYPES = ("step_current",)
 STIMULUS_KEYS = ("type", "target", "times", "amplitudes", "neurons", "name")
@@ -130,7 +131,7 @@ def add_document(net: Network, doc: dict[str, Any]) -> None:
         pop = Population(spec["n"], spec["model"], _table(spec.get("params", {}), f"{field}.params"),
                          name=name, initial=_table(spec.get("initial", {}), f"{field}.initial"),
                          method=spec.get("method"), preset=spec.get("preset"),
-                         record_spikes=spec.get("record_spikes", True))
+                         record_spikes=spec.get("record_spikes", True), fixed_point=spec.get("fixed_point"))
         net.add(pop)
     for k, spec in enumerate(_list(doc.get("projections", []), "projections")):
         field = f"projections[{k}]"
@@ -192,6 +193,8 @@ def to_dict(net: Network) -> dict[str, Any]:
             spec["initial"] = {k: to_plain(v) for k, v in pop.initial.items()}
         if not pop.record_spikes:
             spec["record_spikes"] = False
+        if pop.fixed_point:
+            spec["fixed_point"] = dict(pop.fixed_point)
         doc["populations"][name] = spec
     doc["projections"] = []
     for name, proj in net.projections.items():

@@ -1,6 +1,7 @@
 """A population: n neurons of one model sharing their parameters."""
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -23,11 +24,17 @@ class Population:
     method:  integration method (None: the model's default)
     preset:  a named parameter set of the model (applied before `params`)
     record_spikes: keep every spike of this population in the results
+    fixed_point: the integer scales of this population when the network runs
+             in the chips' arithmetic: {"I_lsb": pA per current and weight
+             step, "V_lsb": mV per membrane step}; what is not given is
+             chosen from the population's incoming weights (see
+             neurobox.engine.precision)
     """
 
     def __init__(self, n: int, model: str | NeuronModel, params: Mapping[str, Any] | None = None, *,
                  name: str | None = None, initial: Mapping[str, Any] | None = None,
-                 method: str | None = None, preset: str | None = None, record_spikes: bool = True):
+                 method: str | None = None, preset: str | None = None, record_spikes: bool = True,
+                 fixed_point: Mapping[str, Any] | None = None):
         self.name = name
         field = self.field
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
@@ -47,6 +54,7 @@ class Population:
             self.initial[var] = values.check_spec(spec, f"{field}.initial.{var}")
             values.draw(self.initial[var], self.n, np.random.default_rng(0), f"{field}.initial.{var}")
         self.record_spikes = bool(record_spikes)
+        self.fixed_point = _fixed_point(fixed_point, f"{field}.fixed_point")
         if "spike_times" in self.params:
             from neurobox.neurons.sources import per_neuron_times
             per_neuron_times(self.params["spike_times"], self.n, f"{field}.params.spike_times")
@@ -71,6 +79,25 @@ class Population:
 
     def __repr__(self) -> str:
         return f"Population({self.n}, {self.model.name!r}, name={self.name!r})"
+
+
+FIXED_POINT_KEYS = ("I_lsb", "V_lsb")
+
+
+def _fixed_point(spec: Mapping[str, Any] | None, field: str) -> dict[str, float]:
+    """Checked integer scales: positive finite numbers under the keys I_lsb and V_lsb."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise ConfigError(field, "expected a table such as { I_lsb = 1.0, V_lsb = 0.00390625 }")
+    out = {}
+    for key, value in spec.items():
+        if key not in FIXED_POINT_KEYS:
+            raise ConfigError(f"{field}.{key}", f"unknown key; valid: {', '.join(FIXED_POINT_KEYS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{field}.{key}", f"must be a finite number > 0, got {value!r}")
+        out[key] = float(value)
+    return out
 
 
 def lookup(ref: "Population | str", populations: dict[str, Population], field: str) -> Population:

@@ -62,7 +62,7 @@ from numba import njit
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, StateVariable
 from neurobox.neurons.izhikevich import IZH_PARAMETERS, IZHIKEVICH_PRESETS
-from neurobox.neurons.lif_fixed import INT16_MAX, INT16_MIN, _check_int, _decay, _decay_factor, _sat16, decay, sat16
+from neurobox.neurons.lif_fixed import INT16_MAX, INT16_MIN, _check_int, _decay_factor, decay, sat16
 
 LSB = 2.0 ** -8
 """pA per current step."""
@@ -189,15 +189,15 @@ def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
         x = np.int64(state[2, i])
         y = np.int64(state[3, i])
         ext = np.int64(np.floor(i_in[i] * 256.0 + 0.5))
-        cur = _sat16(i_e + ext + x + y)
+        cur = sat16(i_e + ext + x + y)
         for _ in range(2):
             w = v >> 8
             f = ((((w * w) >> QUAD_SHIFT_1) * QUAD_MUL) >> QUAD_SHIFT_2) + 5 * w + REST_TERM - (u >> 8) + cur
             v = _sat24(v + (f << (8 - k)))
         target = (b * (v >> 8)) >> 8
         u = _sat24(u + ((((target - u) >> 8) * a + 128) >> 8))
-        x = _sat16(_decay(x, d_ex) + np.int64(syn_in[0, i]))
-        y = _sat16(_decay(y, d_in) + np.int64(syn_in[1, i]))
+        x = sat16(decay(x, d_ex) + np.int64(syn_in[0, i]))
+        y = sat16(decay(y, d_in) + np.int64(syn_in[1, i]))
         syn_in[0, i] = 0.0
         syn_in[1, i] = 0.0
         if v >= v_th:

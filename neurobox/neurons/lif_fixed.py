@@ -110,17 +110,55 @@ class LifFixedState(NamedTuple):
     ref: int = 0
 
 
-def sat16(x: int) -> int:
+# --------------------------------------------------------------------------
+# the arithmetic: compiled once, called by the Python reference
+# (neurobox.hardware.unit), the engine's kernel below and the twin's bank
+# (neurobox.twin.units) alike
+
+LIF_FIELDS = ("D_m", "D_ex", "D_in", "P_ex", "P_in", "P_e", "S", "i_e", "v_th", "v_reset", "ref_steps")
+"""The integer constants in the order `lif_update` reads them from its constants row."""
+K_DM, K_DEX, K_DIN, K_PEX, K_PIN, K_PE, K_S, K_IE, K_VTH, K_VRESET, K_REF = range(len(LIF_FIELDS))
+
+
+@njit(cache=True)
+def sat16(x):
     """Saturate to the int16 range."""
     return INT16_MIN if x < INT16_MIN else INT16_MAX if x > INT16_MAX else x
 
 
-def decay(x: int, d: int) -> int:
+@njit(cache=True)
+def decay(x, d):
     """x * d / 2**16 rounded to nearest (halves up); a non-zero x moves at least one step toward 0."""
-    r = (x * d + (1 << (DECAY_SHIFT - 1))) >> DECAY_SHIFT
+    r = (x * d + 32768) >> 16
     if r == x and x != 0:
         r = x - 1 if x > 0 else x + 1
     return r
+
+
+@njit(cache=True)
+def lif_update(v, i_ex, i_in, ref, in_ex, in_in, i_ext, k):
+    """One time step (the module docstring's `step`); k: the constants in LIF_FIELDS order (ints or floats).
+
+    Returns (v, i_ex, i_in, ref, spiked).
+    """
+    if ref == 0:
+        s = np.int64(k[K_S])
+        acc = i_ex * np.int64(k[K_PEX]) + i_in * np.int64(k[K_PIN]) + sat16(np.int64(k[K_IE]) + i_ext) * np.int64(k[K_PE])
+        v = sat16(decay(v, np.int64(k[K_DM])) + ((acc + (np.int64(1) << (s - 1))) >> s))
+    else:
+        ref -= 1
+    i_ex = sat16(decay(i_ex, np.int64(k[K_DEX])) + in_ex)
+    i_in = sat16(decay(i_in, np.int64(k[K_DIN])) + in_in)
+    spiked = v >= np.int64(k[K_VTH])
+    if spiked:
+        v = np.int64(k[K_VRESET])
+        ref = np.int64(k[K_REF])
+    return v, i_ex, i_in, ref, spiked
+
+
+def constants_row(p: "LifFixedParams") -> np.ndarray:
+    """The int64 constants row of `p` for `lif_update` (LIF_FIELDS order)."""
+    return np.array([getattr(p, name) for name in LIF_FIELDS], dtype=np.int64)
 
 
 def step(state: LifFixedState, in_ex: int, in_in: int, p: LifFixedParams,
@@ -130,20 +168,8 @@ def step(state: LifFixedState, in_ex: int, in_in: int, p: LifFixedParams,
     `in_ex`, `in_in`: summed integer weights (I_lsb) of the spikes arriving
     in this step; `i_ext`: external current this step in I_lsb.
     """
-    v, i_ex, i_in, ref = state
-    if ref == 0:
-        acc = i_ex * p.P_ex + i_in * p.P_in + sat16(p.i_e + i_ext) * p.P_e
-        dv = (acc + (1 << (p.S - 1))) >> p.S
-        v = sat16(decay(v, p.D_m) + dv)
-    else:
-        ref -= 1
-    i_ex = sat16(decay(i_ex, p.D_ex) + in_ex)
-    i_in = sat16(decay(i_in, p.D_in) + in_in)
-    spiked = v >= p.v_th
-    if spiked:
-        v = p.v_reset
-        ref = p.ref_steps
-    return LifFixedState(v, i_ex, i_in, ref), spiked
+    v, i_ex, i_in, ref, spiked = lif_update(*state, in_ex, in_in, i_ext, constants_row(p))
+    return LifFixedState(int(v), int(i_ex), int(i_in), int(ref)), bool(spiked)
 
 
 # --------------------------------------------------------------------------
@@ -226,39 +252,18 @@ def voltage_to_mV(v: int | np.ndarray, p: LifFixedParams, E_L: float) -> float |
 
 
 # --------------------------------------------------------------------------
-# the model for the engine: same arithmetic, vectorised over a population
-
-_K_DM, _K_DEX, _K_DIN, _K_PEX, _K_PIN, _K_PE, _K_S, _K_IE, _K_VTH, _K_VRESET, _K_REF, _K_ILSB = range(12)
-
+# the model for the engine: the same arithmetic, looped over a population
 
 def fixed_constants(params, dt, n):
-    """The kernel's constants: the integers of `fixed_parameters`, then I_lsb (pA)."""
+    """The kernel's constants: the integers of `fixed_parameters` (LIF_FIELDS order), then I_lsb (pA)."""
     fp = fixed_parameters({k: params[k] for k in params if k not in ("V_lsb", "I_lsb")}, dt,
                           params.get("V_lsb", DEFAULT_V_LSB), params.get("I_lsb", DEFAULT_I_LSB))
-    return np.array([fp.D_m, fp.D_ex, fp.D_in, fp.P_ex, fp.P_in, fp.P_e, fp.S, fp.i_e,
-                     fp.v_th, fp.v_reset, fp.ref_steps, fp.I_lsb], dtype=np.float64)
-
-
-@njit(cache=True, boundscheck=False)
-def _sat16(x):
-    if x < INT16_MIN:
-        return INT16_MIN
-    if x > INT16_MAX:
-        return INT16_MAX
-    return x
-
-
-@njit(cache=True, boundscheck=False)
-def _decay(x, d):
-    r = (x * d + 32768) >> 16
-    if r == x and x != 0:
-        r = x - 1 if x > 0 else x + 1
-    return r
+    return np.array([*constants_row(fp), fp.I_lsb], dtype=np.float64)
 
 
 @njit(cache=True, boundscheck=False)
 def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    """Kernel of `iaf_psc_exp_fixed` (contract in neurobox.neurons.base).
+    """Kernel of `iaf_psc_exp_fixed` (contract in neurobox.neurons.base): `lif_update` for every neuron.
 
     State rows hold exact integers (V_m, I_syn_ex, I_syn_in in LSB,
     ref_steps); `syn_in` holds summed integer weights; the external current
@@ -266,40 +271,18 @@ def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
     spikes, or -1 - i if neuron i's membrane is NaN (only possible if it was
     set so from outside).
     """
-    d_m = np.int64(c[_K_DM])
-    d_ex = np.int64(c[_K_DEX])
-    d_in = np.int64(c[_K_DIN])
-    p_ex = np.int64(c[_K_PEX])
-    p_in = np.int64(c[_K_PIN])
-    p_e = np.int64(c[_K_PE])
-    s = np.int64(c[_K_S])
-    half = np.int64(1) << (s - 1)
-    i_e = np.int64(c[_K_IE])
-    v_th = np.int64(c[_K_VTH])
-    v_reset = np.int64(c[_K_VRESET])
-    ref_steps = np.int64(c[_K_REF])
-    i_lsb = c[_K_ILSB]
+    i_lsb = c[len(LIF_FIELDS)]
     n = 0
     for i in range(state.shape[1]):
         if state[0, i] != state[0, i]:
             return -1 - i
-        v = np.int64(state[0, i])
-        a = np.int64(state[1, i])
-        b = np.int64(state[2, i])
-        ref = np.int64(state[3, i])
-        if ref == 0:
-            ext = np.int64(np.floor(i_in[i] / i_lsb + 0.5))
-            acc = a * p_ex + b * p_in + _sat16(i_e + ext) * p_e
-            v = _sat16(_decay(v, d_m) + ((acc + half) >> s))
-        else:
-            ref -= 1
-        a = _sat16(_decay(a, d_ex) + np.int64(syn_in[0, i]))
-        b = _sat16(_decay(b, d_in) + np.int64(syn_in[1, i]))
+        ext = np.int64(np.floor(i_in[i] / i_lsb + 0.5))
+        v, a, b, ref, spiked = lif_update(np.int64(state[0, i]), np.int64(state[1, i]), np.int64(state[2, i]),
+                                          np.int64(state[3, i]), np.int64(syn_in[0, i]), np.int64(syn_in[1, i]),
+                                          ext, c)
         syn_in[0, i] = 0.0
         syn_in[1, i] = 0.0
-        if v >= v_th:
-            v = v_reset
-            ref = ref_steps
+        if spiked:
             spikes_out[n] = i
             n += 1
         state[0, i] = v

@@ -10,11 +10,14 @@ rows only for the triplet rule).
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-from neurobox.plasticity.rules import (FIXED_STDP, P_A3_MINUS, P_A3_PLUS, P_A_MINUS, P_A_PLUS, P_DECAY_C, P_DECAY_D,
-                                       P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2, P_DT, P_LEARN, P_MULT,
-                                       P_NEAREST, P_NORM_EVERY, P_NORM_TO, P_RULE, P_W_MAX, P_W_MIN)
+from neurobox.plasticity.rstdp_fixed import eligible, rewarded
+from neurobox.plasticity.rules import (FIXED_RSTDP, FIXED_STDP, P_A3_MINUS, P_A3_PLUS, P_A_MINUS, P_A_PLUS,
+                                       P_DECAY_C, P_DECAY_D, P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2, P_DT,
+                                       P_LEARN, P_MULT, P_NEAREST, P_NORM_EVERY, P_NORM_TO, P_RULE, P_W_MAX, P_W_MIN)
+from neurobox.plasticity.stdp_fixed import bump, pair_update, trace_decay
 
 TRIPLET = 1
 RSTDP = 2
@@ -35,43 +38,61 @@ def store_spikes(spikes, n, history, counts, slot):
 
 
 @njit(cache=True, boundscheck=False)
-def _trace_decay(x, k):
-    return x - ((x + (1 << k) - 1) >> k)
-
-
-@njit(cache=True, boundscheck=False)
 def fixed_pair_step(arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
                     rev_ptr, rev_syn, rev_pre, x, y, c):
     """The integer pair rule of neurobox.plasticity.stdp_fixed, on integers held in float arrays."""
-    k_plus = int(c[P_DECAY_X1])
-    k_minus = int(c[P_DECAY_Y1])
-    a_plus = int(c[P_A_PLUS])
-    a_minus = int(c[P_A_MINUS])
-    w_min = int(c[P_W_MIN])
-    w_max = int(c[P_W_MAX])
+    k_plus, k_minus = np.int64(c[P_DECAY_X1]), np.int64(c[P_DECAY_Y1])
+    a_plus, a_minus = np.int64(c[P_A_PLUS]), np.int64(c[P_A_MINUS])
+    w_min, w_max = np.int64(c[P_W_MIN]), np.int64(c[P_W_MAX])
     x1, y1 = x[0], y[0]
     for i in range(x1.shape[0]):
-        x1[i] = _trace_decay(int(x1[i]), k_plus)
+        x1[i] = trace_decay(np.int64(x1[i]), k_plus)
     for j in range(y1.shape[0]):
-        y1[j] = _trace_decay(int(y1[j]), k_minus)
+        y1[j] = trace_decay(np.int64(y1[j]), k_minus)
     if c[P_LEARN] > 0.0:
         for a in range(n_arrivals):
             i = arrivals[a]
             for k in range(indptr[i], indptr[i + 1]):
-                w = int(weights[k]) - ((a_minus * int(y1[targets[k]])) >> 14)
-                weights[k] = _clip(w, w_min, w_max)
+                weights[k] = pair_update(np.int64(weights[k]), 0, np.int64(y1[targets[k]]), True, False,
+                                         a_plus, a_minus, w_min, w_max)
         for b in range(n_post_spikes):
             j = post_spikes[b]
             for r in range(rev_ptr[j], rev_ptr[j + 1]):
                 k = rev_syn[r]
-                w = int(weights[k]) + ((a_plus * int(x1[rev_pre[r]])) >> 14)
-                weights[k] = _clip(w, w_min, w_max)
+                weights[k] = pair_update(np.int64(weights[k]), np.int64(x1[rev_pre[r]]), 0, False, True,
+                                         a_plus, a_minus, w_min, w_max)
     for a in range(n_arrivals):
-        i = arrivals[a]
-        x1[i] = min(x1[i] + 16384.0, 32767.0)
+        x1[arrivals[a]] = bump(np.int64(x1[arrivals[a]]))
+    for b in range(n_post_spikes):
+        y1[post_spikes[b]] = bump(np.int64(y1[post_spikes[b]]))
+
+
+@njit(cache=True, boundscheck=False)
+def fixed_reward_step(arrivals, n_arrivals, post_spikes, n_post_spikes, weights, rev_ptr, rev_syn, rev_pre, x,
+                      c, eligibility, pulse):
+    """The integer reward-modulated rule of neurobox.plasticity.rstdp_fixed (pre traces per pre neuron).
+
+    pulse[0]: the reward pulse (-1, 0, +1) of this step, consumed here.
+    """
+    r = np.int64(pulse[0])
+    pulse[0] = 0.0
+    if c[P_LEARN] <= 0.0:
+        return
+    k_pre, k_c, a_plus = np.int64(c[P_DECAY_X1]), np.int64(c[P_DECAY_C]), np.int64(c[P_A_PLUS])
+    w_min, w_max = np.int64(c[P_W_MIN]), np.int64(c[P_W_MAX])
+    for k in range(weights.shape[0]):
+        weights[k] = rewarded(np.int64(weights[k]), np.int64(eligibility[k]), r, w_min, w_max)
+        eligibility[k] = trace_decay(np.int64(eligibility[k]), k_c)
+    x1 = x[0]
+    for i in range(x1.shape[0]):
+        x1[i] = trace_decay(np.int64(x1[i]), k_pre)
     for b in range(n_post_spikes):
         j = post_spikes[b]
-        y1[j] = min(y1[j] + 16384.0, 32767.0)
+        for q in range(rev_ptr[j], rev_ptr[j + 1]):
+            k = rev_syn[q]
+            eligibility[k] = eligible(np.int64(eligibility[k]), np.int64(x1[rev_pre[q]]), True, a_plus)
+    for a in range(n_arrivals):
+        x1[arrivals[a]] = bump(np.int64(x1[arrivals[a]]))
 
 
 @njit(cache=True, boundscheck=False)
@@ -81,6 +102,10 @@ def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indp
     if rule == FIXED_STDP:
         fixed_pair_step(arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
                         rev_ptr, rev_syn, rev_pre, x, y, c)
+        return
+    if rule == FIXED_RSTDP:
+        fixed_reward_step(arrivals, n_arrivals, post_spikes, n_post_spikes, weights, rev_ptr, rev_syn, rev_pre, x,
+                          c, eligibility, dopamine)
         return
     learn = c[P_LEARN] > 0.0
     mult = c[P_MULT] > 0.0

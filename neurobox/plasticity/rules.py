@@ -49,6 +49,8 @@ from neurobox.neurons.base import Parameter, any_value, non_negative, positive
 RULE_CODES = {"stdp": 0, "triplet": 1, "rstdp": 2}
 FIXED_STDP = 3
 """Engine code of the integer pair rule (neurobox.plasticity.stdp_fixed), used with precision = "fixed"."""
+FIXED_RSTDP = 4
+"""Engine code of the integer reward-modulated rule (neurobox.plasticity.rstdp_fixed)."""
 PAIRINGS = ("all_to_all", "nearest")
 MODES = ("additive", "multiplicative")
 

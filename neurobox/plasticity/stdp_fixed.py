@@ -38,6 +38,8 @@ from __future__ import annotations
 import math
 from typing import Mapping, NamedTuple, Sequence
 
+from numba import njit
+
 from neurobox.errors import ConfigError
 
 ONE = 1 << 14
@@ -65,42 +67,50 @@ class StdpFixedState(NamedTuple):
     w: tuple[int, ...]
 
 
-def trace_decay(x: int, k: int) -> int:
+@njit(cache=True)
+def trace_decay(x, k):
     """x - ceil(x / 2**k): the trace after one step of decay."""
     return x - ((x + (1 << k) - 1) >> k)
 
 
-def bump(x: int) -> int:
+@njit(cache=True)
+def bump(x):
     """The trace after a spike: + ONE, saturating at TRACE_MAX."""
     return min(x + ONE, TRACE_MAX)
 
 
-def dw(a: int, x: int) -> int:
+@njit(cache=True)
+def dw(a, x):
     """Weight change for amplitude `a` and trace `x`: (a * x) >> 14."""
     return (a * x) >> DW_SHIFT
 
 
-def clamp(w: int, p: StdpFixedParams) -> int:
-    return p.w_min if w < p.w_min else p.w_max if w > p.w_max else w
+@njit(cache=True)
+def clamp(w, w_min, w_max):
+    return w_min if w < w_min else w_max if w > w_max else w
+
+
+@njit(cache=True)
+def pair_update(w, x_pre, x_post, arrived, fired, a_plus, a_minus, w_min, w_max):
+    """One synapse's weight after this step (traces already decayed, not yet bumped): depression, then
+    potentiation."""
+    if arrived:
+        w = clamp(w - dw(a_minus, x_post), w_min, w_max)
+    if fired:
+        w = clamp(w + dw(a_plus, x_pre), w_min, w_max)
+    return w
 
 
 def step(state: StdpFixedState, pre: Sequence[bool], post: bool, p: StdpFixedParams) -> StdpFixedState:
     """One step of the rule for all plastic synapses of one unit."""
     x_pre = [trace_decay(x, p.k_plus) for x in state.x_pre]
     x_post = trace_decay(state.x_post, p.k_minus)
-    w = list(state.w)
-    for j, fired in enumerate(pre):
-        if fired:
-            w[j] = clamp(w[j] - dw(p.a_minus, x_post), p)
-    if post:
-        for j in range(len(w)):
-            w[j] = clamp(w[j] + dw(p.a_plus, x_pre[j]), p)
-    for j, fired in enumerate(pre):
-        if fired:
-            x_pre[j] = bump(x_pre[j])
+    w = [pair_update(w, x, x_post, bool(fired), bool(post), p.a_plus, p.a_minus, p.w_min, p.w_max)
+         for w, x, fired in zip(state.w, x_pre, pre)]
+    x_pre = [bump(x) if fired else x for x, fired in zip(x_pre, pre)]
     if post:
         x_post = bump(x_post)
-    return StdpFixedState(tuple(x_pre), x_post, tuple(w))
+    return StdpFixedState(tuple(int(x) for x in x_pre), int(x_post), tuple(int(x) for x in w))
 
 
 def effective_tau(k: int, dt: float) -> float:
