@@ -35,7 +35,7 @@ def test_fixed_engine_equals_board_reference():
         if unit.plastic_index:
             pre, post, w, _ = sim.weights("touch_sense")
             learned = ref.weights[-1][list(unit.plastic_index)]
-            np.testing.assert_array_equal(np.sort(w[post == i]), np.sort(learned))
+            np.testing.assert_array_equal(np.sort(w[post == i]), np.sort(learned) * unit.lif.I_lsb)   # pA
             assert not np.array_equal(learned, np.array(unit.weights)[list(unit.plastic_index)])
     assert total_spikes > 50
 

@@ -61,7 +61,7 @@ def test_ideal_bus_equals_fixed_point_engine(board):
     pre, post, w, _ = sim.weights("touch_sense")
     for i in range(2):
         learned = res.weights[f"sense.{i}"][[0]]  # input 0 of sense.i is touch.i (one_to_one, plastic)
-        np.testing.assert_array_equal(w[post == i], learned)
+        np.testing.assert_array_equal(w[post == i], learned * board.units[i].I_lsb)   # pA
     assert total > 50
     assert compare_with_engine(board, res)["equal"]
     lat = summary(res)["latency_ms"]

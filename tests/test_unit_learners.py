@@ -97,7 +97,7 @@ def test_fixed_engine_reward_rule_equals_the_reference_unit():
     ticks = np.rint(res.spikes["out"].t_ms).astype(int) - 1
     np.testing.assert_array_equal(ticks, np.flatnonzero(ref.spikes))
     learned = unit.plastic.index(True)
-    assert sim.weights("learned")[2][0] == ref.weights[-1, learned]
+    assert sim.weights("learned")[2][0] == ref.weights[-1, learned] * unit.lif.I_lsb   # pA
     assert len(set(ref.weights[:, learned])) > 2             # the rewards moved the weight both ways
 
 

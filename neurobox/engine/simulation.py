@@ -323,9 +323,13 @@ class Simulation:
         target[:] = new
 
     def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(pre, post, weight, delay_steps) of a projection's synapses, as they are now (after learning)."""
+        """(pre, post, weight, delay_steps) of a projection's synapses, as they are now (after learning).
+
+        Weights in pA or nS, also in fixed point (where the arrays hold integers of I_lsb)."""
         self._projection(projection)
-        return self.compiled.projection(projection).to_lists()
+        cp = self.compiled.projection(projection)
+        pre, post, w, d = cp.to_lists()
+        return pre, post, w * self.compiled.populations[cp.post].engine.i_lsb, d
 
     def _population(self, name: str):
         if name not in self.network.populations:

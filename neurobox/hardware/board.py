@@ -118,7 +118,8 @@ def units_from_network(network) -> Board:
         for a, b, w, d in zip(syn.pre, syn.post, syn.weight, syn.delay_steps):
             src = _neuron_name(pre_pop.name, pre_pop.n, int(a))
             dst = _neuron_name(post_pop.name, post_pop.n, int(b))
-            inputs[dst].append(Input(src, proj.receptor, float(w), plastic=rule is not None, delay=int(d)))
+            inputs[dst].append(Input(src, proj.receptor, float(w), plastic=rule is not None, delay=int(d),
+                                     projection=pname))
             if rule is not None:
                 if rule_of.setdefault(dst, rule) != rule:
                     raise ConfigError(f"{where}.plasticity", f"unit {dst} already learns with another rule; "
@@ -189,14 +190,21 @@ WIRE_GAP = 3
 counts rising edges, so spikes on one wire must be at least 3 ticks apart."""
 
 
-def wire_pulses(spikes: np.ndarray) -> np.ndarray:
-    """The spikes a wire can carry: each one at least WIRE_GAP ticks after the last one carried."""
-    out = np.zeros_like(spikes, dtype=bool)
-    last = -WIRE_GAP
-    for t in np.flatnonzero(spikes):
+def wire_carried(ticks, last: int = -WIRE_GAP) -> tuple[np.ndarray, int]:
+    """The ticks (increasing) whose spikes a wire carries, each at least WIRE_GAP after the last one carried
+    (`last`: the tick of the last pulse before these); returns them and the new last."""
+    carried = []
+    for t in np.asarray(ticks, dtype=np.int64).tolist():
         if t - last >= WIRE_GAP:
-            out[t] = True
+            carried.append(t)
             last = t
+    return np.array(carried, dtype=np.int64), last
+
+
+def wire_pulses(spikes: np.ndarray) -> np.ndarray:
+    """The spikes a wire can carry (bool per tick): each one at least WIRE_GAP ticks after the last one carried."""
+    out = np.zeros_like(spikes, dtype=bool)
+    out[wire_carried(np.flatnonzero(spikes))[0]] = True
     return out
 
 

@@ -58,13 +58,15 @@ N_STATE = 12
 
 @dataclass(frozen=True)
 class Input:
-    """One incoming connection: from unit `source`, onto `receptor`, weight in pA, delay in ticks."""
+    """One incoming connection: from unit `source`, onto `receptor`, weight in pA, delay in ticks, and the
+    network's projection it belongs to."""
 
     source: str
     receptor: str
     weight: float
     plastic: bool = False
     delay: int = 1
+    projection: str = ""
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,7 @@ def compare_with_engine(board: Board, result: TwinResult) -> dict:
     for key, tw in twin_w.items():
         ew = sorted(engine_w.get(key, []))
         tw = sorted(tw)
-        # the engine keeps fixed-point weights as integer I_lsb (plastic) or pA (static): accept either
-        same = len(ew) == len(tw) and (np.array_equal(ew, tw) or np.allclose(np.array(ew) / lsb[key[1]], tw))
+        same = len(ew) == len(tw) and np.array_equal(np.array(ew) / lsb[key[1]], tw)   # both in I_lsb
         if not same:
             weights_equal = False
             if first is None:

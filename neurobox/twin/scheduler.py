@@ -8,12 +8,12 @@ dying. Before a group ticks at time T the transport is brought up to T
 because every send happens strictly after the tick that caused it), the
 group reads its inputs, updates, and hands its spikes to the transport.
 
-`run_twin(board, duration_ms, transport=..., faults=...)` returns a
-TwinResult; `neurobox.twin.report` turns it into figures. Its steps: the
-arguments checked, the board's sources numbered (`Numbering`), the faults
-parsed, every unit's clock built (drift, phase), the transport built (one
-factory per kind, `TRANSPORT_FACTORIES`), the event loop run (`TwinRun`,
-one handler per event kind) and the result assembled.
+The pieces of a run: the board's sources numbered (`Numbering`), the
+faults parsed, every unit's clock built (drift, phase), the transport built
+(one factory per kind, `TRANSPORT_FACTORIES`) and the event loop (`TwinRun`,
+one handler per event kind, run up to a given time); `neurobox.twin.session`
+puts them together (`TwinSession`, `run_twin`) and `neurobox.twin.report`
+turns a run into figures.
 
 Accounting: a *delivery* is one spike reaching one listening input.
 `lost` counts the deliveries of spikes sent at least 3 ticks before the
@@ -27,20 +27,19 @@ the sending tick's time.
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
-from neurobox.hardware.board import Board, source_spikes, steps_for
+from neurobox.hardware.board import Board
 from neurobox.hardware.unit import FixedUnit
 from neurobox.twin.clocks import Clock, nominal
 from neurobox.twin.faults import Dead, Drift, Drop, Phase, Reset, Stuck, parse_faults
 from neurobox.twin.transport import (NEVER, BusParams, BusTransport, Ledger, Transport, WireParams,
                                      WireTransport)
-from neurobox.twin.units import EEPROM_WRITE_NS, UnitBank
+from neurobox.twin.units import UnitBank
 
 FAULT_FIRST, TICK_AFTER = 0, 1
 """Event priorities: at equal times resets, boots and deaths come before ticks."""
@@ -221,13 +220,6 @@ TRANSPORT_FACTORIES = {"wire": _wire_transport, "bus": _bus_transport}
 TRANSPORTS = tuple(TRANSPORT_FACTORIES)
 
 
-def _send_stimuli(link: Transport, board: Board, steps: int, numbering: Numbering) -> int:
-    """Hand the stimulus neurons' spikes of `steps` ticks to the transport; returns how many there are."""
-    spikes = source_spikes(board, steps)
-    link.stimuli({numbering.index[s]: v for s, v in spikes.items()}, nominal(board.dt))
-    return int(sum(int(v.sum()) for v in spikes.values()))
-
-
 class TwinRun:
     """The event loop of one run: the unit groups, the event heap, and the spikes, resets and weights it records.
 
@@ -268,10 +260,10 @@ class TwinRun:
             elif isinstance(f, Dead):
                 self._push(f.at_ns, FAULT_FIRST, "dead", index[f.unit])
 
-    def run(self) -> None:
-        """Handle every event in time order."""
+    def run(self, until_ns: int = NEVER) -> None:
+        """Handle every event up to until_ns (all of them by default), in time order."""
         heap, handlers = self.heap, self.handlers
-        while heap:
+        while heap and heap[0][0] <= until_ns:
             t, _, _, kind, payload = heapq.heappop(heap)
             handlers[kind](t, payload)
 
@@ -281,7 +273,7 @@ class TwinRun:
 
     def _start_group(self, clock: Clock, members: list[int]) -> int:
         """A new group of `members` on `clock`, its first tick on the heap; returns its id."""
-        n_src = self.numbering.n_src
+        n_src = self.numbering.n_src + 2   # the host's two broadcast sources come last
         gid = len(self.groups)
         g = Group(clock, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
                   np.zeros(n_src, dtype=np.int64), np.zeros(n_src, dtype=bool), np.zeros(n_src, dtype=np.int64))
@@ -299,7 +291,7 @@ class TwinRun:
         g.inp_idx = np.concatenate([np.arange(ptr[u], ptr[u + 1]) for u in g.units]).astype(np.int64) \
             if g.units.size else np.zeros(0, dtype=np.int64)
         g.inp_src = self.numbering.inp_src[g.inp_idx]
-        g.listen = np.bincount(g.inp_src, minlength=self.numbering.n_src).astype(np.int64)
+        g.listen = np.bincount(g.inp_src, minlength=self.numbering.n_src + 2).astype(np.int64)
 
     def _leave(self, u: int) -> None:
         """Unit u leaves its group (if it is in one)."""
@@ -323,7 +315,7 @@ class TwinRun:
             return
         link, bank = self.transport, self.bank
         link.advance(t)
-        link.collect(g, t, self.arriving)
+        link.collect(g, t, self.arriving, bank.reward)
         nfired = bank.step(g.units, self.arriving, t)
         self.arriving[g.inp_idx] = False
         if nfired:
@@ -396,44 +388,3 @@ def _deliveries(ledger: Ledger, cutoff_ns: int) -> dict:
     return {"emitted": int(em_src.size), "deliverable": deliverable, "delivered": int(dl_emit.size),
             "latency_ms": (dl_at - dl_emit) / 1e6, "lost": lost, "lost_by_cause": by_cause,
             "spurious": ledger.spurious}
-
-
-def run_twin(board: Board, duration_ms: float | None = None, transport: str = "bus", faults=(),
-             seed: int = 0, wire: WireParams | None = None, bus: BusParams | None = None,
-             persist_steps: int = config.PERSIST_STEPS, eeprom_write_ns: int = EEPROM_WRITE_NS,
-             record_weights: tuple[str, ...] = ()) -> TwinResult:
-    """Run the board's units as independent devices for duration_ms (default: the network's duration).
-
-    faults: Fault objects or spec strings (neurobox.twin.faults); seed: for
-    packet/pulse loss; wire/bus: transport parameters (a drop fault sets
-    their drop rate); persist_steps: ticks between EEPROM snapshots;
-    record_weights: unit names whose weights are kept after every tick
-    (as (time_ns, weights) pairs, for tests and plots).
-    """
-    duration_ms = _checked_duration(board, duration_ms, transport, persist_steps)
-    started = time.perf_counter()
-    units = board.fixed()
-    numbering = _numbering(board, units)
-    faults = _parsed_faults(faults, board, numbering, transport)
-    bank = UnitBank(units, persist_steps, eeprom_write_ns)
-    ledger = Ledger(numbering.fanout)
-    steps = steps_for(board, duration_ms)
-    end_ns = int(round(steps * board.dt * 1e6))
-    clocks = _clocks(numbering.units, faults, board.dt)
-    params = {"wire": wire, "bus": bus}[transport]
-    link = TRANSPORT_FACTORIES[transport](params, board, numbering, faults, ledger, np.random.default_rng(seed))
-    stimulus_spikes = _send_stimuli(link, board, steps, numbering)
-    run = TwinRun(bank, link, numbering, clocks, end_ns, record_weights)
-    run.schedule(faults)
-    loop_started = time.perf_counter()
-    run.run()
-    bus_figures = link.finish(end_ns)
-    loop_s = time.perf_counter() - loop_started
-    wall_s = time.perf_counter() - started
-    base = nominal(board.dt)
-    return TwinResult(
-        transport=transport, duration_ms=steps * board.dt, dt_ms=board.dt, unit_names=numbering.units,
-        stimulus_spikes=stimulus_spikes, bus=bus_figures, resets=run.resets, faults=faults, clocks=clocks,
-        sim_wall_s=wall_s, loop_s=loop_s, group_ticks=run.group_ticks, weight_trace=run.weight_trace,
-        ideal=not faults and all(c == base for c in clocks.values()),
-        **run.per_unit(), **_deliveries(ledger, end_ns - 3 * base.period_ns))

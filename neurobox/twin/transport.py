@@ -35,8 +35,20 @@ byte still waiting for the line when its unit resets or dies is not sent
 reported (`finish`): spikes without a slot, bytes that end after the
 sender's next tick ("late"), transmitter or receiver overflows.
 
+The host (the trainer) also broadcasts a reward (+1) or a punishment (-1)
+to every unit; a unit sees it in the tick after the host sent it, as a
+spike. Wire: two lines, "reward" and "punish", driven like a stimulus wire
+(a 2-tick pulse from half way through the tick; a pulse while the line is
+still high makes no edge and is lost); each unit samples both on its tick.
+Bus: one byte, 0x80|127 (reward) or 0x80|126 (punishment), requested at
+the start of the tick, while the units are busy with their update and the
+line is free; it takes part in arbitration, loss and rx_size like any
+byte. Broadcasts are counted apart from spikes (`finish`: "broadcasts").
+The broadcast sources are numbered after the stimulus neurons.
+
 Both transports offer the scheduler the same methods (`Transport`); what
-differs between wires and the bus stays inside them.
+differs between wires and the bus stays inside them. Stimulus spikes and
+broadcasts may be added while a run goes on (neurobox.twin.session).
 """
 from __future__ import annotations
 
@@ -49,7 +61,7 @@ from numba import njit
 
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
-from neurobox.hardware.board import wire_pulses
+from neurobox.hardware.board import WIRE_GAP, wire_carried
 
 NEVER = np.iinfo(np.int64).max
 
@@ -206,17 +218,25 @@ class Ledger:
         return cat(self.em_src), cat(self.em_t), cat(self.dl_emit), cat(self.dl_at)
 
 
+REWARD_ADDRESS, PUNISH_ADDRESS = 127, 126
+"""Bus addresses of the host's broadcasts (units and stimuli use 0..125)."""
+
+
 class Transport(Protocol):
     """What the scheduler asks of a transport; times in ns, units and sources by number, `group` a scheduler Group."""
 
-    def stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
-        """Schedule the stimulus spikes (per source: a bool per tick of `clock`)."""
+    def add_stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
+        """Schedule more stimulus spikes (per source: the ticks of `clock` it fires in, later than any before)."""
+
+    def broadcast(self, pulse: int, t_ns: int, clock) -> None:
+        """The host sends a reward (+1) or punishment (-1) in the tick that starts at t_ns."""
 
     def advance(self, t_ns: int) -> None:
         """Bring the transport up to t_ns: everything that reaches a receiver by then is known."""
 
-    def collect(self, group, t_ns: int, arriving: np.ndarray) -> None:
-        """Mark in `arriving` the inputs of the group's units that receive a spike in their tick at t_ns."""
+    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray) -> None:
+        """Mark in `arriving` the inputs of the group's units that receive a spike in their tick at t_ns, and
+        set pulses[u] to the broadcast each of them sees (-1, 0, +1)."""
 
     def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
         """Send the spikes of `units` after their tick at t_ns; spiked: per unit; nfired: how many (-1: unknown)."""
@@ -243,8 +263,13 @@ class WireTransport:
         self.n_units = n_units
         self.ledger = ledger
         self.rng = rng
-        self.level = np.zeros(n_src, dtype=bool)
-        self.last_emit = np.full(n_src, -1, dtype=np.int64)
+        self.lines = (n_src, n_src + 1)    # the host's reward and punish lines
+        self.level = np.zeros(n_src + 2, dtype=bool)
+        self.last_emit = np.full(n_src + 2, -1, dtype=np.int64)
+        self.last_pulse = np.zeros((n_units, 2), dtype=bool)   # each unit's last sample of the two lines
+        self.line_free_ns = [0, 0]
+        self.st_last: dict[int, int] = {}  # per stimulus source, the last tick whose pulse the wire carried
+        self.broadcasts = {"sent": 0, "lost": 0}
         self.last = np.zeros(inp_src.size, dtype=bool)
         self.stuck_from = np.full(inp_src.size, NEVER, dtype=np.int64)
         self.stuck_high = np.zeros(inp_src.size, dtype=bool)
@@ -258,6 +283,9 @@ class WireTransport:
         self._cu = np.zeros(n_units, dtype=np.int64)
         self._cl = np.zeros(n_units, dtype=np.bool_)
         self.st_t = np.zeros(0, dtype=np.int64)
+        self.st_src = np.zeros(0, dtype=np.int64)
+        self.st_lvl = np.zeros(0, dtype=bool)
+        self.st_emit = np.zeros(0, dtype=np.int64)
         self.st_k = 0
 
     def _push(self, t: int, src: int, level: bool, emit_t: int) -> None:
@@ -269,27 +297,42 @@ class WireTransport:
         self.stuck_from[m] = at_ns
         self.stuck_high[m] = high
 
-    def stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
-        """Stimulus wires: 2-tick pulses of wire_pulses(spikes), driven half way through the tick."""
+    def add_stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
+        """Stimulus wires: 2-tick pulses driven half way through the tick, at least WIRE_GAP ticks apart
+        (as `wire_pulses`; a closer spike is lost, "wire_gap")."""
         half = int(round(clock.tick_ns / 2))
-        ev_t, ev_src, ev_lvl, ev_emit = [], [], [], []
-        for src, s in spikes.items():
-            ticks = np.flatnonzero(s)
-            if ticks.size:
-                self.ledger.emitted(np.full(ticks.size, src), clock.times(ticks))
-            carried = np.flatnonzero(wire_pulses(s))
+        ev_t, ev_src, ev_lvl, ev_emit = [self.st_t[self.st_k:]], [self.st_src[self.st_k:]], \
+            [self.st_lvl[self.st_k:]], [self.st_emit[self.st_k:]]
+        for src, ticks in spikes.items():
+            ticks = np.asarray(ticks, dtype=np.int64)
+            if not ticks.size:
+                continue
+            self.ledger.emitted(np.full(ticks.size, src), clock.times(ticks))
+            carried, self.st_last[src] = wire_carried(ticks, self.st_last.get(src, -WIRE_GAP))
             self.ledger.lose("wire_gap", (ticks.size - carried.size) * int(self.ledger.fanout[src]))
-            if carried.size:
-                rise = clock.times(carried)
-                ev_t += [rise + half, clock.times(carried + config.AXON_HOLD) + half]
-                ev_src += [np.full(2 * carried.size, src, dtype=np.int64)]
-                ev_lvl += [np.ones(carried.size, dtype=bool), np.zeros(carried.size, dtype=bool)]
-                ev_emit += [rise, np.full(carried.size, -1, dtype=np.int64)]
-        if ev_t:
-            t = np.concatenate(ev_t)
-            order = np.argsort(t, kind="stable")
-            self.st_t, self.st_src = t[order], np.concatenate(ev_src)[order]
-            self.st_lvl, self.st_emit = np.concatenate(ev_lvl)[order], np.concatenate(ev_emit)[order]
+            rise = clock.times(carried)
+            ev_t += [rise + half, clock.times(carried + config.AXON_HOLD) + half]
+            ev_src += [np.full(2 * carried.size, src, dtype=np.int64)]
+            ev_lvl += [np.ones(carried.size, dtype=bool), np.zeros(carried.size, dtype=bool)]
+            ev_emit += [rise, np.full(carried.size, -1, dtype=np.int64)]
+        t = np.concatenate(ev_t)
+        order = np.argsort(t, kind="stable")
+        self.st_t, self.st_src = t[order], np.concatenate(ev_src)[order]
+        self.st_lvl, self.st_emit = np.concatenate(ev_lvl)[order], np.concatenate(ev_emit)[order]
+        self.st_k = 0
+
+    def broadcast(self, pulse: int, t_ns: int, clock) -> None:
+        """The host's reward or punish line: a 2-tick pulse from half way through the tick at t_ns."""
+        line = 0 if pulse > 0 else 1
+        rise = t_ns + int(round(clock.tick_ns / 2))
+        self.broadcasts["sent"] += 1
+        if rise < self.line_free_ns[line]:  # still high from the last pulse: no new edge
+            self.broadcasts["lost"] += 1
+            return
+        fall = rise + int(round(config.AXON_HOLD * clock.tick_ns))
+        self.line_free_ns[line] = fall
+        self._push(rise, self.lines[line], True, t_ns)
+        self._push(fall, self.lines[line], False, -1)
 
     def advance(self, t_ns: int) -> None:
         """Apply every pin change that reaches the dendrites by t_ns."""
@@ -317,8 +360,9 @@ class WireTransport:
             lev = np.where(forced, self.stuck_high[idx], lev)
         return lev, forced
 
-    def collect(self, group, t_ns: int, arriving: np.ndarray) -> None:
+    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray) -> None:
         """Rising edges since each input's last sample, for the group's units ticking at t_ns."""
+        self._sample_lines(group.units, pulses)
         idx = group.inp_idx
         rnd = self.rng.random(idx.size) if self.p.drop > 0 else self._norand
         nd, spurious, dropped = _wire_collect(idx, self.inp_src, t_ns, self.level, self.last, self.stuck_from,
@@ -328,6 +372,17 @@ class WireTransport:
             self.ledger.delivered(self._buf[:nd].copy(), t_ns)
         self.ledger.spurious += spurious
         self.ledger.lose("dropped", dropped)
+
+    def _sample_lines(self, units: np.ndarray, pulses: np.ndarray) -> None:
+        """Each unit's pulse: +1 on a rising edge of the reward line, -1 of the punish line (0 on both)."""
+        levels = self.level[list(self.lines)]
+        rising = levels & ~self.last_pulse[units]
+        self.last_pulse[units] = levels
+        if rising.any() and self.p.drop > 0:
+            kept = self.rng.random(rising.shape) >= self.p.drop
+            self.broadcasts["lost"] += int((rising & ~kept).sum())
+            rising &= kept
+        pulses[units] = rising[:, 0].astype(np.int64) - rising[:, 1].astype(np.int64)
 
     def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
         """Axon pins of `units` after their tick at t_ns (the firmware's AXON_HOLD logic); spiked: per unit."""
@@ -359,9 +414,10 @@ class WireTransport:
         self.advance(t_ns)
         idx = group.inp_idx
         self.last[idx] = self._levels(idx, t_ns)[0]
+        self.last_pulse[u] = self.level[list(self.lines)]
 
     def finish(self, end_ns: int) -> dict:
-        return {}
+        return {"broadcasts": dict(self.broadcasts)}
 
 
 class BusTransport:
@@ -371,9 +427,12 @@ class BusTransport:
 
     def __init__(self, params: BusParams, inp_src: np.ndarray, addresses: np.ndarray, tick_cycles: int,
                  period_ns: int, ledger: Ledger, rng: np.random.Generator, stuck_from: int = NEVER):
+        """addresses: of the units and stimulus neurons; the host's two broadcast sources come after them."""
         params.check()
         self.p = params
         self.inp_src = inp_src
+        self.hosts = (addresses.size, addresses.size + 1)   # reward, punish
+        addresses = np.concatenate([addresses, [REWARD_ADDRESS, PUNISH_ADDRESS]]).astype(np.int64)
         self.addr = addresses
         self.ledger = ledger
         self.rng = rng
@@ -388,6 +447,9 @@ class BusTransport:
         else:
             self.offset_cycles = np.full(addresses.size, params.update_cycles, dtype=np.int64)
             self.sendable = np.ones(addresses.size, dtype=bool)
+        self.offset_cycles[list(self.hosts)] = 0    # the host sends at the start of a tick, while units update
+        self.sendable[list(self.hosts)] = True
+        self.broadcasts = {"sent": 0, "lost": 0}
         self.slots_per_tick = max(0, (tick_cycles - config.SLOT_BASE_CYCLES) // byte_cycles)
         self.pending: list = []      # (request time, address, seq, src, emit time)
         self.contend: list = []      # (address, request time, seq, src, emit time)
@@ -405,6 +467,8 @@ class BusTransport:
         self.nf = 0
         self._buf = np.zeros(inp_src.size, dtype=np.int64)
         self.st_t = np.zeros(0, dtype=np.int64)
+        self.st_src = np.zeros(0, dtype=np.int64)
+        self.st_emit = np.zeros(0, dtype=np.int64)
         self.st_k = 0
         self.max_queue = 0
         self.late = 0
@@ -415,11 +479,11 @@ class BusTransport:
         self.seq += 1
         heapq.heappush(self.pending, (int(t_req), int(self.addr[src]), self.seq, int(src), int(emit_t)))
 
-    def stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
+    def add_stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
         """Stimulus bytes, sent like a unit's: in the source's slot (or right after the update) of the tick."""
-        req, srcs, emits = [], [], []
-        for src, s in spikes.items():
-            ticks = np.flatnonzero(s)
+        req, srcs, emits = [self.st_t[self.st_k:]], [self.st_src[self.st_k:]], [self.st_emit[self.st_k:]]
+        for src, ticks in spikes.items():
+            ticks = np.asarray(ticks, dtype=np.int64)
             if not ticks.size:
                 continue
             times = clock.times(ticks)
@@ -431,10 +495,15 @@ class BusTransport:
             req.append(times + clock.cycles_ns(self.offset_cycles[src], config.F_CPU))
             srcs.append(np.full(ticks.size, src, dtype=np.int64))
             emits.append(times)
-        if req:
-            t = np.concatenate(req)
-            order = np.argsort(t, kind="stable")
-            self.st_t, self.st_src, self.st_emit = t[order], np.concatenate(srcs)[order], np.concatenate(emits)[order]
+        t = np.concatenate(req)
+        order = np.argsort(t, kind="stable")
+        self.st_t, self.st_src, self.st_emit = t[order], np.concatenate(srcs)[order], np.concatenate(emits)[order]
+        self.st_k = 0
+
+    def broadcast(self, pulse: int, t_ns: int, clock) -> None:
+        """The host's byte 0x80|127 (reward) or 0x80|126 (punishment), requested at the start of the tick at t_ns."""
+        self.broadcasts["sent"] += 1
+        self._request(self.hosts[0 if pulse > 0 else 1], t_ns, t_ns)
 
     def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
         """Bytes for the units that fired in their tick at t_ns; spiked: per unit; nfired: how many (-1: unknown)."""
@@ -452,6 +521,13 @@ class BusTransport:
                 continue
             self._request(u, t_ns + clock.cycles_ns(self.offset_cycles[u], config.F_CPU), t_ns)
 
+    def _lose(self, cause: str, src: int) -> None:
+        """A byte from src is lost: its spike deliveries, or a broadcast."""
+        if src in self.hosts:
+            self.broadcasts["lost"] += 1
+        else:
+            self.ledger.lose(cause, int(self.ledger.fanout[src]))
+
     def _frame(self, start: int, src: int, emit_t: int) -> None:
         if self.nf == self.f_start.size:
             for name in ("f_start", "f_end", "f_src", "f_emit", "f_ok"):
@@ -461,10 +537,10 @@ class BusTransport:
         ok = True
         if end > self.stuck_from:
             ok = False
-            self.ledger.lose("stuck_bus", int(self.ledger.fanout[src]))
+            self._lose("stuck_bus", src)
         elif self.p.drop > 0 and self.rng.random() < self.p.drop:
             ok = False
-            self.ledger.lose("dropped", int(self.ledger.fanout[src]))
+            self._lose("dropped", src)
         k = self.nf
         self.f_start[k], self.f_end[k], self.f_src[k], self.f_emit[k], self.f_ok[k] = start, end, src, emit_t, ok
         self.nf += 1
@@ -492,7 +568,7 @@ class BusTransport:
                 t_req, a, seq, src, emit_t = heapq.heappop(pending)
                 busy = 1 if (self.cur_src == src and self.bus_free > t_req) else 0
                 if self.queued[src] + busy >= self.p.tx_depth:
-                    self.ledger.lose("tx_overflow", int(self.ledger.fanout[src]))
+                    self._lose("tx_overflow", src)
                     continue
                 self.queued[src] += 1
                 heapq.heappush(contend, (a, t_req, seq, src, emit_t))
@@ -504,12 +580,13 @@ class BusTransport:
             a, t_req, seq, src, emit_t = heapq.heappop(contend)
             self.queued[src] -= 1
             if t_req < self.down_at[src] <= t0:
-                self.ledger.lose("sender_down", int(self.ledger.fanout[src]))
+                self._lose("sender_down", src)
                 continue
             self._frame(t0, src, emit_t)
 
-    def collect(self, group, t_ns: int, arriving: np.ndarray) -> None:
-        """Bytes received since the group's last tick (at most rx_size), as spikes on the inputs."""
+    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray) -> None:
+        """Bytes received since the group's last tick (at most rx_size), as spikes on the inputs and broadcasts."""
+        pulses[group.units] = 0
         lo = group.cursor
         if lo >= self.nf or self.f_end[lo] > t_ns:
             return
@@ -517,6 +594,8 @@ class BusTransport:
         group.cursor = hi
         if hi <= lo:
             return
+        taken = self.f_src[lo:hi][self.f_ok[lo:hi]][:self.p.rx_size]
+        pulses[group.units] = int(np.any(taken == self.hosts[0])) - int(np.any(taken == self.hosts[1]))
         nd, over, merged = _bus_collect(lo, hi, self.f_ok, self.f_src, self.f_emit, self.p.rx_size, group.listen,
                                         group.inp_idx, group.inp_src, group.active, group.scratch, arriving,
                                         self._buf)
@@ -535,7 +614,7 @@ class BusTransport:
         group.cursor = int(np.searchsorted(self.f_end[:self.nf], t_ns, side="right"))
 
     def finish(self, end_ns: int) -> dict:
-        """Bus figures for a run that ended at end_ns: load, per-tick load series, saturation."""
+        """Bus figures for a run that ended at end_ns: load, per-tick load series, saturation, broadcasts."""
         self.advance(end_ns)
         n = self.nf
         start, end = self.f_start[:n], np.minimum(self.f_end[:n], end_ns)
@@ -566,4 +645,5 @@ class BusTransport:
                 "bytes": int(keep.sum()), "late_bytes": self.late,
                 "first_late_ms": None if self.first_late_ns is None else self.first_late_ns / 1e6,
                 "max_waiting": self.max_queue, "slots_per_tick": self.slots_per_tick,
-                "saturated": bool(saturated_reasons), "saturation": saturated_reasons}
+                "saturated": bool(saturated_reasons), "saturation": saturated_reasons,
+                "broadcasts": dict(self.broadcasts)}

@@ -1,0 +1,264 @@
+"""The twin as a run handle, like `neurobox.Simulation`: advance, feed the inputs, reward, read back.
+
+`TwinSession(board, transport=..., faults=...)` powers up every unit of a
+board (neurobox.hardware.board) and runs them on their own clocks over
+wires or the bus (neurobox.twin.scheduler), a chunk at a time. Between
+chunks the host may change the stimulus sources (`set_params`, e.g. new
+spike times), broadcast a reward or punishment to every unit (`reward`),
+freeze learning (`learning`), and read spikes (`spikes_between`), weights
+(`weights`) and state. The stimulus sources run in the engine on the same
+seeded streams as any run of the network, one chunk ahead of the units.
+So a task written against a Simulation (neurobox.tasks) trains on the
+physical units unchanged.
+
+`run_twin(board, duration_ms, ...)` is one session run from power-up for
+a given time, returned as a `TwinResult` (losses, latencies, bus load,
+EEPROM: neurobox.twin.report).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.hardware.avr import config
+from neurobox.hardware.board import Board
+from neurobox.results import Results, SpikeTrains
+from neurobox.twin.clocks import nominal
+from neurobox.twin.scheduler import (TRANSPORT_FACTORIES, TwinResult, TwinRun, _checked_duration, _clocks,
+                                     _deliveries, _numbering, _parsed_faults)
+from neurobox.twin.transport import NEVER, BusParams, Ledger, WireParams
+from neurobox.twin.units import EEPROM_WRITE_NS, UnitBank
+
+UNIT_VARIABLES = {"V_m": "v", "I_syn_ex": "i_ex", "I_syn_in": "i_in", "ref_steps": "ref"}
+"""State variables a session reads from its units (integers: V_lsb, I_lsb, ticks), as the fixed engine's."""
+
+
+def _source_network(board: Board):
+    """The stimulus sources of the board's network alone (None if it has none)."""
+    from neurobox.network import Network, Population
+
+    net = board.network
+    pops = sorted({pop for pop, _ in board.sources.values()}, key=list(net.populations).index)
+    if not pops:
+        return None
+    stim = Network(dt=board.dt, seed=net.seed, duration=net.duration)
+    for name in pops:
+        p = net.populations[name]
+        stim.add(Population(p.n, p.model.name, p.given_params, name=name, preset=p.preset))
+    return stim
+
+
+class TwinSession:
+    """The board's units running, a chunk at a time (see the module docstring).
+
+    transport: "bus" or "wire"; faults: Fault objects or spec strings
+    (neurobox.twin.faults); seed: of packet and pulse loss; wire, bus:
+    transport parameters; persist_steps: ticks between EEPROM snapshots;
+    record_weights: unit names whose weights are kept after every tick.
+    """
+
+    def __init__(self, board: Board, *, transport: str = "bus", faults=(), seed: int = 0,
+                 wire: WireParams | None = None, bus: BusParams | None = None,
+                 persist_steps: int = config.PERSIST_STEPS, eeprom_write_ns: int = EEPROM_WRITE_NS,
+                 record_weights: tuple[str, ...] = ()):
+        from neurobox.engine import Simulation
+
+        _checked_duration(board, 1.0, transport, persist_steps)
+        self.started = time.perf_counter()
+        self.board = board
+        self.transport = transport
+        units = board.fixed()
+        self.numbering = _numbering(board, units)
+        self.faults = _parsed_faults(faults, board, self.numbering, transport)
+        self.bank = UnitBank(units, persist_steps, eeprom_write_ns)
+        self.ledger = Ledger(self.numbering.fanout)
+        self.clocks = _clocks(self.numbering.units, self.faults, board.dt)
+        params = {"wire": wire, "bus": bus}[transport]
+        self.link = TRANSPORT_FACTORIES[transport](params, board, self.numbering, self.faults, self.ledger,
+                                                   np.random.default_rng(seed))
+        self.loop = TwinRun(self.bank, self.link, self.numbering, self.clocks, NEVER, record_weights)
+        self.loop.schedule(self.faults)
+        stim = _source_network(board)
+        self.sources = None if stim is None else Simulation(stim, progress=False)
+        self.base = nominal(board.dt)
+        self.step = 0
+        self.stimulus_spikes = 0
+        self.loop_s = 0.0
+        self._unit_index = {name: k for k, name in enumerate(self.numbering.units)}
+
+    @property
+    def dt(self) -> float:
+        return self.board.dt
+
+    @property
+    def time(self) -> float:
+        """Time reached on the nominal clock, ms (whole ticks)."""
+        return self.step * self.board.dt
+
+    # -- running --------------------------------------------------------------------------
+    def advance(self, duration_ms: float, *, progress: bool | None = False) -> None:
+        """Run every unit up to the end of the next `duration_ms` (whole ticks), feeding the stimuli on the way."""
+        steps = int(round(duration_ms / self.board.dt))
+        if not (math.isfinite(duration_ms) and steps >= 1):
+            raise ConfigError("duration", f"must be at least one tick ({self.board.dt:g} ms), got {duration_ms!r}")
+        if self.sources is not None:
+            t0 = self.sources.time
+            self.sources.advance(steps * self.board.dt)
+            self._send_stimuli(self.sources.spikes_between(t0, self.sources.time))
+        started = time.perf_counter()
+        self.loop.run(self.base.time(self.step + steps - 1))
+        self.loop_s += time.perf_counter() - started
+        self.step += steps
+
+    def run(self, duration_ms: float | None = None, *, progress: bool | None = False) -> Results:
+        """Advance `duration_ms` (default: the network's duration) and return everything so far as Results."""
+        self.advance(self.board.network.duration if duration_ms is None else duration_ms)
+        return self.results()
+
+    def _send_stimuli(self, spikes: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Hand the sources' spikes (t_ms, ids per population) to the transport as ticks per stimulus neuron."""
+        board, index = self.board, self.numbering.index
+        per_source: dict[int, np.ndarray] = {}
+        for name, (pop, i) in board.sources.items():
+            t_ms, ids = spikes[pop]
+            ticks = np.rint(t_ms[ids == i] / board.dt).astype(np.int64) - 1   # fired in tick (t / dt) - 1
+            if ticks.size:
+                per_source[index[name]] = ticks
+                self.stimulus_spikes += int(ticks.size)
+        if per_source:
+            self.link.add_stimuli(per_source, self.base)
+
+    def close(self) -> None:
+        self.sources = None
+
+    # -- what may change while it runs ------------------------------------------------------
+    def set_params(self, population: str, **params) -> None:
+        """Change a stimulus source population's parameters (spike times, rate) from now on."""
+        if self.sources is None or population not in self.sources.network.populations:
+            sources = sorted({pop for pop, _ in self.board.sources.values()})
+            raise ConfigError("population", f"{population!r} is not a stimulus source of the board; sources: "
+                                            f"{', '.join(sources) or 'none'} (the units' own parameters are "
+                                            "burnt into their firmware)")
+        self.sources.set_params(population, **params)
+
+    def reward(self, amount: float, projection: str | None = None) -> None:
+        """The host broadcasts a reward (+1) or punishment (-1): every unit sees it in the next tick."""
+        if amount not in (1, -1):
+            raise ConfigError("reward", f"the units take a reward pulse of +1 or a punishment of -1, got {amount!r}")
+        if not any(u.rstdp is not None for u in self.bank.units):
+            raise ConfigError("reward", "no unit of this board learns from rewards (rule = \"rstdp\")")
+        self.link.broadcast(int(amount), self.base.time(self.step - 1), self.base)
+
+    @property
+    def learning(self) -> bool:
+        """Whether the units' learning rules run (False: every unit frozen, as by a host command)."""
+        return self.bank.learning
+
+    @learning.setter
+    def learning(self, on: bool) -> None:
+        self.bank.learning = bool(on)
+
+    # -- reading back ------------------------------------------------------------------------
+    def spikes_between(self, t0_ms: float, t1_ms: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Spikes with t0_ms < t <= t1_ms per population, units and sources: (t_ms, ids), time-sorted."""
+        dt, period = self.board.dt, self.base.period_ns
+        first, last = int(np.floor(t0_ms / dt + 1e-9)), int(np.floor(t1_ms / dt + 1e-9)) - 1   # ticks
+        found: dict[str, list] = {}
+        loop = self.loop
+        for batch in range(len(loop.spike_batches) - 1, -1, -1):
+            t_ns, _, _ = loop.spike_batches[batch]
+            k = int(t_ns // period) - 1      # the nominal tick (the unit's own, for synchronous clocks)
+            if k < first:
+                break
+            if k <= last:
+                for u in loop.spike_units[batch].tolist():
+                    pop, i = self.board.neurons[self.numbering.units[u]]
+                    found.setdefault(pop, []).append(((k + 1) * dt, i))
+        out = {}
+        for pop in self.board.network.populations:
+            if pop in {p for p, _ in self.board.neurons.values()}:
+                pairs = sorted(found.get(pop, []))
+                out[pop] = (np.array([t for t, _ in pairs], dtype=np.float64),
+                            np.array([i for _, i in pairs], dtype=np.int32))
+        if self.sources is not None:
+            out.update(self.sources.spikes_between(t0_ms, t1_ms))
+        return out
+
+    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pre, post, weight pA, delay ticks) of a projection's synapses, as the units hold them now."""
+        net = self.board.network
+        if projection not in net.projections:
+            raise ConfigError("projection", f"no projection named {projection!r}; projections: "
+                                            f"{', '.join(net.projections) or 'none'}")
+        owners = {**self.board.neurons, **self.board.sources}
+        rows = []
+        for k, desc in enumerate(self.board.units):
+            w = self.bank.weights(k)
+            lsb = self.bank.units[k].lif.I_lsb
+            post = self.board.neurons[desc.name][1]
+            for j, inp in enumerate(desc.inputs):
+                if inp.projection == projection:
+                    rows.append((owners[inp.source][1], post, w[j] * lsb, inp.delay))
+        rows.sort()
+        cols = list(zip(*rows)) if rows else [(), (), (), ()]
+        return (np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64),
+                np.array(cols[2], dtype=np.float64), np.array(cols[3], dtype=np.int64))
+
+    def state(self, population: str, variable: str) -> np.ndarray:
+        """The current integer `variable` (V_m in V_lsb, I_syn_ex/in in I_lsb, ref_steps) of every unit of a population."""
+        if variable not in UNIT_VARIABLES:
+            raise ConfigError("variable", f"a unit reports {', '.join(UNIT_VARIABLES)}; got {variable!r}")
+        members = [(i, self._unit_index[name]) for name, (pop, i) in self.board.neurons.items() if pop == population]
+        if not members:
+            raise ConfigError("population", f"{population!r} has no unit on this board")
+        out = np.zeros(len(members), dtype=np.int64)
+        for i, u in members:
+            out[i] = self.bank.state(u)[UNIT_VARIABLES[variable]]
+        return out
+
+    def results(self) -> Results:
+        """Everything so far as neurobox Results (the twin's figures under extras["twin"])."""
+        from neurobox.twin.report import summary
+
+        dt = self.board.dt
+        found = self.spikes_between(-dt, self.time)
+        spikes = {pop: SpikeTrains(t, ids, self.board.network.populations[pop].n) for pop, (t, ids) in found.items()}
+        wall = time.perf_counter() - self.started
+        return Results(dt, self.board.network.seed, self.time, spikes, {}, self.board.network.to_toml,
+                       {"setup_s": wall - self.loop_s, "simulate_s": self.loop_s, "wall_s": wall},
+                       sum(len(u.inputs) for u in self.board.units), {"twin": summary(self.result())})
+
+    def result(self) -> TwinResult:
+        """The run so far as a TwinResult: spikes per unit, losses, latencies, bus figures, resets, EEPROM."""
+        end_ns = int(round(self.step * self.base.period_ns))
+        figures = self.link.finish(end_ns)
+        return TwinResult(
+            transport=self.transport, duration_ms=self.time, dt_ms=self.board.dt, unit_names=self.numbering.units,
+            stimulus_spikes=self.stimulus_spikes, bus=figures, resets=self.loop.resets, faults=self.faults,
+            clocks=self.clocks, sim_wall_s=time.perf_counter() - self.started, loop_s=self.loop_s,
+            group_ticks=self.loop.group_ticks, weight_trace=self.loop.weight_trace,
+            ideal=not self.faults and all(c == self.base for c in self.clocks.values()),
+            **self.loop.per_unit(), **_deliveries(self.ledger, end_ns - 3 * self.base.period_ns))
+
+
+def run_twin(board: Board, duration_ms: float | None = None, transport: str = "bus", faults=(),
+             seed: int = 0, wire: WireParams | None = None, bus: BusParams | None = None,
+             persist_steps: int = config.PERSIST_STEPS, eeprom_write_ns: int = EEPROM_WRITE_NS,
+             record_weights: tuple[str, ...] = ()) -> TwinResult:
+    """Run the board's units as independent devices for duration_ms (default: the network's duration).
+
+    faults: Fault objects or spec strings (neurobox.twin.faults); seed: for
+    packet/pulse loss; wire/bus: transport parameters (a drop fault sets
+    their drop rate); persist_steps: ticks between EEPROM snapshots;
+    record_weights: unit names whose weights are kept after every tick
+    (as (time_ns, weights) pairs, for tests and plots).
+    """
+    duration_ms = _checked_duration(board, duration_ms, transport, persist_steps)
+    session = TwinSession(board, transport=transport, faults=faults, seed=seed, wire=wire, bus=bus,
+                          persist_steps=persist_steps, eeprom_write_ns=eeprom_write_ns,
+                          record_weights=record_weights)
+    session.advance(duration_ms)
+    return session.result()
