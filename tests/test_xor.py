@@ -1,9 +1,12 @@
 """XOR by reward-modulated STDP alone: the network learns from a broadcast reward."""
 import argparse
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
+
+import neurobox as nb
 
 from neurobox.engine import Simulation, compile_network
 from neurobox.errors import ConfigError
@@ -65,3 +68,33 @@ def test_cli_xor(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert set(summary) >= {"accuracy", "per_seed"} and len(summary["per_seed"]) == 1
     assert (tmp_path / "xor_learning_curve.png").stat().st_size > 0
+
+
+def test_physical_xor_trains_on_the_twin_exactly_as_in_the_fixed_engine():
+    """The units' rule on the twin (own clocks in step, bus, host rewards) and in the engine: the same run."""
+    cfg = replace(xor.PHYSICAL, epochs=25, test_trials=40)
+    on_engine = xor.run_seed(cfg, 1, target="engine")
+    on_twin = xor.run_seed(cfg, 1, target="twin")
+    assert on_twin.accuracy == on_engine.accuracy >= 0.95       # the stated goal, from 100 training trials
+    np.testing.assert_array_equal(on_twin.curve, on_engine.curve)
+    np.testing.assert_array_equal(on_twin.final_weights, on_engine.final_weights)
+    assert on_twin.curve[0] < 0.8                                 # it learned: the first block is not solved
+
+
+def test_train_xor_saves_a_model_file_that_answers(tmp_path, capsys):
+    from neurobox.cli import train
+    parser = argparse.ArgumentParser(prog="neurobox")
+    train.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", "xor", "--seeds", "1", "--quick", "--target", "fixed", "--json",
+                              "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["target"] == "engine" and summary["precision"] == "fixed" and summary["units"] == 14
+    text = (tmp_path / "xor_model.toml").read_text()
+    net = nb.loads(text)
+    assert net.to_toml() == text                                  # the saved file round-trips exactly
+    fired = nb.run(net).spikes["output"].t_ms
+    slot = xor.PHYSICAL.trial_ms + xor.PHYSICAL.rest_ms
+    answered = {int(t // slot) for t in fired}
+    want = {k for k in range(xor.DEMO_TRIALS) if xor.TARGETS[k % 4]}
+    assert answered == want                                       # it answers XOR on the demo trials

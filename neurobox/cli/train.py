@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 TASKS = ("digits", "xor")
+TARGETS = ("engine", "fixed", "twin")
 
 
 def register(sub) -> None:
@@ -16,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
     p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
     p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
+    p.add_argument("--target", choices=TARGETS, default="engine",
+                   help="engine: the float network in the engine (default); fixed: the physical network in the "
+                        "units' integer arithmetic, in the engine; twin: the physical network trained on the "
+                        "twin's units (own clocks, bus), each unit learning from the spikes it sees and the "
+                        "broadcast reward")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fault-sweep", action="store_true",
                    help="digits: also score the trained network under packet loss and dead units (as a board)")
@@ -64,15 +70,22 @@ def _digits(args, out: Path) -> int:
 
 
 def _xor(args, out: Path) -> int:
+    from dataclasses import replace
+
     from neurobox.tasks import xor
 
-    config = xor.XorConfig(epochs=40) if args.quick else xor.XorConfig()
-    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args))
+    config = xor.XorConfig() if args.target == "engine" else xor.PHYSICAL
+    if args.quick:
+        config = replace(config, epochs=40)
+    target = "twin" if args.target == "twin" else "engine"
+    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target)
     if args.json:
         print(json.dumps(summary))
     else:
         print(f"xor: {100 * summary['accuracy']:.1f} % correct after training (mean over {args.seeds} seeds; "
-              f"min {100 * summary['min']:.0f} %, max {100 * summary['max']:.0f} %)")
+              f"min {100 * summary['min']:.0f} %, max {100 * summary['max']:.0f} %) on "
+              f"{'the twin' if target == 'twin' else 'the engine'}, {config.precision} arithmetic, "
+              f"{summary['units']} units")
         print("per seed: " + ", ".join(f"{100 * a:.0f} %" for a in summary["per_seed"]))
         for path in paths:
             print(f"wrote {path}")

@@ -23,7 +23,7 @@ nothing when it stayed silent (no spike, no eligibility). Which hidden
 neurons answer to which pattern is never told to the network; the
 output's synapses learn it from reward alone.
 
-Score: after training, learning is frozen (`Simulation.learning = False`) and
+Score: after training, learning is frozen (`learning = False` on the run handle) and
 `test_trials` fresh jittered trials (equal numbers of the four patterns)
 are scored; the learning curve is the fraction correct in each block of
 training trials.
@@ -38,7 +38,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from neurobox.engine import Simulation
 from neurobox.errors import ConfigError
 
 PATTERNS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -71,11 +70,20 @@ class XorConfig:
     trial_ms: float = 40.0        # ms, from onset to the reward
     rest_ms: float = 260.0        # ms, after the reward, before the next onset
     block: int = 20               # training trials per point of the learning curve
+    skews: str = "random"         # hidden delay differences: "random" (seeded) or "grid" (evenly spaced)
+    w_out_spread: float = 0.2     # initial hidden -> output weights vary by +- this fraction
+    precision: str = "float"      # "fixed": the units' integer arithmetic (engine or twin)
+    hidden_I_lsb: float = 0.0     # pA per integer current step of the hidden units in fixed point (0: chosen)
+    output_I_lsb: float = 0.0     # pA per integer current step of the output unit in fixed point (0: chosen)
 
     def check(self) -> "XorConfig":
+        choices = {"skews": ("random", "grid"), "precision": ("float", "fixed")}
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name in ("n_hidden", "epochs", "test_trials", "block"):
+            if f.name in choices:
+                if v not in choices[f.name]:
+                    raise ConfigError(f"xor.{f.name}", f"must be one of {', '.join(choices[f.name])}, got {v!r}")
+            elif f.name in ("n_hidden", "epochs", "test_trials", "block"):
                 if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                     raise ConfigError(f"xor.{f.name}", f"must be a whole number >= 1, got {v!r}")
             elif not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
@@ -83,6 +91,16 @@ class XorConfig:
         if self.trial_ms < self.late_ms + self.max_skew_ms + self.min_delay_ms + 10.0:
             raise ConfigError("xor.trial_ms", "too short for the latest input, delays and the output's answer")
         return self
+
+
+PHYSICAL = XorConfig(n_hidden=13, dt=1.0, skews="grid", w_out_init=0.6, w_out_spread=0.0, A_plus=40.0,
+                     A_minus=0.0, precision="fixed", hidden_I_lsb=1.0, output_I_lsb=0.25)
+"""XOR on the units (a board a maker can wire: 2 inputs, 13 hidden units, one output with 15 pins): ticks of
+1 ms, hidden delay differences on a grid over +-11 ms (each hidden unit's delay line holds up to 12 ticks),
+the units' integer reward-modulated rule (no anti-causal term; A_plus 4x the float rule's, as the
+fixed-point exploration found faster and surer), and the output's weights starting just above the
+weight at which one hidden spike fires it (3000 pA), so that every pattern is answered, rewarded or
+punished from the first trials. 9000 pA fit the hidden units' int16 at I_lsb = 1 pA with room for two."""
 
 
 @dataclass
@@ -102,22 +120,27 @@ def build_network(config: XorConfig, seed: int):
 
     rng = np.random.default_rng([seed, 101])
     n = config.n_hidden
-    skew = rng.uniform(-config.max_skew_ms, config.max_skew_ms, n)       # d_b - d_a
+    if config.skews == "grid":
+        skew = np.round(np.linspace(-config.max_skew_ms, config.max_skew_ms, n) / config.dt) * config.dt
+    else:
+        skew = rng.uniform(-config.max_skew_ms, config.max_skew_ms, n)   # d_b - d_a
     d_a = config.min_delay_ms + np.maximum(-skew, 0.0)
     d_b = config.min_delay_ms + np.maximum(skew, 0.0)
     d_a = np.round(d_a / config.dt) * config.dt
     d_b = np.round(d_b / config.dt) * config.dt
-    net = nb.Network(dt=config.dt, seed=seed)
+    net = nb.Network(dt=config.dt, seed=seed, precision=config.precision)
     net.population("input", 2, "spike_generator", {"spike_times": [[], []]})
     hidden_params = {"tau_m": config.hidden_tau_m, "tau_syn_ex": config.hidden_tau_syn, "t_ref": 5.0,
                      "V_th": -55.0, "E_L": -70.0, "V_reset": -70.0}
-    net.population("hidden", n, "iaf_psc_exp", hidden_params)
-    net.population("output", 1, "iaf_psc_exp", {"tau_m": 10.0, "tau_syn_ex": 2.0, "t_ref": 20.0})
+    scale = lambda lsb: {"I_lsb": lsb} if lsb > 0 else None  # noqa: E731
+    net.population("hidden", n, "iaf_psc_exp", hidden_params, fixed_point=scale(config.hidden_I_lsb))
+    net.population("output", 1, "iaf_psc_exp", {"tau_m": 10.0, "tau_syn_ex": 2.0, "t_ref": 20.0},
+                   fixed_point=scale(config.output_I_lsb))
     pre = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
     post = np.concatenate([np.arange(n), np.arange(n)])
     net.connect("input", "hidden", "explicit", pre_ids=pre, post_ids=post, weight=config.w_hidden,
                 delay=np.concatenate([d_a, d_b]), receptor="excitatory", name="input_hidden")
-    w0 = config.w_out_max * config.w_out_init * rng.uniform(0.8, 1.2, n)
+    w0 = config.w_out_max * config.w_out_init * rng.uniform(1.0 - config.w_out_spread, 1.0 + config.w_out_spread, n)
     net.connect("hidden", "output", "all_to_all", weight=w0, delay=1.0, receptor="excitatory",
                 name="hidden_output",
                 plasticity={"rule": "rstdp", "A_plus": config.A_plus, "A_minus": config.A_minus,
@@ -144,13 +167,28 @@ def _trial(sim, config: XorConfig, pattern: np.ndarray, rng: np.random.Generator
     return bool(fired)
 
 
-def run_seed(config: XorConfig = XorConfig(), seed: int = 0) -> XorRun:
-    """Train one network from scratch with R-STDP and score it (see the module docstring)."""
+TARGETS_FOR_TRAINING = ("engine", "twin")
+"""Where XOR trains: the engine (float, or the units' arithmetic with precision "fixed"), or the twin's units."""
+
+
+def open_target(net, target: str, **options):
+    """A run handle of `net` on `target` ("engine" or "twin"): the trainer uses it alike."""
+    from neurobox.targets import require, runner
+
+    if target not in TARGETS_FOR_TRAINING:
+        raise ConfigError("target", f"tasks train on {' or '.join(TARGETS_FOR_TRAINING)}, got {target!r}")
+    handle = runner(target)
+    require(handle, net)
+    return handle.open(net, progress=False, **options)
+
+
+def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engine") -> XorRun:
+    """Train one network from scratch with R-STDP on `target` and score it (see the module docstring)."""
     config.check()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError("seed", f"must be a whole number >= 0, got {seed!r}")
     start = time.perf_counter()
-    sim = Simulation(build_network(config, int(seed)), progress=False)
+    sim = open_target(build_network(config, int(seed)), target)
     rng = np.random.default_rng([int(seed), 202])
     correct = []
     for _ in range(config.epochs):
@@ -175,7 +213,7 @@ def run_seed(config: XorConfig = XorConfig(), seed: int = 0) -> XorRun:
 
 
 def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed: int = 0,
-              progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[float, str], None] | None = None, target: str = "engine") -> dict[str, Any]:
     """Train and score seeds first_seed .. first_seed + n_seeds - 1.
 
     Returns {"accuracy" (mean), "min", "max", "per_seed" [accuracies], "curves" (n_seeds, blocks), "runs"}.
@@ -184,7 +222,7 @@ def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed:
         raise ConfigError("seeds", f"must be a whole number >= 1, got {n_seeds!r}")
     runs = []
     for k in range(n_seeds):
-        runs.append(run_seed(config, first_seed + k))
+        runs.append(run_seed(config, first_seed + k, target))
         if progress is not None:
             progress((k + 1) / n_seeds, f"seed {first_seed + k}")
     acc = np.array([r.accuracy for r in runs])
@@ -192,16 +230,48 @@ def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed:
             "per_seed": [float(a) for a in acc], "curves": np.stack([r.curve for r in runs]), "runs": runs}
 
 
-def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, bar) -> tuple[dict, list[Path]]:
-    """Train and score `n_seeds` seeds, draw their learning curves into `out`; the summary and files written."""
+MODEL_FILE = "xor_model.toml"
+DEMO_TRIALS = 8
+"""Trials (every pattern twice) whose input spikes a saved model carries, so that running the file shows it answer."""
+
+
+def trained_network(config: XorConfig, run: XorRun):
+    """The network of `run` with its learned hidden -> output weights, its inputs a demo of DEMO_TRIALS trials."""
+    net = build_network(config, run.seed)
+    net.projections["hidden_output"].weight = np.asarray(run.final_weights, dtype=np.float64)
+    rng = np.random.default_rng([run.seed, 505])
+    slot = config.trial_ms + config.rest_ms
+    times: list[list[float]] = [[], []]
+    for k in range(DEMO_TRIALS):
+        bits = PATTERNS[k % len(PATTERNS)]
+        onset = k * slot + 1.0
+        for j in range(2):
+            t = onset + (0.0 if bits[j] else config.late_ms) + rng.normal(0.0, config.jitter_ms)
+            times[j].append(float(round(max(t, k * slot + config.dt), 6)))
+    net.populations["input"].set(spike_times=times)
+    net.duration = DEMO_TRIALS * slot
+    return net
+
+
+def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, bar,
+                     target: str = "engine", first_seed: int = 0) -> tuple[dict, list[Path]]:
+    """Train and score `n_seeds` seeds on `target`, save the first seed's trained network as a model file and
+    draw the learning curves into `out`; the summary and the files written."""
     from neurobox.viz.task_plots import learning_curve
 
     bar.phase("train")
-    result = run_seeds(n_seeds, config, progress=bar.update)
+    result = run_seeds(n_seeds, config, progress=bar.update, target=target, first_seed=first_seed)
     bar.close()
-    png = learning_curve(result["curves"], config.block, Path(out) / "xor_learning_curve.png",
-                         title=f"XOR by R-STDP, {n_seeds} seeds")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = out / MODEL_FILE
+    trained_network(config, result["runs"][0]).save(model)
+    where = {"engine": "the engine", "twin": "the twin's units"}[target]
+    png = learning_curve(result["curves"], config.block, out / "xor_learning_curve.png",
+                         title=f"XOR by R-STDP on {where}, {n_seeds} seeds")
     summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
-               "per_seed": result["per_seed"], "out": str(out)}
-    return summary, [png]
+               "per_seed": result["per_seed"], "target": target, "precision": config.precision,
+               "units": config.n_hidden + 1, "train_seconds": round(sum(r.seconds for r in result["runs"]), 2),
+               "model": str(model), "out": str(out)}
+    return summary, [model, png]
 
