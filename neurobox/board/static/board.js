@@ -14,6 +14,7 @@ const FLASH_MS = 140;        // wall time of the white flash after a spike, ms
 const TIRED_MS = 420;        // a box looks tired this long after it fired (wall ms)
 const LEARN_MS = 450;        // and violet this long after a plastic input changed (wall ms)
 const RIPPLE_MS = 500;       // the ring around a touched box
+const GRID_EASE_MS = 150;    // a grid LED eases towards its new colour with this time constant (wall ms)
 const RATE_TAU_MS = 400;     // biological time constant of each neuron's decaying rate, ms
 const RATE_HALF_HZ = 20;     // the rate at which the steady glow is half way to white, Hz
 const MAX_PULSES = 1500;     // light pulses in flight at most
@@ -69,6 +70,7 @@ class NeuroBoard {
     this.pops.forEach((p, k) => { for (let i = 0; i < p.shown; i++) this.popOf[p.offset + i] = k; });
     this.led = new Uint8Array(3 * n);
     for (let i = 0; i < n; i++) { this.led[3 * i + 1] = this.pops[this.popOf[i]].source ? 24 : 255; }
+    this.gridShown = Float32Array.from(this.led);   // the eased colours of grid LEDs
     this.flashAt = new Float64Array(n).fill(-1e9);
     this.learnAt = new Float64Array(n).fill(-1e9);
     this.rate = new Float32Array(n);     // Hz, decaying (biological time)
@@ -539,14 +541,22 @@ class NeuroBoard {
     ctx.drawImage(this._static, 0, 0);
     this._world(ctx);
     const box = this.layout.box;
-    // LED grids of large populations, each LED towards white by its rate and its last spike
+    // LED grids of large populations: each LED towards white by its rate (a spike adds little), its colour
+    // eased over GRID_EASE_MS so that thousands of membranes read as activity, not as static
+    const ease = 1 - Math.exp(-Math.max(0, now - (this._lastDraw || now)) / GRID_EASE_MS);
+    this._lastDraw = now;
     this.pops.forEach((p, k) => {
       const g = this._grids[k];
       if (!g) return;
-      const d = g.image.data;
+      const d = g.image.data, shown = this.gridShown;
       for (let i = 0; i < p.shown; i++) {
-        const node = p.offset + i, s = 3 * node, w = this.whiteLevel(node, now);
-        for (let ch = 0; ch < 3; ch++) d[4 * i + ch] = this.led[s + ch] + (255 - this.led[s + ch]) * w;
+        const node = p.offset + i, s = 3 * node;
+        const w = Math.min(1, 0.8 * this.glow(node) + 0.25 * this.flashLevel(node, now));
+        for (let ch = 0; ch < 3; ch++) {
+          const target = this.led[s + ch] + (255 - this.led[s + ch]) * w;
+          shown[s + ch] += (target - shown[s + ch]) * ease;
+          d[4 * i + ch] = shown[s + ch];
+        }
         d[4 * i + 3] = 255;
       }
       g.canvas.getContext("2d").putImageData(g.image, 0, 0);
