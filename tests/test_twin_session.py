@@ -140,3 +140,13 @@ def nb_reset(unit, down_ms):
     from neurobox.twin.faults import Reset
 
     return Reset(unit, 0, int(down_ms * 1e6))
+
+
+def test_live_counters_agree_with_the_result():
+    twin = runner("twin").open(board_network(), transport="wire", faults=["drop:10%"])
+    for _ in range(20):                                     # asked every chunk, as the board does
+        twin.advance(37.0)
+        counters = twin.counters()
+    result = twin.result()
+    assert counters["lost"] == result.lost > 0
+    assert counters["lost_by_cause"] == result.lost_by_cause and counters["emitted"] == result.emitted

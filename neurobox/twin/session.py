@@ -227,11 +227,14 @@ class TwinSession:
         (fraction of time busy) since `since_ms` (default: the start; None on wires)."""
         period = self.base.period_ns
         end_ns = self.step * period
-        found = _deliveries(self.ledger, end_ns - 3 * period)
+        emitted, deliverable, delivered = self.ledger.tally(end_ns - 3 * period)
+        lost = max(0, deliverable - delivered)
+        by_cause = dict(self.ledger.lost)
+        if lost > sum(by_cause.values()):
+            by_cause["undelivered"] = lost - sum(by_cause.values())
         t0 = 0 if since_ms is None else int(round(since_ms * 1e6))
-        return {"emitted": found["emitted"], "delivered": found["delivered"], "lost": found["lost"],
-                "lost_by_cause": found["lost_by_cause"], "broadcasts": dict(self.link.broadcasts),
-                "bus_load": self.link.load_between(t0, end_ns)}
+        return {"emitted": emitted, "delivered": delivered, "lost": lost, "lost_by_cause": by_cause,
+                "broadcasts": dict(self.link.broadcasts), "bus_load": self.link.load_between(t0, end_ns)}
 
     # -- reading back ------------------------------------------------------------------------
     def spikes_between(self, t0_ms: float, t1_ms: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -198,6 +198,8 @@ class Ledger:
         self.dl_at: list[np.ndarray] = []
         self.lost: dict[str, int] = {}
         self.spurious = 0
+        self._tally = {"em": 0, "dl": 0, "deliverable": 0, "delivered": 0, "em_wait": np.zeros(0, np.int64),
+                       "em_fan": np.zeros(0, np.int64), "dl_wait": np.zeros(0, np.int64)}
 
     def emitted(self, src: np.ndarray, t_ns) -> None:
         src = np.asarray(src, dtype=np.int64)
@@ -214,15 +216,30 @@ class Ledger:
             self.lost[cause] = self.lost.get(cause, 0) + int(count)
 
     def arrays(self):
-        """(emitted sources, emission times, delivered spikes' emission times, delivery times), merged once so
-        that a live view may ask every frame."""
-        out = []
-        for name in ("em_src", "em_t", "dl_emit", "dl_at"):
-            parts = getattr(self, name)
-            merged = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-            setattr(self, name, [merged] if merged.size else [])
-            out.append(merged)
-        return tuple(out)
+        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
+        return cat(self.em_src), cat(self.em_t), cat(self.dl_emit), cat(self.dl_at)
+
+    def tally(self, cutoff_ns: int) -> tuple[int, int, int]:
+        """(emitted, deliverable, delivered) as `neurobox.twin.scheduler._deliveries` counts them for the
+        spikes sent by cutoff_ns, kept up to date incrementally (a live view asks every frame, with cutoffs
+        that only grow): what came in since the last call is sorted into settled totals and a short list of
+        spikes sent later than the cutoff."""
+        tl = self._tally
+        new_src, new_t = self.em_src[tl["em"]:], self.em_t[tl["em"]:]
+        tl["em"] = len(self.em_src)
+        em_t = np.concatenate([tl["em_wait"], *new_t])
+        em_fan = np.concatenate([tl["em_fan"], *(self.fanout[s] for s in new_src)])
+        due = em_t <= cutoff_ns
+        tl["deliverable"] += int(em_fan[due].sum())
+        tl["em_wait"], tl["em_fan"] = em_t[~due], em_fan[~due]
+        new_dl = self.dl_emit[tl["dl"]:]
+        tl["dl"] = len(self.dl_emit)
+        dl = np.concatenate([tl["dl_wait"], *new_dl])
+        due = dl <= cutoff_ns
+        tl["delivered"] += int(due.sum())
+        tl["dl_wait"] = dl[~due]
+        emitted = sum(int(a.size) for a in self.em_src)
+        return emitted, tl["deliverable"], tl["delivered"]
 
 
 REWARD_ADDRESS, PUNISH_ADDRESS = 127, 126
