@@ -99,7 +99,7 @@ def test_page_loads_without_errors_and_draws_resting_leds(browser, quiet_board):
     assert g > 200 and r < 60 and b < 60, (r, g, b)
     assert page.evaluate("document.getElementById('twin').disabled")      # the units cannot run it: why
     assert "initial" in page.get_attribute("#twin-label", "title")
-    assert page.evaluate("document.getElementById('learning').disabled")  # nothing plastic
+    assert page.evaluate("!learning.checked && learning.disabled")     # nothing plastic: unchecked, disabled
     assert "nothing in this network is plastic" in page.get_attribute("#learning-label", "title")
     screenshot(page, "board.png")
     assert problems == []

@@ -31,6 +31,8 @@ import json
 import math
 from typing import Any
 
+from neurobox.board.session import FAULTS, TARGETS, TRANSPORTS
+
 MAX_MESSAGE = 4096
 """Largest message accepted, bytes."""
 SPEED_RANGE = (0.1, 10.0)
@@ -39,7 +41,7 @@ MAX_STEP_MS = 1000.0
 """Longest single step, ms (and the most a page may have waiting)."""
 MAX_IDS = 256
 """Neurons a drawn pattern may name."""
-CHOICES = {"target": ("engine", "twin"), "transport": ("bus", "wire"), "fault": ("kill", "reset", "cut", "drop")}
+CHOICES = {"target": TARGETS, "transport": TRANSPORTS, "fault": FAULTS}
 
 FIELDS: dict[str, dict[str, str]] = {
     "touch": {"pop": "name", "id": "index", "down": "optional_bool"},

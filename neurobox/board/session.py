@@ -97,7 +97,6 @@ class LiveBoard:
         self.title = title
         self.poke_ms = float(poke_ms)
         self.task = task
-        self.learning = True
         self.feed = InputFeed(net)
         self.net = self.feed.network
         """The description the board runs: the network with every input a spike generator (inputs module)."""
@@ -106,6 +105,7 @@ class LiveBoard:
         self.plastic = [name for name, p in self.net.projections.items()
                         if getattr(p, "plasticity", None) is not None]
         self.rewardable = [name for name in self.plastic if self.net.projections[name].plasticity.rule == "rstdp"]
+        self.learning = bool(self.plastic)
         self.twin_problem = twin_problem(self.net)
         self.selected: dict[str, tuple[str, int]] = {}
         self._run_cost = 0.0
@@ -240,7 +240,7 @@ class LiveBoard:
             leds.append(screen_colours(params, v, np.zeros(shown, dtype=bool), threshold=th, learning=changed,
                                        down=down))
             if block["mode"] == "boxes":
-                moods.append(self._moods(name, params, v, th, view.refractory(name)[:shown], changed, down))
+                moods.append(self._moods(params, v, th, view.refractory(name)[:shown], changed, down))
         frame = {"type": "frame", "t0": round(t0, 3), "t": round(t1, 3), "spikes": spikes,
                  "dropped": total - sent, "leds": np.concatenate(leds).tobytes().hex(), "traces": traces,
                  "thresholds": {f"{p}/{i}": round(float(view.threshold(p)[i]), 3)
@@ -259,7 +259,7 @@ class LiveBoard:
         return frame
 
     @staticmethod
-    def _moods(name, params, v, th, refractory, learned, down) -> str:
+    def _moods(params, v, th, refractory, learned, down) -> str:
         """One letter per neuron for its face: c calm, t tense, r tired (refractory), l learning, x off."""
         rest = led_range(params)[0]
         mood = np.full(v.size, "c")
@@ -334,7 +334,7 @@ class LiveBoard:
         self.feed.check(pop)
         for i in neurons:
             self.feed.check(pop, i)
-        if self.task is not None and hasattr(self.task, "draw") and pop == self.task.state().get("pixels"):
+        if self.task is not None and pop == getattr(self.task, "pixels", None):
             return self.task.draw(self, list(neurons))
         for i in sorted(set(neurons)):
             self.feed.tap(pop, i, self.time)

@@ -124,6 +124,8 @@ class DigitsTask:
     """Live learning of the 8x8 digits (neurobox.tasks.digits); see the module docstring."""
 
     name = "digits"
+    pixels = "input"
+    """The input population a pattern is drawn on (`draw`)."""
     FIELDS_EVERY = 10
     """Presentations between two copies of the learned weights (the receptive fields) in the state."""
     LABEL_RATE = 0.1
@@ -250,4 +252,4 @@ class DigitsTask:
         now = None if cur is None else {"image": _hex(cur["image"]), "label": cur["label"], "kind": cur["kind"]}
         return {"task": "digits", "presenting": now, "last": self.last, "drawn": self.drawn,
                 "shown": self.shown, "neurons": {"pop": "exc", "labels": self.neuron_labels.tolist()},
-                "fields": self.fields, "pixels": "input", **self.score.state()}
+                "fields": self.fields, "pixels": self.pixels, **self.score.state()}

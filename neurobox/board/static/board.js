@@ -499,7 +499,7 @@ class NeuroBoard {
   // learning, crossed out while its unit is off
   _face(ctx, i, x, y, box, now) {
     const flash = this.flashLevel(i, now), m = this.mood[i];
-    let mood = m === 120 ? "x" : flash > 0.25 ? "bright" : (now - this.learnAt[i] < LEARN_MS) ? "l"
+    const mood = m === 120 ? "x" : flash > 0.25 ? "bright" : (now - this.learnAt[i] < LEARN_MS) ? "l"
       : (m === 114 || now - this.flashAt[i] < TIRED_MS) ? "r" : m === 116 ? "t" : "c";
     const ey = y + box * 0.1, ex = box * 0.14, my = y + box * 0.3, lw = box * 0.045;
     ctx.strokeStyle = ctx.fillStyle = "#2b2b33"; ctx.lineWidth = lw; ctx.lineCap = "round";
