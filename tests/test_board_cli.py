@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,19 +63,62 @@ def test_render_writes_a_replay_that_plays_without_a_server(tmp_path):
                       .group(1).replace("<\\/", "</"))
     assert len(data["frames"]) == 20 and data["t_end"] == pytest.approx(400.0)
     assert sum(len(s["i"]) for f in data["frames"] for s in f["spikes"]) > 0
+    with replay_page(out) as (page, problems):
+        page.wait_for_function("window.neuroboard && neuroboard.stats.frames >= 5", timeout=10000)
+        assert page.evaluate("neuroboard.n") == 6
+        assert page.evaluate("neuroboard.stats.spikes.touch") > 0
+        assert problems == []
+
+
+@contextmanager
+def replay_page(out):
+    """A headless Chromium page showing the replay file `out`, with no network; yields (page, problems)."""
     path = require_tool("chromium", "apt-get install chromium")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 800, "height": 560})
+        page = browser.new_page(viewport={"width": 1000, "height": 640})
         problems = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
         page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:")
                    else route.continue_())
         page.goto(out.as_uri())
-        page.wait_for_function("window.neuroboard && neuroboard.stats.frames >= 5", timeout=10000)
-        assert page.evaluate("neuroboard.n") == 6
-        assert page.evaluate("neuroboard.stats.spikes.touch") > 0
-        assert problems == []
+        yield page, problems
         browser.close()
+
+
+def test_render_a_demo_carries_its_overlay_and_faces(tmp_path):
+    out = tmp_path / "xor.html"
+    assert run_cli("render", "--demo", "xor", "--out", str(out), "--duration", "6000") == 0
+    html = out.read_text()
+    data = json.loads(re.search(r'<script type="application/json" id="run-data">(.*?)</script>', html, re.S)
+                      .group(1).replace("<\\/", "</"))
+    tasks = [f["task"] for f in data["frames"] if "task" in f]
+    assert tasks and tasks[-1]["task"] == "xor" and tasks[-1]["trials"] >= 15
+    assert all(len(f["moods"]) == 16 for f in data["frames"]) and any("l" in f["moods"] for f in data["frames"])
+    with replay_page(out) as (page, problems):
+        page.fill("#speed", "20")                                 # 10x: the 6 s run in well under a second
+        page.wait_for_function("window.neurooverlay && neurooverlay.state && neurooverlay.state.trials >= 10",
+                               timeout=15000)
+        assert page.is_visible("#overlay") and page.inner_text("#task-accuracy").endswith("%")
+        assert page.evaluate("neuroboard.mood.some((m) => m !== 99)")   # the faces follow the recorded moods
+        assert problems == []
+
+
+def test_board_command_options():
+    with pytest.raises(NeuroboxError, match="not an origin"):
+        run_cli("board", "--demo", "gap", "--no-browser", "--allow-origin", "lab.example")
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "board", "--demo", "xor", "--twin", "wire", "--no-browser",
+                             "--port", "0", "--allow-origin", "http://lab.example:9000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))
+        from websockets.sync.client import connect
+        with connect(f"ws://127.0.0.1:{port}/ws", origin="http://lab.example:9000") as ws:
+            hello = json.loads(ws.recv(timeout=10))
+        assert hello["target"] == "twin" and hello["transport"] == "wire" and hello["task"] == "xor"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -3,8 +3,10 @@
 The colour of every LED on the page comes from `screen_colours`, the one
 place to change it. It uses the shared WS2812 map of the physical neurons
 (`neurobox.hardware.led.colours_float`: green at rest, red towards
-threshold, blue when inhibited, white while firing) and brightens it for a
-screen (the hardware map tops out at LEVEL of 255 so as not to blind).
+threshold, blue when inhibited, white while firing, violet while learning)
+and brightens it for a screen (the hardware map tops out at LEVEL of 255
+so as not to blind). The threshold is each neuron's effective one (V_th
+plus an adaptive theta), and a unit that is off is dark.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from neurobox.hardware.led import LEVEL, colours_float
 SOURCE_DARK = (24, 24, 28)
 """RGB of a spike source's LED between spikes (sources have no membrane)."""
 SCREEN_GAIN = 255.0 / LEVEL
-"""Brightness factor from LED bytes to screen bytes (clipped at 255)."""
+"""Brightness factor from LED bytes to screen bytes (less where a colour would pass 255: the hue stays)."""
 
 
 def led_range(params: dict) -> tuple[float, float, float]:
@@ -35,10 +37,15 @@ def led_range(params: dict) -> tuple[float, float, float]:
     return float(rest), float(threshold), float(reset)
 
 
-def screen_colours(params: dict | None, V_m: np.ndarray | None, fired: np.ndarray) -> np.ndarray:
+def screen_colours(params: dict | None, V_m: np.ndarray | None, fired: np.ndarray,
+                   threshold: np.ndarray | None = None, learning: np.ndarray | None = None,
+                   down: np.ndarray | None = None) -> np.ndarray:
     """uint8 (N, 3) RGB for a population: `params` of its model, membrane V_m (mV), `fired` (bool, N).
 
-    A spike source (params or V_m None) is dark, white when it fired.
+    threshold: each neuron's effective threshold (mV; default the model's, `led_range`), so that a neuron
+    with an adaptive threshold turns red near its own; learning: violet (a plastic input changed), as the
+    physical LED; down: dark (a unit that is off). A spike source (params or V_m None) is dark, white when
+    it fired.
     """
     fired = np.asarray(fired, dtype=bool)
     if params is None or V_m is None:
@@ -46,7 +53,15 @@ def screen_colours(params: dict | None, V_m: np.ndarray | None, fired: np.ndarra
         out[:] = SOURCE_DARK
         out[fired] = 255
         return out
-    rest, threshold, reset = led_range(params)
-    grb = colours_float(V_m, rest, threshold, reset, fired)
-    rgb = grb[:, [1, 0, 2]].astype(np.float64) * SCREEN_GAIN
-    return np.minimum(rgb, 255.0).astype(np.uint8)
+    rest, th, reset = led_range(params)
+    v = np.asarray(V_m, dtype=np.float64)
+    if threshold is not None:   # the map's span is th - rest: stretch each neuron's own span onto it
+        own = np.maximum(np.asarray(threshold, dtype=np.float64) - rest, 1e-9)
+        v = np.where(v > rest, rest + (v - rest) * (th - rest) / own, v)
+    grb = colours_float(v, rest, th, reset, fired, learning)
+    rgb = grb[:, [1, 0, 2]].astype(np.float64)
+    gain = np.minimum(SCREEN_GAIN, 255.0 / np.maximum(rgb.max(axis=1, keepdims=True), 1.0))   # keeps the hue
+    out = np.minimum(np.rint(rgb * gain), 255.0).astype(np.uint8)
+    if down is not None:
+        out[np.asarray(down, dtype=bool)] = 0
+    return out

@@ -3,10 +3,14 @@
 World units are abstract (the page scales them to fit). Networks of up to
 BOX_LIMIT neurons are drawn as neuron boxes: a few spike sources stand
 in a column, a population of 3 to RING_LIMIT neurons sits on a ring, a
-larger one on a grid. Bigger networks
-are drawn as grids of LEDs (at most GRID_LIMIT shown per population).
-A projection is drawn synapse by synapse while it is small enough, else
-as one bundle between its populations whose thickness is the mean |weight|.
+larger one on a grid. Bigger networks are drawn by population, as grids
+of LEDs: a population of more than GRID_LIMIT neurons shows every
+`stride`-th one (an even sample, not the first ones). A projection is
+drawn synapse by synapse while it is small enough and not dense (a
+projection that joins nearly every pair, such as all-to-all, is one
+bundle), else as one bundle between its populations whose thickness is
+the mean |weight|; the page draws a bundle from block to block and a
+recurrent one as a loop over its block.
 """
 from __future__ import annotations
 
@@ -18,10 +22,12 @@ BOX_LIMIT = 200
 """Networks up to this many neurons are drawn as neuron boxes."""
 RING_LIMIT = 24
 """Box populations up to this size are laid out on a ring."""
-GRID_LIMIT = 4096
-"""LEDs shown per population in grid mode (the first ones)."""
+GRID_LIMIT = 1024
+"""LEDs shown per population in grid mode at most (an even sample of a larger one)."""
 WIRE_LIMIT = 6000
 """Synapses drawn one by one, over all projections; the rest become bundles."""
+DENSE = (400, 0.9)
+"""A projection of more than DENSE[0] synapses joining at least DENSE[1] of all its pairs is one bundle."""
 BOX = 40.0
 """Side of a neuron box, world units."""
 PITCH = 72.0
@@ -58,7 +64,8 @@ def board_layout(compiled) -> tuple[dict, list[np.ndarray | None]]:
     blocks, xs, ys = [], [], []
     offset, left = 0, 0.0
     for p in pops:
-        shown = p.n if boxes else min(p.n, GRID_LIMIT)
+        stride = 1 if boxes else math.ceil(p.n / GRID_LIMIT)
+        shown = math.ceil(p.n / stride)
         source = p.population.model.voltage is None
         if boxes and source and shown <= 12:
             x, y = np.zeros(shown), (np.arange(shown) - (shown - 1) / 2) * PITCH
@@ -76,7 +83,7 @@ def board_layout(compiled) -> tuple[dict, list[np.ndarray | None]]:
         ys.append(y)
         model = p.population.model
         blocks.append({"name": p.name, "n": p.n, "shown": shown, "offset": offset, "model": model.name,
-                       "source": source, "mode": "boxes" if boxes else "grid",
+                       "source": source, "mode": "boxes" if boxes else "grid", "stride": stride,
                        "shape": shape, "x": round(cx, 1), "w": round(w, 1), "h": round(h, 1)})
         offset += shown
         left += w + GAP
@@ -99,11 +106,13 @@ def _edges(compiled, blocks: list[dict]) -> tuple[list[dict], list[np.ndarray | 
         pre, post, w, delay = cp.to_lists()
         kind = "inh" if compiled.populations[cp.post].population.model.receptors[cp.receptor] == "inhibitory" \
             else "exc"
-        edge = {"name": cp.name, "kind": kind, "pre": cp.pre, "post": cp.post,
+        unit = "nS" if compiled.populations[cp.post].population.model.receptor_kind == "conductance" else "pA"
+        edge = {"name": cp.name, "kind": kind, "pre": cp.pre, "post": cp.post, "unit": unit,
                 "delay_ms": round(float(np.mean(delay)) * compiled.dt, 3) if delay.size else 0.0}
         b_pre, b_post = blocks[cp.pre], blocks[cp.post]
         keep = (pre < b_pre["shown"]) & (post < b_post["shown"])
-        if b_pre["mode"] == "boxes" and int(keep.sum()) <= budget:
+        dense = keep.sum() > DENSE[0] and keep.sum() >= DENSE[1] * b_pre["shown"] * b_post["shown"]
+        if b_pre["mode"] == "boxes" and int(keep.sum()) <= budget and not dense:
             budget -= int(keep.sum())
             edge.update(mode="wires", a=(pre[keep] + b_pre["offset"]).tolist(),
                         b=(post[keep] + b_post["offset"]).tolist())
@@ -115,7 +124,7 @@ def _edges(compiled, blocks: list[dict]) -> tuple[list[dict], list[np.ndarray | 
     for gap in compiled.gap_junctions:
         b_pre, b_post = blocks[gap.pre], blocks[gap.post]
         keep = (gap.a < b_pre["shown"]) & (gap.b < b_post["shown"])
-        edges.append({"name": gap.name, "kind": "gap", "pre": gap.pre, "post": gap.post, "delay_ms": 0.0,
+        edges.append({"name": gap.name, "kind": "gap", "pre": gap.pre, "post": gap.post, "delay_ms": 0.0, "unit": "nS",
                       "mode": "wires", "a": (gap.a[keep] + b_pre["offset"]).tolist(),
                       "b": (gap.b[keep] + b_post["offset"]).tolist()})
         masks.append(keep)

@@ -3,17 +3,27 @@
 Each message is one JSON object of at most MAX_MESSAGE bytes with a
 "type" and that type's fields:
 
-    {"type": "poke", "pop": "exc", "id": 3}
+    {"type": "touch", "pop": "touch", "id": 1, "down": true}   a finger on a neuron: down true (pressed),
+                                                           false (released), absent (a tap); an input
+                                                           fires (a burst while held), a neuron is poked
+    {"type": "poke", "pop": "exc", "id": 3}                a tap (as touch without "down")
+    {"type": "draw", "pop": "input", "ids": [3, 4, 11]}    a pattern drawn over inputs: the task answers it
     {"type": "rate", "pop": "touch", "value": 20.0}        Hz, Poisson sources
-    {"type": "current", "pop": "exc", "value": 150.0}      pA, neuron populations
+    {"type": "current", "pop": "exc", "value": 150.0}      pA, neuron populations (engine)
     {"type": "speed", "value": 1.0}                        x real time, 0.1 to 10, or "max"
     {"type": "pause", "paused": true}
     {"type": "step", "ms": 1.0}                            pause, then advance ms (default: one dt)
     {"type": "reset"}
     {"type": "learning", "on": true}
+    {"type": "reward", "value": 1}                         the broadcast reward (+1) or punishment (-1)
     {"type": "select", "pop": "exc", "id": 3}              or "pop": null to show no trace
+    {"type": "target", "name": "twin", "transport": "bus"} run on the twin's units ("engine": back)
+    {"type": "fault", "kind": "kill", "pop": "hidden", "id": 3}            twin: kill or reset a unit,
+    {"type": "fault", "kind": "cut", "pop": "input", "id": 0, "to_pop": "hidden", "to_id": 3}
+    {"type": "fault", "kind": "drop", "value": 0.2}        cut a wire (on the bus: the bus), drop spikes
 
-Anything else raises ProtocolError with a message for the page.
+Anything else raises ProtocolError with a message for the page (also a
+message nested too deeply to parse).
 """
 from __future__ import annotations
 
@@ -21,15 +31,22 @@ import json
 import math
 from typing import Any
 
+from neurobox.board.session import FAULTS, TARGETS, TRANSPORTS
+
 MAX_MESSAGE = 4096
 """Largest message accepted, bytes."""
 SPEED_RANGE = (0.1, 10.0)
 """Allowed simulation speeds, x real time ("max" runs as fast as it can)."""
 MAX_STEP_MS = 1000.0
-"""Longest single step, ms."""
+"""Longest single step, ms (and the most a page may have waiting)."""
+MAX_IDS = 256
+"""Neurons a drawn pattern may name."""
+CHOICES = {"target": TARGETS, "transport": TRANSPORTS, "fault": FAULTS}
 
 FIELDS: dict[str, dict[str, str]] = {
+    "touch": {"pop": "name", "id": "index", "down": "optional_bool"},
     "poke": {"pop": "name", "id": "index"},
+    "draw": {"pop": "name", "ids": "index_list"},
     "rate": {"pop": "name", "value": "number"},
     "current": {"pop": "name", "value": "number"},
     "speed": {"value": "speed"},
@@ -37,7 +54,11 @@ FIELDS: dict[str, dict[str, str]] = {
     "step": {"ms": "optional_ms"},
     "reset": {},
     "learning": {"on": "bool"},
+    "reward": {"value": "optional_pulse"},
     "select": {"pop": "optional_name", "id": "optional_index"},
+    "target": {"name": "target", "transport": "optional_transport"},
+    "fault": {"kind": "fault", "pop": "optional_name", "id": "optional_index", "to_pop": "optional_name",
+              "to_id": "optional_index", "value": "optional_number"},
 }
 """Each message type's fields and what they must be."""
 
@@ -56,6 +77,10 @@ def parse(raw: str | bytes) -> dict[str, Any]:
         msg = json.loads(raw)
     except json.JSONDecodeError as err:
         raise ProtocolError(f"malformed message, not JSON: {err.msg} at character {err.pos}") from None
+    except RecursionError:
+        raise ProtocolError("malformed message: nested too deeply") from None
+    except ValueError as err:
+        raise ProtocolError(f"malformed message: {err}") from None
     if not isinstance(msg, dict):
         raise ProtocolError("a message must be a JSON object with a \"type\"")
     kind = msg.get("type")
@@ -83,6 +108,19 @@ def _check(kind: str, name: str, what: str, value: Any) -> Any:
     if what == "index":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ProtocolError(f"{where}: expected a neuron index >= 0, got {value!r}")
+        return value
+    if what in CHOICES:
+        if value not in CHOICES[what]:
+            raise ProtocolError(f"{where}: expected one of {', '.join(CHOICES[what])}, got {value!r}")
+        return value
+    if what == "pulse":
+        if isinstance(value, bool) or value not in (1, -1):
+            raise ProtocolError(f"{where}: expected 1 (reward) or -1 (punishment), got {value!r}")
+        return int(value)
+    if what == "index_list":
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_IDS or \
+                any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value):
+            raise ProtocolError(f"{where}: expected a list of 1 to {MAX_IDS} neuron indices >= 0")
         return value
     if what == "bool":
         if not isinstance(value, bool):

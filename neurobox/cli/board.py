@@ -10,15 +10,22 @@ def register(sub) -> None:
                                    "as neuron boxes with LEDs in the browser.")
     p.add_argument("model", nargs="?", help="model file, or the name of a built-in model (coba, cuba...)")
     p.add_argument("--demo", help="a demo network instead of a model: recurrent, gap, digits, xor")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only; another opens it with a warning)")
     p.add_argument("--port", type=int, default=8765, help="port to bind (default 8765; 0 picks a free one)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="also let pages from ORIGIN (http://host:port) use the board (repeatable)")
+    p.add_argument("--twin", choices=("bus", "wire"),
+                   help="start on the twin's units over this transport (the page's switch does the same)")
     p.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
     p.set_defaults(func=board)
 
     r = sub.add_parser("render", help="write a self-contained HTML replay of a run",
                        description="Simulate a model file and write one HTML file that replays the run on the "
                                    "board, with no server.")
-    r.add_argument("model", help="model file, or the name of a built-in model")
+    r.add_argument("model", nargs="?", help="model file, or the name of a built-in model")
+    r.add_argument("--demo", help="a demo instead of a model (its task's overlay is replayed too): "
+                                  "recurrent, gap, digits, xor")
     r.add_argument("--out", required=True, help="the .html file to write")
     r.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
     r.set_defaults(func=render)
@@ -50,7 +57,12 @@ def board(args) -> int:
         raise ConfigError("--port", f"must be in [0, 65535], got {args.port}")
     demo, title = _network(args.model, args.demo)
     print("compiling the network...", file=sys.stderr, flush=True)
-    server = BoardServer(LiveBoard(demo.net, title=title, driver=demo.driver), host=args.host, port=args.port)
+    board_ = LiveBoard(demo.net, title=title, task=demo.task, target="twin" if args.twin else "engine",
+                       transport=args.twin or "bus")
+    try:
+        server = BoardServer(board_, host=args.host, port=args.port, allow_origins=args.allow_origin)
+    except ValueError as err:
+        raise ConfigError("--allow-origin", str(err)) from None
 
     async def main() -> None:
         try:
@@ -59,7 +71,7 @@ def board(args) -> int:
             raise ConfigError("--port", f"cannot listen on {args.host}:{args.port}: {err.strerror}") from None
         print(f"neurobox board: {server.url}  (Ctrl-C stops)", flush=True)
         if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"warning: listening on {args.host}: anyone who can reach it can control the board",
+            print(f"warning: listening on {args.host}: anyone who can reach it can watch and control the board",
                   file=sys.stderr)
         if not args.no_browser:
             webbrowser.open(server.url)
@@ -76,14 +88,12 @@ def board(args) -> int:
 
 
 def render(args) -> int:
-    from neurobox.examples import resolve
     from neurobox.errors import ConfigError
-    from neurobox.network.modelfile import load
     from neurobox.board.replay import render as write_replay
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError("--duration", f"must be > 0 ms, got {args.duration}")
-    net = load(resolve(args.model))
-    out = write_replay(net, args.out, args.duration, title=str(args.model))
+    demo, title = _network(args.model, args.demo)
+    out = write_replay(demo.net, args.out, args.duration, title=title, task=demo.task)
     print(f"wrote replay to {out}")
     return 0

@@ -11,6 +11,11 @@ seeded streams as any run of the network, one chunk ahead of the units.
 So a task written against a Simulation (neurobox.tasks) trains on the
 physical units unchanged.
 
+A live view (neurobox.board) may also break the board while it runs:
+`inject(fault)` makes a unit die or reset, cuts a wire (or the bus) or
+sets the loss rate now, and `counters()` and `down()` say what that did
+(spikes lost by cause, bus load, which units are dark).
+
 `run_twin(board, duration_ms, ...)` is one session run from power-up for
 a given time, returned as a `TwinResult` (losses, latencies, bus load,
 EEPROM: neurobox.twin.report).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,8 +33,9 @@ from neurobox.hardware.avr import config
 from neurobox.hardware.board import Board
 from neurobox.results import Results, SpikeTrains
 from neurobox.twin.clocks import nominal
+from neurobox.twin.faults import Dead, Drop, Fault, Reset, Stuck, parse_faults
 from neurobox.twin.scheduler import (TRANSPORT_FACTORIES, TwinResult, TwinRun, _checked_duration, _clocks,
-                                     _deliveries, _numbering, _parsed_faults)
+                                     _deliveries, _numbering, _parsed_faults, _wires)
 from neurobox.twin.transport import NEVER, BusParams, Ledger, WireParams
 from neurobox.twin.units import EEPROM_WRITE_NS, UnitBank
 
@@ -160,6 +167,74 @@ class TwinSession:
     @learning.setter
     def learning(self, on: bool) -> None:
         self.bank.learning = bool(on)
+
+    # -- breaking it while it runs ------------------------------------------------------------
+    def inject(self, fault: Fault | str) -> Fault:
+        """Make `fault` happen now (a time in it counts from now); returns it with its absolute time.
+
+        dead:UNIT (it stops for good), reset:UNIT@0[+DOWN] (state lost, weights from EEPROM, boots DOWN
+        later), drop:RATE (the loss rate of every pulse or byte from now on), stuck:SRC->DST=low (a cut
+        wire, wire transport) or stuck:bus=low (bus transport). Drift and phase belong to a crystal from
+        power-up: give them to the session when it opens.
+        """
+        if isinstance(fault, str):
+            fault = parse_faults([fault], self.numbering.units, self.numbering.stimuli, _wires(self.board),
+                                 self.transport)[0]
+        now = int(self.step * self.base.period_ns)
+        index = self.numbering.index
+        if isinstance(fault, (Dead, Reset)):
+            if fault.unit not in self.numbering.units:
+                raise ConfigError("fault", f"unknown unit {fault.unit!r}; units: {', '.join(self.numbering.units)}")
+            fault = replace(fault, at_ns=now + fault.at_ns)
+            self.loop.schedule([fault])
+            self.loop.run(now)          # one that happens now takes effect before anything reads the units
+        elif isinstance(fault, Drop):
+            if not 0.0 <= fault.rate <= 1.0:
+                raise ConfigError("fault", f"a drop rate is in [0, 1], got {fault.rate!r}")
+            self.link.set_drop(fault.rate)
+        elif isinstance(fault, Stuck):
+            fault = replace(fault, at_ns=now + fault.at_ns)
+            if (fault.source == "bus") != (self.transport == "bus"):
+                raise ConfigError("fault", "a stuck bus needs the bus transport, a stuck wire the wire transport; "
+                                           f"this board runs on {self.transport}")
+            if fault.source == "bus":
+                self.link.stick(fault.at_ns)
+            else:
+                if fault.source not in index or fault.target not in self.numbering.units or \
+                        fault.target not in _wires(self.board).get(fault.source, []):
+                    raise ConfigError("fault", f"there is no wire from {fault.source} to {fault.target}")
+                self.link.stuck(index[fault.source], index[fault.target], fault.high, fault.at_ns)
+        else:
+            raise ConfigError("fault", f"{type(fault).__name__.lower()} cannot be injected while the board runs "
+                                       "(a crystal's drift and phase are set at power-up: open the session with it)")
+        self.faults.append(fault)
+        return fault
+
+    def down(self, population: str) -> np.ndarray:
+        """Per neuron of `population`: True while its unit is not running (dead, or resetting until it boots)."""
+        loop = self.loop
+        members = [(i, self._unit_index[name]) for name, (pop, i) in self.board.neurons.items() if pop == population]
+        if not members:
+            raise ConfigError("population", f"{population!r} has no unit on this board")
+        out = np.zeros(len(members), dtype=bool)
+        for i, u in members:
+            out[i] = bool(loop.dead[u]) or u not in loop.member
+        return out
+
+    def counters(self, since_ms: float | None = None) -> dict:
+        """The run so far, cheaply (for a live view): spikes emitted, delivered and lost (by cause; as in
+        TwinResult, over the spikes sent at least 3 ticks ago), broadcasts sent and lost, and the bus load
+        (fraction of time busy) since `since_ms` (default: the start; None on wires)."""
+        period = self.base.period_ns
+        end_ns = self.step * period
+        emitted, deliverable, delivered = self.ledger.tally(end_ns - 3 * period)
+        lost = max(0, deliverable - delivered)
+        by_cause = dict(self.ledger.lost)
+        if lost > sum(by_cause.values()):
+            by_cause["undelivered"] = lost - sum(by_cause.values())
+        t0 = 0 if since_ms is None else int(round(since_ms * 1e6))
+        return {"emitted": emitted, "delivered": delivered, "lost": lost, "lost_by_cause": by_cause,
+                "broadcasts": dict(self.link.broadcasts), "bus_load": self.link.load_between(t0, end_ns)}
 
     # -- reading back ------------------------------------------------------------------------
     def spikes_between(self, t0_ms: float, t1_ms: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -53,7 +53,7 @@ broadcasts may be added while a run goes on (neurobox.twin.session).
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -198,6 +198,8 @@ class Ledger:
         self.dl_at: list[np.ndarray] = []
         self.lost: dict[str, int] = {}
         self.spurious = 0
+        self._tally = {"em": 0, "dl": 0, "deliverable": 0, "delivered": 0, "em_wait": np.zeros(0, np.int64),
+                       "em_fan": np.zeros(0, np.int64), "dl_wait": np.zeros(0, np.int64)}
 
     def emitted(self, src: np.ndarray, t_ns) -> None:
         src = np.asarray(src, dtype=np.int64)
@@ -216,6 +218,28 @@ class Ledger:
     def arrays(self):
         cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
         return cat(self.em_src), cat(self.em_t), cat(self.dl_emit), cat(self.dl_at)
+
+    def tally(self, cutoff_ns: int) -> tuple[int, int, int]:
+        """(emitted, deliverable, delivered) as `neurobox.twin.scheduler._deliveries` counts them for the
+        spikes sent by cutoff_ns, kept up to date incrementally (a live view asks every frame, with cutoffs
+        that only grow): what came in since the last call is sorted into settled totals and a short list of
+        spikes sent later than the cutoff."""
+        tl = self._tally
+        new_src, new_t = self.em_src[tl["em"]:], self.em_t[tl["em"]:]
+        tl["em"] = len(self.em_src)
+        em_t = np.concatenate([tl["em_wait"], *new_t])
+        em_fan = np.concatenate([tl["em_fan"], *(self.fanout[s] for s in new_src)])
+        due = em_t <= cutoff_ns
+        tl["deliverable"] += int(em_fan[due].sum())
+        tl["em_wait"], tl["em_fan"] = em_t[~due], em_fan[~due]
+        new_dl = self.dl_emit[tl["dl"]:]
+        tl["dl"] = len(self.dl_emit)
+        dl = np.concatenate([tl["dl_wait"], *new_dl])
+        due = dl <= cutoff_ns
+        tl["delivered"] += int(due.sum())
+        tl["dl_wait"] = dl[~due]
+        emitted = sum(int(a.size) for a in self.em_src)
+        return emitted, tl["deliverable"], tl["delivered"]
 
 
 REWARD_ADDRESS, PUNISH_ADDRESS = 127, 126
@@ -246,6 +270,12 @@ class Transport(Protocol):
 
     def unit_boot(self, u: int, t_ns: int, group) -> None:
         """Unit u boots at t_ns as the only member of `group`."""
+
+    def set_drop(self, rate: float) -> None:
+        """From now on each pulse (wire) or byte (bus) is lost with probability `rate`."""
+
+    def load_between(self, t0_ns: int, t1_ns: int) -> float | None:
+        """Fraction of (t0_ns, t1_ns] the bus line was busy with the bytes decided so far (None: wires)."""
 
     def finish(self, end_ns: int) -> dict:
         """Transport figures for a run that ended at end_ns."""
@@ -415,6 +445,12 @@ class WireTransport:
         idx = group.inp_idx
         self.last[idx] = self._levels(idx, t_ns)[0]
         self.last_pulse[u] = self.level[list(self.lines)]
+
+    def set_drop(self, rate: float) -> None:
+        self.p = replace(self.p, drop=float(rate))
+
+    def load_between(self, t0_ns: int, t1_ns: int) -> None:
+        return None
 
     def finish(self, end_ns: int) -> dict:
         return {"broadcasts": dict(self.broadcasts)}
@@ -612,6 +648,22 @@ class BusTransport:
         """It reads only the bytes that end after t_ns."""
         self.advance(t_ns)
         group.cursor = int(np.searchsorted(self.f_end[:self.nf], t_ns, side="right"))
+
+    def set_drop(self, rate: float) -> None:
+        self.p = replace(self.p, drop=float(rate))
+
+    def stick(self, at_ns: int) -> None:
+        """The line holds one level from at_ns on: no byte that ends later gets through ("stuck_bus")."""
+        self.stuck_from = min(self.stuck_from, int(at_ns))
+
+    def load_between(self, t0_ns: int, t1_ns: int) -> float:
+        if t1_ns <= t0_ns:
+            return 0.0
+        n = self.nf
+        lo = int(np.searchsorted(self.f_end[:n], t0_ns, side="right"))   # bytes end in start order
+        start = np.maximum(self.f_start[lo:n], t0_ns)
+        end = np.minimum(self.f_end[lo:n], t1_ns)
+        return float(np.clip(end - start, 0, None).sum()) / (t1_ns - t0_ns)
 
     def finish(self, end_ns: int) -> dict:
         """Bus figures for a run that ended at end_ns: load, per-tick load series, saturation, broadcasts."""
