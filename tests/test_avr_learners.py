@@ -212,7 +212,8 @@ def test_planner_refuses_a_bus_address_of_the_reward():
                                            ("bus", {"tau_plus": 16.0, "tau_minus": 16.0, "A_plus": 30.0,
                                                     "A_minus": 36.0, "w_min": 0.0, "w_max": 4000.0}, 9)])
 def test_memory_estimate_bounds_what_the_tools_report(tools, tmp_path, mode, rule, n):
-    inputs = tuple(Input(f"s{j}", "excitatory", 900.0, rule is not None, 1 + j % 3) for j in range(n))
+    inputs = tuple(Input(f"s{j}", "inhibitory" if j % 3 == 1 else "excitatory", 900.0, rule is not None, 1 + j % 3)
+                   for j in range(n))    # mixed receptors: an all-zero table is folded away by the compiler
     unit = fixed_unit(UnitDescription("u", LIF, 1.0, inputs, rule, 2))
     pin_map = plan_unit(unit, mode)
     need = memory.memory_need(unit, mode)
@@ -221,12 +222,24 @@ def test_memory_estimate_bounds_what_the_tools_report(tools, tmp_path, mode, rul
     assert need.state + need.tables - 8 <= image.sram <= need.state + need.tables
     assert image.flash <= need.flash
     text = subprocess.run(["avr-size", "-A", str(image.elf)], capture_output=True, text=True).stdout
-    assert int(re.search(r"^\.text\s+(\d+)", text, re.M).group(1)) - 2 * n <= memory.CODE_BYTES
+    tables = 2 * n + (128 + n if mode == "bus" else 0)     # initial weights; inputs by source address
+    assert int(re.search(r"^\.text\s+(\d+)", text, re.M).group(1)) - tables <= memory.CODE_BYTES
     rng = np.random.default_rng(0)
     pre = spikes(rng, 300, (0.1,) * n, mode == "wired")
     run = verify_unit(unit, pin_map, pre, tmp_path, addresses=addresses, image=image,
                       reward=pulses(rng, 300, 0.05)).run
     assert n < run.stack_bytes <= need.stack
+
+
+def test_equal_tables_in_flash_and_in_sram_stay_apart(tools, tmp_path):
+    """All-zero receptors (SRAM) beside the all-zero chains of the bus look-up (flash): at -O2 the compiler
+    folded the two into one table in flash, read as SRAM (build.CFLAGS: -fno-ipa-icf)."""
+    board = units_from_network(learner_network())
+    out = board.fixed()[2]
+    assert out.receptors == (0,) * 5 and config.input_chains([board.addresses[s] for s in out.sources])[1] == [0] * 5
+    pre = spikes(np.random.default_rng(1), 300, (0.2,) * out.n_inputs, False)
+    result = verify_unit(out, plan_unit(out, "bus"), pre, tmp_path, addresses=board.addresses)
+    assert result.bit_exact, result.mismatch
 
 
 def test_reward_schedule_is_checked():
@@ -294,3 +307,28 @@ def test_cycles_of_a_reward_learner_fit_a_millisecond_tick(tools, tmp_path, n):
     result = verify_unit(unit, plan_unit(unit, "wired"), pre, tmp_path, reward=pulses(rng, 1000, 0.1))
     assert result.bit_exact and result.spikes > 20
     assert result.cycles_per_update < config.axon_cycles(1.0)
+
+
+def test_command_verifies_and_builds_a_reward_learner(tools, tmp_path, capsys):
+    import argparse
+    import json
+
+    from neurobox.cli import firmware as cli_firmware
+
+    def firmware(argv: list[str]) -> int:
+        parser = argparse.ArgumentParser(prog="neurobox")
+        cli_firmware.register(parser.add_subparsers(dest="command"))
+        args = parser.parse_args(["firmware", *argv])
+        return args.func(args)
+
+    model = tmp_path / "learner.toml"
+    model.write_text(learner_network().to_toml())
+    assert firmware(["verify", str(model), "--steps", "300", "--mode", "bus", "--reward", "40:1,41:-1,90:1",
+                     "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["bit_exact"] and summary["weight_changes"]["out"] > 0
+    assert firmware(["build", str(model), "--out", str(tmp_path / "board"), "--steps", "300", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    out = next(u for u in report["units"] if u["unit"] == "out")
+    assert out["pins"]["reward_punish"] == ["PD2", "PD3"] and len(out["pins"]["dendrites"]) == 5
+    assert "#define RSTDP_ON 1" in (tmp_path / "board" / "out.h").read_text()

@@ -27,8 +27,10 @@ FLASH_BYTES = 8192
 SRAM_BYTES = 1024
 STACK_RESERVE = 128
 """SRAM kept free for the stack (the deepest call chain uses well under this)."""
-CFLAGS = ("-mmcu=atmega8", "-DF_CPU=16000000UL", "-O2", "-std=gnu99", "-Wall", "-Wextra", "-Werror",
+CFLAGS = ("-mmcu=atmega8", "-DF_CPU=16000000UL", "-O2", "-fno-ipa-icf", "-std=gnu99", "-Wall", "-Wextra", "-Werror",
           "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections")
+"""-fno-ipa-icf: -O2 folds identical read-only tables into one, even a table in SRAM with one in flash
+(PROGMEM), which are read with different instructions (two all-zero tables of a bus unit did)."""
 
 
 def tool(name: str) -> str:

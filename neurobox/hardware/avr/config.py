@@ -145,6 +145,15 @@ def slot_cycles(address: int) -> int:
     return SLOT_BASE_CYCLES + address * byte_cycles()
 
 
+def input_chains(sources: list[int]) -> tuple[list[int], list[int]]:
+    """The bus look-up of a unit's inputs by source address: first[a] = 1 + the first input address a feeds
+    (0: none), for a in 0..127; following[j] = 1 + the next input with input j's source (0: none)."""
+    first, following = [0] * 128, [0] * len(sources)
+    for j in reversed(range(len(sources))):
+        following[j], first[sources[j]] = first[sources[j]], j + 1
+    return first, following
+
+
 def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
            addresses: dict[str, int] | None = None) -> str:
     """The text of unit_config.h for `unit` wired as `pins`.
@@ -210,7 +219,9 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
                               f"tick ({tick.cycles} cycles); at {BUS_BAUD} baud the tick has room for {fit} "
                               f"slots after the {SLOT_BASE_CYCLES}-cycle update")
         slot = slot_cycles(unit.address) // tick.prescaler
-        lines += [f"#define SYN_SOURCE {_c_list([addresses[s] for s in unit.sources])}",
+        first, following = input_chains([addresses[s] for s in unit.sources])
+        lines += [f"/* sources: {', '.join(str(addresses[s]) for s in unit.sources)} */",
+                  f"#define SYN_FIRST_INPUT {_c_list(first)}", f"#define SYN_NEXT_INPUT {_c_list(following)}",
                   f"#define BUS_UBRR {F_CPU // (16 * BUS_BAUD) - 1}",
                   f"#define BUS_SLOT_TCNT {slot}u"]
         if unit.rstdp is not None:

@@ -1,12 +1,13 @@
 """What a unit's firmware needs of an ATmega8's SRAM and flash, from its numbers, before compiling.
 
 SRAM: the state struct (config.STATE_LAYOUT), the synapse tables the
-firmware keeps in SRAM (receptor, dendrite pins or source addresses,
-plastic flags, arrival bits of the delay lines), the EEPROM snapshot of the
+firmware keeps in SRAM (receptor, dendrite pins, plastic flags, arrival
+bits of the delay lines), the EEPROM snapshot of the
 weights, the fixed buffers (bus receive ring, pin history, counters), and a
 stack margin (the deepest call chain with an interrupt on top, plus the
 per-input flags of a tick). Flash: a bound on the code plus the tables'
-initial values and the initial weights. The figures are upper bounds of
+initial values, the initial weights and, on the bus, the look-up of inputs
+by source address. The figures are upper bounds of
 what avr-size reports (tests/test_avr_learners.py holds them against it).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES
 from neurobox.hardware.unit import FixedUnit
 
 CODE_BYTES = 3200
-"""Bound on the code (.text without the initial weights) of any unit: measured up to 2,952 B at -O2."""
+"""Bound on the code (.text without the initial weights) of any unit: measured up to 2,964 B at -O2."""
 STACK_BYTES = 96
 """Stack margin besides the per-input flags: the deepest call chain of a tick (update, the learning rule,
 the LED) with an interrupt on top; measured in simavr up to 56 B besides the flags."""
@@ -47,14 +48,15 @@ def memory_need(unit: FixedUnit, mode: str) -> MemoryNeed:
     """The SRAM and flash `unit`'s firmware needs in connection mode `mode` ("wired" or "bus")."""
     n = max(unit.n_inputs, 1)
     learning = unit.rule is not None
-    per_input = 1 + (2 if mode == "wired" else 1)            # receptor; dendrite port and mask, or source
+    per_input = 1 + (2 if mode == "wired" else 0)            # receptor; dendrite port and mask
     per_input += 2 if config.delay_lines(unit) else 0         # arrival bit
     per_input += 1 + 2 if learning else 0                     # plastic flag; EEPROM snapshot
     fixed = 1 + (4 if mode == "wired" else RX_BUFFER + 2)     # tick flag; axon level and pin history, or ring
     fixed += 3 if learning else 0                             # EEPROM copy counter and position
     initial = n * (per_input - (2 if learning else 0))        # initial values of the SRAM tables (in flash)
+    in_flash = 2 * n + (128 + n if mode == "bus" else 0)      # initial weights; inputs by source address
     return MemoryNeed(state=config.state_size(unit), tables=n * per_input + fixed + 1,   # + 1: .data padded
-                      stack=STACK_BYTES + n, flash=CODE_BYTES + initial + 2 * n)
+                      stack=STACK_BYTES + n, flash=CODE_BYTES + initial + in_flash)
 
 
 def check_memory(unit: FixedUnit, mode: str) -> MemoryNeed:

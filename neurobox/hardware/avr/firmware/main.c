@@ -46,7 +46,9 @@ ISR(TIMER1_COMPA_vect)
 }
 
 #if BUS_MODE
-static const uint8_t source[N_SYN] = SYN_SOURCE;        /* address of each input */
+/* the inputs an address feeds, as chains: 1 + the first input (0: none), then 1 + the next one */
+static const uint8_t first_input[128] PROGMEM = SYN_FIRST_INPUT;
+static const uint8_t next_input[N_SYN] PROGMEM = SYN_NEXT_INPUT;
 #define RX_SIZE 32                          /* a power of two */
 static volatile uint8_t rx_buf[RX_SIZE];
 static volatile uint8_t rx_head;
@@ -61,8 +63,9 @@ ISR(USART_RXC_vect)
     }
 }
 
-/* pre[j] = 1 for every input whose source's byte was received; a reward and
- * a punishment received in the same tick cancel (unit.reward = 0) */
+/* pre[j] = 1 for every input whose source's byte was received (a table look-up
+ * per byte); a reward and a punishment received in the same tick cancel
+ * (unit.reward = 0) */
 static void read_inputs(uint8_t *pre)
 {
 #if RSTDP_ON
@@ -75,8 +78,8 @@ static void read_inputs(uint8_t *pre)
         if (address == REWARD_ADDRESS) rewarded = 1;
         if (address == PUNISH_ADDRESS) punished = 1;
 #endif
-        for (uint8_t j = 0; j < N_SYN; j++)
-            if (source[j] == address) pre[j] = 1;
+        for (uint8_t j = pgm_read_byte(&first_input[address]); j; j = pgm_read_byte(&next_input[j - 1]))
+            pre[j - 1] = 1;
     }
 #if RSTDP_ON
     unit.reward = (int8_t)(rewarded - punished);
