@@ -213,9 +213,11 @@ def reward_schedule(reward, steps: int, mode: str = "wired") -> np.ndarray:
     if reward is None:
         return np.zeros(steps, dtype=np.int64)
     pulses = np.asarray(reward)
-    if pulses.shape != (steps,) or not np.isin(pulses, (-1, 0, 1)).all():
-        raise ConfigError("reward", f"expected {steps} pulses of -1, 0 or +1 (one per tick), got "
-                                    f"shape {pulses.shape}")
+    if pulses.shape != (steps,):
+        raise ConfigError("reward", f"expected {steps} pulses (one per tick), got shape {pulses.shape}")
+    if not np.isin(pulses, (-1, 0, 1)).all():
+        t = int(np.flatnonzero(~np.isin(pulses, (-1, 0, 1)))[0])
+        raise ConfigError("reward", f"a pulse is -1, 0 or +1; tick {t} has {pulses[t]}")
     pulses = pulses.astype(np.int64)
     if mode == "wired":
         for sign, line in ((1, "reward"), (-1, "punishment")):

@@ -146,8 +146,9 @@ def slot_cycles(address: int) -> int:
 
 
 def input_chains(sources: list[int]) -> tuple[list[int], list[int]]:
-    """The bus look-up of a unit's inputs by source address: first[a] = 1 + the first input address a feeds
-    (0: none), for a in 0..127; following[j] = 1 + the next input with input j's source (0: none)."""
+    """The bus look-up of a unit's inputs by source address, as chains of input indices plus one (0 ends a
+    chain): first[a] starts the chain of the inputs address a feeds (a in 0..127), following[j] continues it
+    after input j."""
     first, following = [0] * 128, [0] * len(sources)
     for j in reversed(range(len(sources))):
         following[j], first[sources[j]] = first[sources[j]], j + 1

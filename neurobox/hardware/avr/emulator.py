@@ -101,6 +101,8 @@ def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = Non
         names += ["the reward line", "the punishment line"]
         if pins.mode == "bus":
             codes += [f"U{0x80 | config.REWARD_ADDRESS:02x}", f"U{0x80 | config.PUNISH_ADDRESS:02x}"]
+        elif pins.reward is None:
+            raise SimulationError(f"unit {pins.unit} has no reward lines: it does not learn by reward")
         else:
             codes += list(pins.reward)
     lines = []

@@ -142,7 +142,8 @@ static void read_inputs(uint8_t *pre)
     for (uint8_t j = 0; j < N_SYN; j++)
         pre[j] = (rise[pin_port[j]] & pin_mask[j]) != 0;
 #if RSTDP_ON
-    unit.reward = (int8_t)((rise[REWARD_PORT] & REWARD_MASK) != 0) - (int8_t)((rise[PUNISH_PORT] & PUNISH_MASK) != 0);
+    unit.reward = (int8_t)((rise[REWARD_PORT] & REWARD_MASK) != 0)
+                - (int8_t)((rise[PUNISH_PORT] & PUNISH_MASK) != 0);
 #endif
 }
 #endif
@@ -188,6 +189,8 @@ static void persist_weights(void)
 }
 #endif
 
+/* One tick: neurobox/hardware/unit.py `unit_tick`, steps 1 to 5 (the learning
+ * rule always runs: the firmware learns whenever it has a rule) */
 static void update(void)
 {
     uint8_t pre[N_SYN];
