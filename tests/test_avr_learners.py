@@ -297,16 +297,20 @@ def test_a_board_with_a_reward_learner_is_bit_exact_as_a_whole(tools, mode):
     assert quiet["bit_exact"] and quiet["weight_changes"]["out"] == 0
 
 
-@pytest.mark.parametrize("n", [13, 16])
-def test_cycles_of_a_reward_learner_fit_a_millisecond_tick(tools, tmp_path, n):
-    """R-STDP on every input, delays 1..4, rewards and punishments: the update ends before the axon is written."""
-    inputs = tuple(Input(f"s{j}", "excitatory", 600.0, True, 1 + j % 4) for j in range(n))
+@pytest.mark.parametrize("mode, n, delayed", [("wired", 13, True), ("wired", 16, True), ("bus", 13, True),
+                                             ("bus", 16, False)])
+def test_cycles_of_a_reward_learner_fit_a_millisecond_tick(tools, tmp_path, mode, n, delayed):
+    """R-STDP on every input (delays 1..4 or none), rewards and punishments every few ticks: the update ends
+    before the axon is written (wired) or before bus slot 0 (bus)."""
+    inputs = tuple(Input(f"s{j}", "excitatory", 600.0, True, 1 + j % 4 if delayed else 1) for j in range(n))
     unit = fixed_unit(UnitDescription("learner", {**LIF, "I_e": 300.0}, 1.0, inputs, RSTDP, 2))
     rng = np.random.default_rng(n)
-    pre = spikes(rng, 1000, (0.06,) * n, True)
-    result = verify_unit(unit, plan_unit(unit, "wired"), pre, tmp_path, reward=pulses(rng, 1000, 0.1))
-    assert result.bit_exact and result.spikes > 20
-    assert result.cycles_per_update < config.axon_cycles(1.0)
+    pre = spikes(rng, 1000, (0.06,) * n, mode == "wired")
+    result = verify_unit(unit, plan_unit(unit, mode), pre, tmp_path, reward=pulses(rng, 1000, 0.1),
+                         addresses={s: 10 + j for j, s in enumerate(unit.sources)})
+    assert result.bit_exact and result.spikes > 100
+    budget = config.axon_cycles(1.0) if mode == "wired" else config.SLOT_BASE_CYCLES
+    assert result.cycles_per_update < budget
 
 
 def test_command_verifies_and_builds_a_reward_learner(tools, tmp_path, capsys):

@@ -30,29 +30,26 @@ static int16_t rewarded(int16_t w, uint16_t c, int8_t r)
     return v;
 }
 
-/* the reward pulse r on every plastic weight, with the eligibilities before they decay; 1 if a weight changed */
-static uint8_t reward_step(struct unit_state *u, int8_t r)
+/* One tick of the rule on every plastic input (rstdp_fixed.step): if `rewarding`, the pulse r on the weight
+ * with the eligibility before it decays (rstdp_fixed.rewarded); then x and c decay; if `post`, c +=
+ * dw(a_plus, x), saturating (rstdp_fixed.eligible); an arriving spike bumps x. Inlined four times, so each
+ * loop is compiled for its constant `rewarding` and `post`. Returns 1 if a weight changed. */
+static inline __attribute__((always_inline)) uint8_t step(struct unit_state *u, const uint8_t *pre,
+                                                          uint8_t rewarding, int8_t r, uint8_t post)
 {
     uint8_t changed = 0;
     for (uint8_t j = 0; j < N_SYN; j++) {
         if (!plastic[j]) continue;
-        int16_t w = rewarded(u->w[j], u->c[j], r);
-        if (w != u->w[j]) {
-            u->w[j] = w;
-            changed = 1;
+        uint16_t c = u->c[j];
+        if (rewarding) {
+            int16_t w = rewarded(u->w[j], c, r);
+            if (w != u->w[j]) {
+                u->w[j] = w;
+                changed = 1;
+            }
         }
-    }
-    return changed;
-}
-
-/* the traces' step: x and c decay; if post, rstdp_fixed.eligible (c + dw(a_plus, x), saturating);
- * an arriving spike bumps x. Inlined twice, so each loop is compiled for its constant `post`. */
-static inline __attribute__((always_inline)) void trace_step(struct unit_state *u, const uint8_t *pre, uint8_t post)
-{
-    for (uint8_t j = 0; j < N_SYN; j++) {
-        if (!plastic[j]) continue;
         uint16_t x = trace_decay(u->x_pre[j], RSTDP_K_PRE);
-        uint16_t c = trace_decay(u->c[j], RSTDP_K_C);
+        c = trace_decay(c, RSTDP_K_C);
         if (post) {
             uint16_t d = dw(RSTDP_A_PLUS, x);
             c = d > TRACE_MAX - c ? TRACE_MAX : c + d;
@@ -60,15 +57,15 @@ static inline __attribute__((always_inline)) void trace_step(struct unit_state *
         u->c[j] = c;
         u->x_pre[j] = pre[j] ? bump(x) : x;
     }
+    return changed;
 }
 
 /* pre[j]: a spike arrived on input j; post: the unit fired; u->reward: this tick's pulse.
  * Returns 1 if a weight changed. */
 uint8_t rstdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post)
 {
-    uint8_t changed = u->reward ? reward_step(u, u->reward) : 0;
-    if (post) trace_step(u, pre, 1);
-    else trace_step(u, pre, 0);
-    return changed;
+    int8_t r = u->reward;
+    if (r) return post ? step(u, pre, 1, r, 1) : step(u, pre, 1, r, 0);
+    return post ? step(u, pre, 0, 0, 1) : step(u, pre, 0, 0, 0);
 }
 #endif
