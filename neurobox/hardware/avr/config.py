@@ -35,7 +35,8 @@ endurance of the EEPROM lasts over 11 days of continuous learning at 1 ms."""
 SLOT_BASE_CYCLES = 4096
 """Bus slot 0 begins this many cycles after the tick, when every unit has
 finished its update (on the example board the worst case measured is
-about 2,300 cycles; the build refuses a unit that needs more)."""
+about 2,100 cycles, a learner with 16 plastic inputs about 3,800; the build
+refuses a unit that needs more)."""
 TICK_VECTOR = 6
 """TIMER1_COMPA is interrupt vector 6 on the ATmega8 (byte address 12)."""
 REWARD_ADDRESS = MAX_ADDRESS + 2
