@@ -67,10 +67,23 @@ def test_header_carries_the_unit_constants():
 
 
 def test_state_layout_round_trips():
-    raw = bytes(range(config.state_size(2)))
-    st = config.decode_state(raw, 2)
+    u = fixed_unit(unit(2))
+    raw = bytes(range(config.state_size(u)))
+    st = config.decode_state(raw, u)
     assert st["v"] == 0x0100 and st["ref"] == 6 and st["w"] == [0x1312, 0x1514] and st["x_pre"] == [0x1716, 0x1918]
-    assert config.state_size(2) == 18 + 4 * 2
+    assert config.state_size(u) == 18 + 4 * 2 and "line" not in st and "c" not in st
+
+
+def test_state_layout_of_a_learner_has_lines_eligibilities_and_the_reward():
+    rule = {"rule": "rstdp", "tau_plus": 8.0, "tau_c": 64.0, "tau_d": 20.0, "A_plus": 5.0, "A_minus": 0.0,
+            "w_min": 0.0, "w_max": 500.0}
+    desc = unit(2, plastic=(0, 1), rule=rule)
+    u = fixed_unit(desc.__class__(**{**desc.__dict__, "inputs": (desc.inputs[0], Input("s1", "excitatory", 100.0,
+                                                                                          True, delay=5))}))
+    raw = bytes(range(config.state_size(u)))
+    st = config.decode_state(raw, u)
+    assert config.state_size(u) == 18 + 8 * 2 + 1
+    assert st["line"] == [0x1b1a, 0x1d1c] and st["c"] == [0x1f1e, 0x2120] and st["reward"] == 0x22
 
 
 def test_bus_refuses_a_tick_too_short_for_the_slots():

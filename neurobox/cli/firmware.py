@@ -12,7 +12,8 @@ MODES = ("wired", "bus")
 def register(sub) -> None:
     p = sub.add_parser("firmware", help="build and verify one ATmega8 firmware per neuron",
                        description="Turn every neuron of a model file into ATmega8 firmware (one chip per "
-                                   "neuron, WS2812 LED, on-chip STDP) and verify it bit-exact in simavr.")
+                                   "neuron, WS2812 LED, on-chip STDP or reward-modulated STDP) and verify it "
+                                   "bit-exact in simavr.")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
@@ -23,6 +24,8 @@ def register(sub) -> None:
     b.add_argument("--mode", default="wired", choices=MODES,
                    help="wired: spikes are pulses on axon/dendrite pins; bus: address-event bytes on the UART")
     b.add_argument("--steps", type=int, default=1000, help="ticks emulated to measure cycles (default 1000)")
+    b.add_argument("--reward", metavar="PULSES", help=REWARD_HELP + " (default for units that learn by reward: "
+                                                                    "a pulse every other tick)")
     b.add_argument("--json", action="store_true", help="print the resource report as JSON")
     b.set_defaults(func=build)
 
@@ -30,9 +33,40 @@ def register(sub) -> None:
     v.add_argument("model", help="model file (TOML), or a built-in model such as board")
     v.add_argument("--steps", type=int, default=1000, help="ticks to compare (default 1000)")
     v.add_argument("--mode", default="wired", choices=MODES, help="connection mode (default wired)")
+    v.add_argument("--reward", metavar="PULSES", help=REWARD_HELP + " (default: none)")
     v.add_argument("--json", action="store_true",
                    help='print {"units", "steps", "bit_exact", "led_ok", "cycles_per_update", ...}')
     v.set_defaults(func=verify)
+
+
+REWARD_HELP = ("the host's reward pulses: TICK:PULSE pairs such as 200:1,450:-1 (+1 reward, -1 punishment, seen "
+               "by every unit in that tick), or a .npy or text file with one pulse per tick")
+
+
+def _reward(text: str | None, steps: int):
+    """The --reward argument as int64[steps], or None."""
+    import numpy as np
+
+    from neurobox.errors import ConfigError
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_file():
+        pulses = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=1)
+        if pulses.shape != (steps,):
+            raise ConfigError("--reward", f"{text} holds {pulses.size} pulses; expected {steps}, one per tick")
+        return pulses.astype(np.int64)
+    pulses = np.zeros(steps, dtype=np.int64)
+    for pair in filter(None, text.split(",")):
+        try:
+            tick, pulse = (int(v) for v in pair.split(":"))
+        except ValueError:
+            raise ConfigError("--reward", f"expected TICK:PULSE pairs (e.g. 200:1,450:-1) or a file, got {pair!r}") \
+                from None
+        if not 0 <= tick < steps or pulse not in (-1, 1):
+            raise ConfigError("--reward", f"{pair}: the tick must be in [0, {steps}) and the pulse +1 or -1")
+        pulses[tick] = pulse
+    return pulses
 
 
 def _steps(n: int) -> int:
@@ -50,7 +84,8 @@ def build(args) -> int:
     net = load(resolve(args.model))
     firmware = exporter("firmware")
     require(firmware, net)
-    report = firmware.export(net, Path(args.out), mode=args.mode, steps=_steps(args.steps))
+    steps = _steps(args.steps)
+    report = firmware.export(net, Path(args.out), mode=args.mode, steps=steps, reward=_reward(args.reward, steps))
     if args.json:
         print(json.dumps(report))
         return 0
@@ -73,7 +108,8 @@ def verify(args) -> int:
     from neurobox.hardware.board import load_board
 
     board = load_board(resolve(args.model))
-    summary, _ = verify_board(board, _steps(args.steps), args.mode)
+    steps = _steps(args.steps)
+    summary, _ = verify_board(board, steps, args.mode, reward=_reward(args.reward, steps))
     ok = summary["bit_exact"] and summary["led_ok"] and summary["output_ok"]
     if args.json:
         print(json.dumps(summary))

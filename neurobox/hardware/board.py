@@ -13,7 +13,9 @@ a delay of d ticks holds it d - 1 ticks more in the receiver's delay line.
 `board_inputs(board, steps)` records the input spike sequence of every
 unit: the stimulus spikes come from the engine (neurobox.engine, the same
 seeded streams as any run of the network), the units' own spikes from the
-fixed-point reference of the whole board (neurobox.hardware.unit).
+fixed-point reference of the whole board (neurobox.hardware.unit). A
+reward schedule (`reward_schedule`: one pulse of -1, 0 or +1 per tick,
+driven by the host) reaches every unit in the tick it is scheduled for.
 """
 from __future__ import annotations
 
@@ -208,14 +210,44 @@ def wire_pulses(spikes: np.ndarray) -> np.ndarray:
     return out
 
 
-def board_inputs(board: Board, steps: int, mode: str = "wired") -> dict[str, np.ndarray]:
+def reward_schedule(reward, steps: int, mode: str = "wired") -> np.ndarray:
+    """The host's reward pulses as int64[steps]: reward[t] (-1, 0, +1) is seen by every unit in tick t.
+
+    The host sends a pulse in the tick before (a bus byte, or a pulse on the
+    reward or the punishment line held AXON_HOLD ticks like an axon's), so
+    in wired mode two pulses on one line must be at least WIRE_GAP ticks
+    apart. None is no reward. ConfigError names the first pulse that does not fit.
+    """
+    if reward is None:
+        return np.zeros(steps, dtype=np.int64)
+    pulses = np.asarray(reward)
+    if pulses.shape != (steps,):
+        raise ConfigError("reward", f"expected {steps} pulses (one per tick), got shape {pulses.shape}")
+    if not np.isin(pulses, (-1, 0, 1)).all():
+        t = int(np.flatnonzero(~np.isin(pulses, (-1, 0, 1)))[0])
+        raise ConfigError("reward", f"a pulse is -1, 0 or +1; tick {t} has {pulses[t]}")
+    pulses = pulses.astype(np.int64)
+    if mode == "wired":
+        for sign, line in ((1, "reward"), (-1, "punishment")):
+            ticks = np.flatnonzero(pulses == sign)
+            close = np.flatnonzero(np.diff(ticks) < WIRE_GAP)
+            if close.size:
+                a, b = ticks[close[0]], ticks[close[0] + 1]
+                raise ConfigError("reward", f"pulses on the {line} line in ticks {a} and {b}: a wire carries "
+                                            f"them at least {WIRE_GAP} ticks apart")
+    return pulses
+
+
+def board_inputs(board: Board, steps: int, mode: str = "wired", reward=None) -> dict[str, np.ndarray]:
     """bool[steps, n_inputs] per unit: input j of the unit receives a spike in tick t.
 
     Runs the fixed-point reference of every unit together, one tick at a
-    time, each spike arriving one tick after it was fired. In wired mode a
+    time, each spike arriving one tick after it was fired, every unit seeing
+    the pulse reward[t] (`reward_schedule`) in tick t. In wired mode a
     stimulus drives its wire with the same pulses as a unit's axon, so its
     spikes closer than WIRE_GAP ticks are not carried (`wire_pulses`).
     """
+    pulses = reward_schedule(reward, steps, mode)
     fired = {name: (wire_pulses(s) if mode == "wired" else s) for name, s in source_spikes(board, steps).items()}
     units = board.fixed()
     sims = {u.name: UnitSim(u) for u in units}
@@ -227,7 +259,7 @@ def board_inputs(board: Board, steps: int, mode: str = "wired") -> dict[str, np.
             if t > 0:
                 pre[u.name][t] = [fired[s][t - 1] for s in u.sources]
         for u in units:
-            fired[u.name][t] = sims[u.name].tick(pre[u.name][t])[0]
+            fired[u.name][t] = sims[u.name].tick(pre[u.name][t], int(pulses[t]))[0]
     return pre
 
 

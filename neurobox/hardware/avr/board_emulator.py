@@ -4,7 +4,10 @@
 (runner/board_runner.c): in wired mode each axon pin drives the dendrite
 pins it is wired to, in bus mode every UART byte reaches every other unit.
 The stimulus wires (or stimulus bytes) are driven in the middle of the tick
-in which their source fired, as a unit's axon would. Units may start with
+in which their source fired, as a unit's axon would; so are the host's
+reward pulses, in the middle of the tick before the one they are seen in
+(the reward and punishment lines of every unit that learns by reward, or
+the bytes 0x80|127 and 0x80|126 on the bus). Units may start with
 different clock phases, as separate boards do.
 
 `verify_board_emulation` compares every unit's state, tick by tick, with the
@@ -26,7 +29,7 @@ from neurobox.hardware.avr import config, emulator
 from neurobox.hardware.avr.build import Image, build
 from neurobox.hardware.avr.network import plan_board
 from neurobox.hardware.avr.verify import first_mismatch
-from neurobox.hardware.board import Board, board_inputs, source_spikes, wire_pulses
+from neurobox.hardware.board import Board, board_inputs, reward_schedule, source_spikes, wire_pulses
 from neurobox.hardware.unit import simulate
 
 
@@ -43,13 +46,32 @@ class BoardEmulation:
     reason: str
 
 
+def _reward_lines(pulses: np.ndarray, units, maps, index: dict, mode: str, tick: int) -> list[str]:
+    """The host's reward pulses as the runner's events: pulse t is sent in the middle of tick t - 1."""
+    lines = []
+    for t in np.flatnonzero(pulses):
+        sign = int(pulses[t])
+        if mode == "bus":
+            address = config.REWARD_ADDRESS if sign > 0 else config.PUNISH_ADDRESS
+            lines.append(f"byte {_mid_tick(int(t) - 1, tick)} {0x80 | address:02x}")
+            continue
+        for u in units:
+            if u.rstdp is not None:
+                pin = maps[u.name].reward[0 if sign > 0 else 1][1:]
+                lines.append(f"pin {_mid_tick(int(t) - 1, tick)} {index[u.name]} {pin} 1")
+                lines.append(f"pin {_mid_tick(int(t) - 1 + config.AXON_HOLD, tick)} {index[u.name]} {pin} 0")
+    return lines
+
+
 def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[str, int] | None = None,
                   work_dir: Path | None = None, timeout: float = 120.0,
-                  images: dict[str, Image] | None = None) -> BoardEmulation:
-    """Run every unit of `board` together for `steps` ticks; `phases`: start delay (cycles) per unit.
+                  images: dict[str, Image] | None = None, reward=None) -> BoardEmulation:
+    """Run every unit of `board` together for `steps` ticks; `phases`: start delay (cycles) per unit;
+    `reward`: the host's pulses, one per tick (neurobox.hardware.board.reward_schedule).
 
     `images`: firmware already built per unit name (as `config.header(u, pins, addresses=board.addresses)`);
     the others are built here."""
+    pulses = reward_schedule(reward, steps, mode)
     units = board.fixed()
     maps = plan_board(board, units, mode)
     tick = config.tick_timer(board.dt).cycles
@@ -64,7 +86,7 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
         for u in units:
             image = (images or {}).get(u.name) or build(config.header(u, maps[u.name], addresses=board.addresses),
                                                         out, u.name)
-            lines.append(f"unit {image.elf} {image.state_address} {config.state_size(u.n_inputs)} "
+            lines.append(f"unit {image.elf} {image.state_address} {config.state_size(u)} "
                          f"{int(phases.get(u.name, 0))}")
         if mode == "bus":
             lines.append("bus")
@@ -83,6 +105,7 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
             for src, s in stim.items():
                 for t in np.flatnonzero(s):
                     lines.append(f"byte {_mid_tick(int(t), tick)} {0x80 | board.addresses[src]:02x}")
+        lines += _reward_lines(pulses, units, maps, index, mode, tick)
         exe = emulator.runner_path("board_runner")
         limit = emulator.BOOT_CYCLES + (steps + 1) * tick + max(phases.values(), default=0)
         try:
@@ -98,7 +121,7 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
         kind, *f = line.split()
         if kind == "S":
             u = units[int(f[0])]
-            states[u.name].append(config.decode_state(bytes.fromhex(f[3]), u.n_inputs))
+            states[u.name].append(config.decode_state(bytes.fromhex(f[3]), u))
         elif kind == "R":
             reason = f[0]
     if reason != "done":
@@ -107,17 +130,20 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
 
 
 def verify_board_emulation(board: Board, steps: int, mode: str = "wired",
-                           phases: dict[str, int] | None = None, images: dict[str, Image] | None = None) -> dict:
-    """{"bit_exact": bool, "first_mismatch": {...} or None, "ticks": {unit: n}} for the board run as one."""
-    result = emulate_board(board, steps, mode, phases, images=images)
-    inputs = board_inputs(board, steps, mode)
+                           phases: dict[str, int] | None = None, images: dict[str, Image] | None = None,
+                           reward=None) -> dict:
+    """{"bit_exact": bool, "first_mismatch": {...} or None, "ticks": {unit: n}} for the board run as one,
+    under the host's reward pulses `reward` (one per tick) if given."""
+    pulses = reward_schedule(reward, steps, mode)
+    result = emulate_board(board, steps, mode, phases, images=images, reward=pulses)
+    inputs = board_inputs(board, steps, mode, pulses)
     summary = {"bit_exact": True, "first_mismatch": None,
                "ticks": {name: len(s) for name, s in result.states.items()}}
     for u in board.fixed():
-        ref = simulate(u, inputs[u.name])
+        ref = simulate(u, inputs[u.name], reward=pulses)
         run = emulator.EmulatorRun(states=result.states[u.name], boot_state=None, tick_cycles=np.zeros(0),
                                    busy_cycles=np.zeros(0))
-        m = first_mismatch(run, ref, u.n_inputs)
+        m = first_mismatch(run, ref, u.n_inputs, inputs[u.name], pulses)
         if m is not None or len(result.states[u.name]) != steps:
             summary["bit_exact"] = False
             if m is not None and summary["first_mismatch"] is None:

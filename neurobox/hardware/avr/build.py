@@ -1,11 +1,13 @@
 """Build one unit's firmware with avr-gcc: ELF, flashable Intel HEX, and its flash/SRAM use.
 
-    avr-gcc -mmcu=atmega8 -DF_CPU=16000000UL -Os  main.c neuron.c stdp.c led.c
+    avr-gcc -mmcu=atmega8 -DF_CPU=16000000UL -O2  main.c neuron.c stdp.c rstdp.c led.c
     avr-objcopy -O ihex -j .text -j .data  unit.elf unit.hex
     avr-size -A unit.elf    (flash = .text + .data, SRAM = .data + .bss)
 
 Nothing test-only is compiled in: the emulator reads the unit's state from
-SRAM, so the image that is verified is the image that is flashed.
+SRAM, so the image that is verified is the image that is flashed. -O2, not
+-Os: the per-input loops of a tick run about a third faster (constant shifts
+unrolled instead of looped); the code stays under 3.4 KB of the 8 KB of flash.
 """
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ from pathlib import Path
 from neurobox.errors import ConfigError, ToolMissingError
 
 APT_AVR = "apt-get install gcc-avr avr-libc binutils-avr"
-SOURCES = ("main.c", "neuron.c", "stdp.c", "led.c")
+SOURCES = ("main.c", "neuron.c", "stdp.c", "rstdp.c", "led.c")
 FLASH_BYTES = 8192
 SRAM_BYTES = 1024
 STACK_RESERVE = 128
 """SRAM kept free for the stack (the deepest call chain uses well under this)."""
-CFLAGS = ("-mmcu=atmega8", "-DF_CPU=16000000UL", "-Os", "-std=gnu99", "-Wall", "-Wextra", "-Werror",
+CFLAGS = ("-mmcu=atmega8", "-DF_CPU=16000000UL", "-O2", "-fno-ipa-icf", "-std=gnu99", "-Wall", "-Wextra", "-Werror",
           "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections")
+"""-fno-ipa-icf: -O2 folds identical read-only tables into one, even a table in SRAM with one in flash
+(PROGMEM), which are read with different instructions (two all-zero tables of a bus unit did)."""
 
 
 def tool(name: str) -> str:

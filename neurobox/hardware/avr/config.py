@@ -2,8 +2,9 @@
 
 `header(unit, pins, ...)` writes `unit_config.h`: the neuron's integer
 constants, its synapse table (initial weights, receptors, plastic flags,
-and dendrite pins or source addresses), STDP constants, LED constants,
-address, pin map, tick timer and bus settings.
+delays, and dendrite pins or source addresses), the learning rule's
+constants (and the reward lines), LED constants, address, pin map, tick
+timer and bus settings. `STATE_LAYOUT` is `struct unit_state` (unit.h).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from neurobox.errors import ConfigError
 from neurobox.hardware import led
 from neurobox.hardware.avr.pins import PinMap
-from neurobox.hardware.unit import FixedUnit
+from neurobox.hardware.unit import MAX_ADDRESS, FixedUnit
 
 F_CPU = 16_000_000
 """Clock of every unit, Hz (crystal)."""
@@ -34,9 +35,14 @@ endurance of the EEPROM lasts over 11 days of continuous learning at 1 ms."""
 SLOT_BASE_CYCLES = 4096
 """Bus slot 0 begins this many cycles after the tick, when every unit has
 finished its update (on the example board the worst case measured is
-about 2,300 cycles; the build refuses a unit that needs more)."""
+about 2,100 cycles, a learner with 16 plastic inputs about 3,800; the build
+refuses a unit that needs more)."""
 TICK_VECTOR = 6
 """TIMER1_COMPA is interrupt vector 6 on the ATmega8 (byte address 12)."""
+REWARD_ADDRESS = MAX_ADDRESS + 2
+"""A bus byte 0x80 | 127 is a reward pulse (+1) for every unit that learns by reward."""
+PUNISH_ADDRESS = MAX_ADDRESS + 1
+"""A bus byte 0x80 | 126 is a punishment pulse (-1)."""
 
 
 @dataclass(frozen=True)
@@ -63,32 +69,57 @@ def tick_timer(dt: float) -> Tick:
                                     f"for any prescaler; allowed: dt from 0.0000625 to 4194 ms in such steps")
 
 
-def state_format(n_inputs: int) -> str:
-    """struct format of `struct unit_state` in unit.h (little-endian, no padding)."""
-    return "<hhhBBH" + "BBB3B" + "BB" + f"{n_inputs}h{n_inputs}H"
+STATE_LAYOUT = (
+    ("v", "h", False, None), ("i_ex", "h", False, None), ("i_in", "h", False, None), ("ref", "B", False, None),
+    ("spiked", "B", False, None), ("x_post", "H", False, None), ("led_flash", "B", False, None),
+    ("led_learn", "B", False, None), ("led_since", "B", False, None), ("led_g", "B", False, None),
+    ("led_r", "B", False, None), ("led_b", "B", False, None), ("axon_hold", "B", False, None),
+    ("learned", "B", False, None), ("w", "h", True, None), ("x_pre", "H", True, None),
+    ("line", "H", True, "DELAY_LINES"), ("c", "H", True, "RSTDP_ON"), ("reward", "b", False, "RSTDP_ON"),
+)
+"""`struct unit_state` in unit.h, in order (little-endian, no padding): field, struct code, one per
+input, and the unit_config.h switch it is compiled in under (None: always)."""
 
 
-STATE_FIELDS = ("v", "i_ex", "i_in", "ref", "spiked", "x_post", "led_flash", "led_learn", "led_since",
-                "led_g", "led_r", "led_b", "axon_hold", "learned")
+def delay_lines(unit: FixedUnit) -> bool:
+    """The unit's firmware has delay lines: some input has a delay above one tick."""
+    return any(d > 1 for d in unit.input_delays)
 
 
-def decode_state(raw: bytes, n_inputs: int) -> dict:
-    """The firmware's state from its SRAM bytes: scalar fields, then lists w and x_pre."""
-    values = struct.unpack(state_format(n_inputs), raw[:struct.calcsize(state_format(n_inputs))])
-    out = dict(zip(STATE_FIELDS, values[:len(STATE_FIELDS)]))
-    rest = values[len(STATE_FIELDS):]
-    out["w"] = list(rest[:n_inputs])
-    out["x_pre"] = list(rest[n_inputs:])
-    return out
+def _switches(unit: FixedUnit) -> dict[str | None, bool]:
+    return {None: True, "DELAY_LINES": delay_lines(unit), "RSTDP_ON": unit.rstdp is not None}
 
 
-def state_size(n_inputs: int) -> int:
-    return struct.calcsize(state_format(n_inputs))
+def state_fields(unit: FixedUnit) -> list[tuple[str, str, bool]]:
+    """The fields of `unit`'s state struct: (name, struct code, one per input)."""
+    on = _switches(unit)
+    return [(name, code, per_input) for name, code, per_input, switch in STATE_LAYOUT if on[switch]]
+
+
+def state_format(unit: FixedUnit) -> str:
+    """struct format of `unit`'s `struct unit_state`."""
+    n = max(unit.n_inputs, 1)
+    return "<" + "".join(f"{n}{code}" if per_input else code for _, code, per_input in state_fields(unit))
+
+
+def decode_state(raw: bytes, unit: FixedUnit) -> dict:
+    """The firmware's state from its SRAM bytes: scalars as ints, per-input fields as lists."""
+    fmt = state_format(unit)
+    values = iter(struct.unpack(fmt, raw[:struct.calcsize(fmt)]))
+    n = max(unit.n_inputs, 1)
+    return {name: [next(values) for _ in range(n)] if per_input else next(values)
+            for name, _, per_input in state_fields(unit)}
+
+
+def state_size(unit: FixedUnit) -> int:
+    return struct.calcsize(state_format(unit))
 
 
 def config_hash(unit: FixedUnit) -> int:
-    """16-bit fingerprint of a unit's configuration: EEPROM weights from another configuration are ignored."""
-    text = repr((unit.lif, unit.weights, unit.receptors, unit.plastic, unit.stdp, unit.address))
+    """16-bit fingerprint of a unit's configuration (neuron, synapses, delays, rule, address): EEPROM weights
+    from another configuration are ignored."""
+    text = repr((unit.lif, unit.weights, unit.receptors, unit.plastic, unit.stdp, unit.address,
+                 unit.input_delays, unit.rstdp))
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:2], "little")
 
 
@@ -115,6 +146,16 @@ def slot_cycles(address: int) -> int:
     return SLOT_BASE_CYCLES + address * byte_cycles()
 
 
+def input_chains(sources: list[int]) -> tuple[list[int], list[int]]:
+    """The bus look-up of a unit's inputs by source address, as chains of input indices plus one (0 ends a
+    chain): first[a] starts the chain of the inputs address a feeds (a in 0..127), following[j] continues it
+    after input j."""
+    first, following = [0] * 128, [0] * len(sources)
+    for j in reversed(range(len(sources))):
+        following[j], first[sources[j]] = first[sources[j]], j + 1
+    return first, following
+
+
 def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
            addresses: dict[str, int] | None = None) -> str:
     """The text of unit_config.h for `unit` wired as `pins`.
@@ -123,6 +164,9 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
     """
     if unit.n_inputs == 0:
         raise ConfigError(f"units.{unit.name}.inputs", "a unit needs at least one input to be built as firmware")
+    if unit.rstdp is not None and pins.mode == "wired" and pins.reward is None:
+        raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by reward: plan its pins with "
+                                                     f"reward lines (pins.plan(..., reward=True))")
     lif = unit.lif
     tick = tick_timer(unit.dt)
     n = unit.n_inputs
@@ -146,7 +190,11 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
         f"#define SYN_WEIGHTS {_c_list(unit.weights)}",
         f"#define SYN_RECEPTOR {_c_list(unit.receptors)}",
         f"#define SYN_PLASTIC {_c_list(unit.plastic)}",
+        f"#define DELAY_LINES {int(delay_lines(unit))}",
     ]
+    if delay_lines(unit):
+        lines += [f"/* delays (ticks): {', '.join(map(str, unit.input_delays))} */",
+                  f"#define SYN_ARRIVAL_BIT {_c_list([1 << (d - 1) for d in unit.input_delays])}"]
     if pins.mode == "wired":
         ports = [port_index[_pin(p)[0]] for p in pins.dendrites]
         masks = [1 << _pin(p)[1] for p in pins.dendrites]
@@ -156,6 +204,11 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
                   f"#define AXON_PORT PORT{axon_port}", f"#define AXON_DDR DDR{axon_port}",
                   f"#define AXON_BIT {axon_bit}", f"#define AXON_HOLD {AXON_HOLD}",
                   f"#define AXON_TCNT {axon_cycles(unit.dt) // tick.prescaler}u"]
+        if unit.rstdp is not None:
+            (rp, rb), (pp, pb) = (_pin(p) for p in pins.reward)
+            lines += [f"/* reward line {pins.reward[0]}, punishment line {pins.reward[1]} */",
+                      f"#define REWARD_PORT {port_index[rp]}", f"#define REWARD_MASK {1 << rb}",
+                      f"#define PUNISH_PORT {port_index[pp]}", f"#define PUNISH_MASK {1 << pb}"]
     else:
         addresses = addresses or {}
         missing = [s for s in unit.sources if s not in addresses]
@@ -168,16 +221,26 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
                               f"tick ({tick.cycles} cycles); at {BUS_BAUD} baud the tick has room for {fit} "
                               f"slots after the {SLOT_BASE_CYCLES}-cycle update")
         slot = slot_cycles(unit.address) // tick.prescaler
-        lines += [f"#define SYN_SOURCE {_c_list([addresses[s] for s in unit.sources])}",
+        first, following = input_chains([addresses[s] for s in unit.sources])
+        lines += [f"/* sources: {', '.join(str(addresses[s]) for s in unit.sources)} */",
+                  f"#define SYN_FIRST_INPUT {_c_list(first)}", f"#define SYN_NEXT_INPUT {_c_list(following)}",
                   f"#define BUS_UBRR {F_CPU // (16 * BUS_BAUD) - 1}",
                   f"#define BUS_SLOT_TCNT {slot}u"]
-    stdp = unit.stdp
-    lines += [f"#define STDP_ON {1 if stdp else 0}"]
+        if unit.rstdp is not None:
+            lines += [f"#define REWARD_ADDRESS {REWARD_ADDRESS}", f"#define PUNISH_ADDRESS {PUNISH_ADDRESS}"]
+    stdp, rstdp = unit.stdp, unit.rstdp
+    lines += [f"#define STDP_ON {int(stdp is not None)}", f"#define RSTDP_ON {int(rstdp is not None)}"]
     if stdp:
         lines += [f"#define STDP_K_PLUS {stdp.k_plus}", f"#define STDP_K_MINUS {stdp.k_minus}",
                   f"#define STDP_A_PLUS {stdp.a_plus}u", f"#define STDP_A_MINUS {stdp.a_minus}u",
-                  f"#define STDP_W_MIN ({stdp.w_min})", f"#define STDP_W_MAX ({stdp.w_max})",
-                  f"#define PERSIST_STEPS {persist_steps}u", f"#define CONFIG_HASH 0x{config_hash(unit):04x}u"]
+                  f"#define STDP_W_MIN ({stdp.w_min})", f"#define STDP_W_MAX ({stdp.w_max})"]
+    if rstdp:
+        lines += ["/* reward-modulated STDP (neurobox/plasticity/rstdp_fixed.py) */",
+                  f"#define RSTDP_K_PRE {rstdp.k_pre}", f"#define RSTDP_K_C {rstdp.k_c}",
+                  f"#define RSTDP_A_PLUS {rstdp.a_plus}u",
+                  f"#define RSTDP_W_MIN ({rstdp.w_min})", f"#define RSTDP_W_MAX ({rstdp.w_max})"]
+    if stdp or rstdp:
+        lines += [f"#define PERSIST_STEPS {persist_steps}u", f"#define CONFIG_HASH 0x{config_hash(unit):04x}u"]
     p = unit.led
     lines += [f"/* LED (neurobox/hardware/led.py) on {pins.led} */",
               f"#define LED_PORT PORT{led_port}", f"#define LED_DDR DDR{led_port}", f"#define LED_BIT {led_bit}",

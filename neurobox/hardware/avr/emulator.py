@@ -3,7 +3,8 @@
 A small C runner (runner/unit_runner.c) linked against Debian's libsimavr
 is compiled at first use into a cache directory and driven as a
 subprocess, always under a timeout and a cycle limit. It drives the
-dendrite pins or sends address-event bytes to the UART before each tick,
+dendrite pins (and the reward lines) or sends address-event bytes (and
+reward bytes) to the UART before each tick,
 reads the unit's state from SRAM at the end of every tick, and records
 the LED and axon pin edges and the UART output with cycle stamps.
 """
@@ -23,6 +24,7 @@ from neurobox.errors import SimulationError, ToolMissingError
 from neurobox.hardware.avr import config
 from neurobox.hardware.avr.build import Image
 from neurobox.hardware.avr.pins import PinMap
+from neurobox.hardware.unit import FixedUnit
 
 APT_SIMAVR = "apt-get install simavr libsimavr-dev libelf-dev pkg-config gcc"
 
@@ -64,7 +66,8 @@ class EmulatorRun:
     boot_state: the state before the first tick; tick_cycles/busy_cycles: cycle at
     which each tick began and how many cycles it stayed awake;
     edges: {pin name: [(cycle, level), ...]}; uart: [(cycle, byte), ...];
-    eeprom: bytes or None; reason: why the run ended.
+    eeprom: bytes or None; reason: why the run ended; stack_bytes: the most
+    the stack held (bytes below the top of SRAM).
     """
 
     states: list
@@ -75,27 +78,45 @@ class EmulatorRun:
     uart: list = field(default_factory=list)
     eeprom: bytes | None = None
     reason: str = ""
+    stack_bytes: int = 0
 
 
-def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = None) -> list[str]:
+def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = None,
+                reward: np.ndarray | None = None) -> list[str]:
     """The runner's input line for each tick: pin levels (wired) or address-event bytes (bus).
 
     Wired: a spike on input j in tick t is a pulse, high while tick t polls the
     dendrite, low otherwise; two spikes on one input in consecutive ticks
-    cannot be told apart on a wire and are refused.
+    cannot be told apart on a wire and are refused. `reward[t]` (+1, -1) is
+    the same pulse on the reward or the punishment pin (wired), or the byte
+    0x80|REWARD_ADDRESS or 0x80|PUNISH_ADDRESS (bus), seen in tick t.
     """
     pre = np.asarray(pre, dtype=bool)
+    steps = pre.shape[0]
+    names = [f"input {j}" for j in range(pre.shape[1])]
+    codes = [f"U{0x80 | a:02x}" for a in addresses or ()] if pins.mode == "bus" else list(pins.dendrites)
+    if reward is not None:
+        reward = np.asarray(reward)
+        pre = np.column_stack([pre, reward[:steps] > 0, reward[:steps] < 0])
+        names += ["the reward line", "the punishment line"]
+        if pins.mode == "bus":
+            codes += [f"U{0x80 | config.REWARD_ADDRESS:02x}", f"U{0x80 | config.PUNISH_ADDRESS:02x}"]
+        elif pins.reward is None:
+            raise SimulationError(f"unit {pins.unit} has no reward lines: it does not learn by reward")
+        else:
+            codes += list(pins.reward)
     lines = []
     if pins.mode == "wired":
         both = pre[1:] & pre[:-1]
         if both.any():
             t, j = np.argwhere(both)[0]
-            raise SimulationError(f"input {j} spikes in consecutive ticks {t} and {t + 1}: a wire needs a low tick between pulses")
-        for t in range(pre.shape[0]):
-            lines.append(" ".join(f"{p[1]}{p[2]}={int(pre[t, j])}" for j, p in enumerate(pins.dendrites)))
+            raise SimulationError(f"{names[j]} has pulses in consecutive ticks {t} and {t + 1}: a wire needs a low "
+                                  f"tick between pulses")
+        for t in range(steps):
+            lines.append(" ".join(f"{p[1]}{p[2]}={int(pre[t, j])}" for j, p in enumerate(codes)))
     else:
-        for t in range(pre.shape[0]):
-            lines.append(" ".join(f"U{0x80 | addresses[j]:02x}" for j in np.flatnonzero(pre[t])))
+        for t in range(steps):
+            lines.append(" ".join(codes[j] for j in np.flatnonzero(pre[t])))
     return lines
 
 
@@ -103,7 +124,7 @@ BOOT_CYCLES = 2_000_000
 """Cycles allowed for start-up (EEPROM check, first writes) before the first tick."""
 
 
-def run(image: Image, n_inputs: int, lines: list[str], steps: int, tick_cycles: int, watch: tuple[str, ...] = (),
+def run(image: Image, unit: FixedUnit, lines: list[str], steps: int, tick_cycles: int, watch: tuple[str, ...] = (),
         eeprom: bytes | None = None, read_eeprom: bool = False, timeout: float = 60.0) -> EmulatorRun:
     """Run `steps` ticks of `tick_cycles` each; lines[t] is applied before tick t (see input_lines).
 
@@ -111,7 +132,7 @@ def run(image: Image, n_inputs: int, lines: list[str], steps: int, tick_cycles: 
     cycles, or `timeout` seconds of wall time, whichever comes first.
     """
     exe = runner_path()
-    size = config.state_size(n_inputs)
+    size = config.state_size(unit)
     limit = BOOT_CYCLES + (steps + 1) * tick_cycles
     args = [str(exe), str(image.elf), f"steps={steps}", f"limit={limit}",
             f"vector={config.TICK_VECTOR * 2}", f"dump={image.state_address}:{size}",
@@ -127,11 +148,11 @@ def run(image: Image, n_inputs: int, lines: list[str], steps: int, tick_cycles: 
         raise SimulationError(f"simavr runner failed: {done.stderr.strip()[:500]}")
     states, boot, ticks, busy = [], None, [], []
     edges = {p: [] for p in watch}
-    uart, ee, reason = [], None, ""
+    uart, ee, reason, stack = [], None, "", 0
     for line in done.stdout.splitlines():
         kind, *f = line.split()
         if kind == "S":
-            st = config.decode_state(bytes.fromhex(f[3]), n_inputs)
+            st = config.decode_state(bytes.fromhex(f[3]), unit)
             if int(f[0]) < 0:
                 boot = st
             else:
@@ -145,8 +166,8 @@ def run(image: Image, n_inputs: int, lines: list[str], steps: int, tick_cycles: 
         elif kind == "X":
             ee = bytes.fromhex(f[0])
         elif kind == "R":
-            reason = f[0]
+            reason, stack = f[0], int(f[2])
     if reason != "done":
         raise SimulationError(f"firmware run ended early ({reason}) after {len(states)} of {steps} ticks")
     return EmulatorRun(states=states, boot_state=boot, tick_cycles=np.array(ticks), busy_cycles=np.array(busy),
-                       edges=edges, uart=uart, eeprom=ee, reason=reason)
+                       edges=edges, uart=uart, eeprom=ee, reason=reason, stack_bytes=stack)

@@ -4,12 +4,14 @@
 configuration header) and NAME.pins.json (its pin map), and returns the
 resource report (also written as report.json): flash and SRAM of 8 KB /
 1 KB, cycles per update measured in simavr on the unit's recorded inputs
-(the most cycles a tick stayed awake: inputs, neuron, STDP, LED frame,
-EEPROM), the fastest tick rate at 16 MHz at which the unit still sends its
+(the most cycles a tick stayed awake: inputs, neuron, learning rule, LED
+frame, EEPROM; units that learn by reward are measured under a reward or
+punishment pulse every other tick unless a schedule is given), the fastest
+tick rate at 16 MHz at which the unit still sends its
 spike in its slot (`shortest_tick_cycles`), the real-time factor (that rate
 times dt: how much faster than biological time the board could run), and
 the bus load in bus mode. `verify_board` holds every unit bit-exact against the Python
-reference (neurobox.hardware.avr.verify).
+reference (neurobox.hardware.avr.verify), under a reward schedule if one is given.
 """
 from __future__ import annotations
 
@@ -23,24 +25,35 @@ from neurobox.errors import ConfigError, SimulationError
 from neurobox.files import atomic_write_text
 from neurobox.hardware.avr import config, pins
 from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES, build
+from neurobox.hardware.avr.memory import check_memory
 from neurobox.hardware.avr.verify import UnitVerification, verify_unit
-from neurobox.hardware.board import WIRE_GAP, Board, board_inputs
-from neurobox.hardware.unit import FixedUnit
+from neurobox.hardware.board import WIRE_GAP, Board, board_inputs, reward_schedule
+from neurobox.hardware.unit import MAX_ADDRESS, FixedUnit
 
 DEFAULT_STEPS = 1000
 
 
+def plan_unit(unit: FixedUnit, mode: str) -> pins.PinMap:
+    """The pin map of one unit, checked before anything is compiled: its pins (with reward lines if it
+    learns by reward), its refractory period against the wire pulses, its bus address, its SRAM and
+    flash (neurobox.hardware.avr.memory). ConfigError names the unit and the numbers."""
+    pin_map = pins.plan(unit.name, unit.n_inputs, mode, reward=unit.rstdp is not None)
+    if mode == "wired" and unit.lif.ref_steps < WIRE_GAP - 1:
+        raise ConfigError(f"units.{unit.name}.params.t_ref",
+                          f"unit {unit.name}: in wired mode a spike is a {config.AXON_HOLD}-tick pulse, so t_ref "
+                          f"must be at least {WIRE_GAP - 1} ticks ({(WIRE_GAP - 1) * unit.dt:g} ms); "
+                          f"got {unit.lif.ref_steps}")
+    if mode == "bus" and not 0 <= unit.address <= MAX_ADDRESS:
+        raise ConfigError(f"units.{unit.name}.address",
+                          f"unit {unit.name} has bus address {unit.address}; a unit's address is 0 to {MAX_ADDRESS} "
+                          f"({config.PUNISH_ADDRESS} and {config.REWARD_ADDRESS} are the punishment and the reward)")
+    check_memory(unit, mode)
+    return pin_map
+
+
 def plan_board(board: Board, units: list[FixedUnit], mode: str) -> dict[str, pins.PinMap]:
-    """Pin map of every unit; ConfigError naming the first unit that does not fit."""
-    maps = {}
-    for u in units:
-        maps[u.name] = pins.plan(u.name, u.n_inputs, mode)
-        if mode == "wired" and u.lif.ref_steps < WIRE_GAP - 1:
-            raise ConfigError(f"units.{u.name}.params.t_ref",
-                              f"unit {u.name}: in wired mode a spike is a {config.AXON_HOLD}-tick pulse, so t_ref "
-                              f"must be at least {WIRE_GAP - 1} ticks ({(WIRE_GAP - 1) * u.dt:g} ms); "
-                              f"got {u.lif.ref_steps}")
-    return maps
+    """Pin map of every unit (`plan_unit`); ConfigError naming the first unit that does not fit."""
+    return {u.name: plan_unit(u, mode) for u in units}
 
 
 def wiring(unit: FixedUnit, pin_map: pins.PinMap) -> dict:
@@ -97,13 +110,23 @@ def bus_load(board: Board, spikes_per_tick: float) -> dict:
             "slots_per_tick": int(slots), "addresses_used": len(board.addresses)}
 
 
-def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None):
-    inputs = board_inputs(board, steps, mode)
+def measuring_reward(steps: int) -> np.ndarray:
+    """Pulses for measuring cycles: a reward or a punishment every other tick, alternating (a reward tick
+    is the costliest of a unit that learns by reward)."""
+    pulses = np.zeros(steps, dtype=np.int64)
+    pulses[1::4] = 1
+    pulses[3::4] = -1
+    return pulses
+
+
+def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, reward=None):
+    pulses = reward_schedule(reward, steps, mode)
+    inputs = board_inputs(board, steps, mode, pulses)
     out = {}
     for u in units:
         try:
             out[u.name] = verify_unit(u, maps[u.name], inputs[u.name], work, addresses=board.addresses,
-                                      image=(images or {}).get(u.name))
+                                      image=(images or {}).get(u.name), reward=pulses)
         except SimulationError as err:
             if "overrun" not in str(err):
                 raise
@@ -120,11 +143,17 @@ def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None):
     return out, inputs
 
 
-def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = DEFAULT_STEPS) -> dict:
-    """Build every unit into out_dir, measure it in the emulator, write report.json; return the report."""
+def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = DEFAULT_STEPS,
+                reward=None) -> dict:
+    """Build every unit into out_dir, measure it in the emulator, write report.json; return the report.
+
+    `reward`: the pulses per tick the units are measured under (default: `measuring_reward` when a
+    unit learns by reward)."""
     out_dir = Path(out_dir)
     units = board.fixed()
     maps = plan_board(board, units, mode)
+    if reward is None and any(u.rstdp is not None for u in units):
+        reward = measuring_reward(steps)
     reports = []
     for u in units:
         header = config.header(u, maps[u.name], addresses=board.addresses)
@@ -133,7 +162,8 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
         (out_dir / f"{u.name}.h").write_text(header)
         (out_dir / f"{u.name}.pins.json").write_text(json.dumps(wiring(u, maps[u.name]), indent=2) + "\n")
         reports.append((u, image))
-    runs, inputs = _run_units(board, units, maps, steps, mode, out_dir, {u.name: image for u, image in reports})
+    runs, inputs = _run_units(board, units, maps, steps, mode, out_dir, {u.name: image for u, image in reports},
+                              reward)
     unit_reports = []
     for u, image in reports:
         cycles = runs[u.name].cycles_per_update
@@ -175,9 +205,10 @@ def clock_phases(board: Board, names: list[str]) -> dict[str, int]:
 
 
 def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
-                 work_dir: Path | None = None) -> tuple[dict, dict[str, UnitVerification]]:
+                 work_dir: Path | None = None, reward=None) -> tuple[dict, dict[str, UnitVerification]]:
     """Verify every unit for `steps` ticks; returns the summary dict and the per-unit results.
 
+    `reward`: the host's pulses, one per tick (-1, 0, +1; see neurobox.hardware.board.reward_schedule).
     Two checks: every unit alone on its recorded inputs (units_bit_exact,
     led_ok, output_ok: axon pulses or bus bytes match the spikes), and the
     whole board in one emulator, units connected only by their wires or the
@@ -198,8 +229,8 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
         # one build per unit, used by both checks
         images = {u.name: build(config.header(u, maps[u.name], addresses=board.addresses), work, u.name)
                   for u in units}
-        runs, _ = _run_units(board, units, maps, steps, mode, work, images)
-        whole = verify_board_emulation(board, steps, mode, phases, images)
+        runs, _ = _run_units(board, units, maps, steps, mode, work, images, reward)
+        whole = verify_board_emulation(board, steps, mode, phases, images, reward)
     summary = {"units": len(units), "steps": steps, "mode": mode,
                "bit_exact": all(r.bit_exact for r in runs.values()) and whole["bit_exact"],
                "units_bit_exact": all(r.bit_exact for r in runs.values()),

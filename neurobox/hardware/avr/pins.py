@@ -6,19 +6,24 @@ LED from PB0. In wired mode the axon is PB1 and every input needs its own
 dendrite pin (18 at most); in bus mode PD0/PD1 are the UART (RXD/TXD) and
 inputs are addresses on the bus, so they need no pins.
 PB3-PB5 double as the ISP programming pins (MOSI, MISO, SCK); they are
-given to dendrites last.
+given to dendrites last. A unit that learns by reward takes the reward and
+the punishment lines on PD2 and PD3 (INT0, INT1) in wired mode, which
+leaves it 16 dendrites; on the bus a reward is a byte like a spike.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from neurobox.errors import ConfigError
+from neurobox.hardware.unit import MAX_ADDRESS
 
 RESERVED = {"PB6": "crystal (XTAL1)", "PB7": "crystal (XTAL2)", "PC6": "RESET"}
 USABLE = tuple([f"PB{i}" for i in range(6)] + [f"PC{i}" for i in range(6)] + [f"PD{i}" for i in range(8)])
 LED_PIN = "PB0"
 AXON_PIN = "PB1"
 UART_PINS = ("PD0", "PD1")
+REWARD_PINS = ("PD2", "PD3")
+"""The reward and the punishment line of a unit that learns by reward (wired mode)."""
 DENDRITE_ORDER = tuple([f"PC{i}" for i in range(6)] + [f"PD{i}" for i in range(2, 8)] + ["PD0", "PD1"]
                        + [f"PB{i}" for i in range(2, 6)])
 MODES = ("wired", "bus")
@@ -35,28 +40,37 @@ class PinMap:
     uart: tuple[str, str] | None
     dendrites: tuple[str, ...]
     """One pin per input, in input order (wired mode); empty in bus mode."""
+    reward: tuple[str, str] | None = None
+    """The reward and the punishment pin (wired mode, a unit that learns by reward)."""
 
     def as_dict(self) -> dict:
         return {"unit": self.unit, "mode": self.mode, "led": self.led, "axon": self.axon,
                 "uart_rxd_txd": list(self.uart) if self.uart else None, "dendrites": list(self.dendrites),
-                "reserved": RESERVED}
+                "reward_punish": list(self.reward) if self.reward else None, "reserved": RESERVED}
 
 
-def max_inputs(mode: str) -> int:
-    """How many inputs fit one ATmega8 in `mode` (wired: free pins; bus: addresses)."""
-    return len(DENDRITE_ORDER) if mode == "wired" else 127
+def _dendrite_pins(reward: bool) -> tuple[str, ...]:
+    return tuple(p for p in DENDRITE_ORDER if p not in REWARD_PINS) if reward else DENDRITE_ORDER
 
 
-def plan(unit: str, n_inputs: int, mode: str) -> PinMap:
-    """The pin map of `unit` with `n_inputs` inputs, or ConfigError naming the unit and the limit."""
+def max_inputs(mode: str, reward: bool = False) -> int:
+    """How many inputs fit one ATmega8 in `mode` (wired: free pins; bus: source addresses)."""
+    return len(_dendrite_pins(reward)) if mode == "wired" else MAX_ADDRESS + 1
+
+
+def plan(unit: str, n_inputs: int, mode: str, reward: bool = False) -> PinMap:
+    """The pin map of `unit` with `n_inputs` inputs (and reward lines if `reward`), or ConfigError naming
+    the unit and the limit."""
     if mode not in MODES:
         raise ConfigError("mode", f"unknown connection mode {mode!r}; valid: {', '.join(MODES)}")
-    limit = max_inputs(mode)
+    limit = max_inputs(mode, reward)
     if n_inputs > limit:
-        why = ("free dendrite pins on an ATmega8 with a 16 MHz crystal (20 usable I/O pins, "
-               "minus the LED and the axon)" if mode == "wired" else "distinct source addresses on one bus")
+        why = (f"free dendrite pins on an ATmega8 with a 16 MHz crystal (20 usable I/O pins, minus the LED, "
+               f"the axon{' and the reward and punishment lines' if reward else ''})"
+               if mode == "wired" else "distinct source addresses on one bus")
         raise ConfigError(f"units.{unit}.inputs",
                           f"unit {unit} has {n_inputs} inputs; at most {limit} fit ({why})")
     if mode == "wired":
-        return PinMap(unit, mode, LED_PIN, AXON_PIN, None, DENDRITE_ORDER[:n_inputs])
+        return PinMap(unit, mode, LED_PIN, AXON_PIN, None, _dendrite_pins(reward)[:n_inputs],
+                      REWARD_PINS if reward else None)
     return PinMap(unit, mode, LED_PIN, None, UART_PINS, ())

@@ -1,9 +1,10 @@
 """Hold one unit's firmware, run in simavr, bit-exact against the Python specification.
 
-For a unit and an input spike sequence: build the firmware, run it in the
-emulator, run `neurobox.hardware.unit.simulate` on the same inputs, and
-compare tick by tick: membrane, currents, refractory count, spike, STDP
-traces and weights, then the LED: the colours decoded from the LED pin's
+For a unit, an input spike sequence and a reward schedule: build the
+firmware, run it in the emulator, run `neurobox.hardware.unit.simulate` on
+the same inputs, and compare tick by tick: membrane, currents, refractory
+count, spike, traces, weights, delay lines, eligibilities and the reward
+pulse seen, then the LED: the colours decoded from the LED pin's
 WS2812 stream (and the ticks they were sent in) against the reference's
 frames, with every pulse inside the WS2812 timing tolerances.
 """
@@ -19,7 +20,9 @@ from neurobox.hardware.avr.build import Image, build
 from neurobox.hardware.avr.pins import PinMap
 from neurobox.hardware.unit import FixedUnit, UnitTrace, simulate
 
-COMPARED = ("v", "i_ex", "i_in", "ref", "spiked", "x_post", "w", "x_pre")
+COMPARED = ("v", "i_ex", "i_in", "ref", "spiked", "x_post", "w", "x_pre", "line", "c", "reward")
+"""The state fields compared, each where the unit's firmware has it (config.STATE_LAYOUT)."""
+PER_INPUT = ("w", "x_pre", "line", "c")
 
 
 @dataclass
@@ -43,22 +46,43 @@ class UnitVerification:
     reference: UnitTrace = field(repr=False, default=None)
 
 
-def _reference_value(ref: UnitTrace, name: str, t: int):
-    if name == "spiked":
-        return int(ref.spikes[t])
-    if name == "w":
-        return [int(x) for x in ref.weights[t]]
-    if name == "x_pre":
-        return [int(x) for x in ref.x_pre[t]]
-    return int(getattr(ref, name)[t])
+def delay_line_words(pre: np.ndarray) -> np.ndarray:
+    """The delay lines after every tick for received spikes pre[t, j] (unit.unit_tick, step 1)."""
+    pre = np.asarray(pre, dtype=np.int64)
+    out = np.zeros(pre.shape, dtype=np.int64)
+    line = np.zeros(pre.shape[1], dtype=np.int64)
+    for t in range(pre.shape[0]):
+        line = ((line << 1) | pre[t]) & 0xFFFF
+        out[t] = line
+    return out
 
 
-def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int) -> tuple | None:
-    """(tick, variable, firmware, reference) of the first difference, or None."""
+def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.ndarray | None = None) -> dict:
+    """The reference's value of every field in COMPARED, one row per tick ("line" only when `pre` is given)."""
+    steps = len(ref.v)
+    out = {"v": ref.v, "i_ex": ref.i_ex, "i_in": ref.i_in, "ref": ref.ref, "spiked": ref.spikes.astype(np.int64),
+           "x_post": ref.x_post, "w": ref.weights, "x_pre": ref.x_pre, "c": ref.eligibility,
+           "reward": np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)}
+    if pre is not None:
+        out["line"] = delay_line_words(pre)
+    return out
+
+
+def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int, pre: np.ndarray | None = None,
+                   reward: np.ndarray | None = None) -> tuple | None:
+    """(tick, variable, firmware, reference) of the first difference, or None.
+
+    `pre` (the received spikes) is needed for a unit with delay lines, `reward` for one that learns by reward.
+    """
+    want = reference_fields(ref, pre, reward)
     for t, st in enumerate(run.states):
         for name in COMPARED:
-            fw = st[name][:n_inputs] if name in ("w", "x_pre") else st[name]
-            r = _reference_value(ref, name, t)
+            if name not in st:
+                continue
+            if name not in want:
+                raise ValueError(f"the firmware has {name!r}: pass the received spikes to compare it")
+            fw = st[name][:n_inputs] if name in PER_INPUT else st[name]
+            r = [int(x) for x in want[name][t]] if name in PER_INPUT else int(want[name][t])
             if fw != r:
                 return (t, name, fw, r)
     return None
@@ -126,18 +150,24 @@ def output_faults(run: emulator.EmulatorRun, ref: UnitTrace, pins: PinMap, addre
 def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
                 addresses: dict[str, int] | None = None, persist_steps: int = config.PERSIST_STEPS,
                 image: Image | None = None, eeprom: bytes | None = None,
-                initial_weights: tuple[int, ...] | None = None) -> UnitVerification:
-    """Build (unless `image` is given), emulate and compare `len(pre)` ticks of `unit`."""
+                initial_weights: tuple[int, ...] | None = None, reward: np.ndarray | None = None) -> UnitVerification:
+    """Build (unless `image` is given), emulate and compare `len(pre)` ticks of `unit`.
+
+    `reward[t]` (-1, 0, +1) is the pulse the unit sees in tick t, sent by the host in the tick before.
+    """
     pre = np.asarray(pre, dtype=bool)
     steps = pre.shape[0]
     if image is None:
         image = build(config.header(unit, pins, persist_steps, addresses=addresses), Path(work_dir), unit.name)
     source_addresses = [addresses[s] for s in unit.sources] if pins.mode == "bus" else None
     watch = (pins.led,) + ((pins.axon,) if pins.axon else ())
-    run = emulator.run(image, unit.n_inputs, emulator.input_lines(pre, pins, source_addresses), steps,
-                       config.tick_timer(unit.dt).cycles, watch=watch, eeprom=eeprom, read_eeprom=unit.stdp is not None)
-    ref = simulate(unit, pre, initial_weights)
-    mismatch = first_mismatch(run, ref, unit.n_inputs)
+    # on the bus every unit hears the reward bytes; wired, only a unit that learns by reward has the lines
+    sent = reward if unit.rstdp is not None or pins.mode == "bus" else None
+    lines = emulator.input_lines(pre, pins, source_addresses, sent)
+    run = emulator.run(image, unit, lines, steps, config.tick_timer(unit.dt).cycles, watch=watch, eeprom=eeprom,
+                       read_eeprom=unit.rule is not None)
+    ref = simulate(unit, pre, initial_weights, reward)
+    mismatch = first_mismatch(run, ref, unit.n_inputs, pre, reward)
     faults = led_check(run, ref, pins.led)
     out_faults = output_faults(run, ref, pins, unit.address, unit.dt)
     return UnitVerification(

@@ -2,11 +2,17 @@
  * One neuron unit on an ATmega8 at 16 MHz: the tick loop.
  *
  * Every tick (Timer1 compare A, one simulation step dt) the unit
- *   1. collects the spikes that arrived since the last tick
- *      wired: a rising edge on a dendrite pin (polled now);
+ *   1. collects the spikes received since the last tick, and the reward
+ *      pulse (units that learn by reward)
+ *      wired: a rising edge on a dendrite pin (polled now), on the reward
+ *             or the punishment pin;
  *      bus:   an address-event byte 0x80|address received on the UART,
- *   2. sums their weights per receptor and runs the neuron step,
- *   3. runs the STDP step on the plastic synapses,
+ *             0x80|REWARD_ADDRESS a reward, 0x80|PUNISH_ADDRESS a punishment,
+ *      and shifts them into the delay lines (units with delays),
+ *   2. sums the weights of the spikes that arrive per receptor and runs the
+ *      neuron step,
+ *   3. runs the learning rule on the plastic synapses (pair STDP or
+ *      reward-modulated STDP),
  *   4. emits its own spike (wired: axon pin high for AXON_HOLD ticks;
  *      bus: one byte 0x80|UNIT_ADDRESS), in its time slot of the tick:
  *      the Timer1 compare B interrupt, half way through the tick (wired)
@@ -18,15 +24,20 @@
 #include <avr/eeprom.h>
 #include <avr/interrupt.h>
 #include <avr/io.h>
+#include <avr/pgmspace.h>
 #include <avr/sleep.h>
 #include <string.h>
 
+#include "delay.h"
 #include "unit.h"
 
 struct unit_state unit;
 
-static const int16_t init_weights[N_SYN] = SYN_WEIGHTS;
+static const int16_t init_weights[N_SYN] PROGMEM = SYN_WEIGHTS;   /* read once, at reset */
 static const uint8_t receptor[N_SYN] = SYN_RECEPTOR;   /* 0 excitatory, 1 inhibitory */
+#if DELAY_LINES
+static const uint16_t arrival_bit[N_SYN] = SYN_ARRIVAL_BIT;   /* 1 << (delay - 1) */
+#endif
 static volatile uint8_t tick;
 
 ISR(TIMER1_COMPA_vect)
@@ -35,7 +46,9 @@ ISR(TIMER1_COMPA_vect)
 }
 
 #if BUS_MODE
-static const uint8_t source[N_SYN] = SYN_SOURCE;        /* address of each input */
+/* the inputs an address feeds, as chains: 1 + the first input (0: none), then 1 + the next one */
+static const uint8_t first_input[128] PROGMEM = SYN_FIRST_INPUT;
+static const uint8_t next_input[N_SYN] PROGMEM = SYN_NEXT_INPUT;
 #define RX_SIZE 32                          /* a power of two */
 static volatile uint8_t rx_buf[RX_SIZE];
 static volatile uint8_t rx_head;
@@ -50,14 +63,27 @@ ISR(USART_RXC_vect)
     }
 }
 
+/* pre[j] = 1 for every input whose source's byte was received (a table look-up
+ * per byte); a reward and a punishment received in the same tick cancel
+ * (unit.reward = 0) */
 static void read_inputs(uint8_t *pre)
 {
+#if RSTDP_ON
+    uint8_t rewarded = 0, punished = 0;
+#endif
     while (rx_tail != rx_head) {
         uint8_t address = rx_buf[rx_tail % RX_SIZE] & 0x7f;
         rx_tail++;
-        for (uint8_t j = 0; j < N_SYN; j++)
-            if (source[j] == address) pre[j] = 1;
+#if RSTDP_ON
+        if (address == REWARD_ADDRESS) rewarded = 1;
+        if (address == PUNISH_ADDRESS) punished = 1;
+#endif
+        for (uint8_t j = pgm_read_byte(&first_input[address]); j; j = pgm_read_byte(&next_input[j - 1]))
+            pre[j - 1] = 1;
     }
+#if RSTDP_ON
+    unit.reward = (int8_t)(rewarded - punished);
+#endif
 }
 
 /* This unit's byte goes out in its own slot of the tick (Timer1 compare B
@@ -103,19 +129,26 @@ static void sample_pins(uint8_t *pins)
     pins[2] = PIND;
 }
 
+/* pre[j] = 1 for every dendrite with a rising edge; a rising edge on the
+ * reward and on the punishment pin in the same tick cancel (unit.reward = 0) */
 static void read_inputs(uint8_t *pre)
 {
-    uint8_t pins[3];
+    uint8_t pins[3], rise[3];
     sample_pins(pins);
-    for (uint8_t j = 0; j < N_SYN; j++) {
-        uint8_t p = pin_port[j], m = pin_mask[j];
-        pre[j] = (pins[p] & m) && !(last_pins[p] & m);   /* rising edge */
+    for (uint8_t p = 0; p < 3; p++) {
+        rise[p] = pins[p] & (uint8_t)~last_pins[p];
+        last_pins[p] = pins[p];
     }
-    memcpy(last_pins, pins, sizeof pins);
+    for (uint8_t j = 0; j < N_SYN; j++)
+        pre[j] = (rise[pin_port[j]] & pin_mask[j]) != 0;
+#if RSTDP_ON
+    unit.reward = (int8_t)((rise[REWARD_PORT] & REWARD_MASK) != 0)
+                - (int8_t)((rise[PUNISH_PORT] & PUNISH_MASK) != 0);
+#endif
 }
 #endif
 
-#if STDP_ON
+#if LEARNING
 #define EE_HASH ((uint16_t *)0)
 #define EE_WEIGHTS ((uint8_t *)2)
 static int16_t snapshot[N_SYN];
@@ -156,19 +189,28 @@ static void persist_weights(void)
 }
 #endif
 
+/* One tick: neurobox/hardware/unit.py `unit_tick`, steps 1 to 5 (the learning
+ * rule always runs: the firmware learns whenever it has a rule) */
 static void update(void)
 {
     uint8_t pre[N_SYN];
     memset(pre, 0, sizeof pre);
-    read_inputs(pre);
+    read_inputs(pre);                  /* pre[j]: received */
     int32_t in_ex = 0, in_in = 0;
     for (uint8_t j = 0; j < N_SYN; j++) {
+#if DELAY_LINES
+        pre[j] = delay_line(&unit.line[j], pre[j], arrival_bit[j]);   /* now: arrived */
+#endif
         if (!pre[j]) continue;
         if (receptor[j]) in_in += unit.w[j];
         else in_ex += unit.w[j];
     }
     unit.spiked = lif_step(&unit, in_ex, in_in);
+#if STDP_ON
     unit.learned = stdp_step(&unit, pre, unit.spiked);
+#elif RSTDP_ON
+    unit.learned = rstdp_step(&unit, pre, unit.spiked);
+#endif
 #if BUS_MODE
     if (unit.spiked) emit_spike();
 #else
@@ -180,14 +222,14 @@ static void update(void)
     }
 #endif
     led_update(&unit);
-#if STDP_ON
+#if LEARNING
     persist_weights();
 #endif
 }
 
 int main(void)
 {
-    memcpy(unit.w, init_weights, sizeof unit.w);
+    memcpy_P(unit.w, init_weights, sizeof unit.w);
     unit.led_since = 255;
     LED_DDR |= 1 << LED_BIT;
     LED_PORT &= (uint8_t)~(1 << LED_BIT);
@@ -200,7 +242,7 @@ int main(void)
     AXON_DDR |= 1 << AXON_BIT;
     sample_pins(last_pins);
 #endif
-#if STDP_ON
+#if LEARNING
     load_weights();
 #endif
     OCR1A = TICK_OCR;

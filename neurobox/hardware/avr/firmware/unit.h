@@ -3,7 +3,9 @@
  *
  * The arithmetic mirrors the Python specification exactly:
  *   neuron.c  <->  neurobox/neurons/lif_fixed.py
+ *   delay.h   <->  neurobox/hardware/unit.py (unit_tick, step 1: delay lines)
  *   stdp.c    <->  neurobox/plasticity/stdp_fixed.py
+ *   rstdp.c   <->  neurobox/plasticity/rstdp_fixed.py
  *   led.c     <->  neurobox/hardware/led.py
  * unit_config.h is generated per unit by neurobox.hardware.avr.config.
  */
@@ -12,6 +14,9 @@
 
 #include <stdint.h>
 #include "unit_config.h"
+
+/* the unit learns (one rule per unit): its weights are kept in EEPROM */
+#define LEARNING (STDP_ON || RSTDP_ON)
 
 /* The whole state of the unit. The emulator reads it from SRAM after
  * every tick, so its layout is part of the specification
@@ -30,13 +35,21 @@ struct unit_state {
     uint8_t axon_hold;    /* ticks left of the axon pulse (wired mode) */
     uint8_t learned;      /* 1 if a weight changed in the last tick */
     int16_t w[N_SYN];     /* synaptic weights, I_lsb */
-    uint16_t x_pre[N_SYN];/* STDP pre-synaptic traces (plastic synapses only) */
+    uint16_t x_pre[N_SYN];/* pre-synaptic traces (plastic synapses only) */
+#if DELAY_LINES
+    uint16_t line[N_SYN]; /* delay lines: bit k set = received k ticks ago */
+#endif
+#if RSTDP_ON
+    uint16_t c[N_SYN];    /* eligibilities, I_lsb (plastic synapses only) */
+    int8_t reward;        /* reward pulse seen in the last tick: -1, 0, +1 */
+#endif
 };
 
 extern struct unit_state unit;
 
 uint8_t lif_step(struct unit_state *u, int32_t in_ex, int32_t in_in);
 uint8_t stdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
+uint8_t rstdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
 void led_update(struct unit_state *u);
 void ws2812_send(const uint8_t *grb, uint8_t n);
 

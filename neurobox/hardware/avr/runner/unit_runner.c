@@ -18,7 +18,8 @@
  *   P port bit cycle level                    a watched pin changed
  *   U cycle HEXBYTE                           the firmware sent a UART byte
  *   X HEXBYTES                                EEPROM at the end (eeprom_out=1)
- *   R reason cycle                            done | cycle_limit | overrun | crashed
+ *   R reason cycle stack                      done | cycle_limit | overrun | crashed;
+ *                                             stack: most bytes the stack held (RAMEND - lowest SP)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@
 #include "avr_eeprom.h"
 
 #define EEPROM_SIZE 512
+#define SPL_DATA 0x5d               /* SPL, SPH in data space (I/O 0x3d, 0x3e) */
+#define RAMEND 0x45f
 
 static avr_t *avr;
 
@@ -134,6 +137,7 @@ int main(int argc, char **argv) {
     int awake = 1;                  /* the tick in progress has not slept yet */
     unsigned long long tick_cycle = 0;
     const char *reason = "done";
+    unsigned lowest_sp = RAMEND;
     for (;;) {
         /* about to execute SLEEP (opcode 0x9588): the tick's work is done */
         if (awake && avr->state == cpu_Running && avr->flash[avr->pc] == 0x88 && avr->flash[avr->pc + 1] == 0x95) {
@@ -144,6 +148,8 @@ int main(int argc, char **argv) {
         }
         int state = avr_run(avr);
         if (state == cpu_Done || state == cpu_Crashed) { reason = state == cpu_Done ? "stopped" : "crashed"; break; }
+        unsigned sp = avr->data[SPL_DATA] | (unsigned)avr->data[SPL_DATA + 1] << 8;
+        if (sp < lowest_sp) lowest_sp = sp;
         if (avr->pc == vector && avr->state == cpu_Running) {
             if (awake && tick >= 0) { reason = "overrun"; break; }
             tick++;
@@ -160,6 +166,6 @@ int main(int argc, char **argv) {
         for (int i = 0; i < EEPROM_SIZE; i++) printf("%02x", d.ee[i]);
         printf("\n");
     }
-    printf("R %s %llu\n", reason, (unsigned long long)avr->cycle);
+    printf("R %s %llu %u\n", reason, (unsigned long long)avr->cycle, RAMEND - lowest_sp);
     return 0;
 }

@@ -1,0 +1,75 @@
+"""What a unit's firmware needs of an ATmega8's SRAM and flash, from its numbers, before compiling.
+
+SRAM: the state struct (config.STATE_LAYOUT), the synapse tables the
+firmware keeps in SRAM (receptor, dendrite pins, plastic flags, arrival
+bits of the delay lines), the EEPROM snapshot of the
+weights, the fixed buffers (bus receive ring, pin history, counters), and a
+stack margin (the deepest call chain with an interrupt on top, plus the
+per-input flags of a tick). Flash: a bound on the code plus the tables'
+initial values, the initial weights and, on the bus, the look-up of inputs
+by source address. The figures are upper bounds of
+what avr-size reports (tests/test_avr_learners.py holds them against it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurobox.errors import ConfigError
+from neurobox.hardware.avr import config
+from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES
+from neurobox.hardware.unit import FixedUnit
+
+CODE_BYTES = 3600
+"""Bound on the code (.text without the initial weights and the bus look-up) of any unit: measured up to
+3,350 B at -O2."""
+STACK_BYTES = 96
+"""Stack margin besides the per-input flags: the deepest call chain of a tick (update, the learning rule,
+the LED) with an interrupt on top; measured in simavr up to 56 B besides the flags."""
+RX_BUFFER = 32
+"""Bytes of the bus receive ring (main.c RX_SIZE)."""
+
+
+@dataclass(frozen=True)
+class MemoryNeed:
+    """SRAM parts and flash of one unit's firmware, bytes."""
+
+    state: int
+    """struct unit_state."""
+    tables: int
+    """synapse tables, EEPROM snapshot, buffers and counters."""
+    stack: int
+    flash: int
+
+    @property
+    def sram(self) -> int:
+        return self.state + self.tables + self.stack
+
+
+def memory_need(unit: FixedUnit, mode: str) -> MemoryNeed:
+    """The SRAM and flash `unit`'s firmware needs in connection mode `mode` ("wired" or "bus")."""
+    n = max(unit.n_inputs, 1)
+    learning = unit.rule is not None
+    per_input = 1 + (2 if mode == "wired" else 0)            # receptor; dendrite port and mask
+    per_input += 2 if config.delay_lines(unit) else 0         # arrival bit
+    per_input += 1 + 2 if learning else 0                     # plastic flag; EEPROM snapshot
+    fixed = 1 + (4 if mode == "wired" else RX_BUFFER + 2)     # tick flag; axon level and pin history, or ring
+    fixed += 3 if learning else 0                             # EEPROM copy counter and position
+    initial = n * (per_input - (2 if learning else 0))        # initial values of the SRAM tables (in flash)
+    in_flash = 2 * n + (128 + n if mode == "bus" else 0)      # initial weights; inputs by source address
+    return MemoryNeed(state=config.state_size(unit), tables=n * per_input + fixed + 1,   # + 1: .data padded
+                      stack=STACK_BYTES + n, flash=CODE_BYTES + initial + in_flash)
+
+
+def check_memory(unit: FixedUnit, mode: str) -> MemoryNeed:
+    """`memory_need`, or ConfigError naming the unit and its numbers when it does not fit an ATmega8."""
+    need = memory_need(unit, mode)
+    parts = (f"{need.state} B state ({unit.n_inputs} inputs), {need.tables} B tables and buffers, "
+             f"{need.stack} B stack")
+    if need.sram > SRAM_BYTES:
+        raise ConfigError(f"units.{unit.name}.inputs",
+                          f"unit {unit.name} needs {need.sram} B of SRAM, an ATmega8 has {SRAM_BYTES}: {parts}")
+    if need.flash > FLASH_BYTES:
+        raise ConfigError(f"units.{unit.name}.inputs",
+                          f"unit {unit.name} needs about {need.flash} B of flash, an ATmega8 has {FLASH_BYTES}: "
+                          f"{CODE_BYTES} B code and {need.flash - CODE_BYTES} B of tables")
+    return need
