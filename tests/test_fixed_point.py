@@ -181,7 +181,7 @@ def test_numba_kernel_is_bit_exact_with_the_reference():
     p = fixed_parameters({k: v for k, v in params.items() if k not in ("V_lsb", "I_lsb")}, dt)
     kernel = IAF_PSC_EXP_FIXED.kernel(None)
     rng = np.random.default_rng(7)
-    state = np.zeros((4, n))
+    state = np.zeros((len(IAF_PSC_EXP_FIXED.state), n))
     refs = [LifFixedState() for _ in range(n)]
     out = np.zeros(n, dtype=np.int32)
     for t in range(steps):
@@ -204,15 +204,15 @@ def test_kernel_follows_the_contract():
     assert m.state[0].name == m.voltage == "V_m" and m.receptors == ("excitatory", "inhibitory")
     params = m.resolve_params(None, "p")
     consts = m.constants(params, 0.1, 6)
-    state = np.zeros((4, 6))
+    state = np.zeros((len(m.state), 6))
     state[0, 3] = np.nan
     out = np.zeros(6, dtype=np.int32)
     assert m.kernel(None)(state, consts, np.zeros((2, 6)), np.zeros(6), np.zeros(4, np.uint64), 0, out) == -4
     # external current in pA is rounded to whole I_lsb and drives the neuron like I_e
-    state = np.zeros((4, 2))
+    state = np.zeros((len(m.state), 2))
     ext = np.array([1000.0, 0.0])
     const_e = m.constants({**params, "I_e": 1000.0}, 0.1, 2)
-    state_e = np.zeros((4, 2))
+    state_e = np.zeros((len(m.state), 2))
     for t in range(300):
         m.kernel(None)(state, consts, np.zeros((2, 2)), ext, np.zeros(4, np.uint64), t, out)
         m.kernel(None)(state_e, const_e, np.zeros((2, 2)), np.zeros(2), np.zeros(4, np.uint64), t, out)

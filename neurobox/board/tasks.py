@@ -173,7 +173,7 @@ class DigitsTask:
         return f"drawn: {int(image.sum())} pixels; the network answers after the current digit"
 
     def act(self, board) -> None:
-        c, t = self.config, board.time
+        t = board.time
         if self.current is not None and t >= self.current["end"] - 1e-9:
             self._answer(board, t)
         if self.current is None and t >= self.next_start - 1e-9:

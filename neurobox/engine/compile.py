@@ -205,7 +205,7 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
                         coupled: bool) -> CompiledPopulation:
     model = em.model
     state = initial_state(pop, net.seed)
-    if em.fixed:
+    if em.fixed and pop.model is not model:  # a float population run in fixed point: its state in integers
         state = fixed_state(em, state, f"populations.{name}")
     return CompiledPopulation(
         name=name,

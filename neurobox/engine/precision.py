@@ -27,7 +27,8 @@ from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel
 from neurobox.neurons.lif_fixed import (DEFAULT_I_LSB, DEFAULT_V_LSB, IAF_PSC_EXP_FIXED, INT16_MAX, INT16_MIN)
 from neurobox.plasticity.rules import (FIXED_RSTDP, FIXED_STDP, N_CONSTANTS, P_A_MINUS, P_A_PLUS, P_DECAY_C,
-                                       P_DECAY_X1, P_DECAY_Y1, P_LEARN, P_RULE, P_W_MAX, P_W_MIN, Plasticity)
+                                       P_DECAY_X1, P_DECAY_Y1, P_HALVE_EVERY, P_HALVINGS, P_LEARN, P_NORM_TO,
+                                       P_RULE, P_W_MAX, P_W_MIN, Plasticity)
 
 FIXED_COUNTERPART = {"iaf_psc_exp": IAF_PSC_EXP_FIXED}
 HEADROOM = INT16_MAX // 2
@@ -106,10 +107,13 @@ def largest_incoming_weights(net, synapses: dict) -> dict[str, float]:
 
 def fixed_state(em: EngineModel, state: np.ndarray, field: str) -> np.ndarray:
     """Float initial state (mV, pA) of an iaf_psc_exp population as the fixed model's integers."""
-    out = state.copy()
+    out = np.zeros((len(em.model.state), state.shape[1]))
+    out[:state.shape[0]] = state
     out[0] = np.rint((state[0] - em.offset_mV) / em.v_lsb)
     out[1] = np.rint(state[1] / em.i_lsb)
     out[2] = np.rint(state[2] / em.i_lsb)
+    if state.shape[0] > 4:                          # the float model's adaptive threshold, mV
+        out[4] = np.rint(state[4] / em.v_lsb)
     if out[:3].size and (out[:3].min() < INT16_MIN or out[:3].max() > INT16_MAX):
         raise ConfigError(f"{field}.initial", "initial V_m or currents do not fit int16 at this V_lsb / I_lsb")
     return out
@@ -138,15 +142,16 @@ def fixed_plasticity_constants(rule: Plasticity, dt: float, i_lsb: float, field:
         c[P_DECAY_X1], c[P_DECAY_C], c[P_A_PLUS] = fp.k_pre, fp.k_c, fp.a_plus
         c[P_W_MIN], c[P_W_MAX] = fp.w_min, fp.w_max
         return c
-    if rule.rule != "stdp" or rule.mode != "additive" or rule.pairing != "all_to_all" \
-            or rule.params["normalize_to"] > 0:
+    if rule.rule != "stdp" or rule.mode != "additive" or rule.pairing != "all_to_all":
         raise ConfigError(field, "with precision = \"fixed\" plasticity must be additive all-to-all pair STDP "
                                  "(rule = \"stdp\") or additive reward-modulated STDP (rule = \"rstdp\"), "
-                                 "without normalisation, as the chips run them")
-    keys = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
+                                 "as the chips run them")
+    keys = ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max", "halve_every", "halvings",
+            "normalize_to", "normalize_every_ms")
     fp = fixed_stdp_parameters({k: rule.params[k] for k in keys}, dt, i_lsb, field)
     c[P_RULE] = FIXED_STDP
     c[P_DECAY_X1], c[P_DECAY_Y1] = fp.k_plus, fp.k_minus
     c[P_A_PLUS], c[P_A_MINUS] = fp.a_plus, fp.a_minus
     c[P_W_MIN], c[P_W_MAX] = fp.w_min, fp.w_max
+    c[P_HALVE_EVERY], c[P_HALVINGS], c[P_NORM_TO] = fp.halve_every, fp.halvings, fp.norm_target
     return c

@@ -15,10 +15,13 @@ the FPGA cell are held bit-exact against) and by the twin's bank of units
        (delay 1: in the tick it is received, i.e. one tick after it was sent);
     2. the weights (as they are before this tick's learning) of the inputs
        whose spike arrives are summed per receptor (int32);
-    3. the neuron steps (neurobox.neurons.lif_fixed.lif_update);
+    3. the neuron steps (neurobox.neurons.lif_fixed.lif_update, with its
+       adaptive threshold);
     4. when learning is on, the rule steps on the plastic inputs: pair STDP
-       (neurobox.plasticity.stdp_fixed) or reward-modulated STDP with this
-       tick's reward pulse (neurobox.plasticity.rstdp_fixed);
+       (neurobox.plasticity.stdp_fixed: with the unit's own learning-rate
+       schedule and the normalisation of its plastic weights after its own
+       spikes) or reward-modulated STDP with this tick's reward pulse
+       (neurobox.plasticity.rstdp_fixed);
     5. the LED steps (neurobox.hardware.led).
 """
 from __future__ import annotations
@@ -36,7 +39,7 @@ from neurobox.neurons.lif import IAF_PSC_EXP
 from neurobox.neurons.lif_fixed import LIF_FIELDS, lif_update
 from neurobox.plasticity import rstdp_fixed, stdp_fixed
 from neurobox.plasticity.rstdp_fixed import eligible, rewarded
-from neurobox.plasticity.stdp_fixed import bump, pair_update, trace_decay
+from neurobox.plasticity.stdp_fixed import bump, halved, pair_update, scale_factor, scaled, trace_decay
 
 RECEPTORS = ("excitatory", "inhibitory")
 RULES = ("stdp", "rstdp")
@@ -45,15 +48,16 @@ MAX_DELAY = 16
 
 # the constants row of a unit (int64): the neuron's, then the rule's, then the LED's
 N_LIF = len(LIF_FIELDS)
-C_RULE, C_K1, C_K2, C_A_PLUS, C_A_MINUS, C_W_MIN, C_W_MAX = range(N_LIF, N_LIF + 7)
-"""rule: 0 none, 1 stdp (k1 = k_plus, k2 = k_minus), 2 rstdp (k1 = k_pre, k2 = k_c, a_minus unused)."""
-C_SPAN, C_SCALE, C_FLASH, C_MIN_STEPS = range(C_W_MAX + 1, C_W_MAX + 5)
+C_RULE, C_K1, C_K2, C_A_PLUS, C_A_MINUS, C_W_MIN, C_W_MAX, C_HALVE, C_HALVINGS, C_NORM = range(N_LIF, N_LIF + 10)
+"""rule: 0 none, 1 stdp (k1 = k_plus, k2 = k_minus; the schedule halve_every, halvings; the normalisation
+target), 2 rstdp (k1 = k_pre, k2 = k_c; a_minus, the schedule and the normalisation unused)."""
+C_SPAN, C_SCALE, C_FLASH, C_MIN_STEPS = range(C_NORM + 1, C_NORM + 5)
 N_CONSTANTS = C_MIN_STEPS + 1
 RULE_STDP, RULE_RSTDP = 1, 2
 
 # the state row of a unit (int64)
-S_V, S_IEX, S_IIN, S_REF, S_XPOST, S_FLASH, S_LEARN, S_SINCE, S_G, S_R, S_B, S_FRAMES = range(12)
-N_STATE = 12
+S_V, S_IEX, S_IIN, S_REF, S_THETA, S_XPOST, S_NPOST, S_FLASH, S_LEARN, S_SINCE, S_G, S_R, S_B, S_FRAMES = range(14)
+N_STATE = 14
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,8 @@ def unit_constants(unit: FixedUnit) -> np.ndarray:
     c[:N_LIF] = lif_fixed.constants_row(unit.lif)
     if unit.stdp is not None:
         s = unit.stdp
-        c[C_RULE:C_W_MAX + 1] = (RULE_STDP, s.k_plus, s.k_minus, s.a_plus, s.a_minus, s.w_min, s.w_max)
+        c[C_RULE:C_NORM + 1] = (RULE_STDP, s.k_plus, s.k_minus, s.a_plus, s.a_minus, s.w_min, s.w_max,
+                                s.halve_every, s.halvings, s.norm_target)
     elif unit.rstdp is not None:
         r = unit.rstdp
         c[C_RULE:C_W_MAX + 1] = (RULE_RSTDP, r.k_pre, r.k_c, r.a_plus, 0, r.w_min, r.w_max)
@@ -217,23 +222,35 @@ def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, received, reward, 
                 in_ex += w[j]
             else:
                 in_in += w[j]
-    v, i_ex, i_in, ref, spiked = lif_update(st[S_V], st[S_IEX], st[S_IIN], st[S_REF], in_ex, in_in, 0, k)
-    st[S_V], st[S_IEX], st[S_IIN], st[S_REF] = v, i_ex, i_in, ref
+    v, i_ex, i_in, ref, theta, spiked = lif_update(st[S_V], st[S_IEX], st[S_IIN], st[S_REF], st[S_THETA],
+                                                   in_ex, in_in, 0, k)
+    st[S_V], st[S_IEX], st[S_IIN], st[S_REF], st[S_THETA] = v, i_ex, i_in, ref, theta
     learned = False
     rule = k[C_RULE]
     if rule != 0 and learning:
         w_min, w_max, a_plus = k[C_W_MIN], k[C_W_MAX], k[C_A_PLUS]
         if rule == RULE_STDP:
+            if spiked:
+                st[S_NPOST] = min(st[S_NPOST] + 1, 65535)
+            a = halved(a_plus, st[S_NPOST], k[C_HALVE], k[C_HALVINGS])
             x_post = trace_decay(st[S_XPOST], k[C_K2])
+            total = np.int64(0)
             for j in range(n):
                 if not plastic[j]:
                     continue
-                arrived = (line[j] >> (delay[j] - 1)) & 1 == 1
                 x[j] = trace_decay(x[j], k[C_K1])
-                new = pair_update(w[j], x[j], x_post, arrived, spiked, a_plus, k[C_A_MINUS], w_min, w_max)
+                new = pair_update(w[j], x[j], x_post, (line[j] >> (delay[j] - 1)) & 1 == 1, spiked, a,
+                                  k[C_A_MINUS], w_min, w_max)
                 learned = learned or new != w[j]
                 w[j] = new
-                if arrived:
+                total += new
+            if spiked and k[C_NORM] > 0 and total > k[C_NORM]:
+                f = scale_factor(total, k[C_NORM])
+                for j in range(n):
+                    if plastic[j]:
+                        w[j] = scaled(w[j], f, w_min, w_max)
+            for j in range(n):
+                if plastic[j] and (line[j] >> (delay[j] - 1)) & 1:
                     x[j] = bump(x[j])
             st[S_XPOST] = bump(x_post) if spiked else x_post
         else:
@@ -265,7 +282,7 @@ def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, received, reward, 
 class UnitTrace:
     """What a unit did, one row per tick (after the tick's update).
 
-    v, i_ex, i_in, ref, x_post: int64[steps]; spikes, learned: bool[steps];
+    v, i_ex, i_in, ref, theta, x_post, n_post: int64[steps]; spikes, learned: bool[steps];
     weights, x_pre, eligibility: int64[steps, n_inputs] (x_pre and
     eligibility 0 on non-plastic inputs); led_frames: (tick, (G, R, B)) for
     every colour sent to the LED.
@@ -281,6 +298,8 @@ class UnitTrace:
     x_post: np.ndarray
     learned: np.ndarray
     eligibility: np.ndarray = None
+    theta: np.ndarray = None
+    n_post: np.ndarray = None
     led_frames: list = field(default_factory=list)
 
 
@@ -312,7 +331,7 @@ class UnitSim:
 
     @property
     def state(self) -> lif_fixed.LifFixedState:
-        return lif_fixed.LifFixedState(*(int(self.st[i]) for i in (S_V, S_IEX, S_IIN, S_REF)))
+        return lif_fixed.LifFixedState(*(int(self.st[i]) for i in (S_V, S_IEX, S_IIN, S_REF, S_THETA)))
 
 
 def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None = None,
@@ -330,7 +349,9 @@ def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None =
     reward = np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)
     if reward.shape != (steps,) or np.any(np.abs(reward) > 1):
         raise ConfigError("reward", f"expected {steps} pulses of -1, 0 or +1, got shape {reward.shape}")
-    rows = {key: np.zeros(steps, dtype=np.int64) for key in ("v", "i_ex", "i_in", "ref", "x_post")}
+    columns = {"v": S_V, "i_ex": S_IEX, "i_in": S_IIN, "ref": S_REF, "theta": S_THETA, "x_post": S_XPOST,
+               "n_post": S_NPOST}
+    rows = {key: np.zeros(steps, dtype=np.int64) for key in columns}
     w_rows, x_rows, c_rows = (np.zeros((steps, n), dtype=np.int64) for _ in range(3))
     spikes = np.zeros(steps, dtype=bool)
     learned = np.zeros(steps, dtype=bool)
@@ -340,9 +361,9 @@ def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None =
         spikes[t], learned[t], sent = sim.tick(pre[t], int(reward[t]))
         if sent is not None:
             frames.append((t, sent))
-        for key, col in (("v", S_V), ("i_ex", S_IEX), ("i_in", S_IIN), ("ref", S_REF), ("x_post", S_XPOST)):
+        for key, col in columns.items():
             rows[key][t] = sim.st[col]
         x_rows[t], c_rows[t], w_rows[t] = sim.x, sim.c, sim.w
     return UnitTrace(v=rows["v"], i_ex=rows["i_ex"], i_in=rows["i_in"], ref=rows["ref"], spikes=spikes,
                      weights=w_rows, x_pre=x_rows, x_post=rows["x_post"], learned=learned, eligibility=c_rows,
-                     led_frames=frames)
+                     theta=rows["theta"], n_post=rows["n_post"], led_frames=frames)

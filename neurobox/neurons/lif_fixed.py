@@ -13,6 +13,7 @@ Number formats (all integers, two's complement)
     i_in    int16  inhibitory synaptic current, in units of I_lsb pA
                    (default I_lsb = 0.25 pA: range -8192 .. +8191.75 pA)
     ref     uint8  refractory steps left, 0 .. 255
+    theta   uint16 adaptive threshold (homeostasis), V_lsb: added to v_th
     weights int16  in units of I_lsb pA (what arrives in `syn_in`)
 
 Constants (computed once by `fixed_parameters` from the float NEST
@@ -25,6 +26,8 @@ parameters and dt; in firmware they are compile-time constants)
     i_e              int16   constant current I_e in I_lsb
     v_th, v_reset    int16   threshold and reset, V_lsb relative to E_L
     ref_steps        uint8   t_ref / dt rounded
+    theta_plus       uint16  theta_plus / V_lsb: what each spike adds to theta
+                             (the threshold does not decay on a unit)
 
 Operations
 ----------
@@ -51,7 +54,8 @@ spikes arriving in this step, int32):
     else:         ref = ref - 1                     # v held at v_reset
     i_ex = sat16(decay(i_ex, D_ex) + in_ex)
     i_in = sat16(decay(i_in, D_in) + in_in)
-    if v >= v_th: spike; v = v_reset; ref = ref_steps
+    if v >= v_th + theta:  spike; v = v_reset; ref = ref_steps;  (int32 compare)
+                           theta = min(theta + theta_plus, 65535)
 
 The float model this approximates is `neurobox.neurons.lif.IAF_PSC_EXP`
 (exact integration): D and P are its propagators, rounded.
@@ -99,15 +103,17 @@ class LifFixedParams(NamedTuple):
     """mV per membrane LSB (for conversion only; not used by the arithmetic)."""
     I_lsb: float
     """pA per current LSB (for conversion only)."""
+    theta_plus: int = 0
 
 
 class LifFixedState(NamedTuple):
-    """State of one unit: v, i_ex, i_in (int16) and ref (uint8)."""
+    """State of one unit: v, i_ex, i_in (int16), ref (uint8) and theta (uint16)."""
 
     v: int = 0
     i_ex: int = 0
     i_in: int = 0
     ref: int = 0
+    theta: int = 0
 
 
 # --------------------------------------------------------------------------
@@ -115,9 +121,10 @@ class LifFixedState(NamedTuple):
 # (neurobox.hardware.unit), the engine's kernel below and the twin's bank
 # (neurobox.twin.units) alike
 
-LIF_FIELDS = ("D_m", "D_ex", "D_in", "P_ex", "P_in", "P_e", "S", "i_e", "v_th", "v_reset", "ref_steps")
+LIF_FIELDS = ("D_m", "D_ex", "D_in", "P_ex", "P_in", "P_e", "S", "i_e", "v_th", "v_reset", "ref_steps", "theta_plus")
 """The integer constants in the order `lif_update` reads them from its constants row."""
-K_DM, K_DEX, K_DIN, K_PEX, K_PIN, K_PE, K_S, K_IE, K_VTH, K_VRESET, K_REF = range(len(LIF_FIELDS))
+K_DM, K_DEX, K_DIN, K_PEX, K_PIN, K_PE, K_S, K_IE, K_VTH, K_VRESET, K_REF, K_THPLUS = range(len(LIF_FIELDS))
+THETA_MAX = 65535
 
 
 @njit(cache=True)
@@ -136,10 +143,10 @@ def decay(x, d):
 
 
 @njit(cache=True)
-def lif_update(v, i_ex, i_in, ref, in_ex, in_in, i_ext, k):
+def lif_update(v, i_ex, i_in, ref, theta, in_ex, in_in, i_ext, k):
     """One time step (the module docstring's `step`); k: the constants in LIF_FIELDS order (ints or floats).
 
-    Returns (v, i_ex, i_in, ref, spiked).
+    Returns (v, i_ex, i_in, ref, theta, spiked).
     """
     if ref == 0:
         s = np.int64(k[K_S])
@@ -149,11 +156,12 @@ def lif_update(v, i_ex, i_in, ref, in_ex, in_in, i_ext, k):
         ref -= 1
     i_ex = sat16(decay(i_ex, np.int64(k[K_DEX])) + in_ex)
     i_in = sat16(decay(i_in, np.int64(k[K_DIN])) + in_in)
-    spiked = v >= np.int64(k[K_VTH])
+    spiked = v >= np.int64(k[K_VTH]) + theta
     if spiked:
         v = np.int64(k[K_VRESET])
         ref = np.int64(k[K_REF])
-    return v, i_ex, i_in, ref, spiked
+        theta = min(theta + np.int64(k[K_THPLUS]), THETA_MAX)
+    return v, i_ex, i_in, ref, theta, spiked
 
 
 def constants_row(p: "LifFixedParams") -> np.ndarray:
@@ -168,8 +176,8 @@ def step(state: LifFixedState, in_ex: int, in_in: int, p: LifFixedParams,
     `in_ex`, `in_in`: summed integer weights (I_lsb) of the spikes arriving
     in this step; `i_ext`: external current this step in I_lsb.
     """
-    v, i_ex, i_in, ref, spiked = lif_update(*state, in_ex, in_in, i_ext, constants_row(p))
-    return LifFixedState(int(v), int(i_ex), int(i_in), int(ref)), bool(spiked)
+    v, i_ex, i_in, ref, theta, spiked = lif_update(*state, in_ex, in_in, i_ext, constants_row(p))
+    return LifFixedState(int(v), int(i_ex), int(i_in), int(ref), int(theta)), bool(spiked)
 
 
 # --------------------------------------------------------------------------
@@ -238,7 +246,21 @@ def fixed_parameters(params: Mapping[str, float], dt: float, V_lsb: float = DEFA
         ref_steps=_check_int(params["t_ref"] / dt, 0, UINT8_MAX, f"{field_path}.t_ref", "t_ref / dt"),
         V_lsb=float(V_lsb),
         I_lsb=float(I_lsb),
+        theta_plus=_theta_plus(params, V_lsb, field_path),
     )
+
+
+THETA_STILL_MS = 1e6
+"""A threshold whose decay takes longer than this (ms, about 17 minutes) counts as not decaying."""
+
+
+def _theta_plus(params: Mapping[str, float], V_lsb: float, field_path: str) -> int:
+    """theta_plus / V_lsb; a unit's adaptive threshold grows with every spike and never decays."""
+    theta_plus = params.get("theta_plus", 0.0)
+    if theta_plus > 0 and params.get("tau_theta", math.inf) < THETA_STILL_MS:
+        raise ConfigError(f"{field_path}.tau_theta", f"a unit's adaptive threshold does not decay: tau_theta must be "
+                                                     f">= {THETA_STILL_MS:g} ms, got {params['tau_theta']:g} ms")
+    return _check_int(theta_plus / V_lsb, 0, THETA_MAX, f"{field_path}.theta_plus", "theta_plus / V_lsb")
 
 
 def weight_to_fixed(weight_pA: float, p: LifFixedParams, field: str = "weight") -> int:
@@ -266,7 +288,7 @@ def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
     """Kernel of `iaf_psc_exp_fixed` (contract in neurobox.neurons.base): `lif_update` for every neuron.
 
     State rows hold exact integers (V_m, I_syn_ex, I_syn_in in LSB,
-    ref_steps); `syn_in` holds summed integer weights; the external current
+    ref_steps, theta in V_lsb); `syn_in` holds summed integer weights; the external current
     `i_in` (pA) is rounded to the nearest I_lsb. Returns the number of
     spikes, or -1 - i if neuron i's membrane is NaN (only possible if it was
     set so from outside).
@@ -277,9 +299,9 @@ def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
         if state[0, i] != state[0, i]:
             return -1 - i
         ext = np.int64(np.floor(i_in[i] / i_lsb + 0.5))
-        v, a, b, ref, spiked = lif_update(np.int64(state[0, i]), np.int64(state[1, i]), np.int64(state[2, i]),
-                                          np.int64(state[3, i]), np.int64(syn_in[0, i]), np.int64(syn_in[1, i]),
-                                          ext, c)
+        v, a, b, ref, theta, spiked = lif_update(np.int64(state[0, i]), np.int64(state[1, i]),
+                                                 np.int64(state[2, i]), np.int64(state[3, i]), np.int64(state[4, i]),
+                                                 np.int64(syn_in[0, i]), np.int64(syn_in[1, i]), ext, c)
         syn_in[0, i] = 0.0
         syn_in[1, i] = 0.0
         if spiked:
@@ -289,6 +311,7 @@ def fixed_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
         state[1, i] = a
         state[2, i] = b
         state[3, i] = ref
+        state[4, i] = theta
     return n
 
 
@@ -298,7 +321,7 @@ IAF_PSC_EXP_FIXED = NeuronModel(
     equations=(
         "v = sat16(decay(v, D_m) + ((i_ex P_ex + i_in P_in + i_e P_e + 2^(S-1)) >> S))  unless refractory\n"
         "i_X = sat16(decay(i_X, D_X) + sum of integer weights arriving)\n"
-        "v >= v_th: spike, v <- v_reset, ref <- ref_steps"),
+        "v >= v_th + theta: spike, v <- v_reset, ref <- ref_steps, theta <- min(theta + theta_plus, 65535)"),
     integration="integer arithmetic (int16 state, int32 accumulators) specified in neurobox.neurons.lif_fixed",
     parameters=PSC_PARAMETERS + (
         positive("V_lsb", DEFAULT_V_LSB, "mV", "membrane potential per integer step"),
@@ -309,6 +332,7 @@ IAF_PSC_EXP_FIXED = NeuronModel(
         StateVariable("I_syn_ex", "I_lsb", "excitatory synaptic current, integer"),
         StateVariable("I_syn_in", "I_lsb", "inhibitory synaptic current, integer"),
         StateVariable("ref_steps", "steps", "refractory steps left"),
+        StateVariable("theta", "V_lsb", "adaptive threshold, integer"),
     ),
     receptors=("excitatory", "inhibitory"),
     receptor_kind="current",

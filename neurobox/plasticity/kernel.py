@@ -16,8 +16,9 @@ from numba import njit
 from neurobox.plasticity.rstdp_fixed import eligible, rewarded
 from neurobox.plasticity.rules import (FIXED_RSTDP, FIXED_STDP, P_A3_MINUS, P_A3_PLUS, P_A_MINUS, P_A_PLUS,
                                        P_DECAY_C, P_DECAY_D, P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2, P_DT,
-                                       P_LEARN, P_MULT, P_NEAREST, P_NORM_EVERY, P_NORM_TO, P_RULE, P_W_MAX, P_W_MIN)
-from neurobox.plasticity.stdp_fixed import bump, pair_update, trace_decay
+                                       P_HALVE_EVERY, P_HALVINGS, P_LEARN, P_MULT, P_NEAREST, P_NORM_EVERY,
+                                       P_NORM_TO, P_RULE, P_W_MAX, P_W_MIN)
+from neurobox.plasticity.stdp_fixed import bump, halved, pair_update, scale_factor, scaled, trace_decay
 
 TRIPLET = 1
 RSTDP = 2
@@ -40,11 +41,15 @@ def store_spikes(spikes, n, history, counts, slot):
 @njit(cache=True, boundscheck=False)
 def fixed_pair_step(arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, targets, weights,
                     rev_ptr, rev_syn, rev_pre, x, y, c):
-    """The integer pair rule of neurobox.plasticity.stdp_fixed, on integers held in float arrays."""
+    """The integer pair rule of neurobox.plasticity.stdp_fixed, on integers held in float arrays.
+
+    y[1] counts each post neuron's spikes (the schedule); a normalisation target scales a post neuron's
+    weights down after its spike."""
     k_plus, k_minus = np.int64(c[P_DECAY_X1]), np.int64(c[P_DECAY_Y1])
     a_plus, a_minus = np.int64(c[P_A_PLUS]), np.int64(c[P_A_MINUS])
     w_min, w_max = np.int64(c[P_W_MIN]), np.int64(c[P_W_MAX])
-    x1, y1 = x[0], y[0]
+    every, most, target = np.int64(c[P_HALVE_EVERY]), np.int64(c[P_HALVINGS]), np.int64(c[P_NORM_TO])
+    x1, y1, n_post = x[0], y[0], y[1]
     for i in range(x1.shape[0]):
         x1[i] = trace_decay(np.int64(x1[i]), k_plus)
     for j in range(y1.shape[0]):
@@ -57,10 +62,19 @@ def fixed_pair_step(arrivals, n_arrivals, post_spikes, n_post_spikes, indptr, ta
                                          a_plus, a_minus, w_min, w_max)
         for b in range(n_post_spikes):
             j = post_spikes[b]
+            n_post[j] = min(n_post[j] + 1.0, 65535.0)
+            a = halved(a_plus, np.int64(n_post[j]), every, most)
+            total = np.int64(0)
             for r in range(rev_ptr[j], rev_ptr[j + 1]):
                 k = rev_syn[r]
                 weights[k] = pair_update(np.int64(weights[k]), np.int64(x1[rev_pre[r]]), 0, False, True,
-                                         a_plus, a_minus, w_min, w_max)
+                                         a, a_minus, w_min, w_max)
+                total += np.int64(weights[k])
+            if target > 0 and total > target:
+                f = scale_factor(total, target)
+                for r in range(rev_ptr[j], rev_ptr[j + 1]):
+                    k = rev_syn[r]
+                    weights[k] = scaled(np.int64(weights[k]), f, w_min, w_max)
     for a in range(n_arrivals):
         x1[arrivals[a]] = bump(np.int64(x1[arrivals[a]]))
     for b in range(n_post_spikes):
@@ -93,6 +107,19 @@ def fixed_reward_step(arrivals, n_arrivals, post_spikes, n_post_spikes, weights,
             eligibility[k] = eligible(np.int64(eligibility[k]), np.int64(x1[rev_pre[q]]), True, a_plus)
     for a in range(n_arrivals):
         x1[arrivals[a]] = bump(np.int64(x1[arrivals[a]]))
+
+
+@njit(cache=True, boundscheck=False)
+def _scale_down(j, weights, rev_ptr, rev_syn, target, w_min, w_max):
+    """Scale post neuron j's incoming weights down to sum to `target`, if they sum to more."""
+    total = 0.0
+    for r in range(rev_ptr[j], rev_ptr[j + 1]):
+        total += weights[rev_syn[r]]
+    if total > target:
+        scale = target / total
+        for r in range(rev_ptr[j], rev_ptr[j + 1]):
+            k = rev_syn[r]
+            weights[k] = _clip(weights[k] * scale, w_min, w_max)
 
 
 @njit(cache=True, boundscheck=False)
@@ -149,21 +176,28 @@ def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indp
                     eligibility[k] += dw
                 else:
                     weights[k] = _clip(weights[k] + dw, w_min, w_max)
+        every, most = c[P_HALVE_EVERY], c[P_HALVINGS]
         for b in range(n_post_spikes):       # potentiation: post spike meets the pre traces
             j = post_spikes[b]
+            a_j = a_plus
+            if every > 0.0:                  # the post neuron's own schedule: its spikes are counted in y[1]
+                y2[j] += 1.0
+                a_j = a_plus * 2.0 ** -min(np.floor((y2[j] - 1.0) / every), most)
             for r in range(rev_ptr[j], rev_ptr[j + 1]):
                 k = rev_syn[r]
                 i = rev_pre[r]
                 if rule == TRIPLET:
-                    dw = x1[i] * (a_plus + c[P_A3_PLUS] * y2[j])
+                    dw = x1[i] * (a_j + c[P_A3_PLUS] * y2[j])
                 else:
-                    dw = a_plus * x1[i]
+                    dw = a_j * x1[i]
                     if mult:
                         dw *= w_max - weights[k]
                 if rule == RSTDP:
                     eligibility[k] += dw
                 else:
                     weights[k] = _clip(weights[k] + dw, w_min, w_max)
+            if rule != RSTDP and c[P_NORM_TO] > 0.0 and c[P_NORM_EVERY] == 0.0:
+                _scale_down(j, weights, rev_ptr, rev_syn, c[P_NORM_TO], w_min, w_max)
 
     triplet = rule == TRIPLET
     for a in range(n_arrivals):
@@ -178,7 +212,7 @@ def plasticity_step(step, arrivals, n_arrivals, post_spikes, n_post_spikes, indp
             y2[j] += 1.0
 
     target = c[P_NORM_TO]
-    if target > 0.0 and (step + 1) % int(c[P_NORM_EVERY]) == 0:
+    if target > 0.0 and c[P_NORM_EVERY] > 0.0 and (step + 1) % int(c[P_NORM_EVERY]) == 0:
         for j in range(rev_ptr.shape[0] - 1):
             total = 0.0
             for r in range(rev_ptr[j], rev_ptr[j + 1]):

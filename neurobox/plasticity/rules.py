@@ -33,7 +33,12 @@ rstdp     reward-modulated STDP (Izhikevich 2007): the pair rule above
 Homeostasis lives with the neurons (the adaptive threshold theta_plus,
 tau_theta of the LIF models) and here as weight normalisation:
 `normalize_to` (> 0) rescales, every `normalize_every_ms`, the incoming
-weights of each post neuron so that they sum to that value.
+weights of each post neuron so that they sum to that value; with
+`normalize_every_ms = 0` a post neuron scales its incoming weights down
+to that sum right after each of its spikes, when they exceed it (what a
+unit does on chip). The pair rule's learning rate may follow a schedule
+local to each post neuron: A_plus halves after every `halve_every` of its
+spikes, at most `halvings` times.
 """
 from __future__ import annotations
 
@@ -58,7 +63,8 @@ _COMMON = (
     any_value("w_min", 0.0, "weight unit", "lower weight bound"),
     any_value("w_max", 1.0, "weight unit", "upper weight bound"),
     non_negative("normalize_to", 0.0, "weight unit", "target sum of each post neuron's incoming weights (0: off)"),
-    positive("normalize_every_ms", 100.0, "ms", "period of the weight normalisation"),
+    non_negative("normalize_every_ms", 100.0, "ms", "period of the weight normalisation (0: after each post "
+                                                      "spike, scaling down only)"),
 )
 
 PARAMETERS: dict[str, tuple[Parameter, ...]] = {
@@ -67,6 +73,9 @@ PARAMETERS: dict[str, tuple[Parameter, ...]] = {
         positive("tau_minus", 33.7, "ms", "time constant of the post trace (depression window)"),
         non_negative("A_plus", 0.01, "weight unit", "potentiation at zero lag"),
         non_negative("A_minus", 0.01, "weight unit", "depression at zero lag"),
+        non_negative("halve_every", 0.0, "spikes", "A_plus halves after every this many spikes of the post "
+                                                     "neuron (0: never)"),
+        non_negative("halvings", 0.0, "", "at most this many halvings"),
     ) + _COMMON,
     "triplet": (
         positive("tau_plus", 16.8, "ms", "pre trace r1"),
@@ -93,7 +102,8 @@ STRING_OPTIONS = {"stdp": ("mode", "pairing"), "triplet": (), "rstdp": ("mode", 
 (P_RULE, P_LEARN, P_MULT, P_NEAREST, P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2,
  P_A_PLUS, P_A_MINUS, P_A3_PLUS, P_A3_MINUS, P_W_MIN, P_W_MAX, P_DECAY_C, P_DECAY_D, P_DT,
  P_NORM_TO, P_NORM_EVERY) = range(19)
-N_CONSTANTS = 19
+P_HALVE_EVERY, P_HALVINGS = 19, 20
+N_CONSTANTS = 21
 
 
 @dataclass
@@ -137,7 +147,9 @@ class Plasticity:
         c[P_W_MIN], c[P_W_MAX] = p["w_min"], p["w_max"]
         c[P_DT] = dt
         c[P_NORM_TO] = p["normalize_to"]
-        c[P_NORM_EVERY] = max(1, round(p["normalize_every_ms"] / dt))
+        c[P_NORM_EVERY] = max(1, round(p["normalize_every_ms"] / dt)) if p["normalize_every_ms"] > 0 else 0
+        if self.rule == "stdp":
+            c[P_HALVE_EVERY], c[P_HALVINGS] = p["halve_every"], p["halvings"]
         return c
 
 

@@ -13,6 +13,12 @@ Number formats
     k_plus, k_minus   1 .. 15 trace decay shifts: a trace loses 1/2**k per step
                               (time constant about 2**k steps, see effective_tau)
     w_min, w_max      int16   bounds, w_min <= w_max
+    halve_every       uint16  the unit-local learning-rate schedule: a_plus is
+                              halved after every `halve_every` own spikes (0: never),
+    halvings          0 .. 15 at most this many times
+    norm_target       int32   the sum the plastic weights are scaled down to after
+                              an own spike when they exceed it (0: no normalisation)
+    n_post            uint16  the unit's own spikes so far while learning (saturating)
 
 Operations (all on non-negative integers, so floor == trunc)
 ------------------------------------------------------------
@@ -24,9 +30,14 @@ Operations (all on non-negative integers, so floor == trunc)
 One step, after the neuron's step (pre[j]: a spike arrived on synapse j in
 this step; post: the neuron fired in this step):
 
+    if post:            n_post = min(n_post + 1, 65535)
+                        a = a_plus >> min((n_post - 1) // halve_every, halvings)   (a_plus if halve_every = 0)
     x_pre[j] = decay(x_pre[j], k_plus)  for all j;  x_post = decay(x_post, k_minus)
     for j with pre[j]:  w[j] = clamp(w[j] - dw(a_minus, x_post))     # depression
-    if post:            w[j] = clamp(w[j] + dw(a_plus, x_pre[j]))  for all j  # potentiation
+    if post:            w[j] = clamp(w[j] + dw(a, x_pre[j]))  for all j  # potentiation
+    if post and norm_target > 0 and s = sum_j w[j] > norm_target:     # the unit's own weights only
+                        f = ((norm_target << 16) + (s >> 1)) // s      # one 32-bit division, f < 2**16
+                        w[j] = clamp((w[j] * f + 2**15) >> 16)  for all j
     for j with pre[j]:  x_pre[j] = bump(x_pre[j]);   if post: x_post = bump(x_post)
 
 Traces are read before this step's spikes are added, so a pre and a post
@@ -57,6 +68,9 @@ class StdpFixedParams(NamedTuple):
     a_minus: int
     w_min: int
     w_max: int
+    halve_every: int = 0
+    halvings: int = 0
+    norm_target: int = 0
 
 
 class StdpFixedState(NamedTuple):
@@ -65,6 +79,7 @@ class StdpFixedState(NamedTuple):
     x_pre: tuple[int, ...]
     x_post: int
     w: tuple[int, ...]
+    n_post: int = 0
 
 
 @njit(cache=True)
@@ -91,6 +106,26 @@ def clamp(w, w_min, w_max):
 
 
 @njit(cache=True)
+def halved(a, n_post, every, most):
+    """The potentiation amplitude after n_post own spikes: a >> min((n_post - 1) // every, most) (every 0: a)."""
+    if every <= 0 or n_post <= 0:
+        return a
+    return a >> min((n_post - 1) // every, most)
+
+
+@njit(cache=True)
+def scale_factor(total, target):
+    """round(target * 2**16 / total), for total > target > 0: the factor (in 2**-16) that brings total to target."""
+    return ((target << 16) + (total >> 1)) // total
+
+
+@njit(cache=True)
+def scaled(w, f, w_min, w_max):
+    """A weight scaled by f / 2**16, rounded to nearest, clamped."""
+    return clamp((w * f + 32768) >> 16, w_min, w_max)
+
+
+@njit(cache=True)
 def pair_update(w, x_pre, x_post, arrived, fired, a_plus, a_minus, w_min, w_max):
     """One synapse's weight after this step (traces already decayed, not yet bumped): depression, then
     potentiation."""
@@ -102,15 +137,20 @@ def pair_update(w, x_pre, x_post, arrived, fired, a_plus, a_minus, w_min, w_max)
 
 
 def step(state: StdpFixedState, pre: Sequence[bool], post: bool, p: StdpFixedParams) -> StdpFixedState:
-    """One step of the rule for all plastic synapses of one unit."""
+    """One step of the rule for all plastic synapses of one unit (the module docstring, line by line)."""
+    n_post = min(state.n_post + 1, 65535) if post else state.n_post
+    a = halved(p.a_plus, n_post, p.halve_every, p.halvings)
     x_pre = [trace_decay(x, p.k_plus) for x in state.x_pre]
     x_post = trace_decay(state.x_post, p.k_minus)
-    w = [pair_update(w, x, x_post, bool(fired), bool(post), p.a_plus, p.a_minus, p.w_min, p.w_max)
+    w = [pair_update(w, x, x_post, bool(fired), bool(post), a, p.a_minus, p.w_min, p.w_max)
          for w, x, fired in zip(state.w, x_pre, pre)]
+    if post and p.norm_target > 0 and sum(w) > p.norm_target:
+        f = scale_factor(sum(w), p.norm_target)
+        w = [scaled(x, f, p.w_min, p.w_max) for x in w]
     x_pre = [bump(x) if fired else x for x, fired in zip(x_pre, pre)]
     if post:
         x_post = bump(x_post)
-    return StdpFixedState(tuple(int(x) for x in x_pre), int(x_post), tuple(int(x) for x in w))
+    return StdpFixedState(tuple(int(x) for x in x_pre), int(x_post), tuple(int(x) for x in w), int(n_post))
 
 
 def effective_tau(k: int, dt: float) -> float:
@@ -135,14 +175,17 @@ def fixed_stdp_parameters(params: Mapping[str, float], dt: float, I_lsb: float,
 
     `params`: tau_plus, tau_minus (ms; rounded to the nearest power of two
     of steps), A_plus, A_minus (pA: weight change for a pair at zero lag,
-    >= 0), w_min, w_max (pA). `I_lsb` (pA) is the post-synaptic neuron's
-    current step.
+    >= 0), w_min, w_max (pA), and optionally halve_every, halvings (the
+    schedule) and normalize_to (pA; with normalize_every_ms = 0: after each
+    own spike). `I_lsb` (pA) is the post-synaptic neuron's current step.
     """
-    allowed = ("rule", "tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max")
+    allowed = ("rule", "tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max", "halve_every", "halvings",
+               "normalize_to", "normalize_every_ms")
     for key in params:
         if key not in allowed:
             raise ConfigError(f"{field_path}.{key}", f"unknown STDP parameter; valid: {', '.join(allowed[1:])}")
-    defaults = {"tau_plus": 20.0, "tau_minus": 20.0, "A_plus": 0.0, "A_minus": 0.0}
+    defaults = {"tau_plus": 20.0, "tau_minus": 20.0, "A_plus": 0.0, "A_minus": 0.0, "halve_every": 0,
+                "halvings": 0, "normalize_to": 0.0, "normalize_every_ms": 0.0}
     q = {**defaults, **params}
     for need in ("w_min", "w_max"):
         if need not in q:
@@ -163,6 +206,12 @@ def fixed_stdp_parameters(params: Mapping[str, float], dt: float, I_lsb: float,
     w_max = to_int("w_max", -32768, 32767)
     if w_min > w_max:
         raise ConfigError(f"{field_path}.w_max", f"must be >= w_min ({q['w_min']} pA), got {q['w_max']} pA")
+    if q["normalize_to"] > 0 and q["normalize_every_ms"] != 0:
+        raise ConfigError(f"{field_path}.normalize_every_ms", "a unit normalises its weights after each of its "
+                                                              "own spikes: set normalize_every_ms = 0")
+    for name, high in (("halve_every", 65535), ("halvings", K_MAX)):
+        if not (float(q[name]).is_integer() and 0 <= q[name] <= high):
+            raise ConfigError(f"{field_path}.{name}", f"must be a whole number in [0, {high}], got {q[name]!r}")
     return StdpFixedParams(
         k_plus=_shift_for(float(q["tau_plus"]), dt, f"{field_path}.tau_plus"),
         k_minus=_shift_for(float(q["tau_minus"]), dt, f"{field_path}.tau_minus"),
@@ -170,4 +219,7 @@ def fixed_stdp_parameters(params: Mapping[str, float], dt: float, I_lsb: float,
         a_minus=to_int("A_minus", 0, TRACE_MAX),
         w_min=w_min,
         w_max=w_max,
+        halve_every=int(q["halve_every"]),
+        halvings=int(q["halvings"]),
+        norm_target=to_int("normalize_to", 0, 2 ** 31 - 1),
     )

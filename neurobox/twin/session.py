@@ -39,7 +39,7 @@ from neurobox.twin.scheduler import (TRANSPORT_FACTORIES, TwinResult, TwinRun, _
 from neurobox.twin.transport import NEVER, BusParams, Ledger, WireParams
 from neurobox.twin.units import EEPROM_WRITE_NS, UnitBank
 
-UNIT_VARIABLES = {"V_m": "v", "I_syn_ex": "i_ex", "I_syn_in": "i_in", "ref_steps": "ref"}
+UNIT_VARIABLES = {"V_m": "v", "I_syn_ex": "i_ex", "I_syn_in": "i_in", "ref_steps": "ref", "theta": "theta"}
 """State variables a session reads from its units (integers: V_lsb, I_lsb, ticks), as the fixed engine's."""
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.hardware.avr import config
-from neurobox.hardware.unit import (C_RULE, S_B, S_FRAMES, S_G, S_IEX, S_IIN, S_REF, S_V, S_XPOST, FixedUnit,
+from neurobox.hardware.unit import (C_RULE, S_B, S_FRAMES, S_G, S_IEX, S_IIN, S_REF, S_THETA, S_V, S_XPOST, FixedUnit,
                                     fresh_state, unit_constants, unit_tick)
 
 EEPROM_WRITE_NS = 8_500_000
@@ -140,10 +140,10 @@ class UnitBank:
         return self.w[self.ptr[u]:self.ptr[u + 1]].copy()
 
     def state(self, u: int) -> dict:
-        """Neuron state of unit u: v, i_ex, i_in, ref, x_post (integers)."""
+        """Neuron state of unit u: v, i_ex, i_in, ref, theta, x_post (integers)."""
         s = self.st[u]
         return {"v": int(s[S_V]), "i_ex": int(s[S_IEX]), "i_in": int(s[S_IIN]), "ref": int(s[S_REF]),
-                "x_post": int(s[S_XPOST])}
+                "theta": int(s[S_THETA]), "x_post": int(s[S_XPOST])}
 
     def led_colour(self, u: int) -> tuple[int, int, int]:
         """Last colour (G, R, B) sent to unit u's LED."""
