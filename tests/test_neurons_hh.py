@@ -9,7 +9,7 @@ from scipy.integrate import solve_ivp
 
 from neurobox.errors import ConfigError
 from neurobox.neurons.hodgkin_huxley import HH_PSC_ALPHA, resting_potential, steady_gates
-from neurobox.neurons.probe import fi_curve, probe, steady_rate
+from neurobox.tasks.probe import fi_curve, probe, steady_rate
 
 P = HH_PSC_ALPHA.defaults()
 

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurobox.neurons.patterns import classify  # noqa: E402
-from neurobox.neurons.probe import FICurve, ProbeResult, gallery_cases, probe, resolve_model  # noqa: E402
+from neurobox.tasks.probe import FICurve, ProbeResult, gallery_cases, probe, resolve_model  # noqa: E402
 from neurobox.viz.plots import _save  # noqa: E402
 
 _SKIP = ("ref", "I_syn", "g_ex", "g_in", "dI_", "dg_", "next_index")
