@@ -73,43 +73,19 @@ def _constants(v_peak: float, p, dt: float, form: list[float]) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def _rk4_kernel(rhs, form, state, c, syn_in, i_in, spikes_out):
-    """One step of RK4 substeps of dV/dt, dU/dt = rhs((V, U), I, form) with the synaptic currents in
-    closed form. When V crosses the peak inside a substep, the crossing is found by linear
-    interpolation, V and U are reset there and the rest of the substep is integrated from the reset."""
+def _kernel(advance, f, form, state, c, syn_in, i_in, spikes_out):
+    """One step of every neuron: (V, U, fired) = advance(f, form, V, U, I_syn_ex, I_syn_in, I_e + I_stim, ...),
+    then the synaptic currents decay and take this step's input."""
     v_arr, u_arr, i_ex, i_inh = state[0], state[1], state[2], state[3]
-    v_peak, v_reset, d, i_e = c[_VPEAK], c[_VRESET], c[_D], c[_IE]
-    nsub, h, _, p_ex, p_in, e_ex2, e_in2, e_ex, e_in = read_substeps(c, _SUB)
     in_ex, in_in = syn_in[0], syn_in[1]
+    reset = (c[_VPEAK], c[_VRESET], c[_D])
+    sub = read_substeps(c, _SUB)
     n = 0
     for i in range(v_arr.shape[0]):
-        v, u, sx, si = v_arr[i], u_arr[i], i_ex[i], i_inh[i]
-        base = i_e + i_in[i]
-        fired = False
-        for _ in range(nsub):
-            i0 = base + sx + si
-            i1 = base + sx * e_ex2 + si * e_in2
-            sx *= e_ex
-            si *= e_in
-            i2 = base + sx + si
-            v1, u1 = rk4(rhs, (v, u), i0, i1, i2, h, form)
-            if v1 >= v_peak:
-                frac = (v_peak - v) / (v1 - v) if v1 > v else 0.0
-                u = u + frac * (u1 - u) + d
-                v = v_reset
-                fired = True
-                rest = (1.0 - frac) * h
-                if rest > 0.0:
-                    v1, u1 = rk4(rhs, (v, u), i1, i2, i2, rest, form)
-                    if v1 < v_peak:
-                        v = v1
-                        u = u1
-            else:
-                v = v1
-                u = u1
+        v, u, fired = advance(f, form, v_arr[i], u_arr[i], i_ex[i], i_inh[i], c[_IE] + i_in[i], reset, sub)
         v_arr[i] = v
         u_arr[i] = u
-        decay_exponential_synapses(i_ex, i_inh, p_ex, p_in, in_ex, in_in, i)
+        decay_exponential_synapses(i_ex, i_inh, sub[3], sub[4], in_ex, in_in, i)
         n = report_spike(fired, v == v and u == u, i, n, spikes_out)
         if n < 0:
             return n
@@ -117,27 +93,46 @@ def _rk4_kernel(rhs, form, state, c, syn_in, i_in, spikes_out):
 
 
 @njit(cache=True, inline="always")
-def _explicit_kernel(step, form, state, c, syn_in, i_in, spikes_out):
-    """One step of (V, U) = step(V, U, I, dt, form) with the synaptic currents of the start of the
-    step, then the threshold: V >= peak resets V to c and adds d to U."""
-    v_arr, u_arr, i_ex, i_inh = state[0], state[1], state[2], state[3]
-    v_peak, v_reset, d, i_e = c[_VPEAK], c[_VRESET], c[_D], c[_IE]
-    _, _, dt, p_ex, p_in, _, _, _, _ = read_substeps(c, _SUB)
-    in_ex, in_in = syn_in[0], syn_in[1]
-    n = 0
-    for i in range(v_arr.shape[0]):
-        v, u = step(v_arr[i], u_arr[i], i_e + i_in[i] + i_ex[i] + i_inh[i], dt, form)
-        decay_exponential_synapses(i_ex, i_inh, p_ex, p_in, in_ex, in_in, i)
-        fired = v >= v_peak
-        if fired:
+def _rk4_substeps(rhs, form, v, u, sx, si, base, reset, sub):
+    """RK4 substeps of d(V, U)/dt = rhs((V, U), I, form) with the synaptic currents sx, si in closed form.
+    When V crosses the peak inside a substep, the crossing is found by linear interpolation, V and U are
+    reset there and the rest of the substep is integrated from the reset."""
+    v_peak, v_reset, d = reset
+    nsub, h, _, _, _, e_ex2, e_in2, e_ex, e_in = sub
+    fired = False
+    for _ in range(nsub):
+        i0 = base + sx + si
+        i1 = base + sx * e_ex2 + si * e_in2
+        sx *= e_ex
+        si *= e_in
+        i2 = base + sx + si
+        v1, u1 = rk4(rhs, (v, u), i0, i1, i2, h, form)
+        if v1 >= v_peak:
+            frac = (v_peak - v) / (v1 - v) if v1 > v else 0.0
+            u = u + frac * (u1 - u) + d
             v = v_reset
-            u = u + d
-        n = report_spike(fired, v == v and u == u, i, n, spikes_out)
-        if n < 0:
-            return n
-        v_arr[i] = v
-        u_arr[i] = u
-    return n
+            fired = True
+            rest = (1.0 - frac) * h
+            if rest > 0.0:
+                v1, u1 = rk4(rhs, (v, u), i1, i2, i2, rest, form)
+                if v1 < v_peak:
+                    v = v1
+                    u = u1
+        else:
+            v = v1
+            u = u1
+    return v, u, fired
+
+
+@njit(cache=True, inline="always")
+def _explicit_step(step, form, v, u, sx, si, base, reset, sub):
+    """(V, U) = step(V, U, I, dt, form) with the synaptic currents of the start of the step, then the
+    threshold: V >= peak resets V to c and adds d to U."""
+    v_peak, v_reset, d = reset
+    v, u = step(v, u, base + sx + si, sub[2], form)
+    if v >= v_peak:
+        return v_reset, u + d, True
+    return v, u, False
 
 
 # --------------------------------------------------------------------------
@@ -176,11 +171,6 @@ def _rhs_2003(y, i, form):
     return 0.04 * v * v + 5.0 * v + 140.0 - u + i, a * (b * v - u)
 
 
-@njit(cache=True, boundscheck=False)
-def izh_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    return _rk4_kernel(_rhs_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
-
-
 @njit(cache=True, inline="always")
 def _paper_step_2003(v, u, i, dt, form):
     """Izhikevich (2003), Fig. 3: V by two forward Euler half steps, then U with the new V."""
@@ -191,11 +181,6 @@ def _paper_step_2003(v, u, i, dt, form):
     return v, u + dt * a * (b * v - u)
 
 
-@njit(cache=True, boundscheck=False)
-def izh_2003(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    return _explicit_kernel(_paper_step_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
-
-
 @njit(cache=True, inline="always")
 def _euler_step_2003(v, u, i, dt, form):
     """Forward Euler, both variables from the old values (NEST's consistent_integration = true)."""
@@ -204,8 +189,18 @@ def _euler_step_2003(v, u, i, dt, form):
 
 
 @njit(cache=True, boundscheck=False)
+def izh_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
+    return _kernel(_rk4_substeps, _rhs_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
+
+
+@njit(cache=True, boundscheck=False)
+def izh_2003(state, c, syn_in, i_in, rng, step_index, spikes_out):
+    return _kernel(_explicit_step, _paper_step_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
+
+
+@njit(cache=True, boundscheck=False)
 def izh_euler(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    return _explicit_kernel(_euler_step_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
+    return _kernel(_explicit_step, _euler_step_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
 
 
 IZHIKEVICH_PRESETS = {
@@ -316,7 +311,7 @@ def _rhs_2007(y, i, form):
 
 @njit(cache=True, boundscheck=False)
 def izh07_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    return _rk4_kernel(_rhs_2007, _form_2007(c), state, c, syn_in, i_in, spikes_out)
+    return _kernel(_rk4_substeps, _rhs_2007, _form_2007(c), state, c, syn_in, i_in, spikes_out)
 
 
 @njit(cache=True, inline="always")
@@ -328,7 +323,7 @@ def _book_step_2007(v, u, i, dt, form):
 
 @njit(cache=True, boundscheck=False)
 def izh07_euler(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    return _explicit_kernel(_book_step_2007, _form_2007(c), state, c, syn_in, i_in, spikes_out)
+    return _kernel(_explicit_step, _book_step_2007, _form_2007(c), state, c, syn_in, i_in, spikes_out)
 
 
 IZHIKEVICH2007_PRESETS = {
