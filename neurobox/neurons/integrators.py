@@ -57,7 +57,8 @@ def read_substeps(c, at):
 
 @njit(cache=True, inline="always")
 def _shifted(y, a, k):
-    """y + a k, element by element (tuples of floats)."""
+    """y + a k, element by element (tuples of floats; tuple_setitem is numba's own way to build a tuple
+    element by element in compiled code, here always with an index inside the tuple)."""
     out = y
     for j in range(len(y)):
         out = tuple_setitem(out, j, y[j] + a * k[j])

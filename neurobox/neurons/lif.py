@@ -148,6 +148,15 @@ ADAPTIVE_THRESHOLD = (
     positive("tau_theta", 1e7, "ms", "time constant of the adaptive threshold's decay"),
 )
 
+COND_EXP_INTEGRATION = (
+    "exponential_euler (default): V relaxes exactly towards its steady state for the conductances at the start of "
+    "the step; conductances decay exactly. euler: forward Euler for V (Brian2's method='euler'), exact decay of "
+    "conductances. NEST integrates this model with an adaptive Runge-Kutta-Fehlberg solver.")
+BRETTE_2007 = ("Brette R et al. (2007) Simulation of networks of spiking neurons: a review of tools and strategies. "
+               "J Comput Neurosci 23:349-398.")
+DIEHL_COOK_2015 = ("Diehl PU, Cook M (2015) Unsupervised learning of digit recognition using spike-timing-dependent "
+                   "plasticity. Front Comput Neurosci 9:99 (adaptive threshold).")
+
 (_C_EL, _C_GL, _C_DT_OVER_C, _C_EEX, _C_EIN, _C_PEX, _C_PIN, _C_IE, _C_VTH, _C_VRESET, _C_REF,
  _C_THETA_PLUS, _C_THETA_DECAY) = range(13)
 
@@ -207,14 +216,7 @@ def cond_exp_exponential_euler(state, c, syn_in, i_in, rng, step_index, spikes_o
     return _cond_exp_step(_exponential_euler, state, c, syn_in, i_in, spikes_out)
 
 
-IAF_COND_EXP = lif_model(
-    "iaf_cond_exp", EXP_CONDUCTANCE,
-    "exponential_euler (default): V relaxes exactly towards its steady state for the conductances at the start of "
-    "the step; conductances decay exactly. euler: forward Euler for V (Brian2's method='euler'), exact decay of "
-    "conductances. NEST integrates this model with an adaptive Runge-Kutta-Fehlberg solver.",
-    cond_exp_constants, {"exponential_euler": cond_exp_exponential_euler, "euler": cond_exp_euler},
-    ("Brette R et al. (2007) Simulation of networks of spiking neurons: a review of tools and strategies. "
-     "J Comput Neurosci 23:349-398.",
-     "Diehl PU, Cook M (2015) Unsupervised learning of digit recognition using spike-timing-dependent plasticity. "
-     "Front Comput Neurosci 9:99 (adaptive threshold)."),
-    extra_parameters=ADAPTIVE_THRESHOLD, extra_state=(StateVariable("theta", "mV", "adaptive threshold increment"),))
+IAF_COND_EXP = lif_model("iaf_cond_exp", EXP_CONDUCTANCE, COND_EXP_INTEGRATION, cond_exp_constants,
+                         {"exponential_euler": cond_exp_exponential_euler, "euler": cond_exp_euler},
+                         (BRETTE_2007, DIEHL_COOK_2015), extra_parameters=ADAPTIVE_THRESHOLD,
+                         extra_state=(StateVariable("theta", "mV", "adaptive threshold increment"),))

@@ -125,6 +125,13 @@ IAF_PSC_ALPHA = lif_model("iaf_psc_alpha", ALPHA_CURRENT, EXACT_INTEGRATION, psc
 H_MAX_COND = 0.02
 """Largest internal RK4 substep of iaf_cond_alpha's rk4 method, ms."""
 
+COND_ALPHA_INTEGRATION = (
+    "rk4 (default): Runge-Kutta 4 on substeps <= 0.02 ms with the alpha conductances in closed form; "
+    "exponential_euler: exact relaxation towards the steady state for the conductances at the start of the step. "
+    "Conductances are propagated exactly. NEST uses adaptive RKF45.")
+KUHN_2004 = ("Kuhn A, Aertsen A, Rotter S (2004) Neuronal integration of synaptic input in the fluctuation-driven "
+             "regime. J Neurosci 24:2345-2356.")
+
 (_G_EL, _G_GL, _G_CINV, _G_EEX, _G_EIN, _G_IE, _G_VTH, _G_VRESET, _G_REF, _G_KEX, _G_KIN) = range(11)
 _G_SUB = 11  # the substep block (integrators.read_substeps)
 
@@ -199,11 +206,5 @@ def cond_alpha_exponential_euler(state, c, syn_in, i_in, rng, step_index, spikes
     return _cond_alpha_step(_exponential_euler, state, c, syn_in, i_in, spikes_out)
 
 
-IAF_COND_ALPHA = lif_model(
-    "iaf_cond_alpha", ALPHA_CONDUCTANCE,
-    "rk4 (default): Runge-Kutta 4 on substeps <= 0.02 ms with the alpha conductances in closed form; "
-    "exponential_euler: exact relaxation towards the steady state for the conductances at the start of the step. "
-    "Conductances are propagated exactly. NEST uses adaptive RKF45.",
-    cond_alpha_constants, {"rk4": cond_alpha_rk4, "exponential_euler": cond_alpha_exponential_euler},
-    ("Kuhn A, Aertsen A, Rotter S (2004) Neuronal integration of synaptic input in the fluctuation-driven regime. "
-     "J Neurosci 24:2345-2356.",))
+IAF_COND_ALPHA = lif_model("iaf_cond_alpha", ALPHA_CONDUCTANCE, COND_ALPHA_INTEGRATION, cond_alpha_constants,
+                           {"rk4": cond_alpha_rk4, "exponential_euler": cond_alpha_exponential_euler}, (KUHN_2004,))
