@@ -80,12 +80,28 @@ def _vtrap(x, y):
 
 
 @njit(cache=True, inline="always")
+def _exp(x, capped):
+    """exp(x), with x capped at 700 when `capped` (a constant where it is inlined: no cost otherwise)."""
+    return math.exp(min(x, 700.0) if capped else x)
+
+
+@njit(cache=True, inline="always")
+def _rates(v, capped):
+    return (0.1 * _vtrap(v + 40.0, 10.0), 4.0 * _exp(-(v + 65.0) / 18.0, capped),
+            0.07 * _exp(-(v + 65.0) / 20.0, capped), 1.0 / (1.0 + _exp(-(v + 35.0) / 10.0, capped)),
+            0.01 * _vtrap(v + 55.0, 10.0), 0.125 * _exp(-(v + 65.0) / 80.0, capped))
+
+
+@njit(cache=True, inline="always")
 def rates(v):
-    """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) at V = v mV, 1/ms (exponents capped at 700,
-    so the rates stay finite however far V goes)."""
-    return (0.1 * _vtrap(v + 40.0, 10.0), 4.0 * math.exp(min(-(v + 65.0) / 18.0, 700.0)),
-            0.07 * math.exp(min(-(v + 65.0) / 20.0, 700.0)), 1.0 / (1.0 + math.exp(min(-(v + 35.0) / 10.0, 700.0))),
-            0.01 * _vtrap(v + 55.0, 10.0), 0.125 * math.exp(min(-(v + 65.0) / 80.0, 700.0)))
+    """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) at V = v mV, 1/ms."""
+    return _rates(v, False)
+
+
+@njit(cache=True, inline="always")
+def _finite_rates(v):
+    """rates(v) with every exponent capped at 700, so they stay finite however far V goes."""
+    return _rates(v, True)
 
 
 def steady_gates(v: float) -> tuple[float, float, float]:
@@ -169,7 +185,7 @@ def _hh_stiff_substep(v, m, hg, nn, ix, dx, ii, di, base, h, c):
     """
     t = 0.0
     while t < h:
-        am, bm, ah, bh, an, bn = rates(v)
+        am, bm, ah, bh, an, bn = _finite_rates(v)
         g_na = c[_GNA] * m * m * m * hg
         g_k = c[_GK] * nn * nn * nn * nn
         g_tot = g_na + g_k + c[_GL]
