@@ -30,8 +30,11 @@ def module_name(path: Path) -> str:
 
 
 def imports(path: Path) -> set[str]:
-    """Every neurobox module `path` imports, at module level or inside functions."""
+    """Every neurobox module `path` imports, at module level or inside functions (not for type checking only)."""
     tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):   # drop `if TYPE_CHECKING:` blocks: they are never imported at run time
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.body = []
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

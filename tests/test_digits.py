@@ -114,9 +114,9 @@ def test_cli_quick_digits(tmp_path, capsys):
 def test_accuracy_degrades_with_faults_of_the_board():
     trained = digits.train(digits.QUICK, 0)
     healthy = digits.evaluate(trained).test_accuracy
-    sweep = digits.fault_sweep(trained, p_losses=(0.0, 0.5), dead_fractions=(0.5,))
+    sweep = digits.fault_sweep(trained, healthy, p_losses=(0.0, 0.5), dead_fractions=(0.5,))
     assert sweep["loss"][0]["test_accuracy"] == healthy      # a link that drops nothing changes nothing
     assert sweep["loss"][1]["test_accuracy"] < healthy - 0.1
-    assert sweep["dead"][0]["test_accuracy"] < healthy
+    assert sweep["dead_fraction"][0]["test_accuracy"] < healthy
     with pytest.raises(ConfigError, match="p_transmit"):
         digits.evaluate(trained, faults=digits.TestFaults(p_transmit=1.5))

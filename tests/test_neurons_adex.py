@@ -10,7 +10,7 @@ from scipy.integrate import solve_ivp
 from neurobox.errors import ConfigError
 from neurobox.neurons.adex import AEIF_COND_EXP, AEIF_PSC_EXP, NAUD2008
 from neurobox.neurons.patterns import classify
-from neurobox.neurons.probe import probe
+from neurobox.tasks.probe import probe
 
 
 @pytest.mark.parametrize("preset", sorted(NAUD2008))

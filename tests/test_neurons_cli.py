@@ -10,7 +10,7 @@ import pytest
 from neurobox.cli import probe as probe_cli
 from neurobox.errors import ConfigError, NeuroboxError
 from neurobox.neurons.patterns import classify
-from neurobox.neurons.probe import gallery_cases, probe
+from neurobox.tasks.probe import gallery_cases, probe
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurobox.neurons.probe import _extra_models, initial_state
+from neurobox.tasks.probe import _extra_models
 
 MODELS = _extra_models()
 
 
 def setup(model, n, dt=0.1, params=None):
     p = model.resolve_params(params, "p")
-    return (initial_state(model, p, n), model.constants(p, dt, n), np.zeros((len(model.receptors), n)),
+    return (model.default_state(p, n), model.constants(p, dt, n), np.zeros((len(model.receptors), n)),
             np.zeros(4, dtype=np.uint64), np.zeros(n, dtype=np.int32))
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import neurobox as nb
-from neurobox.neurons.probe import _extra_models, probe
+from neurobox.tasks.probe import _extra_models, probe
 
 MODELS = _extra_models()
 DC = {"izhikevich": 10.0, "izhikevich2007": 300.0}

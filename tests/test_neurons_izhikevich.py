@@ -9,7 +9,7 @@ from neurobox.errors import ConfigError
 from neurobox.neurons.izhikevich import (IZHIKEVICH, IZHIKEVICH2007, IZHIKEVICH2007_PRESET_INFO,
                                          IZHIKEVICH_PRESET_INFO)
 from neurobox.neurons.patterns import classify
-from neurobox.neurons.probe import initial_state, probe
+from neurobox.tasks.probe import probe
 
 
 def paper_reference(a, b, c, d, currents):
@@ -39,7 +39,7 @@ def run_kernel(model, params, method, currents, dt):
     """Drive the kernel step by step with a per-step current; returns (spikes as (step, i), state)."""
     kernel = model.kernel(method)
     n = currents.shape[1]
-    state = initial_state(model, params, n)
+    state = model.default_state(params, n)
     consts = model.constants(params, dt, n)
     syn = np.zeros((2, n))
     out = np.zeros(n, dtype=np.int32)

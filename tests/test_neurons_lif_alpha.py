@@ -10,7 +10,7 @@ from scipy.integrate import solve_ivp
 from neurobox.errors import ConfigError
 from neurobox.neurons.lif import IAF_PSC_EXP
 from neurobox.neurons.lif_alpha import IAF_COND_ALPHA, IAF_PSC_ALPHA, _propagator_31
-from neurobox.neurons.probe import probe
+from neurobox.tasks.probe import probe
 
 
 def alpha_psp(t, w, tau_s, tau_m, c_m):

@@ -8,7 +8,7 @@ import pytest
 
 from neurobox.errors import ConfigError
 from neurobox.neurons.lif import IAF_PSC_EXP
-from neurobox.neurons.probe import all_models, fi_curve, parse_range, probe, resolve_model
+from neurobox.tasks.probe import all_models, fi_curve, parse_range, probe, resolve_model
 
 
 def test_probe_result_shapes_and_lif_timing():

@@ -70,7 +70,7 @@ def _clean(x: float):
 
 def run_probe(args) -> int:
     from neurobox.neurons.patterns import classify
-    from neurobox.neurons.probe import probe
+    from neurobox.tasks.probe import probe
 
     res = probe(args.model, parse_params(args.param), args.preset, args.current, args.duration, args.dt,
                 method=args.method, onset_ms=args.onset)
@@ -103,7 +103,7 @@ def run_probe(args) -> int:
 
 
 def run_fi(args) -> int:
-    from neurobox.neurons.probe import fi_curve, parse_range
+    from neurobox.tasks.probe import fi_curve, parse_range
 
     currents = parse_range(args.currents, "--currents")
     curve = fi_curve(args.model, currents, parse_params(args.param), args.preset, args.duration, args.dt,
@@ -128,7 +128,7 @@ def run_fi(args) -> int:
 
 
 def run_gallery(args) -> int:
-    from neurobox.viz.neuron_plots import gallery
+    from neurobox.tasks.probe import gallery
 
     if not (math.isfinite(args.dt) and args.dt > 0):
         raise ConfigError("--dt", f"must be > 0 ms, got {args.dt:g}")

@@ -24,7 +24,9 @@ def register(sub) -> None:
                         "broadcast reward")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fault-sweep", action="store_true",
-                   help="digits: also score the trained network under packet loss and dead units (as a board)")
+                   help="digits: also score the trained network under packet loss and dead units (and, on the "
+                        "twin, unit resets and clock drift)")
+    p.add_argument("--units", type=int, help="digits: learning units (default 400 on the engine, 50 on the units)")
     p.set_defaults(func=run)
 
 
@@ -47,25 +49,40 @@ def _bar(args):
     return Progress(False if (args.quiet or args.json) else None)
 
 
+FAULT_LINES = {"loss": ("packet loss", "%"), "dead_fraction": ("dead units", "%"),
+               "reset_fraction": ("units reset once", "%"), "drift_ppm": ("clock drift up to", "ppm")}
+
+
 def _digits(args, out: Path) -> int:
+    from dataclasses import replace
+
+    from neurobox.errors import ConfigError
     from neurobox.tasks import digits
 
-    config = digits.QUICK if args.quick else digits.DigitsConfig()
-    summary, paths = digits.train_and_report(config, args.seed, out, _bar(args))
-    if args.fault_sweep:
-        summary["faults"] = digits.fault_sweep(digits.load(out))
+    if args.target == "engine":
+        config = digits.QUICK if args.quick else digits.DigitsConfig()
+    else:
+        config = digits.UNITS_QUICK if args.quick else digits.UnitDigitsConfig()
+    if args.units is not None:
+        if args.units < 1:
+            raise ConfigError("--units", f"must be >= 1, got {args.units}")
+        config = replace(config, n_exc=args.units)
+    target = "twin" if args.target == "twin" else "engine"
+    summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep)
     if args.json:
         print(json.dumps(summary))
-    else:
-        print(f"digits: test accuracy {100 * summary['test_accuracy']:.1f} % "
-              f"(train {100 * summary['train_accuracy']:.1f} %), {config.n_exc} learning neurons "
-              f"+ {digits.N_PIXELS} inputs, trained in {summary['train_seconds']:.1f} s, seed {args.seed}")
-        for path in paths:
-            print(f"wrote {path}")
-        for row in summary.get("faults", {}).get("loss", []):
-            print(f"  packet loss {100 * row['loss']:4.0f} %: test accuracy {100 * row['test_accuracy']:.1f} %")
-        for row in summary.get("faults", {}).get("dead", []):
-            print(f"  dead units {100 * row['dead_fraction']:4.0f} %: test accuracy {100 * row['test_accuracy']:.1f} %")
+        return 0
+    where = {"engine": "in the engine", "fixed": "in the units' arithmetic, in the engine",
+             "twin": "on the twin's units"}[args.target]
+    print(f"digits: test accuracy {100 * summary['test_accuracy']:.1f} % "
+          f"(train {100 * summary['train_accuracy']:.1f} %), {config.n_exc} learning neurons "
+          f"+ {digits.N_PIXELS} inputs {where}, trained in {summary['train_seconds']:.1f} s, seed {args.seed}")
+    for path in paths:
+        print(f"wrote {path}")
+    for kind, (what, unit) in FAULT_LINES.items():
+        for row in summary.get("faults", {}).get(kind, []):
+            value = 100 * row[kind] if unit == "%" else row[kind]
+            print(f"  {what} {value:g} {unit}: test accuracy {100 * row['test_accuracy']:.1f} %")
     return 0
 
 

@@ -190,14 +190,11 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
 
 def initial_state(pop: Population, seed: int) -> np.ndarray:
     """The state array at t = 0: model initial values, overridden by `pop.initial`."""
-    model = pop.model
-    state = np.empty((len(model.state), pop.n), dtype=np.float64)
+    state = pop.model.default_state(pop.params, pop.n)
     rng = generator(seed, "initial", pop.name)
-    for row, var in enumerate(model.state):
+    for row, var in enumerate(pop.model.state):
         if var.name in pop.initial:
             state[row] = values.draw(pop.initial[var.name], pop.n, rng, f"{pop.field}.initial.{var.name}")
-        else:
-            state[row] = var.initial_value(pop.params)
     return state
 
 

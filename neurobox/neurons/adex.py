@@ -43,7 +43,9 @@ from numba import njit
 
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative, positive
-from neurobox.neurons.lif import TINY
+from neurobox.neurons.integrators import decay_factors, flush_tiny, report_spike, rk4, substeps
+from neurobox.neurons.parameters import MEMBRANE_POTENTIAL, shared
+from neurobox.neurons.synapses import EXP_CONDUCTANCE, EXP_CURRENT, RECEPTORS, Synapse
 
 H_COARSE = 0.1
 """Largest RK4 step far below threshold, ms."""
@@ -57,33 +59,19 @@ V_COARSE_BELOW = 4.0
 FINE = 20
 """Above V_th - 2 Delta_T a substep is split into FINE smaller ones (the exponential runs away there)."""
 
-_COMMON = (
-    positive("C_m", 281.0, "pF", "membrane capacitance"),
-    non_negative("g_L", 30.0, "nS", "leak conductance"),
-    any_value("E_L", -70.6, "mV", "leak reversal potential"),
+_COMMON = shared(C_m=281.0, g_L=30.0, E_L=-70.6) + (
     any_value("V_th", -50.4, "mV", "spike initiation threshold (V_T)"),
     non_negative("Delta_T", 2.0, "mV", "slope factor of the exponential (0: integrate-and-fire)"),
     any_value("a", 4.0, "nS", "subthreshold adaptation"),
     positive("tau_w", 144.0, "ms", "adaptation time constant"),
     any_value("b", 80.5, "pA", "spike-triggered adaptation increment"),
-    any_value("V_reset", -60.0, "mV", "potential after a spike"),
+) + shared(V_reset=-60.0) + (
     any_value("V_peak", 0.0, "mV", "spike detection potential (the spike is cut here)"),
-    non_negative("t_ref", 0.0, "ms", "absolute refractory period"),
-)
+) + shared(t_ref=0.0)
 
-COND_PARAMETERS = _COMMON + (
-    any_value("E_ex", 0.0, "mV", "excitatory reversal potential"),
-    any_value("E_in", -85.0, "mV", "inhibitory reversal potential"),
-    positive("tau_syn_ex", 0.2, "ms", "time constant of the excitatory conductance"),
-    positive("tau_syn_in", 2.0, "ms", "time constant of the inhibitory conductance"),
-    any_value("I_e", 0.0, "pA", "constant external current"),
-)
+COND_PARAMETERS = _COMMON + shared(E_ex=0.0, E_in=-85.0) + EXP_CONDUCTANCE.time_constants(0.2, 2.0) + shared(I_e=0.0)
 
-PSC_PARAMETERS = _COMMON + (
-    positive("tau_syn_ex", 0.2, "ms", "time constant of the excitatory synaptic current"),
-    positive("tau_syn_in", 2.0, "ms", "time constant of the inhibitory synaptic current"),
-    any_value("I_e", 0.0, "pA", "constant external current"),
-)
+PSC_PARAMETERS = _COMMON + EXP_CURRENT.time_constants(0.2, 2.0) + shared(I_e=0.0)
 
 (_CM_INV, _GL, _EL, _VTH, _DELTA, _A, _TAUW_INV, _B, _VRESET, _VPEAK, _TREF, _EEX, _EIN, _IE, _NSUB, _H,
  _PEX_H2, _PIN_H2, _PEX_H, _PIN_H, _COND, _PEX_F2, _PIN_F2, _PEX_F, _PIN_F,
@@ -96,21 +84,16 @@ def _spike_cut(p) -> float:
 
 
 def _constants(p, dt, n, conductance):
-    ncoarse = max(1, math.ceil(dt / H_COARSE - 1e-9))
-    hc = dt / ncoarse
-    nsub = max(1, math.ceil(hc / H_MAX - 1e-9))
-    h = hc / nsub
+    ncoarse, hc = substeps(dt, H_COARSE)
+    nsub, h = substeps(hc, H_MAX)
     return np.array([
         1.0 / p["C_m"], p["g_L"], p["E_L"], p["V_th"], p["Delta_T"], p["a"], 1.0 / p["tau_w"], p["b"],
         p["V_reset"], _spike_cut(p), p["t_ref"], p.get("E_ex", 0.0), p.get("E_in", 0.0), p["I_e"], float(nsub), h,
-        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
-        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
+        *decay_factors(p, 0.5 * h, h),
         1.0 if conductance else 0.0,
-        math.exp(-0.5 * h / FINE / p["tau_syn_ex"]), math.exp(-0.5 * h / FINE / p["tau_syn_in"]),
-        math.exp(-h / FINE / p["tau_syn_ex"]), math.exp(-h / FINE / p["tau_syn_in"]),
+        *decay_factors(p, 0.5 * h / FINE, h / FINE),
         float(ncoarse), hc,
-        math.exp(-0.5 * hc / p["tau_syn_ex"]), math.exp(-0.5 * hc / p["tau_syn_in"]),
-        math.exp(-hc / p["tau_syn_ex"]), math.exp(-hc / p["tau_syn_in"]),
+        *decay_factors(p, 0.5 * hc, hc),
     ])
 
 
@@ -135,47 +118,43 @@ def _validate(p, field_path):
 
 
 @njit(cache=True, inline="always")
-def _adex_rhs(v, w, g_or_i_ex, g_or_i_in, i_ext, c):
+def _adex_rhs(y, syn, p):
+    """(dV/dt, dw/dt) at y = (V, w) with the synaptic conductances (or currents) syn = (ex, in);
+    p = (constants, external current). V is capped at V_peak, as in NEST."""
+    v, w = y
+    c, i_ext = p
     delta = c[_DELTA]
     v_c = min(v, c[_VPEAK])
     spike_cur = c[_GL] * delta * math.exp((v_c - c[_VTH]) / delta) if delta > 0.0 else 0.0
     if c[_COND] > 0.0:
-        syn = -g_or_i_ex * (v_c - c[_EEX]) - g_or_i_in * (v_c - c[_EIN])
+        i_syn = -syn[0] * (v_c - c[_EEX]) - syn[1] * (v_c - c[_EIN])
     else:
-        syn = g_or_i_ex + g_or_i_in
-    dv = (-c[_GL] * (v_c - c[_EL]) + spike_cur + syn - w + i_ext) * c[_CM_INV]
+        i_syn = syn[0] + syn[1]
+    dv = (-c[_GL] * (v_c - c[_EL]) + spike_cur + i_syn - w + i_ext) * c[_CM_INV]
     dw = (c[_A] * (v_c - c[_EL]) - w) * c[_TAUW_INV]
     return dv, dw
 
 
 @njit(cache=True, inline="always")
-def _w_rhs(v, w, c):
-    return (c[_A] * (v - c[_EL]) - w) * c[_TAUW_INV]
+def _w_rhs(y, v, c):
+    """(dw/dt,) at y = (w,) with V held at v."""
+    return ((c[_A] * (v - c[_EL]) - y[0]) * c[_TAUW_INV],)
 
 
 @njit(cache=True)
-def _adex_substep(v, w, ref, ga, gb, gc, gd, ge, gf, hh, i_ext, c):
-    """One RK4 step of length hh (synaptic values at its start, middle, end).
+def _adex_substep(v, w, ref, s0, s1, s2, hh, i_ext, c):
+    """One RK4 step of length hh (synaptic values s = (ex, in) at its start, middle, end).
 
     Returns (v, w, ref, fired). While refractory (ref > 0 ms), V stays at V_reset and only w moves.
     """
     v_reset = c[_VRESET]
     if ref > 0.0:
-        k1 = _w_rhs(v_reset, w, c)
-        k2 = _w_rhs(v_reset, w + 0.5 * hh * k1, c)
-        k3 = _w_rhs(v_reset, w + 0.5 * hh * k2, c)
-        k4 = _w_rhs(v_reset, w + hh * k3, c)
-        w = w + hh / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        w, = rk4(_w_rhs, (w,), v_reset, v_reset, v_reset, hh, c)
         ref -= hh
         if ref < 0.5 * hh:
             ref = 0.0
         return v_reset, w, ref, False
-    k1v, k1w = _adex_rhs(v, w, ga, gb, i_ext, c)
-    k2v, k2w = _adex_rhs(v + 0.5 * hh * k1v, w + 0.5 * hh * k1w, gc, gd, i_ext, c)
-    k3v, k3w = _adex_rhs(v + 0.5 * hh * k2v, w + 0.5 * hh * k2w, gc, gd, i_ext, c)
-    k4v, k4w = _adex_rhs(v + hh * k3v, w + hh * k3w, ge, gf, i_ext, c)
-    v = v + hh / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
-    w = w + hh / 6.0 * (k1w + 2.0 * k2w + 2.0 * k3w + k4w)
+    v, w = rk4(_adex_rhs, (v, w), s0, s1, s2, hh, (c, i_ext))
     if v >= c[_VPEAK]:
         return v_reset, w + c[_B], c[_TREF], True
     return v, w, ref, False
@@ -204,11 +183,7 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
     in_in = syn_in[1]
     n = 0
     for i in range(v_arr.shape[0]):
-        v = v_arr[i]
-        w = w_arr[i]
-        gx = gx_arr[i]
-        gi = gi_arr[i]
-        ref = ref_arr[i]
+        v, w, gx, gi, ref = v_arr[i], w_arr[i], gx_arr[i], gi_arr[i], ref_arr[i]
         i_ext = c[_IE] + i_in[i]
         fired = False
         for _c in range(ncoarse):
@@ -216,8 +191,8 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
             gic = gi * c[_PIN_C]
             if ref <= 0.0 and v < v_coarse:
                 # far below threshold one RK4 step of up to 0.1 ms is accurate; keep it if V stays there
-                v1, w1, ref1, f = _adex_substep(v, w, ref, gx, gi, gx * c[_PEX_C2], gi * c[_PIN_C2], gxc, gic,
-                                                hc, i_ext, c)
+                v1, w1, ref1, f = _adex_substep(v, w, ref, (gx, gi), (gx * c[_PEX_C2], gi * c[_PIN_C2]),
+                                                (gxc, gic), hc, i_ext, c)
                 if v1 < v_coarse and not f:
                     v = v1
                     w = w1
@@ -228,7 +203,8 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
                 gx2 = gx * e_ex
                 gi2 = gi * e_in
                 if v <= v_fine or ref > 0.0:
-                    v, w, ref, f = _adex_substep(v, w, ref, gx, gi, gx * e_ex2, gi * e_in2, gx2, gi2, h, i_ext, c)
+                    v, w, ref, f = _adex_substep(v, w, ref, (gx, gi), (gx * e_ex2, gi * e_in2), (gx2, gi2), h,
+                                                 i_ext, c)
                     fired = fired or f
                 else:
                     fx = gx
@@ -236,8 +212,8 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
                     for _j in range(FINE):
                         fx2 = fx * c[_PEX_F]
                         fi2 = fi * c[_PIN_F]
-                        v, w, ref, f = _adex_substep(v, w, ref, fx, fi, fx * c[_PEX_F2], fi * c[_PIN_F2], fx2,
-                                                     fi2, hf, i_ext, c)
+                        v, w, ref, f = _adex_substep(v, w, ref, (fx, fi), (fx * c[_PEX_F2], fi * c[_PIN_F2]),
+                                                     (fx2, fi2), hf, i_ext, c)
                         fired = fired or f
                         fx = fx2
                         fi = fi2
@@ -248,17 +224,13 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
         v_arr[i] = v
         w_arr[i] = w
         ref_arr[i] = ref
-        a = gx + in_ex[i]
-        gx_arr[i] = a if abs(a) > TINY else 0.0
-        a = gi + in_in[i]
-        gi_arr[i] = a if abs(a) > TINY else 0.0
+        gx_arr[i] = flush_tiny(gx + in_ex[i])
+        gi_arr[i] = flush_tiny(gi + in_in[i])
         in_ex[i] = 0.0
         in_in[i] = 0.0
-        if fired:
-            spikes_out[n] = i
-            n += 1
-        elif v != v or w != w:
-            return -1 - i
+        n = report_spike(fired, v == v and w == w, i, n, spikes_out)
+        if n < 0:
+            return n
     return n
 
 
@@ -297,57 +269,33 @@ _REFERENCES = (
     "integrate-and-fire model. Biol Cybern 99:335-347.",
 )
 
-_EQ_TAIL = ("tau_w dw/dt = a (V - E_L) - w\n"
-            "V >= V_peak: spike, V <- V_reset, w <- w + b, V held at V_reset for t_ref")
+_CLOSED_FORM = {"current": "synaptic currents", "conductance": "conductances"}
 
-AEIF_COND_EXP = NeuronModel(
-    name="aeif_cond_exp",
-    summary="Adaptive exponential integrate-and-fire neuron with exponential conductance synapses.",
-    equations=(
-        "C_m dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_th)/Delta_T) - g_ex (V - E_ex) "
-        "- g_in (V - E_in) - w + I_e + I_stim\n"
-        "dg_X/dt = -g_X / tau_syn_X   (a spike adds its weight, nS)\n" + _EQ_TAIL),
-    integration=("rk4: Runge-Kutta 4 on substeps <= 0.01 ms, conductances in closed form, threshold "
-                 "tested after each substep (NEST uses adaptive RKF45)."),
-    parameters=COND_PARAMETERS,
-    state=(
-        StateVariable("V_m", "mV", "membrane potential", "E_L"),
-        StateVariable("w", "pA", "adaptation current"),
-        StateVariable("g_ex", "nS", "excitatory conductance"),
-        StateVariable("g_in", "nS", "inhibitory conductance"),
-        StateVariable("ref_ms", "ms", "refractory time left"),
-    ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="conductance",
-    constants=cond_constants,
-    methods={"rk4": adex_rk4},
-    references=_REFERENCES + ("NEST model aeif_cond_exp.",),
-    presets=NAUD2008_PRESETS,
-    validate=_validate,
-)
 
-AEIF_PSC_EXP = NeuronModel(
-    name="aeif_psc_exp",
-    summary="Adaptive exponential integrate-and-fire neuron with exponential current synapses.",
-    equations=(
-        "C_m dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_th)/Delta_T) + I_syn_ex + I_syn_in "
-        "- w + I_e + I_stim\n"
-        "dI_syn_X/dt = -I_syn_X / tau_syn_X   (a spike adds its weight, pA)\n" + _EQ_TAIL),
-    integration=("rk4: Runge-Kutta 4 on substeps <= 0.01 ms, synaptic currents in closed form, "
-                 "threshold tested after each substep (NEST uses adaptive RKF45)."),
-    parameters=PSC_PARAMETERS,
-    state=(
-        StateVariable("V_m", "mV", "membrane potential", "E_L"),
-        StateVariable("w", "pA", "adaptation current"),
-        StateVariable("I_syn_ex", "pA", "excitatory synaptic current"),
-        StateVariable("I_syn_in", "pA", "inhibitory synaptic current"),
-        StateVariable("ref_ms", "ms", "refractory time left"),
-    ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="current",
-    constants=psc_constants,
-    methods={"rk4": adex_rk4},
-    references=_REFERENCES + ("NEST model aeif_psc_exp.",),
-    presets=NAUD2008_PRESETS,
-    validate=_validate,
-)
+def _aeif(name: str, synapse: Synapse, syn_term: str, parameters, constants) -> NeuronModel:
+    """aeif_cond_exp or aeif_psc_exp: the same neuron with `synapse` synapses, `syn_term` in dV/dt."""
+    return NeuronModel(
+        name=name,
+        summary=f"Adaptive exponential integrate-and-fire neuron with {synapse.description}.",
+        equations=(f"C_m dV/dt = -g_L (V - E_L) + g_L Delta_T exp((V - V_th)/Delta_T) {syn_term} - w + I_e + I_stim\n"
+                   f"{synapse.equation}\n"
+                   "tau_w dw/dt = a (V - E_L) - w\n"
+                   "V >= V_peak: spike, V <- V_reset, w <- w + b, V held at V_reset for t_ref"),
+        integration=(f"rk4: Runge-Kutta 4 on substeps <= 0.01 ms, {_CLOSED_FORM[synapse.receptor_kind]} in closed "
+                     "form, threshold tested after each substep (NEST uses adaptive RKF45)."),
+        parameters=parameters,
+        state=(MEMBRANE_POTENTIAL, StateVariable("w", "pA", "adaptation current"), *synapse.state,
+               StateVariable("ref_ms", "ms", "refractory time left")),
+        receptors=RECEPTORS,
+        receptor_kind=synapse.receptor_kind,
+        constants=constants,
+        methods={"rk4": adex_rk4},
+        references=_REFERENCES + (f"NEST model {name}.",),
+        presets=NAUD2008_PRESETS,
+        validate=_validate,
+    )
+
+
+AEIF_COND_EXP = _aeif("aeif_cond_exp", EXP_CONDUCTANCE, "- g_ex (V - E_ex) - g_in (V - E_in)", COND_PARAMETERS,
+                      cond_constants)
+AEIF_PSC_EXP = _aeif("aeif_psc_exp", EXP_CURRENT, "+ I_syn_ex + I_syn_in", PSC_PARAMETERS, psc_constants)

@@ -167,6 +167,13 @@ class NeuronModel:
     def defaults(self) -> dict[str, float]:
         return {p.name: p.default for p in self.parameters}
 
+    def default_state(self, params: Mapping[str, float], n: int) -> np.ndarray:
+        """float64[n_state, n]: n neurons at the initial values of the state variables (see StateVariable)."""
+        state = np.empty((len(self.state), n), dtype=np.float64)
+        for row, var in enumerate(self.state):
+            state[row] = var.initial_value(params)
+        return state
+
     def resolve_params(self, given: Mapping[str, object] | None, field_path: str,
                        preset: str | None = None) -> dict[str, float]:
         """Defaults, overlaid by a preset, overlaid by `given`; every value checked.

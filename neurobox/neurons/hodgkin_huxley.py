@@ -46,8 +46,11 @@ import math
 import numpy as np
 from numba import njit
 
-from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative, positive
-from neurobox.neurons.lif import TINY, _refractory_steps
+from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative
+from neurobox.neurons.integrators import (alpha_substep, flush_tiny, read_substeps, refractory_steps, rk4,
+                                          substep_constants)
+from neurobox.neurons.parameters import shared
+from neurobox.neurons.synapses import ALPHA_CURRENT, RECEPTORS
 
 H_MAX = 0.025
 """Largest internal RK4 substep, ms."""
@@ -57,33 +60,48 @@ V_SAFE_HI = 70.0
 """Outside [V_SAFE_LO, V_SAFE_HI] mV (only under very strong input) a substep is integrated with
 care for stiffness (smaller RK4 pieces, or a Rush-Larsen step), see _hh_stiff_substep."""
 
-HH_PARAMETERS = (
-    positive("C_m", 100.0, "pF", "membrane capacitance"),
+HH_PARAMETERS = shared(C_m=100.0) + (
     non_negative("g_Na", 12000.0, "nS", "sodium peak conductance"),
     non_negative("g_K", 3600.0, "nS", "potassium peak conductance"),
-    non_negative("g_L", 30.0, "nS", "leak conductance"),
+) + shared(g_L=30.0) + (
     any_value("E_Na", 50.0, "mV", "sodium reversal potential"),
     any_value("E_K", -77.0, "mV", "potassium reversal potential"),
-    any_value("E_L", -54.402, "mV", "leak reversal potential"),
-    positive("tau_syn_ex", 0.2, "ms", "rise time of the excitatory alpha current"),
-    positive("tau_syn_in", 2.0, "ms", "rise time of the inhibitory alpha current"),
+) + shared(E_L=-54.402) + ALPHA_CURRENT.time_constants(0.2, 2.0) + (
     non_negative("t_ref", 2.0, "ms", "time after a spike during which no new spike is reported"),
-    any_value("I_e", 0.0, "pA", "constant external current"),
-)
+) + shared(I_e=0.0)
 
 
-def _vtrap(x: float, y: float) -> float:
+@njit(cache=True, inline="always")
+def _vtrap(x, y):
     """x / (1 - exp(-x/y)), with its limit y at x = 0."""
     if abs(x / y) < 1e-6:
         return y * (1.0 + 0.5 * x / y)
     return x / -math.expm1(-x / y)
 
 
-def rates(v: float) -> tuple[float, float, float, float, float, float]:
+@njit(cache=True, inline="always")
+def _exp(x, capped):
+    """exp(x), with x capped at 700 when `capped` (a constant where it is inlined: no cost otherwise)."""
+    return math.exp(min(x, 700.0) if capped else x)
+
+
+@njit(cache=True, inline="always")
+def _rates(v, capped):
+    return (0.1 * _vtrap(v + 40.0, 10.0), 4.0 * _exp(-(v + 65.0) / 18.0, capped),
+            0.07 * _exp(-(v + 65.0) / 20.0, capped), 1.0 / (1.0 + _exp(-(v + 35.0) / 10.0, capped)),
+            0.01 * _vtrap(v + 55.0, 10.0), 0.125 * _exp(-(v + 65.0) / 80.0, capped))
+
+
+@njit(cache=True, inline="always")
+def rates(v):
     """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) at V = v mV, 1/ms."""
-    return (0.1 * _vtrap(v + 40.0, 10.0), 4.0 * math.exp(-(v + 65.0) / 18.0),
-            0.07 * math.exp(-(v + 65.0) / 20.0), 1.0 / (1.0 + math.exp(-(v + 35.0) / 10.0)),
-            0.01 * _vtrap(v + 55.0, 10.0), 0.125 * math.exp(-(v + 65.0) / 80.0))
+    return _rates(v, False)
+
+
+@njit(cache=True, inline="always")
+def _finite_rates(v):
+    """rates(v) with every exponent capped at 700, so they stay finite however far V goes."""
+    return _rates(v, True)
 
 
 def steady_gates(v: float) -> tuple[float, float, float]:
@@ -127,37 +145,23 @@ def _rest_gate(k: int):
     return lambda p: steady_gates(resting_potential(p))[k]
 
 
-_CM_INV, _GNA, _GK, _GL, _ENA, _EK, _EL, _IE, _NSUB, _H, _REF, _PEX2, _PIN2, _PEXH, _PINH, \
-    _TEX, _TIN, _EEX, _EIN = range(19)
+_CM_INV, _GNA, _GK, _GL, _ENA, _EK, _EL, _IE, _REF, _TEX, _TIN, _EEX, _EIN = range(13)
+_SUB = 13  # the substep block (integrators.read_substeps)
 
 
 def hh_constants(p, dt, n):
-    nsub = max(1, math.ceil(dt / H_MAX - 1e-9))
-    h = dt / nsub
     return np.array([
         1.0 / p["C_m"], p["g_Na"], p["g_K"], p["g_L"], p["E_Na"], p["E_K"], p["E_L"], p["I_e"],
-        float(nsub), h, _refractory_steps(p["t_ref"], dt),
-        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
-        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
-        p["tau_syn_ex"], p["tau_syn_in"], math.e / p["tau_syn_ex"], math.e / p["tau_syn_in"],
+        refractory_steps(p["t_ref"], dt), p["tau_syn_ex"], p["tau_syn_in"], math.e / p["tau_syn_ex"],
+        math.e / p["tau_syn_in"], *substep_constants(p, dt, H_MAX),
     ])
 
 
-@njit(cache=True, inline="always")
-def _vtrap_nb(x, y):
-    if abs(x / y) < 1e-6:
-        return y * (1.0 + 0.5 * x / y)
-    return x / -math.expm1(-x / y)
-
-
 @njit(cache=True)
-def _hh_rhs(v, m, hg, nn, i_tot, c):
-    am = 0.1 * _vtrap_nb(v + 40.0, 10.0)
-    bm = 4.0 * math.exp(-(v + 65.0) / 18.0)
-    ah = 0.07 * math.exp(-(v + 65.0) / 20.0)
-    bh = 1.0 / (1.0 + math.exp(-(v + 35.0) / 10.0))
-    an = 0.01 * _vtrap_nb(v + 55.0, 10.0)
-    bn = 0.125 * math.exp(-(v + 65.0) / 80.0)
+def _hh_rhs(y, i_tot, c):
+    """d(V, m, h, n)/dt at y = (V, m, h, n) with the total input current i_tot (pA)."""
+    v, m, hg, nn = y
+    am, bm, ah, bh, an, bn = rates(v)
     m3h = m * m * m * hg
     n4 = nn * nn * nn * nn
     dv = (-c[_GNA] * m3h * (v - c[_ENA]) - c[_GK] * n4 * (v - c[_EK]) - c[_GL] * (v - c[_EL]) + i_tot) * c[_CM_INV]
@@ -165,30 +169,8 @@ def _hh_rhs(v, m, hg, nn, i_tot, c):
 
 
 @njit(cache=True)
-def _hh_rk4_step(v, m, hg, nn, i0, i1, i2, hp, c):
-    k1v, k1m, k1h, k1n = _hh_rhs(v, m, hg, nn, i0, c)
-    k2v, k2m, k2h, k2n = _hh_rhs(v + 0.5 * hp * k1v, m + 0.5 * hp * k1m, hg + 0.5 * hp * k1h,
-                                 nn + 0.5 * hp * k1n, i1, c)
-    k3v, k3m, k3h, k3n = _hh_rhs(v + 0.5 * hp * k2v, m + 0.5 * hp * k2m, hg + 0.5 * hp * k2h,
-                                 nn + 0.5 * hp * k2n, i1, c)
-    k4v, k4m, k4h, k4n = _hh_rhs(v + hp * k3v, m + hp * k3m, hg + hp * k3h, nn + hp * k3n, i2, c)
-    return (v + hp / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v),
-            m + hp / 6.0 * (k1m + 2.0 * k2m + 2.0 * k3m + k4m),
-            hg + hp / 6.0 * (k1h + 2.0 * k2h + 2.0 * k3h + k4h),
-            nn + hp / 6.0 * (k1n + 2.0 * k2n + 2.0 * k3n + k4n))
-
-
-@njit(cache=True)
 def _alpha_at(i0, di0, s, tau):
     return (i0 + di0 * s) * math.exp(-s / tau)
-
-
-@njit(cache=True)
-def _hh_rates_bounded(v):
-    """(alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n) with the exponentials kept finite."""
-    return (0.1 * _vtrap_nb(v + 40.0, 10.0), 4.0 * math.exp(min(-(v + 65.0) / 18.0, 700.0)),
-            0.07 * math.exp(min(-(v + 65.0) / 20.0, 700.0)), 1.0 / (1.0 + math.exp(min(-(v + 35.0) / 10.0, 700.0))),
-            0.01 * _vtrap_nb(v + 55.0, 10.0), 0.125 * math.exp(min(-(v + 65.0) / 80.0, 700.0)))
 
 
 @njit(cache=True)
@@ -203,7 +185,7 @@ def _hh_stiff_substep(v, m, hg, nn, ix, dx, ii, di, base, h, c):
     """
     t = 0.0
     while t < h:
-        am, bm, ah, bh, an, bn = _hh_rates_bounded(v)
+        am, bm, ah, bh, an, bn = _finite_rates(v)
         g_na = c[_GNA] * m * m * m * hg
         g_k = c[_GK] * nn * nn * nn * nn
         g_tot = g_na + g_k + c[_GL]
@@ -222,68 +204,44 @@ def _hh_stiff_substep(v, m, hg, nn, ix, dx, ii, di, base, h, c):
         i0 = base + _alpha_at(ix, dx, t, c[_TEX]) + _alpha_at(ii, di, t, c[_TIN])
         i1 = base + _alpha_at(ix, dx, t + 0.5 * hp, c[_TEX]) + _alpha_at(ii, di, t + 0.5 * hp, c[_TIN])
         i2 = base + _alpha_at(ix, dx, t + hp, c[_TEX]) + _alpha_at(ii, di, t + hp, c[_TIN])
-        v, m, hg, nn = _hh_rk4_step(v, m, hg, nn, i0, i1, i2, hp, c)
+        v, m, hg, nn = rk4(_hh_rhs, (v, m, hg, nn), i0, i1, i2, hp, c)
         t += hp
     return v, m, hg, nn
 
 
 @njit(cache=True, boundscheck=False)
 def hh_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    m_arr = state[1]
-    h_arr = state[2]
-    n_arr = state[3]
-    dex_arr = state[4]
-    iex_arr = state[5]
-    din_arr = state[6]
-    iin_arr = state[7]
-    ref_arr = state[8]
-    nsub = int(c[_NSUB])
-    h = c[_H]
-    e_ex2 = c[_PEX2]
-    e_in2 = c[_PIN2]
-    e_exh = c[_PEXH]
-    e_inh = c[_PINH]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
+    v_arr, m_arr, h_arr, n_arr = state[0], state[1], state[2], state[3]
+    dex_arr, iex_arr, din_arr, iin_arr, ref_arr = state[4], state[5], state[6], state[7], state[8]
+    nsub, h, _, _, _, e_ex2, e_in2, e_exh, e_inh = read_substeps(c, _SUB)
+    in_ex, in_in = syn_in[0], syn_in[1]
     n_spk = 0
     for i in range(v_arr.shape[0]):
-        v = v_arr[i]
+        v, m, hg, nn = v_arr[i], m_arr[i], h_arr[i], n_arr[i]
         v_old = v
-        m = m_arr[i]
-        hg = h_arr[i]
-        nn = n_arr[i]
-        dx = dex_arr[i]
-        ix = iex_arr[i]
-        di = din_arr[i]
-        ii = iin_arr[i]
+        dx, ix, di, ii = dex_arr[i], iex_arr[i], din_arr[i], iin_arr[i]
         base = c[_IE] + i_in[i]
         for _ in range(nsub):
+            # alpha currents in closed form: I(s) = (I0 + dI0 s) e^{-s/tau}
+            ix_mid, ix_end, dx_end = alpha_substep(ix, dx, h, e_ex2, e_exh)
+            ii_mid, ii_end, di_end = alpha_substep(ii, di, h, e_in2, e_inh)
             if V_SAFE_LO <= v <= V_SAFE_HI:
-                # alpha currents in closed form: I(s) = (I0 + dI0 s) e^{-s/tau}
-                i0 = base + ix + ii
-                i1 = base + (ix + dx * 0.5 * h) * e_ex2 + (ii + di * 0.5 * h) * e_in2
-                i2 = base + (ix + dx * h) * e_exh + (ii + di * h) * e_inh
-                v, m, hg, nn = _hh_rk4_step(v, m, hg, nn, i0, i1, i2, h, c)
+                v, m, hg, nn = rk4(_hh_rhs, (v, m, hg, nn), base + ix + ii, base + ix_mid + ii_mid,
+                                   base + ix_end + ii_end, h, c)
             else:
                 v, m, hg, nn = _hh_stiff_substep(v, m, hg, nn, ix, dx, ii, di, base, h, c)
-            ix = (ix + dx * h) * e_exh
-            dx = dx * e_exh
-            ii = (ii + di * h) * e_inh
-            di = di * e_inh
+            ix, dx, ii, di = ix_end, dx_end, ii_end, di_end
         v_arr[i] = v
         m_arr[i] = m
         h_arr[i] = hg
         n_arr[i] = nn
         # NEST order: the input of this step enters the synaptic state after the membrane update
-        dx += c[_EEX] * in_ex[i]
-        di += c[_EIN] * in_in[i]
+        dex_arr[i] = flush_tiny(dx + c[_EEX] * in_ex[i])
+        iex_arr[i] = flush_tiny(ix)
+        din_arr[i] = flush_tiny(di + c[_EIN] * in_in[i])
+        iin_arr[i] = flush_tiny(ii)
         in_ex[i] = 0.0
         in_in[i] = 0.0
-        dex_arr[i] = dx if abs(dx) > TINY else 0.0
-        iex_arr[i] = ix if abs(ix) > TINY else 0.0
-        din_arr[i] = di if abs(di) > TINY else 0.0
-        iin_arr[i] = ii if abs(ii) > TINY else 0.0
         r = ref_arr[i]
         if r > 0.0:
             ref_arr[i] = r - 1.0
@@ -303,7 +261,7 @@ HH_PSC_ALPHA = NeuronModel(
         "C_m dV/dt = -g_Na m^3 h (V - E_Na) - g_K n^4 (V - E_K) - g_L (V - E_L) + I_syn_ex + I_syn_in + I_e "
         "+ I_stim\n"
         "dx/dt = alpha_x(V)(1 - x) - beta_x(V) x,  x = m, h, n  (Hodgkin & Huxley 1952 rates)\n"
-        "I_syn_X(t) = w (t/tau_syn_X) e^{1 - t/tau_syn_X} per spike of weight w (pA)\n"
+        f"{ALPHA_CURRENT.equation}\n"
         "spike: V >= 0 mV and falling (the peak has passed), not within t_ref of the last one"),
     integration=("rk4: Runge-Kutta 4 on substeps <= 0.025 ms, alpha currents in closed form "
                  "(NEST uses adaptive RKF45)."),
@@ -313,14 +271,11 @@ HH_PSC_ALPHA = NeuronModel(
         StateVariable("act_m", "1", "sodium activation m", _rest_gate(0)),
         StateVariable("inact_h", "1", "sodium inactivation h", _rest_gate(1)),
         StateVariable("act_n", "1", "potassium activation n", _rest_gate(2)),
-        StateVariable("dI_ex", "pA/ms", "derivative drive of the excitatory alpha current"),
-        StateVariable("I_syn_ex", "pA", "excitatory synaptic current"),
-        StateVariable("dI_in", "pA/ms", "derivative drive of the inhibitory alpha current"),
-        StateVariable("I_syn_in", "pA", "inhibitory synaptic current"),
+        *ALPHA_CURRENT.state,
         StateVariable("ref_steps", "steps", "steps left during which no spike is reported"),
     ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="current",
+    receptors=RECEPTORS,
+    receptor_kind=ALPHA_CURRENT.receptor_kind,
     constants=hh_constants,
     methods={"rk4": hh_rk4},
     references=(

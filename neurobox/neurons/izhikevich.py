@@ -48,29 +48,91 @@ Euler, both variables from the old values).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, StateVariable, any_value, positive
-from neurobox.neurons.lif import TINY
+from neurobox.neurons.integrators import (SUBSTEPS, decay_exponential_synapses, read_substeps, report_spike, rk4,
+                                          substep_constants)
+from neurobox.neurons.synapses import EXP_CURRENT, RECEPTORS
 
 H_MAX = 0.025
 """Largest internal RK4 substep of the `rk4` methods, ms."""
 
+# The constants array, both forms: what the kernels share, the substep block, then the form's own terms.
+_VPEAK, _VRESET, _D, _IE = range(4)
+_SUB = 4
+_FORM = _SUB + SUBSTEPS
+_A, _B = range(_FORM, _FORM + 2)                                      # 2003
+_K_INV_C, _K_K, _K_VR, _K_VT, _K_A, _K_B = range(_FORM, _FORM + 6)   # 2007
 
-def _substep_constants(p, dt: float) -> list[float]:
-    """nsub, h, dt and the synaptic decay factors over dt, h/2 and h (ex, in), as the rk4 kernels read them."""
-    n = max(1, math.ceil(dt / H_MAX - 1e-9))
-    h = dt / n
-    return [
-        float(n), h, dt,
-        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
-        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
-    ]
+
+def _constants(v_peak: float, p, dt: float, form: list[float]) -> np.ndarray:
+    return np.array([v_peak, p["c"], p["d"], p["I_e"]] + substep_constants(p, dt, H_MAX) + form)
+
+
+@njit(cache=True, inline="always")
+def _kernel(advance, f, form, state, c, syn_in, i_in, spikes_out):
+    """One step of every neuron: (V, U, fired) = advance(f, form, V, U, I_syn_ex, I_syn_in, I_e + I_stim, ...),
+    then the synaptic currents decay and take this step's input."""
+    v_arr, u_arr, i_ex, i_inh = state[0], state[1], state[2], state[3]
+    in_ex, in_in = syn_in[0], syn_in[1]
+    reset = (c[_VPEAK], c[_VRESET], c[_D])
+    sub = read_substeps(c, _SUB)
+    n = 0
+    for i in range(v_arr.shape[0]):
+        v, u, fired = advance(f, form, v_arr[i], u_arr[i], i_ex[i], i_inh[i], c[_IE] + i_in[i], reset, sub)
+        v_arr[i] = v
+        u_arr[i] = u
+        decay_exponential_synapses(i_ex, i_inh, sub[3], sub[4], in_ex, in_in, i)
+        n = report_spike(fired, v == v and u == u, i, n, spikes_out)
+        if n < 0:
+            return n
+    return n
+
+
+@njit(cache=True, inline="always")
+def _rk4_substeps(rhs, form, v, u, sx, si, base, reset, sub):
+    """RK4 substeps of d(V, U)/dt = rhs((V, U), I, form) with the synaptic currents sx, si in closed form.
+    When V crosses the peak inside a substep, the crossing is found by linear interpolation, V and U are
+    reset there and the rest of the substep is integrated from the reset."""
+    v_peak, v_reset, d = reset
+    nsub, h, _, _, _, e_ex2, e_in2, e_ex, e_in = sub
+    fired = False
+    for _ in range(nsub):
+        i0 = base + sx + si
+        i1 = base + sx * e_ex2 + si * e_in2
+        sx *= e_ex
+        si *= e_in
+        i2 = base + sx + si
+        v1, u1 = rk4(rhs, (v, u), i0, i1, i2, h, form)
+        if v1 >= v_peak:
+            frac = (v_peak - v) / (v1 - v) if v1 > v else 0.0
+            u = u + frac * (u1 - u) + d
+            v = v_reset
+            fired = True
+            rest = (1.0 - frac) * h
+            if rest > 0.0:
+                v1, u1 = rk4(rhs, (v, u), i1, i2, i2, rest, form)
+                if v1 < v_peak:
+                    v = v1
+                    u = u1
+        else:
+            v = v1
+            u = u1
+    return v, u, fired
+
+
+@njit(cache=True, inline="always")
+def _explicit_step(step, form, v, u, sx, si, base, reset, sub):
+    """(V, U) = step(V, U, I, dt, form) with the synaptic currents of the start of the step, then the
+    threshold: V >= peak resets V to c and adds d to U."""
+    v_peak, v_reset, d = reset
+    v, u = step(v, u, base + sx + si, sub[2], form)
+    if v >= v_peak:
+        return v_reset, u + d, True
+    return v, u, False
 
 
 # --------------------------------------------------------------------------
@@ -83,16 +145,11 @@ IZH_PARAMETERS = (
     any_value("d", 8.0, "mV/ms", "after-spike increment of U"),
     any_value("V_th", 30.0, "mV", "spike cut-off (the peak of the spike)"),
     any_value("I_e", 0.0, "pA", "constant external current (enters dV/dt as mV/ms)"),
-    positive("tau_syn_ex", 2.0, "ms", "time constant of the excitatory synaptic current"),
-    positive("tau_syn_in", 2.0, "ms", "time constant of the inhibitory synaptic current"),
-)
-
-# Indices into the constants array.
-_A, _B, _C, _D, _VTH, _IE, _NSUB, _H, _DT, _PEX, _PIN, _PEX_H2, _PIN_H2, _PEX_H, _PIN_H = range(15)
+) + EXP_CURRENT.time_constants(2.0, 2.0)
 
 
 def izh_constants(p, dt, n):
-    return np.array([p["a"], p["b"], p["c"], p["d"], p["V_th"], p["I_e"]] + _substep_constants(p, dt))
+    return _constants(p["V_th"], p, dt, [p["a"], p["b"]])
 
 
 def _validate_izh(p, field_path):
@@ -102,162 +159,48 @@ def _validate_izh(p, field_path):
 
 
 @njit(cache=True, inline="always")
-def _izh_rhs(v, u, i, a, b):
+def _form_2003(c):
+    return c[_A], c[_B]
+
+
+@njit(cache=True, inline="always")
+def _rhs_2003(y, i, form):
+    """(dV/dt, dU/dt) at y = (V, U) with input i (pA, as mV/ms); form = (a, b)."""
+    v, u = y
+    a, b = form
     return 0.04 * v * v + 5.0 * v + 140.0 - u + i, a * (b * v - u)
 
 
-@njit(cache=True)
-def _izh_rk4(v, u, i0, i1, i2, a, b, h):
-    k1v, k1u = _izh_rhs(v, u, i0, a, b)
-    k2v, k2u = _izh_rhs(v + 0.5 * h * k1v, u + 0.5 * h * k1u, i1, a, b)
-    k3v, k3u = _izh_rhs(v + 0.5 * h * k2v, u + 0.5 * h * k2u, i1, a, b)
-    k4v, k4u = _izh_rhs(v + h * k3v, u + h * k3u, i2, a, b)
-    return (v + h / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v),
-            u + h / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u))
+@njit(cache=True, inline="always")
+def _paper_step_2003(v, u, i, dt, form):
+    """Izhikevich (2003), Fig. 3: V by two forward Euler half steps, then U with the new V."""
+    a, b = form
+    hh = 0.5 * dt
+    v = v + hh * (0.04 * (v * v) + 5.0 * v + 140.0 - u + i)
+    v = v + hh * (0.04 * (v * v) + 5.0 * v + 140.0 - u + i)
+    return v, u + dt * a * (b * v - u)
 
 
-@njit(cache=True, boundscheck=False)
-def _decay_currents(i_ex, i_in_syn, in_ex, in_in, p_ex, p_in, i):
-    x = i_ex[i] * p_ex + in_ex[i]
-    i_ex[i] = x if abs(x) > TINY else 0.0
-    y = i_in_syn[i] * p_in + in_in[i]
-    i_in_syn[i] = y if abs(y) > TINY else 0.0
-    in_ex[i] = 0.0
-    in_in[i] = 0.0
+@njit(cache=True, inline="always")
+def _euler_step_2003(v, u, i, dt, form):
+    """Forward Euler, both variables from the old values (NEST's consistent_integration = true)."""
+    a, b = form
+    return v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + i), u + dt * a * (b * v - u)
 
 
 @njit(cache=True, boundscheck=False)
 def izh_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    u_arr = state[1]
-    i_ex = state[2]
-    i_inh = state[3]
-    a = c[_A]
-    b = c[_B]
-    v_reset = c[_C]
-    d = c[_D]
-    v_th = c[_VTH]
-    i_e = c[_IE]
-    nsub = int(c[_NSUB])
-    h = c[_H]
-    e_ex2 = c[_PEX_H2]
-    e_in2 = c[_PIN_H2]
-    e_ex = c[_PEX_H]
-    e_in = c[_PIN_H]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    n = 0
-    for i in range(v_arr.shape[0]):
-        v = v_arr[i]
-        u = u_arr[i]
-        sx = i_ex[i]
-        si = i_inh[i]
-        base = i_e + i_in[i]
-        fired = False
-        for _ in range(nsub):
-            i0 = base + sx + si
-            i1 = base + sx * e_ex2 + si * e_in2
-            sx *= e_ex
-            si *= e_in
-            i2 = base + sx + si
-            v1, u1 = _izh_rk4(v, u, i0, i1, i2, a, b, h)
-            if v1 >= v_th:
-                # crossing by linear interpolation inside the substep, then reset and go on
-                frac = (v_th - v) / (v1 - v) if v1 > v else 0.0
-                u = u + frac * (u1 - u) + d
-                v = v_reset
-                fired = True
-                rest = (1.0 - frac) * h
-                if rest > 0.0:
-                    v1, u1 = _izh_rk4(v, u, i1, i2, i2, a, b, rest)
-                    if v1 < v_th:
-                        v = v1
-                        u = u1
-            else:
-                v = v1
-                u = u1
-        v_arr[i] = v
-        u_arr[i] = u
-        _decay_currents(i_ex, i_inh, in_ex, in_in, c[_PEX], c[_PIN], i)
-        if fired:
-            spikes_out[n] = i
-            n += 1
-        elif v != v or u != u:
-            return -1 - i
-    return n
+    return _kernel(_rk4_substeps, _rhs_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
 
 
 @njit(cache=True, boundscheck=False)
 def izh_2003(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    u_arr = state[1]
-    i_ex = state[2]
-    i_inh = state[3]
-    a = c[_A]
-    b = c[_B]
-    v_reset = c[_C]
-    d = c[_D]
-    v_th = c[_VTH]
-    i_e = c[_IE]
-    dt = c[_DT]
-    hh = 0.5 * dt
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    n = 0
-    for i in range(v_arr.shape[0]):
-        v = v_arr[i]
-        u = u_arr[i]
-        cur = i_e + i_in[i] + i_ex[i] + i_inh[i]
-        v = v + hh * (0.04 * (v * v) + 5.0 * v + 140.0 - u + cur)
-        v = v + hh * (0.04 * (v * v) + 5.0 * v + 140.0 - u + cur)
-        u = u + dt * a * (b * v - u)
-        _decay_currents(i_ex, i_inh, in_ex, in_in, c[_PEX], c[_PIN], i)
-        if v >= v_th:
-            v = v_reset
-            u = u + d
-            spikes_out[n] = i
-            n += 1
-        elif v != v or u != u:
-            return -1 - i
-        v_arr[i] = v
-        u_arr[i] = u
-    return n
+    return _kernel(_explicit_step, _paper_step_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
 
 
 @njit(cache=True, boundscheck=False)
 def izh_euler(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    u_arr = state[1]
-    i_ex = state[2]
-    i_inh = state[3]
-    a = c[_A]
-    b = c[_B]
-    v_reset = c[_C]
-    d = c[_D]
-    v_th = c[_VTH]
-    i_e = c[_IE]
-    dt = c[_DT]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    n = 0
-    for i in range(v_arr.shape[0]):
-        v = v_arr[i]
-        u = u_arr[i]
-        cur = i_e + i_in[i] + i_ex[i] + i_inh[i]
-        v_new = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + cur)
-        u = u + dt * a * (b * v - u)
-        v = v_new
-        _decay_currents(i_ex, i_inh, in_ex, in_in, c[_PEX], c[_PIN], i)
-        if v >= v_th:
-            v = v_reset
-            u = u + d
-            spikes_out[n] = i
-            n += 1
-        elif v != v or u != u:
-            return -1 - i
-        v_arr[i] = v
-        u_arr[i] = u
-    return n
+    return _kernel(_explicit_step, _euler_step_2003, _form_2003(c), state, c, syn_in, i_in, spikes_out)
 
 
 IZHIKEVICH_PRESETS = {
@@ -294,7 +237,7 @@ IZHIKEVICH = NeuronModel(
     equations=(
         "dV/dt = 0.04 V^2 + 5 V + 140 - U + I_e + I_stim + I_syn_ex + I_syn_in\n"
         "dU/dt = a (b V - U)\n"
-        "dI_syn_X/dt = -I_syn_X / tau_syn_X   (a spike adds its weight w, pA)\n"
+        f"{EXP_CURRENT.equation}\n"
         "V >= V_th: spike, V <- c, U <- U + d"),
     integration=(
         "rk4 (default): Runge-Kutta 4 on substeps <= 0.025 ms, threshold crossing located by "
@@ -306,11 +249,10 @@ IZHIKEVICH = NeuronModel(
     state=(
         StateVariable("V_m", "mV", "membrane potential", -65.0),
         StateVariable("U_m", "mV/ms", "recovery variable", lambda p: p["b"] * -65.0),
-        StateVariable("I_syn_ex", "pA", "excitatory synaptic current"),
-        StateVariable("I_syn_in", "pA", "inhibitory synaptic current"),
+        *EXP_CURRENT.state,
     ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="current",
+    receptors=RECEPTORS,
+    receptor_kind=EXP_CURRENT.receptor_kind,
     constants=izh_constants,
     methods={"rk4": izh_rk4, "izhikevich2003": izh_2003, "euler": izh_euler},
     references=(
@@ -338,17 +280,11 @@ IZH07_PARAMETERS = (
     any_value("c", -50.0, "mV", "after-spike reset of V"),
     any_value("d", 100.0, "pA", "after-spike increment of U"),
     any_value("I_e", 0.0, "pA", "constant external current"),
-    positive("tau_syn_ex", 2.0, "ms", "time constant of the excitatory synaptic current"),
-    positive("tau_syn_in", 2.0, "ms", "time constant of the inhibitory synaptic current"),
-)
-
-(_K_C, _K_K, _K_VR, _K_VT, _K_VPEAK, _K_A, _K_B, _K_RESET, _K_D, _K_IE, _K_NSUB, _K_H, _K_DT,
- _K_PEX, _K_PIN, _K_PEX_H2, _K_PIN_H2, _K_PEX_H, _K_PIN_H) = range(19)
+) + EXP_CURRENT.time_constants(2.0, 2.0)
 
 
 def izh07_constants(p, dt, n):
-    return np.array([p["C"], p["k"], p["v_r"], p["v_t"], p["v_peak"], p["a"], p["b"], p["c"], p["d"], p["I_e"]]
-                    + _substep_constants(p, dt))
+    return _constants(p["v_peak"], p, dt, [1.0 / p["C"], p["k"], p["v_r"], p["v_t"], p["a"], p["b"]])
 
 
 def _validate_izh07(p, field_path):
@@ -361,122 +297,33 @@ def _validate_izh07(p, field_path):
 
 
 @njit(cache=True, inline="always")
-def _izh07_rhs(v, u, i, inv_c, k, vr, vt, a, b):
+def _form_2007(c):
+    return c[_K_INV_C], c[_K_K], c[_K_VR], c[_K_VT], c[_K_A], c[_K_B]
+
+
+@njit(cache=True, inline="always")
+def _rhs_2007(y, i, form):
+    """(dV/dt, dU/dt) at y = (V, U) with input i (pA); form = (1/C, k, v_r, v_t, a, b)."""
+    v, u = y
+    inv_c, k, vr, vt, a, b = form
     return (k * (v - vr) * (v - vt) - u + i) * inv_c, a * (b * (v - vr) - u)
-
-
-@njit(cache=True)
-def _izh07_rk4(v, u, i0, i1, i2, inv_c, k, vr, vt, a, b, h):
-    k1v, k1u = _izh07_rhs(v, u, i0, inv_c, k, vr, vt, a, b)
-    k2v, k2u = _izh07_rhs(v + 0.5 * h * k1v, u + 0.5 * h * k1u, i1, inv_c, k, vr, vt, a, b)
-    k3v, k3u = _izh07_rhs(v + 0.5 * h * k2v, u + 0.5 * h * k2u, i1, inv_c, k, vr, vt, a, b)
-    k4v, k4u = _izh07_rhs(v + h * k3v, u + h * k3u, i2, inv_c, k, vr, vt, a, b)
-    return (v + h / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v),
-            u + h / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u))
 
 
 @njit(cache=True, boundscheck=False)
 def izh07_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    u_arr = state[1]
-    i_ex = state[2]
-    i_inh = state[3]
-    inv_c = 1.0 / c[_K_C]
-    k = c[_K_K]
-    vr = c[_K_VR]
-    vt = c[_K_VT]
-    v_peak = c[_K_VPEAK]
-    a = c[_K_A]
-    b = c[_K_B]
-    v_reset = c[_K_RESET]
-    d = c[_K_D]
-    i_e = c[_K_IE]
-    nsub = int(c[_K_NSUB])
-    h = c[_K_H]
-    e_ex2 = c[_K_PEX_H2]
-    e_in2 = c[_K_PIN_H2]
-    e_ex = c[_K_PEX_H]
-    e_in = c[_K_PIN_H]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    n = 0
-    for i in range(v_arr.shape[0]):
-        v = v_arr[i]
-        u = u_arr[i]
-        sx = i_ex[i]
-        si = i_inh[i]
-        base = i_e + i_in[i]
-        fired = False
-        for _ in range(nsub):
-            i0 = base + sx + si
-            i1 = base + sx * e_ex2 + si * e_in2
-            sx *= e_ex
-            si *= e_in
-            i2 = base + sx + si
-            v1, u1 = _izh07_rk4(v, u, i0, i1, i2, inv_c, k, vr, vt, a, b, h)
-            if v1 >= v_peak:
-                frac = (v_peak - v) / (v1 - v) if v1 > v else 0.0
-                u = u + frac * (u1 - u) + d
-                v = v_reset
-                fired = True
-                rest = (1.0 - frac) * h
-                if rest > 0.0:
-                    v1, u1 = _izh07_rk4(v, u, i1, i2, i2, inv_c, k, vr, vt, a, b, rest)
-                    if v1 < v_peak:
-                        v = v1
-                        u = u1
-            else:
-                v = v1
-                u = u1
-        v_arr[i] = v
-        u_arr[i] = u
-        _decay_currents(i_ex, i_inh, in_ex, in_in, c[_K_PEX], c[_K_PIN], i)
-        if fired:
-            spikes_out[n] = i
-            n += 1
-        elif v != v or u != u:
-            return -1 - i
-    return n
+    return _kernel(_rk4_substeps, _rhs_2007, _form_2007(c), state, c, syn_in, i_in, spikes_out)
+
+
+@njit(cache=True, inline="always")
+def _book_step_2007(v, u, i, dt, form):
+    """Forward Euler, both variables from the old values, as the book's code."""
+    inv_c, k, vr, vt, a, b = form
+    return v + dt * (k * (v - vr) * (v - vt) - u + i) * inv_c, u + dt * a * (b * (v - vr) - u)
 
 
 @njit(cache=True, boundscheck=False)
 def izh07_euler(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    u_arr = state[1]
-    i_ex = state[2]
-    i_inh = state[3]
-    inv_c = 1.0 / c[_K_C]
-    k = c[_K_K]
-    vr = c[_K_VR]
-    vt = c[_K_VT]
-    v_peak = c[_K_VPEAK]
-    a = c[_K_A]
-    b = c[_K_B]
-    v_reset = c[_K_RESET]
-    d = c[_K_D]
-    i_e = c[_K_IE]
-    dt = c[_K_DT]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    n = 0
-    for i in range(v_arr.shape[0]):
-        v = v_arr[i]
-        u = u_arr[i]
-        cur = i_e + i_in[i] + i_ex[i] + i_inh[i]
-        v_new = v + dt * (k * (v - vr) * (v - vt) - u + cur) * inv_c
-        u = u + dt * a * (b * (v - vr) - u)
-        v = v_new
-        _decay_currents(i_ex, i_inh, in_ex, in_in, c[_K_PEX], c[_K_PIN], i)
-        if v >= v_peak:
-            v = v_reset
-            u = u + d
-            spikes_out[n] = i
-            n += 1
-        elif v != v or u != u:
-            return -1 - i
-        v_arr[i] = v
-        u_arr[i] = u
-    return n
+    return _kernel(_explicit_step, _book_step_2007, _form_2007(c), state, c, syn_in, i_in, spikes_out)
 
 
 IZHIKEVICH2007_PRESETS = {
@@ -501,7 +348,7 @@ IZHIKEVICH2007 = NeuronModel(
     equations=(
         "C dV/dt = k (V - v_r)(V - v_t) - U + I_e + I_stim + I_syn_ex + I_syn_in\n"
         "dU/dt = a (b (V - v_r) - U)\n"
-        "dI_syn_X/dt = -I_syn_X / tau_syn_X   (a spike adds its weight w, pA)\n"
+        f"{EXP_CURRENT.equation}\n"
         "V >= v_peak: spike, V <- c, U <- U + d"),
     integration=(
         "rk4 (default): Runge-Kutta 4 on substeps <= 0.025 ms with the crossing of v_peak "
@@ -510,11 +357,10 @@ IZHIKEVICH2007 = NeuronModel(
     state=(
         StateVariable("V_m", "mV", "membrane potential", "v_r"),
         StateVariable("U_m", "pA", "recovery current", 0.0),
-        StateVariable("I_syn_ex", "pA", "excitatory synaptic current"),
-        StateVariable("I_syn_in", "pA", "inhibitory synaptic current"),
+        *EXP_CURRENT.state,
     ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="current",
+    receptors=RECEPTORS,
+    receptor_kind=EXP_CURRENT.receptor_kind,
     constants=izh07_constants,
     methods={"rk4": izh07_rk4, "euler": izh07_euler},
     references=("Izhikevich EM (2007) Dynamical Systems in Neuroscience. MIT Press, ch. 8.",),

@@ -33,8 +33,10 @@ import math
 import numpy as np
 from numba import njit
 
-from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative, positive
-from neurobox.neurons.lif import TINY, _propagator_32, _refractory_steps, threshold_and_reset
+from neurobox.neurons.integrators import (alpha_substep, flush_tiny, hold_while_refractory, read_substeps, refractory,
+                                          refractory_steps, rk4, substep_constants, threshold_and_reset)
+from neurobox.neurons.lif import EXACT_INTEGRATION, ROTTER_DIESMANN_1999, _propagator_32, lif_model, relax_membrane
+from neurobox.neurons.synapses import ALPHA_CONDUCTANCE, ALPHA_CURRENT
 
 
 def _propagator_31(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
@@ -61,17 +63,6 @@ def _propagator_31(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
 # --------------------------------------------------------------------------
 # iaf_psc_alpha
 
-PSC_ALPHA_PARAMETERS = (
-    positive("C_m", 250.0, "pF", "membrane capacitance"),
-    positive("tau_m", 10.0, "ms", "membrane time constant"),
-    positive("tau_syn_ex", 2.0, "ms", "rise time of the excitatory alpha current"),
-    positive("tau_syn_in", 2.0, "ms", "rise time of the inhibitory alpha current"),
-    non_negative("t_ref", 2.0, "ms", "absolute refractory period"),
-    any_value("E_L", -70.0, "mV", "resting (leak reversal) potential"),
-    any_value("V_reset", -70.0, "mV", "potential after a spike"),
-    any_value("V_th", -55.0, "mV", "spike threshold"),
-    any_value("I_e", 0.0, "pA", "constant external current"),
-)
 
 (_A_EL, _A_P33, _A_P30, _A_P31EX, _A_P32EX, _A_P31IN, _A_P32IN, _A_P11EX, _A_P21EX, _A_P11IN, _A_P21IN,
  _A_EEX, _A_EIN, _A_IE, _A_VTH, _A_VRESET, _A_REF) = range(17)
@@ -96,236 +87,124 @@ def psc_alpha_constants(p, dt, n):
         p["I_e"],
         p["V_th"],
         p["V_reset"],
-        _refractory_steps(p["t_ref"], dt),
+        refractory_steps(p["t_ref"], dt),
     ])
+
+
+@njit(cache=True, inline="always")
+def _psc_alpha_advance(d, x, i, p11, p21, kick, syn_in):
+    """Exact step of a current alpha synapse (I = x[i], its drive d[i]), then this step's input (consumed):
+    a weight w adds w e/tau (kick w) to the drive."""
+    x[i] = flush_tiny(p21 * d[i] + p11 * x[i])
+    d[i] = flush_tiny(p11 * d[i] + kick * syn_in[i])
+    syn_in[i] = 0.0
 
 
 @njit(cache=True, boundscheck=False)
 def psc_alpha_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v = state[0]
-    dex = state[1]
-    iex = state[2]
-    din = state[3]
-    iin = state[4]
-    ref = state[5]
-    e_l = c[_A_EL]
-    p33 = c[_A_P33]
-    p30 = c[_A_P30]
-    p31ex = c[_A_P31EX]
-    p32ex = c[_A_P32EX]
-    p31in = c[_A_P31IN]
-    p32in = c[_A_P32IN]
-    p11ex = c[_A_P11EX]
-    p21ex = c[_A_P21EX]
-    p11in = c[_A_P11IN]
-    p21in = c[_A_P21IN]
-    i_e = c[_A_IE]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
+    v, dex, iex, din, iin, ref = state[0], state[1], state[2], state[3], state[4], state[5]
+    e_l, p33, p30, i_e = c[_A_EL], c[_A_P33], c[_A_P30], c[_A_IE]
+    p31ex, p32ex, p31in, p32in = c[_A_P31EX], c[_A_P32EX], c[_A_P31IN], c[_A_P32IN]
+    in_ex, in_in = syn_in[0], syn_in[1]
     for i in range(v.shape[0]):
-        vi = v[i]
-        r = ref[i]
-        if r <= 0.0:
-            v[i] = e_l + p33 * (vi - e_l) + p30 * (i_e + i_in[i]) + p31ex * dex[i] + p32ex * iex[i] \
-                + p31in * din[i] + p32in * iin[i]
-        ref[i] = r - 1.0 if r > 0.0 else 0.0
-        a = p21ex * dex[i] + p11ex * iex[i]
-        iex[i] = a if abs(a) > TINY else 0.0
-        a = p11ex * dex[i] + c[_A_EEX] * in_ex[i]
-        dex[i] = a if abs(a) > TINY else 0.0
-        a = p21in * din[i] + p11in * iin[i]
-        iin[i] = a if abs(a) > TINY else 0.0
-        a = p11in * din[i] + c[_A_EIN] * in_in[i]
-        din[i] = a if abs(a) > TINY else 0.0
-        in_ex[i] = 0.0
-        in_in[i] = 0.0
+        hold_while_refractory(v, ref, i, e_l + p33 * (v[i] - e_l) + p30 * (i_e + i_in[i]) + p31ex * dex[i]
+                              + p32ex * iex[i] + p31in * din[i] + p32in * iin[i])
+        _psc_alpha_advance(dex, iex, i, c[_A_P11EX], c[_A_P21EX], c[_A_EEX], in_ex)
+        _psc_alpha_advance(din, iin, i, c[_A_P11IN], c[_A_P21IN], c[_A_EIN], in_in)
     return threshold_and_reset(v, ref, c[_A_VTH], c[_A_VRESET], c[_A_REF], spikes_out)
 
 
-IAF_PSC_ALPHA = NeuronModel(
-    name="iaf_psc_alpha",
-    summary="Leaky integrate-and-fire neuron with alpha-shaped current-based synapses.",
-    equations=(
-        "C_m dV/dt = -(C_m/tau_m)(V - E_L) + I_syn_ex + I_syn_in + I_e + I_stim\n"
-        "I_syn_X(t) = w (t/tau_syn_X) e^{1 - t/tau_syn_X} per spike of weight w (pA)\n"
-        "V >= V_th: spike, V <- V_reset, clamped for t_ref"),
-    integration="exact integration of the linear system (Rotter & Diesmann 1999), as NEST",
-    parameters=PSC_ALPHA_PARAMETERS,
-    state=(
-        StateVariable("V_m", "mV", "membrane potential", "E_L"),
-        StateVariable("dI_ex", "pA/ms", "derivative drive of the excitatory alpha current"),
-        StateVariable("I_syn_ex", "pA", "excitatory synaptic current"),
-        StateVariable("dI_in", "pA/ms", "derivative drive of the inhibitory alpha current"),
-        StateVariable("I_syn_in", "pA", "inhibitory synaptic current"),
-        StateVariable("ref_steps", "steps", "refractory steps left"),
-    ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="current",
-    constants=psc_alpha_constants,
-    methods={"exact": psc_alpha_exact},
-    references=(
-        "Rotter S, Diesmann M (1999) Exact digital simulation of time-invariant linear systems "
-        "with applications to neuronal modeling. Biol Cybern 81:381-402.",
-        "NEST model iaf_psc_alpha.",
-    ),
-)
+IAF_PSC_ALPHA = lif_model("iaf_psc_alpha", ALPHA_CURRENT, EXACT_INTEGRATION, psc_alpha_constants,
+                          {"exact": psc_alpha_exact}, (ROTTER_DIESMANN_1999,))
 
 
 # --------------------------------------------------------------------------
 # iaf_cond_alpha
 
-COND_ALPHA_PARAMETERS = (
-    positive("C_m", 250.0, "pF", "membrane capacitance"),
-    non_negative("g_L", 16.6667, "nS", "leak conductance"),
-    any_value("E_L", -70.0, "mV", "leak reversal potential"),
-    any_value("V_th", -55.0, "mV", "spike threshold"),
-    any_value("V_reset", -60.0, "mV", "potential after a spike"),
-    non_negative("t_ref", 2.0, "ms", "absolute refractory period"),
-    any_value("E_ex", 0.0, "mV", "excitatory reversal potential"),
-    any_value("E_in", -85.0, "mV", "inhibitory reversal potential"),
-    positive("tau_syn_ex", 0.2, "ms", "rise time of the excitatory alpha conductance"),
-    positive("tau_syn_in", 2.0, "ms", "rise time of the inhibitory alpha conductance"),
-    any_value("I_e", 0.0, "pA", "constant external current"),
-)
 
 H_MAX_COND = 0.02
 """Largest internal RK4 substep of iaf_cond_alpha's rk4 method, ms."""
 
-(_G_EL, _G_GL, _G_CINV, _G_EEX, _G_EIN, _G_IE, _G_VTH, _G_VRESET, _G_REF, _G_NSUB, _G_H, _G_DT,
- _G_PEX, _G_PIN, _G_PEX2, _G_PIN2, _G_PEXH, _G_PINH, _G_KEX, _G_KIN) = range(20)
+COND_ALPHA_INTEGRATION = (
+    "rk4 (default): Runge-Kutta 4 on substeps <= 0.02 ms with the alpha conductances in closed form; "
+    "exponential_euler: exact relaxation towards the steady state for the conductances at the start of the step. "
+    "Conductances are propagated exactly. NEST uses adaptive RKF45.")
+KUHN_2004 = ("Kuhn A, Aertsen A, Rotter S (2004) Neuronal integration of synaptic input in the fluctuation-driven "
+             "regime. J Neurosci 24:2345-2356.")
+
+(_G_EL, _G_GL, _G_CINV, _G_EEX, _G_EIN, _G_IE, _G_VTH, _G_VRESET, _G_REF, _G_KEX, _G_KIN) = range(11)
+_G_SUB = 11  # the substep block (integrators.read_substeps)
 
 
 def cond_alpha_constants(p, dt, n):
-    nsub = max(1, math.ceil(dt / H_MAX_COND - 1e-9))
-    h = dt / nsub
     return np.array([
         p["E_L"], p["g_L"], 1.0 / p["C_m"], p["E_ex"], p["E_in"], p["I_e"], p["V_th"], p["V_reset"],
-        _refractory_steps(p["t_ref"], dt), float(nsub), h, dt,
-        math.exp(-dt / p["tau_syn_ex"]), math.exp(-dt / p["tau_syn_in"]),
-        math.exp(-0.5 * h / p["tau_syn_ex"]), math.exp(-0.5 * h / p["tau_syn_in"]),
-        math.exp(-h / p["tau_syn_ex"]), math.exp(-h / p["tau_syn_in"]),
-        math.e / p["tau_syn_ex"], math.e / p["tau_syn_in"],
+        refractory_steps(p["t_ref"], dt), math.e / p["tau_syn_ex"], math.e / p["tau_syn_in"],
+        *substep_constants(p, dt, H_MAX_COND),
     ])
 
 
 @njit(cache=True, inline="always")
-def _cond_dv(v, gx, gi, i_ext, c):
-    return (c[_G_GL] * (c[_G_EL] - v) + gx * (c[_G_EEX] - v) + gi * (c[_G_EIN] - v) + i_ext) * c[_G_CINV]
+def _cond_alpha_advance(dg, g, i, p, dt, kick, syn_in):
+    """Propagate one alpha conductance (g[i], its drive dg[i]) exactly over dt, then add (and consume) this
+    step's input: a weight w adds w e/tau (kick w) to the drive."""
+    g[i] = flush_tiny((g[i] + dg[i] * dt) * p)
+    dg[i] = flush_tiny(dg[i] * p + kick * syn_in[i])
+    syn_in[i] = 0.0
 
 
-@njit(cache=True, boundscheck=False)
-def _alpha_advance(dg, g, in_x, p, dt, k_in, i):
-    """Propagate one alpha conductance (dg, g) exactly over dt, then add this step's input."""
-    a = (g[i] + dg[i] * dt) * p
-    g[i] = a if abs(a) > TINY else 0.0
-    b = dg[i] * p + k_in * in_x[i]
-    dg[i] = b if abs(b) > TINY else 0.0
-    in_x[i] = 0.0
+@njit(cache=True, inline="always")
+def _cond_alpha_step(v_step, state, c, syn_in, i_in, spikes_out):
+    """One step of iaf_cond_alpha with the membrane update `v_step` (_rk4_substeps or _exponential_euler)."""
+    v, dgx, gx, dgi, gi, ref = state[0], state[1], state[2], state[3], state[4], state[5]
+    _, _, dt, p_ex, p_in, _, _, _, _ = read_substeps(c, _G_SUB)
+    in_ex, in_in = syn_in[0], syn_in[1]
+    for i in range(v.shape[0]):
+        if not refractory(ref, i):
+            v[i] = v_step(v[i], gx[i], dgx[i], gi[i], dgi[i], i_in[i], c)
+        _cond_alpha_advance(dgx, gx, i, p_ex, dt, c[_G_KEX], in_ex)
+        _cond_alpha_advance(dgi, gi, i, p_in, dt, c[_G_KIN], in_in)
+    return threshold_and_reset(v, ref, c[_G_VTH], c[_G_VRESET], c[_G_REF], spikes_out)
+
+
+@njit(cache=True, inline="always")
+def _cond_dv(y, g, p):
+    """(dV/dt,) at V = y[0] with conductances g = (g_ex, g_in); p = (constants, external current)."""
+    c, i_ext = p
+    v = y[0]
+    return ((c[_G_GL] * (c[_G_EL] - v) + g[0] * (c[_G_EEX] - v) + g[1] * (c[_G_EIN] - v) + i_ext) * c[_G_CINV],)
+
+
+@njit(cache=True, inline="always")
+def _rk4_substeps(v, gx, dx, gi, di, i_stim, c):
+    """V after dt of RK4 substeps with the alpha conductances (g, their drives dg) in closed form."""
+    nsub, h, _, _, _, e2x, e2i, ehx, ehi = read_substeps(c, _G_SUB)
+    p = (c, c[_G_IE] + i_stim)
+    for _ in range(nsub):
+        gx1, gx2, dx = alpha_substep(gx, dx, h, e2x, ehx)
+        gi1, gi2, di = alpha_substep(gi, di, h, e2i, ehi)
+        v, = rk4(_cond_dv, (v,), (gx, gi), (gx1, gi1), (gx2, gi2), h, p)
+        gx = gx2
+        gi = gi2
+    return v
 
 
 @njit(cache=True, boundscheck=False)
 def cond_alpha_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    dgx = state[1]
-    gx_arr = state[2]
-    dgi = state[3]
-    gi_arr = state[4]
-    ref = state[5]
-    nsub = int(c[_G_NSUB])
-    h = c[_G_H]
-    dt = c[_G_DT]
-    e2x = c[_G_PEX2]
-    e2i = c[_G_PIN2]
-    ehx = c[_G_PEXH]
-    ehi = c[_G_PINH]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    for i in range(v_arr.shape[0]):
-        r = ref[i]
-        if r <= 0.0:
-            v = v_arr[i]
-            i_ext = c[_G_IE] + i_in[i]
-            gx = gx_arr[i]
-            dx = dgx[i]
-            gi = gi_arr[i]
-            di = dgi[i]
-            for _ in range(nsub):
-                gx1 = (gx + dx * 0.5 * h) * e2x
-                gi1 = (gi + di * 0.5 * h) * e2i
-                gx2 = (gx + dx * h) * ehx
-                gi2 = (gi + di * h) * ehi
-                k1 = _cond_dv(v, gx, gi, i_ext, c)
-                k2 = _cond_dv(v + 0.5 * h * k1, gx1, gi1, i_ext, c)
-                k3 = _cond_dv(v + 0.5 * h * k2, gx1, gi1, i_ext, c)
-                k4 = _cond_dv(v + h * k3, gx2, gi2, i_ext, c)
-                v += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-                gx = gx2
-                gi = gi2
-                dx *= ehx
-                di *= ehi
-            v_arr[i] = v
-        ref[i] = r - 1.0 if r > 0.0 else 0.0
-        _alpha_advance(dgx, gx_arr, in_ex, c[_G_PEX], dt, c[_G_KEX], i)
-        _alpha_advance(dgi, gi_arr, in_in, c[_G_PIN], dt, c[_G_KIN], i)
-    return threshold_and_reset(v_arr, ref, c[_G_VTH], c[_G_VRESET], c[_G_REF], spikes_out)
+    return _cond_alpha_step(_rk4_substeps, state, c, syn_in, i_in, spikes_out)
+
+
+@njit(cache=True, inline="always")
+def _exponential_euler(v, gx, dx, gi, di, i_stim, c):
+    """V relaxed over dt towards its steady state at the conductances of the start of the step."""
+    dt = read_substeps(c, _G_SUB)[2]
+    return relax_membrane(v, gx, gi, i_stim, dt, c[_G_CINV], (c[_G_GL], c[_G_EL], c[_G_EEX], c[_G_EIN], c[_G_IE]))
 
 
 @njit(cache=True, boundscheck=False)
 def cond_alpha_exponential_euler(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    dgx = state[1]
-    gx_arr = state[2]
-    dgi = state[3]
-    gi_arr = state[4]
-    ref = state[5]
-    dt = c[_G_DT]
-    g_l = c[_G_GL]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
-    for i in range(v_arr.shape[0]):
-        r = ref[i]
-        if r <= 0.0:
-            gx = gx_arr[i]
-            gi = gi_arr[i]
-            g_tot = g_l + gx + gi
-            if g_tot > 0.0:
-                v_inf = (g_l * c[_G_EL] + gx * c[_G_EEX] + gi * c[_G_EIN] + c[_G_IE] + i_in[i]) / g_tot
-                v_arr[i] = v_inf + (v_arr[i] - v_inf) * math.exp(-g_tot * dt * c[_G_CINV])
-            else:
-                v_arr[i] += (c[_G_IE] + i_in[i]) * dt * c[_G_CINV]
-        ref[i] = r - 1.0 if r > 0.0 else 0.0
-        _alpha_advance(dgx, gx_arr, in_ex, c[_G_PEX], dt, c[_G_KEX], i)
-        _alpha_advance(dgi, gi_arr, in_in, c[_G_PIN], dt, c[_G_KIN], i)
-    return threshold_and_reset(v_arr, ref, c[_G_VTH], c[_G_VRESET], c[_G_REF], spikes_out)
+    return _cond_alpha_step(_exponential_euler, state, c, syn_in, i_in, spikes_out)
 
 
-IAF_COND_ALPHA = NeuronModel(
-    name="iaf_cond_alpha",
-    summary="Leaky integrate-and-fire neuron with alpha-shaped conductance-based synapses.",
-    equations=(
-        "C_m dV/dt = -g_L (V - E_L) - g_ex (V - E_ex) - g_in (V - E_in) + I_e + I_stim\n"
-        "g_X(t) = w (t/tau_syn_X) e^{1 - t/tau_syn_X} per spike of weight w (nS)\n"
-        "V >= V_th: spike, V <- V_reset, clamped for t_ref"),
-    integration=(
-        "rk4 (default): Runge-Kutta 4 on substeps <= 0.02 ms with the alpha conductances in closed "
-        "form; exponential_euler: exact relaxation towards the steady state for the conductances at "
-        "the start of the step. Conductances are propagated exactly. NEST uses adaptive RKF45."),
-    parameters=COND_ALPHA_PARAMETERS,
-    state=(
-        StateVariable("V_m", "mV", "membrane potential", "E_L"),
-        StateVariable("dg_ex", "nS/ms", "derivative drive of the excitatory alpha conductance"),
-        StateVariable("g_ex", "nS", "excitatory conductance"),
-        StateVariable("dg_in", "nS/ms", "derivative drive of the inhibitory alpha conductance"),
-        StateVariable("g_in", "nS", "inhibitory conductance"),
-        StateVariable("ref_steps", "steps", "refractory steps left"),
-    ),
-    receptors=("excitatory", "inhibitory"),
-    receptor_kind="conductance",
-    constants=cond_alpha_constants,
-    methods={"rk4": cond_alpha_rk4, "exponential_euler": cond_alpha_exponential_euler},
-    references=(
-        "Kuhn A, Aertsen A, Rotter S (2004) Neuronal integration of synaptic input in the "
-        "fluctuation-driven regime. J Neurosci 24:2345-2356.",
-        "NEST model iaf_cond_alpha.",
-    ),
-)
+IAF_COND_ALPHA = lif_model("iaf_cond_alpha", ALPHA_CONDUCTANCE, COND_ALPHA_INTEGRATION, cond_alpha_constants,
+                           {"rk4": cond_alpha_rk4, "exponential_euler": cond_alpha_exponential_euler}, (KUHN_2004,))

@@ -97,6 +97,14 @@ def require(target: Runner | Exporter, net) -> None:
         raise ConfigError(first.field, f"the {target.name} target: {first.reason}{more}")
 
 
+def open_handle(net, name: str, **options):
+    """A run handle of `net` on runner `name`, after checking that the target can run it (one ConfigError
+    listing what it cannot do otherwise). Tasks train on any target through this."""
+    target = runner(name)
+    require(target, net)
+    return target.open(net, **options)
+
+
 def check_by_building(build, net) -> list[Unsupported]:
     """A target's `check` for targets whose build step already refuses with a ConfigError naming the field."""
     try:

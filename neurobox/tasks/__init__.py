@@ -1,1 +1,1 @@
-"""Working examples with their data and scoring (digits, XOR, reservoir computing...)."""
+"""Working examples with their data and scoring (digits, XOR, reservoir computing...), and single-neuron probes."""

@@ -34,6 +34,17 @@ neurons fire most on average. Every input spike train comes from a seeded
 stream per (seed, phase, epoch, image, repetition), so a run is
 deterministic for a seed, and evaluating a saved and reloaded network
 gives exactly the same answers.
+
+The physical network (`UnitDigitsConfig`, built by the same `build_network`)
+is what the units run and learn on their own, in their integer arithmetic
+(dt = 1 ms): `iaf_psc_exp` learning units whose adaptive threshold grows
+with every spike and never decays, potentiation-only pair STDP whose
+amplitude each unit halves after a number of its own spikes (a schedule
+local to the unit: no host changes a rule or a weight) and whose weights
+each unit scales down to `w_sum` after its spikes, and lateral inhibition
+from every peer. It trains in the fixed-point engine or on the twin's
+units (`target`); labelling and testing run on fresh units loaded with
+what was learned (their state at rest, as after a power-up).
 """
 from __future__ import annotations
 
@@ -46,8 +57,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from neurobox.engine import Simulation
 from neurobox.errors import ConfigError
+from neurobox.neurons.lif_fixed import INT16_MAX
+from neurobox.targets import open_handle
 
 N_PIXELS = 64
 N_CLASSES = 10
@@ -89,33 +101,79 @@ class DigitsConfig:
     batch: int = 25               # images per engine run (Python acts only between runs)
     eval_rate_hz: float = 1200.0  # Hz, rate of a pixel of intensity 16 when labelling and testing
                                   # (thresholds frozen; 0: max_rate_hz): more spikes per image, a less noisy vote
+    eval_boost_hz: float = 60.0   # Hz, added per repetition of a silent image when labelling and testing
+    eval_max_repeats: int = 3     # repetitions of a silent image when labelling and testing
 
     def check(self) -> "DigitsConfig":
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name in ("n_exc", "epochs", "max_repeats", "batch"):
-                low = 0 if f.name == "max_repeats" else 1
-                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                    raise ConfigError(f"digits.{f.name}", f"must be a whole number >= {low}, got {v!r}")
-            elif f.name == "anneal_theta":
-                if not isinstance(v, bool):
-                    raise ConfigError("digits.anneal_theta", f"must be true or false, got {v!r}")
-            elif f.name == "pairing":
-                if v not in ("nearest", "all_to_all"):
-                    raise ConfigError("digits.pairing", f"must be nearest or all_to_all, got {v!r}")
-            elif not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0 or \
-                    (v == 0 and f.name not in ("A_minus", "boost_hz", "rest_ms", "theta_plus", "anneal",
-                                               "eval_rate_hz")):
-                raise ConfigError(f"digits.{f.name}", f"must be a finite number > 0, got {v!r}")
-        if self.anneal > 1.0:
-            raise ConfigError("digits.anneal", f"must be in [0, 1], got {self.anneal!r}")
-        if self.w_max * N_PIXELS < self.w_sum:
-            raise ConfigError("digits.w_max", f"w_max * 64 must be >= w_sum ({self.w_sum:g} nS)")
-        return self
+        return _check_config(self)
+
+
+def _check_config(config):
+    """Every field of a digits configuration in its range (ConfigError naming it otherwise); returns it."""
+    whole = ("n_exc", "epochs", "max_repeats", "batch", "eval_max_repeats", "halvings")
+    may_be_zero = ("A_minus", "boost_hz", "rest_ms", "theta_plus", "anneal", "eval_rate_hz", "eval_boost_hz")
+    for f in fields(config):
+        v = getattr(config, f.name)
+        if f.name in whole:
+            low = 0 if f.name in ("max_repeats", "eval_max_repeats", "halvings") else 1
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ConfigError(f"digits.{f.name}", f"must be a whole number >= {low}, got {v!r}")
+        elif f.name == "anneal_theta":
+            if not isinstance(v, bool):
+                raise ConfigError("digits.anneal_theta", f"must be true or false, got {v!r}")
+        elif f.name == "pairing":
+            if v not in ("nearest", "all_to_all"):
+                raise ConfigError("digits.pairing", f"must be nearest or all_to_all, got {v!r}")
+        elif not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0 or (v == 0 and f.name not in may_be_zero):
+            raise ConfigError(f"digits.{f.name}", f"must be a finite number > 0, got {v!r}")
+    if getattr(config, "anneal", 0.0) > 1.0:
+        raise ConfigError("digits.anneal", f"must be in [0, 1], got {config.anneal!r}")
+    if isinstance(config, DigitsConfig) and config.w_max * N_PIXELS < config.w_sum:
+        raise ConfigError("digits.w_max", f"w_max * 64 must be >= w_sum ({config.w_sum:g} nS)")
+    return config
 
 
 QUICK = DigitsConfig(n_exc=40, epochs=2, theta_plus=0.3)
 """A reduced configuration for tests (well under a minute)."""
+
+
+@dataclass(frozen=True)
+class UnitDigitsConfig:
+    """The digits network the units learn on their own (module docstring): ms, mV, pA, Hz; dt = one tick."""
+
+    n_exc: int = 50               # learning units (with 64 pixel inputs they fit one bus)
+    epochs: int = 6
+    dt: float = 1.0               # ms, the units' tick
+    present_ms: float = 100.0
+    rest_ms: float = 40.0
+    max_rate_hz: float = 120.0
+    boost_hz: float = 60.0
+    max_repeats: int = 3
+    eval_rate_hz: float = 120.0   # Hz; labelling and testing start at the training rate ...
+    eval_boost_hz: float = 30.0   # ... and raise it by this per repetition ...
+    eval_max_repeats: int = 30    # ... until the units answer
+    batch: int = 25
+    tau_m: float = 100.0          # ms
+    tau_syn_ex: float = 2.0       # ms
+    tau_syn_in: float = 10.0      # ms
+    threshold_mV: float = 13.0    # mV, V_th - E_L
+    t_ref: float = 5.0            # ms
+    theta_per_unit: float = 0.01  # mV: each spike raises a unit's threshold by this times n_exc
+    w_sum: float = 900.0          # pA, what a unit scales its 64 input weights down to after its spikes
+    w_inh: float = 600.0          # pA, lateral inhibition from each peer spike
+    A_plus: float = 30.0          # pA, potentiation at zero lag (at the start)
+    tau_plus: float = 16.0        # ms
+    halve_after: float = 2000.0   # a unit halves A_plus after every halve_after / n_exc of its own spikes ...
+    halvings: int = 4             # ... at most this many times
+    V_lsb: float = 2.0 ** -7      # mV per membrane step
+    I_lsb: float = 0.25           # pA per current and weight step
+
+    def check(self) -> "UnitDigitsConfig":
+        return _check_config(self)
+
+
+UNITS_QUICK = UnitDigitsConfig(n_exc=25, epochs=1)
+"""A reduced physical configuration for tests."""
 
 
 @dataclass
@@ -157,13 +215,15 @@ def exc_params(config: DigitsConfig, theta_plus: float) -> dict[str, float]:
             "tau_syn_in": config.tau_syn_in, "theta_plus": theta_plus, "tau_theta": config.tau_theta}
 
 
-def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None = None,
+def build_network(config: DigitsConfig | UnitDigitsConfig, seed: int, *, weights: np.ndarray | None = None,
                   theta: np.ndarray | None = None, learning: bool = True, unreliable: bool = False):
     """The digits network: plastic with random weights (learning=True), or frozen with given arrays.
 
-    weights: (64, n_exc) nS, input -> exc; theta: (n_exc,) mV, initial thresholds;
+    weights: (64, n_exc) nS (pA for the units), input -> exc; theta: (n_exc,) mV, initial thresholds;
     unreliable: frozen projections get a transmission probability (1.0 to start) that faults can lower.
     """
+    if isinstance(config, UnitDigitsConfig):
+        return _unit_network(config, seed, weights, theta, learning, unreliable)
     import neurobox as nb
 
     n = config.n_exc
@@ -179,9 +239,7 @@ def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None
         params["tau_theta"] = FROZEN_TAU_THETA
     net.population("exc", n, "iaf_cond_exp", params, initial=initial)
     if weights is None:
-        rng = np.random.default_rng([seed, 7])
-        w = rng.uniform(0.2, 1.0, (N_PIXELS, n))
-        w *= config.w_sum / w.sum(axis=0, keepdims=True)
+        w = _initial_weights(config, seed)
     else:
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != (N_PIXELS, n):
@@ -198,6 +256,45 @@ def build_network(config: DigitsConfig, seed: int, *, weights: np.ndarray | None
                 delay=config.dt, receptor="excitatory", plasticity=plasticity, name="input_exc",
                 p_transmit=p_transmit)
     net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=config.w_inh, delay=config.dt,
+                receptor="inhibitory", name="lateral", p_transmit=p_transmit)
+    return net
+
+
+def _initial_weights(config, seed: int) -> np.ndarray:
+    """(64, n_exc) random weights, each neuron's summing to w_sum (seeded)."""
+    w = np.random.default_rng([seed, 7]).uniform(0.2, 1.0, (N_PIXELS, config.n_exc))
+    return w * (config.w_sum / w.sum(axis=0, keepdims=True))
+
+
+def _unit_network(config: UnitDigitsConfig, seed: int, weights, theta, learning: bool, unreliable: bool):
+    """The physical digits network (see UnitDigitsConfig and the module docstring)."""
+    import neurobox as nb
+
+    n = config.n_exc
+    net = nb.Network(dt=config.dt, seed=seed, precision="fixed")
+    net.population("input", N_PIXELS, "spike_generator", {"spike_times": [[] for _ in range(N_PIXELS)]})
+    rest = -65.0
+    params = {"C_m": 250.0, "tau_m": config.tau_m, "tau_syn_ex": config.tau_syn_ex, "tau_syn_in": config.tau_syn_in,
+              "E_L": rest, "V_reset": rest, "V_th": rest + config.threshold_mV, "t_ref": config.t_ref,
+              "theta_plus": config.theta_per_unit * n if learning else 0.0, "tau_theta": FROZEN_TAU_THETA}
+    initial = {} if theta is None else {"theta": np.asarray(theta, dtype=np.float64)}
+    net.population("exc", n, "iaf_psc_exp", params, initial=initial,
+                   fixed_point={"V_lsb": config.V_lsb, "I_lsb": config.I_lsb})
+    w = _initial_weights(config, seed) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (N_PIXELS, n):
+        raise ConfigError("weights", f"expected shape ({N_PIXELS}, {n}), got {w.shape}")
+    pre, post = np.meshgrid(np.arange(N_PIXELS), np.arange(n), indexing="ij")
+    plasticity = None
+    if learning:
+        plasticity = {"rule": "stdp", "A_plus": config.A_plus, "A_minus": 0.0, "tau_plus": config.tau_plus,
+                      "tau_minus": config.tau_plus, "w_min": 0.0, "w_max": INT16_MAX * config.I_lsb,
+                      "halve_every": float(max(1, round(config.halve_after / n))), "halvings": float(config.halvings),
+                      "normalize_to": config.w_sum, "normalize_every_ms": 0.0}
+    p_transmit = 1.0 if (unreliable and not learning) else None
+    net.connect("input", "exc", "explicit", pre_ids=pre.ravel(), post_ids=post.ravel(), weight=w.ravel(),
+                delay=config.dt, receptor="excitatory", plasticity=plasticity, name="input_exc",
+                p_transmit=p_transmit)
+    net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=-config.w_inh, delay=config.dt,
                 receptor="inhibitory", name="lateral", p_transmit=p_transmit)
     return net
 
@@ -276,17 +373,21 @@ def _batches(n: int, size: int):
 
 
 # -- training and evaluation ------------------------------------------------------------------
-def train(config: DigitsConfig = DigitsConfig(), seed: int = 0, *,
-          progress: Callable[[float, str], None] | None = None) -> TrainedDigits:
+def train(config: DigitsConfig | UnitDigitsConfig = DigitsConfig(), seed: int = 0, *,
+          progress: Callable[[float, str], None] | None = None, target: str = "engine",
+          target_options: dict | None = None) -> TrainedDigits:
     """Learn weights and thresholds from the training split (unsupervised; labels are not used).
 
-    progress: called with (fraction done, detail) after each image.
+    progress: called with (fraction done, detail) after each image; target: where it learns
+    ("engine", or "twin" for the physical network: the units on their own clocks, over the bus),
+    target_options: what the target's run handle takes (e.g. the twin's transport).
     """
     config.check()
     seed = _check_seed(seed)
     x_tr, _, _, _ = load_split(seed)
     start = time.perf_counter()
-    sim = Simulation(build_network(config, seed), progress=False)
+    sim = open_handle(build_network(config, seed), target, progress=False, **(target_options or {}))
+    anneal = getattr(config, "anneal", 0.0)
     order_rng = np.random.default_rng([seed, 11])
     total = config.epochs * len(x_tr)
     done = 0
@@ -294,18 +395,23 @@ def train(config: DigitsConfig = DigitsConfig(), seed: int = 0, *,
         order = order_rng.permutation(len(x_tr))
         for part in _batches(len(order), config.batch):
             idx = order[part]
-            # learning rate schedule: the rule's amplitudes shrink as training goes on
-            factor = 1.0 - config.anneal * done / total
-            sim.set_plasticity("input_exc", A_plus=config.A_plus * factor, A_minus=config.A_minus * factor)
-            if config.anneal_theta:
-                sim.set_params("exc", theta_plus=config.theta_plus * factor)
+            if anneal:  # the float network's schedule, from the host (the units keep their own)
+                factor = 1.0 - anneal * done / total
+                sim.set_plasticity("input_exc", A_plus=config.A_plus * factor, A_minus=config.A_minus * factor)
+                if config.anneal_theta:
+                    sim.set_params("exc", theta_plus=config.theta_plus * factor)
             _present_all(sim, config, x_tr[idx], seed, "train", idx, epoch)
             done += len(idx)
             if progress is not None:
                 progress(done / total, f"epoch {epoch + 1}/{config.epochs}")
     weights = _weight_matrix(sim, config.n_exc)
-    theta = sim.state("exc", "theta")
-    return TrainedDigits(config, seed, weights, theta, time.perf_counter() - start)
+    return TrainedDigits(config, seed, weights, _theta_mV(sim, config), time.perf_counter() - start)
+
+
+def _theta_mV(sim, config) -> np.ndarray:
+    """The thresholds' adaptive part now, mV (the units and the fixed engine hold it in V_lsb)."""
+    theta = np.asarray(sim.state("exc", "theta"), dtype=np.float64)
+    return theta * config.V_lsb if isinstance(config, UnitDigitsConfig) else theta
 
 
 @dataclass
@@ -347,27 +453,51 @@ class TestFaults:
     """Faults of a physical digits board during the test phase (labels were assigned before, healthy).
 
     p_transmit: probability that a spike reaches a synapse (1 - packet loss);
-    dead_fraction: fraction of the learning units that never fire again.
+    dead_fraction: fraction of the learning units that never fire again;
+    on the twin also reset_fraction: learning units that reset once during the test (their state is
+    lost; what they learned comes back from flash and EEPROM), and drift_ppm: every learning unit's
+    crystal off by a seeded amount within +-drift_ppm parts per million.
     """
 
     p_transmit: float = 1.0
     dead_fraction: float = 0.0
+    reset_fraction: float = 0.0
+    drift_ppm: float = 0.0
+
+    def check(self) -> "TestFaults":
+        for name in ("p_transmit", "dead_fraction", "reset_fraction"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ConfigError(f"faults.{name}", f"must be in [0, 1], got {v!r}")
+        if not (np.isfinite(self.drift_ppm) and 0.0 <= self.drift_ppm <= 1e5):
+            raise ConfigError("faults.drift_ppm", f"must be in [0, 100000] ppm, got {self.drift_ppm!r}")
+        return self
 
 
 DEAD_THETA = 1e6  # mV: a threshold no input reaches (a dead unit)
+DEAD_THETA_LSB = 65535  # the largest threshold of a unit (uint16): no input reaches it either
 
 
 def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None,
-             faults: TestFaults | None = None) -> Evaluation:
+             faults: TestFaults | None = None, target: str = "engine", target_options: dict | None = None
+             ) -> Evaluation:
     """Freeze the learned arrays into a fresh network; label neurons on the training set; score the test set.
 
-    faults: applied after labelling, for the test phase only (see TestFaults).
+    faults: applied after labelling, for the test phase only (see TestFaults); target: where it runs
+    ("engine", or "twin" for the physical network); the physical network is labelled and tested on
+    fresh units (at rest), as a board switched on again.
     """
     start = time.perf_counter()
     config, seed = trained.config, trained.seed
+    faults = None if faults is None else faults.check()
     x_tr, y_tr, x_te, y_te = load_split(seed)
-    sim = Simulation(build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False,
-                                   unreliable=faults is not None), progress=False)
+    options = dict(target_options or {})
+    on_engine_faults = faults is not None and target == "engine"
+
+    def frozen():
+        return build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False,
+                             unreliable=on_engine_faults)
+    sim = open_handle(frozen(), target, progress=False, **options)
     total = len(x_tr) + len(x_te)
     train_counts = np.zeros((len(x_tr), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_tr), config.batch):
@@ -375,8 +505,14 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
         if progress is not None:
             progress((part[-1] + 1) / total, "labelling")
     neuron_labels = assign_labels(train_counts, y_tr)
-    if faults is not None:
-        _apply_faults(sim, faults, config.n_exc, seed)
+    if isinstance(config, UnitDigitsConfig):   # a board switched on again for the test
+        if faults is not None and target == "twin":
+            options["faults"] = list(options.get("faults", ())) + _twin_faults(faults, config, seed, len(x_te))
+        sim = open_handle(frozen(), target, progress=False, **options)
+    if on_engine_faults:
+        _apply_faults(sim, faults, config, seed)
+    elif faults is not None and target != "twin":
+        raise ConfigError("target", f"test faults run on the engine or the twin, not on {target!r}")
     test_start = sim.time
     test_counts = np.zeros((len(x_te), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_te), config.batch):
@@ -392,27 +528,54 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
                       seconds=time.perf_counter() - start)
 
 
-def _apply_faults(sim, faults: TestFaults, n_exc: int, seed: int) -> None:
-    if not (0.0 <= faults.p_transmit <= 1.0):
-        raise ConfigError("faults.p_transmit", f"must be in [0, 1], got {faults.p_transmit!r}")
-    if not (0.0 <= faults.dead_fraction <= 1.0):
-        raise ConfigError("faults.dead_fraction", f"must be in [0, 1], got {faults.dead_fraction!r}")
+def _dead_units(fraction: float, n_exc: int, seed: int) -> np.ndarray:
+    return np.random.default_rng([seed, 505]).permutation(n_exc)[:int(round(fraction * n_exc))]
+
+
+def _apply_faults(sim, faults: TestFaults, config, seed: int) -> None:
+    """Loss and dead units in the engine: transmission probabilities, thresholds no input reaches."""
+    if faults.reset_fraction or faults.drift_ppm:
+        raise ConfigError("faults", "resets and clock drift are faults of the physical units: test on the twin")
     for name in ("input_exc", "lateral"):
         sim.set_p_transmit(name, faults.p_transmit)
-    dead = np.random.default_rng([seed, 505]).permutation(n_exc)[:int(round(faults.dead_fraction * n_exc))]
     theta = sim.state("exc", "theta")
-    theta[dead] = DEAD_THETA
+    theta[_dead_units(faults.dead_fraction, config.n_exc, seed)] = \
+        DEAD_THETA_LSB if isinstance(config, UnitDigitsConfig) else DEAD_THETA
     sim.set_state("exc", "theta", theta)
 
 
-def fault_sweep(trained: TrainedDigits, p_losses=(0.0, 0.05, 0.1, 0.2, 0.4),
-                dead_fractions=(0.0, 0.1, 0.25, 0.5)) -> dict[str, Any]:
-    """Test accuracy of a trained network against packet loss and against dead units."""
-    loss = [{"loss": p, "test_accuracy": evaluate(trained, faults=TestFaults(p_transmit=1.0 - p)).test_accuracy}
-            for p in p_losses]
-    dead = [{"dead_fraction": f, "test_accuracy": evaluate(trained, faults=TestFaults(dead_fraction=f)).test_accuracy}
-            for f in dead_fractions]
-    return {"seed": trained.seed, "neurons": trained.config.n_exc, "loss": loss, "dead": dead}
+def _twin_faults(faults: TestFaults, config: UnitDigitsConfig, seed: int, n_images: int) -> list[str]:
+    """The test faults as the twin's fault specs (neurobox.twin.faults), seeded."""
+    rng = np.random.default_rng([seed, 606])
+    specs = [] if faults.p_transmit >= 1.0 else [f"drop:{1.0 - faults.p_transmit:.6g}"]
+    specs += [f"dead:exc.{u}@0ms" for u in _dead_units(faults.dead_fraction, config.n_exc, seed)]
+    test_ms = n_images * (config.present_ms + config.rest_ms)
+    reset = rng.permutation(config.n_exc)[:int(round(faults.reset_fraction * config.n_exc))]
+    specs += [f"reset:exc.{u}@{rng.uniform(0.0, test_ms):.0f}ms" for u in reset]
+    if faults.drift_ppm:
+        specs += [f"drift:exc.{u}={ppm:.3f}ppm"
+                  for u, ppm in enumerate(rng.uniform(-faults.drift_ppm, faults.drift_ppm, config.n_exc))]
+    return specs
+
+
+def fault_sweep(trained: TrainedDigits, healthy: float, *, p_losses=(0.05, 0.1, 0.2, 0.4),
+                dead_fractions=(0.1, 0.25, 0.5), reset_fractions=(), drift_ppms=(), target: str = "engine",
+                target_options: dict | None = None,
+                progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """Test accuracy of a trained network against packet loss, dead units (and on the twin resets and
+    clock drift); `healthy`: its test accuracy without faults (evaluated once, by the caller)."""
+    cases = [("loss", p, TestFaults(p_transmit=1.0 - p)) for p in p_losses]
+    cases += [("dead_fraction", f, TestFaults(dead_fraction=f)) for f in dead_fractions]
+    cases += [("reset_fraction", f, TestFaults(reset_fraction=f)) for f in reset_fractions]
+    cases += [("drift_ppm", d, TestFaults(drift_ppm=d)) for d in drift_ppms]
+    out: dict[str, Any] = {"seed": trained.seed, "neurons": trained.config.n_exc, "target": target,
+                           "healthy": healthy}
+    for k, (kind, value, faults) in enumerate(cases):
+        acc = evaluate(trained, faults=faults, target=target, target_options=target_options).test_accuracy
+        out.setdefault(kind, []).append({kind: value, "test_accuracy": acc})
+        if progress is not None:
+            progress((k + 1) / len(cases), f"{kind} {value:g}")
+    return out
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -420,8 +583,9 @@ def save(trained: TrainedDigits, out_dir: str | os.PathLike) -> tuple[Path, Path
     """Write the trained network: a model file (learned weights, thresholds) and the task's settings.
 
     digits_model.toml: the frozen network (explicit input -> exc weights in nS,
-    `initial.theta` in mV), loadable with neurobox.network.modelfile.load;
-    digits_meta.json: the configuration, seed and training time.
+    or pA for the units' network; `initial.theta` in mV), loadable with
+    neurobox.network.modelfile.load; digits_meta.json: the configuration
+    (with the kind of network: "float" or "units"), seed and training time.
     """
     from neurobox.files import atomic_write_text
 
@@ -432,7 +596,9 @@ def save(trained: TrainedDigits, out_dir: str | os.PathLike) -> tuple[Path, Path
     model = out / MODEL_FILE
     net.save(model)
     meta = out / META_FILE
-    atomic_write_text(meta, json.dumps({"task": "digits", "seed": trained.seed, "config": asdict(trained.config),
+    kind = "units" if isinstance(trained.config, UnitDigitsConfig) else "float"
+    atomic_write_text(meta, json.dumps({"task": "digits", "network": kind, "seed": trained.seed,
+                                        "config": asdict(trained.config),
                                         "train_seconds": trained.train_seconds}, indent=1) + "\n")
     return model, meta
 
@@ -448,7 +614,8 @@ def load(out_dir: str | os.PathLike) -> TrainedDigits:
             raise ConfigError(str(p), "no saved digits network here (run `neurobox train digits --out DIR`)")
     try:
         meta = json.loads(meta_path.read_text())
-        config = DigitsConfig(**meta["config"]).check()
+        kinds = {"float": DigitsConfig, "units": UnitDigitsConfig}
+        config = kinds[meta.get("network", "float")](**meta["config"]).check()
         seed = _check_seed(meta["seed"])
     except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(str(meta_path), f"not a digits settings file ({err})") from None
@@ -465,20 +632,30 @@ def load(out_dir: str | os.PathLike) -> TrainedDigits:
 
 
 # -- the whole workflow ------------------------------------------------------------------------
-def train_and_report(config: DigitsConfig, seed: int, out: str | os.PathLike, bar) -> tuple[dict, list[Path]]:
-    """Train and evaluate the digits network, save it, draw its weights and test raster into `out`.
+def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: str | os.PathLike, bar,
+                     target: str = "engine", target_options: dict | None = None,
+                     faults: bool = False) -> tuple[dict, list[Path]]:
+    """Train and evaluate the digits network on `target`, save it, draw its weights and test raster into `out`.
 
-    bar: a neurobox.engine.progress.Progress. Returns the summary (test_accuracy,
-    train_seconds, neurons, ...) and the files written.
+    bar: a neurobox.engine.progress.Progress; faults: also sweep test faults (loss, dead units; on
+    the twin resets and clock drift too). Returns the summary (test_accuracy, train_seconds,
+    learning_units, ...) and the files written.
     """
     from neurobox.viz.plots import raster
     from neurobox.viz.task_plots import weight_images
 
     out = Path(out)
     bar.phase("train")
-    trained = train(config, seed, progress=bar.update)
+    trained = train(config, seed, progress=bar.update, target=target, target_options=target_options)
     bar.phase("test")
-    evaluation = evaluate(trained, progress=bar.update)
+    evaluation = evaluate(trained, progress=bar.update, target=target, target_options=target_options)
+    sweep = None
+    if faults:
+        bar.phase("faults")
+        twin = target == "twin"
+        sweep = fault_sweep(trained, evaluation.test_accuracy, target=target, target_options=target_options,
+                            reset_fractions=(0.1, 0.25) if twin else (), drift_ppms=(100.0, 1000.0) if twin else (),
+                            progress=bar.update)
     bar.close()
     model, meta = save(trained, out)
     weights_png = weight_images(trained.weights, out / "weights.png", labels=evaluation.neuron_labels,
@@ -487,9 +664,13 @@ def train_and_report(config: DigitsConfig, seed: int, out: str | os.PathLike, ba
     t0 = evaluation.test_start_ms
     raster_png = raster(res, out / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
                         title="test phase (first 3 s)")
-    summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "train_seconds": round(trained.train_seconds, 2),
-               "neurons": config.n_exc + N_PIXELS,
+    summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "accuracy": round(evaluation.test_accuracy, 4),
+               "train_seconds": round(trained.train_seconds, 2), "neurons": config.n_exc + N_PIXELS,
+               "learning_units": config.n_exc, "target": target,
+               "network": "units" if isinstance(config, UnitDigitsConfig) else "float",
                "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
-               "evaluate_seconds": round(evaluation.seconds, 2), "out": str(out)}
+               "evaluate_seconds": round(evaluation.seconds, 2), "model": str(model), "out": str(out)}
+    if sweep is not None:
+        summary["faults"] = sweep
     return summary, [model, meta, weights_png, raster_png]
 

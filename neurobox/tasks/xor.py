@@ -39,6 +39,7 @@ from typing import Any, Callable
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.targets import open_handle
 
 PATTERNS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 TARGETS = PATTERNS[:, 0] ^ PATTERNS[:, 1]
@@ -167,28 +168,13 @@ def _trial(sim, config: XorConfig, pattern: np.ndarray, rng: np.random.Generator
     return bool(fired)
 
 
-TARGETS_FOR_TRAINING = ("engine", "twin")
-"""Where XOR trains: the engine (float, or the units' arithmetic with precision "fixed"), or the twin's units."""
-
-
-def open_target(net, target: str, **options):
-    """A run handle of `net` on `target` ("engine" or "twin"): the trainer uses it alike."""
-    from neurobox.targets import require, runner
-
-    if target not in TARGETS_FOR_TRAINING:
-        raise ConfigError("target", f"tasks train on {' or '.join(TARGETS_FOR_TRAINING)}, got {target!r}")
-    handle = runner(target)
-    require(handle, net)
-    return handle.open(net, progress=False, **options)
-
-
 def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engine") -> XorRun:
     """Train one network from scratch with R-STDP on `target` and score it (see the module docstring)."""
     config.check()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError("seed", f"must be a whole number >= 0, got {seed!r}")
     start = time.perf_counter()
-    sim = open_target(build_network(config, int(seed)), target)
+    sim = open_handle(build_network(config, int(seed)), target, progress=False)
     rng = np.random.default_rng([int(seed), 202])
     correct = []
     for _ in range(config.epochs):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -14,9 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from neurobox.neurons.patterns import classify  # noqa: E402
-from neurobox.neurons.probe import FICurve, ProbeResult, gallery_cases, probe, resolve_model  # noqa: E402
 from neurobox.viz.figure import save_figure as _save  # noqa: E402
+
+if TYPE_CHECKING:  # types only: the probe runs in the tasks layer, above this one
+    from neurobox.tasks.probe import FICurve, ProbeResult
 
 _SKIP = ("ref", "I_syn", "g_ex", "g_in", "dI_", "dg_", "next_index")
 """State variables a probe plot leaves out (synaptic and bookkeeping state, flat under a current step)."""
@@ -107,18 +109,17 @@ def plot_fi(curve: FICurve, path: str | os.PathLike, *, title: str | None = None
     return _save(fig, path)
 
 
-def plot_gallery_family(family: str, path: str | os.PathLike, *, dt: float = 0.1) -> Path:
-    """One figure for a model family: every case's V trace, the classifier's pattern, the paper's."""
-    cases = gallery_cases()[family]
-    cols = 2 if len(cases) > 1 else 1
-    rows = math.ceil(len(cases) / cols)
+def plot_gallery_family(family: str, runs: list, path: str | os.PathLike, *, summary: str = "") -> Path:
+    """One figure for a model family: every case's V trace, the classifier's pattern, the paper's.
+
+    runs: (case, ProbeResult, the classifier's Pattern) per case (neurobox.tasks.probe.gallery runs them).
+    """
+    cols = 2 if len(runs) > 1 else 1
+    rows = math.ceil(len(runs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 1.75 * rows + 0.5), dpi=80, squeeze=False)
-    for ax in axes.ravel()[len(cases):]:
+    for ax in axes.ravel()[len(runs):]:
         ax.axis("off")
-    for ax, case in zip(axes.ravel(), cases):
-        res = probe(case.model, preset=case.preset, current_pA=case.current_pA, duration_ms=case.duration_ms,
-                    dt=dt, onset_ms=case.onset_ms, initial=dict(case.initial))
-        got = classify(res.spike_times_ms, case.onset_ms, case.duration_ms)
+    for ax, (case, res, got) in zip(axes.ravel(), runs):
         colour = "#2471a3" if got.name == case.expected else "#c0392b"
         ax.plot(res.times, padded_voltage(res), linewidth=0.6, color=colour)
         if case.onset_ms > 0:
@@ -133,12 +134,5 @@ def plot_gallery_family(family: str, path: str | os.PathLike, *, dt: float = 0.1
         ax.set_xlabel("time (ms)", fontsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel("V (mV)", fontsize=7)
-    model = resolve_model(cases[0].model)
-    fig.suptitle(f"{family}: {model.summary}", fontsize=9)
+    fig.suptitle(f"{family}: {summary}", fontsize=9)
     return _save(fig, path)
-
-
-def gallery(out_dir: str | os.PathLike = "gallery", *, dt: float = 0.1) -> list[Path]:
-    """Write one PNG per model family into out_dir; returns the paths."""
-    out = Path(out_dir)
-    return [plot_gallery_family(family, out / f"{family}.png", dt=dt) for family in gallery_cases()]

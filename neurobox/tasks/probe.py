@@ -1,10 +1,11 @@
-"""One neuron (or a few independent ones) driven by a current step: traces, spikes, f-I curves.
+"""One neuron (or a few independent ones) under a current step: traces, spikes, f-I curves.
 
-`probe` and `fi_curve` call a model's compiled step kernel directly, one
-call per time step, exactly as the engine does (same kernel, same
-constants, same step order), without building a network. They serve the
-`neurobox probe` / `neurobox fi` / `neurobox gallery` commands and the
-model tests.
+`probe` and `fi_curve` build a small Network (one population of the
+model, a step current per amplitude, spike generators for synaptic
+inputs, a recorder of every state variable) and run it with the engine,
+so they show exactly what the model does inside a network. They serve
+the `neurobox probe` / `neurobox fi` / `neurobox gallery` commands and
+the model tests.
 
 Timing conventions (the engine's): step k integrates from t = k dt to
 (k+1) dt; a spike found in step k is reported at t = (k+1) dt ms; the trace
@@ -12,22 +13,33 @@ row k+1 holds the state at (k+1) dt (row 0 is the initial state at t = 0).
 The current is `current_pA` from `onset_ms` on (rounded to the step grid)
 until the end of the run, 0 before. A synaptic input (t, receptor, weight)
 is delivered in the step that ends at t, so (NEST order) it enters the
-synaptic state at t and acts on the membrane from t on.
+synaptic state at t and acts on the membrane from t on. It comes from a
+spike generator firing at t - dt over a synapse of one step's delay, so
+t >= 2 dt, and its weight is stored as float32, as every synapse of the
+engine.
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from neurobox.engine import Simulation
 from neurobox.errors import ConfigError
+from neurobox.results import Results
+from neurobox.network import Network, StepCurrent
 from neurobox.neurons import MODELS, get_model
 from neurobox.neurons.base import NeuronModel
 
 MAX_STEPS = 20_000_000
 """Upper bound on duration/dt, so a typo cannot allocate gigabytes of traces."""
+
+NEURONS = "neurons"
+"""The name of the probed population."""
 
 
 def _extra_models() -> dict[str, NeuronModel]:
@@ -117,58 +129,59 @@ def _check_run(duration_ms: float, dt: float) -> int:
     return n_steps
 
 
-def initial_state(model: NeuronModel, params: Mapping[str, float], n: int) -> np.ndarray:
-    """float64[n_state, n], every neuron at the model's initial values."""
-    state = np.zeros((len(model.state), n))
-    for k, var in enumerate(model.state):
-        state[k, :] = var.initial_value(params)
-    return state
+def _neuron_model(model: str | NeuronModel, purpose: str) -> NeuronModel:
+    m = resolve_model(model)
+    if m.is_source:
+        raise ConfigError("model", f"{m.name} is a spike source; {purpose} needs a neuron model")
+    return m
 
 
-def simulate(model: NeuronModel, params: Mapping[str, float], currents: np.ndarray, n_steps: int, dt: float, *,
-             method: str | None = None, onset_step: int = 0, record: bool = True,
-             inputs: Iterable[tuple[float, str, float]] = (), state: np.ndarray | None = None):
-    """Run `len(currents)` independent neurons of `model` for n_steps.
+def _currents(current_pA, field_path: str, usage: str) -> np.ndarray:
+    currents = np.atleast_1d(np.asarray(current_pA, dtype=np.float64))
+    if currents.ndim != 1 or currents.size == 0 or not np.all(np.isfinite(currents)):
+        raise ConfigError(field_path, usage)
+    return currents
 
-    Returns (trace float64[n_steps+1, n_state, N] or None, spike lists, final state).
-    `params` must already be resolved (model.resolve_params).
-    """
-    kernel = model.kernel(method)
-    currents = np.atleast_1d(np.asarray(currents, dtype=np.float64))
-    n = currents.size
-    consts = np.ascontiguousarray(model.constants(params, dt, n), dtype=np.float64)
-    if state is None:
-        state = initial_state(model, params, n)
-    n_rec = max(len(model.receptors), 1)
-    syn_in = np.zeros((n_rec, n))
-    i_zero = np.zeros(n)
-    rng = np.array([1, 2, 3, 4], dtype=np.uint64)
-    spikes_out = np.zeros(n, dtype=np.int32)
-    deliveries: dict[int, list[tuple[int, float]]] = {}
+
+def _network(model: NeuronModel, params: Mapping[str, float], currents: np.ndarray, dt: float, method: str | None,
+             onset_step: int = 0, initial: Mapping[str, float] | None = None) -> Network:
+    """One population NEURONS of len(currents) neurons, neuron j under currents[j] pA from onset_step on."""
+    net = Network(dt=dt)
+    net.population(NEURONS, currents.size, model, dict(params), method=method, initial=initial)
+    for amplitude in np.unique(currents[currents != 0.0]):
+        net.add(StepCurrent(NEURONS, [onset_step * dt], [float(amplitude)],
+                            neurons=np.flatnonzero(currents == amplitude).tolist()))
+    return net
+
+
+def _add_inputs(net: Network, model: NeuronModel, inputs: Iterable[tuple[float, str, float]], dt: float) -> None:
+    """Per receptor, spike generators (one per input) that fire one step before their input is due,
+    connected to every neuron with the input's weight over one step of delay."""
+    by_receptor: dict[str, list[tuple[int, float]]] = {}
     for t_ms, receptor, weight in inputs:
-        k = int(round(float(t_ms) / dt)) - 1
-        if k < 0:
-            raise ConfigError("inputs", f"input times must be >= dt = {dt:g} ms, got {t_ms:g}")
-        deliveries.setdefault(k, []).append((model.receptor_index(receptor, "inputs.receptor"), float(weight)))
-    trace = np.empty((n_steps + 1, state.shape[0], n)) if record else None
-    if record:
-        trace[0] = state
-    spikes: list[list[float]] = [[] for _ in range(n)]
-    for k in range(n_steps):
-        for r, w in deliveries.get(k, ()):
-            syn_in[r, :] += w
-        i_in = currents if k >= onset_step else i_zero
-        ns = kernel(state, consts, syn_in, i_in, rng, np.int64(k), spikes_out)
-        if ns < 0:
-            from neurobox.errors import SimulationError
-            raise SimulationError(f"{model.name}: neuron {-1 - ns} became NaN at t = {k * dt:g} ms")
-        if ns:
-            t_spike = (k + 1) * dt
-            for j in range(ns):
-                spikes[spikes_out[j]].append(t_spike)
-        if record:
-            trace[k + 1] = state
-    return trace, [np.asarray(s) for s in spikes], state
+        model.receptor_index(receptor, "inputs.receptor")
+        step = int(round(float(t_ms) / dt)) - 1  # the step whose end is t_ms
+        if step < 1:
+            raise ConfigError("inputs", f"input times must be >= 2 dt = {2 * dt:g} ms (an input arrives one step "
+                                        f"after its spike generator fires), got {t_ms:g}")
+        by_receptor.setdefault(receptor, []).append((step, float(weight)))
+    n = net.populations[NEURONS].n
+    for receptor, events in by_receptor.items():
+        source = f"inputs_{receptor}"
+        net.population(source, len(events), "spike_generator", {"spike_times": [[step * dt] for step, _ in events]},
+                       record_spikes=False)
+        try:
+            net.connect(source, NEURONS, "all_to_all", weight=np.repeat([w for _, w in events], n), delay=dt,
+                        receptor=receptor)
+        except ConfigError as err:
+            raise ConfigError("inputs", err.message) from None
+
+
+def _run(net: Network, duration_ms: float) -> tuple[np.ndarray, Results]:
+    """Run `net` with the engine; returns (the state of NEURONS at t = 0, the Results)."""
+    sim = Simulation(net, progress=False)
+    initial = sim.state(NEURONS).copy()
+    return initial, sim.run(duration_ms)
 
 
 def probe(model: str | NeuronModel, params: Mapping[str, float] | None = None, preset: str | None = None,
@@ -188,32 +201,34 @@ def probe(model: str | NeuronModel, params: Mapping[str, float] | None = None, p
     inputs:      synaptic events (time ms, receptor name, weight pA or nS)
     initial:     initial values of state variables (name -> value), overriding the model's
     """
-    m = resolve_model(model)
-    if m.is_source:
-        raise ConfigError("model", f"{m.name} is a spike source; probe needs a neuron model")
+    m = _neuron_model(model, "probe")
     p = m.resolve_params(params, "params", preset)
     n_steps = _check_run(duration_ms, dt)
-    currents = np.atleast_1d(np.asarray(current_pA, dtype=np.float64))
-    if currents.ndim != 1 or currents.size == 0 or not np.all(np.isfinite(currents)):
-        raise ConfigError("current", f"expected a finite current in pA (or a list of them), got {current_pA!r}")
+    currents = _currents(current_pA, "current", f"expected a finite current in pA (or a list of them), "
+                                                f"got {current_pA!r}")
     if not (math.isfinite(float(onset_ms)) and onset_ms >= 0):
         raise ConfigError("onset", f"must be >= 0 ms, got {onset_ms}")
     onset_step = int(round(float(onset_ms) / dt))
-    state = initial_state(m, p, currents.size)
+    m.kernel(method)
+    values = {}
     for name, value in (initial or {}).items():
-        k = m.state_index(name, f"initial.{name}")
+        m.state_index(name, f"initial.{name}")
         try:
-            value = float(value)
+            values[name] = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"initial.{name}", f"expected a number, got {value!r}") from None
-        if not math.isfinite(value):
+        if not math.isfinite(values[name]):
             raise ConfigError(f"initial.{name}", f"must be finite, got {value}")
-        state[k, :] = value
-    trace, spikes, _ = simulate(m, p, currents, n_steps, dt, method=method, onset_step=onset_step, inputs=inputs,
-                                state=state)
+    net = _network(m, p, currents, dt, method, onset_step, values)
+    _add_inputs(net, m, inputs, dt)
+    net.record(NEURONS, list(m.state_names))
+    state0, results = _run(net, duration_ms)
     single = np.ndim(current_pA) == 0
-    traces = {var.name: (trace[:, k, 0].copy() if single else trace[:, k, :].copy())
-              for k, var in enumerate(m.state)}
+    traces = {}
+    for k, name in enumerate(m.state_names):
+        trace = np.concatenate([state0[k][None, :], results.trace(NEURONS, name).values])
+        traces[name] = trace[:, 0] if single else trace
+    spikes = results.spikes[NEURONS].per_neuron()
     return ProbeResult(
         model=m.name, method=method or m.default_method, params=dict(p),
         current_pA=float(currents[0]) if single else currents, dt=float(dt), duration_ms=n_steps * dt,
@@ -268,15 +283,13 @@ def fi_curve(model: str | NeuronModel, currents_pA: Sequence[float], params: Map
              preset: str | None = None, duration_ms: float = 1000.0, dt: float = 0.1, *,
              method: str | None = None) -> FICurve:
     """The f-I curve: one independent neuron per current, all simulated together (see FICurve)."""
-    m = resolve_model(model)
-    if m.is_source:
-        raise ConfigError("model", f"{m.name} is a spike source; an f-I curve needs a neuron model")
+    m = _neuron_model(model, "an f-I curve")
     p = m.resolve_params(params, "params", preset)
     n_steps = _check_run(duration_ms, dt)
-    currents = np.atleast_1d(np.asarray(currents_pA, dtype=np.float64))
-    if currents.ndim != 1 or currents.size == 0 or not np.all(np.isfinite(currents)):
-        raise ConfigError("currents", "expected a non-empty list of finite currents (pA)")
-    _, spikes, _ = simulate(m, p, currents, n_steps, dt, method=method, record=False)
+    currents = _currents(currents_pA, "currents", "expected a non-empty list of finite currents (pA)")
+    m.kernel(method)
+    _, results = _run(_network(m, p, currents, dt, method), duration_ms)
+    spikes = results.spikes[NEURONS].per_neuron()
     t_end = n_steps * dt
     rate = np.array([1000.0 * len(s) / t_end for s in spikes])
     steady = np.array([steady_rate(s, t_end / 2, t_end) for s in spikes])
@@ -361,3 +374,22 @@ def gallery_cases() -> dict[str, list[GalleryCase]]:
                          ("iaf_cond_alpha", 400.0))
         ],
     }
+
+
+def gallery(out_dir: str | os.PathLike = "gallery", *, dt: float = 0.1) -> list[Path]:
+    """Probe every preset of every model family, classify its firing, and draw one PNG per family into out_dir."""
+    from neurobox.neurons.patterns import classify
+    from neurobox.viz.neuron_plots import plot_gallery_family
+
+    out = Path(out_dir)
+    paths = []
+    for family, cases in gallery_cases().items():
+        runs = []
+        for case in cases:
+            res = probe(case.model, preset=case.preset, current_pA=case.current_pA, duration_ms=case.duration_ms,
+                        dt=dt, onset_ms=case.onset_ms, initial=dict(case.initial))
+            runs.append((case, res, classify(res.spike_times_ms, case.onset_ms, case.duration_ms)))
+        paths.append(plot_gallery_family(family, runs, out / f"{family}.png",
+                                         summary=resolve_model(cases[0].model).summary))
+    return paths
+
