@@ -71,7 +71,7 @@ def test_conversion_matches_the_float_propagators():
 def float_and_fixed(params, dt, steps, spikes_in, w_ex=300.0, w_in=-200.0):
     """Run NEST's exact iaf_psc_exp and the fixed-point step on the same input spikes."""
     pf = fixed_parameters(params, dt)
-    state = np.zeros((4, 1))
+    state = np.zeros((len(IAF_PSC_EXP.state), 1))
     state[0] = params["E_L"]
     consts = psc_exp_constants(IAF_PSC_EXP.resolve_params(params, "p"), dt, 1)
     out = np.zeros(1, dtype=np.int32)

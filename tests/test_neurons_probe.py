@@ -14,7 +14,7 @@ from neurobox.tasks.probe import all_models, fi_curve, parse_range, probe, resol
 def test_probe_result_shapes_and_lif_timing():
     res = probe("iaf_psc_exp", current_pA=500.0, duration_ms=100.0, dt=0.1)
     assert res.times.shape == (1001,) and res.times[-1] == pytest.approx(100.0)
-    assert set(res.traces) == {"V_m", "I_syn_ex", "I_syn_in", "ref_steps"}
+    assert set(res.traces) == {"V_m", "I_syn_ex", "I_syn_in", "ref_steps", "theta"}
     assert res.v.shape == (1001,)
     p = IAF_PSC_EXP.defaults()
     # first spike: V(t) = E_L + R I (1 - e^{-t/tau_m}) reaches V_th; reported at the end of that step

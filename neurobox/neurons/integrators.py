@@ -160,6 +160,22 @@ def threshold_and_reset(v, ref, v_th, v_reset, ref_steps, spikes_out):
 
 
 @njit(cache=True, boundscheck=False)
+def shifted_threshold_and_reset(v, ref, theta, v_th, v_reset, ref_steps, spikes_out):
+    """As threshold_and_reset, firing at v >= v_th + theta[i] (theta held: no growth, no decay)."""
+    n = 0
+    for i in range(v.shape[0]):
+        x = v[i]
+        fired = x >= v_th + theta[i]
+        if fired:
+            v[i] = v_reset
+            ref[i] = ref_steps
+        n = report_spike(fired, x == x, i, n, spikes_out)
+        if n < 0:
+            return n
+    return n
+
+
+@njit(cache=True, boundscheck=False)
 def adaptive_threshold_and_reset(v, ref, theta, v_th, v_reset, ref_steps, theta_plus, theta_decay, spikes_out):
     """As threshold_and_reset, firing at v >= v_th + theta[i]; theta decays and grows by theta_plus per spike."""
     n = 0

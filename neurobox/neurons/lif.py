@@ -26,7 +26,7 @@ from numba import njit
 
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable, non_negative, positive
 from neurobox.neurons.integrators import (adaptive_threshold_and_reset, decay_exponential_synapses, decay_factors,
-                                          hold_while_refractory, refractory_steps, threshold_and_reset)
+                                          hold_while_refractory, refractory_steps, shifted_threshold_and_reset)
 from neurobox.neurons.parameters import MEMBRANE_POTENTIAL, REFRACTORY_STEPS, shared
 from neurobox.neurons.synapses import EXP_CONDUCTANCE, EXP_CURRENT, RECEPTORS, Synapse
 
@@ -92,7 +92,8 @@ def relax_membrane(v, g_ex, g_in, i_stim, dt, inv_c, leak):
 PSC_PARAMETERS = lif_parameters(EXP_CURRENT)
 
 # Indices into the constants array of iaf_psc_exp.
-_P_EL, _P_P22, _P_P20, _P_P21EX, _P_P21IN, _P_P11EX, _P_P11IN, _P_IE, _P_VTH, _P_VRESET, _P_REF = range(11)
+(_P_EL, _P_P22, _P_P20, _P_P21EX, _P_P21IN, _P_P11EX, _P_P11IN, _P_IE, _P_VTH, _P_VRESET, _P_REF,
+ _P_THETA_PLUS, _P_THETA_DECAY) = range(13)
 
 
 def _propagator_32(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
@@ -108,6 +109,11 @@ def _propagator_32(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
     return math.exp(-h / tau_m) * math.expm1(h * a) / (a * c_m)
 
 
+ADAPTIVE_THRESHOLD = (
+    non_negative("theta_plus", 0.0, "mV", "threshold increase per spike (adaptive threshold; 0: off)"),
+    positive("tau_theta", 1e7, "ms", "time constant of the adaptive threshold's decay"),
+)
+
 def psc_exp_constants(p, dt, n):
     return np.array([
         p["E_L"],
@@ -120,6 +126,8 @@ def psc_exp_constants(p, dt, n):
         p["V_th"],
         p["V_reset"],
         refractory_steps(p["t_ref"], dt),
+        p["theta_plus"],
+        math.exp(-dt / p["tau_theta"]),
     ])
 
 
@@ -133,20 +141,19 @@ def psc_exp_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
         hold_while_refractory(v, ref, i, e_l + p22 * (v[i] - e_l) + p20 * (i_e + i_in[i]) + p21ex * i_ex[i]
                               + p21in * i_inh[i])
         decay_exponential_synapses(i_ex, i_inh, p11ex, p11in, in_ex, in_in, i)
-    return threshold_and_reset(v, ref, c[_P_VTH], c[_P_VRESET], c[_P_REF], spikes_out)
+    if c[_P_THETA_PLUS] == 0.0 and c[_P_THETA_DECAY] == 1.0:   # a threshold that stays where it is (theta fixed)
+        return shifted_threshold_and_reset(v, ref, state[4], c[_P_VTH], c[_P_VRESET], c[_P_REF], spikes_out)
+    return adaptive_threshold_and_reset(v, ref, state[4], c[_P_VTH], c[_P_VRESET], c[_P_REF], c[_P_THETA_PLUS],
+                                        c[_P_THETA_DECAY], spikes_out)
 
 
 IAF_PSC_EXP = lif_model("iaf_psc_exp", EXP_CURRENT, EXACT_INTEGRATION, psc_exp_constants,
-                        {"exact": psc_exp_exact}, (ROTTER_DIESMANN_1999,))
+                        {"exact": psc_exp_exact}, (ROTTER_DIESMANN_1999,), extra_parameters=ADAPTIVE_THRESHOLD,
+                        extra_state=(StateVariable("theta", "mV", "adaptive threshold increment"),))
 
 
 # --------------------------------------------------------------------------
 # iaf_cond_exp
-
-ADAPTIVE_THRESHOLD = (
-    non_negative("theta_plus", 0.0, "mV", "threshold increase per spike (adaptive threshold; 0: off)"),
-    positive("tau_theta", 1e7, "ms", "time constant of the adaptive threshold's decay"),
-)
 
 COND_EXP_INTEGRATION = (
     "exponential_euler (default): V relaxes exactly towards its steady state for the conductances at the start of "

@@ -350,16 +350,19 @@ def _present_all(sim, config: DigitsConfig, images: np.ndarray, seed: int, phase
 
     indices: each image's index in its split (names its seeded input stream).
     """
-    base = config.eval_rate_hz if (phase != "train" and config.eval_rate_hz > 0) else config.max_rate_hz
+    training = phase == "train"
+    base = config.eval_rate_hz if (not training and config.eval_rate_hz > 0) else config.max_rate_hz
+    boost = config.boost_hz if training else config.eval_boost_hz
+    repeats = config.max_repeats if training else config.eval_max_repeats
     counts = _present_batch(sim, config, images, [_image_rng(seed, phase, int(k), epoch, 0) for k in indices],
                             base)
-    for rep in range(1, config.max_repeats + 1):
+    for rep in range(1, repeats + 1):
         silent = np.flatnonzero(counts.sum(axis=1) == 0)
         if silent.size == 0:
             break
         counts[silent] = _present_batch(sim, config, images[silent],
                                         [_image_rng(seed, phase, int(indices[s]), epoch, rep) for s in silent],
-                                        base + rep * config.boost_hz)
+                                        base + rep * boost)
     return counts
 
 

@@ -178,9 +178,10 @@ def _add_inputs(net: Network, model: NeuronModel, inputs: Iterable[tuple[float, 
 
 
 def _run(net: Network, duration_ms: float) -> tuple[np.ndarray, Results]:
-    """Run `net` with the engine; returns (the state of NEURONS at t = 0, the Results)."""
+    """Run `net` with the engine; returns (the state of NEURONS at t = 0, one row per variable; the Results)."""
     sim = Simulation(net, progress=False)
-    initial = sim.state(NEURONS).copy()
+    names = net.populations[NEURONS].model.state_names
+    initial = np.stack([sim.state(NEURONS, name) for name in names])
     return initial, sim.run(duration_ms)
 
 
