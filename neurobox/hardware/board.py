@@ -200,13 +200,15 @@ def wire_pulses(spikes: np.ndarray) -> np.ndarray:
     return out
 
 
-def board_inputs(board: Board, steps: int, mode: str = "wired") -> dict[str, np.ndarray]:
+def board_inputs(board: Board, steps: int, mode: str = "wired", reward=None) -> dict[str, np.ndarray]:
     """bool[steps, n_inputs] per unit: input j of the unit receives a spike in tick t.
 
     Runs the fixed-point reference of every unit together, one tick at a
-    time, each spike arriving one tick after it was fired. In wired mode a
-    stimulus drives its wire with the same pulses as a unit's axon, so its
-    spikes closer than WIRE_GAP ticks are not carried (`wire_pulses`).
+    time, each spike arriving one tick after it was fired; `reward[t]` is
+    the pulse (-1, 0, +1) every unit sees in tick t (none by default). In
+    wired mode a stimulus drives its wire with the same pulses as a unit's
+    axon, so its spikes closer than WIRE_GAP ticks are not carried
+    (`wire_pulses`).
     """
     fired = {name: (wire_pulses(s) if mode == "wired" else s) for name, s in source_spikes(board, steps).items()}
     units = board.fixed()
@@ -219,7 +221,7 @@ def board_inputs(board: Board, steps: int, mode: str = "wired") -> dict[str, np.
             if t > 0:
                 pre[u.name][t] = [fired[s][t - 1] for s in u.sources]
         for u in units:
-            fired[u.name][t] = sims[u.name].tick(pre[u.name][t])[0]
+            fired[u.name][t] = sims[u.name].tick(pre[u.name][t], 0 if reward is None else int(reward[t]))[0]
     return pre
 
 
