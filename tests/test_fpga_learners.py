@@ -196,8 +196,8 @@ def test_a_wrong_learner_is_caught(tmp_path):
 
 
 def test_update_cycles_of_a_learner():
-    """Per plastic input: one cycle to start, c and x decay (k + 1 cycles each), then the pair's product
-    (by a_plus if the cell fired, else by 0: one cycle)."""
+    """Per plastic input: one cycle to start, c and x decay (k + 1 cycles each), one cycle to start the pair's
+    product, and that product (by a_plus if the cell fired, else by 0: one cycle)."""
     from dataclasses import replace
 
     from neurobox.hardware.fpga.cell import update_cycles
@@ -206,7 +206,7 @@ def test_update_cycles_of_a_learner():
     rule = u.rstdp
     static = replace(u, plastic=(False,) * u.n_inputs, rstdp=None)
     quiet = update_cycles(u, spiked=False)
-    assert quiet - update_cycles(static, spiked=False) == 3 * (1 + rule.k_c + 1 + rule.k_pre + 1 + 1)
+    assert quiet - update_cycles(static, spiked=False) == 3 * (1 + rule.k_c + 1 + rule.k_pre + 1 + 1 + 1)
     assert update_cycles(u, spiked=True) - quiet == 3 * rule.a_plus.bit_length()
 
 

@@ -109,8 +109,14 @@ MUL_WIDTH = 16
 """Multiplier (constant operand) bits: D_* are uint16, P_* uint13, a_* uint15, 2**k - 1 uint15."""
 
 
-def _bits(c: int) -> int:
-    return max(int(c), 0).bit_length()
+def _keep(k: int) -> int:
+    """The multiplier of a trace decay by k: x - ceil(x / 2**k) == (x * (2**k - 1)) >> k."""
+    return (1 << k) - 1
+
+
+def _product(c: int) -> int:
+    """Clock cycles of a product by the constant c: one per bit of c, and the one that finds none left."""
+    return max(int(c), 0).bit_length() + 1
 
 
 def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False) -> int:
@@ -119,24 +125,26 @@ def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False
     The strobe cycle counts as one. A multiplication by a constant c takes
     bit_length(c) + 1 cycles (a trace decay multiplies by 2**k - 1: k + 1
     cycles); a tick that starts refractory skips the membrane (three
-    products); each plastic input takes one cycle to start, and a product
-    by a_plus if the cell fired, else by 0 (one cycle).
+    products); each plastic input takes one cycle to start, and with R-STDP
+    one more before the pair's product; the pair's product is by a_plus if
+    the cell fired, else by 0 (one cycle).
     """
     p = unit.lif
     n_ex = sum(1 for r in unit.receptors if r == 0)
     n_in = sum(1 for r in unit.receptors if r == 1)
     cycles = 1
     if not refractory:
-        cycles += _bits(p.D_m) + 1 + _bits(p.P_ex) + 1 + _bits(p.P_in) + 1
-    cycles += 1 + _bits(p.D_ex) + 1 + max(n_ex, 1) + 1 + _bits(p.D_in) + 1 + max(n_in, 1)
+        cycles += _product(p.D_m) + _product(p.P_ex) + _product(p.P_in)
+    cycles += 1 + _product(p.D_ex) + max(n_ex, 1) + 1 + _product(p.D_in) + max(n_in, 1)
     n_plastic = len(unit.plastic_index)
     if n_plastic and unit.stdp is not None:
         s = unit.stdp
-        cycles += 1 + s.k_minus + 1 + _bits(s.a_minus) + 1
-        cycles += n_plastic * (1 + s.k_plus + 1 + (_bits(s.a_plus) if spiked else 0) + 1)
+        cycles += 1 + _product(_keep(s.k_minus)) + _product(s.a_minus)
+        cycles += n_plastic * (1 + _product(_keep(s.k_plus)) + _product(s.a_plus if spiked else 0))
     elif n_plastic and unit.rstdp is not None:
         r = unit.rstdp
-        cycles += n_plastic * (1 + r.k_c + 1 + r.k_pre + 1 + (_bits(r.a_plus) if spiked else 0) + 1)
+        cycles += n_plastic * (1 + _product(_keep(r.k_c)) + _product(_keep(r.k_pre)) + 1
+                               + _product(r.a_plus if spiked else 0))
     return cycles
 
 
@@ -161,11 +169,6 @@ def _at_most(x, hi: int):
 def _bump(x):
     """stdp_fixed.bump: min(x + 2**14, 32767) for 0 <= x <= 32767: saturate if bit 14 is set, else set it."""
     return Mux(x[14], TRACE_MAX, x | stdp_fixed.ONE)
-
-
-def _keep(k: int) -> int:
-    """The multiplier of a trace decay by k: x - ceil(x / 2**k) == (x * (2**k - 1)) >> k."""
-    return (1 << k) - 1
 
 
 def cell_signature(unit: FixedUnit) -> dict:
@@ -209,10 +212,10 @@ class _Ring:
 
 
 class _State:
-    """The cell's registers: v, i_ex, i_in (s16), ref (u8), spike, the delay lines; with plastic inputs the rings
-    of their weights (s16) and pre traces (u15), and x_post (u15, pair STDP) or the eligibilities' ring (u15) and
-    the reward pulse sampled with the tick (R-STDP). `weights[j]` is input j's weight: a register of the ring if
-    plastic, a constant otherwise."""
+    """The cell's registers: v, i_ex, i_in (s16), ref (u8), spike, the delay lines, k (the input a sum or the rule
+    is at); with plastic inputs the rings of their weights (s16) and pre traces (u15), and x_post (u15, pair
+    STDP) or the eligibilities' ring (u15) and the reward pulse sampled with the tick (R-STDP). `weights[j]` is
+    input j's weight: a register of the ring if plastic, a constant otherwise."""
 
     def __init__(self, unit: FixedUnit, initial_weights: tuple[int, ...]):
         self.order = ring_order(unit)
@@ -221,6 +224,8 @@ class _State:
         self.i_in = Signal(signed(16))
         self.ref = Signal(unsigned(8))
         self.spike = Signal()
+        n_receptor = [sum(1 for r in unit.receptors if r == receptor) for receptor in (0, 1)]
+        self.k = Signal(range(max(1, *n_receptor, len(self.order)) + 1))
         self.lines = [Signal(d, name=f"line{j}") for j, d in enumerate(unit.input_delays)]
         self.w = self.x_pre = self.c = self.x_post = None
         if self.order:
@@ -307,7 +312,7 @@ class _Datapath:
         m.d.comb += self.mac_done.eq(b == 0)
         # decay(x, D) from acc = 2**15 + x * D, with x = x0
         hi = acc[DECAY_SHIFT:ACC_WIDTH].as_signed()
-        m.d.comb += self.decayed.eq(Mux((hi == x0) & (x0 != 0), x0 + Mux(x0[15], 1, -1), hi))
+        m.d.comb += self.decayed.eq(hi + Mux((hi == x0) & (x0 != 0), Mux(x0[15], 1, -1), 0))
         # sat16(total): total fits 16 bits iff its bits 15..32 are all equal
         top = total[15:]
         m.d.comb += self.sat.eq(Mux((top == 0) | (top == (1 << len(top)) - 1), total[:16],
@@ -346,13 +351,12 @@ def _summand(unit: FixedUnit, s: _State, receptor: int, k: Signal) -> tuple:
     return Mux(Array([s.arrived(j) for j in inputs])[k], weight, 0), len(plastic)
 
 
-def _next_input(m: Module, jp: Signal, n_plastic: int, start: str) -> None:
-    """After plastic input jp: on to the next one at `start`, or back to IDLE after the last."""
-    with m.If(jp == n_plastic - 1):
-        m.d.sync += jp.eq(0)
+def _next_input(m: Module, k: Signal, n_plastic: int, start: str) -> None:
+    """After plastic input k (in ring order): on to the next one at `start`, or back to IDLE after the last."""
+    with m.If(k == n_plastic - 1):
         m.next = "IDLE"
     with m.Else():
-        m.d.sync += jp.eq(jp + 1)
+        m.d.sync += k.eq(k + 1)
         m.next = start
 
 
@@ -366,8 +370,7 @@ class _Stdp:
         self.rule = unit.stdp
         self.state = state
         self.dp = dp
-        self.jp = Signal(range(len(state.order)))
-        self.arrived = Array([state.arrived(j) for j in state.order])[self.jp]
+        self.arrived = Array([state.arrived(j) for j in state.order])[state.k]
         self.dm = Signal(unsigned(17))
         self.w1 = Signal(signed(18))
         self.w2 = Signal(signed(18))
@@ -382,8 +385,9 @@ class _Stdp:
 
     def states(self, m: Module) -> None:
         """x_post decays, dm = (a_minus * x_post) >> 14, then per plastic input: x_pre decays, w and x_pre
-        update and the rings turn; after the last, x_post's bump if the cell fired."""
-        s, dp, rule, jp = self.state, self.dp, self.rule, self.jp
+        update and the rings turn; after the last, x_post's bump if the cell fired. A decayed trace goes from
+        the accumulator straight into the next product (two states fewer than R-STDP's way: a smaller cell)."""
+        s, dp, rule = self.state, self.dp, self.rule
         with m.State("XPOST_START"):
             dp.start(m, s.x_post, _keep(rule.k_minus))
             m.next = "XPOST"
@@ -408,9 +412,9 @@ class _Stdp:
                 x = dp.x0[:15]  # x_pre decayed, as loaded for the product
                 s.w.rotate(m, self.w2)
                 s.x_pre.rotate(m, Mux(self.arrived, _bump(x), x))
-                with m.If(jp == len(s.order) - 1):
+                with m.If(s.k == len(s.order) - 1):
                     m.d.sync += s.x_post.eq(Mux(s.spike, _bump(s.x_post), s.x_post))
-                _next_input(m, jp, len(s.order), "XPRE_START")
+                _next_input(m, s.k, len(s.order), "XPRE_START")
 
 
 class _Rstdp:
@@ -423,9 +427,7 @@ class _Rstdp:
         self.rule = unit.rstdp
         self.state = state
         self.dp = dp
-        self.jp = Signal(range(len(state.order)))
-        self.arrived = Array([state.arrived(j) for j in state.order])[self.jp]
-        self.c_decayed = Signal(unsigned(15))
+        self.arrived = Array([state.arrived(j) for j in state.order])[state.k]
         self.w_rewarded = Signal(signed(16))
         self.c_paired = Signal(unsigned(15))
 
@@ -434,15 +436,20 @@ class _Rstdp:
         [w_min, w_max], so a reward can only cross w_max and a punishment only w_min."""
         s, rule = self.state, self.rule
         w, c = s.w.head, s.c.head
+        # one adder: w + c on a reward, w + ~c + 1 = w - c on a punishment, w + 0 otherwise
+        c16, step, total = Signal(signed(16)), Signal(signed(16)), Signal(signed(18))
+        m.d.comb += [c16.eq(c), step.eq(Mux(s.punished, ~c16, Mux(s.rewarded, c16, 0))),
+                     total.eq(w + step + s.punished)]
         m.d.comb += [
-            self.w_rewarded.eq(Mux(s.rewarded, _at_most(w + c, rule.w_max),
-                                   Mux(s.punished, _at_least(w - c, rule.w_min), w))),
-            self.c_paired.eq(_at_most(self.c_decayed + self.dp.dw, TRACE_MAX)),
+            self.w_rewarded.eq(Mux(s.punished, _at_least(total, rule.w_min), _at_most(total, rule.w_max))),
+            self.c_paired.eq(_at_most(c + self.dp.dw, TRACE_MAX)),
         ]
 
     def states(self, m: Module) -> None:
         """Per plastic input: c decays while w takes the reward with c as it was, x decays, c adds the pair
-        (dw = 0 unless the cell fired), x takes the arriving spike, and the rings turn."""
+        (dw = 0 unless the cell fired), x takes the arriving spike, and the rings turn. A trace decays in
+        place (the head's register has a LUT to spare) and is multiplied from its register in the next state:
+        one cycle more, one multiplicand source fewer (a smaller cell)."""
         s, dp, rule = self.state, self.dp, self.rule
         with m.State("R_START"):
             dp.start(m, s.c.head, _keep(rule.k_c))
@@ -450,19 +457,22 @@ class _Rstdp:
         with m.State("R_C"):
             with dp.when_product_done(m):
                 s.w.rotate(m, self.w_rewarded)
-                m.d.sync += self.c_decayed.eq(dp.trace(rule.k_c))
+                m.d.sync += s.c.head.eq(dp.trace(rule.k_c))
                 dp.start(m, s.x_pre.head, _keep(rule.k_pre))
                 m.next = "R_X"
         with m.State("R_X"):
             with dp.when_product_done(m):
-                dp.start(m, dp.trace(rule.k_pre), Mux(s.spike, rule.a_plus, 0))
-                m.next = "R_PAIR"
+                m.d.sync += s.x_pre.head.eq(dp.trace(rule.k_pre))
+                m.next = "R_PAIR_START"
+        with m.State("R_PAIR_START"):
+            dp.start(m, s.x_pre.head, Mux(s.spike, rule.a_plus, 0))
+            m.next = "R_PAIR"
         with m.State("R_PAIR"):
             with dp.when_product_done(m):
-                x = dp.x0[:15]  # x decayed, as loaded for the product
+                x = s.x_pre.head
                 s.c.rotate(m, self.c_paired)
                 s.x_pre.rotate(m, Mux(self.arrived, _bump(x), x))
-                _next_input(m, self.jp, len(s.order), "R_START")
+                _next_input(m, s.k, len(s.order), "R_START")
 
 
 class LifStdpCell(wiring.Component):
@@ -555,7 +565,7 @@ class LifStdpCell(wiring.Component):
         to `after`."""
         u, p = self.unit, self.unit.lif
         n_inputs = [sum(1 for r in u.receptors if r == receptor) for receptor in (0, 1)]
-        k = Signal(range(max(1, *n_inputs) + 1))
+        k = s.k
         for r, (cur, name, decay, nxt) in enumerate(((s.i_ex, "IEX", p.D_ex, "IIN_START"),
                                                      (s.i_in, "IIN", p.D_in, None))):
             summand, n_plastic = _summand(u, s, r, k)
@@ -579,6 +589,7 @@ class LifStdpCell(wiring.Component):
                         m.next = nxt
                     else:
                         self._fire(m, s)
+                        m.d.sync += k.eq(0)
                         m.next = after
 
     def _fire(self, m: Module, s: _State) -> None:
