@@ -310,3 +310,34 @@ def test_a_reward_learner_with_13_plastic_inputs_synthesises_for_the_up5k():
     print(f"\nR-STDP cell, 13 plastic inputs, UP5K: {r.luts} LUT4, {r.ffs} FF, {r.carries} carries, "
           f"{r.logic_cells} logic cells, Fmax {r.fmax_mhz} MHz, {r.update_cycles} cycles, "
           f"{r.cells_per_device} per device")
+
+
+def test_fpga_build_reports_the_learner_per_part(tmp_path, capsys):
+    """`neurobox fpga build MODEL --json` on the network above: per cell its size, its cycles per update and
+    how many fit a UP5K and an HX8K; network.v takes the reward pins."""
+    require_tool("yosys", HINT)
+    require_tool("nextpnr-ice40", HINT)
+    import argparse
+    import json
+
+    from neurobox.cli import fpga as cli_fpga
+    from neurobox.hardware.board import units_from_network
+    from neurobox.hardware.fpga.cell import max_update_cycles
+    from neurobox.network.modelfile import loads
+
+    model = tmp_path / "learner.toml"
+    model.write_text(NETWORK)
+    parser = argparse.ArgumentParser(prog="neurobox")
+    cli_fpga.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["fpga", "build", str(model), "--out", str(tmp_path / "out"), "--json"])
+    assert args.func(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    units = units_from_network(loads(NETWORK)).fixed()
+    assert [row["unit"] for row in report["units"]] == [u.name for u in units]
+    for row, u in zip(report["units"], units):
+        assert row["update_cycles"] == max_update_cycles(u)
+        assert row["cells_per_device"] == 5280 // row["logic_cells"]
+        assert row["cells_per_part"] == {"up5k": 5280 // row["logic_cells"], "hx8k": 7680 // row["logic_cells"]}
+    learner, relay = report["units"]
+    assert learner["plastic_inputs"] == 3 and learner["logic_cells"] > relay["logic_cells"]
+    assert "reward" in (tmp_path / "out" / "network.v").read_text()

@@ -60,10 +60,10 @@ tick (states named as in the code):
                arrives; w_j <- min(w_j + ((a_plus * x_j) >> 14), w_max) if the cell fired; x_j <- bump(x_j)
                if its spike arrives; after the last, x_post <- bump(x_post) if the cell fired
   reward-modulated STDP (rstdp_fixed):
-    per plastic input j, R_START, R_C, R_X, R_PAIR: c_j decays while w_j <- min(w_j + c_j, w_max) on a
-               reward or max(w_j - c_j, w_min) on a punishment (with c_j before it decays); x_j decays;
-               c_j <- min(c_j + ((a_plus * x_j) >> 14), 32767) (a_plus taken as 0 unless the cell fired);
-               x_j <- bump(x_j) if its spike arrives
+    per plastic input j, R_START, R_C, R_X, R_PAIR_START, R_PAIR: c_j decays while w_j <- min(w_j + c_j,
+               w_max) on a reward or max(w_j - c_j, w_min) on a punishment (with c_j before it decays);
+               x_j decays; c_j <- min(c_j + ((a_plus * x_j) >> 14), 32767) (a_plus taken as 0 unless the
+               cell fired); x_j <- bump(x_j) if its spike arrives
 
 Rings
 -----
@@ -237,7 +237,7 @@ class _State:
             self.c = _Ring(unsigned(15), [0] * len(self.order), "c")
             self.rewarded = Signal()
             self.punished = Signal()
-        self.place = {j: k for k, j in enumerate(self.order)}
+        self.place = {j: k for k, j in enumerate(self.order)}  # input j's place in the rings
         self.weights = [self.w.regs[self.place[j]] if j in self.place else Const(w, signed(16))
                         for j, w in enumerate(initial_weights)]
 
@@ -346,8 +346,10 @@ def _summand(unit: FixedUnit, s: _State, receptor: int, k: Signal) -> tuple:
     inputs = plastic + fixed
     if not inputs:
         return Const(0, signed(16)), 0
-    constants = Array([Const(0, signed(16))] * len(plastic) + [s.weights[j] for j in fixed])
-    weight = s.w.head if not fixed else constants[k] if not plastic else Mux(k < len(plastic), s.w.head, constants[k])
+    weight = s.w.head if plastic else None
+    if fixed:
+        constants = Array([Const(0, signed(16))] * len(plastic) + [s.weights[j] for j in fixed])
+        weight = Mux(k < len(plastic), weight, constants[k]) if plastic else constants[k]
     return Mux(Array([s.arrived(j) for j in inputs])[k], weight, 0), len(plastic)
 
 

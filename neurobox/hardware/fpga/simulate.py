@@ -108,6 +108,11 @@ def lines(unit: FixedUnit, pre: np.ndarray) -> np.ndarray:
     return out
 
 
+def _rewarded(unit: FixedUnit) -> bool:
+    """The unit's cell has the reward pins (R-STDP on plastic inputs)."""
+    return unit.rstdp is not None and bool(unit.plastic_index)
+
+
 def reference(unit: FixedUnit, pre, weights=None, reward=None) -> CellTrace:
     """The Python specification's trace for `unit` driven by `pre` and the reward schedule `reward`."""
     pre = _check_pre(unit, pre)
@@ -162,7 +167,7 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, reward=None, vcd: str 
     out.cycles[:] = -1
     words = [int(sum(1 << j for j in range(n) if row[j])) for row in pre]
     pins = [int(r) | int(p) << 1 for r, p in reward_pins(reward, steps)]
-    rewarded = "reward" in cell.signature.members
+    rewarded = _rewarded(unit)
     limit = 100_000
 
     async def bench(ctx):
@@ -236,11 +241,6 @@ def tool(name: str) -> str:
     if path is None:
         raise ToolMissingError(f"{name} not found; install it with: {APT_FPGA}")
     return path
-
-
-def _rewarded(unit: FixedUnit) -> bool:
-    """The unit's cell has the reward pins (R-STDP on plastic inputs)."""
-    return unit.rstdp is not None and bool(unit.plastic_index)
 
 
 def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str:
