@@ -43,7 +43,7 @@ def build(args) -> int:
     print(f"{len(report['units'])} cells for iCE40 {report['device'].upper()} ({report['package']}), "
           f"Verilog and report.json written to {out}")
     for u in report["units"]:
-        fit = {report["device"]: u["cells_per_device"], **u["cells_per_part"]}
+        fit = {report["device"]: u["cells_per_device"]} | u["cells_per_part"]
         print(f"  {u['unit']:<14} {u['inputs']:>3} inputs ({u['plastic_inputs']} plastic)  "
               f"{u['luts']:>5} LUT4 {u['ffs']:>4} FF {u['carries']:>4} carry  {u['logic_cells']:>5} logic cells  "
               f"Fmax {u['fmax_mhz']:6.1f} MHz  {u['update_cycles']:>4} cycles/update  "
