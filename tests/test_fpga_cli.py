@@ -100,6 +100,7 @@ def test_build_json_writes_verilog_and_the_report(built):
         assert u["inputs"] == 2 and u["plastic_inputs"] == 1  # its touch input (plastic) and the other cell
         assert u["luts"] > 0 and u["ffs"] > 0 and u["carries"] > 0 and u["fmax_mhz"] > 1.0
         assert u["cells_per_device"] == 1280 // u["logic_cells"]
+        assert u["cells_per_part"] == {"up5k": 5280 // u["logic_cells"], "hx8k": 7680 // u["logic_cells"]}
         assert u["max_tick_hz"] == pytest.approx(u["fmax_mhz"] * 1e6 / u["update_cycles"], rel=1e-3)
     total = sum(u["logic_cells"] for u in report["units"])
     assert report["logic_cells_total"] == total and report["fits"] == (total <= 1280)
@@ -118,6 +119,7 @@ def test_build_text_prints_every_cell_of_the_report(built, model, tmp_path, caps
     assert "iCE40 UP5K (sg48)" in text and f"written to {tmp_path}" in text
     for u in report["units"]:
         assert f"{u['luts']} LUT4" in text and f"{u['logic_cells']} logic cells" in text
+        assert f"{u['cells_per_part']['up5k']} per UP5K, {u['cells_per_part']['hx8k']} per HX8K" in text
     assert f"{report['logic_cells_total']} of 1280 logic cells" in text
 
 

@@ -1,4 +1,4 @@
-"""Synthesis of the FPGA cell for iCE40 UP5K and HX1K with the real yosys and nextpnr-ice40."""
+"""Synthesis of the FPGA cell for iCE40 UP5K, HX1K and HX8K with the real yosys and nextpnr-ice40."""
 from __future__ import annotations
 
 import shutil
@@ -41,7 +41,7 @@ def reports(tools):
     from neurobox.hardware.fpga.synth import synthesize
 
     return {"up5k": synthesize(plastic_unit(), "up5k"), "hx1k": synthesize(plastic_unit(), "hx1k"),
-            "static": synthesize(static_unit(), "up5k")}
+            "hx8k": synthesize(plastic_unit(), "hx8k"), "static": synthesize(static_unit(), "up5k")}
 
 
 def state_bits(unit) -> int:
@@ -51,7 +51,7 @@ def state_bits(unit) -> int:
     return 3 * 16 + 8 + 16 * n_p + (15 * (n_p + 1) if n_p else 0) + 32 + 32 + 16
 
 
-@pytest.mark.parametrize("device, available", [("up5k", 5280), ("hx1k", 1280)])
+@pytest.mark.parametrize("device, available", [("up5k", 5280), ("hx1k", 1280), ("hx8k", 7680)])
 def test_report_figures_come_from_the_tools_and_agree(reports, device, available):
     r = reports[device]
     assert r.device == device and r.logic_cells_available == available
@@ -60,13 +60,16 @@ def test_report_figures_come_from_the_tools_and_agree(reports, device, available
     # an iCE40 logic cell holds one LUT4, one flip-flop and one carry
     assert max(r.luts, r.ffs, r.carries) <= r.logic_cells <= r.luts + r.ffs + r.carries
     assert r.cells_per_device == available // r.logic_cells >= 1
+    assert r.cells_per_part == {"up5k": 5280 // r.logic_cells, "hx8k": 7680 // r.logic_cells}
     assert r.max_tick_hz == pytest.approx(r.fmax_mhz * 1e6 / r.update_cycles, rel=1e-3)
     assert r.brams == 0 and r.dsps == 0  # shift-and-add datapath: no DSP or RAM needed
 
 
-def test_same_netlist_on_both_parts_and_the_hx1k_is_faster(reports):
-    up, hx = reports["up5k"], reports["hx1k"]
+@pytest.mark.parametrize("part", ["hx1k", "hx8k"])
+def test_same_cell_on_every_part_and_the_hx_parts_are_faster(reports, part):
+    up, hx = reports["up5k"], reports[part]
     assert (up.luts, up.carries, up.ffs) == (hx.luts, hx.carries, hx.ffs)  # yosys does not know the part
+    assert up.logic_cells == hx.logic_cells and up.cells_per_part == hx.cells_per_part  # nor does the packer
     assert hx.fmax_mhz > up.fmax_mhz  # the UP5K is the low-power, slower fabric
 
 

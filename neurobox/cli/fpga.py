@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DEVICES = ("up5k", "hx1k")
+DEVICES = ("up5k", "hx1k", "hx8k")
 
 
 def register(sub) -> None:
     p = sub.add_parser("fpga", help="turn every neuron into an FPGA cell and report its size and speed",
-                       description="Write one Verilog cell per neuron (fixed-point LIF with on-cell pair STDP, "
-                                   "bit-exact with the Python specification) and synthesise it for a "
-                                   "Lattice iCE40 with yosys and nextpnr-ice40.")
+                       description="Write one Verilog cell per neuron (fixed-point LIF with delay lines and "
+                                   "on-cell pair STDP or reward-modulated STDP, bit-exact with the Python "
+                                   "specification) and synthesise it for a Lattice iCE40 with yosys and "
+                                   "nextpnr-ice40.")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     b = actions.add_parser("build", help="write the Verilog and report LUTs, flip-flops, Fmax, cells per device")
@@ -42,10 +43,11 @@ def build(args) -> int:
     print(f"{len(report['units'])} cells for iCE40 {report['device'].upper()} ({report['package']}), "
           f"Verilog and report.json written to {out}")
     for u in report["units"]:
+        fit = {report["device"]: u["cells_per_device"]} | u["cells_per_part"]
         print(f"  {u['unit']:<14} {u['inputs']:>3} inputs ({u['plastic_inputs']} plastic)  "
               f"{u['luts']:>5} LUT4 {u['ffs']:>4} FF {u['carries']:>4} carry  {u['logic_cells']:>5} logic cells  "
               f"Fmax {u['fmax_mhz']:6.1f} MHz  {u['update_cycles']:>4} cycles/update  "
-              f"{u['cells_per_device']:>3} per device")
+              + ", ".join(f"{n} per {part.upper()}" for part, n in fit.items()))
         if "fit_check" in u:
             fc = u["fit_check"]
             print(f"  {'':<14} checked: {fc['copies']} cells placed and routed together, {fc['logic_cells']} of "

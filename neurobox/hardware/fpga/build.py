@@ -2,12 +2,11 @@
 
 The board of units comes from `neurobox.hardware.board.units_from_network`
 (every `iaf_psc_exp` neuron one unit, spike sources as stimulus inputs,
-weights in pA), as for every physical target. `build_board` converts each unit to integers with
-`lif_fixed.fixed_parameters` and `stdp_fixed.fixed_stdp_parameters` (in
-`neurobox.hardware.unit.fixed_unit`), writes `<unit>.v` (the cell with all
-its ports) per unit and `network.v` (the whole board, `NetworkTop`),
-synthesises each distinct cell once for the device and returns the report
-(also written to `report.json`).
+weights in pA), as for every physical target. `build_board` converts each
+unit to integers (`neurobox.hardware.unit.fixed_unit`), writes `<unit>.v`
+(the cell with all its ports) per unit and `network.v` (the whole board,
+`NetworkTop`), synthesises each distinct cell once for the device and
+returns the report (also written to `report.json`).
 """
 from __future__ import annotations
 
@@ -21,8 +20,10 @@ from neurobox.hardware.fpga.simulate import export_verilog, module_name, tool
 from neurobox.hardware.fpga.synth import SynthReport, check_fit, check_network, device, synthesize
 from neurobox.hardware.unit import FixedUnit
 
+
 def _key(u: FixedUnit) -> tuple:
-    return (u.lif, u.weights, u.receptors, u.plastic, u.stdp)
+    """What makes two units the same cell."""
+    return (u.lif, u.weights, u.receptors, u.plastic, u.stdp, u.rstdp, u.input_delays)
 
 
 def build_board(board: Board, device_name: str = "up5k", out: str | Path | None = None,
@@ -30,7 +31,8 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
     """Write every unit's Verilog to `out` and synthesise each distinct cell for `device_name`.
 
     Returns a report: per unit its LUTs, carries, flip-flops, logic cells, Fmax (MHz),
-    cycles per update, fastest tick (Hz) and cells per device; for the network the sum of
+    cycles per update, fastest tick (Hz), cells per device and per UP5K and HX8K
+    (`cells_per_part`); for the network the sum of
     logic cells, whether they fit one device, and the slowest cell's Fmax. With `check`, every
     distinct cell is also placed and routed `cells_per_device` times on one device (`check_fit`;
     a minute or two per cell on a full UP5K) and its row gets "fit_check"; and if the network
@@ -60,7 +62,7 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
                      "plastic_inputs": len(u.plastic_index), "luts": rep.luts, "carries": rep.carries,
                      "ffs": rep.ffs, "logic_cells": rep.logic_cells, "fmax_mhz": rep.fmax_mhz,
                      "update_cycles": max_update_cycles(u), "max_tick_hz": rep.max_tick_hz,
-                     "cells_per_device": rep.cells_per_device})
+                     "cells_per_device": rep.cells_per_device, "cells_per_part": rep.cells_per_part})
         if check:
             rows[-1]["fit_check"] = checked[key]
     available = next(iter(done.values())).logic_cells_available

@@ -1,18 +1,21 @@
-"""The fixed-point LIF cell with on-cell pair STDP, in Amaranth 0.5.
+"""The fixed-point LIF cell with on-cell learning (pair STDP or reward-modulated STDP), in Amaranth 0.5.
 
-One `LifStdpCell` is one neuron of a network (a `neurobox.hardware.unit.FixedUnit`):
-its constants (decay factors, membrane responses, threshold, STDP
+One `LifStdpCell` is one unit of a board (a `neurobox.hardware.unit.FixedUnit`):
+its constants (decay factors, membrane responses, threshold, the rule's
 amplitudes and bounds) and its non-plastic weights are elaborated into the
-logic; its state and its plastic weights are registers. It computes exactly
-what the Python specification computes per tick
-(`neurobox.neurons.lif_fixed.step`, then `neurobox.plasticity.stdp_fixed.step`
-on the plastic inputs, in the order of `neurobox.hardware.unit`).
+logic; its state, its delay lines and its plastic weights are registers. It
+computes exactly what `neurobox.hardware.unit.unit_tick` computes per tick:
+the delay lines, the input sums, `neurobox.neurons.lif_fixed.lif_update`,
+then the rule on the plastic inputs (`neurobox.plasticity.stdp_fixed.pair_update`
+or `neurobox.plasticity.rstdp_fixed.rewarded` and `eligible`).
 
 Ports (sync domain: `clk`, `rst`)
 ---------------------------------
     tick     in   1   strobe: one update starts in each clock cycle where
                       tick is high and busy is low (ticks while busy are ignored)
-    pre      in   n   spike bits of the n presynaptic lines, sampled with tick
+    pre      in   n   spike bits received on the n inputs in this tick, sampled with tick
+    reward   in   2   reward (bit 0) and punishment (bit 1), sampled with tick: the pulse
+                      r = +1, -1, or 0 when both or neither are high (R-STDP only)
     busy     out  1   an update is under way; all outputs below are the state
                       after the last completed update whenever busy is low
     spike    out  1   the cell fired in the last update
@@ -21,8 +24,18 @@ Ports (sync domain: `clk`, `rst`)
     i_in     out  s16 inhibitory current, I_lsb
     ref      out  u8  refractory ticks left
     w        out  n x s16  weights of the inputs, I_lsb (non-plastic ones constant)
-    x_post   out  u15 postsynaptic trace (only with plastic inputs)
-    x_pre    out  p x u15  traces of the p plastic inputs (only with plastic inputs)
+    line     out  n x u16  delay lines: bits 0 .. delay - 1 of each input's line (the
+                      bits that still reach its synapse; the bits above are 0)
+    x_post   out  u15 postsynaptic trace (pair STDP only)
+    x_pre    out  p x u15  pre traces of the p plastic inputs (with plastic inputs)
+    c        out  p x u15  eligibilities of the p plastic inputs (R-STDP only)
+
+Delay lines
+-----------
+Input j keeps bits 0 .. d - 1 of its line (d = its delay) in a d-bit
+register that shifts in the input bit with the tick; the spike arrives at
+the synapse when the top bit is set. A delay-1 input keeps only the bit
+sampled with the tick, as a cell without delays does.
 
 Datapath
 --------
@@ -30,56 +43,80 @@ The area goes into one 32-bit accumulator with one adder (acc <- base +
 addend) and a shift-and-add multiplier that shares it for every product: a
 32-bit signed multiplicand shifting left, a 16-bit unsigned constant
 multiplier shifting right, one bit a clock cycle, stopping when the
-remaining multiplier bits are zero. A sequencer walks through one tick
-(states named as in the code):
+remaining multiplier bits are zero. A trace decays as a product too:
+x - ceil(x / 2**k) == (x * (2**k - 1)) >> k. A sequencer walks through one
+tick (states named as in the code):
 
     VDEC       acc = 2**15 + v * D_m;  v <- decay's fix-up of acc >> 16
     VSUM_EX/IN acc = K + i_ex * P_ex + i_in * P_in, K = i_e * P_e + 2**(S-1);
                then v <- sat16((acc >> S) + v)
                (while refractory these are skipped and ref <- ref - 1)
     IEX        acc = 2**15 + i_ex * D_ex; acc = fix-up(acc >> 16);
-    IEX_SUM    acc += w_j for each excitatory input j that spiked; i_ex <- sat16(acc)
+    IEX_SUM    acc += w_j for each excitatory input j whose spike arrives, one input a cycle; i_ex <- sat16(acc)
     IIN(_SUM)  the same for i_in; then v >= v_th: spike, v <- v_reset, ref <- ref_steps
-    XPOST      x_post <- (x_post * (2**k_minus - 1)) >> k_minus   (= x - ceil(x / 2**k))
-    DM         dm = (a_minus * x_post) >> 14
-    XPRE, DP   for each plastic input j: x_j <- (x_j * (2**k_plus - 1)) >> k_plus;
-               w_j <- max(w_j - dm, w_min) if pre_j;  w_j <- min(w_j + ((a_plus * x_j) >> 14),
-               w_max) if spike;  x_j <- bump(x_j) if pre_j;  after the last, x_post <- bump if spike
+  pair STDP (stdp_fixed):
+    XPOST      x_post decays;  DM: dm = (a_minus * x_post) >> 14
+    per plastic input j, XPRE_START, XPRE, PAIR: x_j decays; w_j <- max(w_j - dm, w_min) if its spike
+               arrives; w_j <- min(w_j + ((a_plus * x_j) >> 14), w_max) if the cell fired; x_j <- bump(x_j)
+               if its spike arrives; after the last, x_post <- bump(x_post) if the cell fired
+  reward-modulated STDP (rstdp_fixed):
+    per plastic input j, R_START, R_C, R_X, R_PAIR_START, R_PAIR: c_j decays while w_j <- min(w_j + c_j,
+               w_max) on a reward or max(w_j - c_j, w_min) on a punishment (with c_j before it decays);
+               x_j decays; c_j <- min(c_j + ((a_plus * x_j) >> 14), 32767) (a_plus taken as 0 unless the
+               cell fired); x_j <- bump(x_j) if its spike arrives
 
-In the code: `_State` (the registers), `_Datapath`, the IDLE, membrane
-and current states of `LifStdpCell`, and `_Stdp` (the STDP update and
-states); `LifStdpCell.elaborate` puts them together.
+Rings
+-----
+The plastic inputs' weights, pre traces and eligibilities are each a ring
+of registers in `ring_order(unit)` (the plastic excitatory inputs, then the
+plastic inhibitory ones). The datapath reads only the head; a rotation
+moves every value one place towards the head and writes the tail. Each
+receptor's sum takes its plastic inputs first, turning the weights one
+place per input; the rule turns every ring once, one input at a time. So
+between updates every register holds its own input again, and no
+multiplexer picks one of p values.
 
-The weights start inside [w_min, w_max] and the rule keeps them there, so a
-depression can only cross w_min and a potentiation only w_max: the clamps
-of the specification need one comparison each. sat16 checks that bits
-15..32 of the sum are all equal. `update_cycles(unit)` gives the clock
-cycles of one update (a hundred or so): at a few MHz, well under a 1 ms
-tick. The cell has no external current input (i_ext = 0, as in the
-firmware), so sat16(i_e + i_ext) * P_e is a constant.
+In the code: `_State` (the registers), `_Ring`, `_Datapath`, the IDLE,
+membrane and current states of `LifStdpCell`, and `_Stdp` or `_Rstdp` (the
+rule's update and states); `LifStdpCell.elaborate` puts them together.
+
+The weights start inside [w_min, w_max] and the rules keep them there, so a
+decrease can only cross w_min and an increase only w_max: the clamps of the
+specification need one comparison each. sat16 checks that bits 15..32 of
+the sum are all equal. `update_cycles(unit)` gives the clock cycles of one
+update (a hundred or a few hundred): at a few MHz, well under a 1 ms tick.
+The cell has no external current input (i_ext = 0, as in the firmware), so
+sat16(i_e + i_ext) * P_e is a constant.
 
 This module must not use `from __future__ import annotations`: Amaranth's
 wiring.Component reads its signature from real annotations.
 """
 from contextlib import contextmanager
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from neurobox.hardware.unit import FixedUnit
+from neurobox.hardware.unit import MAX_DELAY, FixedUnit
 from neurobox.neurons import lif_fixed
 from neurobox.neurons.lif_fixed import DECAY_SHIFT, LifFixedParams
 from neurobox.plasticity import stdp_fixed
+from neurobox.plasticity.stdp_fixed import TRACE_MAX
 
 ACC_WIDTH = 32
 """Accumulator bits: every sum of the specification fits a signed int32."""
 MUL_WIDTH = 16
-"""Multiplier (constant operand) bits: D_* are uint16, P_* uint13, a_* uint15."""
+"""Multiplier (constant operand) bits: D_* are uint16, P_* uint13, a_* uint15, 2**k - 1 uint15."""
 
 
-def _bits(c: int) -> int:
-    return max(int(c), 0).bit_length()
+def _keep(k: int) -> int:
+    """The multiplier of a trace decay by k: x - ceil(x / 2**k) == (x * (2**k - 1)) >> k."""
+    return (1 << k) - 1
+
+
+def _product(c: int) -> int:
+    """Clock cycles of a product by the constant c: one per bit of c, and the one that finds none left."""
+    return max(int(c), 0).bit_length() + 1
 
 
 def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False) -> int:
@@ -88,27 +125,37 @@ def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False
     The strobe cycle counts as one. A multiplication by a constant c takes
     bit_length(c) + 1 cycles (a trace decay multiplies by 2**k - 1: k + 1
     cycles); a tick that starts refractory skips the membrane (three
-    products); a tick that fires potentiates every plastic input (one
-    product each), a tick that does not multiplies by 0 (one cycle).
+    products); each plastic input takes one cycle to start, and with R-STDP
+    one more before the pair's product; the pair's product is by a_plus if
+    the cell fired, else by 0 (one cycle).
     """
     p = unit.lif
     n_ex = sum(1 for r in unit.receptors if r == 0)
     n_in = sum(1 for r in unit.receptors if r == 1)
     cycles = 1
     if not refractory:
-        cycles += _bits(p.D_m) + 1 + _bits(p.P_ex) + 1 + _bits(p.P_in) + 1
-    cycles += 1 + _bits(p.D_ex) + 1 + max(n_ex, 1) + 1 + _bits(p.D_in) + 1 + max(n_in, 1)
+        cycles += _product(p.D_m) + _product(p.P_ex) + _product(p.P_in)
+    cycles += 1 + _product(p.D_ex) + max(n_ex, 1) + 1 + _product(p.D_in) + max(n_in, 1)
     n_plastic = len(unit.plastic_index)
-    if n_plastic:
+    if n_plastic and unit.stdp is not None:
         s = unit.stdp
-        cycles += 1 + s.k_minus + 1 + _bits(s.a_minus) + 1
-        cycles += n_plastic * (s.k_plus + 1 + (_bits(s.a_plus) if spiked else 0) + 1)
+        cycles += 1 + _product(_keep(s.k_minus)) + _product(s.a_minus)
+        cycles += n_plastic * (1 + _product(_keep(s.k_plus)) + _product(s.a_plus if spiked else 0))
+    elif n_plastic and unit.rstdp is not None:
+        r = unit.rstdp
+        cycles += n_plastic * (1 + _product(_keep(r.k_c)) + _product(_keep(r.k_pre)) + 1
+                               + _product(r.a_plus if spiked else 0))
     return cycles
 
 
 def max_update_cycles(unit: FixedUnit) -> int:
     """The longest update of `unit` in clock cycles (not refractory, and firing)."""
     return max(update_cycles(unit, True, False), update_cycles(unit, False, False))
+
+
+def ring_order(unit: FixedUnit) -> tuple[int, ...]:
+    """The plastic inputs in the order of their rings: the excitatory ones, then the inhibitory ones."""
+    return tuple(sorted(unit.plastic_index, key=lambda j: unit.receptors[j]))
 
 
 def _at_least(x, lo: int):
@@ -120,46 +167,83 @@ def _at_most(x, hi: int):
 
 
 def _bump(x):
-    """min(x + 2**14, 32767) for 0 <= x <= 32767: saturate if bit 14 is set, else set it."""
-    return Mux(x[14], stdp_fixed.TRACE_MAX, x | stdp_fixed.ONE)
+    """stdp_fixed.bump: min(x + 2**14, 32767) for 0 <= x <= 32767: saturate if bit 14 is set, else set it."""
+    return Mux(x[14], TRACE_MAX, x | stdp_fixed.ONE)
 
 
-def cell_signature(n_inputs: int, n_plastic: int) -> dict:
-    """The port members of a cell with n inputs of which n_plastic are plastic."""
-    members = {
-        "tick": In(1),
-        "pre": In(max(n_inputs, 1)),
+def cell_signature(unit: FixedUnit) -> dict:
+    """The port members of `unit`'s cell (module docstring)."""
+    n, n_plastic = unit.n_inputs, len(unit.plastic_index)
+    rule = unit.rule if n_plastic else None
+    members = {"tick": In(1), "pre": In(max(n, 1))}
+    if rule == "rstdp":
+        members["reward"] = In(2)
+    members.update({
         "busy": Out(1),
         "spike": Out(1),
         "v": Out(signed(16)),
         "i_ex": Out(signed(16)),
         "i_in": Out(signed(16)),
         "ref": Out(unsigned(8)),
-    }
-    if n_inputs:
-        members["w"] = Out(data.ArrayLayout(signed(16), n_inputs))
-    if n_plastic:
+    })
+    if n:
+        members["w"] = Out(data.ArrayLayout(signed(16), n))
+        members["line"] = Out(data.ArrayLayout(unsigned(MAX_DELAY), n))
+    if rule == "stdp":
         members["x_post"] = Out(unsigned(15))
+    if rule:
         members["x_pre"] = Out(data.ArrayLayout(unsigned(15), n_plastic))
+    if rule == "rstdp":
+        members["c"] = Out(data.ArrayLayout(unsigned(15), n_plastic))
     return members
 
 
+class _Ring:
+    """One value per plastic input in a ring of registers (module docstring, Rings); `head` is place 0."""
+
+    def __init__(self, shape, inits: list[int], name: str):
+        self.regs = [Signal(shape, init=v, name=f"{name}{k}") for k, v in enumerate(inits)]
+        self.head = self.regs[0]
+
+    def rotate(self, m: Module, tail) -> None:
+        """Every value one place towards the head; `tail` into the last place."""
+        m.d.sync += [a.eq(b) for a, b in zip(self.regs, self.regs[1:])]
+        m.d.sync += self.regs[-1].eq(tail)
+
+
 class _State:
-    """The cell's state: v, i_ex, i_in (s16), ref (u8), spike, the input bits sampled with the tick, the
-    weights (registers if plastic, constants otherwise, I_lsb) and the STDP traces (u15)."""
+    """The cell's registers: v, i_ex, i_in (s16), ref (u8), spike, the delay lines, k (the input a sum or the rule
+    is at); with plastic inputs the rings of their weights (s16) and pre traces (u15), and x_post (u15, pair
+    STDP) or the eligibilities' ring (u15) and the reward pulse sampled with the tick (R-STDP). `weights[j]` is
+    input j's weight: a register of the ring if plastic, a constant otherwise."""
 
     def __init__(self, unit: FixedUnit, initial_weights: tuple[int, ...]):
-        plastic = unit.plastic_index
+        self.order = ring_order(unit)
         self.v = Signal(signed(16))
         self.i_ex = Signal(signed(16))
         self.i_in = Signal(signed(16))
         self.ref = Signal(unsigned(8))
         self.spike = Signal()
-        self.pre = Signal(max(unit.n_inputs, 1))
-        self.weights = [Signal(signed(16), init=w, name=f"w{j}") if j in plastic else Const(w, signed(16))
+        n_receptor = [sum(1 for r in unit.receptors if r == receptor) for receptor in (0, 1)]
+        self.k = Signal(range(max(1, *n_receptor, len(self.order)) + 1))
+        self.lines = [Signal(d, name=f"line{j}") for j, d in enumerate(unit.input_delays)]
+        self.w = self.x_pre = self.c = self.x_post = None
+        if self.order:
+            self.w = _Ring(signed(16), [initial_weights[j] for j in self.order], "w")
+            self.x_pre = _Ring(unsigned(15), [0] * len(self.order), "x_pre")
+        if self.order and unit.stdp is not None:
+            self.x_post = Signal(unsigned(15))
+        if self.order and unit.rstdp is not None:
+            self.c = _Ring(unsigned(15), [0] * len(self.order), "c")
+            self.rewarded = Signal()
+            self.punished = Signal()
+        self.place = {j: k for k, j in enumerate(self.order)}  # input j's place in the rings
+        self.weights = [self.w.regs[self.place[j]] if j in self.place else Const(w, signed(16))
                         for j, w in enumerate(initial_weights)]
-        self.x_pre = [Signal(unsigned(15), name=f"x_pre{kk}") for kk in range(len(plastic))]
-        self.x_post = Signal(unsigned(15))
+
+    def arrived(self, j: int):
+        """Input j's spike reaches its synapse in this tick: bit delay - 1 of its line (unit_tick, step 1)."""
+        return self.lines[j][-1]
 
 
 BASE_ACC, BASE_ZERO, BASE_SHIFT = range(3)
@@ -172,7 +256,8 @@ set), 2**15 (decay's rounding), the membrane constant K, or val16."""
 class _Datapath:
     """The shared accumulator, adder and shift-and-add multiplier (module docstring), one assignment per
     register, steered by the sequencer: acc <- base + addend; a <- a_src (load_a) or a << 1;
-    b <- b_src (load_b) or b >> 1. `decayed` and `sat` are its results' decay fix-up and sat16."""
+    b <- b_src (load_b) or b >> 1. `decayed` and `sat` are its results' decay fix-up and sat16, `dw` and `trace`
+    the rules' readings of a product."""
 
     def __init__(self, lif: LifFixedParams):
         self.lif = lif
@@ -193,6 +278,7 @@ class _Datapath:
         self.mac_done = Signal()
         self.decayed = Signal(signed(16))
         self.sat = Signal(signed(16))
+        self.dw = self.acc[stdp_fixed.DW_SHIFT:ACC_WIDTH - 1]   # stdp_fixed.dw: (a * x) >> 14 of a product a * x
 
     def elaborate(self, m: Module) -> None:
         """The adder, the registers, and the decay fix-up and sat16 of their results."""
@@ -226,7 +312,7 @@ class _Datapath:
         m.d.comb += self.mac_done.eq(b == 0)
         # decay(x, D) from acc = 2**15 + x * D, with x = x0
         hi = acc[DECAY_SHIFT:ACC_WIDTH].as_signed()
-        m.d.comb += self.decayed.eq(Mux((hi == x0) & (x0 != 0), x0 + Mux(x0[15], 1, -1), hi))
+        m.d.comb += self.decayed.eq(hi + Mux((hi == x0) & (x0 != 0), Mux(x0[15], 1, -1), 0))
         # sat16(total): total fits 16 bits iff its bits 15..32 are all equal
         top = total[15:]
         m.d.comb += self.sat.eq(Mux((top == 0) | (top == (1 << len(top)) - 1), total[:16],
@@ -237,6 +323,10 @@ class _Datapath:
         m.d.comb += [self.base_sel.eq(base_value), self.add_sel.eq(add_value), self.load_a.eq(1),
                      self.a_src.eq(a_value), self.load_b.eq(1), self.b_src.eq(b_value)]
 
+    def trace(self, k: int):
+        """stdp_fixed.trace_decay(x, k), read from the product x * (2**k - 1)."""
+        return self.acc[k:k + 15]
+
     @contextmanager
     def when_product_done(self, m: Module):
         """In a multiplying state: one shift-and-add step a cycle; the body runs in the cycle the product is done."""
@@ -245,88 +335,150 @@ class _Datapath:
             yield
 
 
-def _gated_weight(state: _State, inputs: list[int], k: Signal):
-    """The weight of input inputs[k] if it spiked this tick, else 0."""
+def _summand(unit: FixedUnit, s: _State, receptor: int, k: Signal) -> tuple:
+    """(the weight of the k-th input of `receptor`'s sum if its spike arrives, else 0; its number of plastic inputs).
+
+    The sum takes the receptor's plastic inputs first, in ring order, at the head of the weights' ring (which
+    turns one place per plastic input), then its other inputs, whose weights are constants.
+    """
+    plastic = [j for j in s.order if unit.receptors[j] == receptor]
+    fixed = [j for j in range(unit.n_inputs) if not unit.plastic[j] and unit.receptors[j] == receptor]
+    inputs = plastic + fixed
     if not inputs:
-        return Const(0, signed(16))
-    ws = Array([state.weights[j] for j in inputs])
-    bits = Array([state.pre[j] for j in inputs])
-    return Mux(bits[k], ws[k], 0)
+        return Const(0, signed(16)), 0
+    weight = s.w.head if plastic else None
+    if fixed:
+        constants = Array([Const(0, signed(16))] * len(plastic) + [s.weights[j] for j in fixed])
+        weight = Mux(k < len(plastic), weight, constants[k]) if plastic else constants[k]
+    return Mux(Array([s.arrived(j) for j in inputs])[k], weight, 0), len(plastic)
+
+
+def _next_input(m: Module, k: Signal, n_plastic: int, start: str) -> None:
+    """After plastic input k (in ring order): on to the next one at `start`, or back to IDLE after the last."""
+    with m.If(k == n_plastic - 1):
+        m.next = "IDLE"
+    with m.Else():
+        m.d.sync += k.eq(k + 1)
+        m.next = start
 
 
 class _Stdp:
-    """Pair STDP on the datapath: the update of plastic input jp (one comparison per clamp, see the module
-    docstring) and its states XPOST_START .. DP."""
+    """Pair STDP (neurobox.plasticity.stdp_fixed.pair_update, in unit_tick's order) on the datapath: x_post decays,
+    dm = dw(a_minus, x_post), then each plastic input at the rings' heads; states XPOST_START .. PAIR."""
+
+    first = "XPOST_START"
 
     def __init__(self, unit: FixedUnit, state: _State, dp: _Datapath):
         self.rule = unit.stdp
-        self.plastic = unit.plastic_index
         self.state = state
         self.dp = dp
-        self.jp = Signal(range(len(self.plastic)))
+        self.arrived = Array([state.arrived(j) for j in state.order])[state.k]
         self.dm = Signal(unsigned(17))
         self.w1 = Signal(signed(18))
         self.w2 = Signal(signed(18))
-        self.x_p = Array(state.x_pre)
-        self.xj = self.x_p[self.jp]
-        self.prej = Array([state.pre[j] for j in self.plastic])[self.jp]
-        # trace decay x - ceil(x / 2**k) == (x * (2**k - 1)) >> k: one more product on the datapath
-        self.keep_plus, self.keep_minus = (1 << self.rule.k_plus) - 1, (1 << self.rule.k_minus) - 1
-        self.dec_plus = dp.acc[self.rule.k_plus:self.rule.k_plus + 15]
-        self.dec_minus = dp.acc[self.rule.k_minus:self.rule.k_minus + 15]
-        self.dw = dp.acc[stdp_fixed.DW_SHIFT:ACC_WIDTH - 1]   # a weight change: (amplitude * trace) >> 14
 
     def elaborate(self, m: Module) -> None:
-        """w1: the weight of input jp after depression (if it spiked); w2: after potentiation (if the cell fired)."""
-        s, rule = self.state, self.rule
-        jw = Array([s.weights[j] for j in self.plastic])[self.jp]
-        # the weights start inside [w_min, w_max] (checked in __init__) and stay there, so after a
-        # depression only w_min can be crossed and after a potentiation only w_max
-        m.d.comb += [self.w1.eq(Mux(self.prej, _at_least(jw - self.dm, rule.w_min), jw)),
-                     self.w2.eq(Mux(s.spike, _at_most(self.w1 + self.dw, rule.w_max), self.w1))]
+        """pair_update of the head: w1 after depression (if its spike arrived), w2 after potentiation (if the
+        cell fired). The weights stay inside [w_min, w_max], so after a depression only w_min can be crossed
+        and after a potentiation only w_max."""
+        w, rule = self.state.w.head, self.rule
+        m.d.comb += [self.w1.eq(Mux(self.arrived, _at_least(w - self.dm, rule.w_min), w)),
+                     self.w2.eq(Mux(self.state.spike, _at_most(self.w1 + self.dp.dw, rule.w_max), self.w1))]
 
     def states(self, m: Module) -> None:
         """x_post decays, dm = (a_minus * x_post) >> 14, then per plastic input: x_pre decays, w and x_pre
-        update; after the last, x_post's bump if the cell fired."""
-        s, dp, rule, jp = self.state, self.dp, self.rule, self.jp
-        n_p = len(self.plastic)
+        update and the rings turn; after the last, x_post's bump if the cell fired. A decayed trace goes from
+        the accumulator straight into the next product (two states fewer than R-STDP's way: a smaller cell)."""
+        s, dp, rule = self.state, self.dp, self.rule
         with m.State("XPOST_START"):
-            dp.start(m, s.x_post, self.keep_minus)
+            dp.start(m, s.x_post, _keep(rule.k_minus))
             m.next = "XPOST"
         with m.State("XPOST"):
             with dp.when_product_done(m):
-                m.d.sync += s.x_post.eq(self.dec_minus)
-                dp.start(m, self.dec_minus, rule.a_minus)
+                m.d.sync += s.x_post.eq(dp.trace(rule.k_minus))
+                dp.start(m, dp.trace(rule.k_minus), rule.a_minus)
                 m.next = "DM"
         with m.State("DM"):
             with dp.when_product_done(m):
-                m.d.sync += [self.dm.eq(self.dw), jp.eq(0)]
-                dp.start(m, s.x_pre[0], self.keep_plus)
-                m.next = "XPRE"
+                m.d.sync += self.dm.eq(dp.dw)
+                m.next = "XPRE_START"
+        with m.State("XPRE_START"):
+            dp.start(m, s.x_pre.head, _keep(rule.k_plus))
+            m.next = "XPRE"
         with m.State("XPRE"):
             with dp.when_product_done(m):
-                for kk in range(n_p):
-                    with m.If(jp == kk):
-                        m.d.sync += s.x_pre[kk].eq(self.dec_plus)
-                dp.start(m, self.dec_plus, Mux(s.spike, rule.a_plus, 0))
-                m.next = "DP"
-        with m.State("DP"):
+                dp.start(m, dp.trace(rule.k_plus), Mux(s.spike, rule.a_plus, 0))
+                m.next = "PAIR"
+        with m.State("PAIR"):
             with dp.when_product_done(m):
-                for kk, j in enumerate(self.plastic):
-                    with m.If(jp == kk):
-                        m.d.sync += [s.weights[j].eq(self.w2),
-                                     s.x_pre[kk].eq(Mux(self.prej, _bump(self.xj), self.xj))]
-                with m.If(jp == n_p - 1):
+                x = dp.x0[:15]  # x_pre decayed, as loaded for the product
+                s.w.rotate(m, self.w2)
+                s.x_pre.rotate(m, Mux(self.arrived, _bump(x), x))
+                with m.If(s.k == len(s.order) - 1):
                     m.d.sync += s.x_post.eq(Mux(s.spike, _bump(s.x_post), s.x_post))
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.sync += jp.eq(jp + 1)
-                    dp.start(m, self.x_p[(jp + 1)[:len(jp)]], self.keep_plus)
-                    m.next = "XPRE"
+                _next_input(m, s.k, len(s.order), "XPRE_START")
+
+
+class _Rstdp:
+    """Reward-modulated STDP (neurobox.plasticity.rstdp_fixed, in unit_tick's order) on the datapath, each plastic
+    input at the rings' heads; states R_START .. R_PAIR."""
+
+    first = "R_START"
+
+    def __init__(self, unit: FixedUnit, state: _State, dp: _Datapath):
+        self.rule = unit.rstdp
+        self.state = state
+        self.dp = dp
+        self.arrived = Array([state.arrived(j) for j in state.order])[state.k]
+        self.w_rewarded = Signal(signed(16))
+        self.c_paired = Signal(unsigned(15))
+
+    def elaborate(self, m: Module) -> None:
+        """rewarded(w, c, r) and eligible(c, x, fired) of the head. c >= 0 and the weights stay inside
+        [w_min, w_max], so a reward can only cross w_max and a punishment only w_min."""
+        s, rule = self.state, self.rule
+        w, c = s.w.head, s.c.head
+        # one adder: w + c on a reward, w + ~c + 1 = w - c on a punishment, w + 0 otherwise
+        c16, step, total = Signal(signed(16)), Signal(signed(16)), Signal(signed(18))
+        m.d.comb += [c16.eq(c), step.eq(Mux(s.punished, ~c16, Mux(s.rewarded, c16, 0))),
+                     total.eq(w + step + s.punished)]
+        m.d.comb += [
+            self.w_rewarded.eq(Mux(s.punished, _at_least(total, rule.w_min), _at_most(total, rule.w_max))),
+            self.c_paired.eq(_at_most(c + self.dp.dw, TRACE_MAX)),
+        ]
+
+    def states(self, m: Module) -> None:
+        """Per plastic input: c decays while w takes the reward with c as it was, x decays, c adds the pair
+        (dw = 0 unless the cell fired), x takes the arriving spike, and the rings turn. A trace decays in
+        place (the head's register has a LUT to spare) and is multiplied from its register in the next state:
+        one cycle more, one multiplicand source fewer (a smaller cell)."""
+        s, dp, rule = self.state, self.dp, self.rule
+        with m.State("R_START"):
+            dp.start(m, s.c.head, _keep(rule.k_c))
+            m.next = "R_C"
+        with m.State("R_C"):
+            with dp.when_product_done(m):
+                s.w.rotate(m, self.w_rewarded)
+                m.d.sync += s.c.head.eq(dp.trace(rule.k_c))
+                dp.start(m, s.x_pre.head, _keep(rule.k_pre))
+                m.next = "R_X"
+        with m.State("R_X"):
+            with dp.when_product_done(m):
+                m.d.sync += s.x_pre.head.eq(dp.trace(rule.k_pre))
+                m.next = "R_PAIR_START"
+        with m.State("R_PAIR_START"):
+            dp.start(m, s.x_pre.head, Mux(s.spike, rule.a_plus, 0))
+            m.next = "R_PAIR"
+        with m.State("R_PAIR"):
+            with dp.when_product_done(m):
+                x = s.x_pre.head
+                s.c.rotate(m, self.c_paired)
+                s.x_pre.rotate(m, Mux(self.arrived, _bump(x), x))
+                _next_input(m, s.k, len(s.order), "R_START")
 
 
 class LifStdpCell(wiring.Component):
-    """One fixed-point LIF neuron with pair STDP on its plastic inputs (see the module docstring)."""
+    """One fixed-point LIF unit with its delay lines and its rule on the plastic inputs (module docstring)."""
 
     def __init__(self, unit: FixedUnit, weights=None):
         self.unit = unit
@@ -342,37 +494,48 @@ class LifStdpCell(wiring.Component):
                                     ("v_reset", p.v_reset, -32768, 32767), ("ref_steps", p.ref_steps, 0, 255)):
             if not lo <= value <= hi:
                 raise ValueError(f"{unit.name}: {name} = {value} outside [{lo}, {hi}]")
-        if unit.stdp is not None:
-            for j in unit.plastic_index:
-                if not unit.stdp.w_min <= self.initial_weights[j] <= unit.stdp.w_max:
-                    raise ValueError(f"{unit.name}: plastic weight {j} = {self.initial_weights[j]} outside "
-                                     f"[w_min, w_max] = [{unit.stdp.w_min}, {unit.stdp.w_max}]")
-        super().__init__(cell_signature(unit.n_inputs, len(unit.plastic_index)))
+        if not all(1 <= d <= MAX_DELAY for d in unit.input_delays) or len(unit.input_delays) != unit.n_inputs:
+            raise ValueError(f"{unit.name}: expected a delay of 1 to {MAX_DELAY} ticks per input, "
+                             f"got {unit.input_delays}")
+        rule = unit.stdp or unit.rstdp
+        if unit.plastic_index and rule is None:
+            raise ValueError(f"{unit.name}: plastic inputs need a learning rule")
+        for j in unit.plastic_index:
+            if not rule.w_min <= self.initial_weights[j] <= rule.w_max:
+                raise ValueError(f"{unit.name}: plastic weight {j} = {self.initial_weights[j]} outside "
+                                 f"[w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+        super().__init__(cell_signature(unit))
 
     def elaborate(self, platform):
-        """The state, the datapath, the STDP update, the sequencer's states and the ports."""
+        """The state, the datapath, the rule's update, the sequencer's states and the ports."""
         m = Module()
         state = _State(self.unit, self.initial_weights)
         dp = _Datapath(self.unit.lif)
         dp.elaborate(m)
-        stdp = _Stdp(self.unit, state, dp) if self.unit.plastic_index else None
-        if stdp:
-            stdp.elaborate(m)
+        rule = None
+        if state.order:
+            rule = (_Stdp if self.unit.stdp is not None else _Rstdp)(self.unit, state, dp)
+            rule.elaborate(m)
         with m.FSM(init="IDLE") as fsm:
             self._idle(m, state, dp)
             self._membrane(m, state, dp)
-            self._currents(m, state, dp, after="XPOST_START" if stdp else "IDLE")
-            if stdp:
-                stdp.states(m)
+            self._currents(m, state, dp, after=rule.first if rule else "IDLE")
+            if rule:
+                rule.states(m)
         self._outputs(m, state, fsm)
         return m
 
     def _idle(self, m: Module, s: _State, dp: _Datapath) -> None:
-        """IDLE: a tick samples the inputs and starts the membrane, or while refractory counts ref down and
-        goes straight to the currents."""
+        """IDLE: a tick shifts the inputs into the delay lines (unit_tick, step 1), samples the reward pulse
+        (r = 0 when both pins are high) and starts the membrane, or while refractory counts ref down and goes
+        straight to the currents."""
         with m.State("IDLE"):
             with m.If(self.tick):
-                m.d.sync += s.pre.eq(self.pre)
+                for j, line in enumerate(s.lines):
+                    m.d.sync += line.eq(Cat(self.pre[j], line[:-1]))
+                if s.c is not None:
+                    m.d.sync += [s.rewarded.eq(self.reward[0] & ~self.reward[1]),
+                                 s.punished.eq(self.reward[1] & ~self.reward[0])]
                 with m.If(s.ref == 0):
                     dp.start(m, s.v, self.unit.lif.D_m, add_value=ADD_ROUND)
                     m.next = "VDEC"
@@ -400,12 +563,14 @@ class LifStdpCell(wiring.Component):
 
     def _currents(self, m: Module, s: _State, dp: _Datapath, after: str) -> None:
         """IEX_START, IEX, IEX_SUM, then IIN_*: each current decays and adds the weights of its receptor's
-        inputs that spiked, one a cycle; then the cell fires or not, and goes on to `after`."""
+        inputs whose spikes arrive, one input a cycle (`_summand`); then the cell fires or not, and goes on
+        to `after`."""
         u, p = self.unit, self.unit.lif
-        inputs = {r: [j for j in range(u.n_inputs) if u.receptors[j] == r] for r in (0, 1)}
-        k = Signal(range(max(1, len(inputs[0]), len(inputs[1])) + 1))
+        n_inputs = [sum(1 for r in u.receptors if r == receptor) for receptor in (0, 1)]
+        k = s.k
         for r, (cur, name, decay, nxt) in enumerate(((s.i_ex, "IEX", p.D_ex, "IIN_START"),
                                                      (s.i_in, "IIN", p.D_in, None))):
+            summand, n_plastic = _summand(u, s, r, k)
             with m.State(name + "_START"):
                 dp.start(m, cur, decay, add_value=ADD_ROUND)
                 m.next = name
@@ -415,15 +580,18 @@ class LifStdpCell(wiring.Component):
                     m.d.sync += k.eq(0)
                     m.next = name + "_SUM"
             with m.State(name + "_SUM"):
-                m.d.comb += [dp.base_sel.eq(BASE_ACC), dp.add_sel.eq(ADD_VAL),
-                             dp.val16.eq(_gated_weight(s, inputs[r], k))]
+                m.d.comb += [dp.base_sel.eq(BASE_ACC), dp.add_sel.eq(ADD_VAL), dp.val16.eq(summand)]
                 m.d.sync += k.eq(k + 1)
-                with m.If(k >= max(len(inputs[r]), 1) - 1):
+                if n_plastic:
+                    with m.If(k < n_plastic):
+                        s.w.rotate(m, s.w.head)
+                with m.If(k >= max(n_inputs[r], 1) - 1):
                     m.d.sync += cur.eq(dp.sat)
                     if nxt is not None:
                         m.next = nxt
                     else:
                         self._fire(m, s)
+                        m.d.sync += k.eq(0)
                         m.next = after
 
     def _fire(self, m: Module, s: _State) -> None:
@@ -435,44 +603,57 @@ class LifStdpCell(wiring.Component):
             m.d.sync += [s.v.eq(p.v_reset), s.ref.eq(p.ref_steps)]
 
     def _outputs(self, m: Module, s: _State, fsm) -> None:
-        """The ports: busy outside IDLE, and the state."""
+        """The ports: busy outside IDLE, and the state (the rings' registers at their inputs' places)."""
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         m.d.comb += [self.spike.eq(s.spike), self.v.eq(s.v), self.i_ex.eq(s.i_ex), self.i_in.eq(s.i_in),
                      self.ref.eq(s.ref)]
-        for j, w in enumerate(s.weights):
-            m.d.comb += self.w[j].eq(w)
-        if s.x_pre:
+        for j, (w, line) in enumerate(zip(s.weights, s.lines)):
+            m.d.comb += [self.w[j].eq(w), self.line[j].eq(line)]
+        places = [s.place[j] for j in self.unit.plastic_index]
+        if s.x_post is not None:
             m.d.comb += self.x_post.eq(s.x_post)
-            for kk, x in enumerate(s.x_pre):
-                m.d.comb += self.x_pre[kk].eq(x)
+        for kk, place in enumerate(places):
+            m.d.comb += self.x_pre[kk].eq(s.x_pre.regs[place])
+            if s.c is not None:
+                m.d.comb += self.c[kk].eq(s.c.regs[place])
+
+
+def _pins(unit: FixedUnit) -> dict:
+    """A cell's network ports: tick, pre, reward (R-STDP), spike, busy."""
+    members = {"tick": In(1), "pre": In(max(unit.n_inputs, 1))}
+    if "reward" in cell_signature(unit):
+        members["reward"] = In(2)
+    return {**members, "spike": Out(1), "busy": Out(1)}
 
 
 class SynthTop(wiring.Component):
-    """A cell with only its network ports (tick, pre, spike, busy) on pins, for synthesis reports.
+    """A cell with only its network ports (tick, pre, reward, spike, busy) on pins, for synthesis reports.
 
-    In a network the membrane, weights and traces stay inside the FPGA; all
-    of them feed the spike, so no logic of the cell is optimised away when
-    only these ports leave the device.
+    In a network the membrane, weights, lines and traces stay inside the
+    FPGA; all of them feed the spike, so no logic of the cell is optimised
+    away when only these ports leave the device.
     """
 
     def __init__(self, unit: FixedUnit, weights=None):
         self.unit = unit
         self.weights = weights
-        super().__init__({"tick": In(1), "pre": In(max(unit.n_inputs, 1)), "spike": Out(1), "busy": Out(1)})
+        super().__init__(_pins(unit))
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.cell = cell = LifStdpCell(self.unit, self.weights)
         m.d.comb += [cell.tick.eq(self.tick), cell.pre.eq(self.pre), self.spike.eq(cell.spike),
                      self.busy.eq(cell.busy)]
+        if "reward" in self.signature.members:
+            m.d.comb += cell.reward.eq(self.reward)
         return m
 
 
 class ChainTop(wiring.Component):
     """`copies` cells of one unit in a chain, each cell's spike on input 0 of the next (for fit checks).
 
-    Input 0 of the first cell and inputs 1.. of every cell come from pins, the last cell's spike
-    goes to a pin. No two cells see the same inputs, so synthesis keeps every copy.
+    Input 0 of the first cell, inputs 1.. and the reward of every cell come from pins, the last cell's
+    spike goes to a pin. No two cells see the same inputs, so synthesis keeps every copy.
     """
 
     def __init__(self, unit: FixedUnit, copies: int):
@@ -480,7 +661,7 @@ class ChainTop(wiring.Component):
             raise ValueError("a chain needs a unit with inputs and at least one copy")
         self.unit = unit
         self.copies = copies
-        super().__init__({"tick": In(1), "pre": In(unit.n_inputs), "spike": Out(1), "busy": Out(1)})
+        super().__init__(_pins(unit))
 
     def elaborate(self, platform):
         m = Module()
@@ -492,6 +673,8 @@ class ChainTop(wiring.Component):
             m.d.comb += [cell.tick.eq(self.tick), cell.pre[0].eq(previous)]
             if self.unit.n_inputs > 1:
                 m.d.comb += cell.pre[1:].eq(self.pre[1:])
+            if "reward" in self.signature.members:
+                m.d.comb += cell.reward.eq(self.reward)
             previous = cell.spike
             cells.append(cell)
         m.d.comb += [self.spike.eq(previous), self.busy.eq(cells[-1].busy)]

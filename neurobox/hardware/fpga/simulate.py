@@ -1,17 +1,19 @@
 """Run the FPGA cell against the Python specification: Amaranth's simulator and iverilog.
 
-Every runner takes a unit (`neurobox.hardware.unit.FixedUnit`) and an input
-spike sequence `pre` (bool[steps, n_inputs]: a spike arrives on input j in
-tick t) and returns a `CellTrace`, one row per tick, taken when the cell
-is idle again after that tick's update. `reference` computes the same rows
-with the Python specification (`neurobox.hardware.unit.simulate`, which
-steps `lif_fixed.step` then `stdp_fixed.step`), and `first_mismatch`
-names the first tick and variable where two traces differ.
+Every runner takes a unit (`neurobox.hardware.unit.FixedUnit`), an input
+spike sequence `pre` (bool[steps, n_inputs]: a spike is received on input
+j in tick t) and optionally a reward schedule (`reward_pins`), and returns
+a `CellTrace`, one row per tick, taken when the cell is idle again after
+that tick's update. `reference` computes the same rows with the Python
+specification (`neurobox.hardware.unit.simulate`, which runs `unit_tick`),
+and `first_mismatch` names the first tick and variable where two traces
+differ.
 
 The iverilog runner exports the cell to Verilog (Amaranth's builtin yosys,
-`emit_src=False`), generates a testbench that reads the stimulus with
-$readmemb, pulses `tick` once per step, waits for `busy` to fall and prints
-the state, compiles it with iverilog and runs it with vvp.
+`emit_src=False`), generates a testbench that reads the stimulus (input
+bits, then the reward pins) with $readmemb, pulses `tick` once per step,
+waits for `busy` to fall and prints the state, compiles it with iverilog
+and runs it with vvp.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from neurobox.hardware.unit import FixedUnit, simulate
 
 APT_FPGA = "apt-get install yosys nextpnr-ice40 fpga-icestorm iverilog"
 PIP_AMARANTH = "pip install 'amaranth[builtin-yosys]>=0.5,<0.6'"
-FIELDS = ("spike", "v", "i_ex", "i_in", "ref", "x_post", "w", "x_pre")
+FIELDS = ("spike", "v", "i_ex", "i_in", "ref", "x_post", "w", "line", "x_pre", "c")
 CLOCK_NS = 10
 """Clock period of the testbenches, ns (the value does not change any result)."""
 
@@ -36,7 +38,8 @@ CLOCK_NS = 10
 @dataclass
 class CellTrace:
     """State after each tick: spike bool[steps]; v, i_ex, i_in (int16 LSB), ref (ticks),
-    x_post (trace LSB) int64[steps]; w (I_lsb) int64[steps, n_inputs]; x_pre int64[steps, n_plastic];
+    x_post (trace LSB) int64[steps]; w (I_lsb) and line (bits 0 .. delay - 1 of each delay line)
+    int64[steps, n_inputs]; x_pre (pre traces) and c (eligibilities) int64[steps, n_plastic];
     cycles int64[steps]: clock cycles from the tick strobe to idle (0 for the reference)."""
 
     spike: np.ndarray
@@ -46,14 +49,18 @@ class CellTrace:
     ref: np.ndarray
     x_post: np.ndarray
     w: np.ndarray
+    line: np.ndarray
     x_pre: np.ndarray
+    c: np.ndarray
     cycles: np.ndarray
 
     @classmethod
     def empty(cls, steps: int, n: int, n_plastic: int) -> "CellTrace":
         z = lambda: np.zeros(steps, dtype=np.int64)  # noqa: E731
-        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(),
-                   np.zeros((steps, n), dtype=np.int64), np.zeros((steps, n_plastic), dtype=np.int64), z())
+        per_input = lambda: np.zeros((steps, n), dtype=np.int64)  # noqa: E731
+        per_plastic = lambda: np.zeros((steps, n_plastic), dtype=np.int64)  # noqa: E731
+        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(), per_input(), per_input(), per_plastic(),
+                   per_plastic(), z())
 
 
 def amaranth_or_error():
@@ -70,10 +77,46 @@ def _check_pre(unit: FixedUnit, pre) -> np.ndarray:
     return pre
 
 
-def reference(unit: FixedUnit, pre, weights=None) -> CellTrace:
-    """The Python specification's trace for `unit` driven by `pre`."""
+def reward_pins(reward, steps: int) -> np.ndarray:
+    """The reward and punishment pins in each tick, bool[steps, 2], from `reward`: None (no pulses),
+    pulses of -1, 0, +1 per tick (as `neurobox.hardware.unit.simulate` takes them), or the pins themselves
+    (bool[steps, 2]; both high is no pulse)."""
+    if reward is None:
+        return np.zeros((steps, 2), dtype=bool)
+    r = np.asarray(reward)
+    if r.shape == (steps, 2):
+        return r.astype(bool)
+    if r.shape != (steps,) or np.any(np.abs(r) > 1):
+        raise ValueError(f"expected {steps} pulses of -1, 0 or +1 or ({steps}, 2) pins, got shape {r.shape}")
+    return np.stack([r == 1, r == -1], axis=1)
+
+
+def pulses(pins: np.ndarray) -> np.ndarray:
+    """The pulse r of each tick from the pins: +1 reward, -1 punishment, 0 both or neither."""
+    return pins[:, 0].astype(np.int64) - pins[:, 1].astype(np.int64)
+
+
+def lines(unit: FixedUnit, pre: np.ndarray) -> np.ndarray:
+    """The delay lines after each tick (unit_tick, step 1: line = (line << 1 | received) & 0xFFFF), bits
+    0 .. delay - 1 only: the bits a cell keeps, since the higher ones never reach the synapse."""
+    out = np.zeros(pre.shape, dtype=np.int64)
+    line = np.zeros(pre.shape[1], dtype=np.int64)
+    keep = (1 << np.asarray(unit.input_delays, dtype=np.int64)) - 1
+    for t, row in enumerate(pre):
+        line = ((line << 1) | row) & 0xFFFF
+        out[t] = line & keep
+    return out
+
+
+def _rewarded(unit: FixedUnit) -> bool:
+    """The unit's cell has the reward pins (R-STDP on plastic inputs)."""
+    return unit.rstdp is not None and bool(unit.plastic_index)
+
+
+def reference(unit: FixedUnit, pre, weights=None, reward=None) -> CellTrace:
+    """The Python specification's trace for `unit` driven by `pre` and the reward schedule `reward`."""
     pre = _check_pre(unit, pre)
-    tr = simulate(unit, pre, weights)
+    tr = simulate(unit, pre, weights, pulses(reward_pins(reward, pre.shape[0])))
     plastic = list(unit.plastic_index)
     out = CellTrace.empty(pre.shape[0], unit.n_inputs, len(plastic))
     out.spike[:] = tr.spikes
@@ -81,7 +124,9 @@ def reference(unit: FixedUnit, pre, weights=None) -> CellTrace:
     if plastic:
         out.x_post[:] = tr.x_post
         out.x_pre[:] = tr.x_pre[:, plastic]
+        out.c[:] = tr.eligibility[:, plastic]
     out.w[:] = tr.weights
+    out.line[:] = lines(unit, pre)
     return out
 
 
@@ -101,9 +146,10 @@ def first_mismatch(expected: CellTrace, got: CellTrace) -> tuple[int, str, objec
 # --------------------------------------------------------------------------
 # Amaranth's simulator
 
-def simulate_amaranth(unit: FixedUnit, pre, weights=None, vcd: str | Path | None = None,
+def simulate_amaranth(unit: FixedUnit, pre, weights=None, reward=None, vcd: str | Path | None = None,
                       count_cycles: bool = False) -> CellTrace:
-    """Run the Amaranth cell in Amaranth's Python simulator, one tick strobe per row of `pre`.
+    """Run the Amaranth cell in Amaranth's Python simulator, one tick strobe per row of `pre` (and of the
+    reward schedule `reward`, see `reward_pins`).
 
     With `count_cycles` the testbench steps clock by clock to count the cycles of each update
     (about 30 % slower); otherwise it waits for busy to fall and `cycles` stays -1.
@@ -120,11 +166,15 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, vcd: str | Path | None
     out = CellTrace.empty(steps, n, n_p)
     out.cycles[:] = -1
     words = [int(sum(1 << j for j in range(n) if row[j])) for row in pre]
+    pins = [int(r) | int(p) << 1 for r, p in reward_pins(reward, steps)]
+    rewarded = _rewarded(unit)
     limit = 100_000
 
     async def bench(ctx):
         for t in range(steps):
             ctx.set(cell.pre, words[t])
+            if rewarded:
+                ctx.set(cell.reward, pins[t])
             ctx.set(cell.tick, 1)
             await ctx.tick()
             ctx.set(cell.tick, 0)
@@ -145,10 +195,13 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, vcd: str | Path | None
             out.ref[t] = ctx.get(cell.ref)
             for j in range(n):
                 out.w[t, j] = ctx.get(cell.w[j])
-            if n_p:
+                out.line[t, j] = ctx.get(cell.line[j])
+            if unit.stdp is not None and n_p:
                 out.x_post[t] = ctx.get(cell.x_post)
-                for k in range(n_p):
-                    out.x_pre[t, k] = ctx.get(cell.x_pre[k])
+            for k in range(n_p):
+                out.x_pre[t, k] = ctx.get(cell.x_pre[k])
+                if rewarded:
+                    out.c[t, k] = ctx.get(cell.c[k])
 
     sim = Simulator(cell)
     sim.add_clock(CLOCK_NS * 1e-9)
@@ -192,33 +245,44 @@ def tool(name: str) -> str:
 
 def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str:
     """A Verilog testbench for the cell module `name`: reads `steps` rows of input bits (MSB = input
-    n-1) from `stimulus_file`, pulses tick once per row, waits until busy is low and prints one line
-    per tick: cycles spike v i_ex i_in ref x_post w[0..n-1] x_pre[0..p-1]."""
+    n-1; with R-STDP two more bits above them, punishment then reward) from `stimulus_file`, pulses tick
+    once per row, waits until busy is low and prints one line per tick:
+    cycles spike v i_ex i_in ref x_post w[0..n-1] line[0..n-1] x_pre[0..p-1] c[0..p-1]."""
     n = unit.n_inputs
     n_p = len(unit.plastic_index)
     width = max(n, 1)
+    rewarded = _rewarded(unit)
     ports = [".clk(clk)", ".rst(rst)", ".tick(tick)", ".pre(pre)", ".busy(busy)", ".spike(spike)", ".v(v)",
              ".i_ex(i_ex)", ".i_in(i_in)", ".ref(ref)"]
     decl = ["wire busy, spike;", "wire signed [15:0] v, i_ex, i_in;", "wire [7:0] ref;"]
     show = ["cycles", "spike", "v", "i_ex", "i_in", "ref"]
     if n:
-        ports.append(".w(w)")
-        decl.append(f"wire [{16 * n - 1}:0] w;")
-    if n_p:
-        ports += [".x_post(x_post)", ".x_pre(x_pre)"]
-        decl += ["wire [14:0] x_post;", f"wire [{15 * n_p - 1}:0] x_pre;"]
+        ports += [".w(w)", ".line(line)"]
+        decl += [f"wire [{16 * n - 1}:0] w, line;"]
+    if unit.stdp is not None and n_p:
+        ports.append(".x_post(x_post)")
+        decl.append("wire [14:0] x_post;")
         show.append("x_post")
     else:
         show.append("0")
+    if n_p:
+        ports.append(".x_pre(x_pre)")
+        decl.append(f"wire [{15 * n_p - 1}:0] x_pre;")
+    if rewarded:
+        ports += [".reward(reward)", ".c(c)"]
+        decl += ["reg [1:0] reward = 0;", f"wire [{15 * n_p - 1}:0] c;"]
     show += [f"$signed(w[{16 * j + 15}:{16 * j}])" for j in range(n)]
+    show += [f"line[{16 * j + 15}:{16 * j}]" for j in range(n)]
     show += [f"x_pre[{15 * k + 14}:{15 * k}]" for k in range(n_p)]
+    show += [f"c[{15 * k + 14}:{15 * k}]" if rewarded else "0" for k in range(n_p)]
     fmt = " ".join(["%0d"] * len(show))
+    row = "{reward, pre}" if rewarded else "pre"
     lines = [
         "`timescale 1ns/1ps",
         "module tb;",
         "  reg clk = 0, rst = 1, tick = 0;",
         f"  reg [{width - 1}:0] pre = 0;",
-        f"  reg [{width - 1}:0] stim [0:{steps - 1}];",
+        f"  reg [{width + 2 * rewarded - 1}:0] stim [0:{steps - 1}];",
         "  integer t, cycles;",
         *("  " + d for d in decl),
         f"  {name} dut({', '.join(ports)});",
@@ -227,7 +291,7 @@ def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str
         f'    $readmemb("{stimulus_file}", stim);',
         "    @(negedge clk); rst = 0;",
         f"    for (t = 0; t < {steps}; t = t + 1) begin",
-        "      @(negedge clk); pre = stim[t]; tick = 1;",
+        f"      @(negedge clk); {row} = stim[t]; tick = 1;",
         "      @(negedge clk); tick = 0; cycles = 1;",
         "      while (busy) begin @(negedge clk); cycles = cycles + 1; end",
         f'      $display("{fmt}", {", ".join(show)});',
@@ -264,9 +328,10 @@ def run_testbench(sources: dict[str, str], bench: str, stim: np.ndarray, vvp_nam
     return done.stdout
 
 
-def simulate_iverilog(unit: FixedUnit, pre, weights=None, workdir: str | Path | None = None,
+def simulate_iverilog(unit: FixedUnit, pre, weights=None, reward=None, workdir: str | Path | None = None,
                       verilog_text: str | None = None) -> CellTrace:
-    """Run the exported Verilog of the cell in iverilog (vvp), one tick strobe per row of `pre`.
+    """Run the exported Verilog of the cell in iverilog (vvp), one tick strobe per row of `pre` (and of the
+    reward schedule `reward`, see `reward_pins`).
 
     `workdir` keeps the files (cell.v, tb.v, stim.txt, sim.vvp); by default a temporary directory.
     `verilog_text` replaces the export (a module named module_name(unit)).
@@ -276,7 +341,8 @@ def simulate_iverilog(unit: FixedUnit, pre, weights=None, workdir: str | Path | 
     n_p = len(unit.plastic_index)
     name = module_name(unit)
     text = verilog_text if verilog_text is not None else export_verilog(unit, name, weights)
-    stdout = run_testbench({"cell.v": text}, testbench(unit, name, steps, "stim.txt"), pre, "sim.vvp",
+    stim = np.hstack([pre, reward_pins(reward, steps)]) if _rewarded(unit) else pre
+    stdout = run_testbench({"cell.v": text}, testbench(unit, name, steps, "stim.txt"), stim, "sim.vvp",
                            unit.name, "nb-fpga-", workdir)
     lines = [ln.split() for ln in stdout.splitlines() if ln and (ln[0].isdigit() or ln[0] == "-")]
     if len(lines) != steps:
@@ -287,5 +353,7 @@ def simulate_iverilog(unit: FixedUnit, pre, weights=None, workdir: str | Path | 
         out.cycles[t], spike, out.v[t], out.i_ex[t], out.i_in[t], out.ref[t], out.x_post[t] = vals[:7]
         out.spike[t] = bool(spike)
         out.w[t] = vals[7:7 + n]
-        out.x_pre[t] = vals[7 + n:7 + n + n_p]
+        out.line[t] = vals[7 + n:7 + 2 * n]
+        out.x_pre[t] = vals[7 + 2 * n:7 + 2 * n + n_p]
+        out.c[t] = vals[7 + 2 * n + n_p:7 + 2 * n + 2 * n_p]
     return out

@@ -4,16 +4,19 @@
     nextpnr-ice40 --up5k --package sg48 --json top.json --pcf-allow-unconstrained
                   --freq 12 --seed 1 --report report.json
 
-The design synthesised is `SynthTop`: the cell with only clk, rst, tick,
-pre, spike and busy on pins (in a network the membrane, weights and traces
-stay inside the device; they all feed the spike, so nothing of the cell is
-removed). The figures come from the tools' own outputs: LUT4, SB_CARRY and
-flip-flop counts from yosys's netlist, placed logic cells (an iCE40 logic
-cell holds one LUT4, one flip-flop and one carry) and Fmax from nextpnr's
-report. `cells_per_device` is the device's logic cells divided by one
-cell's, rounded down; `check_fit` places and routes that many copies of a
-cell together (`ChainTop`, each cell's spike feeding the next) to confirm
-it, and refuses with SimulationError when they do not fit.
+The parts are the UP5K (sg48), the HX1K (vq100) and the HX8K (ct256). The
+design synthesised is `SynthTop`: the cell with only clk, rst, tick, pre,
+reward, spike and busy on pins (in a network the membrane, weights, lines
+and traces stay inside the device; they all feed the spike, so nothing of
+the cell is removed). The figures come from the tools' own outputs: LUT4,
+SB_CARRY and flip-flop counts from yosys's netlist, placed logic cells (an
+iCE40 logic cell holds one LUT4, one flip-flop and one carry) and Fmax from
+nextpnr's report. `cells_per_device` is the device's logic cells divided by
+one cell's, rounded down, and `cells_per_part` the same for the UP5K and
+the HX8K (yosys's netlist and nextpnr's packing do not depend on the part);
+`check_fit` places and routes that many copies of a cell together
+(`ChainTop`, each cell's spike feeding the next) to confirm it, and refuses
+with SimulationError when they do not fit.
 """
 from __future__ import annotations
 
@@ -32,17 +35,21 @@ from neurobox.hardware.unit import FixedUnit
 
 @dataclass(frozen=True)
 class Device:
-    """An iCE40 part as nextpnr-ice40 names it: its flag and a package with enough pins."""
+    """An iCE40 part as nextpnr-ice40 names it: its flag, a package with enough pins, its logic cells."""
 
     name: str
     flag: str
     package: str
+    logic_cells: int
 
 
 DEVICES = {
-    "up5k": Device("up5k", "--up5k", "sg48"),
-    "hx1k": Device("hx1k", "--hx1k", "vq100"),
+    "up5k": Device("up5k", "--up5k", "sg48", 5280),
+    "hx1k": Device("hx1k", "--hx1k", "vq100", 1280),
+    "hx8k": Device("hx8k", "--hx8k", "ct256", 7680),
 }
+PARTS = ("up5k", "hx8k")
+"""The parts every report counts cells for: the low-power UP5K and the largest HX part."""
 TARGET_MHZ = 12.0
 """Clock constraint given to nextpnr, MHz (the iCE40 boards' usual 12 MHz oscillator)."""
 SEED = 1
@@ -57,7 +64,8 @@ class SynthReport:
     logic_cells / logic_cells_available: ICESTORM_LC placed by nextpnr / on the device;
     fmax_mhz: nextpnr's achieved clock frequency, MHz; update_cycles: clock cycles of the
     longest update; max_tick_hz: updates per second at fmax (fmax / update_cycles);
-    cells_per_device: logic_cells_available // logic_cells; seconds: yosys + nextpnr wall time, s.
+    cells_per_device: logic_cells_available // logic_cells; cells_per_part: the same for each of
+    PARTS; seconds: yosys + nextpnr wall time, s.
     """
 
     device: str
@@ -73,6 +81,7 @@ class SynthReport:
     update_cycles: int
     max_tick_hz: float
     cells_per_device: int
+    cells_per_part: dict[str, int]
     seconds: float
 
     def to_dict(self) -> dict:
@@ -80,7 +89,7 @@ class SynthReport:
 
 
 def device(name: str) -> Device:
-    """The Device called `name` (up5k or hx1k); ConfigError otherwise."""
+    """The Device called `name` (one of DEVICES); ConfigError otherwise."""
     try:
         return DEVICES[name]
     except KeyError:
@@ -158,7 +167,9 @@ def synthesize(unit: FixedUnit, device_name: str = "up5k", workdir: str | Path |
         brams=counts.get("SB_RAM40_4K", 0), dsps=counts.get("SB_MAC16", 0),
         logic_cells=used, logic_cells_available=available, fmax_mhz=round(fmax, 3),
         update_cycles=cycles, max_tick_hz=round(fmax * 1e6 / cycles, 1),
-        cells_per_device=available // used if used else 0, seconds=round(seconds, 3))
+        cells_per_device=available // used if used else 0,
+        cells_per_part={name: DEVICES[name].logic_cells // used if used else 0 for name in PARTS},
+        seconds=round(seconds, 3))
 
 
 @dataclass(frozen=True)
