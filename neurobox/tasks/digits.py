@@ -152,7 +152,7 @@ class UnitDigitsConfig:
     eval_rate_hz: float = 120.0   # Hz; labelling and testing start at the training rate ...
     eval_boost_hz: float = 30.0   # ... and raise it by this per repetition ...
     eval_max_repeats: int = 30    # ... until the units answer
-    batch: int = 25
+    batch: int = 1                # images per engine run: 1 = the host waits for the answer to each image
     tau_m: float = 100.0          # ms
     tau_syn_ex: float = 2.0       # ms
     tau_syn_in: float = 10.0      # ms
