@@ -645,6 +645,7 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
     learning_units, ...) and the files written.
     """
     from neurobox.viz.plots import raster
+    from neurobox.viz.task_plots import fault_sweep as fault_plot
     from neurobox.viz.task_plots import weight_images
 
     out = Path(out)
@@ -673,7 +674,11 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
                "network": "units" if isinstance(config, UnitDigitsConfig) else "float",
                "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
                "evaluate_seconds": round(evaluation.seconds, 2), "model": str(model), "out": str(out)}
+    files = [model, meta, weights_png, raster_png]
     if sweep is not None:
         summary["faults"] = sweep
-    return summary, [model, meta, weights_png, raster_png]
+        where = "the twin's units" if target == "twin" else "the engine"
+        files.append(fault_plot(sweep, out / "faults.png", title=f"faults on the trained digits network, "
+                                                                  f"{config.n_exc} learning units, on {where}"))
+    return summary, files
 
