@@ -6,6 +6,8 @@ reference unit (neurobox.hardware.unit) for whole runs with rewards.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,69 @@ def test_integer_scales_are_chosen_from_the_weights_or_declared():
     assert back.populations["out"].fixed_point == {"I_lsb": 0.5}
     with pytest.raises(ConfigError, match="fixed_point.I_lsb"):
         nb.Network().population("p", 1, "iaf_psc_exp", fixed_point={"I_lsb": -1.0})
+
+
+DIGITS_LIF = {"C_m": 250.0, "tau_m": 100.0, "tau_syn_ex": 2.0, "tau_syn_in": 10.0, "E_L": -65.0, "V_reset": -65.0,
+              "V_th": -52.0, "t_ref": 5.0}
+DIGITS_STDP = {"rule": "stdp", "A_plus": 30.0, "A_minus": 0.0, "tau_plus": 16.0, "tau_minus": 16.0, "w_min": 0.0,
+               "w_max": 8000.0, "halve_every": 4, "halvings": 3, "normalize_to": 1500.0, "normalize_every_ms": 0.0}
+
+
+def digits_network(n_pixels: int = 16, n_exc: int = 4, theta=(0, 100, 200, 300), seed: int = 1) -> nb.Network:
+    """A small digits board: Poisson pixels onto learners (pair STDP with its schedule and normalisation)
+    that inhibit each other; the learners are trained ones, starting from their thresholds theta (V_lsb of
+    their fixed-point model: 2**-7 mV)."""
+    net = nb.Network(dt=1.0, seed=seed, precision="fixed")
+    net.population("px", n_pixels, "poisson_generator", {"rate": 50.0})
+    net.population("exc", n_exc, "iaf_psc_exp_fixed", {**DIGITS_LIF, "V_lsb": 2.0 ** -7, "I_lsb": 0.25},
+                   initial={"theta": list(theta[:n_exc])})
+    rng = np.random.default_rng(seed)
+    net.connect("px", "exc", "all_to_all", weight=rng.uniform(60.0, 200.0, n_pixels * n_exc), delay=1.0,
+                plasticity=DIGITS_STDP)
+    net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=-200.0, delay=1.0, receptor="inhibitory")
+    return net
+
+
+def test_a_unit_starts_from_its_configured_theta():
+    """A trained unit starts where it stopped: its threshold raised by theta, which the board reads from the
+    population's initial values (the only initial value a unit takes)."""
+    board = units_from_network(digits_network())
+    units = board.fixed()
+    assert [u.theta for u in units] == [0, 100, 200, 300]
+    assert board.units[3].theta == 300 * 2.0 ** -7                           # mV in the description
+    pre = np.zeros((200, units[3].n_inputs), dtype=bool)
+    pre[5:150:2, :4] = True
+    raised, plain = simulate(units[3], pre), simulate(dataclasses.replace(units[3], theta=0), pre)
+    assert raised.theta[0] == 300 and plain.theta[0] == 0
+    assert plain.spikes.sum() > raised.spikes.sum() > 0
+    with pytest.raises(ConfigError, match="theta / V_lsb"):
+        fixed_unit(UnitDescription("u", DIGITS_LIF, 1.0, theta=-1.0, V_lsb=2.0 ** -7))
+    with pytest.raises(ConfigError, match="theta / V_lsb"):
+        fixed_unit(UnitDescription("u", DIGITS_LIF, 1.0, theta=600.0, V_lsb=2.0 ** -7))   # 76800 V_lsb
+    net = digits_network()
+    net.populations["exc"].initial["V_m"] = 0.0
+    with pytest.raises(ConfigError) as err:
+        units_from_network(net)
+    assert err.value.field == "populations.exc.initial.V_m" and "theta" in err.value.message
+
+
+def test_a_plastic_projection_brings_its_schedule_and_normalisation_to_the_units():
+    stdp = units_from_network(digits_network()).fixed()[0].stdp
+    assert (stdp.halve_every, stdp.halvings, stdp.norm_target) == (4, 3, 6000)
+    net = reward_network()
+    net.projections["learned"].plasticity.params["normalize_to"] = 100.0
+    with pytest.raises(ConfigError, match="learn by reward do not normalise"):
+        units_from_network(net)
+
+
+def test_the_twin_starts_and_resets_units_at_their_configured_theta():
+    from neurobox.hardware.unit import S_THETA
+    from neurobox.twin.units import UnitBank
+
+    units = units_from_network(digits_network()).fixed()
+    bank = UnitBank(units)
+    assert bank.st[:, S_THETA].tolist() == [0, 100, 200, 300]
+    bank.st[2, S_THETA] = 9999                                               # grown while it ran
+    bank.reset(2)
+    assert bank.state(2)["theta"] == 200
+
