@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import neurobox as nb
+from conftest import DIGITS_LIF, digits_network
 from neurobox.engine.precision import choose_scales
 from neurobox.errors import ConfigError
 from neurobox.hardware.board import units_from_network
@@ -121,27 +122,6 @@ def test_integer_scales_are_chosen_from_the_weights_or_declared():
         nb.Network().population("p", 1, "iaf_psc_exp", fixed_point={"I_lsb": -1.0})
 
 
-DIGITS_LIF = {"C_m": 250.0, "tau_m": 100.0, "tau_syn_ex": 2.0, "tau_syn_in": 10.0, "E_L": -65.0, "V_reset": -65.0,
-              "V_th": -52.0, "t_ref": 5.0}
-DIGITS_STDP = {"rule": "stdp", "A_plus": 30.0, "A_minus": 0.0, "tau_plus": 16.0, "tau_minus": 16.0, "w_min": 0.0,
-               "w_max": 8000.0, "halve_every": 4, "halvings": 3, "normalize_to": 1500.0, "normalize_every_ms": 0.0}
-
-
-def digits_network(n_pixels: int = 16, n_exc: int = 4, theta=(0, 100, 200, 300), seed: int = 1) -> nb.Network:
-    """A small digits board: Poisson pixels onto learners (pair STDP with its schedule and normalisation)
-    that inhibit each other; the learners are trained ones, starting from their thresholds theta (V_lsb of
-    their fixed-point model: 2**-7 mV)."""
-    net = nb.Network(dt=1.0, seed=seed, precision="fixed")
-    net.population("px", n_pixels, "poisson_generator", {"rate": 50.0})
-    net.population("exc", n_exc, "iaf_psc_exp_fixed", {**DIGITS_LIF, "V_lsb": 2.0 ** -7, "I_lsb": 0.25},
-                   initial={"theta": list(theta[:n_exc])})
-    rng = np.random.default_rng(seed)
-    net.connect("px", "exc", "all_to_all", weight=rng.uniform(60.0, 200.0, n_pixels * n_exc), delay=1.0,
-                plasticity=DIGITS_STDP)
-    net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=-200.0, delay=1.0, receptor="inhibitory")
-    return net
-
-
 def test_a_unit_starts_from_its_configured_theta():
     """A trained unit starts where it stopped: its threshold raised by theta, which the board reads from the
     population's initial values (the only initial value a unit takes)."""
@@ -185,3 +165,14 @@ def test_the_twin_starts_and_resets_units_at_their_configured_theta():
     bank.reset(2)
     assert bank.state(2)["theta"] == 200
 
+
+def test_a_digits_board_is_the_same_on_the_fixed_engine_and_the_twin():
+    """Trained thresholds, the learning-rate schedule, the normalisation and lateral inhibition: the twin's
+    units on the bus at the board's planned speed (20 addresses: 500 kbaud) spike and learn as the engine."""
+    from neurobox.twin import compare_with_engine, run_twin
+
+    board = units_from_network(digits_network())
+    res = run_twin(board, 1500.0, transport="bus")
+    assert res.bus["baud"] == 500_000 and res.lost == 0
+    assert compare_with_engine(board, res)["equal"]
+    assert all(res.spike_ticks[f"exc.{i}"].size > 10 for i in range(4))
