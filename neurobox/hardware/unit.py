@@ -81,7 +81,8 @@ class UnitDescription:
     rule: the float parameters of the plastic inputs' rule with its name
     under "rule" ("stdp": neurobox.plasticity.stdp_fixed.fixed_stdp_parameters,
     "rstdp": neurobox.plasticity.rstdp_fixed.fixed_rstdp_parameters), or None;
-    address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales.
+    address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales;
+    theta: the adaptive threshold it starts from (mV; a trained unit starts where it stopped).
     """
 
     name: str
@@ -92,6 +93,7 @@ class UnitDescription:
     address: int = 0
     V_lsb: float = lif_fixed.DEFAULT_V_LSB
     I_lsb: float = lif_fixed.DEFAULT_I_LSB
+    theta: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class FixedUnit:
     delays: tuple[int, ...] = ()
     """ticks, 1 .. MAX_DELAY, per input (empty: all 1)."""
     rstdp: rstdp_fixed.RstdpFixedParams | None = None
+    theta: int = 0
+    """the adaptive threshold at power-up, V_lsb (uint16)."""
 
     @property
     def n_inputs(self) -> int:
@@ -140,6 +144,7 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
     where = f"units.{desc.name}"
     params = IAF_PSC_EXP.resolve_params(desc.params, f"{where}.params")
     lif = lif_fixed.fixed_parameters(params, desc.dt, desc.V_lsb, desc.I_lsb, f"{where}.params")
+    theta = lif_fixed.theta_to_fixed(desc.theta, lif, f"{where}.theta")
     if not 0 <= desc.address <= MAX_ADDRESS:
         raise ConfigError(f"{where}.address", f"must be in [0, {MAX_ADDRESS}], got {desc.address}")
     weights, receptors, delays = [], [], []
@@ -177,7 +182,7 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
         name=desc.name, address=desc.address, dt=desc.dt, E_L=params["E_L"], lif=lif,
         weights=tuple(weights), receptors=tuple(receptors), plastic=plastic,
         sources=tuple(i.source for i in desc.inputs), stdp=stdp,
-        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp)
+        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp, theta=theta)
 
 
 def unit_constants(unit: FixedUnit) -> np.ndarray:
@@ -195,9 +200,11 @@ def unit_constants(unit: FixedUnit) -> np.ndarray:
     return c
 
 
-def fresh_state() -> np.ndarray:
-    """A unit's state row at power-up: at rest, traces empty, the LED dark and due for its first frame."""
+def fresh_state(theta: int = 0) -> np.ndarray:
+    """A unit's state row at power-up: at rest with its threshold raised by `theta` (V_lsb), traces empty, the
+    LED dark and due for its first frame."""
     st = np.zeros(N_STATE, dtype=np.int64)
+    st[S_THETA] = theta
     st[S_SINCE] = 255
     return st
 
@@ -310,7 +317,7 @@ class UnitSim:
         self.unit = unit
         n = unit.n_inputs
         self.k = unit_constants(unit)
-        self.st = fresh_state()
+        self.st = fresh_state(unit.theta)
         self.w = np.array(unit.weights if weights is None else weights, dtype=np.int64).reshape(n)
         self.receptor = np.array(unit.receptors, dtype=np.int64).reshape(n)
         self.plastic = np.array(unit.plastic, dtype=np.bool_).reshape(n)
