@@ -185,3 +185,23 @@ def test_a_50_unit_digits_board_on_a_2_mbaud_bus_is_bit_exact_as_a_whole(tools):
     assert summary["bit_exact"] and summary["board_bit_exact"], summary.get("first_mismatch")
     assert summary["output_ok"], summary.get("output_faults")
     assert sum(r.reference.spikes[6] for r in runs.values()) >= 40
+
+
+def test_a_trained_digits_board_is_bit_exact_while_it_keeps_learning(tools, tmp_path):
+    """The saved model of `train digits --target fixed --quick`, unchanged: 25 trained learners keep learning
+    (adaptive threshold, STDP, normalisation) on its 16 demo images, 2240 ticks on a 2 Mbaud bus, every unit
+    alone and the whole board in one emulator bit-exact with the specification."""
+    from neurobox.network.modelfile import load as load_model
+    from neurobox.tasks import digits
+
+    digits.save(digits.train(digits.UNITS_QUICK, seed=0), tmp_path)
+    net = load_model(tmp_path / digits.MODEL_FILE)
+    board = units_from_network(net)
+    steps = int(net.duration / net.dt)
+    assert steps >= 2000
+    summary, _ = verify_board(board, steps, "bus")
+    assert summary["bit_exact"] and summary["board_bit_exact"], summary.get("first_mismatch")
+    assert summary["output_ok"], summary.get("output_faults")
+    learners = [name for name in summary["spikes"] if name.startswith("exc.")]
+    assert sum(summary["spikes"][n] for n in learners) >= 10
+    assert sum(summary["weight_changes"][n] for n in learners) >= 10
