@@ -53,3 +53,20 @@ def test_the_saved_board_round_trips_and_keeps_learning(on_twin):
     answered = {int(t // slot) for name, ticks in result.spike_ticks.items() if name.startswith("exc.")
                 for t in ticks}
     assert len(answered) >= digits.DEMO_IMAGES - 4         # most demo images draw an answer
+
+
+def test_the_saved_board_file_is_exact_and_renders_on_the_board(on_twin, tmp_path):
+    import argparse
+
+    import neurobox as nb
+    from neurobox.cli import board
+
+    _, out = on_twin
+    text = (out / digits.MODEL_FILE).read_text()
+    assert nb.loads(text).to_toml() == text                           # the saved file round-trips exactly
+    parser = argparse.ArgumentParser()
+    board.register(parser.add_subparsers())
+    args = parser.parse_args(["render", str(out / digits.MODEL_FILE), "--out", str(tmp_path / "r.html")])
+    assert args.func(args) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert '"exc"' in html and '"input"' in html
