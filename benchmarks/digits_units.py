@@ -10,18 +10,17 @@ the test split of `load_split(seed)`. Prints a markdown table (mean, min and
 max over the seeds) and writes every run to a JSON file.
 
     .venv/bin/python benchmarks/digits_units.py [--units 25,50,100,400] [--seeds 5] [--kinds units,float]
-                                                [--out benchmarks/results/digits-units.json]
+                                                [--out benchmarks/results/digits-units.json] [--resume]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
+from neurobox.files import atomic_write_text
 from neurobox.tasks import digits
 
 CONFIGS = {"units": digits.UnitDigitsConfig, "float": digits.DigitsConfig}
@@ -51,33 +50,32 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_atomic(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=1)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", default="25,50,100,400", help="comma-separated sizes")
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
     ap.add_argument("--kinds", default="units,float", help="units, float or both")
     ap.add_argument("--out", default="benchmarks/results/digits-units.json")
+    ap.add_argument("--resume", action="store_true", help="keep the rows already in --out and run only the rest")
     args = ap.parse_args()
     kinds = args.kinds.split(",")
     unknown = [k for k in kinds if k not in CONFIGS]
     if unknown:
         ap.error(f"--kinds: unknown {unknown[0]!r}; choose from {', '.join(CONFIGS)}")
-    rows = []
+    out = Path(args.out)
+    rows = json.loads(out.read_text())["rows"] if args.resume and out.exists() else []
+    done = {(r["kind"], r["units"], r["seed"]) for r in rows}
     start = time.perf_counter()
     for kind in kinds:
         for n in (int(s) for s in args.units.split(",")):
             for seed in range(args.seeds):
+                if (kind, n, seed) in done:
+                    continue
                 rows.append(run_one(kind, n, seed))
                 print(json.dumps(rows[-1]), flush=True)
-                write_atomic(Path(args.out), {"rows": rows, "seconds": round(time.perf_counter() - start, 1)})
+                out.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(out, json.dumps({"rows": rows, "seconds": round(time.perf_counter() - start, 1)},
+                                                  indent=1) + "\n")
     print(table(rows))
 
 

@@ -120,6 +120,28 @@ def test_accuracy_degrades_with_faults_of_the_board():
     assert sweep["dead_fraction"][0]["test_accuracy"] < healthy
     with pytest.raises(ConfigError, match="p_transmit"):
         digits.evaluate(trained, faults=digits.TestFaults(p_transmit=1.5))
+    with pytest.raises(ConfigError, match="loss_on"):
+        digits.evaluate(trained, faults=digits.TestFaults(p_transmit=0.9, loss_on="axons"))
+
+
+def test_loss_on_the_lateral_inhibition_alone_lets_many_neurons_answer(quick):
+    """The winner-take-all is the inhibition: without it (all lateral spikes lost) many more neurons fire per
+    image than when the same share of input spikes is lost (benchmarks/digits_plateau.py measures why the
+    float network plateaus under loss)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "digits_plateau.py"
+    spec = importlib.util.spec_from_file_location("digits_plateau", path)
+    plateau = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plateau)
+    trained, evaluation, _ = quick
+    healthy = plateau.spike_statistics(evaluation)
+    no_inhibition = plateau.spike_statistics(digits.evaluate(trained, faults=digits.TestFaults(0.0, loss_on="lateral")))
+    inputs_lost = plateau.spike_statistics(digits.evaluate(trained, faults=digits.TestFaults(0.5, loss_on="inputs")))
+    assert no_inhibition["neurons_per_image"] > 3 * healthy["neurons_per_image"]
+    assert no_inhibition["classes_per_image"] > healthy["classes_per_image"] + 2
+    assert inputs_lost["spikes_per_image"] < healthy["spikes_per_image"]
 
 
 def test_fault_sweep_plot(tmp_path):

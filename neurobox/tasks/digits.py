@@ -461,11 +461,16 @@ def predict(counts: np.ndarray, neuron_labels: np.ndarray) -> np.ndarray:
     return np.argmax(scores, axis=1)
 
 
+LOSS_PROJECTIONS = {"both": ("input_exc", "lateral"), "inputs": ("input_exc",), "lateral": ("lateral",)}
+"""The projections whose spikes TestFaults.p_transmit drops, by TestFaults.loss_on."""
+
+
 @dataclass(frozen=True)
 class TestFaults:
     """Faults of a physical digits board during the test phase (labels were assigned before, healthy).
 
-    p_transmit: probability that a spike reaches a synapse (1 - packet loss);
+    p_transmit: probability that a spike reaches a synapse (1 - packet loss), on the projections
+    LOSS_PROJECTIONS[loss_on] (the engine only can single out the inputs or the lateral inhibition);
     dead_fraction: fraction of the learning units that never fire again;
     on the twin also reset_fraction: learning units that reset once during the test (their state is
     lost; what they learned comes back from flash and EEPROM), and drift_ppm: every learning unit's
@@ -476,12 +481,15 @@ class TestFaults:
     dead_fraction: float = 0.0
     reset_fraction: float = 0.0
     drift_ppm: float = 0.0
+    loss_on: str = "both"
 
     def check(self) -> "TestFaults":
         for name in ("p_transmit", "dead_fraction", "reset_fraction"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ConfigError(f"faults.{name}", f"must be in [0, 1], got {v!r}")
+        if self.loss_on not in LOSS_PROJECTIONS:
+            raise ConfigError("faults.loss_on", f"must be one of {', '.join(LOSS_PROJECTIONS)}, got {self.loss_on!r}")
         if not (np.isfinite(self.drift_ppm) and 0.0 <= self.drift_ppm <= 1e5):
             raise ConfigError("faults.drift_ppm", f"must be in [0, 100000] ppm, got {self.drift_ppm!r}")
         return self
@@ -549,7 +557,7 @@ def _apply_faults(sim, faults: TestFaults, config, seed: int) -> None:
     """Loss and dead units in the engine: transmission probabilities, thresholds no input reaches."""
     if faults.reset_fraction or faults.drift_ppm:
         raise ConfigError("faults", "resets and clock drift are faults of the physical units: test on the twin")
-    for name in ("input_exc", "lateral"):
+    for name in LOSS_PROJECTIONS[faults.loss_on]:
         sim.set_p_transmit(name, faults.p_transmit)
     theta = sim.state("exc", "theta")
     theta[_dead_units(faults.dead_fraction, config.n_exc, seed)] = \
@@ -559,6 +567,8 @@ def _apply_faults(sim, faults: TestFaults, config, seed: int) -> None:
 
 def _twin_faults(faults: TestFaults, config: UnitDigitsConfig, seed: int, n_images: int) -> list[str]:
     """The test faults as the twin's fault specs (neurobox.twin.faults), seeded."""
+    if faults.loss_on != "both":
+        raise ConfigError("faults.loss_on", "the twin's faults drop spikes on every link: choose both")
     rng = np.random.default_rng([seed, 606])
     specs = [] if faults.p_transmit >= 1.0 else [f"drop:{1.0 - faults.p_transmit:.6g}"]
     specs += [f"dead:exc.{u}@0ms" for u in _dead_units(faults.dead_fraction, config.n_exc, seed)]
@@ -595,7 +605,7 @@ def fault_sweep(trained: TrainedDigits, healthy: float, *, p_losses=(0.05, 0.1, 
 def save(trained: TrainedDigits, out_dir: str | os.PathLike) -> tuple[Path, Path]:
     """Write the trained network: a model file (learned weights, thresholds) and the task's settings.
 
-    digits_model.toml: the frozen network (explicit input -> exc weights in nS,
+    digits_model.toml: the network of `trained_network` (explicit input -> exc weights in nS,
     or pA for the units' network; `initial.theta` in mV), loadable with
     neurobox.network.modelfile.load; digits_meta.json: the configuration
     (with the kind of network: "float" or "units"), seed and training time.
