@@ -171,7 +171,7 @@ def shifted_threshold_and_reset(v, ref, theta, v_th, v_reset, ref_steps, spikes_
         if fired:
             v[i] = v_reset
             ref[i] = ref_steps
-        n = report_spike(fired, x == x, i, n, spikes_out)
+        n = report_spike(fired, x, x, i, n, spikes_out)
         if n < 0:
             return n
     return n
