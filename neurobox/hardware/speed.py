@@ -127,7 +127,7 @@ class BoardSpeed:
         avr_fast = (f"{self.avr_fastest_s:.3g} s (fastest tick the slowest unit allows, "
                     f"{self.avr_fastest_tick_cycles / F_CPU * 1e6:.0f} us)" if self.avr_fastest_s is not None
                     else f"? s (fastest tick: {self.avr_cycles_source})")
-        clock = (f"{self.fpga_clock_mhz:g} MHz Fmax" if self.fpga_fmax_mhz is not None
+        clock = (f"{self.fpga_clock_mhz:.3g} MHz Fmax" if self.fpga_fmax_mhz is not None
                  else f"its {self.fpga_clock_mhz:g} MHz oscillator; Fmax not synthesised")
         text = (f"the physical board would {what} in {self.avr_real_time_s:.3g} s (AVR, real time at "
                 f"{self.dt_ms:g} ms) / {avr_fast} / {self.fpga_s:.3g} s (FPGA at {clock})")
