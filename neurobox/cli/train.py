@@ -27,6 +27,9 @@ def register(sub) -> None:
                    help="digits: also score the trained network under packet loss and dead units (and, on the "
                         "twin, unit resets and clock drift)")
     p.add_argument("--units", type=int, help="digits: learning units (default 400 on the engine, 50 on the units)")
+    p.add_argument("--fpga-synth", action="store_true",
+                   help="twin: synthesise the FPGA cells (yosys, nextpnr; once per distinct cell, then cached) for "
+                        "the board's time at Fmax; without it, a cached synthesis or the 12 MHz oscillator")
     p.set_defaults(func=run)
 
 
@@ -68,7 +71,8 @@ def _digits(args, out: Path) -> int:
             raise ConfigError("--units", f"must be >= 1, got {args.units}")
         config = replace(config, n_exc=args.units)
     target = "twin" if args.target == "twin" else "engine"
-    summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep)
+    summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep,
+                                             fmax_mhz=_fmax(args))
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -77,6 +81,7 @@ def _digits(args, out: Path) -> int:
     print(f"digits: test accuracy {100 * summary['test_accuracy']:.1f} % "
           f"(train {100 * summary['train_accuracy']:.1f} %), {config.n_exc} learning neurons "
           f"+ {digits.N_PIXELS} inputs {where}, trained in {summary['train_seconds']:.1f} s, seed {args.seed}")
+    _speed_line(summary)
     for path in paths:
         print(f"wrote {path}")
     for kind, (what, unit) in FAULT_LINES.items():
@@ -95,7 +100,7 @@ def _xor(args, out: Path) -> int:
     if args.quick:
         config = replace(config, epochs=40)
     target = "twin" if args.target == "twin" else "engine"
-    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target)
+    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target, fmax_mhz=_fmax(args))
     if args.json:
         print(json.dumps(summary))
     else:
@@ -104,6 +109,24 @@ def _xor(args, out: Path) -> int:
               f"{'the twin' if target == 'twin' else 'the engine'}, {config.precision} arithmetic, "
               f"{summary['units']} units")
         print("per seed: " + ", ".join(f"{100 * a:.0f} %" for a in summary["per_seed"]))
+        _speed_line(summary)
         for path in paths:
             print(f"wrote {path}")
     return 0
+
+
+def _fmax(args) -> str:
+    return "synth" if args.fpga_synth else "cached"
+
+
+def _speed_line(summary: dict) -> None:
+    """On the twin: how long the physical board would have taken (neurobox.hardware.speed), next to this
+    machine's wall time."""
+    if "board_speed" not in summary:
+        return
+    from neurobox.hardware.speed import BoardSpeed
+
+    speed = BoardSpeed.from_dict(summary["board_speed"])
+    print(speed.line({"twin": summary["train_seconds"]}))
+    if speed.avr_fastest_s is None:
+        print(f"  (no fastest tick: {speed.avr_cycles_source})")

@@ -26,10 +26,13 @@ def register(sub) -> None:
     p.add_argument("--cycles", default="auto",
                    help="cycles per update for the wall-time estimate: auto (measure in simavr if installed), "
                         "none, or a number")
+    p.add_argument("--fpga-synth", action="store_true",
+                   help="synthesise the FPGA cells for the board's time at Fmax (board_speed; once per distinct "
+                        "cell, then cached); without it, a cached synthesis or the 12 MHz oscillator")
     p.add_argument("--no-engine", action="store_true", help="do not run the engine to check equality")
     p.add_argument("--json", action="store_true",
                    help='print {"units", "spikes", "lost", "bus_load", "latency_ms": {"p50", "p99"}, '
-                        '"equal_to_engine", "wall_time", ...}')
+                        '"equal_to_engine", "wall_time", "board_speed", ...}')
     p.add_argument("--plot", metavar="DIR", help="write latency.png (and bus_load.png) to DIR")
     p.set_defaults(func=run)
 
@@ -70,6 +73,13 @@ def run(args) -> int:
     if result.ideal and not args.no_engine:
         engine = compare_with_engine(board, result)
         equal = engine["equal"]
+    from neurobox.hardware.board import steps_for
+    from neurobox.hardware.speed import board_speed
+
+    speed = board_speed(board, steps_for(board, result.duration_ms),
+                        mode="wired" if args.transport == "wire" else "bus",
+                        avr_cycles="measure" if cycles == "auto" else None if cycles == "none" else cycles,
+                        fmax_mhz="synth" if args.fpga_synth else "cached")
     source = None
     if cycles == "auto":
         measured = measure_cycles(board, "wired" if args.transport == "wire" else "bus")
@@ -80,6 +90,7 @@ def run(args) -> int:
         source = "given (--cycles)"
     wall = wall_time(board, result.duration_ms, result.sim_wall_s, cycles, args.transport, source, result.loop_s)
     out = summary(result, equal, wall, engine)
+    out["board_speed"] = speed.as_dict()
     if args.plot:
         from neurobox.viz.twin_plots import plot_all
         out["plots"] = [str(p) for p in plot_all(result, args.plot)]
@@ -121,5 +132,10 @@ def _print(s: dict, f) -> None:
         line += f" (no cycle count: {w['cycles_source']})"
     print(line + f"; twin x{w['speedup_vs_physical']} faster than the boards "
                  f"(event loop {w['twin_loop_s']:.3f} s, x{w['loop_speedup_vs_physical']})", file=f)
+    if "board_speed" in s:
+        from neurobox.hardware.speed import BoardSpeed
+
+        speed = BoardSpeed.from_dict(s["board_speed"])
+        print("  " + speed.line({"twin": w["twin_s"]}, what="run this"), file=f)
     for p in s.get("plots", []):
         print(f"  wrote {p}", file=f)

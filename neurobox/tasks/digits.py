@@ -188,6 +188,8 @@ class TrainedDigits:
     weights: np.ndarray
     theta: np.ndarray
     train_seconds: float = 0.0
+    model_ms: float = 0.0
+    """Model time training ran (every presentation and rest, repeats included), ms."""
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -418,7 +420,7 @@ def train(config: DigitsConfig | UnitDigitsConfig = DigitsConfig(), seed: int = 
             if progress is not None:
                 progress(done / total, f"epoch {epoch + 1}/{config.epochs}")
     weights = _weight_matrix(sim, config.n_exc)
-    return TrainedDigits(config, seed, weights, _theta_mV(sim, config), time.perf_counter() - start)
+    return TrainedDigits(config, seed, weights, _theta_mV(sim, config), time.perf_counter() - start, sim.time)
 
 
 def _theta_mV(sim, config) -> np.ndarray:
@@ -674,15 +676,48 @@ def load(out_dir: str | os.PathLike) -> TrainedDigits:
     return TrainedDigits(config, seed, weights, theta, float(meta.get("train_seconds", 0.0)))
 
 
+# -- the physical board's speed ------------------------------------------------------------------
+def measuring_network(config: UnitDigitsConfig, seed: int = 0, images: int = 3):
+    """The physical network driven as in training, for measuring the units' cycles (neurobox.hardware.speed):
+    the first training images, each at its highest training rate (that of the last repeat of a silent
+    image, max_rate_hz + max_repeats * boost_hz), present_ms each with rest_ms between them."""
+    net = build_network(config, seed)
+    x_tr = load_split(seed)[0][:images]
+    rate = config.max_rate_hz + config.max_repeats * config.boost_hz
+    slot = config.present_ms + config.rest_ms
+    ts, ids = [], []
+    for k, image in enumerate(x_tr):
+        t, i = _spike_trains(image, rate, config.present_ms, k * slot, config.dt,
+                             _image_rng(seed, "train", k, 0, config.max_repeats))
+        ts.append(t)
+        ids.append(i)
+    t, i = np.concatenate(ts), np.concatenate(ids)
+    net.populations["input"].set(spike_times=[np.sort(t[i == p]) for p in range(N_PIXELS)])
+    return net
+
+
+def board_speed(trained: TrainedDigits, fmax_mhz="cached"):
+    """How fast the physical board would have trained `trained` (neurobox.hardware.speed.BoardSpeed): the
+    ticks of its training on the board of its network."""
+    from neurobox.hardware.board import units_from_network
+    from neurobox.hardware.speed import board_speed as speed
+
+    config = trained.config
+    board = units_from_network(build_network(config, trained.seed))
+    return speed(board, int(round(trained.model_ms / config.dt)), fmax_mhz=fmax_mhz,
+                 stimulus=units_from_network(measuring_network(config, trained.seed)))
+
+
 # -- the whole workflow ------------------------------------------------------------------------
 def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: str | os.PathLike, bar,
                      target: str = "engine", target_options: dict | None = None,
-                     faults: bool = False) -> tuple[dict, list[Path]]:
+                     faults: bool = False, fmax_mhz="cached") -> tuple[dict, list[Path]]:
     """Train and evaluate the digits network on `target`, save it, draw its weights and test raster into `out`.
 
     bar: a neurobox.engine.progress.Progress; faults: also sweep test faults (loss, dead units; on
     the twin resets and clock drift too). Returns the summary (test_accuracy, train_seconds,
-    learning_units, ...) and the files written.
+    learning_units, ...; on the twin `board_speed`, how long the physical board would have trained:
+    neurobox.hardware.speed, `fmax_mhz` as there) and the files written.
     """
     from neurobox.viz.plots import raster
     from neurobox.viz.task_plots import fault_sweep as fault_plot
@@ -713,7 +748,10 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
                "learning_units": config.n_exc, "target": target,
                "network": "units" if isinstance(config, UnitDigitsConfig) else "float",
                "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
-               "evaluate_seconds": round(evaluation.seconds, 2), "model": str(model), "out": str(out)}
+               "evaluate_seconds": round(evaluation.seconds, 2), "model_seconds": round(trained.model_ms / 1000, 3),
+               "model": str(model), "out": str(out)}
+    if target == "twin" and isinstance(config, UnitDigitsConfig):
+        summary["board_speed"] = board_speed(trained, fmax_mhz).as_dict()
     files = [model, meta, weights_png, raster_png]
     if sweep is not None:
         summary["faults"] = sweep

@@ -113,6 +113,8 @@ class XorRun:
     curve: np.ndarray
     final_weights: np.ndarray
     seconds: float
+    model_ms: float = 0.0
+    """Model time the seed ran (training and test trials), ms."""
 
 
 def build_network(config: XorConfig, seed: int):
@@ -195,7 +197,7 @@ def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engi
         hits += fired == bool(TARGETS[p])
         sim.advance(config.rest_ms)
     weights = sim.weights("hidden_output")[2].astype(np.float64)
-    return XorRun(int(seed), hits / config.test_trials, curve, weights, time.perf_counter() - start)
+    return XorRun(int(seed), hits / config.test_trials, curve, weights, time.perf_counter() - start, sim.time)
 
 
 def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed: int = 0,
@@ -239,10 +241,36 @@ def trained_network(config: XorConfig, run: XorRun):
     return net
 
 
+def measuring_network(config: XorConfig, seed: int = 0):
+    """The network driven as in training, for measuring the units' cycles (neurobox.hardware.speed): the four
+    patterns in turn, one trial every trial_ms (without the rest between trials), no jitter."""
+    net = build_network(config, seed)
+    n_trials = 32
+    times: list[list[float]] = [[], []]
+    for k in range(n_trials):
+        onset = k * config.trial_ms + 1.0
+        for j in range(2):
+            times[j].append(onset + (0.0 if PATTERNS[k % 4][j] else config.late_ms))
+    net.populations["input"].set(spike_times=times)
+    return net
+
+
+def board_speed(config: XorConfig, runs: list[XorRun], fmax_mhz="cached") -> Any:
+    """How fast the physical board would run what `runs` ran (neurobox.hardware.speed.BoardSpeed)."""
+    from neurobox.hardware.board import units_from_network
+    from neurobox.hardware.speed import board_speed as speed
+
+    ticks = int(round(sum(r.model_ms for r in runs) / config.dt))
+    board = units_from_network(build_network(config, runs[0].seed))
+    return speed(board, ticks, fmax_mhz=fmax_mhz, stimulus=units_from_network(measuring_network(config)))
+
+
 def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, bar,
-                     target: str = "engine", first_seed: int = 0) -> tuple[dict, list[Path]]:
+                     target: str = "engine", first_seed: int = 0, fmax_mhz="cached") -> tuple[dict, list[Path]]:
     """Train and score `n_seeds` seeds on `target`, save the first seed's trained network as a model file and
-    draw the learning curves into `out`; the summary and the files written."""
+    draw the learning curves into `out`; the summary and the files written. On the twin the summary also has
+    `board_speed`: how long the physical board would take for the same ticks (`fmax_mhz`: see
+    neurobox.hardware.speed.board_speed)."""
     from neurobox.viz.task_plots import learning_curve
 
     bar.phase("train")
@@ -258,6 +286,9 @@ def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, ba
     summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
                "per_seed": result["per_seed"], "target": target, "precision": config.precision,
                "units": config.n_hidden + 1, "train_seconds": round(sum(r.seconds for r in result["runs"]), 2),
+               "model_seconds": round(sum(r.model_ms for r in result["runs"]) / 1000.0, 3),
                "model": str(model), "out": str(out)}
+    if target == "twin":
+        summary["board_speed"] = board_speed(config, result["runs"], fmax_mhz).as_dict()
     return summary, [model, png]
 
