@@ -55,7 +55,7 @@ def run(args) -> int:
     from neurobox.examples import resolve
     from neurobox.errors import ConfigError
     from neurobox.hardware.board import load_board
-    from neurobox.twin import BusParams, WireParams, compare_with_engine, measure_cycles, run_twin, summary, wall_time
+    from neurobox.twin import BusParams, WireParams, compare_with_engine, run_twin, summary, wall_time
     from neurobox.twin.report import check_duration
 
     cycles = _cycles(args.cycles)
@@ -80,15 +80,7 @@ def run(args) -> int:
                         mode="wired" if args.transport == "wire" else "bus",
                         avr_cycles="measure" if cycles == "auto" else None if cycles == "none" else cycles,
                         fmax_mhz="synth" if args.fpga_synth else "cached")
-    source = None
-    if cycles == "auto":
-        measured = measure_cycles(board, "wired" if args.transport == "wire" else "bus")
-        cycles, source = measured.get("cycles_per_update"), measured.get("source") or measured.get("error")
-    elif cycles == "none":
-        cycles = None
-    else:
-        source = "given (--cycles)"
-    wall = wall_time(board, result.duration_ms, result.sim_wall_s, cycles, args.transport, source, result.loop_s)
+    wall = wall_time(result, speed)
     out = summary(result, equal, wall, engine)
     out["board_speed"] = speed.as_dict()
     if args.plot:
@@ -123,19 +115,11 @@ def _print(s: dict, f) -> None:
                                                     else "yes" if eq else f"NO ({s['engine']['first_difference']})"),
           file=f)
     w = s["wall_time"]
-    line = (f"  wall time: twin {w['twin_s']:.3f} s, physical boards {w['physical_s']:g} s "
-            f"at the {w['tick_ms']:g} ms tick")
-    if w.get("fastest_s") is not None:
-        line += (f", {w['fastest_s']:g} s at their fastest tick ({w['fastest_tick_us']:g} us, "
-                 f"{w['cycles_per_update']} cycles/update, {w['cycles_source']})")
-    elif w.get("cycles_source"):
-        line += f" (no cycle count: {w['cycles_source']})"
-    print(line + f"; twin x{w['speedup_vs_physical']} faster than the boards "
-                 f"(event loop {w['twin_loop_s']:.3f} s, x{w['loop_speedup_vs_physical']})", file=f)
+    print(f"  wall time: twin {w['twin_s']:.3f} s (event loop {w['twin_loop_s']:.3f} s), x{w['speedup_vs_physical']} "
+          f"faster than the AVR boards in real time", file=f)
     if "board_speed" in s:
         from neurobox.hardware.speed import BoardSpeed
 
-        speed = BoardSpeed.from_dict(s["board_speed"])
-        print("  " + speed.line({"twin": w["twin_s"]}, what="run this"), file=f)
+        print("  " + BoardSpeed.from_dict(s["board_speed"]).line({"twin": w["twin_s"]}, what="run this"), file=f)
     for p in s.get("plots", []):
         print(f"  wrote {p}", file=f)

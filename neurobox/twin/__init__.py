@@ -12,11 +12,11 @@ with EEPROM), scheduler (the event loop), session (the run handle,
 """
 from neurobox.twin.clocks import Clock, nominal
 from neurobox.twin.faults import parse_fault, parse_faults
-from neurobox.twin.report import compare_with_engine, latency_stats, measure_cycles, summary, wall_time
+from neurobox.twin.report import compare_with_engine, latency_stats, summary, wall_time
 from neurobox.twin.scheduler import TwinResult
 from neurobox.twin.session import TwinSession, run_twin
 from neurobox.twin.transport import BusParams, WireParams
 
 __all__ = ["Clock", "nominal", "parse_fault", "parse_faults", "compare_with_engine", "latency_stats",
-           "measure_cycles", "summary", "wall_time", "TwinResult", "TwinSession", "run_twin", "BusParams",
+           "summary", "wall_time", "TwinResult", "TwinSession", "run_twin", "BusParams",
            "WireParams"]

@@ -3,17 +3,11 @@
 `summary(result, ...)` is the JSON object of `neurobox twin --json`.
 `compare_with_engine(board, result)` runs the same network in the engine
 with `precision = "fixed"` and says whether every unit's spike ticks and
-final weights are the same. `wall_time(...)` estimates how long the
-physical boards take, from the cycles per update measured in the emulator
-(`neurobox firmware build`): at the model's tick the boards run in real
-time (a 1 ms tick is one tick per ms of wall time); the fastest tick
-they could run at is `shortest_tick_cycles` of the resource report.
+final weights are the same. `wall_time(result, speed)` puts the twin's
+wall time next to the physical boards' (neurobox.hardware.speed).
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -105,50 +99,26 @@ def compare_with_engine(board: Board, result: TwinResult) -> dict:
             "first_difference": first}
 
 
-def measure_cycles(board: Board, mode: str, steps: int = 1000) -> dict:
-    """Cycles per update of every unit, measured in simavr (`neurobox firmware build`); needs avr-gcc and simavr.
+def wall_time(result: TwinResult, speed) -> dict:
+    """This machine's wall time for the twin's run next to the physical boards' (`speed`: a
+    neurobox.hardware.speed.BoardSpeed for the same ticks).
 
-    mode: "wired" or "bus". Returns {"cycles_per_update", "source"} or {"error"}.
-    """
-    if shutil.which("avr-gcc") is None or shutil.which("simavr") is None:
-        return {"error": "avr-gcc or simavr is not installed (see neurobox firmware build)"}
-    from neurobox.hardware.avr.network import build_board
-
-    try:
-        with tempfile.TemporaryDirectory(prefix="neurobox-twin-") as tmp:
-            rep = build_board(board, Path(tmp), mode, steps)
-    except NeuroboxError as err:
-        return {"error": f"the firmware could not be built and measured: {err}"}
-    return {"cycles_per_update": int(rep["cycles_per_update"]), "source": f"simavr, {steps} ticks, {mode} mode",
-            "fastest_update_hz": rep["fastest_update_hz"]}
-
-
-def wall_time(board: Board, duration_ms: float, sim_wall_s: float, cycles_per_update: int | None,
-              mode: str, source: str | None = None, loop_s: float | None = None) -> dict:
-    """Physical wall time for duration_ms of the model, next to the twin's.
-
-    physical_s: the boards at the model's tick (real time: one tick per dt);
-    fastest_s: at the shortest tick that still fits `cycles_per_update`
-    (and, on the bus, one slot per address at the board's planned speed); twin_s: the whole twin run
-    (setup included), twin_loop_s: its event loop; speedup_vs_physical:
+    physical_s: the AVR boards at the model's tick (real time); fastest_s: at the shortest tick their
+    slowest unit allows (fastest_tick_us; cycles_per_update measured in simavr, cycles_source says how);
+    twin_s: the whole twin run (setup included), twin_loop_s: its event loop; speedup_vs_physical:
     physical_s / twin_s (loop_speedup_vs_physical: physical_s / twin_loop_s).
     """
-    physical_s = duration_ms / 1000.0
-    out = {"physical_s": round(physical_s, 6), "twin_s": round(sim_wall_s, 6),
-           "speedup_vs_physical": round(physical_s / sim_wall_s, 2) if sim_wall_s > 0 else None,
-           "twin_loop_s": None if loop_s is None else round(loop_s, 6),
-           "loop_speedup_vs_physical": round(physical_s / loop_s, 2) if loop_s else None,
-           "tick_ms": board.dt, "cycles_per_update": cycles_per_update, "cycles_source": source}
-    if cycles_per_update:
-        from neurobox.hardware.avr.bus import board_bus
-        from neurobox.hardware.avr.network import shortest_tick_cycles
-
-        tick = shortest_tick_cycles(cycles_per_update, "wired" if mode == "wire" else "bus", board_bus(board))
-        steps = duration_ms / board.dt
-        out["fastest_tick_us"] = round(tick / config.F_CPU * 1e6, 3)
-        out["fastest_s"] = round(steps * tick / config.F_CPU, 6)
-        out["tick_fits"] = tick <= config.tick_timer(board.dt).cycles
-    return out
+    physical_s, twin_s, loop_s = speed.avr_real_time_s, result.sim_wall_s, result.loop_s
+    fastest = speed.avr_fastest_tick_cycles
+    return {"physical_s": round(physical_s, 6), "twin_s": round(twin_s, 6),
+            "speedup_vs_physical": round(physical_s / twin_s, 2) if twin_s > 0 else None,
+            "twin_loop_s": None if loop_s is None else round(loop_s, 6),
+            "loop_speedup_vs_physical": round(physical_s / loop_s, 2) if loop_s else None,
+            "tick_ms": speed.dt_ms, "cycles_per_update": speed.avr_cycles_per_tick,
+            "cycles_source": speed.avr_cycles_source,
+            "fastest_tick_us": None if fastest is None else round(fastest / config.F_CPU * 1e6, 3),
+            "fastest_s": None if speed.avr_fastest_s is None else round(speed.avr_fastest_s, 6),
+            "tick_fits": None if fastest is None else fastest <= config.tick_timer(speed.dt_ms).cycles}
 
 
 def summary(result: TwinResult, equal_to_engine: bool | None = None, wall: dict | None = None,
