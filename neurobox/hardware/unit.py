@@ -113,6 +113,8 @@ class FixedUnit:
     delays: tuple[int, ...] = ()
     """ticks, 1 .. MAX_DELAY, per input (empty: all 1)."""
     rstdp: rstdp_fixed.RstdpFixedParams | None = None
+    theta: int = 0
+    """the adaptive threshold at power-up, V_lsb (uint16)."""
 
     @property
     def n_inputs(self) -> int:
@@ -195,9 +197,11 @@ def unit_constants(unit: FixedUnit) -> np.ndarray:
     return c
 
 
-def fresh_state() -> np.ndarray:
-    """A unit's state row at power-up: at rest, traces empty, the LED dark and due for its first frame."""
+def fresh_state(theta: int = 0) -> np.ndarray:
+    """A unit's state row at power-up: at rest with its threshold raised by `theta` (V_lsb), traces empty, the
+    LED dark and due for its first frame."""
     st = np.zeros(N_STATE, dtype=np.int64)
+    st[S_THETA] = theta
     st[S_SINCE] = 255
     return st
 
@@ -310,7 +314,7 @@ class UnitSim:
         self.unit = unit
         n = unit.n_inputs
         self.k = unit_constants(unit)
-        self.st = fresh_state()
+        self.st = fresh_state(unit.theta)
         self.w = np.array(unit.weights if weights is None else weights, dtype=np.int64).reshape(n)
         self.receptor = np.array(unit.receptors, dtype=np.int64).reshape(n)
         self.plastic = np.array(unit.plastic, dtype=np.bool_).reshape(n)
