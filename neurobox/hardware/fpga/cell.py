@@ -23,10 +23,12 @@ Ports (sync domain: `clk`, `rst`)
     i_ex     out  s16 excitatory current, I_lsb
     i_in     out  s16 inhibitory current, I_lsb
     ref      out  u8  refractory ticks left
+    theta    out  u16 adaptive threshold, V_lsb (a register if theta_plus > 0, else the constant unit.theta)
     w        out  n x s16  weights of the inputs, I_lsb (non-plastic ones constant)
     line     out  n x u16  delay lines: bits 0 .. delay - 1 of each input's line (the
                       bits that still reach its synapse; the bits above are 0)
     x_post   out  u15 postsynaptic trace (pair STDP only)
+    a_plus   out  u15 the potentiation amplitude after the schedule's halvings, I_lsb (pair STDP only)
     x_pre    out  p x u15  pre traces of the p plastic inputs (with plastic inputs)
     c        out  p x u15  eligibilities of the p plastic inputs (R-STDP only)
 
@@ -53,7 +55,8 @@ tick (states named as in the code):
                (while refractory these are skipped and ref <- ref - 1)
     IEX        acc = 2**15 + i_ex * D_ex; acc = fix-up(acc >> 16);
     IEX_SUM    acc += w_j for each excitatory input j whose spike arrives, one input a cycle; i_ex <- sat16(acc)
-    IIN(_SUM)  the same for i_in; then v >= v_th: spike, v <- v_reset, ref <- ref_steps
+    IIN(_SUM)  the same for i_in; then v >= v_th + theta: spike, v <- v_reset, ref <- ref_steps,
+               theta <- min(theta + theta_plus, 65535)
   pair STDP (stdp_fixed):
     XPOST      x_post decays;  DM: dm = (a_minus * x_post) >> 14
     per plastic input j, XPRE_START, XPRE, PAIR: x_j decays; w_j <- max(w_j - dm, w_min) if its spike
@@ -107,6 +110,8 @@ ACC_WIDTH = 32
 """Accumulator bits: every sum of the specification fits a signed int32."""
 MUL_WIDTH = 16
 """Multiplier (constant operand) bits: D_* are uint16, P_* uint13, a_* uint15, 2**k - 1 uint15."""
+N_POST_MAX = 65535
+"""Where the count of own spikes n_post stops (stdp_fixed: uint16, saturating)."""
 
 
 def _keep(k: int) -> int:
@@ -119,15 +124,16 @@ def _product(c: int) -> int:
     return max(int(c), 0).bit_length() + 1
 
 
-def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False) -> int:
+def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False, a_plus: int | None = None) -> int:
     """Clock cycles from a tick strobe to the first cycle with busy low, for `unit`.
 
     The strobe cycle counts as one. A multiplication by a constant c takes
     bit_length(c) + 1 cycles (a trace decay multiplies by 2**k - 1: k + 1
     cycles); a tick that starts refractory skips the membrane (three
     products); each plastic input takes one cycle to start, and with R-STDP
-    one more before the pair's product; the pair's product is by a_plus if
-    the cell fired, else by 0 (one cycle).
+    one more before the pair's product; the pair's product is by the
+    potentiation amplitude `a_plus` (I_lsb; by default the rule's, before
+    the schedule halves it) if the cell fired, else by 0 (one cycle).
     """
     p = unit.lif
     n_ex = sum(1 for r in unit.receptors if r == 0)
@@ -140,7 +146,8 @@ def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False
     if n_plastic and unit.stdp is not None:
         s = unit.stdp
         cycles += 1 + _product(_keep(s.k_minus)) + _product(s.a_minus)
-        cycles += n_plastic * (1 + _product(_keep(s.k_plus)) + _product(s.a_plus if spiked else 0))
+        a = s.a_plus if a_plus is None else a_plus
+        cycles += n_plastic * (1 + _product(_keep(s.k_plus)) + _product(a if spiked else 0))
     elif n_plastic and unit.rstdp is not None:
         r = unit.rstdp
         cycles += n_plastic * (1 + _product(_keep(r.k_c)) + _product(_keep(r.k_pre)) + 1
@@ -185,12 +192,14 @@ def cell_signature(unit: FixedUnit) -> dict:
         "i_ex": Out(signed(16)),
         "i_in": Out(signed(16)),
         "ref": Out(unsigned(8)),
+        "theta": Out(unsigned(16)),
     })
     if n:
         members["w"] = Out(data.ArrayLayout(signed(16), n))
         members["line"] = Out(data.ArrayLayout(unsigned(MAX_DELAY), n))
     if rule == "stdp":
         members["x_post"] = Out(unsigned(15))
+        members["a_plus"] = Out(unsigned(15))
     if rule:
         members["x_pre"] = Out(data.ArrayLayout(unsigned(15), n_plastic))
     if rule == "rstdp":
@@ -212,10 +221,11 @@ class _Ring:
 
 
 class _State:
-    """The cell's registers: v, i_ex, i_in (s16), ref (u8), spike, the delay lines, k (the input a sum or the rule
-    is at); with plastic inputs the rings of their weights (s16) and pre traces (u15), and x_post (u15, pair
-    STDP) or the eligibilities' ring (u15) and the reward pulse sampled with the tick (R-STDP). `weights[j]` is
-    input j's weight: a register of the ring if plastic, a constant otherwise."""
+    """The cell's registers: v, i_ex, i_in (s16), ref (u8), theta (u16, starting at unit.theta; a constant if
+    theta_plus is 0), spike, the delay lines, k (the input a sum or the rule is at); with plastic inputs the
+    rings of their weights (s16) and pre traces (u15), and x_post (u15, pair STDP) or the eligibilities' ring
+    (u15) and the reward pulse sampled with the tick (R-STDP). `weights[j]` is input j's weight: a register of
+    the ring if plastic, a constant otherwise."""
 
     def __init__(self, unit: FixedUnit, initial_weights: tuple[int, ...]):
         self.order = ring_order(unit)
@@ -223,6 +233,8 @@ class _State:
         self.i_ex = Signal(signed(16))
         self.i_in = Signal(signed(16))
         self.ref = Signal(unsigned(8))
+        self.theta = (Signal(unsigned(16), init=unit.theta) if unit.lif.theta_plus
+                      else Const(unit.theta, unsigned(16)))
         self.spike = Signal()
         n_receptor = [sum(1 for r in unit.receptors if r == receptor) for receptor in (0, 1)]
         self.k = Signal(range(max(1, *n_receptor, len(self.order)) + 1))
@@ -362,9 +374,50 @@ def _next_input(m: Module, k: Signal, n_plastic: int, start: str) -> None:
         m.next = start
 
 
+def halvings_cap(rule: stdp_fixed.StdpFixedParams) -> int:
+    """The most halvings the schedule reaches: `halvings`, or fewer where n_post stops at N_POST_MAX first."""
+    return min(rule.halvings, (N_POST_MAX - 1) // rule.halve_every) if rule.halve_every else 0
+
+
+class _Schedule:
+    """The learning-rate schedule (stdp_fixed.halved) without a divider: `a` = a_plus >> min((n_post - 1) //
+    every, most) from a counter that wraps at `every` and a count of its wraps capped at most + 1.
+
+    phase starts at every - 1, so the first own spike wraps it: after n_post >= 1 spikes, phase =
+    (n_post - 1) % every and wraps = min((n_post - 1) // every, most) + 1, and a = a_plus >> (wraps - 1)
+    (a_plus while wraps is 0). n_post itself is not kept: it saturates at N_POST_MAX, which matters only
+    if that comes before the cap, so the cap is taken as `halvings_cap` (a unit without halvings has no
+    counters, a = a_plus).
+    """
+
+    def __init__(self, rule: stdp_fixed.StdpFixedParams):
+        self.every = rule.halve_every
+        self.most = halvings_cap(rule)
+        if self.most:
+            self.phase = Signal(range(self.every), init=self.every - 1)
+            self.wraps = Signal(range(self.most + 2))
+            self.a = Array([Const(rule.a_plus, unsigned(15))]
+                           + [Const(rule.a_plus >> h, unsigned(15)) for h in range(self.most + 1)])[self.wraps]
+        else:
+            self.a = Const(rule.a_plus, unsigned(15))
+
+    def count(self, m: Module, spiked) -> None:
+        """One own spike (if `spiked`) on the counters."""
+        if not self.most:
+            return
+        with m.If(spiked):
+            with m.If(self.phase == self.every - 1):
+                m.d.sync += self.phase.eq(0)
+                with m.If(self.wraps <= self.most):
+                    m.d.sync += self.wraps.eq(self.wraps + 1)
+            with m.Else():
+                m.d.sync += self.phase.eq(self.phase + 1)
+
+
 class _Stdp:
     """Pair STDP (neurobox.plasticity.stdp_fixed.pair_update, in unit_tick's order) on the datapath: x_post decays,
-    dm = dw(a_minus, x_post), then each plastic input at the rings' heads; states XPOST_START .. PAIR."""
+    dm = dw(a_minus, x_post), then each plastic input at the rings' heads, potentiating by the schedule's
+    amplitude; states XPOST_START .. PAIR."""
 
     first = "XPOST_START"
 
@@ -376,6 +429,7 @@ class _Stdp:
         self.dm = Signal(unsigned(17))
         self.w1 = Signal(signed(18))
         self.w2 = Signal(signed(18))
+        self.schedule = _Schedule(unit.stdp)
 
     def elaborate(self, m: Module) -> None:
         """pair_update of the head: w1 after depression (if its spike arrived), w2 after potentiation (if the
@@ -392,6 +446,7 @@ class _Stdp:
         s, dp, rule = self.state, self.dp, self.rule
         with m.State("XPOST_START"):
             dp.start(m, s.x_post, _keep(rule.k_minus))
+            self.schedule.count(m, s.spike)
             m.next = "XPOST"
         with m.State("XPOST"):
             with dp.when_product_done(m):
@@ -407,7 +462,7 @@ class _Stdp:
             m.next = "XPRE"
         with m.State("XPRE"):
             with dp.when_product_done(m):
-                dp.start(m, dp.trace(rule.k_plus), Mux(s.spike, rule.a_plus, 0))
+                dp.start(m, dp.trace(rule.k_plus), Mux(s.spike, self.schedule.a, 0))
                 m.next = "PAIR"
         with m.State("PAIR"):
             with dp.when_product_done(m):
@@ -491,7 +546,9 @@ class LifStdpCell(wiring.Component):
                                     ("P_in", p.P_in, 0, lif_fixed.P_MAX), ("P_e", p.P_e, 0, lif_fixed.P_MAX),
                                     ("S", p.S, lif_fixed.S_MIN, lif_fixed.S_MAX),
                                     ("i_e", p.i_e, -32768, 32767), ("v_th", p.v_th, -32768, 32767),
-                                    ("v_reset", p.v_reset, -32768, 32767), ("ref_steps", p.ref_steps, 0, 255)):
+                                    ("v_reset", p.v_reset, -32768, 32767), ("ref_steps", p.ref_steps, 0, 255),
+                                    ("theta_plus", p.theta_plus, 0, lif_fixed.THETA_MAX),
+                                    ("theta", unit.theta, 0, lif_fixed.THETA_MAX)):
             if not lo <= value <= hi:
                 raise ValueError(f"{unit.name}: {name} = {value} outside [{lo}, {hi}]")
         if not all(1 <= d <= MAX_DELAY for d in unit.input_delays) or len(unit.input_delays) != unit.n_inputs:
@@ -522,7 +579,7 @@ class LifStdpCell(wiring.Component):
             self._currents(m, state, dp, after=rule.first if rule else "IDLE")
             if rule:
                 rule.states(m)
-        self._outputs(m, state, fsm)
+        self._outputs(m, state, rule, fsm)
         return m
 
     def _idle(self, m: Module, s: _State, dp: _Datapath) -> None:
@@ -595,23 +652,26 @@ class LifStdpCell(wiring.Component):
                         m.next = after
 
     def _fire(self, m: Module, s: _State) -> None:
-        """spike <- v >= v_th; if it fires, v <- v_reset and ref <- ref_steps."""
+        """spike <- v >= v_th + theta; if it fires, v <- v_reset, ref <- ref_steps and
+        theta <- min(theta + theta_plus, 65535)."""
         p = self.unit.lif
-        fire = s.v >= p.v_th
+        fire = s.v >= p.v_th + s.theta
         m.d.sync += s.spike.eq(fire)
         with m.If(fire):
             m.d.sync += [s.v.eq(p.v_reset), s.ref.eq(p.ref_steps)]
+            if p.theta_plus:
+                m.d.sync += s.theta.eq(_at_most(s.theta + p.theta_plus, lif_fixed.THETA_MAX))
 
-    def _outputs(self, m: Module, s: _State, fsm) -> None:
+    def _outputs(self, m: Module, s: _State, rule, fsm) -> None:
         """The ports: busy outside IDLE, and the state (the rings' registers at their inputs' places)."""
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         m.d.comb += [self.spike.eq(s.spike), self.v.eq(s.v), self.i_ex.eq(s.i_ex), self.i_in.eq(s.i_in),
-                     self.ref.eq(s.ref)]
+                     self.ref.eq(s.ref), self.theta.eq(s.theta)]
         for j, (w, line) in enumerate(zip(s.weights, s.lines)):
             m.d.comb += [self.w[j].eq(w), self.line[j].eq(line)]
         places = [s.place[j] for j in self.unit.plastic_index]
         if s.x_post is not None:
-            m.d.comb += self.x_post.eq(s.x_post)
+            m.d.comb += [self.x_post.eq(s.x_post), self.a_plus.eq(rule.schedule.a)]
         for kk, place in enumerate(places):
             m.d.comb += self.x_pre[kk].eq(s.x_pre.regs[place])
             if s.c is not None:

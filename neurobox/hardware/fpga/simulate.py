@@ -27,18 +27,21 @@ import numpy as np
 
 from neurobox.errors import SimulationError, ToolMissingError
 from neurobox.hardware.unit import FixedUnit, simulate
+from neurobox.plasticity.stdp_fixed import halved
 
 APT_FPGA = "apt-get install yosys nextpnr-ice40 fpga-icestorm iverilog"
 PIP_AMARANTH = "pip install 'amaranth[builtin-yosys]>=0.5,<0.6'"
-FIELDS = ("spike", "v", "i_ex", "i_in", "ref", "x_post", "w", "line", "x_pre", "c")
+SCALARS = ("spike", "v", "i_ex", "i_in", "ref", "theta", "x_post", "a_plus")
+"""The per-tick scalars of a CellTrace, in the order the iverilog testbench prints them (after the cycles)."""
+FIELDS = (*SCALARS, "w", "line", "x_pre", "c")
 CLOCK_NS = 10
 """Clock period of the testbenches, ns (the value does not change any result)."""
 
 
 @dataclass
 class CellTrace:
-    """State after each tick: spike bool[steps]; v, i_ex, i_in (int16 LSB), ref (ticks),
-    x_post (trace LSB) int64[steps]; w (I_lsb) and line (bits 0 .. delay - 1 of each delay line)
+    """State after each tick: spike bool[steps]; v, i_ex, i_in (int16 LSB), ref (ticks), theta (V_lsb),
+    x_post (trace LSB) and a_plus (the pair STDP amplitude after the schedule's halvings, I_lsb) int64[steps]; w (I_lsb) and line (bits 0 .. delay - 1 of each delay line)
     int64[steps, n_inputs]; x_pre (pre traces) and c (eligibilities) int64[steps, n_plastic];
     cycles int64[steps]: clock cycles from the tick strobe to idle (0 for the reference)."""
 
@@ -47,7 +50,9 @@ class CellTrace:
     i_ex: np.ndarray
     i_in: np.ndarray
     ref: np.ndarray
+    theta: np.ndarray
     x_post: np.ndarray
+    a_plus: np.ndarray
     w: np.ndarray
     line: np.ndarray
     x_pre: np.ndarray
@@ -59,8 +64,8 @@ class CellTrace:
         z = lambda: np.zeros(steps, dtype=np.int64)  # noqa: E731
         per_input = lambda: np.zeros((steps, n), dtype=np.int64)  # noqa: E731
         per_plastic = lambda: np.zeros((steps, n_plastic), dtype=np.int64)  # noqa: E731
-        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(), per_input(), per_input(), per_plastic(),
-                   per_plastic(), z())
+        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(), z(), z(), per_input(), per_input(),
+                   per_plastic(), per_plastic(), z())
 
 
 def amaranth_or_error():
@@ -120,14 +125,28 @@ def reference(unit: FixedUnit, pre, weights=None, reward=None) -> CellTrace:
     plastic = list(unit.plastic_index)
     out = CellTrace.empty(pre.shape[0], unit.n_inputs, len(plastic))
     out.spike[:] = tr.spikes
-    out.v[:], out.i_ex[:], out.i_in[:], out.ref[:] = tr.v, tr.i_ex, tr.i_in, tr.ref
+    out.v[:], out.i_ex[:], out.i_in[:], out.ref[:], out.theta[:] = tr.v, tr.i_ex, tr.i_in, tr.ref, tr.theta
     if plastic:
         out.x_post[:] = tr.x_post
         out.x_pre[:] = tr.x_pre[:, plastic]
         out.c[:] = tr.eligibility[:, plastic]
+    if plastic and unit.stdp is not None:
+        s = unit.stdp
+        out.a_plus[:] = [halved(s.a_plus, n, s.halve_every, s.halvings) for n in tr.n_post]
     out.w[:] = tr.weights
     out.line[:] = lines(unit, pre)
     return out
+
+
+def expected_cycles(unit: FixedUnit, ref: CellTrace) -> list[int]:
+    """The clock cycles of each update of a `reference` trace (neurobox.hardware.fpga.cell.update_cycles: whether
+    the tick started refractory, whether the unit fired, and the pair STDP amplitude of that tick)."""
+    from neurobox.hardware.fpga.cell import update_cycles
+
+    started_refractory = np.r_[0, ref.ref[:-1]] != 0
+    amplitude = ref.a_plus if unit.stdp is not None else [None] * len(ref.spike)
+    return [update_cycles(unit, bool(s), bool(r), None if a is None else int(a))
+            for s, r, a in zip(ref.spike, started_refractory, amplitude)]
 
 
 def first_mismatch(expected: CellTrace, got: CellTrace) -> tuple[int, str, object, object] | None:
@@ -193,11 +212,13 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, reward=None, vcd: str 
             out.i_ex[t] = ctx.get(cell.i_ex)
             out.i_in[t] = ctx.get(cell.i_in)
             out.ref[t] = ctx.get(cell.ref)
+            out.theta[t] = ctx.get(cell.theta)
             for j in range(n):
                 out.w[t, j] = ctx.get(cell.w[j])
                 out.line[t, j] = ctx.get(cell.line[j])
             if unit.stdp is not None and n_p:
                 out.x_post[t] = ctx.get(cell.x_post)
+                out.a_plus[t] = ctx.get(cell.a_plus)
             for k in range(n_p):
                 out.x_pre[t, k] = ctx.get(cell.x_pre[k])
                 if rewarded:
@@ -247,24 +268,24 @@ def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str
     """A Verilog testbench for the cell module `name`: reads `steps` rows of input bits (MSB = input
     n-1; with R-STDP two more bits above them, punishment then reward) from `stimulus_file`, pulses tick
     once per row, waits until busy is low and prints one line per tick:
-    cycles spike v i_ex i_in ref x_post w[0..n-1] line[0..n-1] x_pre[0..p-1] c[0..p-1]."""
+    cycles, the SCALARS, w[0..n-1] line[0..n-1] x_pre[0..p-1] c[0..p-1]."""
     n = unit.n_inputs
     n_p = len(unit.plastic_index)
     width = max(n, 1)
     rewarded = _rewarded(unit)
     ports = [".clk(clk)", ".rst(rst)", ".tick(tick)", ".pre(pre)", ".busy(busy)", ".spike(spike)", ".v(v)",
-             ".i_ex(i_ex)", ".i_in(i_in)", ".ref(ref)"]
-    decl = ["wire busy, spike;", "wire signed [15:0] v, i_ex, i_in;", "wire [7:0] ref;"]
-    show = ["cycles", "spike", "v", "i_ex", "i_in", "ref"]
+             ".i_ex(i_ex)", ".i_in(i_in)", ".ref(ref)", ".theta(theta)"]
+    decl = ["wire busy, spike;", "wire signed [15:0] v, i_ex, i_in;", "wire [7:0] ref;", "wire [15:0] theta;"]
+    show = ["cycles", "spike", "v", "i_ex", "i_in", "ref", "theta"]
     if n:
         ports += [".w(w)", ".line(line)"]
         decl += [f"wire [{16 * n - 1}:0] w, line;"]
     if unit.stdp is not None and n_p:
-        ports.append(".x_post(x_post)")
-        decl.append("wire [14:0] x_post;")
-        show.append("x_post")
+        ports += [".x_post(x_post)", ".a_plus(a_plus)"]
+        decl.append("wire [14:0] x_post, a_plus;")
+        show += ["x_post", "a_plus"]
     else:
-        show.append("0")
+        show += ["0", "0"]
     if n_p:
         ports.append(".x_pre(x_pre)")
         decl.append(f"wire [{15 * n_p - 1}:0] x_pre;")
@@ -348,12 +369,14 @@ def simulate_iverilog(unit: FixedUnit, pre, weights=None, reward=None, workdir: 
     if len(lines) != steps:
         raise SimulationError(f"vvp printed {len(lines)} rows for {steps} ticks of {unit.name}")
     out = CellTrace.empty(steps, n, n_p)
+    first = 1 + len(SCALARS)
     for t, row in enumerate(lines):
         vals = [int(x) for x in row]
-        out.cycles[t], spike, out.v[t], out.i_ex[t], out.i_in[t], out.ref[t], out.x_post[t] = vals[:7]
-        out.spike[t] = bool(spike)
-        out.w[t] = vals[7:7 + n]
-        out.line[t] = vals[7 + n:7 + 2 * n]
-        out.x_pre[t] = vals[7 + 2 * n:7 + 2 * n + n_p]
-        out.c[t] = vals[7 + 2 * n + n_p:7 + 2 * n + 2 * n_p]
+        out.cycles[t] = vals[0]
+        for name, value in zip(SCALARS, vals[1:first]):
+            getattr(out, name)[t] = value
+        out.w[t] = vals[first:first + n]
+        out.line[t] = vals[first + n:first + 2 * n]
+        out.x_pre[t] = vals[first + 2 * n:first + 2 * n + n_p]
+        out.c[t] = vals[first + 2 * n + n_p:first + 2 * n + 2 * n_p]
     return out
