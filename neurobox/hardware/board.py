@@ -137,9 +137,11 @@ def units_from_network(network) -> Board:
     return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network, neurons=neurons)
 
 
-CHIP_RULES = {"stdp": ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max"),
+CHIP_RULES = {"stdp": ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max", "halve_every", "halvings",
+                       "normalize_to", "normalize_every_ms"),
               "rstdp": ("tau_plus", "tau_c", "tau_d", "A_plus", "A_minus", "w_min", "w_max")}
-"""The rules the units run, with the float parameters their integer forms are made from."""
+"""The rules the units run, with the float parameters their integer forms are made from (pair STDP with its
+learning-rate schedule and the normalisation of a unit's own weights after its spikes)."""
 
 
 def _chip_rule(rule, field: str) -> dict[str, Any]:
@@ -150,8 +152,9 @@ def _chip_rule(rule, field: str) -> dict[str, Any]:
         if getattr(rule, key) != allowed:
             raise ConfigError(f"{field}.{key}", f"the units' rules are additive with all-to-all pairing; "
                                                 f"got {key} = {getattr(rule, key)!r}, use {allowed!r}")
-    if rule.params["normalize_to"] > 0:
-        raise ConfigError(f"{field}.normalize_to", "units do not normalise their weights; set it to 0")
+    if rule.rule == "rstdp" and rule.params["normalize_to"] > 0:
+        raise ConfigError(f"{field}.normalize_to", "units that learn by reward do not normalise their weights; "
+                                                   "set it to 0")
     return {"rule": rule.rule, **{k: rule.params[k] for k in CHIP_RULES[rule.rule]}}
 
 
