@@ -7,6 +7,7 @@ import pytest
 
 from conftest import require_tool
 from neurobox.hardware.avr.board_emulator import emulate_board, verify_board_emulation
+from neurobox.hardware.avr.bus import board_bus
 from neurobox.hardware.board import board_inputs, load_board
 from neurobox.hardware.unit import simulate
 
@@ -20,10 +21,13 @@ def board():
     return load_board(BOARD)
 
 
-@pytest.mark.parametrize("mode", ["wired", "bus"])
-@pytest.mark.parametrize("phases", [None, {"sense.1": 3000, "relay": 5000, "brake": 1234}])
+@pytest.mark.parametrize("mode, phases", [("wired", None), ("bus", None),
+                                          ("wired", {"sense.1": 3000, "relay": 5000, "brake": 1234}),
+                                          ("bus", {"sense.1": 1500, "relay": 2000, "brake": 1234})])
 def test_board_is_bit_exact_with_the_reference_network(board, mode, phases):
-    """Units whose ticks start up to 5000 cycles (0.31 ms) apart still see every spike one tick later."""
+    """Units whose ticks start up to 5000 cycles (0.31 ms) apart on wires, or up to the bus's phase window
+    (2048 cycles here) apart on the bus, still see every spike one tick later."""
+    assert mode == "wired" or board_bus(board).phase_window == 2048
     result = verify_board_emulation(board, 1000, mode, phases)
     assert result["bit_exact"], result["first_mismatch"]
     assert result["ticks"] == {"sense.0": 1000, "sense.1": 1000, "relay": 1000, "brake": 1000}
@@ -38,6 +42,12 @@ def test_spikes_really_travel_between_units(board):
     relay = next(u for u in board.fixed() if u.name == "relay")
     ref = simulate(relay, inputs["relay"])
     assert fired["relay"] == int(ref.spikes.sum())
+
+
+def test_a_receiver_lagging_past_the_first_slot_is_caught(board):
+    """relay's tick starts 6000 cycles after the sense units': their bytes (slots 0 and 1, from 4096 cycles
+    after their tick) reach it before its own tick of the same index, which reads them a tick early."""
+    assert not verify_board_emulation(board, 1000, "bus", {"relay": 6000})["bit_exact"]
 
 
 def test_clocks_more_than_half_a_tick_apart_are_caught(board):

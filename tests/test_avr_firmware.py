@@ -15,6 +15,7 @@ from conftest import require_tool
 from neurobox.errors import ConfigError, SimulationError, ToolMissingError
 from neurobox.hardware.avr import build as avr_build
 from neurobox.hardware.avr import config, emulator, pins
+from neurobox.hardware.avr.bus import plan_bus
 from neurobox.hardware.avr.verify import first_mismatch, led_check, output_faults, verify_unit
 from neurobox.hardware.board import wire_pulses
 from neurobox.hardware.unit import Input, UnitDescription, fixed_unit
@@ -209,7 +210,11 @@ def test_wired_inputs_refuse_back_to_back_spikes():
     with pytest.raises(SimulationError):
         emulator.input_lines(np.array([[True], [True]]), pm)
     assert emulator.input_lines(np.array([[True], [False]]), pm) == ["C0=1", "C0=0"]
-    assert emulator.input_lines(np.array([[True, True]]), pins.plan("u", 2, "bus"), [3, 4]) == ["U83 U84"]
+    bus = plan_bus(5, 1.0)       # 250 kbaud: slot a begins 4096 + 640 a cycles after the tick
+    assert emulator.input_lines(np.array([[True, True]]), pins.plan("u", 2, "bus"), [3, 4], None, bus) == \
+        ["U83@6016 U84@6656"]
+    assert emulator.input_lines(np.array([[False]]), pins.plan("u", 1, "bus"), [3], np.array([1]), bus) == \
+        ["Uff@3456"]             # the host's reward in the byte time before slot 0
 
 
 def test_unit_with_too_many_inputs_for_sram_is_refused():

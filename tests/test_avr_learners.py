@@ -22,6 +22,7 @@ from neurobox.cli.firmware import _reward
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import build as avr_build
 from neurobox.hardware.avr import config, emulator, memory, pins
+from neurobox.hardware.avr.bus import unit_bus
 from neurobox.hardware.avr.network import plan_unit, verify_board
 from neurobox.hardware.avr.verify import first_mismatch, verify_unit
 from neurobox.hardware.board import reward_schedule, units_from_network, wire_pulses
@@ -123,7 +124,8 @@ def test_a_reward_and_a_punishment_in_one_tick_cancel(tools, mode, tmp_path):
     reward = pulses(np.random.default_rng(3), 300, 0.05)
     both = [t for t in range(20, 300, 9) if reward[t - 1: t + 2].tolist() == [0, 0, 0]]
     addresses = [40 + j for j in range(unit.n_inputs)]
-    lines = emulator.input_lines(pre, pin_map, addresses if mode == "bus" else None, reward)
+    bus = unit_bus(unit, addresses)
+    lines = emulator.input_lines(pre, pin_map, addresses if mode == "bus" else None, reward, bus)
     for t in both:       # both lines rise, or both bytes arrive, before tick t
         extra = (["U" + f"{0x80 | config.REWARD_ADDRESS:02x}", "U" + f"{0x80 | config.PUNISH_ADDRESS:02x}"]
                  if mode == "bus" else [f"{p[1]}{p[2]}=1" for p in pin_map.reward])
@@ -163,7 +165,7 @@ def test_the_fingerprint_covers_delays_and_the_rule():
 def test_header_of_a_reward_learner():
     unit = fixed_unit(delayed_unit(RSTDP))
     defs = dict(re.findall(r"#define (\w+) (.+)", config.header(unit, plan_unit(unit, "wired"))))
-    assert defs["DELAY_LINES"] == "1" and defs["SYN_ARRIVAL_BIT"] == "{ 1, 2, 16, 32768 }"
+    assert defs["DELAY_LINES"] == "1" and defs["SYN_ARRIVAL_BIT"] == "{ 1, 2, 32768, 16 }"   # plastic ones first
     assert defs["RSTDP_ON"] == "1" and defs["STDP_ON"] == "0"
     assert (defs["RSTDP_K_PRE"], defs["RSTDP_K_C"], defs["RSTDP_A_PLUS"]) == ("3", "6", "18286u")
     assert (defs["REWARD_PORT"], defs["REWARD_MASK"], defs["PUNISH_PORT"], defs["PUNISH_MASK"]) == ("2", "4", "2", "8")
@@ -186,17 +188,17 @@ def test_reward_lines_take_two_pins_and_leave_sixteen_dendrites():
 
 
 def test_planner_refuses_a_unit_beyond_the_sram_with_its_numbers():
-    inputs = tuple(Input(f"s{j}", "excitatory", 100.0, True, 1 + j % 4) for j in range(60))
+    inputs = tuple(Input(f"s{j}", "excitatory", 100.0, True, 1 + j % 4) for j in range(70))
     unit = fixed_unit(UnitDescription("out.0", LIF, 1.0, inputs, RSTDP, 2))
     need = memory.memory_need(unit, "bus")
     with pytest.raises(ConfigError) as err:
         plan_unit(unit, "bus")
     assert err.value.field == "units.out.0.inputs"
-    assert (f"unit out.0 needs {need.sram} B of SRAM, an ATmega8 has 1024: {need.state} B state (60 inputs), "
+    assert (f"unit out.0 needs {need.sram} B of SRAM, an ATmega8 has 1024: {need.state} B state (70 inputs), "
             f"{need.tables} B tables and buffers, {need.stack} B stack") == err.value.message
-    assert need.sram > 1024 and need.state == config.state_size(unit) == 18 + 8 * 60 + 1
-    plan_unit(dataclasses.replace(unit, name="out.1", weights=unit.weights[:40], receptors=unit.receptors[:40],
-                                  plastic=unit.plastic[:40], sources=unit.sources[:40], delays=unit.delays[:40]),
+    assert need.sram > 1024 and need.state == config.state_size(unit) == 18 + 8 * 70 + 1
+    plan_unit(dataclasses.replace(unit, name="out.1", weights=unit.weights[:60], receptors=unit.receptors[:60],
+                                  plastic=unit.plastic[:60], sources=unit.sources[:60], delays=unit.delays[:60]),
               "bus")
 
 
@@ -215,20 +217,21 @@ def test_memory_estimate_bounds_what_the_tools_report(tools, tmp_path, mode, rul
     inputs = tuple(Input(f"s{j}", "inhibitory" if j % 3 == 1 else "excitatory", 900.0, rule is not None, 1 + j % 3)
                    for j in range(n))    # mixed receptors: an all-zero table is folded away by the compiler
     unit = fixed_unit(UnitDescription("u", LIF, 1.0, inputs, rule, 2))
-    pin_map = plan_unit(unit, mode)
-    need = memory.memory_need(unit, mode)
     addresses = {s: 10 + j for j, s in enumerate(unit.sources)}
-    image = avr_build.build(config.header(unit, pin_map, addresses=addresses), tmp_path)
+    bus = unit_bus(unit, list(addresses.values())) if mode == "bus" else None   # 50 addresses: a 64-byte ring
+    pin_map = plan_unit(unit, mode, bus)
+    need = memory.memory_need(unit, mode, bus)
+    image = avr_build.build(config.header(unit, pin_map, addresses=addresses, bus=bus), tmp_path)
     assert need.state + need.tables - 8 <= image.sram <= need.state + need.tables
     assert image.flash <= need.flash
     text = subprocess.run(["avr-size", "-A", str(image.elf)], capture_output=True, text=True).stdout
-    tables = 2 * n + (128 + n if mode == "bus" else 0)     # initial weights; inputs by source address
+    tables = 3 * n + (128 + n if mode == "bus" else 0)     # initial weights, receptors; inputs by source address
     assert int(re.search(r"^\.text\s+(\d+)", text, re.M).group(1)) - tables <= memory.CODE_BYTES
     rng = np.random.default_rng(0)
     pre = spikes(rng, 300, (0.1,) * n, mode == "wired")
     run = verify_unit(unit, pin_map, pre, tmp_path, addresses=addresses, image=image,
-                      reward=pulses(rng, 300, 0.05)).run
-    assert n < run.stack_bytes <= need.stack
+                      reward=pulses(rng, 300, 0.05), bus=bus).run
+    assert 0 < run.stack_bytes <= need.stack
 
 
 def test_equal_tables_in_flash_and_in_sram_stay_apart(tools, tmp_path):
@@ -301,7 +304,8 @@ def test_a_board_with_a_reward_learner_is_bit_exact_as_a_whole(tools, mode):
                                              ("bus", 16, False)])
 def test_cycles_of_a_reward_learner_fit_a_millisecond_tick(tools, tmp_path, mode, n, delayed):
     """R-STDP on every input (delays 1..4 or none), rewards and punishments every few ticks: the update ends
-    before the axon is written (wired) or before bus slot 0 (bus)."""
+    before the axon is written (wired), or before bus slot 0 (bus: only the spike must be armed by then, the
+    spike bytes are checked to leave in their slot)."""
     inputs = tuple(Input(f"s{j}", "excitatory", 600.0, True, 1 + j % 4 if delayed else 1) for j in range(n))
     unit = fixed_unit(UnitDescription("learner", {**LIF, "I_e": 300.0}, 1.0, inputs, RSTDP, 2))
     rng = np.random.default_rng(n)

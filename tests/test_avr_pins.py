@@ -57,21 +57,39 @@ def test_tick_timer_is_exact_or_refused():
 
 
 def test_header_carries_the_unit_constants():
-    u = fixed_unit(unit(3, plastic=(0,), rule={"w_min": 0.0, "w_max": 500.0}))
+    desc = unit(3, plastic=(2,), rule={"w_min": 0.0, "w_max": 500.0})
+    u = fixed_unit(desc.__class__(**{**desc.__dict__, "inputs": desc.inputs[:2] + (
+        Input("s2", "inhibitory", 300.0, True),)}))
     text = config.header(u, pins.plan("u", 3, "wired"))
     defs = dict(re.findall(r"#define (\w+) (.+)", text))
     assert defs["LIF_D_M"] == f"{u.lif.D_m}u" and defs["LIF_V_TH"] == str(u.lif.v_th)
-    assert defs["SYN_WEIGHTS"] == "{ 400, 400, 400 }" and defs["SYN_PLASTIC"] == "{ 1, 0, 0 }"
-    assert defs["SYN_PORT"] == "{ 1, 1, 1 }" and defs["SYN_MASK"] == "{ 1, 2, 4 }"
+    # the plastic input first (config.input_order), with its receptor and its pin
+    assert config.input_order(u) == [2, 0, 1] and defs["N_PLASTIC"] == "1"
+    assert defs["SYN_WEIGHTS"] == "{ 1200, 400, 400 }" and defs["SYN_RECEPTOR"] == "{ 1, 0, 0 }"
+    assert defs["SYN_PORT"] == "{ 1, 1, 1 }" and defs["SYN_MASK"] == "{ 4, 1, 2 }"
     assert defs["STDP_ON"] == "1" and defs["BUS_MODE"] == "0" and defs["TICK_OCR"] == "15999"
+    assert defs["THETA_ON"] == "0" and defs["STDP_SCHEDULE"] == "0" and defs["STDP_NORM"] == "0"
 
 
 def test_state_layout_round_trips():
     u = fixed_unit(unit(2))
     raw = bytes(range(config.state_size(u)))
     st = config.decode_state(raw, u)
-    assert st["v"] == 0x0100 and st["ref"] == 6 and st["w"] == [0x1312, 0x1514] and st["x_pre"] == [0x1716, 0x1918]
-    assert config.state_size(u) == 18 + 4 * 2 and "line" not in st and "c" not in st
+    assert st["v"] == 0x0100 and st["ref"] == 6 and st["w"] == [0x1312, 0x1514]
+    assert config.state_size(u) == 18 + 2 * 2 and not {"x_pre", "line", "c", "theta", "n_post"} & set(st)
+
+
+def test_state_layout_of_a_digits_learner_has_theta_and_the_spike_count_and_its_inputs_in_order():
+    """theta and n_post after the scalars; the plastic input (input 1) kept first, its trace alone."""
+    rule = {"w_min": 0.0, "w_max": 500.0, "halve_every": 10, "halvings": 2}
+    desc = unit(2, plastic=(1,), rule=rule)
+    u = fixed_unit(desc.__class__(**{**desc.__dict__, "theta": 1.0}))
+    assert u.theta == 256 and config.input_order(u) == [1, 0]
+    raw = bytes(range(config.state_size(u)))
+    st = config.decode_state(raw, u)
+    assert config.state_size(u) == 18 + 2 + 2 + 2 * 2 + 2
+    assert st["theta"] == 0x1312 and st["n_post"] == 0x1514
+    assert st["w"] == [0x1918, 0x1716] and st["x_pre"] == [0, 0x1b1a]
 
 
 def test_state_layout_of_a_learner_has_lines_eligibilities_and_the_reward():

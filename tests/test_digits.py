@@ -120,3 +120,13 @@ def test_accuracy_degrades_with_faults_of_the_board():
     assert sweep["dead_fraction"][0]["test_accuracy"] < healthy
     with pytest.raises(ConfigError, match="p_transmit"):
         digits.evaluate(trained, faults=digits.TestFaults(p_transmit=1.5))
+
+
+def test_fault_sweep_plot(tmp_path):
+    from neurobox.viz.task_plots import fault_sweep
+
+    sweep = {"healthy": 0.9, "target": "twin", "loss": [{"loss": 0.1, "test_accuracy": 0.8}],
+             "drift_ppm": [{"drift_ppm": 100.0, "test_accuracy": 0.85}]}
+    assert fault_sweep(sweep, tmp_path / "faults.png").stat().st_size > 0
+    with pytest.raises(ConfigError, match="sweep"):
+        fault_sweep({"healthy": 0.9}, tmp_path / "none.png")

@@ -80,7 +80,8 @@ weight = 50.0
 delay = 1.0
 receptor = "excitatory"
 """)
-    assert main(["twin", str(model), "--bus-access", "csma", "--cycles", "none", "--json", "--no-engine"]) == 0
+    assert main(["twin", str(model), "--bus-access", "csma", "--baud", "250000", "--cycles", "none", "--json",
+                 "--no-engine"]) == 0
     captured = capsys.readouterr()
     out = json.loads(captured.out)
     assert out["bus"]["saturated"] and out["bus"]["late_bytes"] == 24

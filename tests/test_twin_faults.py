@@ -102,10 +102,12 @@ def _burst_board(n_sources=30):
 
 def test_bus_saturation_is_detected_and_reported():
     b = _burst_board(30)
-    slots = run_twin(b, 200.0, transport="bus")
+    planned = run_twin(b, 200.0, transport="bus")     # 31 addresses: the board's bus is planned at 500 kbaud
+    assert planned.bus["baud"] == 500_000 and not planned.bus["saturated"] and planned.lost == 0
+    slots = run_twin(b, 200.0, transport="bus", bus=BusParams(baud=250_000))   # 18 slots a tick
     assert slots.bus["saturated"] and slots.lost_by_cause["no_slot"] > 0
     assert "slots" in slots.bus["saturation"][0]
-    csma = run_twin(b, 200.0, transport="bus", bus=BusParams(access="csma"))
+    csma = run_twin(b, 200.0, transport="bus", bus=BusParams(access="csma", baud=250_000))
     # 30 bytes of 40 us from 256 us after the tick: 18 end by the next tick (0.976 ms), 12 miss it, per burst
     assert csma.bus["saturated"] and csma.bus["late_bytes"] == 4 * 12
     assert csma.bus["bus_load_peak"] == pytest.approx(0.744)  # busy from 0.256 ms to the end of the tick

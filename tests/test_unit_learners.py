@@ -6,10 +6,13 @@ reference unit (neurobox.hardware.unit) for whole runs with rewards.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import neurobox as nb
+from conftest import DIGITS_LIF, digits_network
 from neurobox.engine.precision import choose_scales
 from neurobox.errors import ConfigError
 from neurobox.hardware.board import units_from_network
@@ -117,3 +120,59 @@ def test_integer_scales_are_chosen_from_the_weights_or_declared():
     assert back.populations["out"].fixed_point == {"I_lsb": 0.5}
     with pytest.raises(ConfigError, match="fixed_point.I_lsb"):
         nb.Network().population("p", 1, "iaf_psc_exp", fixed_point={"I_lsb": -1.0})
+
+
+def test_a_unit_starts_from_its_configured_theta():
+    """A trained unit starts where it stopped: its threshold raised by theta, which the board reads from the
+    population's initial values (the only initial value a unit takes)."""
+    board = units_from_network(digits_network())
+    units = board.fixed()
+    assert [u.theta for u in units] == [0, 100, 200, 300]
+    assert board.units[3].theta == 300 * 2.0 ** -7                           # mV in the description
+    pre = np.zeros((200, units[3].n_inputs), dtype=bool)
+    pre[5:150:2, :4] = True
+    raised, plain = simulate(units[3], pre), simulate(dataclasses.replace(units[3], theta=0), pre)
+    assert raised.theta[0] == 300 and plain.theta[0] == 0
+    assert plain.spikes.sum() > raised.spikes.sum() > 0
+    with pytest.raises(ConfigError, match="theta / V_lsb"):
+        fixed_unit(UnitDescription("u", DIGITS_LIF, 1.0, theta=-1.0, V_lsb=2.0 ** -7))
+    with pytest.raises(ConfigError, match="theta / V_lsb"):
+        fixed_unit(UnitDescription("u", DIGITS_LIF, 1.0, theta=600.0, V_lsb=2.0 ** -7))   # 76800 V_lsb
+    net = digits_network()
+    net.populations["exc"].initial["V_m"] = 0.0
+    with pytest.raises(ConfigError) as err:
+        units_from_network(net)
+    assert err.value.field == "populations.exc.initial.V_m" and "theta" in err.value.message
+
+
+def test_a_plastic_projection_brings_its_schedule_and_normalisation_to_the_units():
+    stdp = units_from_network(digits_network()).fixed()[0].stdp
+    assert (stdp.halve_every, stdp.halvings, stdp.norm_target) == (4, 3, 6000)
+    net = reward_network()
+    net.projections["learned"].plasticity.params["normalize_to"] = 100.0
+    with pytest.raises(ConfigError, match="learn by reward do not normalise"):
+        units_from_network(net)
+
+
+def test_the_twin_starts_and_resets_units_at_their_configured_theta():
+    from neurobox.hardware.unit import S_THETA
+    from neurobox.twin.units import UnitBank
+
+    units = units_from_network(digits_network()).fixed()
+    bank = UnitBank(units)
+    assert bank.st[:, S_THETA].tolist() == [0, 100, 200, 300]
+    bank.st[2, S_THETA] = 9999                                               # grown while it ran
+    bank.reset(2)
+    assert bank.state(2)["theta"] == 200
+
+
+def test_a_digits_board_is_the_same_on_the_fixed_engine_and_the_twin():
+    """Trained thresholds, the learning-rate schedule, the normalisation and lateral inhibition: the twin's
+    units on the bus at the board's planned speed (20 addresses: 500 kbaud) spike and learn as the engine."""
+    from neurobox.twin import compare_with_engine, run_twin
+
+    board = units_from_network(digits_network())
+    res = run_twin(board, 1500.0, transport="bus")
+    assert res.bus["baud"] == 500_000 and res.lost == 0
+    assert compare_with_engine(board, res)["equal"]
+    assert all(res.spike_ticks[f"exc.{i}"].size > 10 for i in range(4))

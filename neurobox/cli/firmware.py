@@ -97,8 +97,11 @@ def build(args) -> int:
               f"up to {u['fastest_update_hz']:>8.0f} Hz  x{u['real_time_factor']:.2f} real time")
     if "bus" in report:
         bus = report["bus"]
-        print(f"  bus: {bus['baud']} baud, {bus['bytes_per_s']:g} bytes/s, load {100 * bus['load']:.3f} %, "
-              f"{bus['slots_per_tick']} slots a tick for {bus['addresses_used']} addresses")
+        print(f"  bus: {bus['baud']} baud (UBRR {bus['ubrr']}{', U2X' if bus['u2x'] else ''}), "
+              f"{bus['bytes_per_s']:g} bytes/s, load {100 * bus['load']:.3f} %, {bus['addresses']} slots from "
+              f"cycle {bus['slot_base_cycles']} to {bus['slots_end_cycles']} of {bus['tick_cycles']}; "
+              f"a tick with every source firing: {bus['worst_case_cycles']} cycles"
+              f"{'' if bus['worst_case_fits'] else ' (over the tick)'}")
     return 0
 
 

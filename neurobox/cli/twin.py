@@ -20,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("--bus-access", choices=("slots", "csma"), default="slots",
                    help="slots: each address sends in its slot of the tick (the firmware); csma: right after the "
                         "update, waiting for a free line (default slots)")
-    p.add_argument("--baud", type=int, default=None, help="bus bit rate, bit/s (default 250000)")
+    p.add_argument("--baud", type=int, default=None, help="bus bit rate, bit/s (default: the speed planned for the board, "
+                                                              "250000 to 2000000)")
     p.add_argument("--wire-delay-us", type=float, default=0.0, help="propagation delay of a wire, us (default 0)")
     p.add_argument("--cycles", default="auto",
                    help="cycles per update for the wall-time estimate: auto (measure in simavr if installed), "

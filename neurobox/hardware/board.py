@@ -61,9 +61,11 @@ def _neuron_name(pop: str, n: int, i: int) -> str:
 def units_from_network(network) -> Board:
     """The board of physical units for a neurobox.network.Network.
 
-    Every neuron of a unit model becomes a unit, every source neuron a
-    stimulus input; a plastic projection's rule (additive pair STDP or
-    reward-modulated STDP) becomes its units' rule; delays of 1 to MAX_DELAY
+    Every neuron of a unit model becomes a unit (starting from the adaptive
+    threshold its population's `initial.theta` gives, if any), every source
+    neuron a stimulus input; a plastic projection's rule (additive pair STDP,
+    with its learning-rate schedule and normalisation, or reward-modulated
+    STDP) becomes its units' rule; delays of 1 to MAX_DELAY
     ticks go to the units' delay lines; the integer scales are those the
     fixed-point engine uses (neurobox.engine.precision.choose_scales).
     Raises ConfigError naming the population or projection that cannot be
@@ -82,9 +84,11 @@ def units_from_network(network) -> Board:
             for i in range(pop.n):
                 sources[_neuron_name(name, pop.n, i)] = (name, i)
         elif model in UNIT_MODELS:
-            if pop.initial:
-                raise ConfigError(f"populations.{name}.initial",
-                                  "a physical unit starts at rest; remove the initial values")
+            other = [var for var in pop.initial if var != "theta"]
+            if other:
+                raise ConfigError(f"populations.{name}.initial.{other[0]}",
+                                  "a physical unit starts at rest, from its adaptive threshold theta at most; "
+                                  "remove the other initial values")
             for i in range(pop.n):
                 neurons[_neuron_name(name, pop.n, i)] = (name, i)
         else:
@@ -128,13 +132,28 @@ def units_from_network(network) -> Board:
                                                              "one rule per unit")
     largest = largest_incoming_weights(network, drawn)
     units: list[UnitDescription] = []
-    for name, (pop_name, _) in neurons.items():
-        pop = network.populations[pop_name]
-        v_lsb, i_lsb = choose_scales(pop, largest[pop_name])
-        params = {k: v for k, v in pop.params.items() if k not in FIXED_ONLY}
+    scales = {name: choose_scales(network.populations[name], largest[name]) for name in network.populations
+              if network.populations[name].model.name in UNIT_MODELS}
+    theta = {name: _initial_theta(network, name, v_lsb) for name, (v_lsb, _) in scales.items()}
+    for name, (pop_name, i) in neurons.items():
+        v_lsb, i_lsb = scales[pop_name]
+        params = {k: v for k, v in network.populations[pop_name].params.items() if k not in FIXED_ONLY}
         units.append(UnitDescription(name, params, dt, tuple(inputs[name]), rule_of.get(name), addresses[name],
-                                     V_lsb=v_lsb, I_lsb=i_lsb))
+                                     V_lsb=v_lsb, I_lsb=i_lsb, theta=float(theta[pop_name][i])))
     return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network, neurons=neurons)
+
+
+def _initial_theta(network, pop_name: str, v_lsb: float) -> np.ndarray:
+    """The adaptive threshold (mV) every unit of a population starts from: its `initial.theta` drawn as the
+    engine draws it (mV; V_lsb in a fixed-point model), else 0."""
+    from neurobox.engine.compile import initial_state
+    from neurobox.neurons.lif_fixed import IAF_PSC_EXP_FIXED
+
+    pop = network.populations[pop_name]
+    if "theta" not in pop.initial:
+        return np.zeros(pop.n)
+    theta = initial_state(pop, network.seed)[pop.model.state_index("theta")]
+    return theta * v_lsb if pop.model is IAF_PSC_EXP_FIXED else theta
 
 
 CHIP_RULES = {"stdp": ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max", "halve_every", "halvings",

@@ -81,7 +81,8 @@ class UnitDescription:
     rule: the float parameters of the plastic inputs' rule with its name
     under "rule" ("stdp": neurobox.plasticity.stdp_fixed.fixed_stdp_parameters,
     "rstdp": neurobox.plasticity.rstdp_fixed.fixed_rstdp_parameters), or None;
-    address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales.
+    address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales;
+    theta: the adaptive threshold it starts from (mV; a trained unit starts where it stopped).
     """
 
     name: str
@@ -92,6 +93,7 @@ class UnitDescription:
     address: int = 0
     V_lsb: float = lif_fixed.DEFAULT_V_LSB
     I_lsb: float = lif_fixed.DEFAULT_I_LSB
+    theta: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,7 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
     where = f"units.{desc.name}"
     params = IAF_PSC_EXP.resolve_params(desc.params, f"{where}.params")
     lif = lif_fixed.fixed_parameters(params, desc.dt, desc.V_lsb, desc.I_lsb, f"{where}.params")
+    theta = lif_fixed.theta_to_fixed(desc.theta, lif, f"{where}.theta")
     if not 0 <= desc.address <= MAX_ADDRESS:
         raise ConfigError(f"{where}.address", f"must be in [0, {MAX_ADDRESS}], got {desc.address}")
     weights, receptors, delays = [], [], []
@@ -179,7 +182,7 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
         name=desc.name, address=desc.address, dt=desc.dt, E_L=params["E_L"], lif=lif,
         weights=tuple(weights), receptors=tuple(receptors), plastic=plastic,
         sources=tuple(i.source for i in desc.inputs), stdp=stdp,
-        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp)
+        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp, theta=theta)
 
 
 def unit_constants(unit: FixedUnit) -> np.ndarray:

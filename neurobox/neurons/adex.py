@@ -228,7 +228,7 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
         gi_arr[i] = flush_tiny(gi + in_in[i])
         in_ex[i] = 0.0
         in_in[i] = 0.0
-        n = report_spike(fired, v == v and w == w, i, n, spikes_out)
+        n = report_spike(fired, v, w, i, n, spikes_out)
         if n < 0:
             return n
     return n

@@ -131,13 +131,15 @@ def hold_while_refractory(v, ref, i, v_new):
 
 
 @njit(cache=True, inline="always")
-def report_spike(fired, not_nan, i, n, spikes_out):
+def report_spike(fired, x, y, i, n, spikes_out):
     """The spike count after neuron i: n + 1 (i written to spikes_out) if it fired, n if not,
-    or -1 - i if its state became NaN (not_nan False)."""
+    or -1 - i if its state variables x, y became NaN."""
     if fired:
         spikes_out[n] = i
         return n + 1
-    return n if not_nan else -1 - i
+    if x != x or y != y:
+        return -1 - i
+    return n
 
 
 @njit(cache=True, boundscheck=False)
@@ -153,7 +155,7 @@ def threshold_and_reset(v, ref, v_th, v_reset, ref_steps, spikes_out):
         if fired:
             v[i] = v_reset
             ref[i] = ref_steps
-        n = report_spike(fired, x == x, i, n, spikes_out)
+        n = report_spike(fired, x, x, i, n, spikes_out)
         if n < 0:
             return n
     return n
@@ -187,7 +189,7 @@ def adaptive_threshold_and_reset(v, ref, theta, v_th, v_reset, ref_steps, theta_
             v[i] = v_reset
             ref[i] = ref_steps
             th += theta_plus
-        n = report_spike(fired, x == x, i, n, spikes_out)
+        n = report_spike(fired, x, x, i, n, spikes_out)
         if n < 0:
             return n
         theta[i] = th

@@ -80,15 +80,16 @@ def _kernel(advance, f, form, state, c, syn_in, i_in, spikes_out):
     in_ex, in_in = syn_in[0], syn_in[1]
     reset = (c[_VPEAK], c[_VRESET], c[_D])
     sub = read_substeps(c, _SUB)
+    i_e = c[_IE]
     n = 0
     for i in range(v_arr.shape[0]):
-        v, u, fired = advance(f, form, v_arr[i], u_arr[i], i_ex[i], i_inh[i], c[_IE] + i_in[i], reset, sub)
-        v_arr[i] = v
-        u_arr[i] = u
+        v, u, fired = advance(f, form, v_arr[i], u_arr[i], i_ex[i], i_inh[i], i_e + i_in[i], reset, sub)
         decay_exponential_synapses(i_ex, i_inh, sub[3], sub[4], in_ex, in_in, i)
-        n = report_spike(fired, v == v and u == u, i, n, spikes_out)
+        n = report_spike(fired, v, u, i, n, spikes_out)
         if n < 0:
             return n
+        v_arr[i] = v
+        u_arr[i] = u
     return n
 
 

@@ -268,6 +268,11 @@ def weight_to_fixed(weight_pA: float, p: LifFixedParams, field: str = "weight") 
     return _check_int(weight_pA / p.I_lsb, INT16_MIN, INT16_MAX, field, "weight / I_lsb")
 
 
+def theta_to_fixed(theta_mV: float, p: LifFixedParams, field: str = "theta") -> int:
+    """An adaptive threshold (mV) as a uint16 number of V_lsb; ConfigError if it does not fit."""
+    return _check_int(theta_mV / p.V_lsb, 0, THETA_MAX, field, "theta / V_lsb")
+
+
 def voltage_to_mV(v: int | np.ndarray, p: LifFixedParams, E_L: float) -> float | np.ndarray:
     """Membrane potential in mV from its fixed-point value."""
     return E_L + np.asarray(v, dtype=float) * p.V_lsb if isinstance(v, np.ndarray) else E_L + v * p.V_lsb

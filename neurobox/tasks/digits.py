@@ -65,6 +65,9 @@ N_PIXELS = 64
 N_CLASSES = 10
 TEST_FRACTION = 0.3
 MODEL_FILE = "digits_model.toml"
+DEMO_IMAGES = 16
+"""Test images (the first of the test split) whose input spikes a saved model carries, so that running it shows
+the network answer; on the units that is 16 x 140 ms = 2240 ticks."""
 META_FILE = "digits_meta.json"
 PHASES = {"train": 0, "label": 1, "test": 2}
 FROZEN_TAU_THETA = 1e15      # ms: the thresholds of a trained network do not decay
@@ -152,7 +155,7 @@ class UnitDigitsConfig:
     eval_rate_hz: float = 120.0   # Hz; labelling and testing start at the training rate ...
     eval_boost_hz: float = 30.0   # ... and raise it by this per repetition ...
     eval_max_repeats: int = 30    # ... until the units answer
-    batch: int = 25
+    batch: int = 1                # images per engine run: 1 = the host waits for the answer to each image
     tau_m: float = 100.0          # ms
     tau_syn_ex: float = 2.0       # ms
     tau_syn_in: float = 10.0      # ms
@@ -216,14 +219,17 @@ def exc_params(config: DigitsConfig, theta_plus: float) -> dict[str, float]:
 
 
 def build_network(config: DigitsConfig | UnitDigitsConfig, seed: int, *, weights: np.ndarray | None = None,
-                  theta: np.ndarray | None = None, learning: bool = True, unreliable: bool = False):
+                  theta: np.ndarray | None = None, learning: bool = True, unreliable: bool = False,
+                  resume: bool = False):
     """The digits network: plastic with random weights (learning=True), or frozen with given arrays.
 
     weights: (64, n_exc) nS (pA for the units), input -> exc; theta: (n_exc,) mV, initial thresholds;
-    unreliable: frozen projections get a transmission probability (1.0 to start) that faults can lower.
+    unreliable: frozen projections get a transmission probability (1.0 to start) that faults can lower;
+    resume (units): plastic at the learning rate the units' schedule ends with, as a trained board
+    that keeps learning.
     """
     if isinstance(config, UnitDigitsConfig):
-        return _unit_network(config, seed, weights, theta, learning, unreliable)
+        return _unit_network(config, seed, weights, theta, learning, unreliable, resume)
     import neurobox as nb
 
     n = config.n_exc
@@ -266,7 +272,8 @@ def _initial_weights(config, seed: int) -> np.ndarray:
     return w * (config.w_sum / w.sum(axis=0, keepdims=True))
 
 
-def _unit_network(config: UnitDigitsConfig, seed: int, weights, theta, learning: bool, unreliable: bool):
+def _unit_network(config: UnitDigitsConfig, seed: int, weights, theta, learning: bool, unreliable: bool,
+                  resume: bool):
     """The physical digits network (see UnitDigitsConfig and the module docstring)."""
     import neurobox as nb
 
@@ -290,6 +297,9 @@ def _unit_network(config: UnitDigitsConfig, seed: int, weights, theta, learning:
                       "tau_minus": config.tau_plus, "w_min": 0.0, "w_max": INT16_MAX * config.I_lsb,
                       "halve_every": float(max(1, round(config.halve_after / n))), "halvings": float(config.halvings),
                       "normalize_to": config.w_sum, "normalize_every_ms": 0.0}
+        if resume:  # the rate after the last halving, in whole weight steps as the units hold it
+            steps = int(round(config.A_plus / config.I_lsb)) >> config.halvings
+            plasticity.update(A_plus=steps * config.I_lsb, halve_every=0.0, halvings=0.0)
     p_transmit = 1.0 if (unreliable and not learning) else None
     net.connect("input", "exc", "explicit", pre_ids=pre.ravel(), post_ids=post.ravel(), weight=w.ravel(),
                 delay=config.dt, receptor="excitatory", plasticity=plasticity, name="input_exc",
@@ -594,16 +604,36 @@ def save(trained: TrainedDigits, out_dir: str | os.PathLike) -> tuple[Path, Path
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    net = build_network(trained.config, trained.seed, weights=trained.weights, theta=trained.theta,
-                        learning=False)
+    net, labels = trained_network(trained)
     model = out / MODEL_FILE
     net.save(model)
     meta = out / META_FILE
     kind = "units" if isinstance(trained.config, UnitDigitsConfig) else "float"
     atomic_write_text(meta, json.dumps({"task": "digits", "network": kind, "seed": trained.seed,
-                                        "config": asdict(trained.config),
-                                        "train_seconds": trained.train_seconds}, indent=1) + "\n")
+                                        "config": asdict(trained.config), "train_seconds": trained.train_seconds,
+                                        "demo_labels": labels}, indent=1) + "\n")
     return model, meta
+
+
+def trained_network(trained: TrainedDigits):
+    """The network to save: the learned weights and thresholds, its inputs a demo of the first DEMO_IMAGES test
+    images (each at the test rate for present_ms, then rest_ms of silence). The float network is frozen; the
+    units keep learning, as a trained board does, at the rate their schedule ended with. Returns it and the
+    demo images' labels."""
+    config = trained.config
+    units = isinstance(config, UnitDigitsConfig)
+    net = build_network(config, trained.seed, weights=trained.weights, theta=trained.theta, learning=units,
+                        resume=units)
+    _, _, x_te, y_te = load_split(trained.seed)
+    rate = config.eval_rate_hz if config.eval_rate_hz > 0 else config.max_rate_hz
+    slot = config.present_ms + config.rest_ms
+    rng = np.random.default_rng([trained.seed, 505])
+    trains = [_spike_trains(x_te[k], rate, config.present_ms, k * slot, config.dt, rng) for k in range(DEMO_IMAGES)]
+    t = np.concatenate([tr[0] for tr in trains])
+    ids = np.concatenate([tr[1] for tr in trains])
+    net.populations["input"].set(spike_times=[np.sort(t[ids == p]).tolist() for p in range(N_PIXELS)])
+    net.duration = DEMO_IMAGES * slot
+    return net, [int(y) for y in y_te[:DEMO_IMAGES]]
 
 
 def load(out_dir: str | os.PathLike) -> TrainedDigits:
@@ -645,6 +675,7 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
     learning_units, ...) and the files written.
     """
     from neurobox.viz.plots import raster
+    from neurobox.viz.task_plots import fault_sweep as fault_plot
     from neurobox.viz.task_plots import weight_images
 
     out = Path(out)
@@ -673,7 +704,11 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
                "network": "units" if isinstance(config, UnitDigitsConfig) else "float",
                "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
                "evaluate_seconds": round(evaluation.seconds, 2), "model": str(model), "out": str(out)}
+    files = [model, meta, weights_png, raster_png]
     if sweep is not None:
         summary["faults"] = sweep
-    return summary, [model, meta, weights_png, raster_png]
+        where = "the twin's units" if target == "twin" else "the engine"
+        files.append(fault_plot(sweep, out / "faults.png", title=f"faults on the trained digits network, "
+                                                                  f"{config.n_exc} learning units, on {where}"))
+    return summary, files
 

@@ -129,7 +129,7 @@ def wall_time(board: Board, duration_ms: float, sim_wall_s: float, cycles_per_up
 
     physical_s: the boards at the model's tick (real time: one tick per dt);
     fastest_s: at the shortest tick that still fits `cycles_per_update`
-    (and, on the bus, one slot per address); twin_s: the whole twin run
+    (and, on the bus, one slot per address at the board's planned speed); twin_s: the whole twin run
     (setup included), twin_loop_s: its event loop; speedup_vs_physical:
     physical_s / twin_s (loop_speedup_vs_physical: physical_s / twin_loop_s).
     """
@@ -140,9 +140,10 @@ def wall_time(board: Board, duration_ms: float, sim_wall_s: float, cycles_per_up
            "loop_speedup_vs_physical": round(physical_s / loop_s, 2) if loop_s else None,
            "tick_ms": board.dt, "cycles_per_update": cycles_per_update, "cycles_source": source}
     if cycles_per_update:
+        from neurobox.hardware.avr.bus import board_bus
         from neurobox.hardware.avr.network import shortest_tick_cycles
 
-        tick = shortest_tick_cycles(cycles_per_update, "wired" if mode == "wire" else "bus", len(board.addresses))
+        tick = shortest_tick_cycles(cycles_per_update, "wired" if mode == "wire" else "bus", board_bus(board))
         steps = duration_ms / board.dt
         out["fastest_tick_us"] = round(tick / config.F_CPU * 1e6, 3)
         out["fastest_s"] = round(steps * tick / config.F_CPU, 6)

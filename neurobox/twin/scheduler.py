@@ -33,6 +33,7 @@ import numpy as np
 
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
+from neurobox.hardware.avr.bus import board_bus
 from neurobox.hardware.board import Board
 from neurobox.hardware.unit import FixedUnit
 from neurobox.twin.clocks import Clock, nominal
@@ -208,10 +209,14 @@ def _wire_transport(params: WireParams | None, board: Board, numbering: Numberin
 
 def _bus_transport(params: BusParams | None, board: Board, numbering: Numbering, faults: list, ledger: Ledger,
                    rng: np.random.Generator) -> BusTransport:
-    """The shared bus at the board's addresses; a stuck-bus fault holds the line from its time on."""
+    """The shared bus at the board's addresses and, unless `params` gives them, its planned speed and receive
+    ring; a stuck-bus fault holds the line from its time on."""
     stuck_from = min((f.at_ns for f in faults if isinstance(f, Stuck)), default=NEVER)
     addresses = np.array([board.addresses[x] for x in numbering.units + numbering.stimuli], dtype=np.int64)
-    return BusTransport(_with_drop(params or BusParams(), faults), numbering.inp_src, addresses,
+    params = params or BusParams()
+    planned = board_bus(board)
+    params = replace(params, baud=params.baud or planned.baud, rx_size=params.rx_size or planned.rx_size)
+    return BusTransport(_with_drop(params, faults), numbering.inp_src, addresses,
                         config.tick_timer(board.dt).cycles, nominal(board.dt).period_ns, ledger, rng, stuck_from)
 
 

@@ -15,10 +15,11 @@ spikes (the board reference's convention), each a 2-tick pulse driven half
 way through the tick. A reset or dead unit's axon goes low (pin tri-stated,
 pulled down); at boot a unit takes its current pin levels as the last sample.
 
-Bus (`BusTransport`): one line, `baud` bit/s, `frame_bits` per byte
-(start, 8 data, stop). A spike is one byte 0x80|address, sent by the unit in
-its own slot, `slot_cycles(address)` after its tick (access "slots", the
-firmware), or as soon as its update is done, `update_cycles` after the
+Bus (`BusTransport`): one line, `baud` bit/s (by default the speed planned
+for the board, neurobox.hardware.avr.bus), `frame_bits` per byte (start, 8
+data, stop). A spike is one byte 0x80|address, sent by the unit in its own
+slot, SLOT_BASE_CYCLES + address byte times after its tick (access "slots",
+the firmware), or as soon as its update is done, `update_cycles` after the
 tick (access "csma"). A slot that does not end within the tick is never
 reached by Timer1: those spikes are not sent (cause "no_slot"). The line
 is arbitrated (a transmitter waits while the line is busy; among waiting
@@ -40,8 +41,8 @@ to every unit; a unit sees it in the tick after the host sent it, as a
 spike. Wire: two lines, "reward" and "punish", driven like a stimulus wire
 (a 2-tick pulse from half way through the tick; a pulse while the line is
 still high makes no edge and is lost); each unit samples both on its tick.
-Bus: one byte, 0x80|127 (reward) or 0x80|126 (punishment), requested at
-the start of the tick, while the units are busy with their update and the
+Bus: one byte, 0x80|127 (reward) or 0x80|126 (punishment), requested in
+the byte time before slot 0, when every unit has read its inputs and the
 line is free; it takes part in arbitration, loss and rx_size like any
 byte. Broadcasts are counted apart from spikes (`finish`: "broadcasts").
 The broadcast sources are numbered after the stimulus neurons.
@@ -76,22 +77,23 @@ class WireParams:
 
 @dataclass(frozen=True)
 class BusParams:
-    """baud: bit/s; frame_bits: bits per byte; access: "slots" or "csma"; update_cycles: csma send offset
-    (CPU cycles after the tick); tx_depth, rx_size: bytes; drop: probability a byte is lost."""
+    """baud: bit/s, rx_size: bytes of a unit's receive ring (None: as planned for the board,
+    neurobox.hardware.avr.bus); frame_bits: bits per byte; access: "slots" or "csma"; update_cycles: csma
+    send offset (CPU cycles after the tick); tx_depth: bytes; drop: probability a byte is lost."""
 
-    baud: int = config.BUS_BAUD
+    baud: int | None = None
     frame_bits: int = config.BYTE_BITS
     access: str = "slots"
     update_cycles: int = config.SLOT_BASE_CYCLES
     tx_depth: int = 2
-    rx_size: int = 32
+    rx_size: int | None = None
     drop: float = 0.0
 
     def check(self) -> None:
         if self.access not in ("slots", "csma"):
             raise ConfigError("bus.access", f"unknown bus access {self.access!r}; allowed: slots, csma")
         for name in ("baud", "frame_bits", "tx_depth", "rx_size"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise ConfigError(f"bus.{name}", f"must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.drop <= 1.0:
             raise ConfigError("bus.drop", f"must be in [0, 1], got {self.drop}")
@@ -483,7 +485,8 @@ class BusTransport:
         else:
             self.offset_cycles = np.full(addresses.size, params.update_cycles, dtype=np.int64)
             self.sendable = np.ones(addresses.size, dtype=bool)
-        self.offset_cycles[list(self.hosts)] = 0    # the host sends at the start of a tick, while units update
+        # the host broadcasts in the byte time before slot 0, when every unit has read its inputs
+        self.offset_cycles[list(self.hosts)] = config.SLOT_BASE_CYCLES - byte_cycles
         self.sendable[list(self.hosts)] = True
         self.broadcasts = {"sent": 0, "lost": 0}
         self.slots_per_tick = max(0, (tick_cycles - config.SLOT_BASE_CYCLES) // byte_cycles)
@@ -537,9 +540,10 @@ class BusTransport:
         self.st_k = 0
 
     def broadcast(self, pulse: int, t_ns: int, clock) -> None:
-        """The host's byte 0x80|127 (reward) or 0x80|126 (punishment), requested at the start of the tick at t_ns."""
+        """The host's byte 0x80|127 (reward) or 0x80|126 (punishment), requested at its time in the tick at t_ns."""
         self.broadcasts["sent"] += 1
-        self._request(self.hosts[0 if pulse > 0 else 1], t_ns, t_ns)
+        host = self.hosts[0 if pulse > 0 else 1]
+        self._request(host, t_ns + clock.cycles_ns(self.offset_cycles[host], config.F_CPU), t_ns)
 
     def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
         """Bytes for the units that fired in their tick at t_ns; spiked: per unit; nfired: how many (-1: unknown)."""
@@ -692,7 +696,7 @@ class BusTransport:
         for cause in ("tx_overflow", "rx_overflow"):
             if self.ledger.lost.get(cause):
                 saturated_reasons.append(f"{self.ledger.lost[cause]} spike deliveries lost to {cause}")
-        return {"bus_load": busy / end_ns if end_ns > 0 else 0.0,
+        return {"baud": self.p.baud, "bus_load": busy / end_ns if end_ns > 0 else 0.0,
                 "bus_load_series": series, "bus_load_peak": float(series.max()) if series.size else 0.0,
                 "bytes": int(keep.sum()), "late_bytes": self.late,
                 "first_late_ms": None if self.first_late_ns is None else self.first_late_ns / 1e6,

@@ -7,7 +7,8 @@ the bank's flat arrays, plus the firmware's EEPROM copy of the weights
 (main.c `persist_weights`): every `persist_steps` ticks a snapshot of the
 weights is taken and copied to EEPROM one changed byte per tick, when the
 EEPROM is ready (`EEPROM_WRITE_NS` after the last byte written). `reset(u)`
-is the firmware's start-up: state, lines, traces and LED cleared, weights
+is the firmware's start-up: state, lines, traces and LED cleared (the
+adaptive threshold back to the unit's configured theta), weights
 read back from EEPROM (the bytes, little-endian int16, so a copy
 interrupted half way can leave a weight torn between old and new). The
 EEPROM starts holding the configured weights, as after the first power-up
@@ -100,7 +101,7 @@ class UnitBank:
         self.line = np.zeros(total, dtype=np.int64)
         self.x = np.zeros(total, dtype=np.int64)
         self.c = np.zeros(total, dtype=np.int64)
-        self.st = np.stack([fresh_state() for _ in units]) if units else np.zeros((0, 1), np.int64)
+        self.st = np.stack([fresh_state(u.theta) for u in units]) if units else np.zeros((0, 1), np.int64)
         self.persist = np.zeros((n, 3), dtype=np.int64)   # count, position (-1: no copy under way), ready_ns
         self.persist[:, 1] = -1
         self.reward = np.zeros(n, dtype=np.int64)
@@ -129,9 +130,10 @@ class UnitBank:
         return np.where(word >= 0x8000, word - 0x10000, word)
 
     def reset(self, u: int) -> None:
-        """The firmware's start-up after a reset: state cleared, weights from EEPROM (plastic units) or flash."""
+        """The firmware's start-up after a reset: state cleared (the threshold back to its configured theta),
+        weights from EEPROM (plastic units) or flash."""
         a, b = self.ptr[u], self.ptr[u + 1]
-        self.st[u] = fresh_state()
+        self.st[u] = fresh_state(self.units[u].theta)
         self.line[a:b] = self.x[a:b] = self.c[a:b] = 0
         self.persist[u, :2] = (0, -1)
         self.w[a:b] = self.eeprom_weights(u) if self.par[u, C_RULE] else self.w0[a:b]

@@ -68,3 +68,31 @@ def learning_curve(curves: np.ndarray, block: int, path: str | os.PathLike, *, t
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+FAULT_PANELS = (("loss", "packet loss", 100.0, "%"), ("dead_fraction", "dead units", 100.0, "%"),
+                ("reset_fraction", "units reset once", 100.0, "%"), ("drift_ppm", "clock drift up to", 1.0, "ppm"))
+"""The kinds of fault a sweep may hold: (key, axis label, scale to the axis unit, unit)."""
+
+
+def fault_sweep(sweep: dict, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Test accuracy against each kind of fault of a sweep (neurobox.tasks.digits.fault_sweep), one panel each,
+    with the healthy accuracy (0 on every axis) as the first point and as a dotted line."""
+    panels = [p for p in FAULT_PANELS if sweep.get(p[0])]
+    if not panels:
+        raise ConfigError("sweep", "no fault cases to draw")
+    healthy = float(sweep["healthy"])
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 3.0), dpi=90, squeeze=False)
+    for ax, (key, label, scale, unit) in zip(axes[0], panels):
+        rows = sweep[key]
+        x = [0.0] + [scale * r[key] for r in rows]
+        y = [100 * healthy] + [100 * r["test_accuracy"] for r in rows]
+        ax.plot(x, y, "o-", color="#c0392b", linewidth=1.6, markersize=4)
+        ax.axhline(100 * healthy, color="#7f8c8d", linestyle=":", linewidth=1.0)
+        ax.axhline(10.0, color="#2471a3", linestyle=":", linewidth=1.0)
+        ax.set_ylim(0.0, 100.0)
+        ax.set_xlabel(f"{label} ({unit})")
+        ax.set_ylabel("test accuracy (%)")
+    axes[0][0].text(0.02, 0.04, "chance", color="#2471a3", fontsize=7, transform=axes[0][0].transAxes)
+    fig.suptitle(title or f"faults on a trained network ({sweep.get('target', 'engine')})", fontsize=9)
+    return save_figure(fig, path)

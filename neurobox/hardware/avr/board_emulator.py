@@ -3,12 +3,14 @@
 `emulate_board` builds every unit, then runs them together in simavr
 (runner/board_runner.c): in wired mode each axon pin drives the dendrite
 pins it is wired to, in bus mode every UART byte reaches every other unit.
-The stimulus wires (or stimulus bytes) are driven in the middle of the tick
-in which their source fired, as a unit's axon would; so are the host's
-reward pulses, in the middle of the tick before the one they are seen in
-(the reward and punishment lines of every unit that learns by reward, or
-the bytes 0x80|127 and 0x80|126 on the bus). Units may start with
-different clock phases, as separate boards do.
+The stimulus wires are driven in the middle of the tick in which their
+source fired, as a unit's axon would; so are the host's reward pulses, in
+the middle of the tick before the one they are seen in (the reward and
+punishment lines of every unit that learns by reward). On the bus the host
+sends a stimulus byte in its source's slot of that tick, and the bytes
+0x80|127 and 0x80|126 at its broadcast time (neurobox.hardware.avr.bus), on
+the board's nominal clock. Units may start with different clock phases, as
+separate boards do.
 
 `verify_board_emulation` compares every unit's state, tick by tick, with the
 fixed-point reference of the whole board (neurobox.hardware.board): this
@@ -27,15 +29,20 @@ import numpy as np
 from neurobox.errors import SimulationError
 from neurobox.hardware.avr import config, emulator
 from neurobox.hardware.avr.build import Image, build
-from neurobox.hardware.avr.network import plan_board
+from neurobox.hardware.avr.network import plan_board, planned_bus
 from neurobox.hardware.avr.verify import first_mismatch
 from neurobox.hardware.board import Board, board_inputs, reward_schedule, source_spikes, wire_pulses
 from neurobox.hardware.unit import simulate
 
 
+def _in_tick(t: int, tick: int, cycles: int) -> int:
+    """Board time of `cycles` after the start of tick t: the first tick interrupt comes one period after start-up."""
+    return (t + 1) * tick + cycles
+
+
 def _mid_tick(t: int, tick: int) -> int:
-    """Board time (cycles) in the middle of tick t: the first tick interrupt comes one period after start-up."""
-    return (t + 1) * tick + tick // 2
+    """Board time (cycles) in the middle of tick t."""
+    return _in_tick(t, tick, tick // 2)
 
 
 @dataclass
@@ -46,14 +53,15 @@ class BoardEmulation:
     reason: str
 
 
-def _reward_lines(pulses: np.ndarray, units, maps, index: dict, mode: str, tick: int) -> list[str]:
-    """The host's reward pulses as the runner's events: pulse t is sent in the middle of tick t - 1."""
+def _reward_lines(pulses: np.ndarray, units, maps, index: dict, mode: str, tick: int, bus) -> list[str]:
+    """The host's reward pulses as the runner's events: pulse t is sent in tick t - 1 (in its middle on the
+    lines, at the broadcast time on the bus)."""
     lines = []
     for t in np.flatnonzero(pulses):
         sign = int(pulses[t])
         if mode == "bus":
             address = config.REWARD_ADDRESS if sign > 0 else config.PUNISH_ADDRESS
-            lines.append(f"byte {_mid_tick(int(t) - 1, tick)} {0x80 | address:02x}")
+            lines.append(f"byte {_in_tick(int(t) - 1, tick, bus.host_cycles)} {0x80 | address:02x}")
             continue
         for u in units:
             if u.rstdp is not None:
@@ -69,11 +77,12 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
     """Run every unit of `board` together for `steps` ticks; `phases`: start delay (cycles) per unit;
     `reward`: the host's pulses, one per tick (neurobox.hardware.board.reward_schedule).
 
-    `images`: firmware already built per unit name (as `config.header(u, pins, addresses=board.addresses)`);
-    the others are built here."""
+    `images`: firmware already built per unit name (as `config.header(u, pins, addresses=board.addresses,
+    bus=planned_bus(board))` on the bus); the others are built here."""
     pulses = reward_schedule(reward, steps, mode)
     units = board.fixed()
     maps = plan_board(board, units, mode)
+    bus = planned_bus(board) if mode == "bus" else None
     tick = config.tick_timer(board.dt).cycles
     phases = phases or {}
     index = {u.name: k for k, u in enumerate(units)}
@@ -84,8 +93,8 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
     with tempfile.TemporaryDirectory(prefix="neurobox-board-") as tmp:
         out = Path(work_dir or tmp)
         for u in units:
-            image = (images or {}).get(u.name) or build(config.header(u, maps[u.name], addresses=board.addresses),
-                                                        out, u.name)
+            image = (images or {}).get(u.name) or build(config.header(u, maps[u.name], addresses=board.addresses,
+                                                                      bus=bus), out, u.name)
             lines.append(f"unit {image.elf} {image.state_address} {config.state_size(u)} "
                          f"{int(phases.get(u.name, 0))}")
         if mode == "bus":
@@ -103,9 +112,10 @@ def emulate_board(board: Board, steps: int, mode: str = "wired", phases: dict[st
                                      f"{dendrite} 0")
         if mode == "bus":
             for src, s in stim.items():
+                slot = bus.slot_cycles(board.addresses[src])
                 for t in np.flatnonzero(s):
-                    lines.append(f"byte {_mid_tick(int(t), tick)} {0x80 | board.addresses[src]:02x}")
-        lines += _reward_lines(pulses, units, maps, index, mode, tick)
+                    lines.append(f"byte {_in_tick(int(t), tick, slot)} {0x80 | board.addresses[src]:02x}")
+        lines += _reward_lines(pulses, units, maps, index, mode, tick, bus)
         exe = emulator.runner_path("board_runner")
         limit = emulator.BOOT_CYCLES + (steps + 1) * tick + max(phases.values(), default=0)
         try:

@@ -1,10 +1,12 @@
 """The generated per-unit configuration header and the layouts the firmware shares with Python.
 
 `header(unit, pins, ...)` writes `unit_config.h`: the neuron's integer
-constants, its synapse table (initial weights, receptors, plastic flags,
-delays, and dendrite pins or source addresses), the learning rule's
-constants (and the reward lines), LED constants, address, pin map, tick
-timer and bus settings. `STATE_LAYOUT` is `struct unit_state` (unit.h).
+constants (and its adaptive threshold), its synapse table in the firmware's
+input order (`input_order`: the plastic inputs first; initial weights,
+receptors, delays, and dendrite pins or source addresses), the learning
+rule's constants (and the reward lines), LED constants, address, pin map,
+tick timer and the bus (neurobox.hardware.avr.bus: speed, slot, receive
+ring). `STATE_LAYOUT` is `struct unit_state` (unit.h).
 """
 from __future__ import annotations
 
@@ -21,8 +23,6 @@ F_CPU = 16_000_000
 """Clock of every unit, Hz (crystal)."""
 PRESCALERS = ((1, 1), (8, 2), (64, 3), (256, 4), (1024, 5))
 """Timer1 prescaler and its CS1 bits."""
-BUS_BAUD = 250_000
-"""UART bit rate on the bus (UBRR = 3 at 16 MHz, exact)."""
 BYTE_BITS = 10
 """Bits on the line per address-event byte (start, 8 data, stop)."""
 AXON_HOLD = 2
@@ -33,10 +33,13 @@ PERSIST_STEPS = 10_000
 a weight byte is rewritten at most once a pass, so the 100,000-write
 endurance of the EEPROM lasts over 11 days of continuous learning at 1 ms."""
 SLOT_BASE_CYCLES = 4096
-"""Bus slot 0 begins this many cycles after the tick, when every unit has
-finished its update (on the example board the worst case measured is
-about 2,100 cycles, a learner with 16 plastic inputs about 3,800; the build
-refuses a unit that needs more)."""
+"""Bus slot 0 begins this many cycles after the tick (neurobox.hardware.avr.bus): every unit has read its
+inputs, stepped its neuron and armed its spike byte by then (a unit with 113 inputs about 2,000 cycles after
+the tick), and a receiver whose tick lags the sender's by less than this still takes the byte in its next
+tick."""
+BUS_LEAD_CYCLES = 96
+"""The slot's timer interrupt comes this long before the slot and waits for it (main.c send_in_slot): longer
+than a receive interrupt (about 73 cycles), which may be running when it falls due."""
 TICK_VECTOR = 6
 """TIMER1_COMPA is interrupt vector 6 on the ATmega8 (byte address 12)."""
 REWARD_ADDRESS = MAX_ADDRESS + 2
@@ -70,15 +73,17 @@ def tick_timer(dt: float) -> Tick:
 
 
 STATE_LAYOUT = (
-    ("v", "h", False, None), ("i_ex", "h", False, None), ("i_in", "h", False, None), ("ref", "B", False, None),
-    ("spiked", "B", False, None), ("x_post", "H", False, None), ("led_flash", "B", False, None),
-    ("led_learn", "B", False, None), ("led_since", "B", False, None), ("led_g", "B", False, None),
-    ("led_r", "B", False, None), ("led_b", "B", False, None), ("axon_hold", "B", False, None),
-    ("learned", "B", False, None), ("w", "h", True, None), ("x_pre", "H", True, None),
-    ("line", "H", True, "DELAY_LINES"), ("c", "H", True, "RSTDP_ON"), ("reward", "b", False, "RSTDP_ON"),
+    ("v", "h", None, None), ("i_ex", "h", None, None), ("i_in", "h", None, None), ("ref", "B", None, None),
+    ("spiked", "B", None, None), ("x_post", "H", None, None), ("led_flash", "B", None, None),
+    ("led_learn", "B", None, None), ("led_since", "B", None, None), ("led_g", "B", None, None),
+    ("led_r", "B", None, None), ("led_b", "B", None, None), ("axon_hold", "B", None, None),
+    ("learned", "B", None, None), ("theta", "H", None, "THETA_ON"), ("n_post", "H", None, "STDP_SCHEDULE"),
+    ("w", "h", "inputs", None), ("x_pre", "H", "plastic", "LEARNING"), ("line", "H", "inputs", "DELAY_LINES"),
+    ("c", "H", "plastic", "RSTDP_ON"), ("reward", "b", None, "RSTDP_ON"),
 )
-"""`struct unit_state` in unit.h, in order (little-endian, no padding): field, struct code, one per
-input, and the unit_config.h switch it is compiled in under (None: always)."""
+"""`struct unit_state` in unit.h, in order (little-endian, no padding): field, struct code, how many (None: one,
+"inputs": one per input, "plastic": one per plastic input, in input order), and the unit_config.h switch it is
+compiled in under (None: always)."""
 
 
 def delay_lines(unit: FixedUnit) -> bool:
@@ -86,29 +91,55 @@ def delay_lines(unit: FixedUnit) -> bool:
     return any(d > 1 for d in unit.input_delays)
 
 
+def theta_on(unit: FixedUnit) -> bool:
+    """The unit's firmware has the adaptive threshold: it grows with spikes or starts above 0."""
+    return unit.lif.theta_plus != 0 or unit.theta != 0
+
+
+def stdp_schedule(unit: FixedUnit) -> bool:
+    """The unit's firmware counts its spikes for the learning-rate schedule: a_plus halves at least once."""
+    return unit.stdp is not None and unit.stdp.halve_every > 0 and unit.stdp.halvings > 0
+
+
 def _switches(unit: FixedUnit) -> dict[str | None, bool]:
-    return {None: True, "DELAY_LINES": delay_lines(unit), "RSTDP_ON": unit.rstdp is not None}
+    return {None: True, "DELAY_LINES": delay_lines(unit), "RSTDP_ON": unit.rstdp is not None,
+            "LEARNING": unit.rule is not None, "THETA_ON": theta_on(unit), "STDP_SCHEDULE": stdp_schedule(unit)}
 
 
-def state_fields(unit: FixedUnit) -> list[tuple[str, str, bool]]:
-    """The fields of `unit`'s state struct: (name, struct code, one per input)."""
+def input_order(unit: FixedUnit) -> list[int]:
+    """The order the firmware keeps a unit's inputs in (its tables, state and EEPROM): the plastic inputs first,
+    then the others, each in input order, so that a learning rule runs over one block of inputs 0 .. N_PLASTIC - 1."""
+    plastic = list(unit.plastic_index)
+    return plastic + [j for j in range(unit.n_inputs) if not unit.plastic[j]]
+
+
+def state_fields(unit: FixedUnit) -> list[tuple[str, str, str | None, int]]:
+    """The fields of `unit`'s state struct: (name, struct code, how many as in STATE_LAYOUT, count)."""
     on = _switches(unit)
-    return [(name, code, per_input) for name, code, per_input, switch in STATE_LAYOUT if on[switch]]
+    counts = {None: 1, "inputs": max(unit.n_inputs, 1), "plastic": len(unit.plastic_index)}
+    return [(name, code, many, counts[many]) for name, code, many, switch in STATE_LAYOUT if on[switch]]
 
 
 def state_format(unit: FixedUnit) -> str:
     """struct format of `unit`'s `struct unit_state`."""
-    n = max(unit.n_inputs, 1)
-    return "<" + "".join(f"{n}{code}" if per_input else code for _, code, per_input in state_fields(unit))
+    return "<" + "".join(f"{count}{code}" for _, code, _, count in state_fields(unit))
 
 
 def decode_state(raw: bytes, unit: FixedUnit) -> dict:
-    """The firmware's state from its SRAM bytes: scalars as ints, per-input fields as lists."""
+    """The firmware's state from its SRAM bytes: scalars as ints, per-input fields as lists in input order (a
+    field of the plastic inputs spread over all inputs, 0 on the others, as in the reference)."""
     fmt = state_format(unit)
     values = iter(struct.unpack(fmt, raw[:struct.calcsize(fmt)]))
-    n = max(unit.n_inputs, 1)
-    return {name: [next(values) for _ in range(n)] if per_input else next(values)
-            for name, _, per_input in state_fields(unit)}
+    order = input_order(unit) or [0]
+    out = {}
+    for name, _, many, count in state_fields(unit):
+        if many is None:
+            out[name] = next(values)
+            continue
+        out[name] = [0] * max(unit.n_inputs, 1)
+        for j in order[:count]:
+            out[name][j] = next(values)
+    return out
 
 
 def state_size(unit: FixedUnit) -> int:
@@ -116,11 +147,23 @@ def state_size(unit: FixedUnit) -> int:
 
 
 def config_hash(unit: FixedUnit) -> int:
-    """16-bit fingerprint of a unit's configuration (neuron, synapses, delays, rule, address): EEPROM weights
-    from another configuration are ignored."""
+    """16-bit fingerprint of a unit's configuration (neuron, initial theta, synapses, delays, rule, address):
+    EEPROM weights from another configuration are ignored."""
     text = repr((unit.lif, unit.weights, unit.receptors, unit.plastic, unit.stdp, unit.address,
-                 unit.input_delays, unit.rstdp))
+                 unit.input_delays, unit.rstdp, unit.theta))
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:2], "little")
+
+
+def _check_normalisation(unit: FixedUnit) -> None:
+    """ConfigError unless the normalisation's dividend, (norm_target << 16) + total / 2, fits 32 bits unsigned
+    for every sum of the plastic weights (stdp_fixed.scale_factor as one 32-bit division on the chip)."""
+    s = unit.stdp
+    most = (s.norm_target << 16) + len(unit.plastic_index) * max(s.w_max, 0) // 2
+    if most >= 1 << 32:
+        raise ConfigError(f"units.{unit.name}.rule.normalize_to",
+                          f"unit {unit.name}: normalize_to is {s.norm_target} I_lsb; the chip divides "
+                          f"(normalize_to << 16) + sum / 2 in 32 bits, which allows at most "
+                          f"{((1 << 32) - 1 - len(unit.plastic_index) * max(s.w_max, 0) // 2) >> 16} I_lsb")
 
 
 def _pin(name: str) -> tuple[str, int]:
@@ -136,16 +179,6 @@ def axon_cycles(dt: float) -> int:
     return tick_timer(dt).cycles // 2
 
 
-def byte_cycles() -> int:
-    """CPU cycles one address-event byte occupies the bus."""
-    return BYTE_BITS * F_CPU // BUS_BAUD
-
-
-def slot_cycles(address: int) -> int:
-    """Cycle after the tick at which the unit with `address` may send its spike on the bus."""
-    return SLOT_BASE_CYCLES + address * byte_cycles()
-
-
 def input_chains(sources: list[int]) -> tuple[list[int], list[int]]:
     """The bus look-up of a unit's inputs by source address, as chains of input indices plus one (0 ends a
     chain): first[a] starts the chain of the inputs address a feeds (a in 0..127), following[j] continues it
@@ -157,10 +190,11 @@ def input_chains(sources: list[int]) -> tuple[list[int], list[int]]:
 
 
 def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
-           addresses: dict[str, int] | None = None) -> str:
+           addresses: dict[str, int] | None = None, bus=None) -> str:
     """The text of unit_config.h for `unit` wired as `pins`.
 
-    `addresses` maps source unit names to bus addresses (bus mode).
+    Bus mode: `addresses` maps source unit names to bus addresses; `bus` is the board's
+    neurobox.hardware.avr.bus.BusPlan (default: the plan of the addresses this unit sees).
     """
     if unit.n_inputs == 0:
         raise ConfigError(f"units.{unit.name}.inputs", "a unit needs at least one input to be built as firmware")
@@ -170,6 +204,10 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
     lif = unit.lif
     tick = tick_timer(unit.dt)
     n = unit.n_inputs
+    order = input_order(unit)
+
+    def ordered(values) -> str:
+        return _c_list([values[j] for j in order])
     port_index = {"B": 0, "C": 1, "D": 2}
     led_port, led_bit = _pin(pins.led)
     lines = [
@@ -185,22 +223,28 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
         f"#define LIF_P_EX {lif.P_ex}L", f"#define LIF_P_IN {lif.P_in}L", f"#define LIF_P_E {lif.P_e}L",
         f"#define LIF_S {lif.S}", f"#define LIF_I_E {lif.i_e}", f"#define LIF_V_TH {lif.v_th}",
         f"#define LIF_V_RESET {lif.v_reset}", f"#define LIF_REF_STEPS {lif.ref_steps}",
-        f"/* synapse table: {n} inputs from {', '.join(unit.sources) or 'nothing'} */",
+        f"#define THETA_ON {int(theta_on(unit))}",
+    ]
+    if theta_on(unit):
+        lines += [f"#define LIF_THETA_PLUS {lif.theta_plus}u", f"#define LIF_THETA_INIT {unit.theta}u"]
+    lines += [
+        f"/* synapse table: {n} inputs, the plastic ones first (config.input_order), from "
+        f"{', '.join(unit.sources[j] for j in order) or 'nothing'} */",
         f"#define N_SYN {max(n, 1)}",
-        f"#define SYN_WEIGHTS {_c_list(unit.weights)}",
-        f"#define SYN_RECEPTOR {_c_list(unit.receptors)}",
-        f"#define SYN_PLASTIC {_c_list(unit.plastic)}",
+        f"#define N_PLASTIC {len(unit.plastic_index)}",
+        f"#define SYN_WEIGHTS {ordered(unit.weights)}",
+        f"#define SYN_RECEPTOR {ordered(unit.receptors)}",
         f"#define DELAY_LINES {int(delay_lines(unit))}",
     ]
     if delay_lines(unit):
-        lines += [f"/* delays (ticks): {', '.join(map(str, unit.input_delays))} */",
-                  f"#define SYN_ARRIVAL_BIT {_c_list([1 << (d - 1) for d in unit.input_delays])}"]
+        lines += [f"/* delays (ticks): {', '.join(str(unit.input_delays[j]) for j in order)} */",
+                  f"#define SYN_ARRIVAL_BIT {ordered([1 << (d - 1) for d in unit.input_delays])}"]
     if pins.mode == "wired":
         ports = [port_index[_pin(p)[0]] for p in pins.dendrites]
         masks = [1 << _pin(p)[1] for p in pins.dendrites]
         axon_port, axon_bit = _pin(pins.axon)
-        lines += [f"/* dendrites: {', '.join(pins.dendrites)} */",
-                  f"#define SYN_PORT {_c_list(ports)}", f"#define SYN_MASK {_c_list(masks)}",
+        lines += [f"/* dendrites: {', '.join(pins.dendrites[j] for j in order)} */",
+                  f"#define SYN_PORT {ordered(ports)}", f"#define SYN_MASK {ordered(masks)}",
                   f"#define AXON_PORT PORT{axon_port}", f"#define AXON_DDR DDR{axon_port}",
                   f"#define AXON_BIT {axon_bit}", f"#define AXON_HOLD {AXON_HOLD}",
                   f"#define AXON_TCNT {axon_cycles(unit.dt) // tick.prescaler}u"]
@@ -214,26 +258,37 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
         missing = [s for s in unit.sources if s not in addresses]
         if missing:
             raise ConfigError(f"units.{unit.name}.inputs", f"no bus address for source unit {missing[0]!r}")
-        if slot_cycles(unit.address) + byte_cycles() > tick.cycles:
-            fit = max(0, (tick.cycles - SLOT_BASE_CYCLES) // byte_cycles())
+        from neurobox.hardware.avr.bus import unit_bus
+
+        sources = [addresses[unit.sources[j]] for j in order]
+        plan = bus or unit_bus(unit, sources)
+        if plan.slot_cycles(unit.address + 1) > tick.cycles:
             raise ConfigError(f"units.{unit.name}.address",
                               f"unit {unit.name}: bus slot {unit.address} does not end within the {unit.dt:g} ms "
-                              f"tick ({tick.cycles} cycles); at {BUS_BAUD} baud the tick has room for {fit} "
-                              f"slots after the {SLOT_BASE_CYCLES}-cycle update")
-        slot = slot_cycles(unit.address) // tick.prescaler
-        first, following = input_chains([addresses[s] for s in unit.sources])
-        lines += [f"/* sources: {', '.join(str(addresses[s]) for s in unit.sources)} */",
+                              f"tick ({tick.cycles} cycles); at {plan.baud} baud the tick has room for "
+                              f"{plan.as_dict()['slots_per_tick']} slots after the first {SLOT_BASE_CYCLES} cycles")
+        first, following = input_chains(sources)
+        lines += [f"/* sources: {', '.join(map(str, sources))} */",
                   f"#define SYN_FIRST_INPUT {_c_list(first)}", f"#define SYN_NEXT_INPUT {_c_list(following)}",
-                  f"#define BUS_UBRR {F_CPU // (16 * BUS_BAUD) - 1}",
-                  f"#define BUS_SLOT_TCNT {slot}u"]
+                  f"/* bus: {plan.baud} baud, a byte every {plan.byte_cycles} cycles (neurobox.hardware.avr.bus) */",
+                  f"#define BUS_UBRR {plan.ubrr}", f"#define BUS_U2X {int(plan.u2x)}", f"#define RX_SIZE {plan.rx_size}",
+                  f"#define BUS_SLOT_TCNT {plan.slot_cycles(unit.address) // tick.prescaler}u",
+                  f"#define BUS_ARM_TCNT {(plan.slot_cycles(unit.address) - BUS_LEAD_CYCLES) // tick.prescaler}u"]
         if unit.rstdp is not None:
             lines += [f"#define REWARD_ADDRESS {REWARD_ADDRESS}", f"#define PUNISH_ADDRESS {PUNISH_ADDRESS}"]
     stdp, rstdp = unit.stdp, unit.rstdp
     lines += [f"#define STDP_ON {int(stdp is not None)}", f"#define RSTDP_ON {int(rstdp is not None)}"]
     if stdp:
-        lines += [f"#define STDP_K_PLUS {stdp.k_plus}", f"#define STDP_K_MINUS {stdp.k_minus}",
+        lines += ["/* pair STDP (neurobox/plasticity/stdp_fixed.py) */",
+                  f"#define STDP_K_PLUS {stdp.k_plus}", f"#define STDP_K_MINUS {stdp.k_minus}",
                   f"#define STDP_A_PLUS {stdp.a_plus}u", f"#define STDP_A_MINUS {stdp.a_minus}u",
-                  f"#define STDP_W_MIN ({stdp.w_min})", f"#define STDP_W_MAX ({stdp.w_max})"]
+                  f"#define STDP_W_MIN ({stdp.w_min})", f"#define STDP_W_MAX ({stdp.w_max})",
+                  f"#define STDP_SCHEDULE {int(stdp_schedule(unit))}", f"#define STDP_NORM {int(stdp.norm_target > 0)}"]
+        if stdp_schedule(unit):
+            lines += [f"#define STDP_HALVE_EVERY {stdp.halve_every}u", f"#define STDP_HALVINGS {stdp.halvings}u"]
+        if stdp.norm_target > 0:
+            _check_normalisation(unit)
+            lines += [f"#define STDP_NORM_TARGET {stdp.norm_target}L"]
     if rstdp:
         lines += ["/* reward-modulated STDP (neurobox/plasticity/rstdp_fixed.py) */",
                   f"#define RSTDP_K_PRE {rstdp.k_pre}", f"#define RSTDP_K_C {rstdp.k_c}",

@@ -3,8 +3,9 @@
 A small C runner (runner/unit_runner.c) linked against Debian's libsimavr
 is compiled at first use into a cache directory and driven as a
 subprocess, always under a timeout and a cycle limit. It drives the
-dendrite pins (and the reward lines) or sends address-event bytes (and
-reward bytes) to the UART before each tick,
+dendrite pins (and the reward lines) before each tick, or sends the
+address-event bytes (and reward bytes) to the UART in their senders' bus
+slots of the tick before,
 reads the unit's state from SRAM at the end of every tick, and records
 the LED and axon pin edges and the UART output with cycle stamps.
 """
@@ -23,6 +24,7 @@ import numpy as np
 from neurobox.errors import SimulationError, ToolMissingError
 from neurobox.hardware.avr import config
 from neurobox.hardware.avr.build import Image
+from neurobox.hardware.avr.bus import BusPlan
 from neurobox.hardware.avr.pins import PinMap
 from neurobox.hardware.unit import FixedUnit
 
@@ -82,25 +84,31 @@ class EmulatorRun:
 
 
 def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = None,
-                reward: np.ndarray | None = None) -> list[str]:
+                reward: np.ndarray | None = None, bus: BusPlan | None = None) -> list[str]:
     """The runner's input line for each tick: pin levels (wired) or address-event bytes (bus).
 
     Wired: a spike on input j in tick t is a pulse, high while tick t polls the
     dendrite, low otherwise; two spikes on one input in consecutive ticks
-    cannot be told apart on a wire and are refused. `reward[t]` (+1, -1) is
-    the same pulse on the reward or the punishment pin (wired), or the byte
-    0x80|REWARD_ADDRESS or 0x80|PUNISH_ADDRESS (bus), seen in tick t.
+    cannot be told apart on a wire and are refused. Bus: the byte of a spike
+    received in tick t is sent in its source's slot of tick t - 1 (`bus`: the
+    board's plan). `reward[t]` (+1, -1)
+    is the same pulse on the reward or the punishment pin (wired), or the byte
+    0x80|REWARD_ADDRESS or 0x80|PUNISH_ADDRESS (bus, sent at the host's time
+    of tick t - 1), seen in tick t.
     """
     pre = np.asarray(pre, dtype=bool)
     steps = pre.shape[0]
     names = [f"input {j}" for j in range(pre.shape[1])]
-    codes = [f"U{0x80 | a:02x}" for a in addresses or ()] if pins.mode == "bus" else list(pins.dendrites)
+    if pins.mode == "bus":
+        codes = [f"U{0x80 | a:02x}@{bus.slot_cycles(a)}" for a in addresses or ()]
+    else:
+        codes = list(pins.dendrites)
     if reward is not None:
         reward = np.asarray(reward)
         pre = np.column_stack([pre, reward[:steps] > 0, reward[:steps] < 0])
         names += ["the reward line", "the punishment line"]
         if pins.mode == "bus":
-            codes += [f"U{0x80 | config.REWARD_ADDRESS:02x}", f"U{0x80 | config.PUNISH_ADDRESS:02x}"]
+            codes += [f"U{0x80 | a:02x}@{bus.host_cycles}" for a in (config.REWARD_ADDRESS, config.PUNISH_ADDRESS)]
         elif pins.reward is None:
             raise SimulationError(f"unit {pins.unit} has no reward lines: it does not learn by reward")
         else:

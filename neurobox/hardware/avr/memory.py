@@ -1,14 +1,13 @@
 """What a unit's firmware needs of an ATmega8's SRAM and flash, from its numbers, before compiling.
 
 SRAM: the state struct (config.STATE_LAYOUT), the synapse tables the
-firmware keeps in SRAM (receptor, dendrite pins, plastic flags, arrival
-bits of the delay lines), the EEPROM snapshot of the
-weights, the fixed buffers (bus receive ring, pin history, counters), and a
-stack margin (the deepest call chain with an interrupt on top, plus the
-per-input flags of a tick). Flash: a bound on the code plus the tables'
-initial values, the initial weights and, on the bus, the look-up of inputs
-by source address. The figures are upper bounds of
-what avr-size reports (tests/test_avr_learners.py holds them against it).
+firmware keeps in SRAM (dendrite pins, arrival bits of the delay lines), the
+per-input flags of a tick, the EEPROM snapshot of the plastic weights, the
+fixed buffers (bus receive ring, pin history, input sums, counters), and a
+stack margin (the deepest call chain with an interrupt on top). Flash: a
+bound on the code plus the tables' initial values, the initial weights, the
+receptors and, on the bus, the look-up of inputs by source address. The figures are upper bounds of what avr-size reports
+(tests/test_avr_learners.py holds them against it).
 """
 from __future__ import annotations
 
@@ -17,16 +16,15 @@ from dataclasses import dataclass
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
 from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES
+from neurobox.hardware.avr.bus import RX_MIN, BusPlan
 from neurobox.hardware.unit import FixedUnit
 
 CODE_BYTES = 3600
 """Bound on the code (.text without the initial weights and the bus look-up) of any unit: measured up to
 3,350 B at -O2."""
 STACK_BYTES = 96
-"""Stack margin besides the per-input flags: the deepest call chain of a tick (update, the learning rule,
-the LED) with an interrupt on top; measured in simavr up to 56 B besides the flags."""
-RX_BUFFER = 32
-"""Bytes of the bus receive ring (main.c RX_SIZE)."""
+"""Stack margin: the deepest call chain of a tick (update, the learning rule, the LED) with an interrupt on
+top; measured in simavr up to 56 B."""
 
 
 @dataclass(frozen=True)
@@ -45,24 +43,24 @@ class MemoryNeed:
         return self.state + self.tables + self.stack
 
 
-def memory_need(unit: FixedUnit, mode: str) -> MemoryNeed:
-    """The SRAM and flash `unit`'s firmware needs in connection mode `mode` ("wired" or "bus")."""
+def memory_need(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> MemoryNeed:
+    """The SRAM and flash `unit`'s firmware needs in connection mode `mode` ("wired" or "bus"; `bus`: the
+    board's bus, whose receive ring the unit keeps; default the smallest)."""
+    ring = bus.rx_size if bus is not None else RX_MIN
     n = max(unit.n_inputs, 1)
+    plastic = len(unit.plastic_index)
     learning = unit.rule is not None
-    per_input = 1 + (2 if mode == "wired" else 0)            # receptor; dendrite port and mask
-    per_input += 2 if config.delay_lines(unit) else 0         # arrival bit
-    per_input += 1 + 2 if learning else 0                     # plastic flag; EEPROM snapshot
-    fixed = 1 + (4 if mode == "wired" else RX_BUFFER + 2)     # tick flag; axon level and pin history, or ring
-    fixed += 3 if learning else 0                             # EEPROM copy counter and position
-    initial = n * (per_input - (2 if learning else 0))        # initial values of the SRAM tables (in flash)
-    in_flash = 2 * n + (128 + n if mode == "bus" else 0)      # initial weights; inputs by source address
-    return MemoryNeed(state=config.state_size(unit), tables=n * per_input + fixed + 1,   # + 1: .data padded
-                      stack=STACK_BYTES + n, flash=CODE_BYTES + initial + in_flash)
+    per_input = (2 if mode == "wired" else 0) + (2 if config.delay_lines(unit) else 0)  # pin port, mask; arrival bit
+    fixed = 1 + 8 + 1 + (4 if mode == "wired" else ring + 3)       # tick flag, input sums, LED frame due;
+    fixed += 3 if learning else 0                                  # axon and pins, or ring; EEPROM copy
+    in_flash = 3 * n + (128 + n if mode == "bus" else 0)      # weights, receptors; inputs by source address
+    return MemoryNeed(state=config.state_size(unit), tables=n * (per_input + 1) + 2 * plastic + fixed + 1,
+                      stack=STACK_BYTES, flash=CODE_BYTES + n * per_input + in_flash)   # per input: + its flag
 
 
-def check_memory(unit: FixedUnit, mode: str) -> MemoryNeed:
+def check_memory(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> MemoryNeed:
     """`memory_need`, or ConfigError naming the unit and its numbers when it does not fit an ATmega8."""
-    need = memory_need(unit, mode)
+    need = memory_need(unit, mode, bus)
     parts = (f"{need.state} B state ({unit.n_inputs} inputs), {need.tables} B tables and buffers, "
              f"{need.stack} B stack")
     if need.sram > SRAM_BYTES:

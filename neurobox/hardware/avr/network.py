@@ -4,13 +4,15 @@
 configuration header) and NAME.pins.json (its pin map), and returns the
 resource report (also written as report.json): flash and SRAM of 8 KB /
 1 KB, cycles per update measured in simavr on the unit's recorded inputs
-(the most cycles a tick stayed awake: inputs, neuron, learning rule, LED
-frame, EEPROM; units that learn by reward are measured under a reward or
+(the most cycles a tick stayed awake: inputs, LED frame, neuron, learning
+rule, EEPROM, and on the bus the receive interrupts of the bytes that
+arrive meanwhile; units that learn by reward are measured under a reward or
 punishment pulse every other tick unless a schedule is given), the fastest
 tick rate at 16 MHz at which the unit still sends its
 spike in its slot (`shortest_tick_cycles`), the real-time factor (that rate
 times dt: how much faster than biological time the board could run), and
-the bus load in bus mode. `verify_board` holds every unit bit-exact against the Python
+in bus mode the board's bus (neurobox.hardware.avr.bus: its speed, chosen
+per board, its slots, its load). `verify_board` holds every unit bit-exact against the Python
 reference (neurobox.hardware.avr.verify), under a reward schedule if one is given.
 """
 from __future__ import annotations
@@ -25,18 +27,20 @@ from neurobox.errors import ConfigError, SimulationError
 from neurobox.files import atomic_write_text
 from neurobox.hardware.avr import config, pins
 from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES, build
+from neurobox.hardware.avr.bus import RX_INTERRUPT_CYCLES, BusPlan, board_bus
 from neurobox.hardware.avr.memory import check_memory
-from neurobox.hardware.avr.verify import UnitVerification, verify_unit
+from neurobox.hardware.avr.verify import LATE, UnitVerification, verify_unit
 from neurobox.hardware.board import WIRE_GAP, Board, board_inputs, reward_schedule
 from neurobox.hardware.unit import MAX_ADDRESS, FixedUnit
 
 DEFAULT_STEPS = 1000
 
 
-def plan_unit(unit: FixedUnit, mode: str) -> pins.PinMap:
+def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.PinMap:
     """The pin map of one unit, checked before anything is compiled: its pins (with reward lines if it
     learns by reward), its refractory period against the wire pulses, its bus address, its SRAM and
-    flash (neurobox.hardware.avr.memory). ConfigError names the unit and the numbers."""
+    flash (neurobox.hardware.avr.memory, with the receive ring of the board's `bus`). ConfigError names
+    the unit and the numbers."""
     pin_map = pins.plan(unit.name, unit.n_inputs, mode, reward=unit.rstdp is not None)
     if mode == "wired" and unit.lif.ref_steps < WIRE_GAP - 1:
         raise ConfigError(f"units.{unit.name}.params.t_ref",
@@ -47,13 +51,26 @@ def plan_unit(unit: FixedUnit, mode: str) -> pins.PinMap:
         raise ConfigError(f"units.{unit.name}.address",
                           f"unit {unit.name} has bus address {unit.address}; a unit's address is 0 to {MAX_ADDRESS} "
                           f"({config.PUNISH_ADDRESS} and {config.REWARD_ADDRESS} are the punishment and the reward)")
-    check_memory(unit, mode)
+    check_memory(unit, mode, bus)
     return pin_map
 
 
 def plan_board(board: Board, units: list[FixedUnit], mode: str) -> dict[str, pins.PinMap]:
-    """Pin map of every unit (`plan_unit`); ConfigError naming the first unit that does not fit."""
-    return {u.name: plan_unit(u, mode) for u in units}
+    """Pin map of every unit (`plan_unit`, on the board's bus in bus mode); ConfigError naming the first unit
+    (or the bus) that does not fit."""
+    bus = planned_bus(board) if mode == "bus" else None
+    return {u.name: plan_unit(u, mode, bus) for u in units}
+
+
+def planned_bus(board: Board) -> BusPlan:
+    """The board's bus (neurobox.hardware.avr.bus.board_bus), or ConfigError when no speed carries every
+    address's slot within the tick."""
+    bus = board_bus(board)
+    if not bus.fits:
+        raise ConfigError("populations", f"{bus.addresses} bus addresses need {bus.end_cycles} cycles a tick at "
+                                         f"{bus.baud} baud, the fastest bus; a {board.dt:g} ms tick has "
+                                         f"{bus.tick_cycles}: use a longer dt or fewer units and stimuli")
+    return bus
 
 
 def wiring(unit: FixedUnit, pin_map: pins.PinMap) -> dict:
@@ -66,16 +83,16 @@ def wiring(unit: FixedUnit, pin_map: pins.PinMap) -> dict:
     return out
 
 
-def shortest_tick_cycles(cycles_per_update: int, mode: str, addresses: int) -> int:
+def shortest_tick_cycles(cycles_per_update: int, mode: str, bus: BusPlan | None = None) -> int:
     """The shortest tick (cycles) in which a unit that needs `cycles_per_update` still sends on time.
 
     wired: the axon is written half way through the tick, after the update;
-    bus: the update must end before slot 0 (SLOT_BASE_CYCLES) and every
-    address needs its slot of one byte time.
+    bus: the spike byte is armed before the unit's slot and the update goes
+    on, so the tick must hold the update and every slot of `bus` (at its speed).
     """
     if mode == "wired":
         return 2 * cycles_per_update
-    return max(cycles_per_update, config.SLOT_BASE_CYCLES) + addresses * config.byte_cycles()
+    return max(cycles_per_update, bus.end_cycles)
 
 
 @dataclass
@@ -100,14 +117,16 @@ class UnitReport:
                 "real_time_factor": round(self.real_time_factor, 3)}
 
 
-def bus_load(board: Board, spikes_per_tick: float) -> dict:
-    """Bus figures for a mean of `spikes_per_tick` address-event bytes a tick (all units and stimuli)."""
-    tick_s = board.dt * 1e-3
-    bytes_per_s = spikes_per_tick / tick_s
-    slots = max(0, (config.tick_timer(board.dt).cycles - config.SLOT_BASE_CYCLES) // config.byte_cycles())
-    return {"baud": config.BUS_BAUD, "bytes_per_s": round(bytes_per_s, 1),
-            "load": round(bytes_per_s * config.BYTE_BITS / config.BUS_BAUD, 5),
-            "slots_per_tick": int(slots), "addresses_used": len(board.addresses)}
+def bus_report(bus: BusPlan, board: Board, spikes_per_tick: float, cycles_per_update: int) -> dict:
+    """The bus of the report: its plan (speed, slots), its load for a mean of `spikes_per_tick` address-event
+    bytes a tick (all units and stimuli), and the worst tick: the longest update measured with the receive
+    interrupts of a byte from every address on top (`worst_case_cycles`, against the tick: every source
+    firing in the same tick)."""
+    bytes_per_s = spikes_per_tick / (board.dt * 1e-3)
+    worst = cycles_per_update + bus.addresses * RX_INTERRUPT_CYCLES
+    return {**bus.as_dict(), "bytes_per_s": round(bytes_per_s, 1),
+            "load": round(bytes_per_s * config.BYTE_BITS / bus.baud, 5), "addresses_used": len(board.addresses),
+            "worst_case_cycles": worst, "worst_case_fits": worst <= bus.tick_cycles}
 
 
 def measuring_reward(steps: int) -> np.ndarray:
@@ -119,14 +138,14 @@ def measuring_reward(steps: int) -> np.ndarray:
     return pulses
 
 
-def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, reward=None):
+def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, reward=None, bus=None):
     pulses = reward_schedule(reward, steps, mode)
     inputs = board_inputs(board, steps, mode, pulses)
     out = {}
     for u in units:
         try:
             out[u.name] = verify_unit(u, maps[u.name], inputs[u.name], work, addresses=board.addresses,
-                                      image=(images or {}).get(u.name), reward=pulses)
+                                      image=(images or {}).get(u.name), reward=pulses, bus=bus)
         except SimulationError as err:
             if "overrun" not in str(err):
                 raise
@@ -134,12 +153,11 @@ def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, 
             raise ConfigError(f"units.{u.name}", f"unit {u.name} does not finish its update within one "
                                                  f"{board.dt:g} ms tick ({cycles} cycles at 16 MHz); "
                                                  f"use a longer dt") from None
-        budget = config.axon_cycles(board.dt) if mode == "wired" else config.SLOT_BASE_CYCLES
-        if out[u.name].cycles_per_update > budget:
-            where = "the axon is written half way through the tick" if mode == "wired" else "bus slot 0 begins"
+        if mode == "wired" and out[u.name].cycles_per_update > config.axon_cycles(board.dt):
             raise ConfigError(f"units.{u.name}",
                               f"unit {u.name} needs up to {out[u.name].cycles_per_update} cycles for an update; "
-                              f"{where} {budget} cycles after the tick ({board.dt:g} ms): use a longer dt")
+                              f"the axon is written half way through the tick {config.axon_cycles(board.dt)} "
+                              f"cycles after the tick ({board.dt:g} ms): use a longer dt")
     return out, inputs
 
 
@@ -152,22 +170,28 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
     out_dir = Path(out_dir)
     units = board.fixed()
     maps = plan_board(board, units, mode)
+    bus = planned_bus(board) if mode == "bus" else None
     if reward is None and any(u.rstdp is not None for u in units):
         reward = measuring_reward(steps)
     reports = []
     for u in units:
-        header = config.header(u, maps[u.name], addresses=board.addresses)
+        header = config.header(u, maps[u.name], addresses=board.addresses, bus=bus)
         image = build(header, out_dir, u.name)
         image.check_fits(u.name)
         (out_dir / f"{u.name}.h").write_text(header)
         (out_dir / f"{u.name}.pins.json").write_text(json.dumps(wiring(u, maps[u.name]), indent=2) + "\n")
         reports.append((u, image))
     runs, inputs = _run_units(board, units, maps, steps, mode, out_dir, {u.name: image for u, image in reports},
-                              reward)
+                              reward, bus)
     unit_reports = []
     for u, image in reports:
+        late = [f for f in runs[u.name].output_faults if LATE in f]
+        if late:
+            raise ConfigError(f"units.{u.name}", f"unit {u.name}, {late[0]}: a spike must be armed before the "
+                                                 f"unit's slot begins, {config.SLOT_BASE_CYCLES} cycles after the "
+                                                 f"tick at the earliest")
         cycles = runs[u.name].cycles_per_update
-        fastest = config.F_CPU / shortest_tick_cycles(cycles, mode, len(board.addresses))
+        fastest = config.F_CPU / shortest_tick_cycles(cycles, mode, bus)
         unit_reports.append(UnitReport(u.name, u.n_inputs, maps[u.name].as_dict(), image.flash, image.sram, cycles,
                                        runs[u.name].cycles_median, fastest, fastest * board.dt * 1e-3))
     report = {"target": "atmega8", "f_cpu_hz": config.F_CPU, "mode": mode, "dt_ms": board.dt, "steps": steps,
@@ -179,7 +203,7 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
     if mode == "bus":
         fired = sum(int(runs[u.name].spikes) for u in units)
         fired += sum(int(s.sum()) for s in _stimulus_counts(board, inputs, units))
-        report["bus"] = bus_load(board, fired / steps)
+        report["bus"] = bus_report(bus, board, fired / steps, report["cycles_per_update"])
     over = [r for r in unit_reports if r.cycles_per_update > report["tick_cycles"]]
     if over:
         raise ConfigError(f"units.{over[0].unit}", f"unit {over[0].unit} needs {over[0].cycles_per_update} cycles "
@@ -198,10 +222,11 @@ def _stimulus_counts(board: Board, inputs: dict, units) -> list[np.ndarray]:
     return list(seen.values())
 
 
-def clock_phases(board: Board, names: list[str]) -> dict[str, int]:
-    """Start delays (cycles) spreading the units' ticks over a quarter tick, as separate boards would be."""
-    quarter = config.tick_timer(board.dt).cycles // 4
-    return {name: (k * 2654435761) % quarter for k, name in enumerate(names)}
+def clock_phases(board: Board, names: list[str], bus: BusPlan | None = None) -> dict[str, int]:
+    """Start delays (cycles) spreading the units' ticks as separate boards would be: over a quarter tick on
+    wires; on the bus over what it tolerates (`bus.phase_window`)."""
+    window = config.tick_timer(board.dt).cycles // 4 if bus is None else bus.phase_window
+    return {name: (k * 2654435761) % window for k, name in enumerate(names)}
 
 
 def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
@@ -212,7 +237,8 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
     Two checks: every unit alone on its recorded inputs (units_bit_exact,
     led_ok, output_ok: axon pulses or bus bytes match the spikes), and the
     whole board in one emulator, units connected only by their wires or the
-    bus, with clock phases spread over a quarter tick (board_bit_exact).
+    bus, with clock phases spread over a quarter tick, or as far as the bus
+    tolerates (board_bit_exact).
     The summary has units, steps, bit_exact (both), led_ok, output_ok,
     cycles_per_update and, on a mismatch, `first_mismatch` = {unit, step,
     variable, firmware, reference}.
@@ -221,15 +247,16 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
 
     units = board.fixed()
     maps = plan_board(board, units, mode)
+    bus = planned_bus(board) if mode == "bus" else None
     from neurobox.hardware.avr.board_emulator import verify_board_emulation
 
-    phases = clock_phases(board, [u.name for u in units])
+    phases = clock_phases(board, [u.name for u in units], bus)
     with tempfile.TemporaryDirectory(prefix="neurobox-verify-") as tmp:
         work = Path(work_dir or tmp)
         # one build per unit, used by both checks
-        images = {u.name: build(config.header(u, maps[u.name], addresses=board.addresses), work, u.name)
+        images = {u.name: build(config.header(u, maps[u.name], addresses=board.addresses, bus=bus), work, u.name)
                   for u in units}
-        runs, _ = _run_units(board, units, maps, steps, mode, work, images, reward)
+        runs, _ = _run_units(board, units, maps, steps, mode, work, images, reward, bus)
         whole = verify_board_emulation(board, steps, mode, phases, images, reward)
     summary = {"units": len(units), "steps": steps, "mode": mode,
                "bit_exact": all(r.bit_exact for r in runs.values()) and whole["bit_exact"],

@@ -17,10 +17,11 @@ import numpy as np
 
 from neurobox.hardware.avr import config, emulator, ws2812
 from neurobox.hardware.avr.build import Image, build
+from neurobox.hardware.avr.bus import BusPlan, unit_bus
 from neurobox.hardware.avr.pins import PinMap
 from neurobox.hardware.unit import FixedUnit, UnitTrace, simulate
 
-COMPARED = ("v", "i_ex", "i_in", "ref", "spiked", "x_post", "w", "x_pre", "line", "c", "reward")
+COMPARED = ("v", "i_ex", "i_in", "ref", "theta", "spiked", "x_post", "n_post", "w", "x_pre", "line", "c", "reward")
 """The state fields compared, each where the unit's firmware has it (config.STATE_LAYOUT)."""
 PER_INPUT = ("w", "x_pre", "line", "c")
 
@@ -60,8 +61,9 @@ def delay_line_words(pre: np.ndarray) -> np.ndarray:
 def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.ndarray | None = None) -> dict:
     """The reference's value of every field in COMPARED, one row per tick ("line" only when `pre` is given)."""
     steps = len(ref.v)
-    out = {"v": ref.v, "i_ex": ref.i_ex, "i_in": ref.i_in, "ref": ref.ref, "spiked": ref.spikes.astype(np.int64),
-           "x_post": ref.x_post, "w": ref.weights, "x_pre": ref.x_pre, "c": ref.eligibility,
+    out = {"v": ref.v, "i_ex": ref.i_ex, "i_in": ref.i_in, "ref": ref.ref, "theta": ref.theta,
+           "spiked": ref.spikes.astype(np.int64), "x_post": ref.x_post, "n_post": ref.n_post, "w": ref.weights,
+           "x_pre": ref.x_pre, "c": ref.eligibility,
            "reward": np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)}
     if pre is not None:
         out["line"] = delay_line_words(pre)
@@ -89,14 +91,16 @@ def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int, pre
 
 
 def led_check(run: emulator.EmulatorRun, ref: UnitTrace, pin: str) -> list[str]:
-    """Faults of the LED stream: timing, and colours or ticks that differ from the reference."""
+    """Faults of the LED stream: timing, and colours or ticks that differ from the reference.
+
+    The frame decided in tick t goes out early in tick t + 1 (main.c), so the last tick's frame is not seen."""
     frames = ws2812.decode(run.edges.get(pin, []))
     faults = [f"frame {i}: {f}" for i, frame in enumerate(frames) for f in frame.faults]
     got = []
     for frame in frames:
-        t = int(np.searchsorted(run.tick_cycles, frame.start, side="right")) - 1
+        t = int(np.searchsorted(run.tick_cycles, frame.start, side="right")) - 2
         got.append((t, tuple(frame.data)))
-    want = [(t, tuple(c)) for t, c in ref.led_frames if t < len(run.states)]
+    want = [(t, tuple(c)) for t, c in ref.led_frames if t < len(run.states) - 1]
     for i, (g, w) in enumerate(zip(got, want)):
         if g != w:
             faults.append(f"frame {i}: sent {g[1]} (G, R, B) in tick {g[0]}, expected {w[1]} in tick {w[0]}")
@@ -106,12 +110,21 @@ def led_check(run: emulator.EmulatorRun, ref: UnitTrace, pin: str) -> list[str]:
     return faults
 
 
-def output_faults(run: emulator.EmulatorRun, ref: UnitTrace, pins: PinMap, address: int, dt: float) -> list[str]:
+LATE = "its spike was decided too late"
+"""The words of an output fault for a byte that left after its slot began."""
+SEND_LATENCY_CYCLES = 16
+"""A spike byte is written to the UART at most this many cycles after its slot begins (main.c send_in_slot:
+the last turn of its wait for the slot)."""
+
+
+def output_faults(run: emulator.EmulatorRun, ref: UnitTrace, pins: PinMap, address: int, dt: float,
+                  bus: BusPlan | None = None) -> list[str]:
     """Faults of the unit's spike output against the reference's spikes.
 
     wired: the axon pin, written half way through each tick, is high exactly
     while an axon pulse lasts (AXON_HOLD ticks from the spike); bus: one byte
-    0x80|address in the tick of every spike and none otherwise.
+    0x80|address in the tick of every spike and none otherwise, each written
+    in the unit's slot of `bus` (a byte that leaves later was armed too late).
     """
     faults = []
     n = len(run.states)
@@ -134,10 +147,15 @@ def output_faults(run: emulator.EmulatorRun, ref: UnitTrace, pins: PinMap, addre
                 break
     else:
         sent = np.zeros(n, dtype=int)
+        slot = bus.slot_cycles(address)
         for cycle, byte in run.uart:
             t = int(np.searchsorted(run.tick_cycles, cycle, side="right")) - 1
+            late = cycle - run.tick_cycles[t] - slot if t >= 0 else 0
             if byte != 0x80 | address:
                 faults.append(f"tick {t}: sent byte 0x{byte:02x}, expected 0x{0x80 | address:02x}")
+            elif not 0 <= late <= SEND_LATENCY_CYCLES:
+                faults.append(f"tick {t}: the byte left {late} cycles after the start of slot {address} "
+                              f"({slot} cycles after the tick): {LATE}")
             elif 0 <= t < n:
                 sent[t] += 1
         bad = np.flatnonzero(sent != ref.spikes[:n].astype(int))
@@ -150,26 +168,31 @@ def output_faults(run: emulator.EmulatorRun, ref: UnitTrace, pins: PinMap, addre
 def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
                 addresses: dict[str, int] | None = None, persist_steps: int = config.PERSIST_STEPS,
                 image: Image | None = None, eeprom: bytes | None = None,
-                initial_weights: tuple[int, ...] | None = None, reward: np.ndarray | None = None) -> UnitVerification:
+                initial_weights: tuple[int, ...] | None = None, reward: np.ndarray | None = None,
+                bus: BusPlan | None = None) -> UnitVerification:
     """Build (unless `image` is given), emulate and compare `len(pre)` ticks of `unit`.
 
-    `reward[t]` (-1, 0, +1) is the pulse the unit sees in tick t, sent by the host in the tick before.
+    `reward[t]` (-1, 0, +1) is the pulse the unit sees in tick t, sent by the host in the tick before;
+    `bus`: the board's bus plan (default: the plan of the addresses the unit sees).
     """
     pre = np.asarray(pre, dtype=bool)
     steps = pre.shape[0]
-    if image is None:
-        image = build(config.header(unit, pins, persist_steps, addresses=addresses), Path(work_dir), unit.name)
     source_addresses = [addresses[s] for s in unit.sources] if pins.mode == "bus" else None
+    if pins.mode == "bus":
+        bus = bus or unit_bus(unit, source_addresses)
+    if image is None:
+        image = build(config.header(unit, pins, persist_steps, addresses=addresses, bus=bus), Path(work_dir),
+                      unit.name)
     watch = (pins.led,) + ((pins.axon,) if pins.axon else ())
     # on the bus every unit hears the reward bytes; wired, only a unit that learns by reward has the lines
     sent = reward if unit.rstdp is not None or pins.mode == "bus" else None
-    lines = emulator.input_lines(pre, pins, source_addresses, sent)
+    lines = emulator.input_lines(pre, pins, source_addresses, sent, bus)
     run = emulator.run(image, unit, lines, steps, config.tick_timer(unit.dt).cycles, watch=watch, eeprom=eeprom,
                        read_eeprom=unit.rule is not None)
     ref = simulate(unit, pre, initial_weights, reward)
     mismatch = first_mismatch(run, ref, unit.n_inputs, pre, reward)
     faults = led_check(run, ref, pins.led)
-    out_faults = output_faults(run, ref, pins, unit.address, unit.dt)
+    out_faults = output_faults(run, ref, pins, unit.address, unit.dt, bus)
     return UnitVerification(
         unit=unit.name, steps=len(run.states), bit_exact=mismatch is None and len(run.states) == steps,
         led_ok=not faults, mismatch=mismatch, led_faults=faults, output_ok=not out_faults,

@@ -29,6 +29,10 @@ static void colour(const struct unit_state *u, uint8_t *grb)
     grb[2] = u->v >= 0 ? 0 : f;    /* below rest (inhibited): towards blue */
 }
 
+static uint8_t pending;    /* a frame decided in the last tick, to be sent */
+
+/* neurobox/hardware/led.py: the colour of this tick, and whether it is sent (it changed, and the line has been
+ * low long enough); the frame itself goes out at the start of the next tick (led_send) */
 void led_update(struct unit_state *u)
 {
     uint8_t grb[3];
@@ -40,14 +44,27 @@ void led_update(struct unit_state *u)
     colour(u, grb);
     if (u->led_since >= LED_MIN_STEPS &&
         (grb[0] != u->led_last[0] || grb[1] != u->led_last[1] || grb[2] != u->led_last[2])) {
-        ws2812_send(grb, 3);
         u->led_last[0] = grb[0]; u->led_last[1] = grb[1]; u->led_last[2] = grb[2];
         u->led_since = 0;
+        pending = 1;
     }
 }
 
+/* The frame decided in the last tick, sent early in this one: before the bus slots begin, so that its
+ * interrupt-free bytes never delay this unit's own spike byte. */
+void led_send(const struct unit_state *u)
+{
+    if (!pending) return;
+    pending = 0;
+    ws2812_send(u->led_last, 3);
+}
+
 /*
- * WS2812 at 16 MHz, 20 cycles a bit, MSB first, interrupts off.
+ * WS2812 at 16 MHz, 20 cycles a bit, MSB first, interrupts off during a
+ * byte (160 cycles) and on between bytes: a bus byte received meanwhile
+ * waits at most one byte of the frame, so the UART's two-byte buffer never
+ * overruns even at 2 Mbaud (the line stays low a few microseconds longer
+ * between bytes, far below the latch time).
  * A bit starts with the line high; a 0 goes low after 6 cycles (375 ns),
  * a 1 after 13 cycles (812.5 ns). Cycle counts are written next to each
  * instruction (cycle at whose end the instruction completes, bit start = 0).
@@ -55,13 +72,13 @@ void led_update(struct unit_state *u)
 void ws2812_send(const uint8_t *grb, uint8_t n)
 {
     uint8_t sreg = SREG;
-    __asm__ volatile("cli" ::: "memory");
-    /* read the port with interrupts off: an interrupt may change its other pins */
-    uint8_t hi = LED_PORT | (1 << LED_BIT);
-    uint8_t lo = LED_PORT & (uint8_t)~(1 << LED_BIT);
     while (n--) {
         uint8_t b = *grb++;
         uint8_t cnt = 8;
+        __asm__ volatile("cli" ::: "memory");
+        /* read the port with interrupts off: an interrupt may change its other pins */
+        uint8_t hi = LED_PORT | (1 << LED_BIT);
+        uint8_t lo = LED_PORT & (uint8_t)~(1 << LED_BIT);
         __asm__ volatile(
             "1:  out  %[port], %[hi]  \n\t"  /*  0: line high          */
             "    nop                  \n\t"  /*  1                      */
@@ -84,6 +101,6 @@ void ws2812_send(const uint8_t *grb, uint8_t n)
             "    brne 1b              \n\t"  /* 19: next bit at 20     */
             : [b] "+r"(b), [cnt] "+r"(cnt)
             : [port] "I"(_SFR_IO_ADDR(LED_PORT)), [hi] "r"(hi), [lo] "r"(lo));
+        SREG = sreg;
     }
-    SREG = sreg;
 }

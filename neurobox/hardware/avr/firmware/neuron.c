@@ -1,7 +1,9 @@
 /*
  * Fixed-point LIF step with exponential current synapses.
- * Mirrors neurobox/neurons/lif_fixed.py `step` line by line; see its
- * docstring for the number formats, rounding and saturation.
+ * Mirrors neurobox/neurons/lif_fixed.py `lif_update` line by line; see its
+ * docstring for the number formats, rounding and saturation. The adaptive
+ * threshold (THETA_ON) is compiled in only when theta_plus or the initial
+ * theta is not 0.
  */
 #include "unit.h"
 
@@ -38,9 +40,17 @@ uint8_t lif_step(struct unit_state *u, int32_t in_ex, int32_t in_in)
     }
     u->i_ex = sat16((int32_t)decay(u->i_ex, LIF_D_EX) + in_ex);
     u->i_in = sat16((int32_t)decay(u->i_in, LIF_D_IN) + in_in);
+#if THETA_ON
+    /* the adaptive threshold: v >= v_th + theta (int32); a spike adds theta_plus, saturating at 65535 */
+    if ((int32_t)u->v >= (int32_t)LIF_V_TH + u->theta) {
+#else
     if (u->v >= LIF_V_TH) {
+#endif
         u->v = LIF_V_RESET;
         u->ref = LIF_REF_STEPS;
+#if THETA_ON && LIF_THETA_PLUS
+        u->theta = u->theta > 65535u - LIF_THETA_PLUS ? 65535u : u->theta + LIF_THETA_PLUS;
+#endif
         return 1;
     }
     return 0;

@@ -8,8 +8,6 @@
 #if RSTDP_ON
 #include "trace.h"
 
-static const uint8_t plastic[N_SYN] = SYN_PLASTIC;
-
 /* rstdp_fixed.rewarded for r = +1 or -1: clamp(w + r c). The sum is taken
  * in offset binary (w + 32768, order preserving) in 16 bits, saturating at
  * 0 and 65535, which clamp maps to w_min and w_max as the int32 sum would. */
@@ -38,8 +36,7 @@ static inline __attribute__((always_inline)) uint8_t step(struct unit_state *u, 
                                                           uint8_t rewarding, int8_t r, uint8_t post)
 {
     uint8_t changed = 0;
-    for (uint8_t j = 0; j < N_SYN; j++) {
-        if (!plastic[j]) continue;
+    for (uint8_t j = 0; j < N_PLASTIC; j++) {
         uint16_t c = u->c[j];
         if (rewarding) {
             int16_t w = rewarded(u->w[j], c, r);

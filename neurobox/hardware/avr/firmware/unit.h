@@ -20,7 +20,9 @@
 
 /* The whole state of the unit. The emulator reads it from SRAM after
  * every tick, so its layout is part of the specification
- * (neurobox.hardware.avr.config.STATE_LAYOUT): little-endian, no padding. */
+ * (neurobox.hardware.avr.config.STATE_LAYOUT): little-endian, no padding.
+ * Inputs are kept with the plastic ones first, inputs 0 .. N_PLASTIC - 1
+ * (neurobox.hardware.avr.config.input_order). */
 struct unit_state {
     int16_t v;            /* membrane, V_lsb relative to E_L */
     int16_t i_ex;         /* excitatory current, I_lsb */
@@ -34,13 +36,21 @@ struct unit_state {
     uint8_t led_last[3];  /* last colour sent, G R B */
     uint8_t axon_hold;    /* ticks left of the axon pulse (wired mode) */
     uint8_t learned;      /* 1 if a weight changed in the last tick */
-    int16_t w[N_SYN];     /* synaptic weights, I_lsb */
-    uint16_t x_pre[N_SYN];/* pre-synaptic traces (plastic synapses only) */
+#if THETA_ON
+    uint16_t theta;       /* adaptive threshold, V_lsb above v_th */
+#endif
+#if STDP_SCHEDULE
+    uint16_t n_post;      /* own spikes while learning, saturating */
+#endif
+    int16_t w[N_SYN];     /* synaptic weights, I_lsb: the plastic inputs first */
+#if LEARNING
+    uint16_t x_pre[N_PLASTIC];  /* pre-synaptic traces of the plastic inputs */
+#endif
 #if DELAY_LINES
     uint16_t line[N_SYN]; /* delay lines: bit k set = received k ticks ago */
 #endif
 #if RSTDP_ON
-    uint16_t c[N_SYN];    /* eligibilities, I_lsb (plastic synapses only) */
+    uint16_t c[N_PLASTIC];/* eligibilities of the plastic inputs, I_lsb */
     int8_t reward;        /* reward pulse seen in the last tick: -1, 0, +1 */
 #endif
 };
@@ -51,6 +61,7 @@ uint8_t lif_step(struct unit_state *u, int32_t in_ex, int32_t in_in);
 uint8_t stdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
 uint8_t rstdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
 void led_update(struct unit_state *u);
+void led_send(const struct unit_state *u);
 void ws2812_send(const uint8_t *grb, uint8_t n);
 
 #endif

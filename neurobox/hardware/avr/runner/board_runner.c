@@ -8,8 +8,10 @@
  * usage: board_runner steps=N limit=CYCLES vector=BYTEADDR < description
  *
  * description, one item a line:
- *   unit ELF DUMPADDR DUMPLEN PHASE      a unit (numbered from 0 in order), started
- *                                       PHASE cycles after the board's time 0
+ *   unit ELF DUMPADDR DUMPLEN PHASE      a unit (numbered from 0 in order) whose ticks begin
+ *                                       PHASE cycles after the board's: its start-up (until
+ *                                       its first SLEEP, when its tick timer starts) runs
+ *                                       before, however long it takes
  *   wire FROM PORTBIT TO PORTBIT         FROM's pin drives TO's pin (e.g. wire 0 B1 2 C0)
  *   bus                                  connect all UARTs (bus mode)
  *   pin CYCLE TO PORTBIT LEVEL           a stimulus drives TO's pin at board time CYCLE
@@ -38,11 +40,10 @@
 
 struct unit {
     avr_t *avr;
-    unsigned long long phase;
+    long long start;                /* board time of the unit's cycle 0 (its phase less its start-up) */
     unsigned addr, len;
     long tick;
     int awake;
-    int started;
 };
 
 struct link { int from, to; char to_port; int to_bit; };
@@ -131,7 +132,11 @@ int main(int argc, char **argv) {
             if (n_units == MAX_UNITS) { fprintf(stderr, "board_runner: too many units\n"); return 2; }
             struct unit *u = &units[n_units++];
             u->avr = load(path);
-            u->phase = cycle; u->addr = addr; u->len = len; u->tick = -1; u->awake = 1; u->started = 0;
+            while (!(u->avr->state == cpu_Running && u->avr->flash[u->avr->pc] == 0x88 &&
+                     u->avr->flash[u->avr->pc + 1] == 0x95))
+                avr_run(u->avr);                /* start-up: up to the first SLEEP */
+            u->start = (long long)cycle - (long long)u->avr->cycle;
+            u->addr = addr; u->len = len; u->tick = -1; u->awake = 1;
         } else if (sscanf(line, "wire %d %7s %d %7s", &from, a, &to, b) == 4) {
             if (n_links == MAX_LINKS || from >= n_units || to >= n_units) { fprintf(stderr, "board_runner: bad wire\n"); return 2; }
             struct link *l = &links[n_links++];
@@ -162,7 +167,7 @@ int main(int argc, char **argv) {
         int k = -1;
         unsigned long long best = ~0ULL;
         for (int i = 0; i < n_units; i++) {
-            unsigned long long t = units[i].phase + units[i].avr->cycle;
+            unsigned long long t = (unsigned long long)(units[i].start + (long long)units[i].avr->cycle);
             if (units[i].tick + 1 < steps || units[i].awake) {
                 if (t < best) { best = t; k = i; }
             }
@@ -183,7 +188,7 @@ int main(int argc, char **argv) {
         if (u->awake && avr->state == cpu_Running && avr->flash[avr->pc] == 0x88 && avr->flash[avr->pc + 1] == 0x95) {
             u->awake = 0;
             if (u->tick >= 0) {
-                printf("S %d %ld %llu ", k, u->tick, u->phase + avr->cycle);
+                printf("S %d %ld %llu ", k, u->tick, now);
                 for (unsigned i = 0; i < u->len; i++) printf("%02x", avr->data[u->addr + i]);
                 printf("\n");
             }

@@ -9,9 +9,11 @@
  * A tick begins when the CPU jumps to the tick interrupt vector (byte address
  * `vector`); it ends when the CPU first executes SLEEP after that. At each such
  * end, and at the first sleep after reset (tick -1), the runner prints the
- * SRAM bytes [ADDR, ADDR+LEN) and then applies the input line for the next
- * tick, read from stdin: tokens "C3=1" (drive pin PC3 high) or "U85" (send
- * byte 0x85 to the UART receiver).
+ * SRAM bytes [ADDR, ADDR+LEN). The input line for tick t + 1, read from stdin,
+ * is applied in tick t: tokens "C3=1" (drive pin PC3 high) and "U85" (send
+ * byte 0x85 to the UART receiver) at the end of tick t, "U85@4096" 4096
+ * cycles after tick t began (a byte sent in its bus slot); the line for tick
+ * 0 is applied at once, at the first sleep.
  *
  * stdout, one record a line (cycles are CPU cycles since reset):
  *   S tick tick_cycle sleep_cycle HEXBYTES    state at the end of a tick
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "sim_avr.h"
+#include "sim_cycle_timers.h"
 #include "sim_elf.h"
 #include "sim_irq.h"
 #include "sim_io.h"
@@ -52,13 +55,51 @@ static void on_uart(struct avr_irq_t *irq, uint32_t value, void *param) {
     printf("U %llu %02x\n", (unsigned long long)avr->cycle, value & 0xff);
 }
 
-static void apply_inputs(void) {
+static void send_byte(unsigned byte) {
+    avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT), byte & 0xff);
+}
+
+/* bytes waiting for their cycle (in order), sent by one cycle timer */
+#define MAX_TIMED 512
+static struct { unsigned long long cycle; unsigned byte; } timed[MAX_TIMED];
+static int n_timed, next_timed;
+
+static avr_cycle_count_t send_timed(avr_t *a, avr_cycle_count_t when, void *param) {
+    (void)a; (void)param;
+    while (next_timed < n_timed && timed[next_timed].cycle <= when) send_byte(timed[next_timed++].byte);
+    return next_timed < n_timed ? timed[next_timed].cycle : 0;
+}
+
+static char pending[8192];          /* the line read at the start of a tick: its tokens applied at its end */
+
+/* the line for the next tick: its timed bytes scheduled from `tick_cycle` (at once when `now`), the rest kept
+ * for apply_inputs */
+static void read_inputs(unsigned long long tick_cycle, int now) {
     char line[8192];
+    pending[0] = 0;
     if (!fgets(line, sizeof line, stdin)) return;
+    n_timed = next_timed = 0;
+    char *rest = pending;
     for (char *tok = strtok(line, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n")) {
+        char *at = strchr(tok, '@');
+        if (tok[0] == 'U' && at && !now) {
+            if (n_timed == MAX_TIMED) { fprintf(stderr, "unit_runner: too many bytes in a tick\n"); exit(2); }
+            unsigned long long cycle = tick_cycle + strtoull(at + 1, NULL, 10);
+            int k = n_timed++;
+            while (k > 0 && timed[k - 1].cycle > cycle) { timed[k] = timed[k - 1]; k--; }
+            timed[k].cycle = cycle;
+            timed[k].byte = (unsigned)strtoul(tok + 1, NULL, 16);
+        } else {
+            rest += sprintf(rest, "%s ", tok);
+        }
+    }
+    if (n_timed) avr_cycle_timer_register(avr, timed[0].cycle - avr->cycle, send_timed, NULL);
+}
+
+static void apply_inputs(void) {
+    for (char *tok = strtok(pending, " "); tok; tok = strtok(NULL, " ")) {
         if (tok[0] == 'U') {
-            unsigned byte = (unsigned)strtoul(tok + 1, NULL, 16);
-            avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT), byte & 0xff);
+            send_byte((unsigned)strtoul(tok + 1, NULL, 16));
         } else if (tok[0] >= 'B' && tok[0] <= 'D' && tok[2] == '=') {
             int bit = tok[1] - '0';
             int level = tok[3] == '1';
@@ -144,6 +185,7 @@ int main(int argc, char **argv) {
             awake = 0;
             dump(tick, tick_cycle, addr, len);
             if (tick + 1 >= steps) break;
+            if (tick < 0) read_inputs(avr->cycle, 1);
             apply_inputs();
         }
         int state = avr_run(avr);
@@ -155,6 +197,7 @@ int main(int argc, char **argv) {
             tick++;
             awake = 1;
             tick_cycle = avr->cycle;
+            if (tick + 1 < steps) read_inputs(tick_cycle, 0);
         }
         if (limit && avr->cycle > limit) { reason = "cycle_limit"; break; }
     }

@@ -1,0 +1,55 @@
+"""Digits learned by the units themselves: the twin's units learn exactly what the fixed-point engine learns,
+the trained board answers well above chance, and its saved model file keeps learning wherever it runs."""
+import json
+
+import numpy as np
+import pytest
+
+from neurobox.hardware.board import units_from_network
+from neurobox.network.modelfile import load as load_model
+from neurobox.tasks import digits
+
+
+@pytest.fixture(scope="module")
+def on_twin(tmp_path_factory):
+    trained = digits.train(digits.UNITS_QUICK, seed=0, target="twin")
+    out = tmp_path_factory.mktemp("digits_units")
+    digits.save(trained, out)
+    return trained, out
+
+
+def test_the_twin_units_learn_exactly_what_the_fixed_engine_learns(on_twin):
+    """1257 images, 25 units each learning on its own clock over the bus: every weight and threshold equal."""
+    trained, _ = on_twin
+    engine = digits.train(digits.UNITS_QUICK, seed=0)
+    assert np.array_equal(trained.weights, engine.weights)
+    assert np.array_equal(trained.theta, engine.theta)
+    assert np.all(trained.theta > 0)                        # every unit's threshold grew while it learned
+
+
+def test_the_board_trained_on_the_twin_answers_well_above_chance(on_twin):
+    trained, _ = on_twin
+    evaluation = digits.evaluate(trained, target="twin")
+    assert evaluation.test_accuracy > 0.55                  # chance is 0.1; 25 units, 1 epoch reach about 0.65
+
+
+def test_the_saved_board_round_trips_and_keeps_learning(on_twin):
+    from neurobox.twin import compare_with_engine, run_twin
+
+    trained, out = on_twin
+    loaded = digits.load(out)
+    assert np.array_equal(loaded.weights, trained.weights) and np.array_equal(loaded.theta, trained.theta)
+    net = load_model(out / digits.MODEL_FILE)
+    rule = net.projections["input_exc"].plasticity
+    assert rule is not None and net.populations["exc"].params["theta_plus"] > 0      # learning on
+    assert net.duration == digits.DEMO_IMAGES * (digits.UNITS_QUICK.present_ms + digits.UNITS_QUICK.rest_ms)
+    _, _, _, y_te = digits.load_split(0)
+    meta = json.loads((out / digits.META_FILE).read_text())
+    assert meta["demo_labels"] == y_te[:digits.DEMO_IMAGES].tolist()
+    board = units_from_network(net)
+    result = run_twin(board, transport="bus")
+    assert result.lost == 0 and compare_with_engine(board, result)["equal"]
+    slot = digits.UNITS_QUICK.present_ms + digits.UNITS_QUICK.rest_ms          # ms, one tick each
+    answered = {int(t // slot) for name, ticks in result.spike_ticks.items() if name.startswith("exc.")
+                for t in ticks}
+    assert len(answered) >= digits.DEMO_IMAGES - 4         # most demo images draw an answer
