@@ -22,13 +22,16 @@ from neurobox.hardware.unit import FixedUnit
 
 
 def _key(u: FixedUnit) -> tuple:
-    """What makes two units the same cell."""
-    return (u.lif, u.weights, u.receptors, u.plastic, u.stdp, u.rstdp, u.input_delays)
+    """What makes two units the same cell: not the initial plastic weights (the contents of the cell's store,
+    an EBR, which do not change its logic), nor the initial theta (a register's reset value: a few LUTs at most),
+    so the learners of a trained network are synthesised once."""
+    fixed = tuple(None if p else w for w, p in zip(u.weights, u.plastic))
+    return (u.lif, fixed, u.receptors, u.plastic, u.stdp, u.rstdp, u.input_delays)
 
 
 def build_board(board: Board, device_name: str = "up5k", out: str | Path | None = None,
                 check: bool = False) -> dict:
-    """Write every unit's Verilog to `out` and synthesise each distinct cell for `device_name`.
+    """Write every unit's Verilog to `out` and synthesise each distinct cell (`_key`) for `device_name`.
 
     Returns a report: per unit its LUTs, carries, flip-flops, block RAMs (EBRs), logic cells,
     Fmax (MHz), cycles per update, fastest tick (Hz), cells per device and per UP5K and HX8K

@@ -567,37 +567,63 @@ class _Stdp:
             self.normaliser.states(m)
 
 
+class _Divider:
+    """A restoring divider for stdp_fixed.scale_factor(total, target) = ((target << 16) + (total >> 1)) // total,
+    for target < total < 2**bits: one quotient bit a cycle (`load`, then QUOTIENT_BITS `step`s), with a
+    remainder `rem` of `bits` bits and a subtractor of its own.
+
+    It divides target * 2**17 by total: q = floor(target * 2**17 / total) < 2**17, since target < total. With
+    target * 2**16 = Q total + r, q = 2 Q + [2 r >= total], so `f` = (q + 1) >> 1 = Q + [2 r >= total] =
+    scale_factor(total, target) <= 2**16: no dividend wider than the remainder, and no rounding step. While
+    total <= target, `f` means nothing (the weights are not scaled then).
+    """
+
+    def __init__(self, bits: int, target: int):
+        self.bits = bits
+        self.target = target
+        self.total = Signal(bits)
+        self.rem = Signal(bits)
+        self.diff = Signal(signed(bits + 2))       # 2 rem - total
+        self.q = Signal(QUOTIENT_BITS)
+        self.f = Signal(QUOTIENT_BITS)
+
+    def elaborate(self, m: Module, total) -> None:
+        """Divide by the low `bits` bits of `total` (held for the QUOTIENT_BITS steps)."""
+        m.d.comb += [self.total.eq(total[:self.bits]), self.diff.eq(Cat(Const(0, 1), self.rem) - self.total),
+                     self.f.eq((self.q + 1) >> 1)]
+
+    def load(self, m: Module) -> None:
+        m.d.sync += self.rem.eq(self.target)
+
+    def step(self, m: Module) -> None:
+        """One quotient bit: 2 rem - total if that is >= 0 (bit 1), else 2 rem (bit 0)."""
+        fits = ~self.diff[-1]
+        m.d.sync += [self.rem.eq(Mux(fits, self.diff, Cat(Const(0, 1), self.rem))), self.q.eq(Cat(fits, self.q))]
+
+
 class _Normaliser:
     """The normalisation of the plastic weights after an own spike (stdp_fixed.scale_factor and scaled), on the
     datapath and a restoring divider of its own; states NORM_FETCH .. NORM_MUL.
 
-    NORM_SUM adds the weights up in acc: total. NORM_DIV divides target * 2**17 by total, one quotient bit a
-    cycle for QUOTIENT_BITS cycles, with a remainder `rem` of total_bits(unit) bits and a subtractor of its own,
-    while acc holds total: q = floor(target * 2**17 / total) < 2**17 (target < total whenever the weights are
-    scaled). With target * 2**16 = Q total + r, q = 2 Q + [2 r >= total], so f = (q + 1) >> 1 = Q + [2 r >=
-    total] = ((target << 16) + (total >> 1)) // total = scale_factor(total, target) <= 2**16: no dividend
-    wider than the remainder, and no rounding step. NORM_START, NORM_MUL: per plastic input, acc = 2**15 +
-    w * f (SCALE_CYCLES cycles), and w <- acc >> 16 clamped if total > target. (w * f + 2**15) >> 16 lies
-    between 0 and w (0 <= f <= 2**16), so it can cross w_min only if w_min > 0 and w_max only if w_max < 0.
-    An own spike takes the same cycles whether the weights are scaled or not.
+    NORM_SUM adds the weights up in acc: total. NORM_DIV: the `_Divider` (total_bits(unit) bits) computes f =
+    scale_factor(total, target) in QUOTIENT_BITS cycles while acc holds total. NORM_START, NORM_MUL: per plastic
+    input, acc = 2**15 + w * f (SCALE_CYCLES cycles), and w <- acc >> 16 clamped if total > target.
+    (w * f + 2**15) >> 16 lies between 0 and w (0 <= f <= 2**16), so it can cross w_min only if w_min > 0 and
+    w_max only if w_max < 0. An own spike takes the same cycles whether the weights are scaled or not.
     """
 
     def __init__(self, unit: FixedUnit, state: _State, dp: _Datapath):
         self.rule = unit.stdp
         self.state = state
         self.dp = dp
-        bits = total_bits(unit)
-        self.total = dp.acc[:bits]                 # the sum of the weights, while it is > 0
-        self.rem = Signal(bits)
-        self.diff = Signal(signed(bits + 2))       # 2 rem - total
-        self.q = Signal(QUOTIENT_BITS)
+        self.divider = _Divider(total_bits(unit), unit.stdp.norm_target)
         self.scale = Signal()                      # total > target: the weights are scaled
         self.scaled = Signal(signed(16))
 
     def elaborate(self, m: Module) -> None:
-        """The divider's subtraction and the scaled weight from acc = w * f + 2**15."""
+        """The divider (dividing by acc, the sum of the weights) and the scaled weight from acc = w * f + 2**15."""
         rule = self.rule
-        m.d.comb += self.diff.eq(Cat(Const(0, 1), self.rem) - self.total)
+        self.divider.elaborate(m, self.dp.acc)
         scaled = self.dp.acc[SCALE_SHIFT:ACC_WIDTH].as_signed()
         if rule.w_min > 0:
             scaled = _at_least(scaled, rule.w_min)
@@ -619,19 +645,18 @@ class _Normaliser:
                          dp.val16.eq(store.word.as_signed())]
             m.d.sync += s.k.eq(s.k + 1)
             with m.If(s.k == last):
-                m.d.sync += [s.k.eq(0), self.rem.eq(self.rule.norm_target)]
+                m.d.sync += s.k.eq(0)
+                self.divider.load(m)
                 m.next = "NORM_DIV"
         with m.State("NORM_DIV"):
             store.read(m, "w", 0)
-            fits = ~self.diff[-1]
-            m.d.sync += [self.rem.eq(Mux(fits, self.diff, Cat(Const(0, 1), self.rem))),
-                         self.q.eq(Cat(fits, self.q)), s.k.eq(s.k + 1)]
+            self.divider.step(m)
+            m.d.sync += s.k.eq(s.k + 1)
             with m.If(s.k == QUOTIENT_BITS - 1):
                 m.d.sync += [self.scale.eq(dp.acc > self.rule.norm_target), s.k.eq(0)]
                 m.next = "NORM_START"
         with m.State("NORM_START"):
-            f = ((self.q + 1) >> 1)[:QUOTIENT_BITS]
-            dp.start(m, store.word.as_signed(), Cat(f, Const(1, 1)), add_value=ADD_ROUND)
+            dp.start(m, store.word.as_signed(), Cat(self.divider.f, Const(1, 1)), add_value=ADD_ROUND)
             m.next = "NORM_MUL"
         with m.State("NORM_MUL"):
             store.read(m, "w", s.k + 1)
