@@ -10,7 +10,9 @@ memory (the store, block RAM on an iCE40). It computes exactly what
 input sums, `neurobox.neurons.lif_fixed.lif_update` with its adaptive
 threshold, then the rule on the plastic inputs
 (`neurobox.plasticity.stdp_fixed.pair_update` with the learning-rate schedule
-`halved`, or `neurobox.plasticity.rstdp_fixed.rewarded` and `eligible`).
+`halved` and, after an own spike, the normalisation of the plastic weights
+`scale_factor` and `scaled`; or `neurobox.plasticity.rstdp_fixed.rewarded`
+and `eligible`).
 
 Ports (sync domain: `clk`, `rst`)
 ---------------------------------
@@ -53,18 +55,19 @@ inhibitory ones) is at f * stride + k, stride the smallest power of two >= p
 (so an address is the place's bits under the field's, no adder). The read
 port is synchronous, as an iCE40 EBR's: the word addressed in one cycle is
 read in the next, so each state addresses what the next cycle reads. One
-word is written per cycle, never the one being addressed. yosys puts the
-store into block RAM (an EBR holds 256 words: a unit with up to 128 plastic
-inputs with pair STDP, 85 with R-STDP, in one) or, when it is a few words,
-into flip-flops.
+word is written per cycle, never the one being addressed. The store is
+marked ram_style "block", so yosys puts it into block RAM whatever its size:
+one EBR (256 words) holds a unit with up to 128 plastic inputs with pair
+STDP, 64 with R-STDP (three fields of stride 128 would take 384 words); a
+larger store takes more EBRs.
 
 Datapath
 --------
 The area goes into one 32-bit accumulator with one adder (acc <- base +
 addend) and a shift-and-add multiplier that shares it for every product: a
 32-bit signed multiplicand shifting left, a 16-bit unsigned constant
-multiplier shifting right, one bit a clock cycle, stopping when the
-remaining multiplier bits are zero. A trace decays as a product too:
+multiplier shifting right (18 bits in a normalising cell), one bit a clock
+cycle, stopping when the remaining multiplier bits are zero. A trace decays as a product too:
 x - ceil(x / 2**k) == (x * (2**k - 1)) >> k. A sequencer walks through one
 tick (states named as in the code):
 
@@ -83,6 +86,9 @@ tick (states named as in the code):
                spike arrives; w_j <- max(w_j - dm, w_min) if its spike arrives; w_j <- min(w_j +
                ((a * x_j) >> 14), w_max) if the cell fired, a the schedule's amplitude; after the last,
                x_post <- bump(x_post) if the cell fired
+    NORM_*     after an own spike, if norm_target > 0 (`_Normaliser`): total = sum of the plastic weights;
+               f = ((target << 16) + (total >> 1)) // total by a restoring divider (`_Divider`, one bit a
+               cycle); if total > target, w_j <- clamp((w_j * f + 2**15) >> 16) for each plastic input
   reward-modulated STDP (rstdp_fixed):
     R_FETCH, then per plastic input j, R_START, R_C, R_X_START, R_X, R_PAIR: c_j decays while w_j <-
                min(w_j + c_j, w_max) on a reward or max(w_j - c_j, w_min) on a punishment (with c_j before
@@ -91,7 +97,7 @@ tick (states named as in the code):
 
 In the code: `_State` (the registers), `_Store`, `_Datapath`, the IDLE,
 membrane and current states of `LifStdpCell`, and `_Stdp` (with
-`_Schedule`) or `_Rstdp` (the rule's update and states);
+`_Schedule` and `_Normaliser`) or `_Rstdp` (the rule's update and states);
 `LifStdpCell.elaborate` puts them together.
 
 The weights start inside [w_min, w_max] and the rules keep them there, so a
