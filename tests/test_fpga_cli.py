@@ -99,10 +99,13 @@ def test_build_json_writes_verilog_and_the_report(built):
         assert f"module {u['module']}(" in text and "tick" in text and "spike" in text
         assert u["inputs"] == 2 and u["plastic_inputs"] == 1  # its touch input (plastic) and the other cell
         assert u["luts"] > 0 and u["ffs"] > 0 and u["carries"] > 0 and u["fmax_mhz"] > 1.0
-        assert u["cells_per_device"] == 1280 // u["logic_cells"]
-        assert u["cells_per_part"] == {"up5k": 5280 // u["logic_cells"], "hx8k": 7680 // u["logic_cells"]}
+        assert u["brams"] == 1  # the plastic input's weight and trace, in an EBR
+        assert u["cells_per_device"] == min(1280 // u["logic_cells"], 16)
+        assert u["cells_per_part"] == {"up5k": min(5280 // u["logic_cells"], 30),
+                                       "hx8k": min(7680 // u["logic_cells"], 32)}
         assert u["max_tick_hz"] == pytest.approx(u["fmax_mhz"] * 1e6 / u["update_cycles"], rel=1e-3)
     total = sum(u["logic_cells"] for u in report["units"])
+    assert report["brams_total"] == 2 and report["brams_available"] == 16
     assert report["logic_cells_total"] == total and report["fits"] == (total <= 1280)
     assert report["fmax_mhz"] == min(u["fmax_mhz"] for u in report["units"])
     assert report["real_time_factor"] == pytest.approx(report["max_tick_hz"] * report["dt_ms"] / 1000, rel=1e-3)
@@ -120,7 +123,7 @@ def test_build_text_prints_every_cell_of_the_report(built, model, tmp_path, caps
     for u in report["units"]:
         assert f"{u['luts']} LUT4" in text and f"{u['logic_cells']} logic cells" in text
         assert f"{u['cells_per_part']['up5k']} per UP5K, {u['cells_per_part']['hx8k']} per HX8K" in text
-    assert f"{report['logic_cells_total']} of 1280 logic cells" in text
+    assert f"{report['logic_cells_total']} of 1280 logic cells and 2 of 16 EBRs" in text
 
 
 def test_missing_tool_and_unbuildable_rule_are_clear_errors(model, tmp_path, monkeypatch):

@@ -196,8 +196,9 @@ def test_a_wrong_learner_is_caught(tmp_path):
 
 
 def test_update_cycles_of_a_learner():
-    """Per plastic input: one cycle to start, c and x decay (k + 1 cycles each), one cycle to start the pair's
-    product, and that product (by a_plus if the cell fired, else by 0: one cycle)."""
+    """One cycle to address the first eligibility in the store, then per plastic input: one cycle to start, c
+    and x decay (k + 1 cycles each), one cycle to start the decay of x, and the pair's product (by a_plus if the
+    cell fired, else by 0: one cycle)."""
     from dataclasses import replace
 
     from neurobox.hardware.fpga.cell import update_cycles
@@ -206,7 +207,7 @@ def test_update_cycles_of_a_learner():
     rule = u.rstdp
     static = replace(u, plastic=(False,) * u.n_inputs, rstdp=None)
     quiet = update_cycles(u, spiked=False)
-    assert quiet - update_cycles(static, spiked=False) == 3 * (1 + rule.k_c + 1 + rule.k_pre + 1 + 1 + 1)
+    assert quiet - update_cycles(static, spiked=False) == 1 + 3 * (1 + rule.k_c + 1 + 1 + rule.k_pre + 1 + 1)
     assert update_cycles(u, spiked=True) - quiet == 3 * rule.a_plus.bit_length()
 
 
@@ -300,14 +301,14 @@ def test_a_reward_learner_with_13_plastic_inputs_synthesises_for_the_up5k():
     inputs = tuple(Input(f"in{j}", "excitatory", 1000.0, True, delay=1 + j % 4) for j in range(13))
     u = fixed_unit(UnitDescription("wide", LIF, 1.0, (*inputs, Input("h", "inhibitory", -2000.0)), RSTDP))
     r = synthesize(u, "up5k")
-    # per plastic input a weight (16), a pre trace (15) and an eligibility (15); the delay lines; the neuron
-    # (v, i_ex, i_in, ref) and the datapath (32-bit accumulator and multiplicand, 16-bit multiplier)
-    state = 13 * (16 + 15 + 15) + sum(u.input_delays) + 3 * 16 + 8 + 32 + 32 + 16
-    assert r.ffs >= state and r.luts > 0 and r.carries > 0 and r.brams == 0 and r.dsps == 0
+    # the delay lines; the neuron (v, i_ex, i_in, ref) and the datapath (32-bit accumulator and multiplicand,
+    # 16-bit multiplier); per plastic input a weight, a pre trace and an eligibility in the store, one EBR
+    state = sum(u.input_delays) + 3 * 16 + 8 + 32 + 32 + 16
+    assert r.ffs >= state and r.luts > 0 and r.carries > 0 and r.brams == 1 and r.dsps == 0
     assert max(r.luts, r.ffs) <= r.logic_cells <= r.luts + r.ffs + r.carries
-    assert r.cells_per_device == 5280 // r.logic_cells >= 3 and r.fmax_mhz > 12.0
+    assert r.cells_per_device == min(5280 // r.logic_cells, 30) >= 3 and r.fmax_mhz > 12.0
     assert r.update_cycles == max_update_cycles(u)
-    print(f"\nR-STDP cell, 13 plastic inputs, UP5K: {r.luts} LUT4, {r.ffs} FF, {r.carries} carries, "
+    print(f"\nR-STDP cell, 13 plastic inputs, UP5K: {r.luts} LUT4, {r.ffs} FF, {r.carries} carries, {r.brams} EBR, "
           f"{r.logic_cells} logic cells, Fmax {r.fmax_mhz} MHz, {r.update_cycles} cycles, "
           f"{r.cells_per_device} per device")
 
@@ -336,8 +337,11 @@ def test_fpga_build_reports_the_learner_per_part(tmp_path, capsys):
     assert [row["unit"] for row in report["units"]] == [u.name for u in units]
     for row, u in zip(report["units"], units):
         assert row["update_cycles"] == max_update_cycles(u)
-        assert row["cells_per_device"] == 5280 // row["logic_cells"]
-        assert row["cells_per_part"] == {"up5k": 5280 // row["logic_cells"], "hx8k": 7680 // row["logic_cells"]}
+        assert row["brams"] == (1 if u.plastic_index else 0)
+        fit = {part: min(lcs // row["logic_cells"], brams // row["brams"] if row["brams"] else lcs)
+               for part, lcs, brams in (("up5k", 5280, 30), ("hx8k", 7680, 32))}
+        assert row["cells_per_device"] == fit["up5k"] and row["cells_per_part"] == fit
     learner, relay = report["units"]
     assert learner["plastic_inputs"] == 3 and learner["logic_cells"] > relay["logic_cells"]
+    assert report["brams_total"] == 1 and report["brams_available"] == 30
     assert "reward" in (tmp_path / "out" / "network.v").read_text()

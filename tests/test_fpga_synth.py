@@ -45,10 +45,11 @@ def reports(tools):
 
 
 def state_bits(unit) -> int:
-    """Flip-flops the cell needs at least: v, i_ex, i_in, ref, plastic weights and traces, and the
-    datapath (32-bit accumulator, 32-bit multiplicand, 16-bit multiplier)."""
+    """Flip-flops the cell needs at least: v, i_ex, i_in, ref, x_post (pair STDP), and the datapath (32-bit
+    accumulator, 32-bit multiplicand, 16-bit multiplier). The plastic inputs' weights and traces are in the
+    store, one EBR."""
     n_p = len(unit.plastic_index)
-    return 3 * 16 + 8 + 16 * n_p + (15 * (n_p + 1) if n_p else 0) + 32 + 32 + 16
+    return 3 * 16 + 8 + (15 if n_p else 0) + 32 + 32 + 16
 
 
 @pytest.mark.parametrize("device, available", [("up5k", 5280), ("hx1k", 1280), ("hx8k", 7680)])
@@ -59,10 +60,11 @@ def test_report_figures_come_from_the_tools_and_agree(reports, device, available
     assert r.ffs >= state_bits(plastic_unit())
     # an iCE40 logic cell holds one LUT4, one flip-flop and one carry
     assert max(r.luts, r.ffs, r.carries) <= r.logic_cells <= r.luts + r.ffs + r.carries
-    assert r.cells_per_device == available // r.logic_cells >= 1
-    assert r.cells_per_part == {"up5k": 5280 // r.logic_cells, "hx8k": 7680 // r.logic_cells}
+    assert r.brams == 1 and r.dsps == 0  # the store is one EBR; shift-and-add datapath: no DSP
+    assert r.brams_available == {"up5k": 30, "hx1k": 16, "hx8k": 32}[device]
+    assert r.cells_per_device == min(available // r.logic_cells, r.brams_available) >= 1
+    assert r.cells_per_part == {"up5k": min(5280 // r.logic_cells, 30), "hx8k": min(7680 // r.logic_cells, 32)}
     assert r.max_tick_hz == pytest.approx(r.fmax_mhz * 1e6 / r.update_cycles, rel=1e-3)
-    assert r.brams == 0 and r.dsps == 0  # shift-and-add datapath: no DSP or RAM needed
 
 
 @pytest.mark.parametrize("part", ["hx1k", "hx8k"])
@@ -75,7 +77,8 @@ def test_same_cell_on_every_part_and_the_hx_parts_are_faster(reports, part):
 
 def test_plasticity_costs_logic(reports):
     plastic, static = reports["up5k"], reports["static"]
-    assert plastic.luts > static.luts and plastic.ffs >= static.ffs + 16 + 2 * 15
+    assert plastic.luts > static.luts and plastic.ffs >= static.ffs + 15  # x_post; w and x_pre in the EBR
+    assert plastic.brams == 1 and static.brams == 0
     assert static.ffs >= state_bits(static_unit())
 
 
@@ -97,8 +100,12 @@ def test_report_parsers_refuse_what_they_cannot_read():
         parse_nextpnr_report({"utilization": {}})
     with pytest.raises(SimulationError):
         parse_nextpnr_report({"utilization": {"ICESTORM_LC": {"used": 5, "available": 10}}, "fmax": {}})
-    assert parse_nextpnr_report({"utilization": {"ICESTORM_LC": {"used": 5, "available": 10}},
-                                 "fmax": {"a": {"achieved": 30.0}, "b": {"achieved": 20.5}}}) == (5, 10, 20.5)
+    with pytest.raises(SimulationError):  # no EBRs
+        parse_nextpnr_report({"utilization": {"ICESTORM_LC": {"used": 5, "available": 10}},
+                              "fmax": {"a": {"achieved": 30.0}}})
+    assert parse_nextpnr_report({"utilization": {"ICESTORM_LC": {"used": 5, "available": 10},
+                                                 "ICESTORM_RAM": {"used": 1, "available": 30}},
+                                 "fmax": {"a": {"achieved": 30.0}, "b": {"achieved": 20.5}}}) == (5, 10, 30, 20.5)
     assert count_cells({"modules": {"t": {"cells": {"x": {"type": "SB_LUT4"}, "y": {"type": "SB_LUT4"}}}}},
                        "t") == {"SB_LUT4": 2}
 

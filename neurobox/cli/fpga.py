@@ -45,7 +45,8 @@ def build(args) -> int:
     for u in report["units"]:
         fit = {report["device"]: u["cells_per_device"]} | u["cells_per_part"]
         print(f"  {u['unit']:<14} {u['inputs']:>3} inputs ({u['plastic_inputs']} plastic)  "
-              f"{u['luts']:>5} LUT4 {u['ffs']:>4} FF {u['carries']:>4} carry  {u['logic_cells']:>5} logic cells  "
+              f"{u['luts']:>5} LUT4 {u['ffs']:>4} FF {u['carries']:>4} carry {u['brams']:>2} EBR  "
+              f"{u['logic_cells']:>5} logic cells  "
               f"Fmax {u['fmax_mhz']:6.1f} MHz  {u['update_cycles']:>4} cycles/update  "
               + ", ".join(f"{n} per {part.upper()}" for part, n in fit.items()))
         if "fit_check" in u:
@@ -53,7 +54,8 @@ def build(args) -> int:
             print(f"  {'':<14} checked: {fc['copies']} cells placed and routed together, {fc['logic_cells']} of "
                   f"{fc['logic_cells_available']} logic cells, Fmax {fc['fmax_mhz']:.1f} MHz")
     fit = "fits" if report["fits"] else "does not fit"
-    print(f"  network: {report['logic_cells_total']} of {report['logic_cells_available']} logic cells ({fit} one "
+    print(f"  network: {report['logic_cells_total']} of {report['logic_cells_available']} logic cells and "
+          f"{report['brams_total']} of {report['brams_available']} EBRs ({fit} one "
           f"device); slowest Fmax {report['fmax_mhz']:.1f} MHz, up to {report['max_tick_hz']:.0f} ticks/s "
           f"(x{report['real_time_factor']:g} real time at dt = {report['dt_ms']:g} ms)")
     if "network_check" in report:

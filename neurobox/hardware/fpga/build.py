@@ -22,18 +22,21 @@ from neurobox.hardware.unit import FixedUnit
 
 
 def _key(u: FixedUnit) -> tuple:
-    """What makes two units the same cell."""
-    return (u.lif, u.weights, u.receptors, u.plastic, u.stdp, u.rstdp, u.input_delays)
+    """What makes two units the same cell: not the initial plastic weights (the contents of the cell's store,
+    an EBR, which do not change its logic), nor the initial theta (a register's reset value: a few LUTs at most),
+    so the learners of a trained network are synthesised once."""
+    fixed = tuple(None if p else w for w, p in zip(u.weights, u.plastic))
+    return (u.lif, fixed, u.receptors, u.plastic, u.stdp, u.rstdp, u.input_delays)
 
 
 def build_board(board: Board, device_name: str = "up5k", out: str | Path | None = None,
                 check: bool = False) -> dict:
-    """Write every unit's Verilog to `out` and synthesise each distinct cell for `device_name`.
+    """Write every unit's Verilog to `out` and synthesise each distinct cell (`_key`) for `device_name`.
 
-    Returns a report: per unit its LUTs, carries, flip-flops, logic cells, Fmax (MHz),
-    cycles per update, fastest tick (Hz), cells per device and per UP5K and HX8K
-    (`cells_per_part`); for the network the sum of
-    logic cells, whether they fit one device, and the slowest cell's Fmax. With `check`, every
+    Returns a report: per unit its LUTs, carries, flip-flops, block RAMs (EBRs), logic cells,
+    Fmax (MHz), cycles per update, fastest tick (Hz), cells per device and per UP5K and HX8K
+    (`cells_per_part`); for the network the sums of logic cells and EBRs, whether they fit
+    one device, and the slowest cell's Fmax. With `check`, every
     distinct cell is also placed and routed `cells_per_device` times on one device (`check_fit`;
     a minute or two per cell on a full UP5K) and its row gets "fit_check"; and if the network
     fits, the whole network is placed and routed ("network_check").
@@ -60,18 +63,21 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
             checked[key] = check_fit(u, dev.name, rep.cells_per_device).to_dict()
         rows.append({"unit": u.name, "module": module_name(u), "inputs": u.n_inputs,
                      "plastic_inputs": len(u.plastic_index), "luts": rep.luts, "carries": rep.carries,
-                     "ffs": rep.ffs, "logic_cells": rep.logic_cells, "fmax_mhz": rep.fmax_mhz,
+                     "ffs": rep.ffs, "brams": rep.brams, "logic_cells": rep.logic_cells, "fmax_mhz": rep.fmax_mhz,
                      "update_cycles": max_update_cycles(u), "max_tick_hz": rep.max_tick_hz,
                      "cells_per_device": rep.cells_per_device, "cells_per_part": rep.cells_per_part})
         if check:
             rows[-1]["fit_check"] = checked[key]
-    available = next(iter(done.values())).logic_cells_available
+    first = next(iter(done.values()))
+    available, brams_available = first.logic_cells_available, first.brams_available
     total = sum(r["logic_cells"] for r in rows)
+    brams = sum(r["brams"] for r in rows)
     fmax = min(r["fmax_mhz"] for r in rows)
     slowest = max(r["update_cycles"] for r in rows)
     report = {
         "device": dev.name, "package": dev.package, "dt_ms": board.dt, "units": rows,
-        "logic_cells_total": total, "logic_cells_available": available, "fits": total <= available,
+        "logic_cells_total": total, "logic_cells_available": available, "brams_total": brams,
+        "brams_available": brams_available, "fits": total <= available and brams <= brams_available,
         "fmax_mhz": fmax, "max_tick_hz": round(fmax * 1e6 / slowest, 1),
         "real_time_factor": round(fmax * 1e6 / slowest * board.dt / 1000.0, 1),
         "out": str(out_dir) if out_dir is not None else None,

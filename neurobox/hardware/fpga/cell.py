@@ -2,12 +2,17 @@
 
 One `LifStdpCell` is one unit of a board (a `neurobox.hardware.unit.FixedUnit`):
 its constants (decay factors, membrane responses, threshold, the rule's
-amplitudes and bounds) and its non-plastic weights are elaborated into the
-logic; its state, its delay lines and its plastic weights are registers. It
-computes exactly what `neurobox.hardware.unit.unit_tick` computes per tick:
-the delay lines, the input sums, `neurobox.neurons.lif_fixed.lif_update`,
-then the rule on the plastic inputs (`neurobox.plasticity.stdp_fixed.pair_update`
-or `neurobox.plasticity.rstdp_fixed.rewarded` and `eligible`).
+amplitudes, bounds and schedule) and its non-plastic weights are elaborated
+into the logic; its state and its delay lines are registers, and the
+weights, pre traces and eligibilities of its plastic inputs are words of one
+memory (the store, block RAM on an iCE40). It computes exactly what
+`neurobox.hardware.unit.unit_tick` computes per tick: the delay lines, the
+input sums, `neurobox.neurons.lif_fixed.lif_update` with its adaptive
+threshold, then the rule on the plastic inputs
+(`neurobox.plasticity.stdp_fixed.pair_update` with the learning-rate schedule
+`halved` and, after an own spike, the normalisation of the plastic weights
+`scale_factor` and `scaled`; or `neurobox.plasticity.rstdp_fixed.rewarded`
+and `eligible`).
 
 Ports (sync domain: `clk`, `rst`)
 ---------------------------------
@@ -23,12 +28,16 @@ Ports (sync domain: `clk`, `rst`)
     i_ex     out  s16 excitatory current, I_lsb
     i_in     out  s16 inhibitory current, I_lsb
     ref      out  u8  refractory ticks left
-    w        out  n x s16  weights of the inputs, I_lsb (non-plastic ones constant)
+    theta    out  u16 adaptive threshold, V_lsb (a register if theta_plus > 0, else the constant unit.theta)
     line     out  n x u16  delay lines: bits 0 .. delay - 1 of each input's line (the
                       bits that still reach its synapse; the bits above are 0)
     x_post   out  u15 postsynaptic trace (pair STDP only)
-    x_pre    out  p x u15  pre traces of the p plastic inputs (with plastic inputs)
-    c        out  p x u15  eligibilities of the p plastic inputs (R-STDP only)
+    a_plus   out  u15 the potentiation amplitude after the schedule's halvings, I_lsb (pair STDP only)
+
+The plastic inputs' weights (s16, I_lsb), pre traces and eligibilities (u15)
+have no ports: a testbench reads them from `LifStdpCell.store` at
+`store_address(unit, field, j)`. `rst` resets the registers, not the store:
+learned weights survive it, as in the firmware's EEPROM.
 
 Delay lines
 -----------
@@ -37,13 +46,28 @@ register that shifts in the input bit with the tick; the spike arrives at
 the synapse when the top bit is set. A delay-1 input keeps only the bit
 sampled with the tick, as a cell without delays does.
 
+Store
+-----
+One memory of 16-bit words: the word of field f (STORE_FIELDS: the weight,
+the pre trace, with R-STDP the eligibility) of the plastic input at place k
+in `store_order(unit)` (the plastic excitatory inputs, then the plastic
+inhibitory ones) is at f * stride + k, stride the smallest power of two >= p
+(so an address is the place's bits under the field's, no adder). The read
+port is synchronous, as an iCE40 EBR's: the word addressed in one cycle is
+read in the next, so each state addresses what the next cycle reads. One
+word is written per cycle, never the one being addressed. The store is
+marked ram_style "block", so yosys puts it into block RAM whatever its size:
+one EBR (256 words) holds a unit with up to 128 plastic inputs with pair
+STDP, 64 with R-STDP (three fields of stride 128 would take 384 words); a
+larger store takes more EBRs.
+
 Datapath
 --------
 The area goes into one 32-bit accumulator with one adder (acc <- base +
 addend) and a shift-and-add multiplier that shares it for every product: a
 32-bit signed multiplicand shifting left, a 16-bit unsigned constant
-multiplier shifting right, one bit a clock cycle, stopping when the
-remaining multiplier bits are zero. A trace decays as a product too:
+multiplier shifting right (18 bits in a normalising cell), one bit a clock
+cycle, stopping when the remaining multiplier bits are zero. A trace decays as a product too:
 x - ceil(x / 2**k) == (x * (2**k - 1)) >> k. A sequencer walks through one
 tick (states named as in the code):
 
@@ -52,39 +76,35 @@ tick (states named as in the code):
                then v <- sat16((acc >> S) + v)
                (while refractory these are skipped and ref <- ref - 1)
     IEX        acc = 2**15 + i_ex * D_ex; acc = fix-up(acc >> 16);
-    IEX_SUM    acc += w_j for each excitatory input j whose spike arrives, one input a cycle; i_ex <- sat16(acc)
-    IIN(_SUM)  the same for i_in; then v >= v_th: spike, v <- v_reset, ref <- ref_steps
+    IEX_SUM    acc += w_j for each excitatory input j whose spike arrives, one input a cycle (the plastic
+               ones first, their weights read from the store); i_ex <- sat16(acc)
+    IIN(_SUM)  the same for i_in; then v >= v_th + theta: spike, v <- v_reset, ref <- ref_steps,
+               theta <- min(theta + theta_plus, 65535)
   pair STDP (stdp_fixed):
-    XPOST      x_post decays;  DM: dm = (a_minus * x_post) >> 14
-    per plastic input j, XPRE_START, XPRE, PAIR: x_j decays; w_j <- max(w_j - dm, w_min) if its spike
-               arrives; w_j <- min(w_j + ((a_plus * x_j) >> 14), w_max) if the cell fired; x_j <- bump(x_j)
-               if its spike arrives; after the last, x_post <- bump(x_post) if the cell fired
+    XPOST      an own spike steps the schedule (`_Schedule`); x_post decays;  DM: dm = (a_minus * x_post) >> 14
+    per plastic input j, XPRE_START, XPRE, PAIR: x_j decays and goes back to the store, bumped if its
+               spike arrives; w_j <- max(w_j - dm, w_min) if its spike arrives; w_j <- min(w_j +
+               ((a * x_j) >> 14), w_max) if the cell fired, a the schedule's amplitude; after the last,
+               x_post <- bump(x_post) if the cell fired
+    NORM_*     after an own spike, if norm_target > 0 (`_Normaliser`): total = sum of the plastic weights;
+               f = ((target << 16) + (total >> 1)) // total by a restoring divider (`_Divider`, one bit a
+               cycle); if total > target, w_j <- clamp((w_j * f + 2**15) >> 16) for each plastic input
   reward-modulated STDP (rstdp_fixed):
-    per plastic input j, R_START, R_C, R_X, R_PAIR_START, R_PAIR: c_j decays while w_j <- min(w_j + c_j,
-               w_max) on a reward or max(w_j - c_j, w_min) on a punishment (with c_j before it decays);
-               x_j decays; c_j <- min(c_j + ((a_plus * x_j) >> 14), 32767) (a_plus taken as 0 unless the
-               cell fired); x_j <- bump(x_j) if its spike arrives
+    R_FETCH, then per plastic input j, R_START, R_C, R_X_START, R_X, R_PAIR: c_j decays while w_j <-
+               min(w_j + c_j, w_max) on a reward or max(w_j - c_j, w_min) on a punishment (with c_j before
+               it decays); x_j decays and goes back to the store, bumped if its spike arrives;
+               c_j <- min(c_j + ((a_plus * x_j) >> 14), 32767) (a_plus taken as 0 unless the cell fired)
 
-Rings
------
-The plastic inputs' weights, pre traces and eligibilities are each a ring
-of registers in `ring_order(unit)` (the plastic excitatory inputs, then the
-plastic inhibitory ones). The datapath reads only the head; a rotation
-moves every value one place towards the head and writes the tail. Each
-receptor's sum takes its plastic inputs first, turning the weights one
-place per input; the rule turns every ring once, one input at a time. So
-between updates every register holds its own input again, and no
-multiplexer picks one of p values.
-
-In the code: `_State` (the registers), `_Ring`, `_Datapath`, the IDLE,
-membrane and current states of `LifStdpCell`, and `_Stdp` or `_Rstdp` (the
-rule's update and states); `LifStdpCell.elaborate` puts them together.
+In the code: `_State` (the registers), `_Store`, `_Datapath`, the IDLE,
+membrane and current states of `LifStdpCell`, and `_Stdp` (with
+`_Schedule` and `_Normaliser`) or `_Rstdp` (the rule's update and states);
+`LifStdpCell.elaborate` puts them together.
 
 The weights start inside [w_min, w_max] and the rules keep them there, so a
 decrease can only cross w_min and an increase only w_max: the clamps of the
 specification need one comparison each. sat16 checks that bits 15..32 of
 the sum are all equal. `update_cycles(unit)` gives the clock cycles of one
-update (a hundred or a few hundred): at a few MHz, well under a 1 ms tick.
+update (a hundred to a few thousand): at a few MHz, well under a 1 ms tick.
 The cell has no external current input (i_ext = 0, as in the firmware), so
 sat16(i_e + i_ext) * P_e is a constant.
 
@@ -95,6 +115,7 @@ from contextlib import contextmanager
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from neurobox.hardware.unit import MAX_DELAY, FixedUnit
@@ -107,6 +128,21 @@ ACC_WIDTH = 32
 """Accumulator bits: every sum of the specification fits a signed int32."""
 MUL_WIDTH = 16
 """Multiplier (constant operand) bits: D_* are uint16, P_* uint13, a_* uint15, 2**k - 1 uint15."""
+N_POST_MAX = 65535
+"""Where the count of own spikes n_post stops (stdp_fixed: uint16, saturating)."""
+SCALE_SHIFT = 16
+"""stdp_fixed.scaled: (w * f + 2**15) >> 16 (the datapath's rounding constant 2**15 is decay's too)."""
+QUOTIENT_BITS = SCALE_SHIFT + 1
+"""The divider's steps: its quotient floor(target * 2**17 / total) < 2**17 (target < total), and
+f = scale_factor(total, target) <= 2**16 fits as many bits."""
+SCALE_CYCLES = QUOTIENT_BITS + 1
+"""Cycles of a product by f: the multiplier holds f with a sentinel bit above it and stops when only the
+sentinel is left, after QUOTIENT_BITS shift-and-add steps, whatever f is."""
+STORE_FIELDS = ("w", "x_pre", "c")
+"""The words of a plastic input in the store, in field order: its weight, its pre trace, its eligibility
+(R-STDP only)."""
+WORD_WIDTH = 16
+"""Bits of a word of the store: a weight is an int16, a trace and an eligibility uint15."""
 
 
 def _keep(k: int) -> int:
@@ -119,15 +155,21 @@ def _product(c: int) -> int:
     return max(int(c), 0).bit_length() + 1
 
 
-def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False) -> int:
+def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False, a_plus: int | None = None) -> int:
     """Clock cycles from a tick strobe to the first cycle with busy low, for `unit`.
 
     The strobe cycle counts as one. A multiplication by a constant c takes
     bit_length(c) + 1 cycles (a trace decay multiplies by 2**k - 1: k + 1
     cycles); a tick that starts refractory skips the membrane (three
     products); each plastic input takes one cycle to start, and with R-STDP
-    one more before the pair's product; the pair's product is by a_plus if
-    the cell fired, else by 0 (one cycle).
+    one more before the pair's product (and R-STDP one cycle per update to
+    address the first eligibility); the pair's product is by the
+    potentiation amplitude `a_plus` (I_lsb; by default the rule's, before
+    the schedule halves it) if the cell fired, else by 0 (one cycle). After
+    an own spike, a normalising cell takes one cycle to address the first
+    weight, one per plastic input to add the weights up, QUOTIENT_BITS to
+    divide, and 1 + SCALE_CYCLES per plastic input to scale (whether the
+    weights exceed the target or not).
     """
     p = unit.lif
     n_ex = sum(1 for r in unit.receptors if r == 0)
@@ -140,11 +182,14 @@ def update_cycles(unit: FixedUnit, spiked: bool = True, refractory: bool = False
     if n_plastic and unit.stdp is not None:
         s = unit.stdp
         cycles += 1 + _product(_keep(s.k_minus)) + _product(s.a_minus)
-        cycles += n_plastic * (1 + _product(_keep(s.k_plus)) + _product(s.a_plus if spiked else 0))
+        a = s.a_plus if a_plus is None else a_plus
+        cycles += n_plastic * (1 + _product(_keep(s.k_plus)) + _product(a if spiked else 0))
+        if spiked and total_bits(unit):
+            cycles += 1 + n_plastic + QUOTIENT_BITS + n_plastic * (1 + SCALE_CYCLES)
     elif n_plastic and unit.rstdp is not None:
         r = unit.rstdp
-        cycles += n_plastic * (1 + _product(_keep(r.k_c)) + _product(_keep(r.k_pre)) + 1
-                               + _product(r.a_plus if spiked else 0))
+        cycles += 1 + n_plastic * (1 + _product(_keep(r.k_c)) + 1 + _product(_keep(r.k_pre))
+                                   + _product(r.a_plus if spiked else 0))
     return cycles
 
 
@@ -153,9 +198,38 @@ def max_update_cycles(unit: FixedUnit) -> int:
     return max(update_cycles(unit, True, False), update_cycles(unit, False, False))
 
 
-def ring_order(unit: FixedUnit) -> tuple[int, ...]:
-    """The plastic inputs in the order of their rings: the excitatory ones, then the inhibitory ones."""
+def total_bits(unit: FixedUnit) -> int:
+    """Bits of the largest sum of `unit`'s plastic weights (p * w_max) that its normalisation divides by; 0 if it
+    has no normalisation, or its weights can never sum above the target (then the cell has no divider)."""
+    s = unit.stdp
+    if s is None or s.norm_target <= 0:
+        return 0
+    most = len(unit.plastic_index) * s.w_max
+    return most.bit_length() if most > s.norm_target else 0
+
+
+def store_order(unit: FixedUnit) -> tuple[int, ...]:
+    """The plastic inputs in the order of their places in the store: the excitatory ones, then the inhibitory
+    ones."""
     return tuple(sorted(unit.plastic_index, key=lambda j: unit.receptors[j]))
+
+
+def _stride(n_plastic: int) -> int:
+    """The words between two fields of one input in the store: the smallest power of two >= n_plastic."""
+    return 1 << max(n_plastic - 1, 0).bit_length()
+
+
+def store_fields(unit: FixedUnit) -> tuple[str, ...]:
+    """The fields `unit`'s plastic inputs have in the store (none without plastic inputs)."""
+    if not unit.plastic_index:
+        return ()
+    return STORE_FIELDS if unit.rstdp is not None else STORE_FIELDS[:2]
+
+
+def store_address(unit: FixedUnit, field: str, j: int) -> int:
+    """The address of `field` (one of STORE_FIELDS) of plastic input j in the store of `unit`'s cell."""
+    order = store_order(unit)
+    return store_fields(unit).index(field) * _stride(len(order)) + order.index(j)
 
 
 def _at_least(x, lo: int):
@@ -185,61 +259,79 @@ def cell_signature(unit: FixedUnit) -> dict:
         "i_ex": Out(signed(16)),
         "i_in": Out(signed(16)),
         "ref": Out(unsigned(8)),
+        "theta": Out(unsigned(16)),
     })
     if n:
-        members["w"] = Out(data.ArrayLayout(signed(16), n))
         members["line"] = Out(data.ArrayLayout(unsigned(MAX_DELAY), n))
     if rule == "stdp":
         members["x_post"] = Out(unsigned(15))
-    if rule:
-        members["x_pre"] = Out(data.ArrayLayout(unsigned(15), n_plastic))
-    if rule == "rstdp":
-        members["c"] = Out(data.ArrayLayout(unsigned(15), n_plastic))
+        members["a_plus"] = Out(unsigned(15))
     return members
 
 
-class _Ring:
-    """One value per plastic input in a ring of registers (module docstring, Rings); `head` is place 0."""
+def _new_store(unit: FixedUnit, initial_weights: tuple[int, ...]) -> Memory | None:
+    """The store of `unit`'s cell (module docstring, Store): the weights as given, traces and eligibilities 0;
+    None without plastic inputs."""
+    order = store_order(unit)
+    if not order:
+        return None
+    stride = _stride(len(order))
+    init = [0] * (stride * len(store_fields(unit)))
+    for k, j in enumerate(order):
+        init[k] = initial_weights[j] & ((1 << WORD_WIDTH) - 1)
+    return Memory(shape=unsigned(WORD_WIDTH), depth=len(init), init=init, attrs={"ram_style": "block"})
 
-    def __init__(self, shape, inits: list[int], name: str):
-        self.regs = [Signal(shape, init=v, name=f"{name}{k}") for k, v in enumerate(inits)]
-        self.head = self.regs[0]
 
-    def rotate(self, m: Module, tail) -> None:
-        """Every value one place towards the head; `tail` into the last place."""
-        m.d.sync += [a.eq(b) for a, b in zip(self.regs, self.regs[1:])]
-        m.d.sync += self.regs[-1].eq(tail)
+class _Store:
+    """The cell's access to its store: `word` is the word addressed in the cycle before; `read` addresses a
+    word for the next cycle, `write` writes one (one of each per cycle)."""
+
+    def __init__(self, unit: FixedUnit, memory: Memory):
+        self.fields = store_fields(unit)
+        self.place_bits = (_stride(len(store_order(unit))) - 1).bit_length()
+        self.read_port = memory.read_port()
+        self.write_port = memory.write_port()
+        self.word = self.read_port.data
+
+    def address(self, field: str, k):
+        """The address of `field` of the input at place k (an int or a Value)."""
+        place = Const(k, self.place_bits) if isinstance(k, int) else k[:self.place_bits]
+        return Cat(place, Const(self.fields.index(field), len(self.fields) - 1 or 1))
+
+    def read(self, m: Module, field: str, k) -> None:
+        m.d.comb += self.read_port.addr.eq(self.address(field, k))
+
+    def write(self, m: Module, field: str, k, value) -> None:
+        m.d.comb += [self.write_port.addr.eq(self.address(field, k)), self.write_port.data.eq(value),
+                     self.write_port.en.eq(1)]
 
 
 class _State:
-    """The cell's registers: v, i_ex, i_in (s16), ref (u8), spike, the delay lines, k (the input a sum or the rule
-    is at); with plastic inputs the rings of their weights (s16) and pre traces (u15), and x_post (u15, pair
-    STDP) or the eligibilities' ring (u15) and the reward pulse sampled with the tick (R-STDP). `weights[j]` is
-    input j's weight: a register of the ring if plastic, a constant otherwise."""
+    """The cell's registers: v, i_ex, i_in (s16), ref (u8), theta (u16, starting at unit.theta; a constant if
+    theta_plus is 0), spike, the delay lines, k (the input a sum or the rule is at); with plastic inputs the
+    store, and x_post (u15, pair STDP) or the reward pulse sampled with the tick (R-STDP). `weights[j]` is the
+    constant weight of non-plastic input j (None for a plastic one)."""
 
-    def __init__(self, unit: FixedUnit, initial_weights: tuple[int, ...]):
-        self.order = ring_order(unit)
+    def __init__(self, unit: FixedUnit, initial_weights: tuple[int, ...], memory: Memory | None):
+        self.order = store_order(unit)
         self.v = Signal(signed(16))
         self.i_ex = Signal(signed(16))
         self.i_in = Signal(signed(16))
         self.ref = Signal(unsigned(8))
+        self.theta = (Signal(unsigned(16), init=unit.theta) if unit.lif.theta_plus
+                      else Const(unit.theta, unsigned(16)))
         self.spike = Signal()
         n_receptor = [sum(1 for r in unit.receptors if r == receptor) for receptor in (0, 1)]
-        self.k = Signal(range(max(1, *n_receptor, len(self.order)) + 1))
+        steps = QUOTIENT_BITS if total_bits(unit) else 0  # the divider counts its steps in k
+        self.k = Signal(range(max(1, *n_receptor, len(self.order), steps) + 1))
         self.lines = [Signal(d, name=f"line{j}") for j, d in enumerate(unit.input_delays)]
-        self.w = self.x_pre = self.c = self.x_post = None
-        if self.order:
-            self.w = _Ring(signed(16), [initial_weights[j] for j in self.order], "w")
-            self.x_pre = _Ring(unsigned(15), [0] * len(self.order), "x_pre")
-        if self.order and unit.stdp is not None:
-            self.x_post = Signal(unsigned(15))
+        self.store = _Store(unit, memory) if self.order else None
+        self.x_post = Signal(unsigned(15)) if self.order and unit.stdp is not None else None
+        self.rewarded = self.punished = None
         if self.order and unit.rstdp is not None:
-            self.c = _Ring(unsigned(15), [0] * len(self.order), "c")
             self.rewarded = Signal()
             self.punished = Signal()
-        self.place = {j: k for k, j in enumerate(self.order)}  # input j's place in the rings
-        self.weights = [self.w.regs[self.place[j]] if j in self.place else Const(w, signed(16))
-                        for j, w in enumerate(initial_weights)]
+        self.weights = [None if unit.plastic[j] else Const(w, signed(16)) for j, w in enumerate(initial_weights)]
 
     def arrived(self, j: int):
         """Input j's spike reaches its synapse in this tick: bit delay - 1 of its line (unit_tick, step 1)."""
@@ -259,11 +351,11 @@ class _Datapath:
     b <- b_src (load_b) or b >> 1. `decayed` and `sat` are its results' decay fix-up and sat16, `dw` and `trace`
     the rules' readings of a product."""
 
-    def __init__(self, lif: LifFixedParams):
+    def __init__(self, lif: LifFixedParams, mul_width: int = MUL_WIDTH):
         self.lif = lif
         self.acc = Signal(signed(ACC_WIDTH))
         self.a = Signal(signed(ACC_WIDTH))
-        self.b = Signal(unsigned(MUL_WIDTH))
+        self.b = Signal(unsigned(mul_width))
         self.x0 = Signal(signed(16))          # the multiplicand as loaded (decay's fix-up compares with it)
         self.base_sel = Signal(range(3))
         self.add_sel = Signal(range(5))
@@ -271,7 +363,7 @@ class _Datapath:
         self.load_a = Signal()
         self.a_src = Signal(signed(16))
         self.load_b = Signal()
-        self.b_src = Signal(unsigned(MUL_WIDTH))
+        self.b_src = Signal(unsigned(mul_width))
         self.base = Signal(signed(ACC_WIDTH))
         self.addend = Signal(signed(ACC_WIDTH))
         self.total = Signal(signed(ACC_WIDTH + 1))
@@ -328,33 +420,77 @@ class _Datapath:
         return self.acc[k:k + 15]
 
     @contextmanager
-    def when_product_done(self, m: Module):
-        """In a multiplying state: one shift-and-add step a cycle; the body runs in the cycle the product is done."""
+    def when_product_done(self, m: Module, sentinel: bool = False):
+        """In a multiplying state: one shift-and-add step a cycle; the body runs in the cycle the product is done
+        (with `sentinel`, the multiplier was loaded with a set bit above its operand, and the product is done
+        when only that bit is left)."""
         m.d.comb += self.add_sel.eq(ADD_MAC)
-        with m.If(self.mac_done):
+        with m.If(self.b == 1 if sentinel else self.mac_done):
             yield
 
 
-def _summand(unit: FixedUnit, s: _State, receptor: int, k: Signal) -> tuple:
-    """(the weight of the k-th input of `receptor`'s sum if its spike arrives, else 0; its number of plastic inputs).
+def halvings_cap(rule: stdp_fixed.StdpFixedParams) -> int:
+    """The most halvings the schedule reaches: `halvings`, or fewer where n_post stops at N_POST_MAX first."""
+    return min(rule.halvings, (N_POST_MAX - 1) // rule.halve_every) if rule.halve_every else 0
 
-    The sum takes the receptor's plastic inputs first, in ring order, at the head of the weights' ring (which
-    turns one place per plastic input), then its other inputs, whose weights are constants.
+
+class _Schedule:
+    """The learning-rate schedule (stdp_fixed.halved) without a divider: `a` = a_plus >> min((n_post - 1) //
+    every, most) from a counter that wraps at `every` and a count of its wraps capped at most + 1.
+
+    phase starts at every - 1, so the first own spike wraps it: after n_post >= 1 spikes, phase =
+    (n_post - 1) % every and wraps = min((n_post - 1) // every, most) + 1, and a = a_plus >> (wraps - 1)
+    (a_plus while wraps is 0). n_post itself is not kept: it saturates at N_POST_MAX, which matters only
+    if that comes before the cap, so the cap is taken as `halvings_cap` (a unit without halvings has no
+    counters, a = a_plus).
+    """
+
+    def __init__(self, rule: stdp_fixed.StdpFixedParams):
+        self.every = rule.halve_every
+        self.most = halvings_cap(rule)
+        if self.most:
+            self.phase = Signal(range(self.every), init=self.every - 1)
+            self.wraps = Signal(range(self.most + 2))
+            self.a = Array([Const(rule.a_plus, unsigned(15))]
+                           + [Const(rule.a_plus >> h, unsigned(15)) for h in range(self.most + 1)])[self.wraps]
+        else:
+            self.a = Const(rule.a_plus, unsigned(15))
+
+    def count(self, m: Module, spiked) -> None:
+        """One own spike (if `spiked`) on the counters."""
+        if not self.most:
+            return
+        with m.If(spiked):
+            with m.If(self.phase == self.every - 1):
+                m.d.sync += self.phase.eq(0)
+                with m.If(self.wraps <= self.most):
+                    m.d.sync += self.wraps.eq(self.wraps + 1)
+            with m.Else():
+                m.d.sync += self.phase.eq(self.phase + 1)
+
+
+def _summand(unit: FixedUnit, s: _State, receptor: int, k: Signal) -> tuple:
+    """(the weight of the k-th input of `receptor`'s sum if its spike arrives, else 0; the place of its first
+    plastic input in the store; its number of plastic inputs).
+
+    The sum takes the receptor's plastic inputs first, in store order, their weights read from the store (each
+    state of the sum addresses the next one's), then its other inputs, whose weights are constants.
     """
     plastic = [j for j in s.order if unit.receptors[j] == receptor]
     fixed = [j for j in range(unit.n_inputs) if not unit.plastic[j] and unit.receptors[j] == receptor]
     inputs = plastic + fixed
+    first = s.order.index(plastic[0]) if plastic else 0
     if not inputs:
-        return Const(0, signed(16)), 0
-    weight = s.w.head if plastic else None
+        return Const(0, signed(16)), first, 0
+    weight = s.store.word.as_signed() if plastic else None
     if fixed:
         constants = Array([Const(0, signed(16))] * len(plastic) + [s.weights[j] for j in fixed])
         weight = Mux(k < len(plastic), weight, constants[k]) if plastic else constants[k]
-    return Mux(Array([s.arrived(j) for j in inputs])[k], weight, 0), len(plastic)
+    return Mux(Array([s.arrived(j) for j in inputs])[k], weight, 0), first, len(plastic)
 
 
 def _next_input(m: Module, k: Signal, n_plastic: int, start: str) -> None:
-    """After plastic input k (in ring order): on to the next one at `start`, or back to IDLE after the last."""
+    """After plastic input k (in store order): on to the next one at `start`, or back to IDLE after the last."""
     with m.If(k == n_plastic - 1):
         m.next = "IDLE"
     with m.Else():
@@ -364,7 +500,8 @@ def _next_input(m: Module, k: Signal, n_plastic: int, start: str) -> None:
 
 class _Stdp:
     """Pair STDP (neurobox.plasticity.stdp_fixed.pair_update, in unit_tick's order) on the datapath: x_post decays,
-    dm = dw(a_minus, x_post), then each plastic input at the rings' heads; states XPOST_START .. PAIR."""
+    dm = dw(a_minus, x_post), then each plastic input from the store, potentiating by the schedule's amplitude;
+    states XPOST_START .. PAIR."""
 
     first = "XPOST_START"
 
@@ -376,22 +513,28 @@ class _Stdp:
         self.dm = Signal(unsigned(17))
         self.w1 = Signal(signed(18))
         self.w2 = Signal(signed(18))
+        self.schedule = _Schedule(unit.stdp)
+        self.normaliser = _Normaliser(unit, state, dp) if total_bits(unit) else None
 
     def elaborate(self, m: Module) -> None:
-        """pair_update of the head: w1 after depression (if its spike arrived), w2 after potentiation (if the
-        cell fired). The weights stay inside [w_min, w_max], so after a depression only w_min can be crossed
-        and after a potentiation only w_max."""
-        w, rule = self.state.w.head, self.rule
+        """pair_update of the weight read from the store: w1 after depression (if its spike arrived), w2 after
+        potentiation (if the cell fired). The weights stay inside [w_min, w_max], so after a depression only
+        w_min can be crossed and after a potentiation only w_max."""
+        w, rule = self.state.store.word.as_signed(), self.rule
         m.d.comb += [self.w1.eq(Mux(self.arrived, _at_least(w - self.dm, rule.w_min), w)),
                      self.w2.eq(Mux(self.state.spike, _at_most(self.w1 + self.dp.dw, rule.w_max), self.w1))]
+        if self.normaliser is not None:
+            self.normaliser.elaborate(m)
 
     def states(self, m: Module) -> None:
-        """x_post decays, dm = (a_minus * x_post) >> 14, then per plastic input: x_pre decays, w and x_pre
-        update and the rings turn; after the last, x_post's bump if the cell fired. A decayed trace goes from
-        the accumulator straight into the next product (two states fewer than R-STDP's way: a smaller cell)."""
-        s, dp, rule = self.state, self.dp, self.rule
+        """x_post decays, dm = (a_minus * x_post) >> 14, then per plastic input: x_pre decays and is written back
+        (bumped if its spike arrives) while the pair's product runs, then w is written back; after the last,
+        x_post's bump if the cell fired, and the normalisation if it has one. A decayed trace goes from the
+        accumulator straight into the next product."""
+        s, dp, rule, store = self.state, self.dp, self.rule, self.state.store
         with m.State("XPOST_START"):
             dp.start(m, s.x_post, _keep(rule.k_minus))
+            self.schedule.count(m, s.spike)
             m.next = "XPOST"
         with m.State("XPOST"):
             with dp.when_product_done(m):
@@ -399,86 +542,206 @@ class _Stdp:
                 dp.start(m, dp.trace(rule.k_minus), rule.a_minus)
                 m.next = "DM"
         with m.State("DM"):
+            store.read(m, "x_pre", s.k)
             with dp.when_product_done(m):
                 m.d.sync += self.dm.eq(dp.dw)
                 m.next = "XPRE_START"
         with m.State("XPRE_START"):
-            dp.start(m, s.x_pre.head, _keep(rule.k_plus))
+            dp.start(m, store.word[:15], _keep(rule.k_plus))
+            store.read(m, "w", s.k)
             m.next = "XPRE"
         with m.State("XPRE"):
+            store.read(m, "w", s.k)
             with dp.when_product_done(m):
-                dp.start(m, dp.trace(rule.k_plus), Mux(s.spike, rule.a_plus, 0))
+                x = dp.trace(rule.k_plus)
+                dp.start(m, x, Mux(s.spike, self.schedule.a, 0))
+                store.write(m, "x_pre", s.k, Mux(self.arrived, _bump(x), x))
                 m.next = "PAIR"
         with m.State("PAIR"):
+            store.read(m, "w", s.k)
             with dp.when_product_done(m):
-                x = dp.x0[:15]  # x_pre decayed, as loaded for the product
-                s.w.rotate(m, self.w2)
-                s.x_pre.rotate(m, Mux(self.arrived, _bump(x), x))
+                store.write(m, "w", s.k, self.w2)
+                store.read(m, "x_pre", s.k + 1)
                 with m.If(s.k == len(s.order) - 1):
                     m.d.sync += s.x_post.eq(Mux(s.spike, _bump(s.x_post), s.x_post))
                 _next_input(m, s.k, len(s.order), "XPRE_START")
+                if self.normaliser is not None:
+                    with m.If((s.k == len(s.order) - 1) & s.spike):
+                        m.d.sync += s.k.eq(0)
+                        m.next = "NORM_FETCH"
+        if self.normaliser is not None:
+            self.normaliser.states(m)
+
+
+class _Divider:
+    """A restoring divider for stdp_fixed.scale_factor(total, target) = ((target << 16) + (total >> 1)) // total,
+    for target < total < 2**bits: one quotient bit a cycle (`load`, then QUOTIENT_BITS `step`s), with a
+    remainder `rem` of `bits` bits and a subtractor of its own.
+
+    It divides target * 2**17 by total: q = floor(target * 2**17 / total) < 2**17, since target < total. With
+    target * 2**16 = Q total + r, q = 2 Q + [2 r >= total], so `f` = (q + 1) >> 1 = Q + [2 r >= total] =
+    scale_factor(total, target) <= 2**16: no dividend wider than the remainder, and no rounding step. While
+    total <= target, `f` means nothing (the weights are not scaled then).
+    """
+
+    def __init__(self, bits: int, target: int):
+        self.bits = bits
+        self.target = target
+        self.total = Signal(bits)
+        self.rem = Signal(bits)
+        self.diff = Signal(signed(bits + 2))       # 2 rem - total
+        self.q = Signal(QUOTIENT_BITS)
+        self.f = Signal(QUOTIENT_BITS)
+
+    def elaborate(self, m: Module, total) -> None:
+        """Divide by the low `bits` bits of `total` (held for the QUOTIENT_BITS steps)."""
+        m.d.comb += [self.total.eq(total[:self.bits]), self.diff.eq(Cat(Const(0, 1), self.rem) - self.total),
+                     self.f.eq((self.q + 1) >> 1)]
+
+    def load(self, m: Module) -> None:
+        m.d.sync += self.rem.eq(self.target)
+
+    def step(self, m: Module) -> None:
+        """One quotient bit: 2 rem - total if that is >= 0 (bit 1), else 2 rem (bit 0)."""
+        fits = ~self.diff[-1]
+        m.d.sync += [self.rem.eq(Mux(fits, self.diff, Cat(Const(0, 1), self.rem))), self.q.eq(Cat(fits, self.q))]
+
+
+class _Normaliser:
+    """The normalisation of the plastic weights after an own spike (stdp_fixed.scale_factor and scaled), on the
+    datapath and a restoring divider of its own; states NORM_FETCH .. NORM_MUL.
+
+    NORM_SUM adds the weights up in acc: total. NORM_DIV: the `_Divider` (total_bits(unit) bits) computes f =
+    scale_factor(total, target) in QUOTIENT_BITS cycles while acc holds total. NORM_START, NORM_MUL: per plastic
+    input, acc = 2**15 + w * f (SCALE_CYCLES cycles), and w <- acc >> 16 clamped if total > target.
+    (w * f + 2**15) >> 16 lies between 0 and w (0 <= f <= 2**16), so it can cross w_min only if w_min > 0 and
+    w_max only if w_max < 0. An own spike takes the same cycles whether the weights are scaled or not.
+    """
+
+    def __init__(self, unit: FixedUnit, state: _State, dp: _Datapath):
+        self.rule = unit.stdp
+        self.state = state
+        self.dp = dp
+        self.divider = _Divider(total_bits(unit), unit.stdp.norm_target)
+        self.scale = Signal()                      # total > target: the weights are scaled
+        self.scaled = Signal(signed(16))
+
+    def elaborate(self, m: Module) -> None:
+        """The divider (dividing by acc, the sum of the weights) and the scaled weight from acc = w * f + 2**15."""
+        rule = self.rule
+        self.divider.elaborate(m, self.dp.acc)
+        scaled = self.dp.acc[SCALE_SHIFT:ACC_WIDTH].as_signed()
+        if rule.w_min > 0:
+            scaled = _at_least(scaled, rule.w_min)
+        if rule.w_max < 0:
+            scaled = _at_most(scaled, rule.w_max)
+        m.d.comb += self.scaled.eq(scaled)
+
+    def states(self, m: Module) -> None:
+        """Address the first weight; add the weights up; divide; scale each weight (written back if total >
+        target)."""
+        s, dp, store = self.state, self.dp, self.state.store
+        last = len(s.order) - 1
+        with m.State("NORM_FETCH"):
+            store.read(m, "w", 0)
+            m.next = "NORM_SUM"
+        with m.State("NORM_SUM"):
+            store.read(m, "w", s.k + 1)
+            m.d.comb += [dp.base_sel.eq(Mux(s.k == 0, BASE_ZERO, BASE_ACC)), dp.add_sel.eq(ADD_VAL),
+                         dp.val16.eq(store.word.as_signed())]
+            m.d.sync += s.k.eq(s.k + 1)
+            with m.If(s.k == last):
+                m.d.sync += s.k.eq(0)
+                self.divider.load(m)
+                m.next = "NORM_DIV"
+        with m.State("NORM_DIV"):
+            store.read(m, "w", 0)
+            self.divider.step(m)
+            m.d.sync += s.k.eq(s.k + 1)
+            with m.If(s.k == QUOTIENT_BITS - 1):
+                m.d.sync += [self.scale.eq(dp.acc > self.rule.norm_target), s.k.eq(0)]
+                m.next = "NORM_START"
+        with m.State("NORM_START"):
+            dp.start(m, store.word.as_signed(), Cat(self.divider.f, Const(1, 1)), add_value=ADD_ROUND)
+            m.next = "NORM_MUL"
+        with m.State("NORM_MUL"):
+            store.read(m, "w", s.k + 1)
+            with dp.when_product_done(m, sentinel=True):
+                with m.If(self.scale):
+                    store.write(m, "w", s.k, self.scaled)
+                _next_input(m, s.k, len(s.order), "NORM_START")
 
 
 class _Rstdp:
     """Reward-modulated STDP (neurobox.plasticity.rstdp_fixed, in unit_tick's order) on the datapath, each plastic
-    input at the rings' heads; states R_START .. R_PAIR."""
+    input from the store; states R_FETCH .. R_PAIR."""
 
-    first = "R_START"
+    first = "R_FETCH"
 
     def __init__(self, unit: FixedUnit, state: _State, dp: _Datapath):
         self.rule = unit.rstdp
         self.state = state
         self.dp = dp
         self.arrived = Array([state.arrived(j) for j in state.order])[state.k]
+        self.c_decayed = Signal(unsigned(15))
         self.w_rewarded = Signal(signed(16))
         self.c_paired = Signal(unsigned(15))
 
     def elaborate(self, m: Module) -> None:
-        """rewarded(w, c, r) and eligible(c, x, fired) of the head. c >= 0 and the weights stay inside
+        """rewarded(w, c, r) of the weight read from the store and the eligibility before its decay (the
+        multiplicand of that decay), and eligible(c, x, fired). c >= 0 and the weights stay inside
         [w_min, w_max], so a reward can only cross w_max and a punishment only w_min."""
         s, rule = self.state, self.rule
-        w, c = s.w.head, s.c.head
+        w, c = s.store.word.as_signed(), self.dp.x0[:15]
         # one adder: w + c on a reward, w + ~c + 1 = w - c on a punishment, w + 0 otherwise
         c16, step, total = Signal(signed(16)), Signal(signed(16)), Signal(signed(18))
         m.d.comb += [c16.eq(c), step.eq(Mux(s.punished, ~c16, Mux(s.rewarded, c16, 0))),
                      total.eq(w + step + s.punished)]
         m.d.comb += [
             self.w_rewarded.eq(Mux(s.punished, _at_least(total, rule.w_min), _at_most(total, rule.w_max))),
-            self.c_paired.eq(_at_most(c + self.dp.dw, TRACE_MAX)),
+            self.c_paired.eq(_at_most(self.c_decayed + self.dp.dw, TRACE_MAX)),
         ]
 
     def states(self, m: Module) -> None:
-        """Per plastic input: c decays while w takes the reward with c as it was, x decays, c adds the pair
-        (dw = 0 unless the cell fired), x takes the arriving spike, and the rings turn. A trace decays in
-        place (the head's register has a LUT to spare) and is multiplied from its register in the next state:
-        one cycle more, one multiplicand source fewer (a smaller cell)."""
-        s, dp, rule = self.state, self.dp, self.rule
+        """Address the first eligibility; per plastic input: c decays while w is read, then takes the reward
+        with c as it was and is written back; x decays and is written back (bumped if its spike arrives) while
+        the pair's product runs (dw = 0 unless the cell fired); c adds the pair and is written back."""
+        s, dp, rule, store = self.state, self.dp, self.rule, self.state.store
+        with m.State("R_FETCH"):
+            store.read(m, "c", s.k)
+            m.next = "R_START"
         with m.State("R_START"):
-            dp.start(m, s.c.head, _keep(rule.k_c))
+            dp.start(m, store.word[:15], _keep(rule.k_c))
+            store.read(m, "w", s.k)
             m.next = "R_C"
         with m.State("R_C"):
+            store.read(m, "w", s.k)
             with dp.when_product_done(m):
-                s.w.rotate(m, self.w_rewarded)
-                m.d.sync += s.c.head.eq(dp.trace(rule.k_c))
-                dp.start(m, s.x_pre.head, _keep(rule.k_pre))
-                m.next = "R_X"
+                store.write(m, "w", s.k, self.w_rewarded)
+                m.d.sync += self.c_decayed.eq(dp.trace(rule.k_c))
+                store.read(m, "x_pre", s.k)
+                m.next = "R_X_START"
+        with m.State("R_X_START"):
+            dp.start(m, store.word[:15], _keep(rule.k_pre))
+            m.next = "R_X"
         with m.State("R_X"):
             with dp.when_product_done(m):
-                m.d.sync += s.x_pre.head.eq(dp.trace(rule.k_pre))
-                m.next = "R_PAIR_START"
-        with m.State("R_PAIR_START"):
-            dp.start(m, s.x_pre.head, Mux(s.spike, rule.a_plus, 0))
-            m.next = "R_PAIR"
+                x = dp.trace(rule.k_pre)
+                dp.start(m, x, Mux(s.spike, rule.a_plus, 0))
+                store.write(m, "x_pre", s.k, Mux(self.arrived, _bump(x), x))
+                m.next = "R_PAIR"
         with m.State("R_PAIR"):
+            store.read(m, "c", s.k + 1)
             with dp.when_product_done(m):
-                x = s.x_pre.head
-                s.c.rotate(m, self.c_paired)
-                s.x_pre.rotate(m, Mux(self.arrived, _bump(x), x))
+                store.write(m, "c", s.k, self.c_paired)
                 _next_input(m, s.k, len(s.order), "R_START")
 
 
 class LifStdpCell(wiring.Component):
-    """One fixed-point LIF unit with its delay lines and its rule on the plastic inputs (module docstring)."""
+    """One fixed-point LIF unit with its delay lines and its rule on the plastic inputs (module docstring).
+
+    `store` is the memory of the plastic inputs' words (None without plastic inputs).
+    """
 
     def __init__(self, unit: FixedUnit, weights=None):
         self.unit = unit
@@ -491,7 +754,9 @@ class LifStdpCell(wiring.Component):
                                     ("P_in", p.P_in, 0, lif_fixed.P_MAX), ("P_e", p.P_e, 0, lif_fixed.P_MAX),
                                     ("S", p.S, lif_fixed.S_MIN, lif_fixed.S_MAX),
                                     ("i_e", p.i_e, -32768, 32767), ("v_th", p.v_th, -32768, 32767),
-                                    ("v_reset", p.v_reset, -32768, 32767), ("ref_steps", p.ref_steps, 0, 255)):
+                                    ("v_reset", p.v_reset, -32768, 32767), ("ref_steps", p.ref_steps, 0, 255),
+                                    ("theta_plus", p.theta_plus, 0, lif_fixed.THETA_MAX),
+                                    ("theta", unit.theta, 0, lif_fixed.THETA_MAX)):
             if not lo <= value <= hi:
                 raise ValueError(f"{unit.name}: {name} = {value} outside [{lo}, {hi}]")
         if not all(1 <= d <= MAX_DELAY for d in unit.input_delays) or len(unit.input_delays) != unit.n_inputs:
@@ -504,13 +769,16 @@ class LifStdpCell(wiring.Component):
             if not rule.w_min <= self.initial_weights[j] <= rule.w_max:
                 raise ValueError(f"{unit.name}: plastic weight {j} = {self.initial_weights[j]} outside "
                                  f"[w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+        self.store = _new_store(unit, self.initial_weights)
         super().__init__(cell_signature(unit))
 
     def elaborate(self, platform):
         """The state, the datapath, the rule's update, the sequencer's states and the ports."""
         m = Module()
-        state = _State(self.unit, self.initial_weights)
-        dp = _Datapath(self.unit.lif)
+        if self.store is not None:
+            m.submodules.store = self.store
+        state = _State(self.unit, self.initial_weights, self.store)
+        dp = _Datapath(self.unit.lif, QUOTIENT_BITS + 1 if total_bits(self.unit) else MUL_WIDTH)
         dp.elaborate(m)
         rule = None
         if state.order:
@@ -522,7 +790,7 @@ class LifStdpCell(wiring.Component):
             self._currents(m, state, dp, after=rule.first if rule else "IDLE")
             if rule:
                 rule.states(m)
-        self._outputs(m, state, fsm)
+        self._outputs(m, state, rule, fsm)
         return m
 
     def _idle(self, m: Module, s: _State, dp: _Datapath) -> None:
@@ -533,7 +801,7 @@ class LifStdpCell(wiring.Component):
             with m.If(self.tick):
                 for j, line in enumerate(s.lines):
                     m.d.sync += line.eq(Cat(self.pre[j], line[:-1]))
-                if s.c is not None:
+                if s.rewarded is not None:
                     m.d.sync += [s.rewarded.eq(self.reward[0] & ~self.reward[1]),
                                  s.punished.eq(self.reward[1] & ~self.reward[0])]
                 with m.If(s.ref == 0):
@@ -563,18 +831,22 @@ class LifStdpCell(wiring.Component):
 
     def _currents(self, m: Module, s: _State, dp: _Datapath, after: str) -> None:
         """IEX_START, IEX, IEX_SUM, then IIN_*: each current decays and adds the weights of its receptor's
-        inputs whose spikes arrive, one input a cycle (`_summand`); then the cell fires or not, and goes on
-        to `after`."""
+        inputs whose spikes arrive, one input a cycle (`_summand`; the decay addresses the first plastic
+        weight); then the cell fires or not, and goes on to `after`."""
         u, p = self.unit, self.unit.lif
         n_inputs = [sum(1 for r in u.receptors if r == receptor) for receptor in (0, 1)]
         k = s.k
         for r, (cur, name, decay, nxt) in enumerate(((s.i_ex, "IEX", p.D_ex, "IIN_START"),
                                                      (s.i_in, "IIN", p.D_in, None))):
-            summand, n_plastic = _summand(u, s, r, k)
+            summand, first, n_plastic = _summand(u, s, r, k)
             with m.State(name + "_START"):
                 dp.start(m, cur, decay, add_value=ADD_ROUND)
+                if n_plastic:
+                    s.store.read(m, "w", first)
                 m.next = name
             with m.State(name):
+                if n_plastic:
+                    s.store.read(m, "w", first)
                 with dp.when_product_done(m):
                     m.d.comb += [dp.base_sel.eq(BASE_ZERO), dp.add_sel.eq(ADD_VAL), dp.val16.eq(dp.decayed)]
                     m.d.sync += k.eq(0)
@@ -583,8 +855,7 @@ class LifStdpCell(wiring.Component):
                 m.d.comb += [dp.base_sel.eq(BASE_ACC), dp.add_sel.eq(ADD_VAL), dp.val16.eq(summand)]
                 m.d.sync += k.eq(k + 1)
                 if n_plastic:
-                    with m.If(k < n_plastic):
-                        s.w.rotate(m, s.w.head)
+                    s.store.read(m, "w", first + k + 1)
                 with m.If(k >= max(n_inputs[r], 1) - 1):
                     m.d.sync += cur.eq(dp.sat)
                     if nxt is not None:
@@ -595,32 +866,54 @@ class LifStdpCell(wiring.Component):
                         m.next = after
 
     def _fire(self, m: Module, s: _State) -> None:
-        """spike <- v >= v_th; if it fires, v <- v_reset and ref <- ref_steps."""
+        """spike <- v >= v_th + theta; if it fires, v <- v_reset, ref <- ref_steps and
+        theta <- min(theta + theta_plus, 65535)."""
         p = self.unit.lif
-        fire = s.v >= p.v_th
+        fire = s.v >= p.v_th + s.theta
         m.d.sync += s.spike.eq(fire)
         with m.If(fire):
             m.d.sync += [s.v.eq(p.v_reset), s.ref.eq(p.ref_steps)]
+            if p.theta_plus:
+                m.d.sync += s.theta.eq(_at_most(s.theta + p.theta_plus, lif_fixed.THETA_MAX))
 
-    def _outputs(self, m: Module, s: _State, fsm) -> None:
-        """The ports: busy outside IDLE, and the state (the rings' registers at their inputs' places)."""
+    def _outputs(self, m: Module, s: _State, rule, fsm) -> None:
+        """The ports: busy outside IDLE, and the registers of the state."""
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         m.d.comb += [self.spike.eq(s.spike), self.v.eq(s.v), self.i_ex.eq(s.i_ex), self.i_in.eq(s.i_in),
-                     self.ref.eq(s.ref)]
-        for j, (w, line) in enumerate(zip(s.weights, s.lines)):
-            m.d.comb += [self.w[j].eq(w), self.line[j].eq(line)]
-        places = [s.place[j] for j in self.unit.plastic_index]
+                     self.ref.eq(s.ref), self.theta.eq(s.theta)]
+        for j, line in enumerate(s.lines):
+            m.d.comb += self.line[j].eq(line)
         if s.x_post is not None:
-            m.d.comb += self.x_post.eq(s.x_post)
-        for kk, place in enumerate(places):
-            m.d.comb += self.x_pre[kk].eq(s.x_pre.regs[place])
-            if s.c is not None:
-                m.d.comb += self.c[kk].eq(s.c.regs[place])
+            m.d.comb += [self.x_post.eq(s.x_post), self.a_plus.eq(rule.schedule.a)]
+
+
+INPUT_PINS = 24
+"""The most pins a synthesis top gives a cell's inputs one each (the UP5K's sg48 package has 39 I/O pins)."""
+
+
+def input_pins(n_inputs: int) -> int:
+    """The pins of a synthesis top's `pre` for a cell of n_inputs inputs: one each up to INPUT_PINS, else the
+    fewest p with p + p (p - 1) / 2 >= n_inputs (`_from_pins`)."""
+    if n_inputs <= INPUT_PINS:
+        return max(n_inputs, 1)
+    p = 1
+    while p * (p + 1) // 2 < n_inputs:
+        p += 1
+    return p
+
+
+def _from_pins(pins, n_inputs: int) -> list:
+    """n_inputs distinct functions of the pins: each pin, then the XOR of each pair of pins. A cell samples an
+    input into its delay line's flip-flop, whose logic cell's LUT computes the XOR (a pin needs that logic
+    cell too), so a cell of many inputs is measured as on pins of its own."""
+    p = len(pins)
+    pairs = [pins[a] ^ pins[b] for a in range(p) for b in range(a + 1, p)] if n_inputs > p else []
+    return ([pins[j] for j in range(p)] + pairs)[:n_inputs]
 
 
 def _pins(unit: FixedUnit) -> dict:
-    """A cell's network ports: tick, pre, reward (R-STDP), spike, busy."""
-    members = {"tick": In(1), "pre": In(max(unit.n_inputs, 1))}
+    """A synthesis top's ports: tick, pre (`input_pins`), reward (R-STDP), spike, busy."""
+    members = {"tick": In(1), "pre": In(input_pins(unit.n_inputs))}
     if "reward" in cell_signature(unit):
         members["reward"] = In(2)
     return {**members, "spike": Out(1), "busy": Out(1)}
@@ -631,7 +924,8 @@ class SynthTop(wiring.Component):
 
     In a network the membrane, weights, lines and traces stay inside the
     FPGA; all of them feed the spike, so no logic of the cell is optimised
-    away when only these ports leave the device.
+    away when only these ports leave the device. A cell of more than
+    INPUT_PINS inputs takes them from fewer pins (`_from_pins`).
     """
 
     def __init__(self, unit: FixedUnit, weights=None):
@@ -642,8 +936,8 @@ class SynthTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.cell = cell = LifStdpCell(self.unit, self.weights)
-        m.d.comb += [cell.tick.eq(self.tick), cell.pre.eq(self.pre), self.spike.eq(cell.spike),
-                     self.busy.eq(cell.busy)]
+        m.d.comb += [cell.tick.eq(self.tick), cell.pre.eq(Cat(*_from_pins(self.pre, max(self.unit.n_inputs, 1)))),
+                     self.spike.eq(cell.spike), self.busy.eq(cell.busy)]
         if "reward" in self.signature.members:
             m.d.comb += cell.reward.eq(self.reward)
         return m
@@ -652,8 +946,8 @@ class SynthTop(wiring.Component):
 class ChainTop(wiring.Component):
     """`copies` cells of one unit in a chain, each cell's spike on input 0 of the next (for fit checks).
 
-    Input 0 of the first cell, inputs 1.. and the reward of every cell come from pins, the last cell's
-    spike goes to a pin. No two cells see the same inputs, so synthesis keeps every copy.
+    Input 0 of the first cell, inputs 1.. and the reward of every cell come from pins (`_from_pins`), the
+    last cell's spike goes to a pin. No two cells see the same inputs, so synthesis keeps every copy.
     """
 
     def __init__(self, unit: FixedUnit, copies: int):
@@ -665,14 +959,15 @@ class ChainTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        previous = self.pre[0]
+        inputs = _from_pins(self.pre, self.unit.n_inputs)
+        previous = inputs[0]
         cells = []
         for c in range(self.copies):
             cell = LifStdpCell(self.unit)
             m.submodules[f"cell{c}"] = cell
             m.d.comb += [cell.tick.eq(self.tick), cell.pre[0].eq(previous)]
             if self.unit.n_inputs > 1:
-                m.d.comb += cell.pre[1:].eq(self.pre[1:])
+                m.d.comb += cell.pre[1:].eq(Cat(*inputs[1:]))
             if "reward" in self.signature.members:
                 m.d.comb += cell.reward.eq(self.reward)
             previous = cell.spike

@@ -27,18 +27,21 @@ import numpy as np
 
 from neurobox.errors import SimulationError, ToolMissingError
 from neurobox.hardware.unit import FixedUnit, simulate
+from neurobox.plasticity.stdp_fixed import halved
 
 APT_FPGA = "apt-get install yosys nextpnr-ice40 fpga-icestorm iverilog"
 PIP_AMARANTH = "pip install 'amaranth[builtin-yosys]>=0.5,<0.6'"
-FIELDS = ("spike", "v", "i_ex", "i_in", "ref", "x_post", "w", "line", "x_pre", "c")
+SCALARS = ("spike", "v", "i_ex", "i_in", "ref", "theta", "x_post", "a_plus")
+"""The per-tick scalars of a CellTrace, in the order the iverilog testbench prints them (after the cycles)."""
+FIELDS = (*SCALARS, "w", "line", "x_pre", "c")
 CLOCK_NS = 10
 """Clock period of the testbenches, ns (the value does not change any result)."""
 
 
 @dataclass
 class CellTrace:
-    """State after each tick: spike bool[steps]; v, i_ex, i_in (int16 LSB), ref (ticks),
-    x_post (trace LSB) int64[steps]; w (I_lsb) and line (bits 0 .. delay - 1 of each delay line)
+    """State after each tick: spike bool[steps]; v, i_ex, i_in (int16 LSB), ref (ticks), theta (V_lsb),
+    x_post (trace LSB) and a_plus (the pair STDP amplitude after the schedule's halvings, I_lsb) int64[steps]; w (I_lsb) and line (bits 0 .. delay - 1 of each delay line)
     int64[steps, n_inputs]; x_pre (pre traces) and c (eligibilities) int64[steps, n_plastic];
     cycles int64[steps]: clock cycles from the tick strobe to idle (0 for the reference)."""
 
@@ -47,7 +50,9 @@ class CellTrace:
     i_ex: np.ndarray
     i_in: np.ndarray
     ref: np.ndarray
+    theta: np.ndarray
     x_post: np.ndarray
+    a_plus: np.ndarray
     w: np.ndarray
     line: np.ndarray
     x_pre: np.ndarray
@@ -59,8 +64,8 @@ class CellTrace:
         z = lambda: np.zeros(steps, dtype=np.int64)  # noqa: E731
         per_input = lambda: np.zeros((steps, n), dtype=np.int64)  # noqa: E731
         per_plastic = lambda: np.zeros((steps, n_plastic), dtype=np.int64)  # noqa: E731
-        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(), per_input(), per_input(), per_plastic(),
-                   per_plastic(), z())
+        return cls(np.zeros(steps, dtype=bool), z(), z(), z(), z(), z(), z(), z(), per_input(), per_input(),
+                   per_plastic(), per_plastic(), z())
 
 
 def amaranth_or_error():
@@ -120,14 +125,28 @@ def reference(unit: FixedUnit, pre, weights=None, reward=None) -> CellTrace:
     plastic = list(unit.plastic_index)
     out = CellTrace.empty(pre.shape[0], unit.n_inputs, len(plastic))
     out.spike[:] = tr.spikes
-    out.v[:], out.i_ex[:], out.i_in[:], out.ref[:] = tr.v, tr.i_ex, tr.i_in, tr.ref
+    out.v[:], out.i_ex[:], out.i_in[:], out.ref[:], out.theta[:] = tr.v, tr.i_ex, tr.i_in, tr.ref, tr.theta
     if plastic:
         out.x_post[:] = tr.x_post
         out.x_pre[:] = tr.x_pre[:, plastic]
         out.c[:] = tr.eligibility[:, plastic]
+    if plastic and unit.stdp is not None:
+        s = unit.stdp
+        out.a_plus[:] = [halved(s.a_plus, n, s.halve_every, s.halvings) for n in tr.n_post]
     out.w[:] = tr.weights
     out.line[:] = lines(unit, pre)
     return out
+
+
+def expected_cycles(unit: FixedUnit, ref: CellTrace) -> list[int]:
+    """The clock cycles of each update of a `reference` trace (neurobox.hardware.fpga.cell.update_cycles: whether
+    the tick started refractory, whether the unit fired, and the pair STDP amplitude of that tick)."""
+    from neurobox.hardware.fpga.cell import update_cycles
+
+    started_refractory = np.r_[0, ref.ref[:-1]] != 0
+    amplitude = ref.a_plus if unit.stdp is not None else [None] * len(ref.spike)
+    return [update_cycles(unit, bool(s), bool(r), None if a is None else int(a))
+            for s, r, a in zip(ref.spike, started_refractory, amplitude)]
 
 
 def first_mismatch(expected: CellTrace, got: CellTrace) -> tuple[int, str, object, object] | None:
@@ -157,14 +176,15 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, reward=None, vcd: str 
     amaranth_or_error()
     from amaranth.sim import Simulator
 
-    from neurobox.hardware.fpga.cell import LifStdpCell
+    from neurobox.hardware.fpga.cell import LifStdpCell, store_address, store_fields
 
     pre = _check_pre(unit, pre)
     steps, n = pre.shape
     n_p = len(unit.plastic_index)
     cell = LifStdpCell(unit, weights)
-    out = CellTrace.empty(steps, n, n_p)
+    out = _with_constant_weights(CellTrace.empty(steps, n, n_p), cell.initial_weights, unit)
     out.cycles[:] = -1
+    words_of = {field: [store_address(unit, field, j) for j in unit.plastic_index] for field in store_fields(unit)}
     words = [int(sum(1 << j for j in range(n) if row[j])) for row in pre]
     pins = [int(r) | int(p) << 1 for r, p in reward_pins(reward, steps)]
     rewarded = _rewarded(unit)
@@ -193,15 +213,15 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, reward=None, vcd: str 
             out.i_ex[t] = ctx.get(cell.i_ex)
             out.i_in[t] = ctx.get(cell.i_in)
             out.ref[t] = ctx.get(cell.ref)
+            out.theta[t] = ctx.get(cell.theta)
             for j in range(n):
-                out.w[t, j] = ctx.get(cell.w[j])
                 out.line[t, j] = ctx.get(cell.line[j])
             if unit.stdp is not None and n_p:
                 out.x_post[t] = ctx.get(cell.x_post)
-            for k in range(n_p):
-                out.x_pre[t, k] = ctx.get(cell.x_pre[k])
-                if rewarded:
-                    out.c[t, k] = ctx.get(cell.c[k])
+                out.a_plus[t] = ctx.get(cell.a_plus)
+            for field, addresses in words_of.items():
+                values = [ctx.get(cell.store.data[a]) for a in addresses]
+                _set_stored(out, unit, field, t, values)
 
     sim = Simulator(cell)
     sim.add_clock(CLOCK_NS * 1e-9)
@@ -216,6 +236,23 @@ def simulate_amaranth(unit: FixedUnit, pre, weights=None, reward=None, vcd: str 
 
 # --------------------------------------------------------------------------
 # Verilog export and iverilog
+
+def _with_constant_weights(out: CellTrace, weights, unit: FixedUnit) -> CellTrace:
+    """`out` with the weights of the non-plastic inputs, which the cell holds as constants, in every tick."""
+    for j, w in enumerate(weights):
+        if not unit.plastic[j]:
+            out.w[:, j] = w
+    return out
+
+
+def _set_stored(out: CellTrace, unit: FixedUnit, field: str, t: int, words: list[int]) -> None:
+    """Row t of `field` from the store's words of the plastic inputs (in plastic_index order); a weight is
+    the word as an int16."""
+    if field == "w":
+        out.w[t, list(unit.plastic_index)] = [w - (1 << 16) if w >= 1 << 15 else w for w in words]
+    else:
+        getattr(out, field)[t] = words
+
 
 def module_name(unit: FixedUnit) -> str:
     """A Verilog identifier for the unit's cell: nb_cell_<unit name with . and - as _>."""
@@ -247,34 +284,34 @@ def testbench(unit: FixedUnit, name: str, steps: int, stimulus_file: str) -> str
     """A Verilog testbench for the cell module `name`: reads `steps` rows of input bits (MSB = input
     n-1; with R-STDP two more bits above them, punishment then reward) from `stimulus_file`, pulses tick
     once per row, waits until busy is low and prints one line per tick:
-    cycles spike v i_ex i_in ref x_post w[0..n-1] line[0..n-1] x_pre[0..p-1] c[0..p-1]."""
+    cycles, the SCALARS, line[0..n-1], then each field of the cell's store (cell.store_fields) for the
+    plastic inputs in plastic_index order, read from the memory `store` inside the cell."""
+    from neurobox.hardware.fpga.cell import store_address, store_fields
+
     n = unit.n_inputs
     n_p = len(unit.plastic_index)
     width = max(n, 1)
     rewarded = _rewarded(unit)
     ports = [".clk(clk)", ".rst(rst)", ".tick(tick)", ".pre(pre)", ".busy(busy)", ".spike(spike)", ".v(v)",
-             ".i_ex(i_ex)", ".i_in(i_in)", ".ref(ref)"]
-    decl = ["wire busy, spike;", "wire signed [15:0] v, i_ex, i_in;", "wire [7:0] ref;"]
-    show = ["cycles", "spike", "v", "i_ex", "i_in", "ref"]
+             ".i_ex(i_ex)", ".i_in(i_in)", ".ref(ref)", ".theta(theta)"]
+    decl = ["wire busy, spike;", "wire signed [15:0] v, i_ex, i_in;", "wire [7:0] ref;", "wire [15:0] theta;"]
+    show = ["cycles", "spike", "v", "i_ex", "i_in", "ref", "theta"]
     if n:
-        ports += [".w(w)", ".line(line)"]
-        decl += [f"wire [{16 * n - 1}:0] w, line;"]
+        ports.append(".line(line)")
+        decl.append(f"wire [{16 * n - 1}:0] line;")
     if unit.stdp is not None and n_p:
-        ports.append(".x_post(x_post)")
-        decl.append("wire [14:0] x_post;")
-        show.append("x_post")
+        ports += [".x_post(x_post)", ".a_plus(a_plus)"]
+        decl.append("wire [14:0] x_post, a_plus;")
+        show += ["x_post", "a_plus"]
     else:
-        show.append("0")
-    if n_p:
-        ports.append(".x_pre(x_pre)")
-        decl.append(f"wire [{15 * n_p - 1}:0] x_pre;")
+        show += ["0", "0"]
     if rewarded:
-        ports += [".reward(reward)", ".c(c)"]
-        decl += ["reg [1:0] reward = 0;", f"wire [{15 * n_p - 1}:0] c;"]
-    show += [f"$signed(w[{16 * j + 15}:{16 * j}])" for j in range(n)]
+        ports.append(".reward(reward)")
+        decl.append("reg [1:0] reward = 0;")
     show += [f"line[{16 * j + 15}:{16 * j}]" for j in range(n)]
-    show += [f"x_pre[{15 * k + 14}:{15 * k}]" for k in range(n_p)]
-    show += [f"c[{15 * k + 14}:{15 * k}]" if rewarded else "0" for k in range(n_p)]
+    for field in store_fields(unit):
+        words = [f"dut.store[{store_address(unit, field, j)}]" for j in unit.plastic_index]
+        show += [f"$signed({w})" for w in words] if field == "w" else words
     fmt = " ".join(["%0d"] * len(show))
     row = "{reward, pre}" if rewarded else "pre"
     lines = [
@@ -347,13 +384,18 @@ def simulate_iverilog(unit: FixedUnit, pre, weights=None, reward=None, workdir: 
     lines = [ln.split() for ln in stdout.splitlines() if ln and (ln[0].isdigit() or ln[0] == "-")]
     if len(lines) != steps:
         raise SimulationError(f"vvp printed {len(lines)} rows for {steps} ticks of {unit.name}")
-    out = CellTrace.empty(steps, n, n_p)
+    from neurobox.hardware.fpga.cell import store_fields
+
+    out = _with_constant_weights(CellTrace.empty(steps, n, n_p), unit.weights if weights is None else weights,
+                                 unit)
+    first = 1 + len(SCALARS)
     for t, row in enumerate(lines):
         vals = [int(x) for x in row]
-        out.cycles[t], spike, out.v[t], out.i_ex[t], out.i_in[t], out.ref[t], out.x_post[t] = vals[:7]
-        out.spike[t] = bool(spike)
-        out.w[t] = vals[7:7 + n]
-        out.line[t] = vals[7 + n:7 + 2 * n]
-        out.x_pre[t] = vals[7 + 2 * n:7 + 2 * n + n_p]
-        out.c[t] = vals[7 + 2 * n + n_p:7 + 2 * n + 2 * n_p]
+        out.cycles[t] = vals[0]
+        for name, value in zip(SCALARS, vals[1:first]):
+            getattr(out, name)[t] = value
+        out.line[t] = vals[first:first + n]
+        for k, field in enumerate(store_fields(unit)):
+            start = first + n + k * n_p
+            _set_stored(out, unit, field, t, vals[start:start + n_p])
     return out

@@ -8,15 +8,19 @@ The parts are the UP5K (sg48), the HX1K (vq100) and the HX8K (ct256). The
 design synthesised is `SynthTop`: the cell with only clk, rst, tick, pre,
 reward, spike and busy on pins (in a network the membrane, weights, lines
 and traces stay inside the device; they all feed the spike, so nothing of
-the cell is removed). The figures come from the tools' own outputs: LUT4,
-SB_CARRY and flip-flop counts from yosys's netlist, placed logic cells (an
-iCE40 logic cell holds one LUT4, one flip-flop and one carry) and Fmax from
-nextpnr's report. `cells_per_device` is the device's logic cells divided by
-one cell's, rounded down, and `cells_per_part` the same for the UP5K and
-the HX8K (yosys's netlist and nextpnr's packing do not depend on the part);
-`check_fit` places and routes that many copies of a cell together
-(`ChainTop`, each cell's spike feeding the next) to confirm it, and refuses
-with SimulationError when they do not fit.
+the cell is removed; a cell with many inputs takes them from fewer pins,
+see SynthTop). The figures come from the tools' own outputs: LUT4,
+SB_CARRY, flip-flop and block RAM (SB_RAM40_4K, the EBRs: a learning cell
+keeps its plastic inputs' words in one) counts from yosys's netlist, placed
+logic cells (an iCE40 logic cell holds one LUT4, one flip-flop and one
+carry), the device's logic cells and EBRs and Fmax from nextpnr's report.
+`cells_per_device` is how many cells the device's logic cells and EBRs hold
+(each divided by one cell's, rounded down, the smaller), and
+`cells_per_part` the same for the UP5K and the HX8K (yosys's netlist and
+nextpnr's packing do not depend on the part); `check_fit` places and routes
+that many copies of a cell together (`ChainTop`, each cell's spike feeding
+the next) to confirm it, and refuses with SimulationError when they do not
+fit.
 """
 from __future__ import annotations
 
@@ -35,18 +39,20 @@ from neurobox.hardware.unit import FixedUnit
 
 @dataclass(frozen=True)
 class Device:
-    """An iCE40 part as nextpnr-ice40 names it: its flag, a package with enough pins, its logic cells."""
+    """An iCE40 part as nextpnr-ice40 names it: its flag, a package with enough pins, its logic cells and its
+    block RAMs (EBRs of 4 kbit)."""
 
     name: str
     flag: str
     package: str
     logic_cells: int
+    brams: int
 
 
 DEVICES = {
-    "up5k": Device("up5k", "--up5k", "sg48", 5280),
-    "hx1k": Device("hx1k", "--hx1k", "vq100", 1280),
-    "hx8k": Device("hx8k", "--hx8k", "ct256", 7680),
+    "up5k": Device("up5k", "--up5k", "sg48", 5280, 30),
+    "hx1k": Device("hx1k", "--hx1k", "vq100", 1280, 16),
+    "hx8k": Device("hx8k", "--hx8k", "ct256", 7680, 32),
 }
 PARTS = ("up5k", "hx8k")
 """The parts every report counts cells for: the low-power UP5K and the largest HX part."""
@@ -60,12 +66,13 @@ SEED = 1
 class SynthReport:
     """One cell on one device.
 
-    luts, carries, ffs: SB_LUT4, SB_CARRY and SB_DFF* cells in yosys's netlist;
-    logic_cells / logic_cells_available: ICESTORM_LC placed by nextpnr / on the device;
+    luts, carries, ffs, brams, dsps: SB_LUT4, SB_CARRY, SB_DFF*, SB_RAM40_4K and SB_MAC16 cells in yosys's
+    netlist; logic_cells / logic_cells_available: ICESTORM_LC placed by nextpnr / on the device;
+    brams_available: the device's EBRs (ICESTORM_RAM);
     fmax_mhz: nextpnr's achieved clock frequency, MHz; update_cycles: clock cycles of the
     longest update; max_tick_hz: updates per second at fmax (fmax / update_cycles);
-    cells_per_device: logic_cells_available // logic_cells; cells_per_part: the same for each of
-    PARTS; seconds: yosys + nextpnr wall time, s.
+    cells_per_device: how many such cells the device holds (`cells_per`); cells_per_part: the same for each
+    of PARTS; seconds: yosys + nextpnr wall time, s.
     """
 
     device: str
@@ -77,6 +84,7 @@ class SynthReport:
     dsps: int
     logic_cells: int
     logic_cells_available: int
+    brams_available: int
     fmax_mhz: float
     update_cycles: int
     max_tick_hz: float
@@ -96,6 +104,13 @@ def device(name: str) -> Device:
         raise ConfigError("--device", f"unknown device {name!r}; valid: {', '.join(DEVICES)}") from None
 
 
+def cells_per(logic_cells: int, brams: int, logic_cells_available: int, brams_available: int) -> int:
+    """How many cells of logic_cells logic cells and brams EBRs a device holds: the smaller of its logic cells
+    and its EBRs divided by one cell's, rounded down."""
+    fit = logic_cells_available // logic_cells if logic_cells else 0
+    return min(fit, brams_available // brams) if brams else fit
+
+
 def count_cells(netlist: dict, top: str) -> dict[str, int]:
     """Cells of module `top` in a yosys JSON netlist, by type."""
     try:
@@ -108,18 +123,19 @@ def count_cells(netlist: dict, top: str) -> dict[str, int]:
     return counts
 
 
-def parse_nextpnr_report(report: dict) -> tuple[int, int, float]:
-    """(logic cells used, logic cells available, Fmax in MHz) from nextpnr's --report JSON."""
+def parse_nextpnr_report(report: dict) -> tuple[int, int, int, float]:
+    """(logic cells used, logic cells available, EBRs available, Fmax in MHz) from nextpnr's --report JSON."""
     try:
-        lc = report["utilization"]["ICESTORM_LC"]
-        used, available = int(lc["used"]), int(lc["available"])
+        use = report["utilization"]
+        used, available = int(use["ICESTORM_LC"]["used"]), int(use["ICESTORM_LC"]["available"])
+        rams = int(use["ICESTORM_RAM"]["available"])
     except (KeyError, TypeError, ValueError):
-        raise SimulationError("nextpnr report has no ICESTORM_LC utilisation") from None
+        raise SimulationError("nextpnr report has no ICESTORM_LC or ICESTORM_RAM utilisation") from None
     clocks = report.get("fmax") or {}
     if not clocks:
         raise SimulationError("nextpnr report has no clock (fmax)")
     fmax = min(float(c["achieved"]) for c in clocks.values())
-    return used, available, fmax
+    return used, available, rams, fmax
 
 
 def _run(cmd: list[str], cwd: Path, what: str, timeout: float = 600) -> None:
@@ -158,17 +174,19 @@ def synthesize(unit: FixedUnit, device_name: str = "up5k", workdir: str | Path |
         (work / "top.v").write_text(text)
         netlist, report, seconds = _yosys_nextpnr(top, dev, work)
         counts = count_cells(netlist, top)
-        used, available, fmax = parse_nextpnr_report(report)
+        used, available, rams, fmax = parse_nextpnr_report(report)
     cycles = max_update_cycles(unit)
+    brams = counts.get("SB_RAM40_4K", 0)
     return SynthReport(
         device=dev.name, package=dev.package,
         luts=counts.get("SB_LUT4", 0), carries=counts.get("SB_CARRY", 0),
         ffs=sum(v for k, v in counts.items() if k.startswith("SB_DFF")),
-        brams=counts.get("SB_RAM40_4K", 0), dsps=counts.get("SB_MAC16", 0),
-        logic_cells=used, logic_cells_available=available, fmax_mhz=round(fmax, 3),
+        brams=brams, dsps=counts.get("SB_MAC16", 0),
+        logic_cells=used, logic_cells_available=available, brams_available=rams, fmax_mhz=round(fmax, 3),
         update_cycles=cycles, max_tick_hz=round(fmax * 1e6 / cycles, 1),
-        cells_per_device=available // used if used else 0,
-        cells_per_part={name: DEVICES[name].logic_cells // used if used else 0 for name in PARTS},
+        cells_per_device=cells_per(used, brams, available, rams),
+        cells_per_part={name: cells_per(used, brams, DEVICES[name].logic_cells, DEVICES[name].brams)
+                        for name in PARTS},
         seconds=round(seconds, 3))
 
 
@@ -209,7 +227,7 @@ def check_fit(unit: FixedUnit, device_name: str, copies: int, workdir: str | Pat
         work.mkdir(parents=True, exist_ok=True)
         (work / "top.v").write_text(text)
         _, report, seconds = _yosys_nextpnr(top, dev, work)
-    used, available, fmax = parse_nextpnr_report(report)
+    used, available, _, fmax = parse_nextpnr_report(report)
     return FitCheck(dev.name, copies, used, available, round(fmax, 3), round(seconds, 3))
 
 
@@ -228,5 +246,5 @@ def check_network(units: list[FixedUnit], device_name: str, workdir: str | Path 
         work.mkdir(parents=True, exist_ok=True)
         (work / "top.v").write_text(text)
         _, report, seconds = _yosys_nextpnr("nb_network", dev, work)
-    used, available, fmax = parse_nextpnr_report(report)
+    used, available, _, fmax = parse_nextpnr_report(report)
     return FitCheck(dev.name, len(units), used, available, round(fmax, 3), round(seconds, 3))
