@@ -134,8 +134,9 @@ def test_example_board_as_units():
     assert names == ["sense.0", "sense.1", "relay", "brake"]
     assert set(board.sources) == {"touch.0", "touch.1"}
     sense = board.units[0]
-    assert [i.source for i in sense.inputs] == ["touch.0", "relay", "brake"]
-    assert [i.plastic for i in sense.inputs] == [True, False, False] and sense.rule["w_max"] == 4000.0
+    assert [i.source for i in sense.inputs] == ["touch.0", "touch.1", "relay", "brake"]
+    assert [i.plastic for i in sense.inputs] == [True, True, False, False]
+    assert sense.rule["w_max"] == 2600.0 and sense.rule["normalize_to"] == 2600.0
     relay = board.units[2]
     assert relay.rule is None and [i.source for i in relay.inputs] == ["sense.0", "sense.1"]
     # the feedback loop: sense -> relay -> sense

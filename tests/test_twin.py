@@ -60,9 +60,9 @@ def test_ideal_bus_equals_fixed_point_engine(board):
         total += steps.size
     pre, post, w, _ = sim.weights("touch_sense")
     for i in range(2):
-        learned = res.weights[f"sense.{i}"][[0]]  # input 0 of sense.i is touch.i (one_to_one, plastic)
-        np.testing.assert_array_equal(w[post == i], learned * board.units[i].I_lsb)   # pA
-    assert total > 50
+        learned = res.weights[f"sense.{i}"][list(board.fixed()[i].plastic_index)]  # from touch.0 and touch.1
+        np.testing.assert_array_equal(np.sort(w[post == i]), np.sort(learned) * board.units[i].I_lsb)   # pA
+    assert total > 25
     assert compare_with_engine(board, res)["equal"]
     lat = summary(res)["latency_ms"]
     assert lat == {"p50": 1.0, "p99": 1.0}

@@ -17,12 +17,12 @@ def board():
 
 def test_reset_loses_state_but_keeps_the_weights_persisted_to_eeprom(board):
     persist = 200  # ticks between EEPROM snapshots (the firmware's PERSIST_STEPS, made short)
-    base = run_twin(board, 800.0, transport="bus", persist_steps=persist, record_weights=("sense.0",))
-    res = run_twin(board, 800.0, transport="bus", persist_steps=persist, faults=["reset:sense.0@500ms"])
+    base = run_twin(board, 2000.0, transport="bus", persist_steps=persist, record_weights=("sense.0",))
+    res = run_twin(board, 2000.0, transport="bus", persist_steps=persist, faults=["reset:sense.0@700ms"])
     (r,) = res.resets
     history = dict(base.weight_trace["sense.0"])
-    snapshot = history[400 * 1_000_000]            # taken in tick 399 (ends at 400 ms), copied by ~455 ms
-    before = history[499 * 1_000_000]              # the weights when the reset came (before the 500 ms tick)
+    snapshot = history[600 * 1_000_000]            # taken in tick 599 (ends at 600 ms), copied by ~655 ms
+    before = history[699 * 1_000_000]              # the weights when the reset came (before the 700 ms tick)
     initial = np.array(board.fixed()[0].weights)
     np.testing.assert_array_equal(r["weights_before"], before)
     np.testing.assert_array_equal(r["weights_after"], snapshot)   # kept: what EEPROM held
@@ -31,7 +31,7 @@ def test_reset_loses_state_but_keeps_the_weights_persisted_to_eeprom(board):
     assert r["state_before"]["v"] != 0 or r["state_before"]["x_post"] != 0
     # up to the reset nothing changes; afterwards the unit starts from rest on its own, restarted clock
     k = base.spike_times_ms["sense.0"]
-    np.testing.assert_array_equal(res.spike_times_ms["sense.0"][res.spike_times_ms["sense.0"] < 500], k[k < 500])
+    np.testing.assert_array_equal(res.spike_times_ms["sense.0"][res.spike_times_ms["sense.0"] < 700], k[k < 700])
     assert not np.array_equal(res.spike_times_ms["sense.0"], k)
 
 
