@@ -104,7 +104,8 @@ def units_from_network(network) -> Board:
     addresses = {name: k for k, name in enumerate(list(neurons) + list(sources))}
     if len(addresses) > MAX_ADDRESS + 1:
         raise ConfigError("populations", f"{len(neurons)} units and {len(sources)} stimulus neurons need "
-                                         f"{len(addresses)} bus addresses; a bus has {MAX_ADDRESS + 1}")
+                                         f"{len(addresses)} bus addresses; a bus has {MAX_ADDRESS + 1}: at most "
+                                         f"{max(0, MAX_ADDRESS + 1 - len(sources))} units with these stimuli")
     inputs: dict[str, list[Input]] = {u: [] for u in neurons}
     rule_of: dict[str, dict[str, Any]] = {}
     drawn = {}
