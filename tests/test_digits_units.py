@@ -70,3 +70,13 @@ def test_the_saved_board_file_is_exact_and_renders_on_the_board(on_twin, tmp_pat
     assert args.func(args) == 0
     html = (tmp_path / "r.html").read_text()
     assert '"exc"' in html and '"input"' in html
+
+
+def test_a_digits_board_beyond_one_bus_is_refused_with_the_units_that_fit():
+    from dataclasses import replace
+
+    from neurobox.errors import ConfigError
+
+    net = digits.build_network(replace(digits.UNITS_QUICK, n_exc=100), seed=0)
+    with pytest.raises(ConfigError, match="164 bus addresses; a bus has 126: at most 62 units"):
+        units_from_network(net)
