@@ -139,3 +139,22 @@ def test_clock_times():
     fast = Clock(1_000_000, 1000.0, 0)
     assert fast.time(999) == round(1000 * 1e6 / 1.001)
     assert fast.restarted(5_000_000).time(0) == 5_000_000 + round(1e6 / 1.001)
+
+
+def test_the_ledger_counts_every_spike_and_keeps_an_even_sample_of_latencies(monkeypatch):
+    """A long run keeps constant memory: counts stay exact, latencies become every k-th delivery's."""
+    from neurobox.twin import transport
+
+    monkeypatch.setattr(transport, "LATENCY_SAMPLE", 8)
+    ledger = transport.Ledger(np.array([3, 1]))
+    latencies = []
+    for tick in range(10):
+        emit = np.arange(3, dtype=np.int64) + 100 * tick
+        ledger.emitted(np.array([0]), 100 * tick)
+        ledger.delivered(emit, 100 * tick + 50)
+        latencies += list(100 * tick + 50 - emit)
+        ledger.settle(100 * tick - 300)
+    assert ledger.emitted_total == 10 and ledger.delivered_total == 30
+    sample = ledger.latency_ns()
+    assert list(sample) == latencies[::4]                 # 30 deliveries, at most 8 kept: every 4th
+    assert ledger.tally(10_000) == (10, 30, 30)          # every spike sent; all due deliveries made

@@ -21,8 +21,9 @@ end that no input took in by the end (later ones may still be in flight);
 `lost_by_cause` counts, over the whole run, those with a known cause
 (transport docstrings) and puts the rest under "undelivered" (dead or
 resetting receivers, stuck wires, edges a drifting receiver missed).
-`latency_ms` has one entry per delivery: the receiving tick's time minus
-the sending tick's time.
+`latency_ms` has one entry per delivery (beyond transport.LATENCY_SAMPLE
+deliveries, an even sample): the receiving tick's time minus the sending
+tick's time.
 """
 from __future__ import annotations
 
@@ -383,13 +384,12 @@ class TwinRun:
 
 def _deliveries(ledger: Ledger, cutoff_ns: int) -> dict:
     """TwinResult's delivery fields; deliverable and lost count the spikes sent by cutoff_ns (module docstring)."""
-    em_src, em_t, dl_emit, dl_at = ledger.arrays()
-    deliverable = int(ledger.fanout[em_src[em_t <= cutoff_ns]].sum())
-    lost = max(0, deliverable - int((dl_emit <= cutoff_ns).sum()))
+    emitted, deliverable, delivered_by_cutoff = ledger.tally(cutoff_ns)
+    lost = max(0, deliverable - delivered_by_cutoff)
     by_cause = dict(ledger.lost)
     undelivered = lost - sum(by_cause.values())
     if undelivered > 0:
         by_cause["undelivered"] = undelivered
-    return {"emitted": int(em_src.size), "deliverable": deliverable, "delivered": int(dl_emit.size),
-            "latency_ms": (dl_at - dl_emit) / 1e6, "lost": lost, "lost_by_cause": by_cause,
+    return {"emitted": emitted, "deliverable": deliverable, "delivered": ledger.delivered_total,
+            "latency_ms": ledger.latency_ns() / 1e6, "lost": lost, "lost_by_cause": by_cause,
             "spurious": ledger.spurious}

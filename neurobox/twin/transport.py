@@ -189,59 +189,80 @@ def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src,
     return nd, over, merged
 
 
+LATENCY_SAMPLE = 1 << 20
+"""Deliveries whose latency a Ledger keeps: all of them up to this many, then an even sample of this size."""
+
+
 class Ledger:
-    """What happened to the spikes: emissions, deliveries (with latency) and losses by cause."""
+    """What happened to the spikes: emissions and deliveries counted, losses by cause, latencies sampled.
+
+    Memory stays bounded however long a board runs: spikes are counted, not kept. A delivery is counted
+    against the spikes sent by a cutoff (`settle`, `tally`) once the cutoff passes its emission; until then
+    it waits in a short list. Latencies (ns) are kept for every delivery up to LATENCY_SAMPLE of them, then
+    for every k-th delivery, k doubling each time the sample fills again (the same deliveries for the same
+    run).
+    """
 
     def __init__(self, fanout: np.ndarray):
         self.fanout = fanout
-        self.em_src: list[np.ndarray] = []
-        self.em_t: list[np.ndarray] = []
-        self.dl_emit: list[np.ndarray] = []
-        self.dl_at: list[np.ndarray] = []
         self.lost: dict[str, int] = {}
         self.spurious = 0
-        self._tally = {"em": 0, "dl": 0, "deliverable": 0, "delivered": 0, "em_wait": np.zeros(0, np.int64),
-                       "em_fan": np.zeros(0, np.int64), "dl_wait": np.zeros(0, np.int64)}
+        self.emitted_total = 0
+        self.delivered_total = 0
+        self._deliverable = 0                       # fanout of the spikes sent by the last cutoff
+        self._delivered = 0                         # deliveries of those spikes
+        self._em_t: list[np.ndarray] = []           # spikes sent after the last cutoff: times, fanouts
+        self._em_fan: list[np.ndarray] = []
+        self._dl_emit: list[np.ndarray] = []        # deliveries of spikes sent after the last cutoff
+        self._latency = np.zeros(0, dtype=np.int64)
+        self._stride = 1
 
     def emitted(self, src: np.ndarray, t_ns) -> None:
         src = np.asarray(src, dtype=np.int64)
-        self.em_src.append(src)
-        self.em_t.append(np.broadcast_to(np.asarray(t_ns, dtype=np.int64), src.shape).copy())
+        if src.size:
+            self.emitted_total += int(src.size)
+            self._em_t.append(np.broadcast_to(np.asarray(t_ns, dtype=np.int64), src.shape).copy())
+            self._em_fan.append(self.fanout[src])
 
     def delivered(self, emit_ns: np.ndarray, at_ns: int) -> None:
-        if emit_ns.size:
-            self.dl_emit.append(emit_ns.astype(np.int64))
-            self.dl_at.append(np.full(emit_ns.size, at_ns, dtype=np.int64))
+        if not emit_ns.size:
+            return
+        emit_ns = emit_ns.astype(np.int64)
+        first = self.delivered_total
+        self.delivered_total += int(emit_ns.size)
+        self._dl_emit.append(emit_ns)
+        offset = (-first) % self._stride            # the deliveries numbered 0, stride, 2 stride, ... are kept
+        self._latency = np.concatenate([self._latency, at_ns - emit_ns[offset::self._stride]])
+        while self._latency.size > LATENCY_SAMPLE:
+            self._latency = self._latency[::2]
+            self._stride *= 2
 
     def lose(self, cause: str, count: int) -> None:
         if count:
             self.lost[cause] = self.lost.get(cause, 0) + int(count)
 
-    def arrays(self):
-        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64)  # noqa: E731
-        return cat(self.em_src), cat(self.em_t), cat(self.dl_emit), cat(self.dl_at)
+    def settle(self, cutoff_ns: int) -> None:
+        """Count the spikes sent by cutoff_ns (cutoffs only grow) and the deliveries of those spikes."""
+        if self._em_t:
+            em_t, em_fan = np.concatenate(self._em_t), np.concatenate(self._em_fan)
+            due = em_t <= cutoff_ns
+            self._deliverable += int(em_fan[due].sum())
+            self._em_t, self._em_fan = [em_t[~due]], [em_fan[~due]]
+        if self._dl_emit:
+            dl = np.concatenate(self._dl_emit)
+            due = dl <= cutoff_ns
+            self._delivered += int(due.sum())
+            self._dl_emit = [dl[~due]]
 
     def tally(self, cutoff_ns: int) -> tuple[int, int, int]:
-        """(emitted, deliverable, delivered) as `neurobox.twin.scheduler._deliveries` counts them for the
-        spikes sent by cutoff_ns, kept up to date incrementally (a live view asks every frame, with cutoffs
-        that only grow): what came in since the last call is sorted into settled totals and a short list of
-        spikes sent later than the cutoff."""
-        tl = self._tally
-        new_src, new_t = self.em_src[tl["em"]:], self.em_t[tl["em"]:]
-        tl["em"] = len(self.em_src)
-        em_t = np.concatenate([tl["em_wait"], *new_t])
-        em_fan = np.concatenate([tl["em_fan"], *(self.fanout[s] for s in new_src)])
-        due = em_t <= cutoff_ns
-        tl["deliverable"] += int(em_fan[due].sum())
-        tl["em_wait"], tl["em_fan"] = em_t[~due], em_fan[~due]
-        new_dl = self.dl_emit[tl["dl"]:]
-        tl["dl"] = len(self.dl_emit)
-        dl = np.concatenate([tl["dl_wait"], *new_dl])
-        due = dl <= cutoff_ns
-        tl["delivered"] += int(due.sum())
-        tl["dl_wait"] = dl[~due]
-        emitted = sum(int(a.size) for a in self.em_src)
-        return emitted, tl["deliverable"], tl["delivered"]
+        """(emitted, deliverable, delivered): every spike sent, and the deliveries due to and made of the spikes
+        sent by cutoff_ns (cutoffs only grow)."""
+        self.settle(cutoff_ns)
+        return self.emitted_total, self._deliverable, self._delivered
+
+    def latency_ns(self) -> np.ndarray:
+        """The latencies of the sampled deliveries (ns; all of them in a run of up to LATENCY_SAMPLE)."""
+        return self._latency.copy()
 
 
 REWARD_ADDRESS, PUNISH_ADDRESS = 127, 126
