@@ -31,3 +31,10 @@ class ToolMissingError(NeuroboxError, RuntimeError):
 
     The message says how to install it.
     """
+
+
+class ToolError(NeuroboxError, RuntimeError):
+    """An external tool (avr-gcc, yosys...) ran and failed on something neurobox gave it.
+
+    The message is one line: what was being built (the unit), the tool, and its first error.
+    """

@@ -195,7 +195,8 @@ def test_planner_refuses_a_unit_beyond_the_sram_with_its_numbers():
         plan_unit(unit, "bus")
     assert err.value.field == "units.out.0.inputs"
     assert (f"unit out.0 needs {need.sram} B of SRAM, an ATmega8 has 1024: {need.state} B state (70 inputs), "
-            f"{need.tables} B tables and buffers, {need.stack} B stack") == err.value.message
+            f"{need.tables} B tables and buffers, {need.stack} B stack; give it at most 66 inputs, or delays of "
+            f"one tick (no delay lines)") == err.value.message          # the numbers, then the nearest fixes
     assert need.sram > 1024 and need.state == config.state_size(unit) == 18 + 8 * 70 + 1
     plan_unit(dataclasses.replace(unit, name="out.1", weights=unit.weights[:60], receptors=unit.receptors[:60],
                                   plastic=unit.plastic[:60], sources=unit.sources[:60], delays=unit.delays[:60]),

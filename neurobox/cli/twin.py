@@ -22,6 +22,10 @@ def register(sub) -> None:
                         "update, waiting for a free line (default slots)")
     p.add_argument("--baud", type=int, default=None, help="bus bit rate, bit/s (default: the speed planned for the board, "
                                                               "250000 to 2000000)")
+    p.add_argument("--explore", action="store_true",
+                   help="run a board the firmware could not be built as (more inputs than dendrite pins on "
+                        "wires, beyond the SRAM, a bus whose slots do not fit the tick); default: refused with the "
+                        "planner's numbers. An explicit --baud is explored without it")
     p.add_argument("--wire-delay-us", type=float, default=0.0, help="propagation delay of a wire, us (default 0)")
     p.add_argument("--cycles", default="auto",
                    help="cycles per update for the wall-time estimate: auto (measure in simavr if installed), "
@@ -68,7 +72,7 @@ def run(args) -> int:
     bus = BusParams(access=args.bus_access, **({"baud": args.baud} if args.baud is not None else {}))
     bus.check()
     result = run_twin(board, duration, transport=args.transport, faults=args.fault, seed=args.seed,
-                      wire=WireParams(int(round(args.wire_delay_us * 1000))), bus=bus)
+                      wire=WireParams(int(round(args.wire_delay_us * 1000))), bus=bus, explore=args.explore)
     equal, engine = None, None
     if result.ideal and not args.no_engine:
         engine = compare_with_engine(board, result)

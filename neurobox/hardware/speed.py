@@ -259,7 +259,8 @@ def measure_unit_cycles(board: Board, unit: FixedUnit, pre: np.ndarray, reward: 
 
 def measure_avr(board: Board, mode: str = "bus", steps: int = STEPS, cache: bool = True,
                 stimulus: Board | None = None) -> dict:
-    """The slowest unit of the board in simavr: {"cycles", "unit", "source", "per_kind"} or {"error"}.
+    """The slowest unit of the board in simavr: {"cycles", "unit", "source", "per_kind"} or {"error"} (a
+    board the planner refuses, neurobox.hardware.plan.plan_board, is not measured: the error says why).
 
     `stimulus`: the same network driven as in its task (default `board` itself, with its own stimulus);
     the busiest unit of each kind is run on what it receives in `steps` ticks of it (`recorded_inputs`).
@@ -267,9 +268,12 @@ def measure_avr(board: Board, mode: str = "bus", steps: int = STEPS, cache: bool
     why = avr_tools()
     if why:
         return {"error": why}
+    from neurobox.hardware.plan import plan_board
+
     stimulus = board if stimulus is None else stimulus
     per_kind = []
     try:
+        plan_board(board, mode)         # every unit and the bus from the numbers, before simavr runs
         inputs, reward = recorded_inputs(stimulus, mode, steps)
         units = {u.name: u for u in board.fixed()}
         for u in busiest(stimulus.fixed(), inputs).values():

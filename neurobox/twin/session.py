@@ -19,6 +19,20 @@ sets the loss rate now, and `counters()` and `down()` say what that did
 `run_twin(board, duration_ms, ...)` is one session run from power-up for
 a given time, returned as a `TwinResult` (losses, latencies, bus load,
 EEPROM: neurobox.twin.report).
+
+As built: a session (and run_twin) first plans the board as the firmware
+would be built for its transport (neurobox.hardware.plan.plan_board: wires
+are the firmware's wired mode, the bus its bus mode): a unit with more
+inputs than dendrite pins on wires, a unit beyond the SRAM or flash of an
+ATmega8, a bus whose slots do not end within the tick are refused with the
+planner's numbers, so a board that cannot be built is not simulated as if
+it were. Two ways to go beyond the board as built, both deliberate:
+`explore=True` (`neurobox twin --explore`) runs a board the planner refuses
+(what would the spikes do with 60 dendrites on wires?), and transport
+parameters given explicitly (`BusParams(baud=..., rx_size=...)`, `neurobox
+twin --baud`) are the user's what-if of the link: the units are still
+checked as built, the link runs at the given speed, and what it cannot
+carry is reported as losses and saturation, not refused.
 """
 from __future__ import annotations
 
@@ -31,6 +45,7 @@ import numpy as np
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
 from neurobox.hardware.board import Board
+from neurobox.hardware.plan import TRANSPORT_MODE, BoardPlan, plan_board
 from neurobox.results import Results, SpikeTrains
 from neurobox.twin.clocks import nominal
 from neurobox.twin.faults import Dead, Drop, Fault, Reset, Stuck, parse_faults
@@ -58,22 +73,37 @@ def _source_network(board: Board):
     return stim
 
 
+def as_built(board: Board, transport: str) -> BoardPlan:
+    """The plan of the board the twin simulates: the firmware's for the transport's connection mode
+    (neurobox.hardware.plan.plan_board); ConfigError with the planner's numbers, and the way to run it anyway."""
+    try:
+        return plan_board(board, TRANSPORT_MODE[transport])
+    except ConfigError as err:
+        raise ConfigError(err.field, f"{err.message} (the twin runs the board as it is built on "
+                                     f"{'wires' if transport == 'wire' else 'the bus'}; to simulate it anyway, "
+                                     f"explore=True or neurobox twin --explore)") from None
+
+
 class TwinSession:
     """The board's units running, a chunk at a time (see the module docstring).
 
     transport: "bus" or "wire"; faults: Fault objects or spec strings
     (neurobox.twin.faults); seed: of packet and pulse loss; wire, bus:
-    transport parameters; persist_steps: ticks between EEPROM snapshots;
-    record_weights: unit names whose weights are kept after every tick.
+    transport parameters (given ones are explored as given: module docstring); persist_steps: ticks
+    between EEPROM snapshots; record_weights: unit names whose weights are kept after every tick;
+    explore: run a board the planner refuses (default: only a board as it can be built, `as_built`).
     """
 
     def __init__(self, board: Board, *, transport: str = "bus", faults=(), seed: int = 0,
                  wire: WireParams | None = None, bus: BusParams | None = None,
                  persist_steps: int = config.PERSIST_STEPS, eeprom_write_ns: int = EEPROM_WRITE_NS,
-                 record_weights: tuple[str, ...] = ()):
+                 record_weights: tuple[str, ...] = (), explore: bool = False):
         from neurobox.engine import Simulation
 
         _checked_duration(board, 1.0, transport, persist_steps)
+        self.explore = bool(explore)
+        self.plan = None if self.explore else as_built(board, transport)
+        """The board as built (neurobox.hardware.plan.BoardPlan), None when exploring."""
         self.started = time.perf_counter()
         self.board = board
         self.transport = transport
@@ -323,18 +353,19 @@ class TwinSession:
 def run_twin(board: Board, duration_ms: float | None = None, transport: str = "bus", faults=(),
              seed: int = 0, wire: WireParams | None = None, bus: BusParams | None = None,
              persist_steps: int = config.PERSIST_STEPS, eeprom_write_ns: int = EEPROM_WRITE_NS,
-             record_weights: tuple[str, ...] = ()) -> TwinResult:
+             record_weights: tuple[str, ...] = (), explore: bool = False) -> TwinResult:
     """Run the board's units as independent devices for duration_ms (default: the network's duration).
 
     faults: Fault objects or spec strings (neurobox.twin.faults); seed: for
     packet/pulse loss; wire/bus: transport parameters (a drop fault sets
     their drop rate); persist_steps: ticks between EEPROM snapshots;
     record_weights: unit names whose weights are kept after every tick
-    (as (time_ns, weights) pairs, for tests and plots).
+    (as (time_ns, weights) pairs, for tests and plots); explore: run a board the planner refuses
+    (module docstring; default: the board as built, refused with the planner's numbers otherwise).
     """
     duration_ms = _checked_duration(board, duration_ms, transport, persist_steps)
     session = TwinSession(board, transport=transport, faults=faults, seed=seed, wire=wire, bus=bus,
                           persist_steps=persist_steps, eeprom_write_ns=eeprom_write_ns,
-                          record_weights=record_weights)
+                          record_weights=record_weights, explore=explore)
     session.advance(duration_ms)
     return session.result()

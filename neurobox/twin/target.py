@@ -12,9 +12,12 @@ class Twin:
     summary = "the board of physical units: own clocks, wires or a bus, faults"
 
     def check(self, net) -> list:
-        from neurobox.targets import check_by_building
+        """What keeps the twin from running `net` as built: the board (units_from_network) and the planner
+        (neurobox.hardware.plan: every unit and the bus fit in some connection mode; the run's transport is
+        planned again when it opens)."""
+        from neurobox.hardware.plan import check_network
 
-        return check_by_building(units_from_network, net)
+        return check_network(net)
 
     def open(self, net, *, progress: bool | None = None, **options) -> TwinSession:
         """A TwinSession of `net`'s board; options: those of TwinSession (transport, faults, seed, wire, bus, ...)."""

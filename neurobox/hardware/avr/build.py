@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from neurobox.errors import ConfigError, ToolMissingError
+from neurobox.errors import ConfigError, ToolError, ToolMissingError
 
 APT_AVR = "apt-get install gcc-avr avr-libc binutils-avr"
 SOURCES = ("main.c", "neuron.c", "stdp.c", "rstdp.c", "led.c")
@@ -64,15 +64,32 @@ class Image:
                                                f"{SRAM_BYTES}, of which {STACK_RESERVE} are kept for the stack")
 
 
-def _run(cmd: list[str]) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+def first_error(text: str) -> str:
+    """The first line of a tool's output that says what went wrong (else its first line), shortened."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    telling = [x for x in lines if re.search(r"error|not within region|overflow", x, re.IGNORECASE) and "collect2" not in x]
+    line = (telling or lines or ["no message"])[0]
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _run(cmd: list[str], unit: str = "unit") -> str:
+    """Run an AVR tool; ToolError in one line (the unit, the tool, its first error) when it fails."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"unit {unit}: {Path(cmd[0]).name} did not finish within 120 s") from None
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
+        raise ToolError(f"unit {unit}: {Path(cmd[0]).name} failed (exit {done.returncode}): "
+                        f"{first_error(done.stderr or done.stdout)}")
     return done.stdout
 
 
 def build(config_header: str, out_dir: Path, name: str = "unit") -> Image:
-    """Compile the firmware with `config_header` as unit_config.h into out_dir/name.{elf,hex}."""
+    """Compile the firmware with `config_header` as unit_config.h into out_dir/name.{elf,hex}.
+
+    The header comes from neurobox.hardware.avr.config.header, which refuses a unit whose SRAM or flash does
+    not fit (neurobox.hardware.avr.memory) before this runs; should a tool still fail, ToolError says so in
+    one line naming the unit and the tool."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     gcc, objcopy, size, nm = (tool(t) for t in ("avr-gcc", "avr-objcopy", "avr-size", "avr-nm"))
@@ -80,19 +97,19 @@ def build(config_header: str, out_dir: Path, name: str = "unit") -> Image:
     elf, hexfile = out_dir / f"{name}.elf", out_dir / f"{name}.hex"
     with tempfile.TemporaryDirectory(prefix="neurobox-avr-") as inc:
         (Path(inc) / "unit_config.h").write_text(config_header)
-        _run([gcc, *CFLAGS, f"-I{inc}", f"-I{src}", *(str(src / s) for s in SOURCES), "-o", str(elf)])
-    _run([objcopy, "-O", "ihex", "-j", ".text", "-j", ".data", str(elf), str(hexfile)])
+        _run([gcc, *CFLAGS, f"-I{inc}", f"-I{src}", *(str(src / s) for s in SOURCES), "-o", str(elf)], name)
+    _run([objcopy, "-O", "ihex", "-j", ".text", "-j", ".data", str(elf), str(hexfile)], name)
     sections = {}
-    for line in _run([size, "-A", str(elf)]).splitlines():
+    for line in _run([size, "-A", str(elf)], name).splitlines():
         m = re.match(r"^\.(\w+)\s+(\d+)\s+(\d+)", line)
         if m:
             sections[m.group(1)] = int(m.group(2))
     address = None
-    for line in _run([nm, str(elf)]).splitlines():
+    for line in _run([nm, str(elf)], name).splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[2] == "unit":
             address = int(parts[0], 16) & 0xFFFF
     if address is None:
-        raise RuntimeError(f"{elf}: symbol 'unit' not found")
+        raise ToolError(f"unit {name}: avr-nm found no symbol 'unit' in {elf}")
     return Image(elf=elf, hex=hexfile, flash=sections.get("text", 0) + sections.get("data", 0),
                  sram=sections.get("data", 0) + sections.get("bss", 0), state_address=address)

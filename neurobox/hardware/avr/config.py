@@ -196,11 +196,18 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
     Bus mode: `addresses` maps source unit names to bus addresses; `bus` is the board's
     neurobox.hardware.avr.bus.BusPlan (default: the plan of the addresses this unit sees).
     """
-    if unit.n_inputs == 0:
-        raise ConfigError(f"units.{unit.name}.inputs", "a unit needs at least one input to be built as firmware")
     if unit.rstdp is not None and pins.mode == "wired" and pins.reward is None:
         raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by reward: plan its pins with "
                                                      f"reward lines (pins.plan(..., reward=True))")
+    from neurobox.hardware.avr.bus import unit_bus
+    from neurobox.hardware.avr.memory import check_memory
+
+    if pins.mode == "bus" and bus is None:
+        missing = [s for s in unit.sources if s not in (addresses or {})]
+        if missing:
+            raise ConfigError(f"units.{unit.name}.inputs", f"no bus address for source unit {missing[0]!r}")
+        bus = unit_bus(unit, [addresses[s] for s in unit.sources])
+    check_memory(unit, pins.mode, bus)          # the last guard: no header of a unit the linker cannot place
     lif = unit.lif
     tick = tick_timer(unit.dt)
     n = unit.n_inputs
@@ -258,8 +265,6 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
         missing = [s for s in unit.sources if s not in addresses]
         if missing:
             raise ConfigError(f"units.{unit.name}.inputs", f"no bus address for source unit {missing[0]!r}")
-        from neurobox.hardware.avr.bus import unit_bus
-
         sources = [addresses[unit.sources[j]] for j in order]
         plan = bus or unit_bus(unit, sources)
         if plan.slot_cycles(unit.address + 1) > tick.cycles:

@@ -8,9 +8,17 @@ stack margin (the deepest call chain with an interrupt on top). Flash: a
 bound on the code plus the tables' initial values, the initial weights, the
 receptors and, on the bus, the look-up of inputs by source address. The figures are upper bounds of what avr-size reports
 (tests/test_avr_learners.py holds them against it).
+
+`check_memory` refuses a unit that does not fit with its numbers and the
+nearest fixes: how many of its inputs would fit, a smaller receive ring
+(fewer bus addresses) or no delay lines where either alone would do. The
+planner (neurobox.hardware.plan) runs it for every unit before any tool, and
+config.header runs it again, so no header of a unit the linker cannot place
+is ever written.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from neurobox.errors import ConfigError
@@ -58,16 +66,42 @@ def memory_need(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> Memor
                       stack=STACK_BYTES, flash=CODE_BYTES + n * per_input + in_flash)   # per input: + its flag
 
 
+def _first_inputs(unit: FixedUnit, k: int) -> FixedUnit:
+    """The unit with only its first k inputs (to find how many fit)."""
+    return dataclasses.replace(unit, weights=unit.weights[:k], receptors=unit.receptors[:k],
+                               plastic=unit.plastic[:k], sources=unit.sources[:k], delays=unit.delays[:k])
+
+
+def _inputs_that_fit(unit: FixedUnit, mode: str, bus: BusPlan | None) -> int:
+    """The most of the unit's first inputs whose firmware fits an ATmega8's SRAM and flash."""
+    for k in range(unit.n_inputs - 1, 0, -1):
+        need = memory_need(_first_inputs(unit, k), mode, bus)
+        if need.sram <= SRAM_BYTES and need.flash <= FLASH_BYTES:
+            return k
+    return 0
+
+
 def check_memory(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> MemoryNeed:
-    """`memory_need`, or ConfigError naming the unit and its numbers when it does not fit an ATmega8."""
+    """`memory_need`, or ConfigError naming the unit, SRAM or flash, needed against available, and the fix."""
     need = memory_need(unit, mode, bus)
-    parts = (f"{need.state} B state ({unit.n_inputs} inputs), {need.tables} B tables and buffers, "
-             f"{need.stack} B stack")
+    if need.sram <= SRAM_BYTES and need.flash <= FLASH_BYTES:
+        return need
+    fit = _inputs_that_fit(unit, mode, bus)
+    fix = f"give it at most {fit} inputs" if fit else "it cannot be built"
+
+    def fits(need: MemoryNeed) -> bool:
+        return need.sram <= SRAM_BYTES and need.flash <= FLASH_BYTES
+    if mode == "bus" and bus is not None and bus.rx_size > RX_MIN and fits(memory_need(unit, mode)):
+        fix += (f", or put fewer addresses on the bus (its receive ring takes {bus.rx_size} B for "
+                f"{bus.addresses} addresses; {RX_MIN} B up to {RX_MIN - 2})")
+    if config.delay_lines(unit) and fits(memory_need(dataclasses.replace(unit, delays=()), mode, bus)):
+        fix += ", or delays of one tick (no delay lines)"
     if need.sram > SRAM_BYTES:
+        parts = (f"{need.state} B state ({unit.n_inputs} inputs), {need.tables} B tables and buffers, "
+                 f"{need.stack} B stack")
         raise ConfigError(f"units.{unit.name}.inputs",
-                          f"unit {unit.name} needs {need.sram} B of SRAM, an ATmega8 has {SRAM_BYTES}: {parts}")
-    if need.flash > FLASH_BYTES:
-        raise ConfigError(f"units.{unit.name}.inputs",
-                          f"unit {unit.name} needs about {need.flash} B of flash, an ATmega8 has {FLASH_BYTES}: "
-                          f"{CODE_BYTES} B code and {need.flash - CODE_BYTES} B of tables")
-    return need
+                          f"unit {unit.name} needs {need.sram} B of SRAM, an ATmega8 has {SRAM_BYTES}: {parts}; "
+                          f"{fix}")
+    raise ConfigError(f"units.{unit.name}.inputs",
+                      f"unit {unit.name} needs about {need.flash} B of flash, an ATmega8 has {FLASH_BYTES}: "
+                      f"{CODE_BYTES} B code and {need.flash - CODE_BYTES} B of tables; {fix}")

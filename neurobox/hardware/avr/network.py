@@ -1,6 +1,8 @@
 """Every unit of a board as ATmega8 firmware: plan, build, measure, verify.
 
-`build_board` writes, per unit, NAME.hex (to flash), NAME.elf, NAME.h (its
+Both start with the planner (neurobox.hardware.plan.plan_board): every
+unit's pins, SRAM and flash and the board's bus checked from the numbers,
+before avr-gcc or simavr runs. `build_board` writes, per unit, NAME.hex (to flash), NAME.elf, NAME.h (its
 configuration header) and NAME.pins.json (its pin map), and returns the
 resource report (also written as report.json): flash and SRAM of 8 KB /
 1 KB, cycles per update measured in simavr on the unit's recorded inputs
@@ -27,50 +29,21 @@ from neurobox.errors import ConfigError, SimulationError
 from neurobox.files import atomic_write_text
 from neurobox.hardware.avr import config, pins
 from neurobox.hardware.avr.build import FLASH_BYTES, SRAM_BYTES, build
-from neurobox.hardware.avr.bus import RX_INTERRUPT_CYCLES, BusPlan, board_bus
-from neurobox.hardware.avr.memory import check_memory
+from neurobox.hardware.avr.bus import RX_INTERRUPT_CYCLES, BusPlan
 from neurobox.hardware.avr.verify import LATE, UnitVerification, verify_unit
-from neurobox.hardware.board import WIRE_GAP, Board, board_inputs, reward_schedule
-from neurobox.hardware.unit import MAX_ADDRESS, FixedUnit
+from neurobox.hardware.board import Board, board_inputs, reward_schedule
+from neurobox.hardware.plan import plan_board as plan_physical
+from neurobox.hardware.plan import plan_unit, planned_bus  # noqa: F401  (the planner, as before)
+from neurobox.hardware.unit import FixedUnit
 
 DEFAULT_STEPS = 1000
 
 
-def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.PinMap:
-    """The pin map of one unit, checked before anything is compiled: its pins (with reward lines if it
-    learns by reward), its refractory period against the wire pulses, its bus address, its SRAM and
-    flash (neurobox.hardware.avr.memory, with the receive ring of the board's `bus`). ConfigError names
-    the unit and the numbers."""
-    pin_map = pins.plan(unit.name, unit.n_inputs, mode, reward=unit.rstdp is not None)
-    if mode == "wired" and unit.lif.ref_steps < WIRE_GAP - 1:
-        raise ConfigError(f"units.{unit.name}.params.t_ref",
-                          f"unit {unit.name}: in wired mode a spike is a {config.AXON_HOLD}-tick pulse, so t_ref "
-                          f"must be at least {WIRE_GAP - 1} ticks ({(WIRE_GAP - 1) * unit.dt:g} ms); "
-                          f"got {unit.lif.ref_steps}")
-    if mode == "bus" and not 0 <= unit.address <= MAX_ADDRESS:
-        raise ConfigError(f"units.{unit.name}.address",
-                          f"unit {unit.name} has bus address {unit.address}; a unit's address is 0 to {MAX_ADDRESS} "
-                          f"({config.PUNISH_ADDRESS} and {config.REWARD_ADDRESS} are the punishment and the reward)")
-    check_memory(unit, mode, bus)
-    return pin_map
-
-
 def plan_board(board: Board, units: list[FixedUnit], mode: str) -> dict[str, pins.PinMap]:
-    """Pin map of every unit (`plan_unit`, on the board's bus in bus mode); ConfigError naming the first unit
-    (or the bus) that does not fit."""
-    bus = planned_bus(board) if mode == "bus" else None
-    return {u.name: plan_unit(u, mode, bus) for u in units}
-
-
-def planned_bus(board: Board) -> BusPlan:
-    """The board's bus (neurobox.hardware.avr.bus.board_bus), or ConfigError when no speed carries every
-    address's slot within the tick."""
-    bus = board_bus(board)
-    if not bus.fits:
-        raise ConfigError("populations", f"{bus.addresses} bus addresses need {bus.end_cycles} cycles a tick at "
-                                         f"{bus.baud} baud, the fastest bus; a {board.dt:g} ms tick has "
-                                         f"{bus.tick_cycles}: use a longer dt or fewer units and stimuli")
-    return bus
+    """Pin map of every unit of `units` (neurobox.hardware.plan.plan_board: the tick, the bus, every unit's
+    pins, SRAM and flash, checked from the numbers); ConfigError naming the first unit (or the bus) that does
+    not fit."""
+    return plan_physical(board, mode, units).pins
 
 
 def wiring(unit: FixedUnit, pin_map: pins.PinMap) -> dict:
@@ -169,8 +142,8 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
     unit learns by reward)."""
     out_dir = Path(out_dir)
     units = board.fixed()
-    maps = plan_board(board, units, mode)
-    bus = planned_bus(board) if mode == "bus" else None
+    plan = plan_physical(board, mode, units)          # every unit and the bus, before any tool runs
+    maps, bus = plan.pins, plan.bus
     if reward is None and any(u.rstdp is not None for u in units):
         reward = measuring_reward(steps)
     reports = []
@@ -246,8 +219,8 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
     import tempfile
 
     units = board.fixed()
-    maps = plan_board(board, units, mode)
-    bus = planned_bus(board) if mode == "bus" else None
+    plan = plan_physical(board, mode, units)          # every unit and the bus, before any tool runs
+    maps, bus = plan.pins, plan.bus
     from neurobox.hardware.avr.board_emulator import verify_board_emulation
 
     phases = clock_phases(board, [u.name for u in units], bus)

@@ -10,9 +10,11 @@ from neurobox.hardware.board import board_results, steps_for, units_from_network
 
 
 def _check(net) -> list:
-    from neurobox.targets import check_by_building
+    """The board (units_from_network) and the planner (neurobox.hardware.plan: it fits in some connection
+    mode; the mode a build or run takes is planned again when it starts)."""
+    from neurobox.hardware.plan import check_network
 
-    return check_by_building(units_from_network, net)
+    return check_network(net)
 
 
 class Firmware:
