@@ -60,8 +60,8 @@ def render(net: nb.Network, out: str | Path, duration_ms: float | None = None, t
     if duration_ms is None:
         duration_ms = TASK_MS if task is not None else net.duration
     data = record(net, float(duration_ms), title, task)
+    from neurobox.files import atomic_write_text
+
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(render_html(data), encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_text(out, render_html(data))   # no .tmp left behind, even when it fails
     return out

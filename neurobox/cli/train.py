@@ -30,6 +30,14 @@ def register(sub) -> None:
     p.add_argument("--fpga-synth", action="store_true",
                    help="twin: synthesise the FPGA cells (yosys, nextpnr; once per distinct cell, then cached) for "
                         "the board's time at Fmax; without it, a cached synthesis or the 12 MHz oscillator")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="write the complete state of training (weights, thresholds, traces, random streams, "
+                        "position in the data) into OUT/checkpoint after every N training images (digits) or "
+                        "trials (xor: at the end of the epoch that reaches them, and after every seed); "
+                        "targets engine and fixed")
+    p.add_argument("--resume", metavar="DIR",
+                   help="continue a training from its checkpoint (DIR: OUT/checkpoint, or OUT); give the options "
+                        "it was started with: it then ends bit for bit as an uninterrupted run")
     p.set_defaults(func=run)
 
 
@@ -42,6 +50,8 @@ def run(args) -> int:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     if args.seeds < 1:
         raise ConfigError("--seeds", f"must be >= 1, got {args.seeds}")
+    if args.checkpoint_every < 0:
+        raise ConfigError("--checkpoint-every", f"must be >= 0, got {args.checkpoint_every}")
     out = Path(args.out or f"train-{args.task}")
     return (_digits if args.task == "digits" else _xor)(args, out)
 
@@ -72,7 +82,8 @@ def _digits(args, out: Path) -> int:
         config = replace(config, n_exc=args.units)
     target = "twin" if args.target == "twin" else "engine"
     summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep,
-                                             fmax_mhz=_fmax(args))
+                                             fmax_mhz=_fmax(args), checkpoint_every=args.checkpoint_every,
+                                             resume=args.resume)
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -100,7 +111,8 @@ def _xor(args, out: Path) -> int:
     if args.quick:
         config = replace(config, epochs=40)
     target = "twin" if args.target == "twin" else "engine"
-    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target, fmax_mhz=_fmax(args))
+    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target, fmax_mhz=_fmax(args),
+                                          checkpoint_every=args.checkpoint_every, resume=args.resume)
     if args.json:
         print(json.dumps(summary))
     else:

@@ -305,9 +305,8 @@ def compiled_loop(structure: LoopStructure):
         return _LOADED[key]
     path = cache_dir() / f"loop_{key}.py"
     if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source)
-        os.replace(tmp, path)
+        from neurobox.files import atomic_write_text
+        atomic_write_text(path, source)
     module_name = f"neurobox_loop_{key}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)

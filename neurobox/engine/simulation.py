@@ -18,6 +18,8 @@ updates the progress bar.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 
@@ -36,6 +38,25 @@ from neurobox.results import Results, SpikeTrains, Trace
 
 CHUNK_STEPS = 2000
 """Steps per compiled chunk between returns to Python (200 ms at dt = 0.1 ms)."""
+
+
+CHECKPOINT_FORMAT = "neurobox-simulation-1"
+"""What `Simulation.checkpoint` writes (its "meta" entry says so); `restore` refuses other formats."""
+PLASTIC_PARTS = ("consts", "history", "history_counts", "x", "y", "eligibility", "dopamine")
+"""The arrays of a plastic projection (neurobox.engine.compile.PlasticState) that change while it runs."""
+
+
+def _json(value) -> str:
+    from neurobox.files import json_text
+    return json_text(value)
+
+
+def _structure_digest(cp) -> str:
+    """SHA-256 of a projection's synapses (who reaches whom, with which delay), not its weights."""
+    digest = hashlib.sha256()
+    for part in (cp.indptr, cp.targets, cp.delays if cp.delays is not None else np.array([cp.uniform_delay])):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()[:32]
 
 
 def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None) -> Results:
@@ -330,6 +351,116 @@ class Simulation:
         cp = self.compiled.projection(projection)
         pre, post, w, d = cp.to_lists()
         return pre, post, w * self.compiled.populations[cp.post].engine.i_lsb, d
+
+    # -- checkpoints -------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, np.ndarray]:
+        """Everything the run depends on from now on, as named arrays (write them with
+        neurobox.files.write_arrays): the time reached, every population's state rows (thresholds
+        included), constants (what set_params changed: a source's spike times), synaptic input rings and
+        random stream; every projection's weights, transmission probability and stream; a plastic one's
+        traces, spike history, eligibility, dopamine and rule constants (the learning-rate schedule); the
+        global learning switch, step-current stimuli, and the description's parameters and rules as
+        changed through the handle. `restore` on a fresh Simulation of the same network continues
+        bit for bit. Not in it: what was recorded before (spikes, traces) and the wall-clock timings."""
+        from neurobox.files import json_text
+
+        c = self.compiled
+        arrays: dict[str, np.ndarray] = {}
+        pops, projs = {}, {}
+        for cp in c.populations:
+            key = f"population/{cp.name}/"
+            for part in ("state", "consts", "ring", "rng"):
+                arrays[key + part] = getattr(cp, part).copy()
+            pops[cp.name] = {"n": cp.n, "model": cp.population.model.name,
+                             "params": json.loads(json_text(cp.population.given_params))}
+        for cp in c.projections:
+            key = f"projection/{cp.name}/"
+            arrays[key + "weights"] = cp.weights.copy()
+            if cp.p_transmit is not None:
+                arrays[key + "p_transmit"] = cp.p_transmit.copy()
+                arrays[key + "transmit_rng"] = cp.transmit_rng.copy()
+            entry = {"synapses": cp.n_synapses, "structure": _structure_digest(cp)}
+            if cp.plastic is not None:
+                for part in PLASTIC_PARTS:
+                    arrays[key + part] = getattr(cp.plastic, part).copy()
+                entry["rule"] = json.loads(json_text(cp.plastic.rule.to_dict()))
+            projs[cp.name] = entry
+        stimuli = {name: {"times": stim.times, "amplitudes": stim.amplitudes, "neurons": stim.neurons}
+                   for name, stim in self.network.stimuli.items()}
+        meta = {"format": CHECKPOINT_FORMAT, "step": self.step, "dt": c.dt, "seed": c.seed,
+                "precision": self.network.precision, "learning": self._learning,
+                "populations": pops, "projections": projs, "stimuli": json.loads(json_text(stimuli))}
+        arrays["meta"] = np.array(json_text(meta))
+        return arrays
+
+    def restore(self, checkpoint: dict[str, np.ndarray]) -> None:
+        """Continue from `checkpoint` (made by `checkpoint` on a Simulation of the same network): from now
+        on this simulation runs exactly as that one did after the checkpoint. Recordings start again
+        (empty) at the checkpoint's time. ConfigError when it belongs to another network."""
+        try:
+            meta = json.loads(str(np.asarray(checkpoint["meta"])[()]))
+        except (KeyError, ValueError, TypeError):
+            raise ConfigError("checkpoint", "not a simulation checkpoint (no meta entry)") from None
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ConfigError("checkpoint", f"format {meta.get('format')!r}; this neurobox reads "
+                                            f"{CHECKPOINT_FORMAT!r}")
+        c = self.compiled
+        mine = {"dt": c.dt, "seed": c.seed, "precision": self.network.precision,
+                "populations": {cp.name: (cp.n, cp.population.model.name) for cp in c.populations},
+                "projections": {cp.name: (cp.n_synapses, _structure_digest(cp), cp.plastic is not None)
+                                for cp in c.projections}}
+        theirs = {"dt": meta["dt"], "seed": meta["seed"], "precision": meta["precision"],
+                  "populations": {k: (v["n"], v["model"]) for k, v in meta["populations"].items()},
+                  "projections": {k: (v["synapses"], v["structure"], "rule" in v)
+                                  for k, v in meta["projections"].items()}}
+        for what in mine:
+            if mine[what] != theirs[what]:
+                raise ConfigError("checkpoint", f"made from another network: its {what} differ "
+                                                f"({theirs[what]} here {mine[what]})")
+
+        def array(key, like):
+            value = np.asarray(checkpoint.get(key, None))
+            if key not in checkpoint or value.dtype != like.dtype or (value.shape != like.shape
+                                                                       and not key.endswith("/consts")):
+                raise ConfigError("checkpoint", f"{key}: missing or of the wrong type or shape")
+            return value
+
+        for cp in c.populations:
+            key = f"population/{cp.name}/"
+            saved = meta["populations"][cp.name]["params"]
+            if saved != json.loads(_json(cp.population.given_params)):
+                cp.population.set(**saved)
+                cp.engine = engine_model(cp.population, self.network.precision)
+            cp.consts = np.ascontiguousarray(array(key + "consts", cp.consts), dtype=np.float64).copy()
+            for part in ("state", "ring", "rng"):
+                getattr(cp, part)[...] = array(key + part, getattr(cp, part))
+        for cp in c.projections:
+            key = f"projection/{cp.name}/"
+            cp.weights[:] = array(key + "weights", cp.weights)
+            if cp.p_transmit is not None:
+                cp.p_transmit[:] = array(key + "p_transmit", cp.p_transmit)
+                cp.transmit_rng[:] = array(key + "transmit_rng", cp.transmit_rng)
+                self.network.projections[cp.name].p_transmit = float(cp.p_transmit[0])
+            if cp.plastic is not None:
+                rule = meta["projections"][cp.name]["rule"]
+                if rule != json.loads(_json(cp.plastic.rule.to_dict())):
+                    made = make_plasticity(rule, f"projections.{cp.name}.plasticity")
+                    self.network.projections[cp.name].plasticity = made
+                    cp.plastic.rule = made
+                for part in PLASTIC_PARTS:
+                    getattr(cp.plastic, part)[...] = array(key + part, getattr(cp.plastic, part))
+        for name, stim in meta["stimuli"].items():
+            if name in self.network.stimuli:
+                target = self.network.stimuli[name]
+                target.times, target.amplitudes = stim["times"], stim["amplitudes"]
+                target.neurons = stim["neurons"]
+        self._stimulus_steps.clear()
+        self._learning = bool(meta["learning"])
+        self.step = int(meta["step"])
+        self._spike_chunks = [[] for _ in self.compiled.populations]
+        self._trace_chunks = [[] for _ in self.compiled.recorders]
+        self._trace_steps = [[] for _ in self.compiled.recorders]
+        self.structure.check_values(self._arguments())
 
     def _population(self, name: str):
         if name not in self.network.populations:

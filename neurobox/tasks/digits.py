@@ -390,26 +390,51 @@ def _batches(n: int, size: int):
 # -- training and evaluation ------------------------------------------------------------------
 def train(config: DigitsConfig | UnitDigitsConfig = DigitsConfig(), seed: int = 0, *,
           progress: Callable[[float, str], None] | None = None, target: str = "engine",
-          target_options: dict | None = None) -> TrainedDigits:
+          target_options: dict | None = None, checkpoint_every: int = 0,
+          checkpoint_dir: str | os.PathLike | None = None,
+          resume: str | os.PathLike | None = None) -> TrainedDigits:
     """Learn weights and thresholds from the training split (unsupervised; labels are not used).
 
     progress: called with (fraction done, detail) after each image; target: where it learns
     ("engine", or "twin" for the physical network: the units on their own clocks, over the bus),
     target_options: what the target's run handle takes (e.g. the twin's transport).
+    checkpoint_every: after every this many training images (at the end of the batch that reaches
+    them), write the complete state of training into `checkpoint_dir` (a folder, put in place as one
+    set: neurobox.files.atomic_folder); resume: a checkpoint folder to continue from (made with the same
+    configuration, seed and target): the run then ends bit for bit where an uninterrupted one ends.
+    Checkpoints need the engine's run handle (targets engine and fixed), not the twin's.
     """
     config.check()
     seed = _check_seed(seed)
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) \
+            or checkpoint_every < 0:
+        raise ConfigError("checkpoint_every", f"must be a whole number >= 0 (images), got {checkpoint_every!r}")
+    if checkpoint_every and checkpoint_dir is None:
+        raise ConfigError("checkpoint_dir", "needed with checkpoint_every")
+    if (checkpoint_every or resume is not None) and target == "twin":
+        raise ConfigError("--checkpoint-every" if checkpoint_every else "--resume",
+                          "the twin's run handle cannot export its complete state (each unit's clock, the bus "
+                          "queues and the packets in flight): checkpoints work on --target engine and fixed")
     x_tr, _, _, _ = load_split(seed)
     start = time.perf_counter()
     sim = open_handle(build_network(config, seed), target, progress=False, **(target_options or {}))
     anneal = getattr(config, "anneal", 0.0)
     order_rng = np.random.default_rng([seed, 11])
     total = config.epochs * len(x_tr)
-    done = 0
-    for epoch in range(config.epochs):
-        order = order_rng.permutation(len(x_tr))
-        for part in _batches(len(order), config.batch):
-            idx = order[part]
+    epoch, position, done, order, earlier_s = 0, 0, 0, None, 0.0
+    if resume is not None:
+        state, where = read_checkpoint(resume, config, seed, target)
+        sim.restore(state)
+        epoch, position, done = where["epoch"], where["position"], where["done"]
+        order = np.asarray(state["task/order"], dtype=np.int64)
+        order_rng.bit_generator.state = where["order_rng"]
+        earlier_s = float(where.get("train_seconds", 0.0))
+    mark = done // checkpoint_every if checkpoint_every else 0
+    while epoch < config.epochs:
+        if order is None:
+            order = order_rng.permutation(len(x_tr))
+        while position < len(order):
+            idx = order[position:position + config.batch]
             if anneal:  # the float network's schedule, from the host (the units keep their own)
                 factor = 1.0 - anneal * done / total
                 sim.set_plasticity("input_exc", A_plus=config.A_plus * factor, A_minus=config.A_minus * factor)
@@ -417,10 +442,88 @@ def train(config: DigitsConfig | UnitDigitsConfig = DigitsConfig(), seed: int = 
                     sim.set_params("exc", theta_plus=config.theta_plus * factor)
             _present_all(sim, config, x_tr[idx], seed, "train", idx, epoch)
             done += len(idx)
+            position += len(idx)
             if progress is not None:
                 progress(done / total, f"epoch {epoch + 1}/{config.epochs}")
+            if checkpoint_every and done // checkpoint_every > mark and done < total:
+                mark = done // checkpoint_every
+                write_checkpoint(checkpoint_dir, sim, config, seed, target, order=order, order_rng=order_rng,
+                                 epoch=epoch, position=position, done=done,
+                                 train_seconds=earlier_s + time.perf_counter() - start)
+        epoch, position, order = epoch + 1, 0, None
     weights = _weight_matrix(sim, config.n_exc)
-    return TrainedDigits(config, seed, weights, _theta_mV(sim, config), time.perf_counter() - start, sim.time)
+    return TrainedDigits(config, seed, weights, _theta_mV(sim, config),
+                         earlier_s + time.perf_counter() - start, sim.time)
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+CHECKPOINT_DIR = "checkpoint"
+"""The folder (inside the results folder) where `train_and_report` keeps the checkpoint of a running training."""
+STATE_FILE = "state.npz"
+PROGRESS_FILE = "progress.json"
+
+
+def _network_kind(config) -> str:
+    return "units" if isinstance(config, UnitDigitsConfig) else "float"
+
+
+def write_checkpoint(folder, sim, config, seed: int, target: str, *, order: np.ndarray, order_rng, epoch: int,
+                     position: int, done: int, train_seconds: float) -> Path:
+    """The complete state of a training (see `train`) as one set: state.npz (the simulation's every array,
+    neurobox.engine.simulation.Simulation.checkpoint, and this epoch's order of the images) and
+    progress.json (where training stands: epoch, position in the order, images done, the order's random
+    generator; the configuration, seed and target; the SHA-256 of state.npz)."""
+    from neurobox.files import atomic_folder, json_text, sha256_file, write_arrays
+
+    arrays = sim.checkpoint()
+    arrays["task/order"] = np.asarray(order, dtype=np.int64)
+    with atomic_folder(folder) as tmp:
+        write_arrays(tmp / STATE_FILE, arrays)
+        where = {"task": "digits", "network": _network_kind(config), "config": asdict(config), "seed": seed,
+                 "target": target, "epoch": epoch, "position": position, "done": done,
+                 "order_rng": order_rng.bit_generator.state, "train_seconds": train_seconds,
+                 "files": {STATE_FILE: sha256_file(tmp / STATE_FILE)}}
+        (tmp / PROGRESS_FILE).write_text(json_text(where) + "\n")
+    return Path(folder)
+
+
+def read_checkpoint(folder, config, seed: int, target: str) -> tuple[dict, dict]:
+    """The arrays and the progress of the checkpoint in `folder` (or in its `checkpoint` folder), after
+    checking that its parts agree and that it was made with this configuration, seed and target."""
+    from neurobox.files import read_arrays, recover_folder, sha256_file
+
+    folder = Path(folder)
+    if not (folder / PROGRESS_FILE).exists() and (folder / CHECKPOINT_DIR / PROGRESS_FILE).exists():
+        folder = folder / CHECKPOINT_DIR
+    recover_folder(folder)
+    progress_path, state_path = folder / PROGRESS_FILE, folder / STATE_FILE
+    for p in (progress_path, state_path):
+        if not p.exists():
+            raise ConfigError(str(p), "no digits checkpoint here (train with --checkpoint-every N; the "
+                                      f"checkpoint is the folder {CHECKPOINT_DIR} in the results folder)")
+    try:
+        where = json.loads(progress_path.read_text())
+        digest = where["files"][STATE_FILE]
+        for key in ("epoch", "position", "done", "order_rng", "config", "seed", "target"):
+            where[key]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConfigError(str(progress_path), f"not a digits checkpoint ({err})") from None
+    if where.get("task") != "digits":
+        raise ConfigError(str(progress_path), f"a checkpoint of task {where.get('task')!r}, not digits")
+    if sha256_file(state_path) != digest:
+        raise ConfigError(str(state_path), f"does not belong with {progress_path.name} (its SHA-256 differs from "
+                                           "the one recorded there): parts of two checkpoints")
+    mine = {"network": _network_kind(config), "config": json.loads(json.dumps(asdict(config))), "seed": seed,
+            "target": target}
+    theirs = {k: where.get(k) for k in mine}
+    if mine != theirs:
+        differ = [k if k != "config" else "configuration (" + ", ".join(
+                      f"{f}={theirs['config'].get(f)!r}" for f in mine["config"]
+                      if (theirs["config"] or {}).get(f) != mine["config"][f]) + ")"
+                  for k in mine if mine[k] != theirs[k]]
+        raise ConfigError("--resume", f"{folder} was made by a run with another {', '.join(differ)}; resume "
+                                      "with the options it was made with (--quick, --units, --seed, --target)")
+    return read_arrays(state_path), where
 
 
 def _theta_mV(sim, config) -> np.ndarray:
@@ -604,26 +707,43 @@ def fault_sweep(trained: TrainedDigits, healthy: float, *, p_losses=(0.05, 0.1, 
 
 
 # -- files ----------------------------------------------------------------------------------
+RESULT_FILES = (MODEL_FILE, META_FILE, "weights.png", "test_raster.png", "faults.png", "checkpoint")
+"""What a digits results folder holds (`save`, `train_and_report`): written as one set, these replace the
+earlier set as a whole; the folder's other files are kept."""
+
+
 def save(trained: TrainedDigits, out_dir: str | os.PathLike) -> tuple[Path, Path]:
     """Write the trained network: a model file (learned weights, thresholds) and the task's settings.
 
     digits_model.toml: the network of `trained_network` (explicit input -> exc weights in nS,
     or pA for the units' network; `initial.theta` in mV), loadable with
     neurobox.network.modelfile.load; digits_meta.json: the configuration
-    (with the kind of network: "float" or "units"), seed and training time.
+    (with the kind of network: "float" or "units"), seed, training time, the
+    number of learning neurons and the model file's SHA-256 (`load` checks
+    that the two belong together). Both are put in place as one set
+    (neurobox.files.atomic_folder); pictures of an earlier set are dropped.
     """
-    from neurobox.files import atomic_write_text
+    from neurobox.files import atomic_folder
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(out, replaces=RESULT_FILES) as tmp:
+        write_model(trained, tmp)
+    return out / MODEL_FILE, out / META_FILE
+
+
+def write_model(trained: TrainedDigits, folder: Path) -> tuple[Path, Path]:
+    """The model file and the settings beside it, in `folder` as it is (the part of `save` inside its set)."""
+    from neurobox.files import atomic_write_text, sha256_file
+
     net, labels = trained_network(trained)
-    model = out / MODEL_FILE
+    model = Path(folder) / MODEL_FILE
     net.save(model)
-    meta = out / META_FILE
-    kind = "units" if isinstance(trained.config, UnitDigitsConfig) else "float"
-    atomic_write_text(meta, json.dumps({"task": "digits", "network": kind, "seed": trained.seed,
+    meta = Path(folder) / META_FILE
+    atomic_write_text(meta, json.dumps({"task": "digits", "network": _network_kind(trained.config),
+                                        "seed": trained.seed, "n_exc": trained.config.n_exc,
                                         "config": asdict(trained.config), "train_seconds": trained.train_seconds,
-                                        "demo_labels": labels}, indent=1) + "\n")
+                                        "demo_labels": labels, "files": {MODEL_FILE: sha256_file(model)}},
+                                       indent=1) + "\n")
     return model, meta
 
 
@@ -652,7 +772,13 @@ def load(out_dir: str | os.PathLike) -> TrainedDigits:
     """Read back what `save` wrote (weights and thresholds from the model file)."""
     from neurobox.network.modelfile import load as load_model
 
+    from neurobox.files import recover_folder
+
     out = Path(out_dir)
+    try:
+        recover_folder(out)   # a save killed while it put its set in place is finished (or undone) first
+    except OSError:
+        pass
     meta_path, model_path = out / META_FILE, out / MODEL_FILE
     for p in (meta_path, model_path):
         if not p.exists():
@@ -662,17 +788,35 @@ def load(out_dir: str | os.PathLike) -> TrainedDigits:
         kinds = {"float": DigitsConfig, "units": UnitDigitsConfig}
         config = kinds[meta.get("network", "float")](**meta["config"]).check()
         seed = _check_seed(meta["seed"])
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ConfigError(str(meta_path), f"not a digits settings file ({err})") from None
+    recorded = meta.get("files", {}).get(MODEL_FILE) if isinstance(meta.get("files"), dict) else None
+    if recorded is not None:
+        from neurobox.files import sha256_file
+        if sha256_file(model_path) != recorded:
+            raise ConfigError(str(model_path), f"does not belong with {META_FILE} (its SHA-256 differs from the one "
+                                               "recorded there): parts of two saves; train or save again")
+    if "n_exc" in meta and meta["n_exc"] != config.n_exc:
+        raise ConfigError(str(meta_path), f"says n_exc = {meta['n_exc']} and its configuration {config.n_exc}")
     net = load_model(model_path)
     if "input_exc" not in net.projections or "exc" not in net.populations:
         raise ConfigError(str(model_path), "not a digits model: needs population exc and projection input_exc")
+    if net.populations["exc"].n != config.n_exc or net.populations.get("input") is None \
+            or net.populations["input"].n != N_PIXELS:
+        raise ConfigError(str(model_path), f"has {net.populations['exc'].n} learning neurons; {META_FILE} beside "
+                                           f"it says {config.n_exc}: the two do not belong together")
     proj = net.projections["input_exc"]
     pre = np.asarray(proj.rule_options["pre_ids"], dtype=np.int64)
     post = np.asarray(proj.rule_options["post_ids"], dtype=np.int64)
+    if pre.size and (pre.min() < 0 or pre.max() >= N_PIXELS or post.min() < 0 or post.max() >= config.n_exc):
+        raise ConfigError(str(model_path), "input_exc reaches neurons outside the 64 inputs and the learning neurons")
     weights = np.zeros((N_PIXELS, config.n_exc))
     weights[pre, post] = np.asarray(proj.weight, dtype=np.float64)
-    theta = np.asarray(net.populations["exc"].initial["theta"], dtype=np.float64)
+    theta = np.asarray(net.populations["exc"].initial.get("theta", np.zeros(config.n_exc)), dtype=np.float64)
+    if theta.ndim == 0:
+        theta = np.full(config.n_exc, float(theta))
+    if theta.shape != (config.n_exc,):
+        raise ConfigError(str(model_path), f"holds {theta.size} thresholds for {config.n_exc} learning neurons")
     return TrainedDigits(config, seed, weights, theta, float(meta.get("train_seconds", 0.0)))
 
 
@@ -711,21 +855,27 @@ def board_speed(trained: TrainedDigits, fmax_mhz="cached"):
 # -- the whole workflow ------------------------------------------------------------------------
 def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: str | os.PathLike, bar,
                      target: str = "engine", target_options: dict | None = None,
-                     faults: bool = False, fmax_mhz="cached") -> tuple[dict, list[Path]]:
+                     faults: bool = False, fmax_mhz="cached", checkpoint_every: int = 0,
+                     resume: str | os.PathLike | None = None) -> tuple[dict, list[Path]]:
     """Train and evaluate the digits network on `target`, save it, draw its weights and test raster into `out`.
 
     bar: a neurobox.engine.progress.Progress; faults: also sweep test faults (loss, dead units; on
-    the twin resets and clock drift too). Returns the summary (test_accuracy, train_seconds,
-    learning_units, ...; on the twin `board_speed`, how long the physical board would have trained:
-    neurobox.hardware.speed, `fmax_mhz` as there) and the files written.
+    the twin resets and clock drift too). checkpoint_every: write a checkpoint of the training into
+    out/checkpoint after every this many images (`train`); resume: a checkpoint folder to continue
+    from. Everything `out` gets (model, settings, pictures) is written as one set and put in place when
+    it is complete (neurobox.files.atomic_folder; the checkpoint goes with the earlier set). Returns the
+    summary (test_accuracy, train_seconds, learning_units, ...; on the twin `board_speed`, how long the
+    physical board would have trained: neurobox.hardware.speed, `fmax_mhz` as there) and the files written.
     """
+    from neurobox.files import atomic_folder
     from neurobox.viz.plots import raster
     from neurobox.viz.task_plots import fault_sweep as fault_plot
     from neurobox.viz.task_plots import weight_images
 
     out = Path(out)
     bar.phase("train")
-    trained = train(config, seed, progress=bar.update, target=target, target_options=target_options)
+    trained = train(config, seed, progress=bar.update, target=target, target_options=target_options,
+                    checkpoint_every=checkpoint_every, checkpoint_dir=out / CHECKPOINT_DIR, resume=resume)
     bar.phase("test")
     evaluation = evaluate(trained, progress=bar.update, target=target, target_options=target_options)
     sweep = None
@@ -736,27 +886,29 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
                             reset_fractions=(0.1, 0.25) if twin else (), drift_ppms=(100.0, 1000.0) if twin else (),
                             progress=bar.update)
     bar.close()
-    model, meta = save(trained, out)
-    weights_png = weight_images(trained.weights, out / "weights.png", labels=evaluation.neuron_labels,
-                                title=f"learned weights of {config.n_exc} neurons (class assigned above)")
-    res = evaluation.test_results
-    t0 = evaluation.test_start_ms
-    raster_png = raster(res, out / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
-                        title="test phase (first 3 s)")
+    names = [MODEL_FILE, META_FILE, "weights.png", "test_raster.png"] + (["faults.png"] if faults else [])
+    with atomic_folder(out, replaces=RESULT_FILES) as tmp:
+        write_model(trained, tmp)
+        weight_images(trained.weights, tmp / "weights.png", labels=evaluation.neuron_labels,
+                      title=f"learned weights of {config.n_exc} neurons (class assigned above)")
+        res = evaluation.test_results
+        t0 = evaluation.test_start_ms
+        raster(res, tmp / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
+               title="test phase (first 3 s)")
+        if sweep is not None:
+            where = "the twin's units" if target == "twin" else "the engine"
+            fault_plot(sweep, tmp / "faults.png", title=f"faults on the trained digits network, "
+                                                        f"{config.n_exc} learning units, on {where}")
+    model = out / MODEL_FILE
     summary = {"test_accuracy": round(evaluation.test_accuracy, 4), "accuracy": round(evaluation.test_accuracy, 4),
                "train_seconds": round(trained.train_seconds, 2), "neurons": config.n_exc + N_PIXELS,
                "learning_units": config.n_exc, "target": target,
-               "network": "units" if isinstance(config, UnitDigitsConfig) else "float",
+               "network": _network_kind(config),
                "train_accuracy": round(evaluation.train_accuracy, 4), "seed": seed,
                "evaluate_seconds": round(evaluation.seconds, 2), "model_seconds": round(trained.model_ms / 1000, 3),
                "model": str(model), "out": str(out)}
     if target == "twin" and isinstance(config, UnitDigitsConfig):
         summary["board_speed"] = board_speed(trained, fmax_mhz).as_dict()
-    files = [model, meta, weights_png, raster_png]
     if sweep is not None:
         summary["faults"] = sweep
-        where = "the twin's units" if target == "twin" else "the engine"
-        files.append(fault_plot(sweep, out / "faults.png", title=f"faults on the trained digits network, "
-                                                                  f"{config.n_exc} learning units, on {where}"))
-    return summary, files
-
+    return summary, [out / name for name in names]

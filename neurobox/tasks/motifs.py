@@ -318,16 +318,18 @@ def figures(measured: dict, out_dir, *, seed: int = 0) -> dict[str, Path]:
     """
     from neurobox.viz.motif_plots import half_centre_figure, reverberation_figure, winnerless_figure
 
-    d = Path(out_dir)
-    d.mkdir(parents=True, exist_ok=True)
+    from neurobox.files import atomic_folder
+
     w, d_alive, d_dead = 15.0, 32.0, 2.0
     alive = {**reverberation(w, d_alive, seed=seed), "weight": w, "delay": d_alive}
     dead = {**reverberation(w, d_dead, seed=seed), "weight": w, "delay": d_dead}
-    figs = {"reverberation": reverberation_figure(alive, dead, measured["diagram"], d / "reverberation.png")}
     g = 200.0
     example = {**half_centre(g, seed=seed), "inhibition": g}
-    figs["half_centre"] = half_centre_figure(example, measured["half_centre"], d / "half_centre.png")
-    figs["winnerless"] = winnerless_figure(winnerless(symmetric=False, seed=seed),
-                                           winnerless(symmetric=True, seed=seed),
-                                           measured["winnerless"], d / "winnerless.png")
+    ordered, unordered = winnerless(symmetric=False, seed=seed), winnerless(symmetric=True, seed=seed)
+    names = {"reverberation": "reverberation.png", "half_centre": "half_centre.png", "winnerless": "winnerless.png"}
+    with atomic_folder(out_dir, replaces=names.values()) as d:   # the three figures go in place together
+        reverberation_figure(alive, dead, measured["diagram"], d / names["reverberation"])
+        half_centre_figure(example, measured["half_centre"], d / names["half_centre"])
+        winnerless_figure(ordered, unordered, measured["winnerless"], d / names["winnerless"])
+    figs = {k: Path(out_dir) / v for k, v in names.items()}
     return figs

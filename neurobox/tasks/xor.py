@@ -30,15 +30,17 @@ training trials.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.files import json_text
 from neurobox.targets import open_handle
 
 PATTERNS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -170,22 +172,45 @@ def _trial(sim, config: XorConfig, pattern: np.ndarray, rng: np.random.Generator
     return bool(fired)
 
 
-def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engine") -> XorRun:
-    """Train one network from scratch with R-STDP on `target` and score it (see the module docstring)."""
+def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engine", *,
+             checkpoint_every: int = 0, on_checkpoint: Callable[[dict, dict], None] | None = None,
+             resume: tuple[dict, dict] | None = None) -> XorRun:
+    """Train one network from scratch with R-STDP on `target` and score it (see the module docstring).
+
+    checkpoint_every: after the epoch in which every this many training trials are reached, call
+    on_checkpoint(arrays, progress) with the complete state (the simulation's arrays,
+    Simulation.checkpoint, and where training stands: epoch, the trials' random generator, the answers so
+    far); resume: such a pair to continue from (training then ends bit for bit as without the break).
+    The test trials after training are not checkpointed: a break there repeats them from the end of
+    training (the last checkpoint before it).
+    """
     config.check()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError("seed", f"must be a whole number >= 0, got {seed!r}")
     start = time.perf_counter()
     sim = open_handle(build_network(config, int(seed)), target, progress=False)
     rng = np.random.default_rng([int(seed), 202])
-    correct = []
-    for _ in range(config.epochs):
+    correct: list[bool] = []
+    first_epoch, earlier_s = 0, 0.0
+    if resume is not None:
+        arrays, where = resume
+        sim.restore(arrays)
+        rng.bit_generator.state = where["rng"]
+        correct = [bool(c) for c in where["correct"]]
+        first_epoch, earlier_s = int(where["epoch"]), float(where["seconds"])
+    for epoch in range(first_epoch, config.epochs):
         for p in rng.permutation(len(PATTERNS)):
             fired = _trial(sim, config, PATTERNS[p], rng)
             correct.append(fired == bool(TARGETS[p]))
             if fired:
                 sim.reward(config.reward if TARGETS[p] else -config.punishment)
             sim.advance(config.rest_ms)
+        trials = len(correct)
+        if checkpoint_every and on_checkpoint is not None and epoch + 1 < config.epochs \
+                and trials // checkpoint_every > (trials - len(PATTERNS)) // checkpoint_every:
+            on_checkpoint(sim.checkpoint(), {"seed": int(seed), "epoch": epoch + 1, "rng": rng.bit_generator.state,
+                                             "correct": correct,
+                                             "seconds": earlier_s + time.perf_counter() - start})
     n_blocks = len(correct) // config.block
     curve = np.array([np.mean(correct[k * config.block:(k + 1) * config.block]) for k in range(n_blocks)])
     sim.learning = False
@@ -197,25 +222,118 @@ def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engi
         hits += fired == bool(TARGETS[p])
         sim.advance(config.rest_ms)
     weights = sim.weights("hidden_output")[2].astype(np.float64)
-    return XorRun(int(seed), hits / config.test_trials, curve, weights, time.perf_counter() - start, sim.time)
+    return XorRun(int(seed), hits / config.test_trials, curve, weights, earlier_s + time.perf_counter() - start,
+                  sim.time)
 
 
 def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed: int = 0,
-              progress: Callable[[float, str], None] | None = None, target: str = "engine") -> dict[str, Any]:
+              progress: Callable[[float, str], None] | None = None, target: str = "engine",
+              checkpoint_every: int = 0, checkpoint_dir: str | os.PathLike | None = None,
+              resume: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train and score seeds first_seed .. first_seed + n_seeds - 1.
 
+    checkpoint_every: write the complete state into `checkpoint_dir` after every this many training trials
+    of a seed (at the end of the epoch that reaches them) and after every finished seed; resume: a
+    checkpoint folder to continue from (same seeds, configuration and target). Not on the twin.
     Returns {"accuracy" (mean), "min", "max", "per_seed" [accuracies], "curves" (n_seeds, blocks), "runs"}.
     """
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
         raise ConfigError("seeds", f"must be a whole number >= 1, got {n_seeds!r}")
-    runs = []
-    for k in range(n_seeds):
-        runs.append(run_seed(config, first_seed + k, target))
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) \
+            or checkpoint_every < 0:
+        raise ConfigError("checkpoint_every", f"must be a whole number >= 0 (trials), got {checkpoint_every!r}")
+    if checkpoint_every and checkpoint_dir is None:
+        raise ConfigError("checkpoint_dir", "needed with checkpoint_every")
+    if (checkpoint_every or resume is not None) and target == "twin":
+        raise ConfigError("--checkpoint-every" if checkpoint_every else "--resume",
+                          "the twin's run handle cannot export its complete state (each unit's clock, the bus "
+                          "queues and the packets in flight): checkpoints work on --target engine and fixed")
+    ident = {"config": json.loads(json_text(asdict(config))), "first_seed": int(first_seed), "seeds": int(n_seeds),
+             "target": target}
+    runs: list[XorRun] = []
+    inner = None
+    if resume is not None:
+        runs, inner = read_checkpoint(resume, ident)
+
+    def save(arrays, where):
+        write_checkpoint(checkpoint_dir, ident, runs, arrays, where)
+
+    for k in range(len(runs), n_seeds):
+        runs.append(run_seed(config, first_seed + k, target, checkpoint_every=checkpoint_every,
+                             on_checkpoint=save if checkpoint_every else None, resume=inner))
+        inner = None
+        if checkpoint_every and k + 1 < n_seeds:
+            save(None, None)
         if progress is not None:
             progress((k + 1) / n_seeds, f"seed {first_seed + k}")
     acc = np.array([r.accuracy for r in runs])
     return {"accuracy": float(acc.mean()), "min": float(acc.min()), "max": float(acc.max()),
             "per_seed": [float(a) for a in acc], "curves": np.stack([r.curve for r in runs]), "runs": runs}
+
+
+# -- checkpoints ---------------------------------------------------------------------------------
+CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = "state.npz"
+PROGRESS_FILE = "progress.json"
+
+
+def write_checkpoint(folder, ident: dict, runs: list[XorRun], arrays: dict | None, where: dict | None) -> Path:
+    """One set in `folder`: progress.json (what the run is, the seeds finished, and for the seed in training
+    its epoch, random generator and answers) and, within a seed, state.npz (its simulation's arrays; the
+    SHA-256 of state.npz is recorded in progress.json)."""
+    from neurobox.files import atomic_folder, sha256_file, write_arrays
+
+    with atomic_folder(folder) as tmp:
+        body = {"task": "xor", **ident,
+                "runs": [{"seed": r.seed, "accuracy": r.accuracy, "curve": r.curve, "final_weights": r.final_weights,
+                          "seconds": r.seconds, "model_ms": r.model_ms} for r in runs],
+                "within": where, "files": {}}
+        if arrays is not None:
+            write_arrays(tmp / STATE_FILE, arrays)
+            body["files"][STATE_FILE] = sha256_file(tmp / STATE_FILE)
+        (tmp / PROGRESS_FILE).write_text(json_text(body) + "\n")
+    return Path(folder)
+
+
+def read_checkpoint(folder, ident: dict) -> tuple[list[XorRun], tuple[dict, dict] | None]:
+    """The seeds finished and the state of the one in training (or None) in checkpoint `folder` (or its
+    `checkpoint` folder), after checking that its parts agree and that it belongs to this run."""
+    from neurobox.files import read_arrays, recover_folder, sha256_file
+
+    folder = Path(folder)
+    if not (folder / PROGRESS_FILE).exists() and (folder / CHECKPOINT_DIR / PROGRESS_FILE).exists():
+        folder = folder / CHECKPOINT_DIR
+    recover_folder(folder)
+    path = folder / PROGRESS_FILE
+    if not path.exists():
+        raise ConfigError(str(path), "no xor checkpoint here (train with --checkpoint-every N; the checkpoint is "
+                                     f"the folder {CHECKPOINT_DIR} in the results folder)")
+    try:
+        body = json.loads(path.read_text())
+        if body.get("task") != "xor":
+            raise ValueError(f"a checkpoint of task {body.get('task')!r}")
+        runs = [XorRun(int(r["seed"]), float(r["accuracy"]), np.asarray(r["curve"], dtype=np.float64),
+                       np.asarray(r["final_weights"], dtype=np.float64), float(r["seconds"]), float(r["model_ms"]))
+                for r in body["runs"]]
+        within, files = body["within"], body["files"]
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ConfigError(str(path), f"not an xor checkpoint ({err})") from None
+    theirs = {k: body.get(k) for k in ident}
+    if theirs != ident:
+        differ = ", ".join(k for k in ident if theirs[k] != ident[k])
+        raise ConfigError("--resume", f"{folder} was made by a run with another {differ}; resume with the options "
+                                      "it was made with (--quick, --seeds, --target)")
+    inner = None
+    if within is not None:
+        if within.get("seed") != ident["first_seed"] + len(runs):
+            raise ConfigError(str(path), f"its seed in training ({within.get('seed')!r}) does not follow the "
+                                         f"{len(runs)} seeds finished")
+        state = folder / STATE_FILE
+        if not state.exists() or sha256_file(state) != files.get(STATE_FILE):
+            raise ConfigError(str(state), f"missing, or does not belong with {PROGRESS_FILE} (its SHA-256 differs "
+                                          "from the one recorded there)")
+        inner = (read_arrays(state), within)
+    return runs, inner
 
 
 MODEL_FILE = "xor_model.toml"
@@ -265,24 +383,33 @@ def board_speed(config: XorConfig, runs: list[XorRun], fmax_mhz="cached") -> Any
     return speed(board, ticks, fmax_mhz=fmax_mhz, stimulus=units_from_network(measuring_network(config)))
 
 
+RESULT_FILES = (MODEL_FILE, "xor_learning_curve.png", CHECKPOINT_DIR)
+"""What an xor results folder holds: written as one set, replacing the earlier one; other files are kept."""
+
+
 def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, bar,
-                     target: str = "engine", first_seed: int = 0, fmax_mhz="cached") -> tuple[dict, list[Path]]:
+                     target: str = "engine", first_seed: int = 0, fmax_mhz="cached", checkpoint_every: int = 0,
+                     resume: str | os.PathLike | None = None) -> tuple[dict, list[Path]]:
     """Train and score `n_seeds` seeds on `target`, save the first seed's trained network as a model file and
     draw the learning curves into `out`; the summary and the files written. On the twin the summary also has
     `board_speed`: how long the physical board would take for the same ticks (`fmax_mhz`: see
-    neurobox.hardware.speed.board_speed)."""
+    neurobox.hardware.speed.board_speed). checkpoint_every, resume: see `run_seeds` (the checkpoint is kept
+    in out/checkpoint until the results are in place). The files are put in place as one set
+    (neurobox.files.atomic_folder)."""
+    from neurobox.files import atomic_folder
     from neurobox.viz.task_plots import learning_curve
 
-    bar.phase("train")
-    result = run_seeds(n_seeds, config, progress=bar.update, target=target, first_seed=first_seed)
-    bar.close()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    model = out / MODEL_FILE
-    trained_network(config, result["runs"][0]).save(model)
+    bar.phase("train")
+    result = run_seeds(n_seeds, config, progress=bar.update, target=target, first_seed=first_seed,
+                       checkpoint_every=checkpoint_every, checkpoint_dir=out / CHECKPOINT_DIR, resume=resume)
+    bar.close()
     where = {"engine": "the engine", "twin": "the twin's units"}[target]
-    png = learning_curve(result["curves"], config.block, out / "xor_learning_curve.png",
-                         title=f"XOR by R-STDP on {where}, {n_seeds} seeds")
+    with atomic_folder(out, replaces=RESULT_FILES) as tmp:
+        trained_network(config, result["runs"][0]).save(tmp / MODEL_FILE)
+        learning_curve(result["curves"], config.block, tmp / "xor_learning_curve.png",
+                       title=f"XOR by R-STDP on {where}, {n_seeds} seeds")
+    model, png = out / MODEL_FILE, out / "xor_learning_curve.png"
     summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
                "per_seed": result["per_seed"], "target": target, "precision": config.precision,
                "units": config.n_hidden + 1, "train_seconds": round(sum(r.seconds for r in result["runs"]), 2),
@@ -291,4 +418,3 @@ def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, ba
     if target == "twin":
         summary["board_speed"] = board_speed(config, result["runs"], fmax_mhz).as_dict()
     return summary, [model, png]
-
