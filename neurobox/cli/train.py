@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from neurobox.cli import add_force
+
 TASKS = ("digits", "xor")
 TARGETS = ("engine", "fixed", "twin")
+MAX_SEEDS = 1000
+MAX_UNITS = 10_000
 
 
 def register(sub) -> None:
@@ -30,19 +34,23 @@ def register(sub) -> None:
     p.add_argument("--fpga-synth", action="store_true",
                    help="twin: synthesise the FPGA cells (yosys, nextpnr; once per distinct cell, then cached) for "
                         "the board's time at Fmax; without it, a cached synthesis or the 12 MHz oscillator")
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from neurobox.errors import ConfigError
+    from neurobox.limits import check_count
+    from neurobox.paths import output_folder
 
     if args.task not in TASKS:
         raise ConfigError("task", f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
-    if args.seeds < 1:
-        raise ConfigError("--seeds", f"must be >= 1, got {args.seeds}")
-    out = Path(args.out or f"train-{args.task}")
+    check_count(args.seeds, "--seeds", 1, MAX_SEEDS, "each seed trains a network")
+    check_count(args.units, "--units", 1, MAX_UNITS, "the lateral inhibition, all to all, grows with its square")
+    # the folder is checked (and claimed) before the training: a file in its place fails now, not after it
+    out = output_folder(args.out or f"train-{args.task}", "--out", f"train {args.task}", force=args.force)
     return (_digits if args.task == "digits" else _xor)(args, out)
 
 
@@ -59,7 +67,6 @@ FAULT_LINES = {"loss": ("packet loss", "%"), "dead_fraction": ("dead units", "%"
 def _digits(args, out: Path) -> int:
     from dataclasses import replace
 
-    from neurobox.errors import ConfigError
     from neurobox.tasks import digits
 
     if args.target == "engine":
@@ -67,8 +74,6 @@ def _digits(args, out: Path) -> int:
     else:
         config = digits.UNITS_QUICK if args.quick else digits.UnitDigitsConfig()
     if args.units is not None:
-        if args.units < 1:
-            raise ConfigError("--units", f"must be >= 1, got {args.units}")
         config = replace(config, n_exc=args.units)
     target = "twin" if args.target == "twin" else "engine"
     summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep,

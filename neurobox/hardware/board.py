@@ -76,6 +76,9 @@ def units_from_network(network) -> Board:
     from neurobox.network.projection import GapJunction  # the description layer, read only here
 
     dt = float(network.dt)
+    total = sum(int(pop.n) for pop in network.populations.values())
+    if total > MAX_ADDRESS + 1:  # before naming every neuron: a network of millions is refused at once
+        raise ConfigError("populations", f"{total} neurons need {total} bus addresses; a bus has {MAX_ADDRESS + 1}")
     sources: dict[str, tuple[str, int]] = {}
     neurons: dict[str, tuple[str, int]] = {}
     for name, pop in network.populations.items():
