@@ -76,13 +76,14 @@ def units_from_network(network) -> Board:
     from neurobox.network.projection import GapJunction  # the description layer, read only here
 
     dt = float(network.dt)
-    total = sum(int(pop.n) for pop in network.populations.values())
-    if total > MAX_ADDRESS + 1:  # before naming every neuron: a network of millions is refused at once
-        raise ConfigError("populations", f"{total} neurons need {total} bus addresses; a bus has {MAX_ADDRESS + 1}")
     sources: dict[str, tuple[str, int]] = {}
     neurons: dict[str, tuple[str, int]] = {}
     for name, pop in network.populations.items():
         model = pop.model.name
+        total = len(sources) + len(neurons) + int(pop.n)
+        if total > MAX_ADDRESS + 1 and model in SOURCE_MODELS + UNIT_MODELS:  # before naming a million neurons
+            raise ConfigError("populations", f"{total} neurons need {total} bus addresses; a bus has "
+                                             f"{MAX_ADDRESS + 1}")
         if model in SOURCE_MODELS:
             for i in range(pop.n):
                 sources[_neuron_name(name, pop.n, i)] = (name, i)
