@@ -3,7 +3,9 @@
 Each subcommand lives in its own module here with a `register(subparsers)`
 function that adds its parser and sets `func` (called with the parsed
 arguments; returns an exit code). Errors a user can fix come out as one
-line on stderr and exit status 2, with no traceback.
+line on stderr and exit status 2, with no traceback. A command checks its
+arguments and every path it writes (neurobox.paths, neurobox.limits)
+before it starts its work.
 """
 from __future__ import annotations
 
@@ -26,6 +28,13 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.train",
     "neurobox.cli.board",
 ]
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    """The --force flag of a command that writes (see neurobox.paths for the rules it relaxes)."""
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite an existing file, or write into an existing folder, that this command "
+                             "did not write")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from neurobox.cli import add_force
+
 
 def register(sub) -> None:
     p = sub.add_parser("board", help="watch and poke a network live in the browser",
@@ -28,6 +30,7 @@ def register(sub) -> None:
                                   "recurrent, gap, digits, xor")
     r.add_argument("--out", required=True, help="the .html file to write")
     r.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
+    add_force(r)
     r.set_defaults(func=render)
 
 
@@ -88,12 +91,17 @@ def board(args) -> int:
 
 
 def render(args) -> int:
-    from neurobox.errors import ConfigError
     from neurobox.board.replay import render as write_replay
+    from neurobox.limits import check_duration
+    from neurobox.paths import output_file
 
-    if args.duration is not None and not args.duration > 0:
-        raise ConfigError("--duration", f"must be > 0 ms, got {args.duration}")
+    check_duration(args.duration)
+    output_file(args.out, "--out", force=args.force, kind="html")
     demo, title = _network(args.model, args.demo)
+    if args.duration is None and demo.task is None:
+        check_duration(demo.net.duration, "network.duration", dt=demo.net.dt)
+    elif args.duration is not None:
+        check_duration(args.duration, "--duration", dt=demo.net.dt)
     out = write_replay(demo.net, args.out, args.duration, title=title, task=demo.task)
     print(f"wrote replay to {out}")
     return 0

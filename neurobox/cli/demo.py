@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
+
+from neurobox.cli import add_force
 
 
 def register(sub) -> None:
@@ -16,11 +17,17 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="train a smaller digits network (a few seconds)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force(p)
     p.set_defaults(func=demo)
 
 
 def demo(args) -> int:
     start = time.perf_counter()
+    from neurobox.limits import check_duration
+    from neurobox.paths import output_folder
+
+    check_duration(args.duration)
+    out = output_folder(args.out, "--out", "demo", force=args.force)
     from neurobox.engine import run as simulate
     from neurobox.engine.progress import Progress
     from neurobox.examples import path
@@ -30,7 +37,6 @@ def demo(args) -> int:
 
     net = load(path("coba"))
     results = simulate(net, args.duration, progress=False if (args.quiet or args.json) else None)
-    out = Path(args.out)
     raster_png = raster(results, out / "raster.png", t_range_ms=(0.0, min(results.bio_ms, 500.0)),
                         title="COBA: 3200 excitatory + 800 inhibitory LIF neurons")
     exc = net.populations["exc"].params

@@ -19,8 +19,14 @@ def drift(args) -> int:
     from neurobox.engine.drift import precision_drift
     from neurobox.network.modelfile import load
 
+    from neurobox.limits import check_count, check_duration
+
+    check_duration(args.duration)
+    check_count(args.tolerance, "--tolerance", 0, 1000)
     net = load(resolve(args.model))
-    report = precision_drift(net, args.duration or net.duration, args.tolerance)
+    duration = check_duration(args.duration or net.duration, "--duration" if args.duration else "network.duration",
+                              dt=net.dt)
+    report = precision_drift(net, duration, args.tolerance)
     if args.json:
         print(json.dumps(report))
         return 0

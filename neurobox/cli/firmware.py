@@ -5,8 +5,12 @@ import json
 import sys
 from pathlib import Path
 
+from neurobox.cli import add_force
+
 TARGETS = ("atmega8",)
 MODES = ("wired", "bus")
+MAX_STEPS = 1_000_000
+"""Ticks emulated at most (100 s of model time at 0.1 ms; simavr runs every unit's firmware for each)."""
 
 
 def register(sub) -> None:
@@ -27,6 +31,7 @@ def register(sub) -> None:
     b.add_argument("--reward", metavar="PULSES", help=REWARD_HELP + " (default for units that learn by reward: "
                                                                     "a pulse every other tick)")
     b.add_argument("--json", action="store_true", help="print the resource report as JSON")
+    add_force(b)
     b.set_defaults(func=build)
 
     v = actions.add_parser("verify", help="run every neuron's firmware in simavr against the Python spec")
@@ -52,6 +57,8 @@ def _reward(text: str | None, steps: int):
         return None
     path = Path(text)
     if path.is_file():
+        from neurobox.paths import check_input_file
+        check_input_file(path, "reward file")
         pulses = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=1)
         if pulses.shape != (steps,):
             raise ConfigError("--reward", f"{text} holds {pulses.size} pulses; expected {steps}, one per tick")
@@ -70,22 +77,24 @@ def _reward(text: str | None, steps: int):
 
 
 def _steps(n: int) -> int:
-    from neurobox.errors import ConfigError
-    if n < 1:
-        raise ConfigError("--steps", f"must be >= 1, got {n}")
-    return n
+    from neurobox.limits import check_count
+    return check_count(n, "--steps", 1, MAX_STEPS, "every unit's firmware runs in simavr for each tick")
 
 
 def build(args) -> int:
     from neurobox.examples import resolve
     from neurobox.network.modelfile import load
+    from neurobox.paths import claim_folder, output_folder
     from neurobox.targets import exporter, require
 
+    steps = _steps(args.steps)
+    out = output_folder(args.out, "--out", "firmware build", force=args.force, claim=False)
     net = load(resolve(args.model))
     firmware = exporter("firmware")
     require(firmware, net)
-    steps = _steps(args.steps)
-    report = firmware.export(net, Path(args.out), mode=args.mode, steps=steps, reward=_reward(args.reward, steps))
+    reward = _reward(args.reward, steps)
+    claim_folder(out, "--out", "firmware build")
+    report = firmware.export(net, out, mode=args.mode, steps=steps, reward=reward)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -110,8 +119,8 @@ def verify(args) -> int:
     from neurobox.hardware.avr.network import verify_board
     from neurobox.hardware.board import load_board
 
-    board = load_board(resolve(args.model))
     steps = _steps(args.steps)
+    board = load_board(resolve(args.model))
     summary, _ = verify_board(board, steps, args.mode, reward=_reward(args.reward, steps))
     ok = summary["bit_exact"] and summary["led_ok"] and summary["output_ok"]
     if args.json:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from neurobox.cli import add_force
 
 DEVICES = ("up5k", "hx1k", "hx8k")
 
@@ -23,6 +24,7 @@ def register(sub) -> None:
                    help="also place and route cells-per-device copies of each cell, and the whole "
                         "network if it fits, on one device (slow: a minute or two per full UP5K)")
     b.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    add_force(b)
     b.set_defaults(func=build)
 
 
@@ -31,11 +33,14 @@ def build(args) -> int:
     from neurobox.network.modelfile import load
     from neurobox.targets import exporter, require
 
+    from neurobox.paths import claim_folder, output_folder
+
     path = resolve(args.model)
+    out = output_folder(args.out or f"{path.stem}_fpga", "--out", "fpga build", force=args.force, claim=False)
     net = load(path)
     cells = exporter("fpga")
     require(cells, net)
-    out = Path(args.out) if args.out else Path(f"{path.stem}_fpga")
+    claim_folder(out, "--out", "fpga build")
     report = cells.export(net, out, device=args.device, check_fit=args.check_fit)
     if args.json:
         print(json.dumps(report))

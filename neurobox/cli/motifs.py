@@ -5,6 +5,9 @@ import json
 import sys
 import time
 
+from neurobox.cli import add_force
+
+MAX_TRIALS = 1000
 
 def register(sub) -> None:
     p = sub.add_parser("motifs", help="loop motifs: reverberation, half-centre oscillator, winnerless competition",
@@ -13,17 +16,21 @@ def register(sub) -> None:
     p.add_argument("--trials", type=int, default=20, help="noisy trials of the winnerless ring (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every number")
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from neurobox.errors import ConfigError
-    from neurobox.tasks import motifs
+    from neurobox.limits import check_count
+    from neurobox.paths import output_folder
 
-    if args.trials < 1:
-        raise ConfigError("--trials", f"must be >= 1, got {args.trials}")
+    check_count(args.trials, "--trials", 1, MAX_TRIALS, "each trial simulates the ring")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
+    output_folder(args.out, "--out", "motifs", force=args.force)
+    from neurobox.tasks import motifs
+
     start = time.perf_counter()
     measured = motifs.measure_all(n_trials=args.trials, seed=args.seed)
     res = motifs.summary(measured)

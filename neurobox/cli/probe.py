@@ -9,6 +9,7 @@ import json
 import math
 import sys
 
+from neurobox.cli import add_force
 from neurobox.errors import ConfigError
 
 
@@ -21,6 +22,7 @@ def _add_neuron_args(p) -> None:
     p.add_argument("--method", help="integration method (default: the model's first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE", help="write a PNG to FILE")
+    add_force(p)
 
 
 def register(sub) -> None:
@@ -46,6 +48,7 @@ def register(sub) -> None:
                                    "pattern, and draw one PNG per model family.")
     p.add_argument("--out", default="gallery", metavar="DIR", help="output folder (default ./gallery)")
     p.add_argument("--dt", type=float, default=0.1, help="time step, ms (default 0.1)")
+    add_force(p)
     p.set_defaults(func=run_gallery)
 
 
@@ -68,9 +71,20 @@ def _clean(x: float):
     return None if not math.isfinite(x) else round(float(x), 6)
 
 
+def _check(args) -> None:
+    """Before any work: the duration's bound and the --plot file."""
+    from neurobox.limits import check_duration
+    from neurobox.paths import output_file
+
+    check_duration(args.duration)
+    output_file(args.plot, "--plot", force=args.force, kind="png")
+
+
 def run_probe(args) -> int:
     from neurobox.neurons.patterns import classify
     from neurobox.tasks.probe import probe
+
+    _check(args)
 
     res = probe(args.model, parse_params(args.param), args.preset, args.current, args.duration, args.dt,
                 method=args.method, onset_ms=args.onset)
@@ -105,6 +119,8 @@ def run_probe(args) -> int:
 def run_fi(args) -> int:
     from neurobox.tasks.probe import fi_curve, parse_range
 
+    _check(args)
+
     currents = parse_range(args.currents, "--currents")
     curve = fi_curve(args.model, currents, parse_params(args.param), args.preset, args.duration, args.dt,
                      method=args.method)
@@ -130,8 +146,11 @@ def run_fi(args) -> int:
 def run_gallery(args) -> int:
     from neurobox.tasks.probe import gallery
 
+    from neurobox.paths import output_folder
+
     if not (math.isfinite(args.dt) and args.dt > 0):
         raise ConfigError("--dt", f"must be > 0 ms, got {args.dt:g}")
+    output_folder(args.out, "--out", "gallery", force=args.force)
     for path in gallery(args.out, dt=args.dt):
         print(path)
     return 0

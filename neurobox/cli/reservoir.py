@@ -5,7 +5,12 @@ import json
 import sys
 import time
 
+from neurobox.cli import add_force
+
 TASKS = ("narma10", "mackey-glass", "patterns")
+MAX_NEURONS = 5000
+"""The online RLS readout holds a square matrix of (neurons x filters) features: 5000 neurons -> 0.8 GB."""
+MAX_HORIZON = 10_000
 
 
 def register(sub) -> None:
@@ -20,19 +25,22 @@ def register(sub) -> None:
     p.add_argument("--no-esn", action="store_true", help="skip the ESN baseline")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", help="write test predictions (or, for patterns, a reservoir raster) to this PNG")
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from neurobox.errors import ConfigError
-    from neurobox.tasks.lsm import run_task
+    from neurobox.limits import check_count
+    from neurobox.paths import output_file
 
-    if args.neurons < 10:
-        raise ConfigError("--neurons", f"must be >= 10, got {args.neurons}")
+    check_count(args.neurons, "--neurons", 10, MAX_NEURONS, "the online readout's matrix grows with its square")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
-    if args.horizon < 1:
-        raise ConfigError("--horizon", f"must be >= 1, got {args.horizon}")
+    check_count(args.horizon, "--horizon", 1, MAX_HORIZON)
+    output_file(args.plot, "--plot", force=args.force, kind="png")
+    from neurobox.tasks.lsm import run_task
+
     start = time.perf_counter()
     res = run_task(args.task, n_neurons=args.neurons, seed=args.seed, horizon=args.horizon,
                    esn=not args.no_esn)

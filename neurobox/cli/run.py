@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+
+from neurobox.cli import add_force
 
 
 def register(sub) -> None:
@@ -20,19 +23,28 @@ def register(sub) -> None:
     p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     start = time.perf_counter()
+    from neurobox.engine.memory import check_memory
+    from neurobox.errors import ConfigError
     from neurobox.examples import resolve
+    from neurobox.limits import check_duration
     from neurobox.network.modelfile import load
+    from neurobox.paths import output_file
 
+    check_duration(args.duration)
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
+    if args.out and args.plot and Path(args.out).resolve() == Path(args.plot).resolve():
+        raise ConfigError("--plot", f"--out and --plot both name {args.out}")
+    output_file(args.out, "--out", force=args.force, kind="npz")
+    output_file(args.plot, "--plot", force=args.force, kind="png")
     net = load(resolve(args.model))
     if args.seed is not None:
-        if args.seed < 0:
-            from neurobox.errors import ConfigError
-            raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
         net.seed = args.seed
     if args.precision:
         net.precision = args.precision
@@ -40,6 +52,9 @@ def run(args) -> int:
 
     target = runner(args.target)
     require(target, net)
+    duration = check_duration(args.duration if args.duration is not None else net.duration,
+                              "--duration" if args.duration is not None else "network.duration", dt=net.dt)
+    check_memory(net, int(round(duration / net.dt)))  # neurons, synapses and recordings, before any is built
     handle = target.open(net, progress=False if args.quiet else None)
     results = handle.run(args.duration)
     handle.close()

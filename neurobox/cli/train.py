@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from neurobox.cli import add_force
+
 TASKS = ("digits", "xor")
 TARGETS = ("engine", "fixed", "twin")
+MAX_SEEDS = 1000
+MAX_UNITS = 10_000
 
 
 def register(sub) -> None:
@@ -38,21 +42,25 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="DIR",
                    help="continue a training from its checkpoint (DIR: OUT/checkpoint, or OUT); give the options "
                         "it was started with: it then ends bit for bit as an uninterrupted run")
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from neurobox.errors import ConfigError
+    from neurobox.limits import check_count
+    from neurobox.paths import output_folder
 
     if args.task not in TASKS:
         raise ConfigError("task", f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
-    if args.seeds < 1:
-        raise ConfigError("--seeds", f"must be >= 1, got {args.seeds}")
+    check_count(args.seeds, "--seeds", 1, MAX_SEEDS, "each seed trains a network")
+    check_count(args.units, "--units", 1, MAX_UNITS, "the lateral inhibition, all to all, grows with its square")
     if args.checkpoint_every < 0:
         raise ConfigError("--checkpoint-every", f"must be >= 0, got {args.checkpoint_every}")
-    out = Path(args.out or f"train-{args.task}")
+    # the folder is checked (and claimed) before the training: a file in its place fails now, not after it
+    out = output_folder(args.out or f"train-{args.task}", "--out", f"train {args.task}", force=args.force)
     return (_digits if args.task == "digits" else _xor)(args, out)
 
 
@@ -69,7 +77,6 @@ FAULT_LINES = {"loss": ("packet loss", "%"), "dead_fraction": ("dead units", "%"
 def _digits(args, out: Path) -> int:
     from dataclasses import replace
 
-    from neurobox.errors import ConfigError
     from neurobox.tasks import digits
 
     if args.target == "engine":
@@ -77,8 +84,6 @@ def _digits(args, out: Path) -> int:
     else:
         config = digits.UNITS_QUICK if args.quick else digits.UnitDigitsConfig()
     if args.units is not None:
-        if args.units < 1:
-            raise ConfigError("--units", f"must be >= 1, got {args.units}")
         config = replace(config, n_exc=args.units)
     target = "twin" if args.target == "twin" else "engine"
     summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from neurobox.cli import add_force
+
 
 def register(sub) -> None:
     from neurobox.twin.faults import SYNTAX
@@ -38,6 +40,7 @@ def register(sub) -> None:
                    help='print {"units", "spikes", "lost", "bus_load", "latency_ms": {"p50", "p99"}, '
                         '"equal_to_engine", "wall_time", "board_speed", ...}')
     p.add_argument("--plot", metavar="DIR", help="write latency.png (and bus_load.png) to DIR")
+    add_force(p)
     p.set_defaults(func=run)
 
 
@@ -60,15 +63,21 @@ def run(args) -> int:
     from neurobox.errors import ConfigError
     from neurobox.hardware.board import load_board
     from neurobox.twin import BusParams, WireParams, compare_with_engine, run_twin, summary, wall_time
-    from neurobox.twin.report import check_duration
+    from neurobox.limits import check_duration
+    from neurobox.paths import claim_folder, output_folder
 
     cycles = _cycles(args.cycles)
     duration = check_duration(args.duration)
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
-    if args.wire_delay_us < 0:
-        raise ConfigError("--wire-delay-us", f"must be >= 0, got {args.wire_delay_us}")
+    if not 0 <= args.wire_delay_us <= 1e6:
+        raise ConfigError("--wire-delay-us", f"must be in [0, 1e6] us, got {args.wire_delay_us}")
+    plots = None if args.plot is None else output_folder(args.plot, "--plot", "twin", force=args.force, claim=False)
     board = load_board(resolve(args.model))
+    check_duration(duration if duration is not None else board.network.duration,
+                   "--duration" if duration is not None else "network.duration", dt=board.dt)
+    if plots is not None:
+        claim_folder(plots, "--plot", "twin")
     bus = BusParams(access=args.bus_access, **({"baud": args.baud} if args.baud is not None else {}))
     bus.check()
     result = run_twin(board, duration, transport=args.transport, faults=args.fault, seed=args.seed,
@@ -89,7 +98,7 @@ def run(args) -> int:
     out["board_speed"] = speed.as_dict()
     if args.plot:
         from neurobox.viz.twin_plots import plot_all
-        out["plots"] = [str(p) for p in plot_all(result, args.plot)]
+        out["plots"] = [str(p) for p in plot_all(result, plots)]
     if args.json:
         print(json.dumps(out))
     else:

@@ -19,6 +19,7 @@ from neurobox.network.network import Network
 from neurobox.network.population import Population
 from neurobox.network import values
 from neurobox.network.projection import GapJunction
+from neurobox.engine.memory import check_memory
 from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
                                        fixed_weights, largest_incoming_weights)
 from neurobox.random import generator, kernel_state
@@ -158,6 +159,7 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
     """
     if not net.populations:
         raise ConfigError("populations", "the network has no population")
+    check_memory(net)  # before anything is drawn: refuse, with the numbers, a network that cannot fit
     index = {name: k for k, name in enumerate(net.populations)}
     chemical = {name: proj for name, proj in net.projections.items() if not isinstance(proj, GapJunction)}
     fixed = net.precision == "fixed"

@@ -27,10 +27,12 @@ import numpy as np
 
 from neurobox.engine.codegen import (GapSlot, LoopStructure, PopulationSlot, ProjectionSlot, RecorderSlot,
                                      compiled_loop, error_slots)
+from neurobox.engine.memory import check_memory
 from neurobox.engine.compile import CompiledNetwork, compile_network, plasticity_constants
 from neurobox.engine.precision import engine_model
 from neurobox.engine.progress import Progress
 from neurobox.errors import ConfigError, SimulationError
+from neurobox.limits import check_steps
 from neurobox.network.network import Network, positive_number
 from neurobox.network.projection import check_probability
 from neurobox.plasticity.rules import FIXED_RSTDP, P_RULE, make_plasticity
@@ -153,9 +155,11 @@ class Simulation:
 
     def _advance(self, duration_ms: float, progress: bool | None) -> None:
         dt = self.compiled.dt
-        n_steps = int(round(duration_ms / dt))
+        n_steps = check_steps(duration_ms, dt)
         if n_steps < 1:
             raise ConfigError("duration", f"must be at least one step (dt = {dt:g} ms), got {duration_ms:g} ms")
+        if self.compiled.recorders:
+            check_memory(self.network, n_steps, network=False)  # the recordings of this run
         target = self.step + n_steps
         bar = Progress(progress)
         bar.phase("run")

@@ -80,6 +80,10 @@ def units_from_network(network) -> Board:
     neurons: dict[str, tuple[str, int]] = {}
     for name, pop in network.populations.items():
         model = pop.model.name
+        total = len(sources) + len(neurons) + int(pop.n)
+        if total > MAX_ADDRESS + 1 and model in SOURCE_MODELS + UNIT_MODELS:  # before naming a million neurons
+            raise ConfigError("populations", f"{total} neurons need {total} bus addresses; a bus has "
+                                             f"{MAX_ADDRESS + 1}")
         if model in SOURCE_MODELS:
             for i in range(pop.n):
                 sources[_neuron_name(name, pop.n, i)] = (name, i)

@@ -36,6 +36,7 @@ from neurobox.network.projection import GapJunction, Projection
 from neurobox.network.recorders import StateRecorder
 from neurobox.network.stimuli import StepCurrent
 from neurobox.network.values import to_plain
+from neurobox.paths import read_text_limited
 
 TOP_LEVEL = ("network", "modules", "populations", "projections", "stimuli", "recorders")
 MODULE_KEYS = ("file",)
@@ -51,7 +52,7 @@ def load(path: str | os.PathLike) -> Network:
     """Read a model file into a Network."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_limited(path)  # refuses a folder, a device, a FIFO and a file over 64 MiB
     except FileNotFoundError:
         raise ConfigError(str(path), "model file not found") from None
     except UnicodeDecodeError:
@@ -86,9 +87,11 @@ def from_dict(doc: dict[str, Any], base_dir: str | os.PathLike | None = None,
         if path in _including:
             raise ConfigError(f"{field}.file", f"{spec['file']} includes itself (a cycle of modules)")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text_limited(path, "module file")
         except FileNotFoundError:
             raise ConfigError(f"{field}.file", f"module file {path} not found") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{field}.file", f"module file {path} is not UTF-8 text") from None
         include(net, loads(text, str(path), path.parent, _including + (path,)), name)
     add_document(net, doc)
     if not net.populations:

@@ -1,0 +1,167 @@
+"""How much memory a network needs in the engine, estimated before anything is drawn or allocated.
+
+Counts come from the description alone: neurons from the populations;
+synapses from the connection rules (exact for all_to_all, one_to_one,
+fixed_indegree, fixed_outdegree and explicit; the expected number
+p * n_pre * n_post for fixed_probability); recordings from the recorders
+(recorded neurons x variables x samples of the run). The bytes per item
+were measured with tracemalloc on the engine's build (neurobox.engine.compile):
+
+- a neuron: its state rows, the delay ring (one row per receptor and
+  delay step), input and spike flags (8 bytes each), and the spike buffer
+  of a recorded population (16 slots of 12 bytes);
+- a synapse: 8 bytes once built (target, float32 weight), +1 with
+  per-synapse delays, +8 on a plastic projection (the reverse index), +8
+  under reward-modulated STDP (eligibility); while a projection is drawn
+  its pairs, weights and delays take 24 to 36 bytes a synapse for a
+  moment, and in fixed-point precision every projection is drawn before
+  any is laid out (about 12 bytes a synapse more, all at once);
+- a recorded sample: 8 bytes, twice (the chunks and the joined result).
+
+Spike times are not estimated (they depend on the activity).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.limits import available_memory, gigabytes
+
+SPIKE_BUFFER_BYTES = 16 * 12
+BUILD_BYTES = 24           # a synapse of the projection being drawn (one delay)
+BUILD_BYTES_DELAYS = 36    # the same with a delay per synapse
+FIXED_DRAWN_BYTES = 12     # each synapse of every projection, drawn first in fixed point
+SMALL = 256 * 1024 ** 2    # below this an estimate is not compared with the machine's memory
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    neurons: int
+    synapses: int
+    neuron_bytes: int
+    synapse_bytes: int
+    recording_bytes: int
+
+    @property
+    def total(self) -> int:
+        return self.neuron_bytes + self.synapse_bytes + self.recording_bytes
+
+
+def expected_synapses(proj) -> int:
+    """The number of synapses a resolved projection draws (the expected number for fixed_probability)."""
+    options = proj._checked if getattr(proj, "_checked", None) is not None else proj.rule_options
+    n_pre, n_post = int(proj.pre.n), int(proj.post.n)
+    rule = proj.rule
+    if rule == "all_to_all":
+        return n_pre * n_post
+    if rule == "one_to_one":
+        return n_pre
+    if rule == "fixed_probability":
+        return int(round(float(options["p"]) * n_pre * n_post))
+    if rule == "fixed_indegree":
+        return int(options["indegree"]) * n_post
+    if rule == "fixed_outdegree":
+        return int(options["outdegree"]) * n_pre
+    if rule == "explicit":
+        return int(np.size(options["pre_ids"]))
+    return 0
+
+
+def _longest_delay_steps(delay, dt: float) -> int:
+    if delay is None:
+        return 1
+    if isinstance(delay, dict):
+        if "high" in delay:
+            longest = float(delay["high"])
+        elif "mean" in delay:
+            longest = float(delay["mean"]) + 5.0 * float(delay.get("std", 0.0))
+        else:
+            return 1
+    else:
+        arr = np.asarray(delay, dtype=float)
+        longest = float(arr.max()) if arr.size else dt
+    return int(min(max(round(longest / dt), 1), np.iinfo(np.uint16).max))
+
+
+def estimate(net, steps: int = 0) -> MemoryEstimate:
+    """The engine's memory for `net` (populations and projections resolved, as after Network.add), and for
+    recording `steps` steps."""
+    from neurobox.network.projection import GapJunction
+
+    depth = {name: 1 for name in net.populations}
+    resident = 0
+    transient = 0
+    drawn = 0
+    n_synapses = 0
+    for proj in net.projections.values():
+        count = expected_synapses(proj)
+        n_synapses += count
+        if isinstance(proj, GapJunction):
+            resident += 16 * count
+            transient = max(transient, BUILD_BYTES * count)
+            continue
+        per_synapse_delays = isinstance(proj.delay, dict) or np.ndim(proj.delay) > 0
+        per = 8 + (1 if per_synapse_delays else 0)
+        if proj.plasticity is not None:
+            per += 8 + (8 if getattr(proj.plasticity, "rule", "") == "rstdp" else 0)
+        resident += per * count
+        transient = max(transient, (BUILD_BYTES_DELAYS if per_synapse_delays else BUILD_BYTES) * count)
+        drawn += FIXED_DRAWN_BYTES * count
+        post = proj.post.name
+        depth[post] = max(depth[post], _longest_delay_steps(proj.delay, net.dt) + 1)
+    synapse_bytes = resident + transient + (drawn if net.precision == "fixed" else 0)
+    neuron_bytes = 0
+    n_neurons = 0
+    for name, pop in net.populations.items():
+        model = pop.model
+        per = (len(model.state) + depth[name] * len(model.receptors) + 4) * 8 + 4
+        if pop.record_spikes:
+            per += SPIKE_BUFFER_BYTES
+        neuron_bytes += per * int(pop.n)
+        n_neurons += int(pop.n)
+    recording_bytes = 0
+    for rec in net.recorders.values():
+        every = max(int(rec.every), 1)
+        recorded = int(pop_size(rec))
+        recording_bytes += 2 * 8 * len(rec.variables) * recorded * (int(steps) // every) + 8 * (int(steps) // every)
+    return MemoryEstimate(n_neurons, n_synapses, neuron_bytes, synapse_bytes, recording_bytes)
+
+
+def pop_size(rec) -> int:
+    """Neurons a recorder samples."""
+    if rec.neurons is None:
+        return int(rec.population.n)
+    return int(np.size(rec.neurons))
+
+
+def check_memory(net, steps: int = 0, *, network: bool = True, available: int | None = None) -> MemoryEstimate:
+    """ConfigError (field "memory") when `net` would not fit in the memory this machine has left.
+
+    network: False counts only the recordings of `steps` more steps (the network is already built).
+    available: bytes to compare with (default: neurobox.limits.available_memory(); unknown: no check).
+    """
+    est = estimate(net, steps)
+    if not network:
+        est = MemoryEstimate(est.neurons, est.synapses, 0, 0, est.recording_bytes)
+    if available is None and est.total < SMALL:
+        return est  # fits any machine neurobox runs on: no need to read /proc/meminfo (run loops call this often)
+    room = available_memory() if available is None else available
+    if room is None or est.total <= room:
+        return est
+    parts = []
+    if est.neuron_bytes:
+        parts.append(f"neurons {gigabytes(est.neuron_bytes)} for {est.neurons}")
+    if est.synapse_bytes:
+        parts.append(f"synapses {gigabytes(est.synapse_bytes)} for {est.synapses:.3g}")
+    if est.recording_bytes:
+        parts.append(f"recordings {gigabytes(est.recording_bytes)} for {steps} steps")
+    largest = max((est.synapse_bytes, "synapses"), (est.neuron_bytes, "neurons"),
+                  (est.recording_bytes, "recordings"))[1]
+    hint = {"synapses": "use smaller populations (their n) or sparser projections (p, indegree)",
+            "neurons": "use smaller populations (their n)",
+            "recordings": "record fewer neurons or variables, sample less often (the recorder's every), "
+                          "or run a shorter --duration"}[largest]
+    raise ConfigError("memory", f"needs {gigabytes(est.total)}, this machine has {gigabytes(room)} available "
+                                f"({', '.join(parts)}); {hint}")
