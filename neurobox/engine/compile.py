@@ -17,8 +17,8 @@ import numpy as np
 from neurobox.errors import ConfigError
 from neurobox.network.network import Network
 from neurobox.network.population import Population
-from neurobox.network import values
-from neurobox.network.projection import GapJunction
+from neurobox.network import connectivity, memory, values
+from neurobox.network.projection import MAX_DELAY_STEPS, GapJunction
 from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
                                        fixed_weights, largest_incoming_weights)
 from neurobox.random import generator, kernel_state
@@ -158,6 +158,7 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
     """
     if not net.populations:
         raise ConfigError("populations", "the network has no population")
+    check_memory(net, _planned_depths(net))
     index = {name: k for k, name in enumerate(net.populations)}
     chemical = {name: proj for name, proj in net.projections.items() if not isinstance(proj, GapJunction)}
     fixed = net.precision == "fixed"
@@ -179,6 +180,7 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
         longest = cp.uniform_delay if cp.delays is None else int(cp.delays.max(initial=1))
         depth[cp.post] = max(depth[cp.post], longest + 1)
     coupled = {k for g in gaps for k in (g.pre, g.post)}
+    check_memory(net, {name: depth[index[name]] for name in net.populations})
     populations = [_compile_population(name, pop, depth[index[name]], net, engines[name], index[name] in coupled)
                    for name, pop in net.populations.items()]
     recorders = [CompiledRecorder(name, index[rec.population.name], list(rec.variables),
@@ -186,6 +188,47 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
                                   rec.neuron_indices().astype(np.int64), int(rec.every))
                  for name, rec in net.recorders.items()]
     return CompiledNetwork(net.dt, net.seed, populations, projections, index, gaps, recorders)
+
+
+CHUNK_STEPS = 2000
+"""Steps per compiled chunk between returns to Python (200 ms at dt = 0.1 ms)."""
+
+
+def _planned_depths(net: Network) -> dict[str, int]:
+    """Ring-buffer depth per population from the delays known before drawing (a distribution counts
+    with its `max`, when given)."""
+    depth = {name: 1 for name in net.populations}
+    for proj in net.projections.values():
+        if isinstance(proj, GapJunction):
+            continue
+        spec = proj.delay
+        longest = spec.get("max", net.dt) if isinstance(spec, dict) else float(np.max(spec, initial=net.dt))
+        steps = max(int(round(min(longest / net.dt, MAX_DELAY_STEPS))), 1)
+        depth[proj.post.name] = max(depth[proj.post.name], steps + 1)
+    return depth
+
+
+def check_memory(net: Network, depths: dict[str, int]) -> None:
+    """Refuse a network whose arrays (state, ring buffers, synapses, spike and trace buffers, plastic
+    histories) would exceed the memory limit (neurobox.network.memory), naming its largest part."""
+    parts: dict[str, float] = {}
+    for name, pop in net.populations.items():
+        n_state = len(pop.model.state) + 2
+        parts[f"populations.{name}.n"] = pop.n * (8.0 * (n_state + len(pop.model.receptors) * depths[name] + 3)
+                                                  + 16 * 12)
+    for name, proj in net.projections.items():
+        expected = connectivity.expected_synapses(proj.rule, proj._checked, proj.pre.n, proj.post.n)
+        part = expected * memory.BYTES_PER_SYNAPSE
+        if proj.plasticity is not None:
+            steps = depths[proj.post.name]
+            part += expected * 24.0 + 4.0 * (steps + 1) * proj.pre.n + 16.0 * (proj.pre.n + proj.post.n)
+        parts[f"projections.{name}.rule"] = part
+    for name, rec in net.recorders.items():
+        n = rec.population.n if rec.neurons is None else len(rec.neurons)
+        parts[f"recorders.{name}.neurons"] = 16.0 * len(rec.variables) * n * (CHUNK_STEPS // rec.every + 1)
+    total = sum(parts.values())
+    largest = max(parts, key=parts.get)
+    memory.check(total, largest, f"the network's arrays (the largest part: {largest.rsplit('.', 1)[0]})")
 
 
 def initial_state(pop: Population, seed: int) -> np.ndarray:
@@ -209,7 +252,7 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
         population=pop,
         engine=em,
         state=state,
-        consts=np.ascontiguousarray(model.constants(em.params, net.dt, pop.n), dtype=np.float64),
+        consts=model.constants_at(em.params, net.dt, pop.n, f"populations.{name}.params"),
         ring=np.zeros((depth, len(model.receptors), pop.n), dtype=np.float64),
         i_ext=np.zeros(pop.n, dtype=np.float64),
         rng=kernel_state(net.seed, "population", name),
@@ -226,9 +269,9 @@ def _compile_projection(name: str, proj, syn, index: dict[str, int], net: Networ
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])
     longest = int(syn.delay_steps.max(initial=1))
-    if longest > np.iinfo(np.uint16).max:
+    if longest > MAX_DELAY_STEPS:
         raise ConfigError(f"projections.{name}.delay",
-                          f"delays up to {np.iinfo(np.uint16).max} steps are supported, got {longest}")
+                          f"delays up to {MAX_DELAY_STEPS} steps are supported, got {longest}")
     uniform = syn.delay_steps.size == 0 or bool(np.all(syn.delay_steps == syn.delay_steps[0]))
     delays = None
     if not uniform:
@@ -259,7 +302,7 @@ def plasticity_constants(rule, dt: float, post: EngineModel, learning: bool, fie
     """The compiled rule's constants: the float rule, or the integer rule onto a fixed-point population."""
     if post.fixed:
         return fixed_plasticity_constants(rule, dt, post.i_lsb, field, learning)
-    return rule.constants(dt, learning)
+    return rule.constants_at(dt, learning, field)
 
 
 def _plastic_state(proj, syn, delay: int, consts: np.ndarray) -> PlasticState:
