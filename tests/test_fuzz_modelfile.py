@@ -531,7 +531,7 @@ REGRESSIONS = [
     (BASE + 'plasticity = { rule = { a = 1 } }\n', "projections[0].plasticity.rule", "learning rule"),
     (BASE + 'plasticity = { rule = ["stdp"] }\n', "projections[0].plasticity.rule", "valid: stdp"),
     (BASE.replace('n = 10\nmodel = "iaf_psc_exp"', 'n = 10\nmodel = "iaf_psc_exp"\nmethod = ["exact"]'),
-     "populations.a.method", "integration method"),
+     "populations.a.method", "no integration method"),
     (BASE.replace('n = 10\nmodel = "iaf_psc_exp"', 'n = 10\nmodel = "izhikevich"\npreset = {}'),
      "populations.a.params.preset", "unknown preset"),
     (BASE + 'receptor = ["excitatory"]\n', "projections[0].receptor", "valid: excitatory"),

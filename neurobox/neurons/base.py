@@ -44,7 +44,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from neurobox.checks import choice, number
+from neurobox.checks import number
 from neurobox.checks import given as _given
 from neurobox.errors import ConfigError
 
@@ -148,7 +148,10 @@ class NeuronModel:
     def kernel(self, method: str | None, field_path: str = "method") -> Callable:
         """The compiled step kernel for integration `method` (None: the default)."""
         method = self.default_method if method is None else method
-        return self.methods[choice(method, self.methods, field_path, f"integration method of {self.name}")]
+        if not isinstance(method, str) or method not in self.methods:
+            raise ConfigError(field_path, f"model {self.name} has no integration method {_given(method)}; "
+                                          f"valid: {', '.join(self.methods)}")
+        return self.methods[method]
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
