@@ -10,7 +10,6 @@ twin, the firmware and the FPGA.
 from __future__ import annotations
 
 import copy
-import math
 import re
 from typing import Any
 

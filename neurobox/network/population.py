@@ -1,7 +1,6 @@
 """A population: n neurons of one model sharing their parameters."""
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
