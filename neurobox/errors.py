@@ -17,9 +17,16 @@ class ConfigError(NeuroboxError, ValueError):
     """
 
     def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}" if field else message)
+        self.field = one_line(str(field))
+        self.message = one_line(str(message))
+        super().__init__(f"{self.field}: {self.message}" if self.field else self.message)
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other unprintable characters escaped (a user's key may hold them)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SimulationError(NeuroboxError, RuntimeError):

@@ -59,6 +59,22 @@ def check_count(value: int | None, field: str, low: int, high: int, why: str = "
     return value
 
 
+def memory_limit_given() -> bool:
+    """Whether NEUROBOX_MEMORY_LIMIT_MB sets the memory a network may take."""
+    return bool(os.environ.get("NEUROBOX_MEMORY_LIMIT_MB"))
+
+
+def memory_limit() -> int | None:
+    """Bytes a network may take: NEUROBOX_MEMORY_LIMIT_MB (megabytes) when set, else available_memory()."""
+    given = os.environ.get("NEUROBOX_MEMORY_LIMIT_MB")
+    if given:
+        try:
+            return int(float(given) * 2 ** 20)
+        except ValueError:
+            raise ConfigError("NEUROBOX_MEMORY_LIMIT_MB", f"expected a number of megabytes, got {given!r}") from None
+    return available_memory()
+
+
 def available_memory() -> int | None:
     """Bytes of memory this process can still use: MemAvailable of /proc/meminfo, lowered to the room
     left under a cgroup (container) limit; os.sysconf's available pages elsewhere; None if unknown."""

@@ -51,3 +51,9 @@ def digits_network(n_pixels: int = 16, n_exc: int = 4, theta=(0, 100, 200, 300),
                 plasticity=DIGITS_STDP)
     net.connect("exc", "exc", "all_to_all", allow_autapses=False, weight=-200.0, delay=1.0, receptor="inhibitory")
     return net
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-examples", type=int, default=None,
+                     help="cases of the model-file fuzzer (tests/test_fuzz_modelfile.py; default 10000, "
+                          "or the environment variable NEUROBOX_FUZZ_EXAMPLES)")

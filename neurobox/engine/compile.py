@@ -18,7 +18,7 @@ from neurobox.errors import ConfigError
 from neurobox.network.network import Network
 from neurobox.network.population import Population
 from neurobox.network import values
-from neurobox.network.projection import GapJunction
+from neurobox.network.projection import MAX_DELAY_STEPS, GapJunction
 from neurobox.engine.memory import check_memory
 from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
                                        fixed_weights, largest_incoming_weights)
@@ -181,6 +181,7 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
         longest = cp.uniform_delay if cp.delays is None else int(cp.delays.max(initial=1))
         depth[cp.post] = max(depth[cp.post], longest + 1)
     coupled = {k for g in gaps for k in (g.pre, g.post)}
+    check_memory(net, depths={name: depth[index[name]] for name in net.populations})   # the drawn delays
     populations = [_compile_population(name, pop, depth[index[name]], net, engines[name], index[name] in coupled)
                    for name, pop in net.populations.items()]
     recorders = [CompiledRecorder(name, index[rec.population.name], list(rec.variables),
@@ -188,6 +189,10 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
                                   rec.neuron_indices().astype(np.int64), int(rec.every))
                  for name, rec in net.recorders.items()]
     return CompiledNetwork(net.dt, net.seed, populations, projections, index, gaps, recorders)
+
+
+CHUNK_STEPS = 2000
+"""Steps per compiled chunk between returns to Python (200 ms at dt = 0.1 ms)."""
 
 
 def initial_state(pop: Population, seed: int) -> np.ndarray:
@@ -211,7 +216,7 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
         population=pop,
         engine=em,
         state=state,
-        consts=np.ascontiguousarray(model.constants(em.params, net.dt, pop.n), dtype=np.float64),
+        consts=model.constants_at(em.params, net.dt, pop.n, f"populations.{name}.params"),
         ring=np.zeros((depth, len(model.receptors), pop.n), dtype=np.float64),
         i_ext=np.zeros(pop.n, dtype=np.float64),
         rng=kernel_state(net.seed, "population", name),
@@ -228,9 +233,9 @@ def _compile_projection(name: str, proj, syn, index: dict[str, int], net: Networ
     indptr = np.zeros(n_pre + 1, dtype=np.int64)
     np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])
     longest = int(syn.delay_steps.max(initial=1))
-    if longest > np.iinfo(np.uint16).max:
+    if longest > MAX_DELAY_STEPS:
         raise ConfigError(f"projections.{name}.delay",
-                          f"delays up to {np.iinfo(np.uint16).max} steps are supported, got {longest}")
+                          f"delays up to {MAX_DELAY_STEPS} steps are supported, got {longest}")
     uniform = syn.delay_steps.size == 0 or bool(np.all(syn.delay_steps == syn.delay_steps[0]))
     delays = None
     if not uniform:
@@ -261,7 +266,7 @@ def plasticity_constants(rule, dt: float, post: EngineModel, learning: bool, fie
     """The compiled rule's constants: the float rule, or the integer rule onto a fixed-point population."""
     if post.fixed:
         return fixed_plasticity_constants(rule, dt, post.i_lsb, field, learning)
-    return rule.constants(dt, learning)
+    return rule.constants_at(dt, learning, field)
 
 
 def _plastic_state(proj, syn, delay: int, consts: np.ndarray) -> PlasticState:

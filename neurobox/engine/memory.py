@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurobox.errors import ConfigError
-from neurobox.limits import available_memory, gigabytes
+from neurobox.limits import gigabytes, memory_limit, memory_limit_given
 
 SPIKE_BUFFER_BYTES = 16 * 12
 BUILD_BYTES = 24           # a synapse of the projection being drawn (one delay)
@@ -51,22 +51,9 @@ class MemoryEstimate:
 
 def expected_synapses(proj) -> int:
     """The number of synapses a resolved projection draws (the expected number for fixed_probability)."""
-    options = proj._checked if getattr(proj, "_checked", None) is not None else proj.rule_options
-    n_pre, n_post = int(proj.pre.n), int(proj.post.n)
-    rule = proj.rule
-    if rule == "all_to_all":
-        return n_pre * n_post
-    if rule == "one_to_one":
-        return n_pre
-    if rule == "fixed_probability":
-        return int(round(float(options["p"]) * n_pre * n_post))
-    if rule == "fixed_indegree":
-        return int(options["indegree"]) * n_post
-    if rule == "fixed_outdegree":
-        return int(options["outdegree"]) * n_pre
-    if rule == "explicit":
-        return int(np.size(options["pre_ids"]))
-    return 0
+    from neurobox.network.connectivity import expected_synapses as count
+
+    return int(round(count(proj.rule, proj._checked, proj.pre.n, proj.post.n, upper=False)))
 
 
 def _longest_delay_steps(delay, dt: float) -> int:
@@ -85,9 +72,10 @@ def _longest_delay_steps(delay, dt: float) -> int:
     return int(min(max(round(longest / dt), 1), np.iinfo(np.uint16).max))
 
 
-def estimate(net, steps: int = 0) -> MemoryEstimate:
+def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> MemoryEstimate:
     """The engine's memory for `net` (populations and projections resolved, as after Network.add), and for
-    recording `steps` steps."""
+    recording `steps` steps; depths: each population's ring-buffer depth once its delays are drawn
+    (default: from the delays the description gives)."""
     from neurobox.network.projection import GapJunction
 
     depth = {name: 1 for name in net.populations}
@@ -111,6 +99,8 @@ def estimate(net, steps: int = 0) -> MemoryEstimate:
         drawn += FIXED_DRAWN_BYTES * count
         post = proj.post.name
         depth[post] = max(depth[post], _longest_delay_steps(proj.delay, net.dt) + 1)
+    if depths is not None:
+        depth = dict(depths)
     synapse_bytes = resident + transient + (drawn if net.precision == "fixed" else 0)
     neuron_bytes = 0
     n_neurons = 0
@@ -136,18 +126,20 @@ def pop_size(rec) -> int:
     return int(np.size(rec.neurons))
 
 
-def check_memory(net, steps: int = 0, *, network: bool = True, available: int | None = None) -> MemoryEstimate:
+def check_memory(net, steps: int = 0, *, network: bool = True, available: int | None = None,
+                 depths: dict[str, int] | None = None) -> MemoryEstimate:
     """ConfigError (field "memory") when `net` would not fit in the memory this machine has left.
 
     network: False counts only the recordings of `steps` more steps (the network is already built).
-    available: bytes to compare with (default: neurobox.limits.available_memory(); unknown: no check).
+    available: bytes to compare with (default: neurobox.limits.memory_limit(); unknown: no check);
+    depths: as for `estimate`.
     """
-    est = estimate(net, steps)
+    est = estimate(net, steps, depths)
     if not network:
         est = MemoryEstimate(est.neurons, est.synapses, 0, 0, est.recording_bytes)
-    if available is None and est.total < SMALL:
+    if available is None and est.total < SMALL and not memory_limit_given():
         return est  # fits any machine neurobox runs on: no need to read /proc/meminfo (run loops call this often)
-    room = available_memory() if available is None else available
+    room = memory_limit() if available is None else available
     if room is None or est.total <= room:
         return est
     parts = []

@@ -27,19 +27,17 @@ import numpy as np
 
 from neurobox.engine.codegen import (GapSlot, LoopStructure, PopulationSlot, ProjectionSlot, RecorderSlot,
                                      compiled_loop, error_slots)
+from neurobox.engine.compile import CHUNK_STEPS, CompiledNetwork, compile_network, plasticity_constants
 from neurobox.engine.memory import check_memory
-from neurobox.engine.compile import CompiledNetwork, compile_network, plasticity_constants
 from neurobox.engine.precision import engine_model
 from neurobox.engine.progress import Progress
 from neurobox.errors import ConfigError, SimulationError
 from neurobox.limits import check_steps
-from neurobox.network.network import Network, positive_number
+from neurobox.network.network import Network, check_duration
 from neurobox.network.projection import check_probability
 from neurobox.plasticity.rules import FIXED_RSTDP, P_RULE, make_plasticity
 from neurobox.results import Results, SpikeTrains, Trace
 
-CHUNK_STEPS = 2000
-"""Steps per compiled chunk between returns to Python (200 ms at dt = 0.1 ms)."""
 
 
 CHECKPOINT_FORMAT = "neurobox-simulation-1"
@@ -145,13 +143,13 @@ class Simulation:
     # -- running ----------------------------------------------------------------
     def run(self, duration_ms: float | None = None, *, progress: bool | None = None) -> Results:
         """Advance `duration_ms` (default: the network's duration); return everything recorded so far."""
-        duration = self.network.duration if duration_ms is None else positive_number(duration_ms, "duration")
+        duration = self.network.duration if duration_ms is None else check_duration(duration_ms, self.dt, "duration")
         self._advance(duration, progress)
         return self.results()
 
     def advance(self, duration_ms: float, *, progress: bool | None = False) -> None:
         """Advance `duration_ms` without assembling results (cheap: for live views and task loops)."""
-        self._advance(positive_number(duration_ms, "duration"), progress)
+        self._advance(check_duration(duration_ms, self.dt, "duration"), progress)
 
     def _advance(self, duration_ms: float, progress: bool | None) -> None:
         dt = self.compiled.dt
@@ -234,8 +232,7 @@ class Simulation:
         pop.set(**params)
         cp = self.compiled.population(population)
         cp.engine = engine_model(pop, self.network.precision)
-        consts = np.ascontiguousarray(cp.engine.model.constants(cp.engine.params, self.compiled.dt, pop.n),
-                                      dtype=np.float64)
+        consts = cp.engine.model.constants_at(cp.engine.params, self.compiled.dt, pop.n, f"{pop.field}.params")
         if consts.shape != cp.consts.shape or not np.array_equal(consts, cp.consts):
             cp.consts = consts
             if pop.model.is_source:  # a source's state only points into its parameters

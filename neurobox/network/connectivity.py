@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from neurobox.checks import choice, flag, indices, number, whole
 from neurobox.errors import ConfigError
 
 RULES = {
@@ -36,8 +37,7 @@ COMMON_OPTIONS = ("allow_autapses", "allow_multapses")
 
 def check_rule(rule: str, options: dict[str, Any], n_pre: int, n_post: int, field: str) -> dict[str, Any]:
     """Validate a rule and its options; return the options normalised."""
-    if rule not in RULES:
-        raise ConfigError(f"{field}.rule", f"unknown connection rule {rule!r}; valid: {', '.join(RULES)}")
+    rule = choice(rule, RULES, f"{field}.rule", "connection rule")
     needed = RULES[rule]
     for key in options:
         if key not in needed + COMMON_OPTIONS:
@@ -46,40 +46,63 @@ def check_rule(rule: str, options: dict[str, Any], n_pre: int, n_post: int, fiel
     for key in needed:
         if key not in options:
             raise ConfigError(f"{field}.{key}", f"rule {rule} needs {', '.join(needed)}")
-    out = {"allow_autapses": bool(options.get("allow_autapses", True)),
-           "allow_multapses": bool(options.get("allow_multapses", True))}
+    out = {key: flag(options.get(key, True), f"{field}.{key}") for key in COMMON_OPTIONS}
     if rule == "one_to_one" and n_pre != n_post:
         raise ConfigError(f"{field}.rule", f"one_to_one needs populations of equal size, got {n_pre} and {n_post}")
     if rule == "fixed_probability":
-        p = _number(options["p"], f"{field}.p")
+        p = number(options["p"], f"{field}.p", "a probability in [0, 1]")
         if not 0.0 <= p <= 1.0:
             raise ConfigError(f"{field}.p", f"a probability must be in [0, 1], got {p:g}")
         out["p"] = p
     if rule in ("fixed_indegree", "fixed_outdegree"):
         key = needed[0]
-        k = options[key]
         pool = n_pre if rule == "fixed_indegree" else n_post
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ConfigError(f"{field}.{key}", f"must be a whole number >= 0, got {k!r}")
+        k = whole(options[key], f"{field}.{key}", 0, what="a whole number of partners")
         if not out["allow_multapses"] and k > pool:
             raise ConfigError(f"{field}.{key}", f"{k} exceeds the {pool} neurons available without multapses")
-        out[key] = int(k)
+        out[key] = k
     if rule == "explicit":
         for key, n in (("pre_ids", n_pre), ("post_ids", n_post)):
-            arr = np.asarray(options[key])
-            if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-                raise ConfigError(f"{field}.{key}", "must be a flat list of whole neuron indices")
-            if arr.size and (arr.min() < 0 or arr.max() >= n):
-                raise ConfigError(f"{field}.{key}", f"indices must be in [0, {n - 1}]")
-            out[key] = arr.astype(np.int64)
+            out[key] = indices(options[key], n, f"{field}.{key}")
         if out["pre_ids"].shape != out["post_ids"].shape:
             raise ConfigError(f"{field}.post_ids", f"pre_ids and post_ids must have the same length, "
                                                    f"got {out['pre_ids'].size} and {out['post_ids'].size}")
     return out
 
 
+def check_degree(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_population: bool,
+                 field: str) -> None:
+    """A fixed degree without multapses must leave enough distinct partners (one fewer without autapses
+    inside one population)."""
+    if rule not in ("fixed_indegree", "fixed_outdegree") or options["allow_multapses"]:
+        return
+    key = "indegree" if rule == "fixed_indegree" else "outdegree"
+    pool = n_pre if rule == "fixed_indegree" else n_post
+    available = pool - (1 if same_population and not options["allow_autapses"] else 0)
+    if options[key] > available:
+        raise ConfigError(f"{field}.{key}", f"{options[key]} distinct partners cannot be drawn from {available} "
+                                            f"neurons (without multapses{' and autapses' if available < pool else ''})")
+
+
+def expected_synapses(rule: str, options: dict[str, Any], n_pre: int, n_post: int, upper: bool = True) -> float:
+    """The number of pairs a checked rule draws (before any is drawn); for fixed_probability the expected
+    number, plus six standard deviations when `upper` (a bound a drawing stays under)."""
+    if rule == "all_to_all":
+        return float(n_pre) * n_post
+    if rule == "one_to_one":
+        return float(n_pre)
+    if rule == "fixed_probability":
+        mean = options["p"] * float(n_pre) * n_post
+        return mean + 6.0 * mean ** 0.5 if upper else mean
+    if rule == "fixed_indegree":
+        return float(n_post) * options["indegree"]
+    if rule == "fixed_outdegree":
+        return float(n_pre) * options["outdegree"]
+    return float(options["pre_ids"].size)
+
+
 def connect(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_population: bool,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+            rng: np.random.Generator, field: str = "projection") -> tuple[np.ndarray, np.ndarray]:
     """Draw the pairs of a checked rule. Returns (pre, post) sorted by (pre, post)."""
     autapses = options["allow_autapses"] or not same_population
     if rule == "all_to_all":
@@ -90,9 +113,11 @@ def connect(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_po
     elif rule == "fixed_probability":
         pre, post = _bernoulli_pairs(n_pre, n_post, options["p"], rng)
     elif rule == "fixed_indegree":
-        post, pre = _fixed_degree(n_post, n_pre, options["indegree"], options["allow_multapses"], autapses, rng)
+        post, pre = _fixed_degree(n_post, n_pre, options["indegree"], options["allow_multapses"], autapses, rng,
+                                  f"{field}.indegree")
     elif rule == "fixed_outdegree":
-        pre, post = _fixed_degree(n_pre, n_post, options["outdegree"], options["allow_multapses"], autapses, rng)
+        pre, post = _fixed_degree(n_pre, n_post, options["outdegree"], options["allow_multapses"], autapses, rng,
+                                  f"{field}.outdegree")
     else:
         pre, post = options["pre_ids"], options["post_ids"]
     pre, post = pre.astype(np.int32, copy=False), post.astype(np.int32, copy=False)
@@ -129,10 +154,16 @@ def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
     expected = total * p
     while True:  # draw in batches of at most a few million, keeping only int32 pairs
         batch = int(min(expected - (position + 1) * p + 6.0 * np.sqrt(expected) + 1024, 1_000_000))
-        positions = position + np.cumsum(rng.geometric(p, size=batch))
-        done = positions[-1] >= total
+        # a skip past the last pair ends the draw; with a tiny p the skips reach int64's limit (numpy
+        # returns its maximum), so each is capped there and the sum is cut at the first position past the end
+        left = total - position
+        skips = np.minimum(rng.geometric(p, size=batch), left)
+        skips[skips <= 0] = left
+        positions = position + np.cumsum(skips)
+        past = np.flatnonzero(positions >= total)  # positions only grow until the first one past the end
+        done = past.size > 0
         if done:
-            positions = positions[positions < total]
+            positions = positions[:past[0]]
         pres.append((positions // n_post).astype(np.int32))
         posts.append((positions % n_post).astype(np.int32))
         if done or positions.size == 0:
@@ -142,7 +173,7 @@ def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
 
 
 def _fixed_degree(n_owner: int, n_pool: int, k: int, multapses: bool, autapses: bool,
-                  rng: np.random.Generator):
+                  rng: np.random.Generator, field: str = "degree"):
     """Each of n_owner neurons draws k partners from a pool of n_pool.
 
     Returns (owner, partner). Duplicates (without multapses) and self pairs
@@ -151,8 +182,12 @@ def _fixed_degree(n_owner: int, n_pool: int, k: int, multapses: bool, autapses: 
     owner = np.repeat(np.arange(n_owner, dtype=np.int64), k)
     if k == 0 or n_owner == 0:
         return owner, np.zeros(0, np.int64)
-    if not autapses and n_pool <= 1:
-        raise ConfigError("allow_autapses", "no partner can be drawn without autapses from a single neuron")
+    available = n_pool - (0 if autapses else 1)
+    if available < 1 or (not multapses and k > available):
+        raise ConfigError(field, f"{k} distinct partners cannot be drawn from {available} neurons "
+                                            "(without autapses a neuron is not its own partner)")
+    if not multapses and 2 * k > available:  # dense: redrawing duplicates would take ~available rounds
+        return owner, _dense_partners(n_owner, n_pool, k, autapses, rng)
     partners = rng.integers(0, n_pool, size=(n_owner, k), dtype=np.int64)
     rows = np.arange(n_owner, dtype=np.int64)[:, None]
     for _ in range(10_000):
@@ -169,14 +204,14 @@ def _fixed_degree(n_owner: int, n_pool: int, k: int, multapses: bool, autapses: 
         if n_bad == 0:
             return owner, partners.ravel()
         partners[bad] = rng.integers(0, n_pool, size=n_bad, dtype=np.int64)
-    raise ConfigError("rule", "could not draw distinct partners; the degree is too close to the pool size")
+    raise ConfigError(field, "could not draw distinct partners; the degree is too close to the pool size")
 
 
-def _number(value: Any, field: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(field, f"expected a number, got {value!r}") from None
-    if v != v:
-        raise ConfigError(field, "must be a number, got NaN")
-    return v
+def _dense_partners(n_owner: int, n_pool: int, k: int, autapses: bool, rng: np.random.Generator) -> np.ndarray:
+    """k distinct partners per owner, each row a random permutation's first k (owner i itself left out
+    without autapses)."""
+    width = n_pool if autapses else n_pool - 1
+    partners = rng.permuted(np.tile(np.arange(width, dtype=np.int64), (n_owner, 1)), axis=1)[:, :k]
+    if not autapses:
+        partners += partners >= np.arange(n_owner, dtype=np.int64)[:, None]
+    return partners.ravel()

@@ -28,8 +28,11 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from neurobox.errors import ConfigError
+from neurobox.checks import choice, given
+from neurobox.checks import text as text_value
+from neurobox.errors import ConfigError, one_line
 from neurobox.files import atomic_write_text
+from neurobox.network import connectivity
 from neurobox.network.network import Network
 from neurobox.network.population import Population
 from neurobox.network.projection import GapJunction, Projection
@@ -43,6 +46,7 @@ MODULE_KEYS = ("file",)
 NETWORK_KEYS = ("dt", "seed", "duration", "precision")
 POPULATION_KEYS = ("n", "model", "params", "initial", "method", "preset", "record_spikes", "fixed_point")
 PROJECTION_TYPES = ("chemical", "gap_junction")
+PROJECTION_KEYS = ("pre", "post", "rule", "type", "weight", "delay", "receptor", "name", "plasticity", "p_transmit")
 STIMULUS_TYPES = ("step_current",)
 STIMULUS_KEYS = ("type", "target", "times", "amplitudes", "neurons", "name")
 RECORDER_KEYS = ("population", "variables", "neurons", "every", "name")
@@ -57,6 +61,9 @@ def load(path: str | os.PathLike) -> Network:
         raise ConfigError(str(path), "model file not found") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "model file is not UTF-8 text") from None
+    except (OSError, ValueError) as err:
+        raise ConfigError(str(path), f"cannot read the model file ({type(err).__name__}: a directory, "
+                                     "no permission...)") from None
     return loads(text, source=str(path), base_dir=path.parent, _including=(path.resolve(),))
 
 
@@ -66,7 +73,7 @@ def loads(text: str, source: str = "model", base_dir: str | os.PathLike | None =
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(source, f"not valid TOML: {err}") from None
+        raise ConfigError(source, f"not valid TOML: {' '.join(str(err).split())}") from None
     return from_dict(doc, base_dir, _including)
 
 
@@ -83,15 +90,22 @@ def from_dict(doc: dict[str, Any], base_dir: str | os.PathLike | None = None,
         _only(spec, MODULE_KEYS, field)
         if "file" not in spec:
             raise ConfigError(f"{field}.file", "is required (a model file, relative to this one)")
-        path = (Path(base_dir or ".") / spec["file"]).resolve()
+        given_path = text_value(spec["file"], f"{field}.file", "a model file, relative to this one")
+        try:
+            path = (Path(base_dir or ".") / given_path).resolve()
+        except (OSError, ValueError, RuntimeError) as err:
+            raise ConfigError(f"{field}.file", f"{given(given_path)} is not a usable path ({err})") from None
         if path in _including:
-            raise ConfigError(f"{field}.file", f"{spec['file']} includes itself (a cycle of modules)")
+            raise ConfigError(f"{field}.file", f"{given(given_path)} includes itself (a cycle of modules)")
         try:
             text = read_text_limited(path, "module file")
         except FileNotFoundError:
-            raise ConfigError(f"{field}.file", f"module file {path} not found") from None
+            raise ConfigError(f"{field}.file", f"module file {given(str(path))} not found") from None
         except UnicodeDecodeError:
-            raise ConfigError(f"{field}.file", f"module file {path} is not UTF-8 text") from None
+            raise ConfigError(f"{field}.file", f"module file {given(str(path))} is not UTF-8 text") from None
+        except (OSError, ValueError) as err:  # a directory, no permission, a NUL in the name...
+            raise ConfigError(f"{field}.file", f"cannot read {given(given_path)} as a model file "
+                                               f"({type(err).__name__}); allowed: a readable file") from None
         include(net, loads(text, str(path), path.parent, _including + (path,)), name)
     add_document(net, doc)
     if not net.populations:
@@ -131,45 +145,42 @@ def add_document(net: Network, doc: dict[str, Any]) -> None:
         for key in ("n", "model"):
             if key not in spec:
                 raise ConfigError(f"{field}.{key}", "is required")
-        pop = Population(spec["n"], spec["model"], _table(spec.get("params", {}), f"{field}.params"),
-                         name=name, initial=_table(spec.get("initial", {}), f"{field}.initial"),
-                         method=spec.get("method"), preset=spec.get("preset"),
-                         record_spikes=spec.get("record_spikes", True), fixed_point=spec.get("fixed_point"))
-        net.add(pop)
+        _add(net, lambda: Population(spec["n"], spec["model"], _table(spec.get("params", {}), f"{field}.params"),
+                                     name=name, initial=_table(spec.get("initial", {}), f"{field}.initial"),
+                                     method=spec.get("method"), preset=spec.get("preset"),
+                                     record_spikes=spec.get("record_spikes", True),
+                                     fixed_point=spec.get("fixed_point")), field, name)
     for k, spec in enumerate(_list(doc.get("projections", []), "projections")):
         field = f"projections[{k}]"
         spec = dict(_table(spec, field))
+        _only(spec, PROJECTION_KEYS + tuple(dict.fromkeys(sum(connectivity.RULES.values(), ())))
+              + connectivity.COMMON_OPTIONS, field)
         for key in ("pre", "post"):
             if key not in spec:
                 raise ConfigError(f"{field}.{key}", "is required (a population name)")
-        kind = spec.pop("type", "chemical")
-        if kind not in PROJECTION_TYPES:
-            raise ConfigError(f"{field}.type", f"unknown projection type {kind!r}; valid: {', '.join(PROJECTION_TYPES)}")
+        kind = choice(spec.pop("type", "chemical"), PROJECTION_TYPES, f"{field}.type", "projection type")
         if kind == "gap_junction":
             for key in ("delay", "receptor"):
                 if key in spec:
                     raise ConfigError(f"{field}.{key}", "a gap junction has no delay or receptor")
             kwargs = {key: spec.pop(key) for key in ("weight", "name") if key in spec}
             pre, post, rule = spec.pop("pre"), spec.pop("post"), spec.pop("rule", "one_to_one")
-            proj = GapJunction(pre, post, rule, **kwargs, **spec)
+            _add(net, lambda: GapJunction(pre, post, rule, **kwargs, **spec), field, kwargs.get("name"))
         else:
             kwargs = {key: spec.pop(key) for key in ("weight", "delay", "receptor", "name", "plasticity",
                                                      "p_transmit") if key in spec}
             pre, post, rule = spec.pop("pre"), spec.pop("post"), spec.pop("rule", "all_to_all")
-            proj = Projection(pre, post, rule, **kwargs, **spec)
-        _add(net, proj, field)
+            _add(net, lambda: Projection(pre, post, rule, **kwargs, **spec), field, kwargs.get("name"))
     for k, spec in enumerate(_list(doc.get("stimuli", []), "stimuli")):
         field = f"stimuli[{k}]"
         spec = _table(spec, field)
         _only(spec, STIMULUS_KEYS, field)
-        kind = spec.get("type", "step_current")
-        if kind not in STIMULUS_TYPES:
-            raise ConfigError(f"{field}.type", f"unknown stimulus type {kind!r}; valid: {', '.join(STIMULUS_TYPES)}")
+        choice(spec.get("type", "step_current"), STIMULUS_TYPES, f"{field}.type", "stimulus type")
         for key in ("target", "times", "amplitudes"):
             if key not in spec:
                 raise ConfigError(f"{field}.{key}", "is required")
-        _add(net, StepCurrent(spec["target"], spec["times"], spec["amplitudes"],
-                              neurons=spec.get("neurons"), name=spec.get("name")), field)
+        _add(net, lambda: StepCurrent(spec["target"], spec["times"], spec["amplitudes"],
+                                      neurons=spec.get("neurons"), name=spec.get("name")), field, spec.get("name"))
     for k, spec in enumerate(_list(doc.get("recorders", []), "recorders")):
         field = f"recorders[{k}]"
         spec = _table(spec, field)
@@ -177,8 +188,9 @@ def add_document(net: Network, doc: dict[str, Any]) -> None:
         for key in ("population", "variables"):
             if key not in spec:
                 raise ConfigError(f"{field}.{key}", "is required")
-        _add(net, StateRecorder(spec["population"], spec["variables"], neurons=spec.get("neurons"),
-                                every=spec.get("every", 1), name=spec.get("name")), field)
+        _add(net, lambda: StateRecorder(spec["population"], spec["variables"], neurons=spec.get("neurons"),
+                                        every=spec.get("every", 1), name=spec.get("name")), field,
+             spec.get("name"))
 
 
 def to_dict(net: Network) -> dict[str, Any]:
@@ -246,13 +258,28 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def _add(net: Network, obj: Any, field: str) -> None:
-    """Add obj, reporting errors under the file's field path (projections[2]...)."""
+_SINGULAR = ("population", "projection", "stimulus", "recorder")
+
+
+def _add(net: Network, make: Any, field: str, name: Any = None) -> None:
+    """Make an object and add it, reporting errors under the file's field path (projections[2]...).
+
+    An error's field starts with the object's own path (projections.NAME, or projection before it has a
+    name); that part becomes `field`.
+    """
+    obj = None
     try:
+        obj = make()
         net.add(obj)
     except ConfigError as err:
-        inner = err.field.split(".", 2)
-        rest = inner[2] if len(inner) > 2 and inner[0] in TOP_LEVEL else ""
+        kind = field.split("[", 1)[0].split(".", 1)[0]
+        owners = [getattr(obj, "field", None), f"{kind}.{name}" if isinstance(name, str) else None, *_SINGULAR]
+        rest = err.field
+        for owner in owners:
+            owner = owner and one_line(owner)
+            if owner and (err.field == owner or err.field.startswith(owner + ".")):
+                rest = err.field[len(owner) + 1:]
+                break
         raise ConfigError(f"{field}.{rest}" if rest else field, err.message) from None
 
 
@@ -267,11 +294,11 @@ def _table(value: Any, field: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(field, f"expected a table, got {type(value).__name__}")
+        raise ConfigError(field, f"expected a table, got {given(value)}")
     return value
 
 
 def _list(value: Any, field: str) -> list:
     if not isinstance(value, list):
-        raise ConfigError(field, f"expected an array of tables ([[{field}]]), got {type(value).__name__}")
+        raise ConfigError(field, f"expected an array of tables ([[{field}]]), got {given(value)}")
     return value

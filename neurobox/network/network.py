@@ -10,16 +10,20 @@ twin, the firmware and the FPGA.
 from __future__ import annotations
 
 import copy
-import math
 import re
 from typing import Any
 
+from neurobox.checks import choice, given, number, whole
 from neurobox.errors import ConfigError
+from neurobox.limits import MAX_STEPS
 from neurobox.network.population import Population
 from neurobox.network.projection import Projection
 from neurobox.network.recorders import StateRecorder
 from neurobox.network.stimuli import StepCurrent
 
+DT_RANGE = (1e-6, 1e4)
+"""Allowed time steps, ms."""
+MAX_SEED = 2 ** 64 - 1
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 PRECISIONS = ("float", "fixed")
 
@@ -38,13 +42,11 @@ class Network:
 
     def __init__(self, dt: float = 0.1, seed: int = 0, *, duration: float = 1000.0, precision: str = "float"):
         self.dt = positive_number(dt, "network.dt")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError("network.seed", f"must be a whole number >= 0, got {seed!r}")
-        self.seed = seed
-        self.duration = positive_number(duration, "network.duration")
-        if precision not in PRECISIONS:
-            raise ConfigError("network.precision", f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-        self.precision = precision
+        if not DT_RANGE[0] <= self.dt <= DT_RANGE[1]:
+            raise ConfigError("network.dt", f"must be in [{DT_RANGE[0]:g}, {DT_RANGE[1]:g}] ms, got {given(dt)}")
+        self.seed = whole(seed, "network.seed", 0, MAX_SEED, "a whole number")
+        self.duration = check_duration(duration, self.dt, "network.duration")
+        self.precision = choice(precision, PRECISIONS, "network.precision", "precision")
         self.populations: dict[str, Population] = {}
         self.projections: dict[str, Projection] = {}
         self.stimuli: dict[str, StepCurrent] = {}
@@ -113,8 +115,8 @@ class Network:
     def _add_named(self, table: dict, obj: Any, kind: str, default: str) -> None:
         if obj.name is None:
             obj.name = default
-        if not isinstance(obj.name, str) or not NAME_PATTERN.match(obj.name):
-            raise ConfigError(f"{kind}.{obj.name}", "names start with a letter or _ and contain only "
+        if not isinstance(obj.name, str) or not NAME_PATTERN.fullmatch(obj.name):
+            raise ConfigError(f"{kind}.{obj.name}", f"got {given(obj.name)}; names start with a letter or _ and contain only "
                                                     "letters, digits, _ . -")
         if obj.name in table:
             raise ConfigError(f"{kind}.{obj.name}", f"the name {obj.name!r} is already used")
@@ -142,10 +144,16 @@ class Network:
 
 def positive_number(value: Any, field: str) -> float:
     """`value` as a float, or a ConfigError naming `field` unless it is a finite number > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(field, f"expected a number > 0, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ConfigError(field, f"must be a finite number > 0, got {value!r}")
+    v = number(value, field, "a finite number > 0")
+    if v <= 0:
+        raise ConfigError(field, f"must be a finite number > 0, got {given(value)}")
+    return v
+
+
+def check_duration(value: Any, dt: float, field: str) -> float:
+    """A run length in ms: > 0 and at most MAX_STEPS steps of dt."""
+    v = positive_number(value, field)
+    if v / dt > MAX_STEPS:
+        raise ConfigError(field, f"must be at most {MAX_STEPS} steps ({MAX_STEPS * dt:g} ms at dt = {dt:g} ms), "
+                                 f"got {given(value)}")
     return v

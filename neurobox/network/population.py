@@ -1,11 +1,11 @@
 """A population: n neurons of one model sharing their parameters."""
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
 
+from neurobox.checks import flag, given, indices, number
 from neurobox.errors import ConfigError
 from neurobox.network import values
 from neurobox.neurons import get_model
@@ -38,9 +38,10 @@ class Population:
         self.name = name
         field = self.field
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise ConfigError(f"{field}.n", f"must be a whole number of neurons >= 1, got {n!r}")
+            raise ConfigError(f"{field}.n", f"must be a whole number of neurons between 1 and {MAX_NEURONS}, "
+                                            f"got {given(n)}")
         if not 1 <= int(n) <= MAX_NEURONS:
-            raise ConfigError(f"{field}.n", f"must be between 1 and {MAX_NEURONS}, got {n}")
+            raise ConfigError(f"{field}.n", f"must be between 1 and {MAX_NEURONS}, got {given(n)}")
         self.n = int(n)
         self.model = get_model(model, f"{field}.model")
         self.preset = preset
@@ -52,8 +53,12 @@ class Population:
         for var, spec in (initial or {}).items():
             self.model.state_index(var, f"{field}.initial.{var}")
             self.initial[var] = values.check_spec(spec, f"{field}.initial.{var}")
-            values.draw(self.initial[var], self.n, np.random.default_rng(0), f"{field}.initial.{var}")
-        self.record_spikes = bool(record_spikes)
+            if isinstance(self.initial[var], dict):  # a trial draw (bounded in size) finds bounds that exclude all
+                values.draw(self.initial[var], min(self.n, 1000), np.random.default_rng(0), f"{field}.initial.{var}")
+            elif np.ndim(self.initial[var]) and np.size(self.initial[var]) != self.n:
+                raise ConfigError(f"{field}.initial.{var}", f"expected {self.n} values (one per neuron), got an "
+                                                            f"array of {np.size(self.initial[var])}")
+        self.record_spikes = flag(record_spikes, f"{field}.record_spikes")
         self.fixed_point = _fixed_point(fixed_point, f"{field}.fixed_point")
         if "spike_times" in self.params:
             from neurobox.neurons.sources import per_neuron_times
@@ -94,9 +99,10 @@ def _fixed_point(spec: Mapping[str, Any] | None, field: str) -> dict[str, float]
     for key, value in spec.items():
         if key not in FIXED_POINT_KEYS:
             raise ConfigError(f"{field}.{key}", f"unknown key; valid: {', '.join(FIXED_POINT_KEYS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"{field}.{key}", f"must be a finite number > 0, got {value!r}")
-        out[key] = float(value)
+        v = number(value, f"{field}.{key}", "a finite number > 0")
+        if v <= 0:
+            raise ConfigError(f"{field}.{key}", f"must be a finite number > 0, got {given(value)}")
+        out[key] = v
     return out
 
 
@@ -104,19 +110,17 @@ def lookup(ref: "Population | str", populations: dict[str, Population], field: s
     """The population `ref` names (or is) among `populations`, or a ConfigError naming `field`."""
     if isinstance(ref, str):
         if ref not in populations:
-            raise ConfigError(field, f"no population named {ref!r}; populations: {', '.join(populations) or 'none'}")
+            raise ConfigError(field, f"no population named {given(ref)}; populations: "
+                                     f"{', '.join(populations) or 'none'}")
         return populations[ref]
     if isinstance(ref, Population) and populations.get(ref.name) is ref:
         return ref
-    raise ConfigError(field, f"expected a population of this network or its name, got {ref!r}")
+    raise ConfigError(field, f"expected a population of this network or its name, got {given(ref)}")
 
 
-def check_neuron_indices(neurons, n: int, field: str) -> None:
-    """`neurons` must be a non-empty flat list of indices into a population of n neurons."""
-    idx = np.asarray(neurons)
-    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer) \
-            or idx.min() < 0 or idx.max() >= n:
-        raise ConfigError(field, f"must be a non-empty list of indices in [0, {n - 1}]")
+def check_neuron_indices(neurons, n: int, field: str) -> list[int]:
+    """`neurons` must be a non-empty flat list of indices into a population of n neurons; returned as a list."""
+    return indices(neurons, n, field, allow_empty=False).tolist()
 
 
 def PoissonSource(n: int, rate_hz: float, *, name: str | None = None) -> Population:

@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from neurobox.checks import choice, number
 from neurobox.errors import ConfigError
-from neurobox.network import connectivity, values
+from neurobox.network import connectivity, memory, values
 from neurobox.network.population import Population, lookup
 from neurobox.plasticity.rules import check_initial_weights, make_plasticity
 from neurobox.random import generator
@@ -86,10 +87,13 @@ class Projection:
         if self.receptor is None:
             self.receptor = "inhibitory" if (post_model.receptor_kind == "current"
                                              and _mean(self.weight) < 0) else "excitatory"
-        post_model.receptor_index(self.receptor, f"{field}.receptor")
+        choice(self.receptor, post_model.receptors, f"{field}.receptor", f"receptor of {post_model.name}")
         self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
+        connectivity.check_degree(self.rule, self._checked, self.pre.n, self.post.n, self.pre is self.post, field)
         self._check_weight_sign(self.weight, f"{field}.weight")
         self.plasticity = make_plasticity(self.plasticity, f"{field}.plasticity")
+        if self.plasticity is not None:
+            self.plasticity.constants_at(dt, True, f"{field}.plasticity")
         if self.p_transmit is not None:
             check_probability(self.p_transmit, f"{field}.p_transmit")
             if self.plasticity is not None:
@@ -109,6 +113,9 @@ class Projection:
         w = np.atleast_1d(np.asarray(weight, dtype=float))
         if w.size == 0:
             return
+        if np.abs(w).max() > FLOAT32_MAX:
+            raise ConfigError(field, f"got {np.abs(w).max():g}; allowed: weights of magnitude <= {FLOAT32_MAX:g} "
+                                     "(the engine stores them as float32)")
         if kind == "conductance" and w.min() < 0:
             raise ConfigError(field, f"conductance weights are in nS and must be >= 0 (got {w.min():g}); "
                                      "inhibition comes from the inhibitory receptor's reversal potential")
@@ -125,9 +132,10 @@ class Projection:
         """
         if self._checked is None:
             raise ConfigError(field, "projection is not part of a network")
+        check_synapse_memory(self, field)
         rng = generator(seed, "projection", self.name or "")
         pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
-                                         self.pre is self.post, rng)
+                                         self.pre is self.post, rng, field)
         n = pre.size
         weight = values.draw(self.weight, n, rng, f"{field}.weight", np.float32 if compact else np.float64)
         self._check_weight_sign(weight, f"{field}.weight")
@@ -137,7 +145,7 @@ class Projection:
             delay_ms = values.draw(self.delay, n, rng, f"{field}.delay")
             _check_delays(delay_ms, dt, f"{field}.delay")
             delay_steps = np.maximum(np.rint(delay_ms / dt), 1).astype(np.int32)
-        else:  # one delay: a small array of one small integer
+        else:  # one delay: a small array of one small integer (checked: at most MAX_DELAY_STEPS)
             steps = max(int(round(float(self.delay) / dt)), 1)
             delay_steps = np.full(n, steps, dtype=np.uint8 if steps < 256 else np.int32)
         return Synapses(pre, post, weight, delay_steps)
@@ -150,18 +158,30 @@ class Projection:
 
 def check_probability(value: Any, field: str) -> float:
     """A probability in [0, 1], or a ConfigError naming `field`."""
-    try:
-        p = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(field, f"expected a probability in [0, 1], got {value!r}") from None
+    p = number(value, field, "a probability in [0, 1]")
     if not 0.0 <= p <= 1.0:
         raise ConfigError(field, f"a probability must be in [0, 1], got {value!r}")
     return p
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+MAX_DELAY_STEPS = int(np.iinfo(np.uint16).max)
+"""The longest delay in steps: the engine stores per-synapse delays as uint16."""
+
+
 def _check_delays(delay_ms: np.ndarray, dt: float, field: str) -> None:
     if delay_ms.size and delay_ms.min() < dt * (1.0 - 1e-9):
         raise ConfigError(field, f"delays must be >= dt = {dt:g} ms (one step), got {delay_ms.min():g} ms")
+    if delay_ms.size and delay_ms.max() > (MAX_DELAY_STEPS + 0.5) * dt:
+        raise ConfigError(field, f"delays must be <= {MAX_DELAY_STEPS} steps ({MAX_DELAY_STEPS * dt:g} ms at "
+                                 f"dt = {dt:g} ms), got {delay_ms.max():g} ms")
+
+
+def check_synapse_memory(proj: "Projection", field: str) -> None:
+    """Refuse, before drawing, a projection whose synapses would not fit the memory limit."""
+    expected = connectivity.expected_synapses(proj.rule, proj._checked, proj.pre.n, proj.post.n)
+    memory.check(expected * memory.BYTES_PER_SYNAPSE_BUILDING,
+                 f"{field}.rule", f"its about {expected:.3g} synapses")
 
 
 def _mean(spec: Any) -> float:
@@ -191,14 +211,15 @@ class GapJunction(Projection):
                 raise ConfigError(f"{field}.{end}", f"{getattr(self, end).model.name} has no membrane "
                                                     "potential for a gap junction")
         self.weight = values.check_spec(self.weight, f"{field}.weight")
-        if not isinstance(self.weight, dict) and np.min(self.weight) < 0:
+        if not isinstance(self.weight, dict) and np.size(self.weight) and np.min(self.weight) < 0:
             raise ConfigError(f"{field}.weight", "gap-junction conductances are in nS and must be >= 0")
         self._checked = connectivity.check_rule(self.rule, self.rule_options, self.pre.n, self.post.n, field)
 
     def build(self, seed: int, dt: float, field: str, compact: bool = False) -> Synapses:
         rng = generator(seed, "projection", self.name or "")
+        check_synapse_memory(self, field)
         pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
-                                         self.pre is self.post, rng)
+                                         self.pre is self.post, rng, field)
         if self.pre is self.post:
             keep = pre != post
             pre, post = pre[keep], post[keep]

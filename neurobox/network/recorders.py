@@ -5,6 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
+from neurobox.checks import given, whole
 from neurobox.errors import ConfigError
 from neurobox.network.population import Population, check_neuron_indices, lookup
 
@@ -19,8 +20,8 @@ class StateRecorder:
     def __init__(self, population: Population | str, variables: Sequence[str] | str, *,
                  neurons: Sequence[int] | None = None, every: int = 1, name: str | None = None):
         self.population = population
-        self.variables = [variables] if isinstance(variables, str) else list(variables)
-        self.neurons = None if neurons is None else list(neurons)
+        self.variables = [variables] if isinstance(variables, str) else variables
+        self.neurons = neurons
         self.every = every
         self.name = name
 
@@ -30,14 +31,16 @@ class StateRecorder:
 
     def resolve(self, populations: dict[str, Population], field: str) -> None:
         self.population = lookup(self.population, populations, f"{field}.population")
-        if not self.variables:
-            raise ConfigError(f"{field}.variables", "name at least one state variable")
-        for var in self.variables:
-            self.population.model.state_index(var, f"{field}.variables")
-        if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
-            raise ConfigError(f"{field}.every", f"must be a whole number of steps >= 1, got {self.every!r}")
+        names = self.population.model.state_names
+        if not isinstance(self.variables, (list, tuple)) or not self.variables:
+            raise ConfigError(f"{field}.variables", f"expected a state variable or an array of them, got "
+                                                    f"{given(self.variables)}; valid: {', '.join(names)}")
+        self.variables = list(self.variables)
+        for k, var in enumerate(self.variables):
+            self.population.model.state_index(var, f"{field}.variables[{k}]")
+        self.every = whole(self.every, f"{field}.every", 1, what="a whole number of steps")
         if self.neurons is not None:
-            check_neuron_indices(self.neurons, self.population.n, f"{field}.neurons")
+            self.neurons = check_neuron_indices(self.neurons, self.population.n, f"{field}.neurons")
 
     def neuron_indices(self) -> np.ndarray:
         return np.arange(self.population.n) if self.neurons is None else np.asarray(self.neurons, np.int64)

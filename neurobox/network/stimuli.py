@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from neurobox.checks import numbers
 from neurobox.errors import ConfigError
 from neurobox.network.population import Population, check_neuron_indices, lookup
 
@@ -25,7 +26,7 @@ class StepCurrent:
                  neurons: Sequence[int] | None = None, name: str | None = None):
         self.target = target
         self.name = name
-        self.neurons = None if neurons is None else list(neurons)
+        self.neurons = neurons
         self.times = times
         self.amplitudes = amplitudes
 
@@ -36,7 +37,7 @@ class StepCurrent:
 
     @times.setter
     def times(self, values) -> None:
-        self._times = tuple(float(t) for t in values)
+        self._times = tuple(numbers(values, f"{self.field}.times", "an array of times (ms)").tolist())
         self.version = getattr(self, "version", 0) + 1
 
     @property
@@ -46,7 +47,7 @@ class StepCurrent:
 
     @amplitudes.setter
     def amplitudes(self, values) -> None:
-        self._amplitudes = tuple(float(a) for a in values)
+        self._amplitudes = tuple(numbers(values, f"{self.field}.amplitudes", "an array of currents (pA)").tolist())
         self.version = getattr(self, "version", 0) + 1
 
     @property
@@ -70,7 +71,7 @@ class StepCurrent:
         if times.size and (times.min() < 0 or np.any(np.diff(times) <= 0)):
             raise ConfigError(f"{field}.times", "times must be >= 0 ms and strictly increasing")
         if self.neurons is not None:
-            check_neuron_indices(self.neurons, self.target.n, f"{field}.neurons")
+            self.neurons = check_neuron_indices(self.neurons, self.target.n, f"{field}.neurons")
 
     def neuron_indices(self) -> np.ndarray:
         return np.arange(self.target.n) if self.neurons is None else np.asarray(self.neurons, dtype=np.int64)

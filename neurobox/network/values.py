@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from neurobox.checks import choice, number, numbers
 from neurobox.errors import ConfigError
 
 DISTRIBUTIONS = {
@@ -31,10 +32,10 @@ _BOUNDS = ("min", "max")
 def check_spec(spec: Any, field: str) -> Any:
     """Validate a value spec without drawing from it; return it normalised."""
     if isinstance(spec, dict):
-        kind = spec.get("distribution")
-        if kind not in DISTRIBUTIONS:
-            raise ConfigError(f"{field}.distribution",
-                              f"unknown distribution {kind!r}; valid: {', '.join(DISTRIBUTIONS)}")
+        if "distribution" not in spec:
+            raise ConfigError(f"{field}.distribution", f"a table here is a distribution and needs this key; "
+                                                       f"valid: {', '.join(DISTRIBUTIONS)}")
+        kind = choice(spec["distribution"], DISTRIBUTIONS, f"{field}.distribution", "distribution")
         needed = DISTRIBUTIONS[kind]
         allowed = ("distribution",) + needed + _BOUNDS
         for key in spec:
@@ -52,13 +53,15 @@ def check_spec(spec: Any, field: str) -> Any:
             raise ConfigError(f"{field}.sigma", f"must be >= 0, got {out['sigma']:g}")
         if kind == "uniform" and out["high"] < out["low"]:
             raise ConfigError(f"{field}.high", f"must be >= low ({out['low']:g}), got {out['high']:g}")
+        if kind == "uniform" and not math.isfinite(out["high"] - out["low"]):
+            raise ConfigError(f"{field}.high", f"high - low must be a finite number, got {out['high']:g} - "
+                                               f"({out['low']:g})")
         if "min" in out and "max" in out and out["max"] < out["min"]:
             raise ConfigError(f"{field}.max", f"must be >= min ({out['min']:g})")
         return out
-    if np.ndim(spec) == 0:
-        return _finite(spec, field)
-    arr = _as_float_array(spec, field)
-    return arr
+    if isinstance(spec, (list, tuple, np.ndarray)):
+        return numbers(spec, field, "a number, a flat array of numbers or a distribution table")
+    return number(spec, field, "a number, a flat array of numbers or a distribution table")
 
 
 def draw(spec: Any, size: int, rng: np.random.Generator | None, field: str, dtype=np.float64) -> np.ndarray:
@@ -66,13 +69,19 @@ def draw(spec: Any, size: int, rng: np.random.Generator | None, field: str, dtyp
     if isinstance(spec, dict):
         if rng is None:
             raise ConfigError(field, "a distribution needs a random stream")
-        return _draw_distribution(spec, size, rng, field).astype(dtype, copy=False)
-    if np.ndim(spec) == 0:
-        return np.full(size, float(spec), dtype=dtype)
-    arr = np.asarray(spec, dtype=np.float64)
-    if arr.shape != (size,):
-        raise ConfigError(field, f"expected {size} values, got an array of shape {arr.shape}")
-    return arr.astype(dtype)
+        values = _draw_distribution(spec, size, rng, field)
+    elif np.ndim(spec) == 0:
+        values = np.full(size, float(spec))
+    else:
+        values = np.asarray(spec, dtype=np.float64)
+        if values.shape != (size,):
+            raise ConfigError(field, f"expected {size} values, got an array of shape {values.shape}")
+    if values.size:
+        largest = float(np.finfo(dtype).max) if np.issubdtype(np.dtype(dtype), np.floating) else math.inf
+        if not np.all(np.isfinite(values)) or np.abs(values).max() > largest:
+            raise ConfigError(field, f"drew values up to {np.abs(values).max():g}; allowed: finite numbers of "
+                                     f"magnitude <= {largest:g}")
+    return values.astype(dtype, copy=False)
 
 
 def _draw_distribution(spec: dict, size: int, rng: np.random.Generator, field: str) -> np.ndarray:
@@ -87,7 +96,11 @@ def _draw_distribution(spec: dict, size: int, rng: np.random.Generator, field: s
             return rng.uniform(spec["low"], spec["high"], k)
         return rng.lognormal(spec["mu"], spec["sigma"], k)
 
-    values = sample(size)
+    try:
+        values = sample(size)
+    except (OverflowError, ValueError):
+        raise ConfigError(field, f"cannot draw from this {kind} distribution (its parameters overflow); "
+                                 "allowed: parameters whose values fit a float") from None
     for _ in range(1000):
         bad = (values < lo) | (values > hi)
         n_bad = int(bad.sum())
@@ -99,26 +112,7 @@ def _draw_distribution(spec: dict, size: int, rng: np.random.Generator, field: s
 
 
 def _finite(value: Any, field: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(field, f"expected a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ConfigError(field, f"must be a finite number, got {v}")
-    return v
-
-
-def _as_float_array(values: Any, field: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ConfigError(field, "expected a number, a list of numbers or a distribution table") from None
-    if arr.ndim != 1:
-        raise ConfigError(field, f"expected a flat list of numbers, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ConfigError(f"{field}[{bad}]", f"must be a finite number, got {arr[bad]}")
-    return arr
+    return number(value, field)
 
 
 def to_plain(spec: Any) -> Any:

@@ -1,7 +1,7 @@
 """Neuron models, one module per family; `get_model` looks one up by name."""
 from __future__ import annotations
 
-from neurobox.errors import ConfigError
+from neurobox.checks import choice
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable
 from neurobox.neurons.adex import AEIF_COND_EXP, AEIF_PSC_EXP
 from neurobox.neurons.hodgkin_huxley import HH_PSC_ALPHA
@@ -22,9 +22,7 @@ def get_model(name: str, field_path: str = "model") -> NeuronModel:
     """The model called `name`, or a ConfigError listing the valid names."""
     if isinstance(name, NeuronModel):
         return name
-    if name not in MODELS:
-        raise ConfigError(field_path, f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
-    return MODELS[name]
+    return MODELS[choice(name, sorted(MODELS), field_path, "model", "valid models")]
 
 
 __all__ = ["MODELS", "NeuronModel", "Parameter", "StateVariable", "get_model"]

@@ -44,6 +44,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from neurobox.checks import number
+from neurobox.checks import given as _given
 from neurobox.errors import ConfigError
 
 
@@ -74,12 +76,7 @@ class Parameter:
 
     def check(self, value: float, field_path: str) -> float:
         """Return `value` as float, or raise ConfigError naming `field_path`."""
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(field_path, f"expected a number in {self.allowed()}, got {value!r}") from None
-        if not math.isfinite(v):
-            raise ConfigError(field_path, f"must be finite, allowed {self.allowed()}, got {v}")
+        v = number(value, field_path, f"a number in {self.allowed()}")
         below = v <= self.low if self.low_open else v < self.low
         above = v >= self.high if self.high_open else v > self.high
         if below or above:
@@ -150,9 +147,9 @@ class NeuronModel:
 
     def kernel(self, method: str | None, field_path: str = "method") -> Callable:
         """The compiled step kernel for integration `method` (None: the default)."""
-        method = method or self.default_method
-        if method not in self.methods:
-            raise ConfigError(field_path, f"model {self.name} has no integration method {method!r}; "
+        method = self.default_method if method is None else method
+        if not isinstance(method, str) or method not in self.methods:
+            raise ConfigError(field_path, f"model {self.name} has no integration method {_given(method)}; "
                                           f"valid: {', '.join(self.methods)}")
         return self.methods[method]
 
@@ -183,9 +180,9 @@ class NeuronModel:
         """
         params = self.defaults()
         if preset is not None:
-            if preset not in self.presets:
+            if not isinstance(preset, str) or preset not in self.presets:
                 raise ConfigError(f"{field_path}.preset",
-                                  f"unknown preset {preset!r} for model {self.name}; "
+                                  f"unknown preset {_given(preset)} for model {self.name}; "
                                   f"valid presets: {', '.join(sorted(self.presets)) or 'none'}")
             params.update(self.presets[preset])
         table = {p.name: p for p in self.parameters}
@@ -204,18 +201,35 @@ class NeuronModel:
             self.validate(params, field_path)
         return params
 
+    def constants_at(self, params: Mapping[str, object], dt: float, n: int, field_path: str) -> np.ndarray:
+        """`constants(params, dt, n)` as a contiguous float64 array, or a ConfigError naming the parameter
+        (under `field_path`) that makes a constant overflow or not a finite number at this dt."""
+        consts = _finite_constants(lambda p: self.constants(p, dt, n), params)
+        if consts is not None:
+            return consts
+        defaults = self.defaults()
+        for key in params:  # blame the first parameter whose default would make every constant finite
+            if key in defaults and params[key] != defaults[key]:
+                if _finite_constants(lambda p: self.constants(p, dt, n), {**params, key: defaults[key]}) is not None:
+                    raise ConfigError(f"{field_path}.{key}", f"{_given(params[key])} makes the model's constants "
+                                                             f"overflow or not finite at dt = {dt:g} ms; allowed: "
+                                                             f"a value giving finite constants (default "
+                                                             f"{defaults[key]:g})")
+        raise ConfigError(field_path, f"these parameters make the model's constants overflow or not finite at "
+                                      f"dt = {dt:g} ms; allowed: values giving finite constants")
+
     def state_index(self, name: str, field_path: str = "variable") -> int:
         """Row of state variable `name` in the state array."""
         names = self.state_names
-        if name not in names:
-            raise ConfigError(field_path, f"model {self.name} has no state variable {name!r}; "
+        if not isinstance(name, str) or name not in names:
+            raise ConfigError(field_path, f"model {self.name} has no state variable {_given(name)}; "
                                           f"valid: {', '.join(names)}")
         return names.index(name)
 
     def receptor_index(self, name: str, field_path: str = "receptor") -> int:
-        if name not in self.receptors:
+        if not isinstance(name, str) or name not in self.receptors:
             valid = ", ".join(self.receptors) or "none (this model receives no synapses)"
-            raise ConfigError(field_path, f"model {self.name} has no receptor {name!r}; valid: {valid}")
+            raise ConfigError(field_path, f"model {self.name} has no receptor {_given(name)}; valid: {valid}")
         return self.receptors.index(name)
 
     def parameter_table(self) -> str:
@@ -223,6 +237,18 @@ class NeuronModel:
         rows = ["| name | default | unit | meaning |", "|---|---|---|---|"]
         rows += [f"| `{p.name}` | {p.default:g} | {p.unit} | {p.doc} |" for p in self.parameters]
         return "\n".join(rows)
+
+
+def _finite_constants(make: Callable, params: Mapping[str, object]) -> np.ndarray | None:
+    """make(params) as contiguous float64, or None when it overflows or is not finite."""
+    try:
+        with np.errstate(all="ignore"):
+            consts = np.ascontiguousarray(make(params), dtype=np.float64)
+    except ConfigError:
+        raise
+    except (ArithmeticError, ValueError):
+        return None
+    return consts if np.all(np.isfinite(consts)) else None
 
 
 def positive(name: str, default: float, unit: str, doc: str) -> Parameter:

@@ -16,6 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
+from neurobox.checks import given, numbers
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable
 from neurobox.random import next_double
@@ -57,24 +58,16 @@ def per_neuron_times(spike_times, n: int, field_path: str) -> list[np.ndarray]:
     """Normalise `spike_times` (one list for all, or one per neuron) to n sorted arrays."""
     if spike_times is None:
         return [np.zeros(0)] * n
+    if not isinstance(spike_times, (list, tuple, np.ndarray)):
+        raise ConfigError(field_path, f"expected an array of times (ms) or one array per neuron, "
+                                      f"got {given(spike_times)}")
     items = list(spike_times)
     if _is_nested(items):
         if len(items) != n:
             raise ConfigError(field_path, f"one list of times per neuron expected: {n} lists, got {len(items)}")
-        lists = items
-    else:
-        lists = [items] * n
-    out = []
-    for k, times in enumerate(lists):
-        try:
-            arr = np.asarray(times, dtype=float).ravel()
-        except (TypeError, ValueError):
-            raise ConfigError(f"{field_path}[{k}]", "spike times must be numbers (ms)") from None
-        if not np.all(np.isfinite(arr)):
-            raise ConfigError(f"{field_path}[{k}]", "spike times must be finite numbers (ms)")
-        out.append(np.sort(arr))
-    return out
-
+        return [np.sort(numbers(times, f"{field_path}[{k}]", "an array of finite times (ms)"))
+                for k, times in enumerate(items)]
+    return [np.sort(numbers(items, field_path, "an array of finite times (ms)"))] * n
 
 def spike_generator_constants(p, dt, n):
     """Pack per-neuron spike steps as float64: [indptr (n+1) | steps...]."""
@@ -90,10 +83,12 @@ def _validate_spike_generator(p, field_path):
     times = p.get("spike_times")
     if times is None:
         return
-    lists = list(times) if _is_nested(times) else [times]
-    for k, t in enumerate(per_neuron_times(lists, len(lists), f"{field_path}.spike_times")):
+    nested = isinstance(times, (list, tuple, np.ndarray)) and _is_nested(times)
+    lists = per_neuron_times(times, len(times) if nested else 1, f"{field_path}.spike_times")
+    for k, t in enumerate(lists):
         if t.size and t[0] <= 0.0:
-            raise ConfigError(f"{field_path}.spike_times[{k}]", f"spike times must be > 0 ms, got {t[0]:g}")
+            where = f"{field_path}.spike_times[{k}]" if nested else f"{field_path}.spike_times"
+            raise ConfigError(where, f"spike times must be > 0 ms, got {t[0]:g}")
 
 
 def _is_nested(items) -> bool:

@@ -48,6 +48,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from neurobox.checks import choice, flag, given
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import Parameter, any_value, non_negative, positive
 
@@ -124,6 +125,18 @@ class Plasticity:
             out["learning"] = False
         return out
 
+    def constants_at(self, dt: float, learning: bool, field: str) -> np.ndarray:
+        """`constants(dt, learning)`, or a ConfigError naming `field` when one overflows or is not finite."""
+        try:
+            with np.errstate(all="ignore"):
+                c = self.constants(dt, learning)
+        except (ArithmeticError, ValueError):
+            c = None
+        if c is None or not np.all(np.isfinite(c)):
+            raise ConfigError(field, f"these parameters make the rule's constants overflow or not finite at "
+                                     f"dt = {dt:g} ms: {given(self.params)}; allowed: values giving finite constants")
+        return c
+
     def constants(self, dt: float, learning: bool = True) -> np.ndarray:
         """The float64 constants the compiled rule reads (layout P_* above)."""
         p = self.params
@@ -160,20 +173,17 @@ def make_plasticity(spec: Any, field: str) -> Plasticity | None:
     if not isinstance(spec, Mapping):
         raise ConfigError(field, "expected a table such as { rule = \"stdp\", A_plus = 0.01, ... }")
     spec = dict(spec)
-    rule = spec.pop("rule", None)
-    if rule not in PARAMETERS:
-        raise ConfigError(f"{field}.rule", f"unknown learning rule {rule!r}; valid: {', '.join(PARAMETERS)}")
+    if "rule" not in spec:
+        raise ConfigError(f"{field}.rule", f"is required (a learning rule); valid: {', '.join(PARAMETERS)}")
+    rule = choice(spec.pop("rule"), PARAMETERS, f"{field}.rule", "learning rule")
     table = {p.name: p for p in PARAMETERS[rule]}
     options = STRING_OPTIONS[rule]
     mode = spec.pop("mode", "additive") if "mode" in options else "additive"
     pairing = spec.pop("pairing", "all_to_all") if "pairing" in options else "all_to_all"
     learning = spec.pop("learning", True)
-    if mode not in MODES:
-        raise ConfigError(f"{field}.mode", f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
-    if pairing not in PAIRINGS:
-        raise ConfigError(f"{field}.pairing", f"unknown pairing {pairing!r}; valid: {', '.join(PAIRINGS)}")
-    if not isinstance(learning, bool):
-        raise ConfigError(f"{field}.learning", "must be true or false")
+    mode = choice(mode, MODES, f"{field}.mode", "mode")
+    pairing = choice(pairing, PAIRINGS, f"{field}.pairing", "pairing")
+    learning = flag(learning, f"{field}.learning")
     params = {p.name: p.default for p in PARAMETERS[rule]}
     for key, value in spec.items():
         if key not in table:
