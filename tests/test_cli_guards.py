@@ -260,7 +260,7 @@ def test_a_network_of_2e12_synapses_is_refused_with_its_numbers(capsys, tmp_path
     big = tmp_path / "big.toml"
     big.write_text(BIG)
     line = refused(capsys, "run", str(big), within=5.0)
-    assert "memory: needs 64 TB, this machine has" in line
+    assert "projections.a_a.rule: needs 64 TB of memory, this machine has" in line
     assert "2e+12" in line and "smaller populations" in line
     net = load(big)
     est = estimate(net)
@@ -276,7 +276,7 @@ def test_the_memory_message_names_the_largest_part(tmp_path):
     net = loads(TINY + '[[recorders]]\npopulation = "a"\nvariables = ["V_m"]\n')
     est = check_memory(net, 10_000, available=10 ** 12)
     assert est.recording_bytes == 2 * 8 * 4 * 10_000 + 8 * 10_000
-    with pytest.raises(ConfigError, match=r"needs .* GB, this machine has .* available .*record fewer neurons"):
+    with pytest.raises(ConfigError, match=r"needs .* GB of memory, this machine has .* available .*record fewer neurons"):
         check_memory(net, 10 ** 9, available=10 ** 9)
 
 

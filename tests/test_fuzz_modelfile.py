@@ -541,7 +541,7 @@ REGRESSIONS = [
     # modules
     ("[modules.x]\nfile = 7.0\n" + BASE, "modules.x.file", "non-empty string"),
     ('[modules.x]\nfile = ""\n' + BASE, "modules.x.file", "non-empty string"),
-    ('[modules.x]\nfile = "subdir"\n' + BASE, "modules.x.file", "cannot read"),
+    ('[modules.x]\nfile = "subdir"\n' + BASE, "modules.x.file", "is a folder"),
     ('[modules.x]\nfile = "a\\u0000b"\n' + BASE, "modules.x.file", "not a usable path"),
     # malformed distributions, a negative standard deviation
     (BASE.replace("weight = 2.0", 'weight = { distribution = ["normal"], mean = 1.0, std = 1.0 }'),

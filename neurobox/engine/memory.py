@@ -43,6 +43,8 @@ class MemoryEstimate:
     neuron_bytes: int
     synapse_bytes: int
     recording_bytes: int
+    largest: dict[str, str] | None = None
+    """Per part (neurons, synapses, recordings): the field of the object that takes the most of it."""
 
     @property
     def total(self) -> int:
@@ -83,12 +85,19 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
     transient = 0
     drawn = 0
     n_synapses = 0
-    for proj in net.projections.values():
+    biggest: dict[str, tuple[int, str]] = {}
+
+    def note(part: str, nbytes: int, field: str) -> None:
+        if nbytes > biggest.get(part, (-1, ""))[0]:
+            biggest[part] = (nbytes, field)
+
+    for name, proj in net.projections.items():
         count = expected_synapses(proj)
         n_synapses += count
         if isinstance(proj, GapJunction):
             resident += 16 * count
             transient = max(transient, BUILD_BYTES * count)
+            note("synapses", 16 * count, f"projections.{name}.rule")
             continue
         per_synapse_delays = isinstance(proj.delay, dict) or np.ndim(proj.delay) > 0
         per = 8 + (1 if per_synapse_delays else 0)
@@ -97,6 +106,7 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
         resident += per * count
         transient = max(transient, (BUILD_BYTES_DELAYS if per_synapse_delays else BUILD_BYTES) * count)
         drawn += FIXED_DRAWN_BYTES * count
+        note("synapses", per * count, f"projections.{name}.rule")
         post = proj.post.name
         depth[post] = max(depth[post], _longest_delay_steps(proj.delay, net.dt) + 1)
     if depths is not None:
@@ -111,12 +121,16 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
             per += SPIKE_BUFFER_BYTES
         neuron_bytes += per * int(pop.n)
         n_neurons += int(pop.n)
+        note("neurons", per * int(pop.n), f"populations.{name}.n")
     recording_bytes = 0
-    for rec in net.recorders.values():
+    for name, rec in net.recorders.items():
         every = max(int(rec.every), 1)
         recorded = int(pop_size(rec))
-        recording_bytes += 2 * 8 * len(rec.variables) * recorded * (int(steps) // every) + 8 * (int(steps) // every)
-    return MemoryEstimate(n_neurons, n_synapses, neuron_bytes, synapse_bytes, recording_bytes)
+        part = 2 * 8 * len(rec.variables) * recorded * (int(steps) // every) + 8 * (int(steps) // every)
+        recording_bytes += part
+        note("recordings", part, f"recorders.{name}.neurons")
+    largest = {part: field for part, (_, field) in biggest.items()}
+    return MemoryEstimate(n_neurons, n_synapses, neuron_bytes, synapse_bytes, recording_bytes, largest)
 
 
 def pop_size(rec) -> int:
@@ -136,7 +150,7 @@ def check_memory(net, steps: int = 0, *, network: bool = True, available: int | 
     """
     est = estimate(net, steps, depths)
     if not network:
-        est = MemoryEstimate(est.neurons, est.synapses, 0, 0, est.recording_bytes)
+        est = MemoryEstimate(est.neurons, est.synapses, 0, 0, est.recording_bytes, est.largest)
     if available is None and est.total < SMALL and not memory_limit_given():
         return est  # fits any machine neurobox runs on: no need to read /proc/meminfo (run loops call this often)
     room = memory_limit() if available is None else available
@@ -155,5 +169,6 @@ def check_memory(net, steps: int = 0, *, network: bool = True, available: int | 
             "neurons": "use smaller populations (their n)",
             "recordings": "record fewer neurons or variables, sample less often (the recorder's every), "
                           "or run a shorter --duration"}[largest]
-    raise ConfigError("memory", f"needs {gigabytes(est.total)}, this machine has {gigabytes(room)} available "
-                                f"({', '.join(parts)}); {hint}")
+    field = (est.largest or {}).get(largest, "memory")
+    raise ConfigError(field, f"needs {gigabytes(est.total)} of memory, this machine has {gigabytes(room)} "
+                             f"available ({', '.join(parts)}); {hint}")

@@ -57,6 +57,8 @@ def load(path: str | os.PathLike) -> Network:
     path = Path(path)
     try:
         text = read_text_limited(path)  # refuses a folder, a device, a FIFO and a file over 64 MiB
+    except ConfigError:
+        raise
     except FileNotFoundError:
         raise ConfigError(str(path), "model file not found") from None
     except UnicodeDecodeError:
@@ -99,6 +101,8 @@ def from_dict(doc: dict[str, Any], base_dir: str | os.PathLike | None = None,
             raise ConfigError(f"{field}.file", f"{given(given_path)} includes itself (a cycle of modules)")
         try:
             text = read_text_limited(path, "module file")
+        except ConfigError as err:  # a folder, a device, a FIFO, too large: said under the module's field
+            raise ConfigError(f"{field}.file", f"{given(given_path)}: {err.message}") from None
         except FileNotFoundError:
             raise ConfigError(f"{field}.file", f"module file {given(str(path))} not found") from None
         except UnicodeDecodeError:

@@ -154,6 +154,6 @@ def check_duration(value: Any, dt: float, field: str) -> float:
     """A run length in ms: > 0 and at most MAX_STEPS steps of dt."""
     v = positive_number(value, field)
     if v / dt > MAX_STEPS:
-        raise ConfigError(field, f"must be at most {MAX_STEPS} steps ({MAX_STEPS * dt:g} ms at dt = {dt:g} ms), "
+        raise ConfigError(field, f"must be at most {MAX_STEPS:.0e} steps ({MAX_STEPS * dt:g} ms at dt = {dt:g} ms), "
                                  f"got {given(value)}")
     return v
