@@ -160,8 +160,8 @@ def test_a_killed_training_resumes_bit_identical_to_an_uninterrupted_one(tmp_pat
         f"kill seed {seed}, killed after checkpoints at {kills} images"
     resumed = digits.load(out)
     assert np.array_equal(resumed.weights, reference.weights) and np.array_equal(resumed.theta, reference.theta)
-    assert sorted(p.name for p in out.iterdir()) == ["digits_meta.json", "digits_model.toml", "test_raster.png",
-                                                     "weights.png"]      # the checkpoint went with the old set
+    assert sorted(p.name for p in out.iterdir()) == [".neurobox-output", "digits_meta.json", "digits_model.toml",
+                                                     "test_raster.png", "weights.png"]  # the checkpoint went with the old set
     assert _leftovers(tmp_path) == []
     print(f"killed after the checkpoints at {kills} images; resumed bit-identical")
 

@@ -78,12 +78,14 @@ def units_from_network(network) -> Board:
     dt = float(network.dt)
     sources: dict[str, tuple[str, int]] = {}
     neurons: dict[str, tuple[str, int]] = {}
+    n_units = sum(int(p.n) for p in network.populations.values() if p.model.name in UNIT_MODELS)
+    n_sources = sum(int(p.n) for p in network.populations.values() if p.model.name in SOURCE_MODELS)
+    if n_units + n_sources > MAX_ADDRESS + 1:   # counted before a name is made for each of a million neurons
+        raise ConfigError("populations", f"{n_units} units and {n_sources} stimulus neurons need "
+                                         f"{n_units + n_sources} bus addresses; a bus has {MAX_ADDRESS + 1}: at most "
+                                         f"{max(0, MAX_ADDRESS + 1 - n_sources)} units with these stimuli")
     for name, pop in network.populations.items():
         model = pop.model.name
-        total = len(sources) + len(neurons) + int(pop.n)
-        if total > MAX_ADDRESS + 1 and model in SOURCE_MODELS + UNIT_MODELS:  # before naming a million neurons
-            raise ConfigError("populations", f"{total} neurons need {total} bus addresses; a bus has "
-                                             f"{MAX_ADDRESS + 1}")
         if model in SOURCE_MODELS:
             for i in range(pop.n):
                 sources[_neuron_name(name, pop.n, i)] = (name, i)
@@ -106,10 +108,6 @@ def units_from_network(network) -> Board:
         raise ConfigError(f"stimuli.{first}", "physical units take no injected current; "
                                               "drive them with a spike source population")
     addresses = {name: k for k, name in enumerate(list(neurons) + list(sources))}
-    if len(addresses) > MAX_ADDRESS + 1:
-        raise ConfigError("populations", f"{len(neurons)} units and {len(sources)} stimulus neurons need "
-                                         f"{len(addresses)} bus addresses; a bus has {MAX_ADDRESS + 1}: at most "
-                                         f"{max(0, MAX_ADDRESS + 1 - len(sources))} units with these stimuli")
     inputs: dict[str, list[Input]] = {u: [] for u in neurons}
     rule_of: dict[str, dict[str, Any]] = {}
     drawn = {}
