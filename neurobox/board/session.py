@@ -34,6 +34,7 @@ from neurobox.board.colours import led_range, screen_colours
 from neurobox.board.inputs import InputFeed
 from neurobox.board.layout import board_layout
 from neurobox.board.views import EngineView, TwinView
+from neurobox.viz.style import population_colours
 
 POKE_MS = 5.0
 """Length of a poke's current pulse, ms."""
@@ -460,6 +461,8 @@ class LiveBoard:
                 "weights": [np.round(w, 4).tolist() for w in self.weights()],
                 "voltage_range": [list(led_range(p.params)) if p.model.voltage else None
                                   for p in self.net.populations.values()],
+                "colours": list(population_colours(self.net.populations, board=True, sources=[
+                    name for name, p in self.net.populations.items() if p.model.is_source]).values()),
                 "target": self.target, "transport": self.transport, "transports": list(TRANSPORTS),
                 "twin": {"ok": self.twin_problem is None, "why": self.twin_problem},
                 "plastic": self.plastic, "rewardable": self.rewardable, "inputs": self.feed.sources,

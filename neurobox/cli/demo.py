@@ -37,8 +37,8 @@ def demo(args) -> int:
 
     net = load(path("coba"))
     results = simulate(net, args.duration, progress=False if (args.quiet or args.json) else None)
-    raster_png = raster(results, out / "raster.png", t_range_ms=(0.0, min(results.bio_ms, 500.0)),
-                        title="COBA: 3200 excitatory + 800 inhibitory LIF neurons")
+    raster_png = raster(results, out / "raster.png",
+                        title="COBA (Brette et al. 2007): 3200 excitatory + 800 inhibitory LIF neurons")
     exc = net.populations["exc"].params
     traces_png = traces(results, out / "traces.png", max_traces=3, threshold=exc["V_th"], reset=exc["V_reset"],
                         title="membrane potential of three excitatory neurons")

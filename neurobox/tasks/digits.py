@@ -357,21 +357,27 @@ def _present_batch(sim, config: DigitsConfig, images: np.ndarray, rngs: list[np.
 
 
 def _present_all(sim, config: DigitsConfig, images: np.ndarray, seed: int, phase: str, indices: np.ndarray,
-                 epoch: int = 0) -> np.ndarray:
+                 epoch: int = 0, onsets: list | None = None) -> np.ndarray:
     """Show images (in batches); those that drew no exc spike are shown again with a stronger input.
 
-    indices: each image's index in its split (names its seeded input stream).
+    indices: each image's index in its split (names its seeded input stream); onsets: if a list, gets
+    (index, onset ms) of every presentation, repeats included.
     """
     training = phase == "train"
     base = config.eval_rate_hz if (not training and config.eval_rate_hz > 0) else config.max_rate_hz
     boost = config.boost_hz if training else config.eval_boost_hz
     repeats = config.max_repeats if training else config.eval_max_repeats
+    slot = config.present_ms + config.rest_ms
+    if onsets is not None:
+        onsets.extend((int(k), sim.time + b * slot) for b, k in enumerate(indices))
     counts = _present_batch(sim, config, images, [_image_rng(seed, phase, int(k), epoch, 0) for k in indices],
                             base)
     for rep in range(1, repeats + 1):
         silent = np.flatnonzero(counts.sum(axis=1) == 0)
         if silent.size == 0:
             break
+        if onsets is not None:
+            onsets.extend((int(indices[k]), sim.time + b * slot) for b, k in enumerate(silent))
         counts[silent] = _present_batch(sim, config, images[silent],
                                         [_image_rng(seed, phase, int(indices[s]), epoch, rep) for s in silent],
                                         base + rep * boost)
@@ -545,6 +551,8 @@ class Evaluation:
     test_results: Any = None         # Results of the test phase (spikes of input and exc)
     test_start_ms: float = 0.0       # biological time at which the test phase began
     seconds: float = 0.0
+    test_onsets_ms: np.ndarray | None = None    # onset (biological ms) of every test presentation, repeats included
+    test_onset_images: np.ndarray | None = None  # the test image shown at each of those onsets
 
 
 def assign_labels(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -641,8 +649,9 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
         raise ConfigError("target", f"test faults run on the engine or the twin, not on {target!r}")
     test_start = sim.time
     test_counts = np.zeros((len(x_te), config.n_exc), dtype=np.int64)
+    onsets: list[tuple[int, float]] = []
     for part in _batches(len(x_te), config.batch):
-        test_counts[part] = _present_all(sim, config, x_te[part], seed, "test", part)
+        test_counts[part] = _present_all(sim, config, x_te[part], seed, "test", part, onsets=onsets)
         if progress is not None:
             progress((len(x_tr) + part[-1] + 1) / total, "testing")
     predictions = predict(test_counts, neuron_labels)
@@ -651,7 +660,9 @@ def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] |
                       train_accuracy=float(np.mean(train_pred == y_tr)),
                       neuron_labels=neuron_labels, predictions=predictions, y_test=y_te,
                       test_counts=test_counts, test_results=sim.results(), test_start_ms=test_start,
-                      seconds=time.perf_counter() - start)
+                      seconds=time.perf_counter() - start,
+                      test_onsets_ms=np.array([t for _, t in onsets], dtype=np.float64),
+                      test_onset_images=np.array([k for k, _ in onsets], dtype=np.int64))
 
 
 def _dead_units(fraction: float, n_exc: int, seed: int) -> np.ndarray:
@@ -868,9 +879,8 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
     physical board would have trained: neurobox.hardware.speed, `fmax_mhz` as there) and the files written.
     """
     from neurobox.files import atomic_folder
-    from neurobox.viz.plots import raster
+    from neurobox.viz.task_plots import digits_test_raster, weight_images
     from neurobox.viz.task_plots import fault_sweep as fault_plot
-    from neurobox.viz.task_plots import weight_images
 
     out = Path(out)
     bar.phase("train")
@@ -889,12 +899,12 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
     names = [MODEL_FILE, META_FILE, "weights.png", "test_raster.png"] + (["faults.png"] if faults else [])
     with atomic_folder(out, replaces=RESULT_FILES) as tmp:
         write_model(trained, tmp)
+        unit = "pA" if isinstance(config, UnitDigitsConfig) else "nS"
         weight_images(trained.weights, tmp / "weights.png", labels=evaluation.neuron_labels,
-                      title=f"learned weights of {config.n_exc} neurons (class assigned above)")
-        res = evaluation.test_results
-        t0 = evaluation.test_start_ms
-        raster(res, tmp / "test_raster.png", t_range_ms=(t0, min(res.bio_ms, t0 + 3000.0)),
-               title="test phase (first 3 s)")
+                      title=f"digits: learned input weights ({unit}) of the {config.n_exc} learning neurons, "
+                            f"seed {seed}")
+        digits_test_raster(evaluation, tmp / "test_raster.png", present_ms=config.present_ms, window_ms=3000.0,
+                           title=f"digits, {config.n_exc} learners on {target}, test phase")
         if sweep is not None:
             where = "the twin's units" if target == "twin" else "the engine"
             fault_plot(sweep, tmp / "faults.png", title=f"faults on the trained digits network, "

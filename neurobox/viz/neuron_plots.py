@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from neurobox.viz.figure import save_figure as _save  # noqa: E402
+from neurobox.viz import style
+from neurobox.viz.figure import plt
+from neurobox.viz.figure import save_figure as _save
 
 if TYPE_CHECKING:  # types only: the probe runs in the tasks layer, above this one
     from neurobox.tasks.probe import FICurve, ProbeResult
@@ -66,7 +65,7 @@ def plot_probe(result: ProbeResult, path: str | os.PathLike, *, title: str | Non
     """
     names = [n for n in result.traces if n != result.voltage and not n.startswith(_SKIP)]
     rows = 1 + len(names)
-    fig, axes = plt.subplots(rows, 1, sharex=True, figsize=(7.0, 2.2 + 1.1 * (rows - 1)), dpi=90,
+    fig, axes = style.figure(rows, 1, sharex=True, height=2.4 + 1.1 * (rows - 1),
                              gridspec_kw={"height_ratios": [2.5] + [1] * (rows - 1)}, squeeze=False)
     axes = axes[:, 0]
     t = result.times
@@ -74,23 +73,33 @@ def plot_probe(result: ProbeResult, path: str | os.PathLike, *, title: str | Non
     v = v if v.ndim == 2 else v[:, None]
     currents = np.atleast_1d(result.current_pA)
     spikes = result.spike_times_ms if isinstance(result.spike_times_ms, list) else [result.spike_times_ms]
+    colours = style.MARK["cycle"] if v.shape[1] > 1 else [style.ROLE_COLOURS["excitatory"]]
     for k in range(v.shape[1]):
-        line, = axes[0].plot(t, v[:, k], linewidth=0.8, label=f"{currents[k]:g} pA")
+        colour = colours[k % len(colours)]
+        axes[0].plot(t, v[:, k], linewidth=0.8, color=colour, label=f"{currents[k]:g} pA")
         s = spikes[k]
         if len(s):
             top = np.nanmax(v[:, k])
-            axes[0].plot(s, np.full(len(s), top + 2.0), "|", color=line.get_color(), markersize=5)
+            axes[0].plot(s, np.full(len(s), top + 2.0), "|", color=colour, markersize=5)
+    unit = result.units.get(result.voltage, "mV")
     th = _threshold(result)
     if th is not None:
-        axes[0].axhline(th, color="0.5", linestyle="--", linewidth=0.7)
-    axes[0].set_ylabel(f"{result.voltage} ({result.units.get(result.voltage, 'mV')})")
+        axes[0].axhline(th, color=style.MARK["threshold"], linestyle="--", linewidth=0.7)
+        right = axes[0].secondary_yaxis("right")
+        right.set_yticks([th], [f"{'V_peak' if _spike_peak(result) == th else 'V_th'} {th:g} {unit}"])
+        right.tick_params(length=0, colors=style.MARK["threshold"])
+        right.spines["right"].set_visible(False)
+    axes[0].set_ylabel(f"{result.voltage} ({unit})")
     if v.shape[1] > 1:
-        axes[0].legend(fontsize=7, loc="upper right")
+        axes[0].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="step current")
     n_spk = sum(len(s) for s in spikes)
-    axes[0].set_title(title or f"{result.model}: {n_spk} spikes in {result.duration_ms:g} ms")
+    step = f"{currents[0]:g} pA step" if currents.size == 1 else f"steps of {currents.size} currents"
+    step += f" from {result.onset_ms:g} ms" if result.onset_ms else ""
+    axes[0].set_title(title or f"{result.model}: {n_spk} spikes in {result.duration_ms:g} ms ({step})", loc="left")
     for ax, name in zip(axes[1:], names):
-        ax.plot(t, result.traces[name], linewidth=0.8)
-        ax.set_ylabel(f"{name} ({result.units.get(name, '')})", fontsize=8)
+        ax.plot(t, result.traces[name], linewidth=0.8, color=style.ROLE_COLOURS["other"])
+        u = result.units.get(name, "")
+        ax.set_ylabel(f"{name} ({u})" if u else name)
     axes[-1].set_xlabel("time (ms)")
     axes[-1].set_xlim(t[0], t[-1])
     return _save(fig, path)
@@ -98,41 +107,52 @@ def plot_probe(result: ProbeResult, path: str | os.PathLike, *, title: str | Non
 
 def plot_fi(curve: FICurve, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Mean rate and steady-state rate (Hz) against the step current (pA)."""
-    fig, ax = plt.subplots(figsize=(5.0, 3.4), dpi=90)
-    ax.plot(curve.currents_pA, curve.rate_hz, "o-", markersize=3, linewidth=1.0, label="mean rate over the step")
+    fig, ax = style.figure(width="half", height=3.4)
+    ax.plot(curve.currents_pA, curve.rate_hz, "o-", markersize=3, linewidth=1.0,
+            color=style.ROLE_COLOURS["excitatory"], label="mean rate over the step")
     steady = np.where(np.isfinite(curve.steady_rate_hz), curve.steady_rate_hz, np.nan)
-    ax.plot(curve.currents_pA, steady, "s--", markersize=3, linewidth=0.8, label="steady rate (1/ISI, 2nd half)")
-    ax.set_xlabel("current (pA)")
+    ax.plot(curve.currents_pA, steady, "s--", markersize=3, linewidth=0.8, color=style.ROLE_COLOURS["output"],
+            label="steady rate (1/ISI, 2nd half)")
+    ax.set_xlabel("step current (pA)")
     ax.set_ylabel("rate (Hz)")
-    ax.legend(fontsize=7)
-    ax.set_title(title or f"{curve.model}: f-I curve ({curve.duration_ms:g} ms steps)")
+    ax.legend()
+    ax.set_title(title or f"{curve.model}: f-I curve ({curve.duration_ms:g} ms steps)", loc="left")
     return _save(fig, path)
 
 
 def plot_gallery_family(family: str, runs: list, path: str | os.PathLike, *, summary: str = "") -> Path:
-    """One figure for a model family: every case's V trace, the classifier's pattern, the paper's.
+    """One figure for a model family: every case's V trace, the classifier's pattern and the one its source
+    describes.
 
     runs: (case, ProbeResult, the classifier's Pattern) per case (neurobox.tasks.probe.gallery runs them).
+    Each panel: the preset and step current, the pattern found (red where it differs from the expected one),
+    and below that the source and the pattern it describes.
     """
     cols = 2 if len(runs) > 1 else 1
     rows = math.ceil(len(runs) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 1.75 * rows + 0.5), dpi=80, squeeze=False)
+    fig, axes = style.figure(rows, cols, width="full" if cols == 2 else "half", height=1.9 * rows + 0.6,
+                             squeeze=False, sharey=True)
     for ax in axes.ravel()[len(runs):]:
         ax.axis("off")
+    models = []
     for ax, (case, res, got) in zip(axes.ravel(), runs):
-        colour = "#2471a3" if got.name == case.expected else "#c0392b"
+        same = got.name == case.expected
+        colour = style.ROLE_COLOURS["excitatory"] if same else style.MARK["wrong"]
         ax.plot(res.times, padded_voltage(res), linewidth=0.6, color=colour)
         if case.onset_ms > 0:
-            ax.axvline(case.onset_ms, color="0.6", linewidth=0.6, linestyle=":")
-        mark = "" if got.name == case.expected else "  (differs)"
-        ax.set_title(f"{case.label}: {got.detail}{mark}", fontsize=8, loc="left", pad=10)
-        ax.text(0.0, 1.01, f"{case.source}; the paper: {case.expected}", transform=ax.transAxes, fontsize=5.5,
-                ha="left", va="bottom", color="0.35")
-        ax.tick_params(labelsize=6)
+            ax.axvline(case.onset_ms, color=style.MARK["reference"], linewidth=0.6, linestyle=":")
+        chars = int(fig.get_figwidth() / cols * 72 / (style.FONT["small"] * 0.56))
+        head = f"{case.label}: found {got.detail}, expected {case.expected}"
+        ax.set_title("\n".join(textwrap.wrap(head, chars) + textwrap.wrap(f"source: {case.source}", chars)[:2]),
+                     fontsize=style.FONT["small"], loc="left", color="0.15" if same else style.MARK["wrong"])
         ax.set_xlim(0, case.duration_ms)
+        if case.model not in models:
+            models.append(case.model)
     for ax in axes[-1]:
-        ax.set_xlabel("time (ms)", fontsize=7)
+        ax.set_xlabel("time (ms)")
     for ax in axes[:, 0]:
-        ax.set_ylabel("V (mV)", fontsize=7)
-    fig.suptitle(f"{family}: {summary}", fontsize=9)
+        ax.set_ylabel("V (mV)")
+    what = f"{family}: {summary}".rstrip(": ") if len(models) == 1 else f"{family}: {', '.join(models)}"
+    fig.suptitle(f"{what}\nstep current from the dotted line; blue: the pattern found is the one the source "
+                 f"describes, red: it differs", x=0.01, ha="left", fontsize=style.FONT["base"])
     return _save(fig, path)

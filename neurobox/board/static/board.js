@@ -22,6 +22,7 @@ const RASTER_MS = 2000;      // biological time shown by the raster, ms
 const TRACE_MS = 1000;       // biological time shown by the membrane trace, ms
 const RASTER_ROWS = 200;     // neurons shown in the raster at most
 const MAX_CLICKS = 6;        // sound: clicks per frame at most
+// the fallback when a hello has no colours (neurobox.viz.style.BOARD_COLOURS is the source)
 const PALETTE = ["#f5b942", "#4fc3f7", "#ef6f6c", "#9ccc65", "#ba68c8", "#ffd54f", "#4db6ac", "#f06292"];
 const WIRE_COLOURS = {exc: "255,176,70", inh: "100,160,255", gap: "120,230,150"};
 const VIOLET = "rgb(170,0,255)";
@@ -637,6 +638,12 @@ class NeuroBoard {
     if (this.cv.trace) this._trace();
   }
 
+  // a population's colour: the one neurobox.viz.style gives its role (hello.colours), else the palette's
+  popColour(k) {
+    const c = this.hello && this.hello.colours;
+    return (c && c[k]) || PALETTE[k % PALETTE.length];
+  }
+
   // -- raster: a scrolling image, new spikes drawn as frames arrive -------------
   _rasterClear() {
     const r = this.cv.raster;
@@ -661,7 +668,7 @@ class NeuroBoard {
     const rowH = H / Math.max(1, this.rasterTotal), dot = Math.max(1.5, Math.min(4, rowH));
     for (const s of f.spikes) {
       const rr = this.rasterRows[s.p];
-      ctx.fillStyle = PALETTE[s.p % PALETTE.length];
+      ctx.fillStyle = this.popColour(s.p);
       for (let k = 0; k < s.i.length; k++) {
         if (s.i[k] >= rr.count) continue;
         const x = W - (this._rasterT - s.t[k]) * pxPerMs, y = (rr.first + s.i[k] + 0.5) * rowH;
@@ -680,7 +687,7 @@ class NeuroBoard {
     if (this._rasterImg) ctx.drawImage(this._rasterImg, 0, 0);
     ctx.fillStyle = "#8890a0"; ctx.font = `${11 * this.dpr}px sans-serif`; ctx.textAlign = "left";
     this.pops.forEach((p, k) => {
-      ctx.fillStyle = PALETTE[k % PALETTE.length];
+      ctx.fillStyle = this.popColour(k);
       const rr = this.rasterRows[k], part = rr.count < p.n ? ` (${rr.count} of ${p.n})` : "";
       ctx.fillText(p.name + part, 4 * this.dpr, Math.min(r.height - 2, (rr.first + rr.count / 2) * rowH + 4 * this.dpr));
     });
