@@ -1,10 +1,10 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test` (and `make figures`: the gallery in docs/figures.md).
 # Each creates the virtual environment .venv on first use and installs neurobox into it.
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench
+.PHONY: demo test bench figures
 
 demo: $(STAMP)
 	$(VENV)/bin/neurobox demo
@@ -15,6 +15,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	bash benchmarks/setup_peers.sh
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
+
+figures: $(STAMP)
+	$(VENV)/bin/python docs/make_figures.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
