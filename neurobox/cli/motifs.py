@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 MAX_TRIALS = 1000
 
@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--trials", type=int, default=20, help="noisy trials of the winnerless ring (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every number")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -32,9 +33,13 @@ def run(args) -> int:
     from neurobox.tasks import motifs
 
     start = time.perf_counter()
-    measured = motifs.measure_all(n_trials=args.trials, seed=args.seed)
-    res = motifs.summary(measured)
-    res["figures"] = {k: str(v) for k, v in motifs.figures(measured, args.out, seed=args.seed).items()}
+    from neurobox.engine.progress import for_cli
+
+    with for_cli(args) as bar:
+        measured = motifs.measure_all(n_trials=args.trials, seed=args.seed, progress=bar)
+        res = motifs.summary(measured)
+        bar.phase("figures")
+        res["figures"] = {k: str(v) for k, v in motifs.figures(measured, args.out, seed=args.seed).items()}
     res["wall_s"] = round(time.perf_counter() - start, 2)
     if args.json:
         print(json.dumps(res))
