@@ -44,6 +44,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(res))
         return 0
+    from neurobox.text import plural
+
     out = sys.stdout
     rev = res["reverberation"]
     print("reverberation (two excitatory Izhikevich RS neurons in a loop, one kick):", file=out)
@@ -60,7 +62,7 @@ def run(args) -> int:
               f"{spb:.1f} spikes/burst, {'alternating bursts' if alt else 'no burst alternation'}", file=out)
     for name, st in res["winnerless"].items():
         print(f"winnerless ring, {name} inhibition: order {st['reference']} repeated in "
-              f"{st['reproducibility'] * 100:.0f} % of {st['n_trials']} noisy trials; "
+              f"{st['reproducibility'] * 100:.0f} % of {plural(st['n_trials'], 'noisy trial')}; "
               f"{st['with_sequence'] * 100:.0f} % show any sequence of 9 activations; "
               f"mean switches {st['mean_switches']:.1f}", file=out)
     for name, path in res.get("figures", {}).items():

@@ -86,6 +86,7 @@ def _check(args) -> None:
 def run_probe(args) -> int:
     from neurobox.neurons.patterns import classify
     from neurobox.tasks.probe import probe
+    from neurobox.text import plural
 
     _check(args)
 
@@ -102,7 +103,7 @@ def run_probe(args) -> int:
     if args.plot:
         from neurobox.viz.neuron_plots import plot_probe
         plot_probe(res, args.plot, title=f"{res.model}{f' ({args.preset})' if args.preset else ''}, "
-                                         f"{args.current:g} pA: {pattern.detail}, {len(s)} spikes")
+                                         f"{args.current:g} pA: {pattern.detail}, {plural(len(s), 'spike')}")
     if args.json:
         out = res.to_dict(with_traces=args.traces)
         out.update({"preset": args.preset, "rate_hz": _clean(rate), "pattern": pattern.name,
@@ -113,7 +114,8 @@ def run_probe(args) -> int:
     print(f"{name}, {args.current:g} pA from {res.onset_ms:g} ms, {res.duration_ms:g} ms at dt = {res.dt:g} ms "
           f"({res.method})")
     if len(s):
-        print(f"{len(s)} spikes, first at {s[0]:g} ms, {rate:.2f} Hz over the step; pattern: {pattern.detail}")
+        print(f"{plural(len(s), 'spike')}, first at {s[0]:g} ms, {rate:.2f} Hz over the step; "
+              f"pattern: {pattern.detail}")
         shown = ", ".join(f"{x:g}" for x in s[:20]) + (", ..." if len(s) > 20 else "")
         print(f"spike times (ms): {shown}")
     else:

@@ -77,7 +77,9 @@ def run(args) -> int:
 
 
 def _print(s: dict, out) -> None:
-    what = s["task"] + (f" ({s['horizon']} steps ahead)" if "horizon" in s else "")
+    from neurobox.text import plural
+
+    what = s["task"] + (f" ({plural(s['horizon'], 'step')} ahead)" if "horizon" in s else "")
     print(f"{what}: spiking reservoir of {s['neurons']} neurons ({s['rate_hz']:g} Hz), {s['wall_s']:g} s", file=out)
     if s["task"] == "patterns":
         print(f"  accuracy        spiking {s['accuracy']:.3f}   ESN {_f(s['esn_accuracy'])}   "

@@ -96,8 +96,8 @@ def run(args) -> int:
         from neurobox.hardware.board import steps_for
         from neurobox.hardware.speed import board_speed
 
-        bar.phase("speed", "the boards' cycles (simavr)" + (" and the cells' Fmax (yosys, nextpnr)"
-                                                            if args.fpga_synth else ""))
+        bar.phase("speed", ("the boards' cycles (simavr)" if cycles == "auto" else "the boards' time")
+                  + (" and the cells' Fmax (yosys, nextpnr)" if args.fpga_synth else ""))
         speed = board_speed(board, steps_for(board, result.duration_ms),
                             mode="wired" if args.transport == "wire" else "bus",
                             avr_cycles="measure" if cycles == "auto" else None if cycles == "none" else cycles,
