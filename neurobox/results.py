@@ -95,6 +95,8 @@ class Results:
     @staticmethod
     def summary_text(summary: dict) -> str:
         """`summary()` (plus the caller's wall_s) as the lines `neurobox run` prints."""
+        from neurobox.text import plural
+
         if "simulate_s" in summary:
             timing = (f" in {summary['simulate_s']:.3f} s (setup {summary.get('setup_s', 0.0):.3f} s, "
                       f"whole run {summary['wall_s']:.3f} s)")
@@ -103,8 +105,8 @@ class Results:
         lines = [f"{summary['bio_ms']:g} ms simulated{timing}, seed {summary['seed']}"]
         width = max([12] + [len(name) for name in summary["populations"]])
         for name, pop in summary["populations"].items():
-            lines.append(f"  {name:<{width}} {pop['n']:>8} neurons {pop['spikes']:>10} spikes "
-                         f"{pop['rate_hz']:>9.2f} Hz")
+            lines.append(f"  {name:<{width}} {plural(pop['n'], 'neuron ', 'neurons', 8)} "
+                         f"{plural(pop['spikes'], 'spike ', 'spikes', 10)} {pop['rate_hz']:>9.2f} Hz")
         return "\n".join(lines)
 
     # -- files ----------------------------------------------------------------

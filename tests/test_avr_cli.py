@@ -78,7 +78,7 @@ def test_verify_json(capsys):
 def test_verify_failure_exits_non_zero_and_names_the_difference(monkeypatch, capsys):
     import neurobox.hardware.avr.network as net
 
-    def fake(board, steps, mode, reward=None):
+    def fake(board, steps, mode, reward=None, progress=None):
         return ({"units": 4, "steps": steps, "bit_exact": False, "led_ok": True, "output_ok": True,
                  "units_bit_exact": False, "board_bit_exact": True, "cycles_per_update": 1000,
                  "first_mismatch": {"unit": "relay", "step": 17, "variable": "v", "firmware": 5, "reference": 6}}, {})

@@ -116,7 +116,7 @@ def test_build_text_prints_every_cell_of_the_report(built, model, tmp_path, caps
     from neurobox.hardware.fpga import build
 
     report = {**built[0], "device": "up5k", "package": "sg48"}
-    monkeypatch.setattr(build, "build_board", lambda board, device, out, check=False: report)
+    monkeypatch.setattr(build, "build_board", lambda board, device, out, check=False, progress=None: report)
     assert fpga(["build", str(model), "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "iCE40 UP5K (sg48)" in text and f"written to {tmp_path}" in text

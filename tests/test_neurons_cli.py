@@ -85,7 +85,9 @@ def test_errors_are_one_line(capsys, argv, message):
 
 def test_gallery_writes_a_small_png_per_family(capsys, tmp_path):
     assert cli("gallery", "--out", tmp_path) == 0
-    paths = capsys.readouterr().out.split()
+    out = capsys.readouterr().out.splitlines()
+    paths = [line.removeprefix("wrote ") for line in out if line.startswith("wrote ")]
+    assert "fire as their source describes" in out[-len(paths) - 1]      # the table of classes comes first
     assert sorted(p.rsplit("/", 1)[-1] for p in paths) == sorted(f"{f}.png" for f in gallery_cases())
     for p in paths:
         data = open(p, "rb").read()

@@ -37,6 +37,12 @@ def add_force(parser: argparse.ArgumentParser) -> None:
                              "did not write")
 
 
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """The --quiet flag of a command that shows progress (neurobox.engine.progress: on a terminal only, never
+    in CI)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurobox",

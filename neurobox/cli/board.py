@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 
 def register(sub) -> None:
@@ -30,6 +30,7 @@ def register(sub) -> None:
                                   "recurrent, gap, digits, xor")
     r.add_argument("--out", required=True, help="the .html file to write")
     r.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
+    add_quiet(r)
     add_force(r)
     r.set_defaults(func=render)
 
@@ -102,6 +103,10 @@ def render(args) -> int:
         check_duration(demo.net.duration, "network.duration", dt=demo.net.dt)
     elif args.duration is not None:
         check_duration(args.duration, "--duration", dt=demo.net.dt)
-    out = write_replay(demo.net, args.out, args.duration, title=title, task=demo.task)
+    from neurobox.engine.progress import for_cli
+
+    with for_cli(args) as bar:
+        bar.phase("record", "the run and its replay page")
+        out = write_replay(demo.net, args.out, args.duration, title=title, task=demo.task)
     print(f"wrote replay to {out}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 
 def register(sub) -> None:
@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, default=1000.0, help="COBA's biological time, ms (default 1000)")
     p.add_argument("--quick", action="store_true", help="train a smaller digits network (a few seconds)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=demo)
 
@@ -29,14 +29,15 @@ def demo(args) -> int:
     check_duration(args.duration)
     out = output_folder(args.out, "--out", "demo", force=args.force)
     from neurobox.engine import run as simulate
-    from neurobox.engine.progress import Progress
+    from neurobox.engine.progress import for_cli, quiet_flag
     from neurobox.examples import path
     from neurobox.network.modelfile import load
     from neurobox.tasks import digits
+    from neurobox.text import plural
     from neurobox.viz.plots import raster, traces
 
     net = load(path("coba"))
-    results = simulate(net, args.duration, progress=False if (args.quiet or args.json) else None)
+    results = simulate(net, args.duration, progress=quiet_flag(args))
     raster_png = raster(results, out / "raster.png",
                         title="COBA (Brette et al. 2007): 3200 excitatory + 800 inhibitory LIF neurons")
     exc = net.populations["exc"].params
@@ -49,14 +50,13 @@ def demo(args) -> int:
         print(f"wrote {raster_png} and {traces_png}")
         print("\ntraining the digits network (unsupervised STDP, winner-take-all, scikit-learn's 8x8 digits)...")
     config = digits.QUICK if args.quick else digits.DigitsConfig()
-    learned, files = digits.train_and_report(config, 0, out / "digits",
-                                             Progress(False if (args.quiet or args.json) else None))
+    learned, files = digits.train_and_report(config, 0, out / "digits", for_cli(args))
     if args.json:
         print(json.dumps({"coba": coba, "digits": learned, "wall_s": round(time.perf_counter() - start, 3),
                           "pictures": [str(raster_png), str(traces_png)] + [str(f) for f in files[2:]]}))
         return 0
     print(f"digits: test accuracy {100 * learned['test_accuracy']:.1f} % on the held-out 30 % "
-          f"({config.n_exc} learning neurons, trained in {learned['train_seconds']:.1f} s)")
+          f"({plural(config.n_exc, 'learning neuron')}, trained in {learned['train_seconds']:.1f} s)")
     for f in files:
         print(f"wrote {f}")
     print("watch a network live and poke it: neurobox board --demo recurrent")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from neurobox.cli import add_quiet
+
 
 def register(sub) -> None:
     p = sub.add_parser("drift", help="compare the fixed-point engine with the float model",
@@ -11,6 +13,7 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, help="biological time, ms (default: the file's)")
     p.add_argument("--tolerance", type=int, default=1, help="steps within which a spike counts as kept (default 1)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_quiet(p)
     p.set_defaults(func=drift)
 
 
@@ -26,15 +29,20 @@ def drift(args) -> int:
     net = load(resolve(args.model))
     duration = check_duration(args.duration or net.duration, "--duration" if args.duration else "network.duration",
                               dt=net.dt)
-    report = precision_drift(net, duration, args.tolerance)
+    from neurobox.engine.progress import for_cli
+    from neurobox.text import plural
+
+    with for_cli(args) as bar:
+        report = precision_drift(net, duration, args.tolerance, progress=bar)
     if args.json:
         print(json.dumps(report))
         return 0
     print(f"float vs fixed over {report['duration_ms']:g} ms (a spike is kept when the same neuron fires "
-          f"within {report['tolerance_steps']} step(s))")
+          f"within {plural(report['tolerance_steps'], 'step')})")
     for name, pop in report["populations"].items():
         first = pop["first_difference_ms"]
-        print(f"  {name:<10} float {pop['float_spikes']:>7} fixed {pop['fixed_spikes']:>7} spikes, "
+        print(f"  {name:<10} float {pop['float_spikes']:>7} fixed "
+              f"{plural(pop['fixed_spikes'], 'spike ', 'spikes', 7)}, "
               f"{100 * pop['matched_fraction']:5.1f} % kept, "
               + ("identical" if first is None else f"first difference at {first:g} ms"))
     return 0

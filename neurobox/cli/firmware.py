@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 TARGETS = ("atmega8",)
 MODES = ("wired", "bus")
@@ -31,6 +31,7 @@ def register(sub) -> None:
     b.add_argument("--reward", metavar="PULSES", help=REWARD_HELP + " (default for units that learn by reward: "
                                                                     "a pulse every other tick)")
     b.add_argument("--json", action="store_true", help="print the resource report as JSON")
+    add_quiet(b)
     add_force(b)
     b.set_defaults(func=build)
 
@@ -41,6 +42,7 @@ def register(sub) -> None:
     v.add_argument("--reward", metavar="PULSES", help=REWARD_HELP + " (default: none)")
     v.add_argument("--json", action="store_true",
                    help='print {"units", "steps", "bit_exact", "led_ok", "cycles_per_update", ...}')
+    add_quiet(v)
     v.set_defaults(func=verify)
 
 
@@ -94,20 +96,26 @@ def build(args) -> int:
     require(firmware, net)
     reward = _reward(args.reward, steps)
     claim_folder(out, "--out", "firmware build")
-    report = firmware.export(net, out, mode=args.mode, steps=steps, reward=reward)
+    from neurobox.engine.progress import for_cli
+    from neurobox.text import plural
+
+    with for_cli(args) as bar:
+        report = firmware.export(net, out, mode=args.mode, steps=steps, reward=reward, progress=bar)
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{len(report['units'])} units for {args.target} at 16 MHz, {args.mode} mode, tick {report['dt_ms']:g} ms "
+    print(f"{plural(len(report['units']), 'unit')} for {args.target} at 16 MHz, {args.mode} mode, "
+          f"tick {report['dt_ms']:g} ms "
           f"({report['tick_cycles']} cycles), written to {args.out}")
     for u in report["units"]:
-        print(f"  {u['unit']:<14} {u['inputs']:>3} inputs  flash {u['flash_bytes']:>5}/{u['flash_of']} B  "
+        print(f"  {u['unit']:<14} {plural(u['inputs'], 'input ', 'inputs', 3)}  flash {u['flash_bytes']:>5}/{u['flash_of']} B  "
               f"SRAM {u['sram_bytes']:>4}/{u['sram_of']} B  {u['cycles_per_update']:>6} cycles/update  "
               f"up to {u['fastest_update_hz']:>8.0f} Hz  x{u['real_time_factor']:.2f} real time")
     if "bus" in report:
         bus = report["bus"]
         print(f"  bus: {bus['baud']} baud (UBRR {bus['ubrr']}{', U2X' if bus['u2x'] else ''}), "
-              f"{bus['bytes_per_s']:g} bytes/s, load {100 * bus['load']:.3f} %, {bus['addresses']} slots from "
+              f"{bus['bytes_per_s']:g} bytes/s, load {100 * bus['load']:.3f} %, "
+              f"{plural(bus['addresses'], 'slot')} from "
               f"cycle {bus['slot_base_cycles']} to {bus['slots_end_cycles']} of {bus['tick_cycles']}; "
               f"a tick with every source firing: {bus['worst_case_cycles']} cycles"
               f"{'' if bus['worst_case_fits'] else ' (over the tick)'}")
@@ -121,12 +129,17 @@ def verify(args) -> int:
 
     steps = _steps(args.steps)
     board = load_board(resolve(args.model))
-    summary, _ = verify_board(board, steps, args.mode, reward=_reward(args.reward, steps))
+    from neurobox.engine.progress import for_cli
+    from neurobox.text import plural
+
+    reward = _reward(args.reward, steps)
+    with for_cli(args) as bar:
+        summary, _ = verify_board(board, steps, args.mode, reward=reward, progress=bar)
     ok = summary["bit_exact"] and summary["led_ok"] and summary["output_ok"]
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{summary['units']} units, {summary['steps']} ticks, {args.mode} mode: "
+        print(f"{plural(summary['units'], 'unit')}, {plural(summary['steps'], 'tick')}, {args.mode} mode: "
               f"bit-exact {'yes' if summary['units_bit_exact'] else 'NO'} (each unit), "
               f"{'yes' if summary['board_bit_exact'] else 'NO'} (whole board, clocks out of phase), "
               f"LED {'ok' if summary['led_ok'] else 'WRONG'}, "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 DEVICES = ("up5k", "hx1k", "hx8k")
 
@@ -24,6 +24,7 @@ def register(sub) -> None:
                    help="also place and route cells-per-device copies of each cell, and the whole "
                         "network if it fits, on one device (slow: a minute or two per full UP5K)")
     b.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    add_quiet(b)
     add_force(b)
     b.set_defaults(func=build)
 
@@ -41,22 +42,27 @@ def build(args) -> int:
     cells = exporter("fpga")
     require(cells, net)
     claim_folder(out, "--out", "fpga build")
-    report = cells.export(net, out, device=args.device, check_fit=args.check_fit)
+    from neurobox.engine.progress import for_cli
+    from neurobox.text import plural
+
+    with for_cli(args) as bar:
+        report = cells.export(net, out, device=args.device, check_fit=args.check_fit, progress=bar)
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{len(report['units'])} cells for iCE40 {report['device'].upper()} ({report['package']}), "
+    print(f"{plural(len(report['units']), 'cell')} for iCE40 {report['device'].upper()} ({report['package']}), "
           f"Verilog and report.json written to {out}")
     for u in report["units"]:
         fit = {report["device"]: u["cells_per_device"]} | u["cells_per_part"]
-        print(f"  {u['unit']:<14} {u['inputs']:>3} inputs ({u['plastic_inputs']} plastic)  "
+        print(f"  {u['unit']:<14} {plural(u['inputs'], 'input ', 'inputs', 3)} ({u['plastic_inputs']} plastic)  "
               f"{u['luts']:>5} LUT4 {u['ffs']:>4} FF {u['carries']:>4} carry {u['brams']:>2} EBR  "
               f"{u['logic_cells']:>5} logic cells  "
               f"Fmax {u['fmax_mhz']:6.1f} MHz  {u['update_cycles']:>4} cycles/update  "
               + ", ".join(f"{n} per {part.upper()}" for part, n in fit.items()))
         if "fit_check" in u:
             fc = u["fit_check"]
-            print(f"  {'':<14} checked: {fc['copies']} cells placed and routed together, {fc['logic_cells']} of "
+            print(f"  {'':<14} checked: {plural(fc['copies'], 'cell')} placed and routed together, "
+                  f"{fc['logic_cells']} of "
                   f"{fc['logic_cells_available']} logic cells, Fmax {fc['fmax_mhz']:.1f} MHz")
     fit = "fits" if report["fits"] else "does not fit"
     print(f"  network: {report['logic_cells_total']} of {report['logic_cells_available']} logic cells and "

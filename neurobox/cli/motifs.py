@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 MAX_TRIALS = 1000
 
@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--trials", type=int, default=20, help="noisy trials of the winnerless ring (default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every number")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -32,13 +33,19 @@ def run(args) -> int:
     from neurobox.tasks import motifs
 
     start = time.perf_counter()
-    measured = motifs.measure_all(n_trials=args.trials, seed=args.seed)
-    res = motifs.summary(measured)
-    res["figures"] = {k: str(v) for k, v in motifs.figures(measured, args.out, seed=args.seed).items()}
+    from neurobox.engine.progress import for_cli
+
+    with for_cli(args) as bar:
+        measured = motifs.measure_all(n_trials=args.trials, seed=args.seed, progress=bar)
+        res = motifs.summary(measured)
+        bar.phase("figures")
+        res["figures"] = {k: str(v) for k, v in motifs.figures(measured, args.out, seed=args.seed).items()}
     res["wall_s"] = round(time.perf_counter() - start, 2)
     if args.json:
         print(json.dumps(res))
         return 0
+    from neurobox.text import plural
+
     out = sys.stdout
     rev = res["reverberation"]
     print("reverberation (two excitatory Izhikevich RS neurons in a loop, one kick):", file=out)
@@ -55,7 +62,7 @@ def run(args) -> int:
               f"{spb:.1f} spikes/burst, {'alternating bursts' if alt else 'no burst alternation'}", file=out)
     for name, st in res["winnerless"].items():
         print(f"winnerless ring, {name} inhibition: order {st['reference']} repeated in "
-              f"{st['reproducibility'] * 100:.0f} % of {st['n_trials']} noisy trials; "
+              f"{st['reproducibility'] * 100:.0f} % of {plural(st['n_trials'], 'noisy trial')}; "
               f"{st['with_sequence'] * 100:.0f} % show any sequence of 9 activations; "
               f"mean switches {st['mean_switches']:.1f}", file=out)
     for name, path in res.get("figures", {}).items():

@@ -9,7 +9,7 @@ import json
 import math
 import sys
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 from neurobox.errors import ConfigError
 
 
@@ -22,6 +22,7 @@ def _add_neuron_args(p) -> None:
     p.add_argument("--method", help="integration method (default: the model's first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE", help="write a PNG to FILE")
+    add_quiet(p)
     add_force(p)
 
 
@@ -48,6 +49,8 @@ def register(sub) -> None:
                                    "pattern, and draw one PNG per model family.")
     p.add_argument("--out", default="gallery", metavar="DIR", help="output folder (default ./gallery)")
     p.add_argument("--dt", type=float, default=0.1, help="time step, ms (default 0.1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: every preset's pattern, the figures")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run_gallery)
 
@@ -83,11 +86,16 @@ def _check(args) -> None:
 def run_probe(args) -> int:
     from neurobox.neurons.patterns import classify
     from neurobox.tasks.probe import probe
+    from neurobox.text import plural
 
     _check(args)
 
-    res = probe(args.model, parse_params(args.param), args.preset, args.current, args.duration, args.dt,
-                method=args.method, onset_ms=args.onset)
+    from neurobox.engine.progress import for_cli
+
+    with for_cli(args) as bar:
+        bar.phase("probe", f"{args.duration:g} ms of one neuron")
+        res = probe(args.model, parse_params(args.param), args.preset, args.current, args.duration, args.dt,
+                    method=args.method, onset_ms=args.onset)
     pattern = classify(res.spike_times_ms, res.onset_ms, res.duration_ms)
     s = res.spike_times_ms
     window = res.duration_ms - res.onset_ms
@@ -95,7 +103,7 @@ def run_probe(args) -> int:
     if args.plot:
         from neurobox.viz.neuron_plots import plot_probe
         plot_probe(res, args.plot, title=f"{res.model}{f' ({args.preset})' if args.preset else ''}, "
-                                         f"{args.current:g} pA: {pattern.detail}, {len(s)} spikes")
+                                         f"{args.current:g} pA: {pattern.detail}, {plural(len(s), 'spike')}")
     if args.json:
         out = res.to_dict(with_traces=args.traces)
         out.update({"preset": args.preset, "rate_hz": _clean(rate), "pattern": pattern.name,
@@ -106,7 +114,8 @@ def run_probe(args) -> int:
     print(f"{name}, {args.current:g} pA from {res.onset_ms:g} ms, {res.duration_ms:g} ms at dt = {res.dt:g} ms "
           f"({res.method})")
     if len(s):
-        print(f"{len(s)} spikes, first at {s[0]:g} ms, {rate:.2f} Hz over the step; pattern: {pattern.detail}")
+        print(f"{plural(len(s), 'spike')}, first at {s[0]:g} ms, {rate:.2f} Hz over the step; "
+              f"pattern: {pattern.detail}")
         shown = ", ".join(f"{x:g}" for x in s[:20]) + (", ..." if len(s) > 20 else "")
         print(f"spike times (ms): {shown}")
     else:
@@ -122,8 +131,13 @@ def run_fi(args) -> int:
     _check(args)
 
     currents = parse_range(args.currents, "--currents")
-    curve = fi_curve(args.model, currents, parse_params(args.param), args.preset, args.duration, args.dt,
-                     method=args.method)
+    from neurobox.engine.progress import for_cli
+    from neurobox.text import plural
+
+    with for_cli(args) as bar:
+        bar.phase("f-I", f"{plural(len(currents), 'neuron')}, {args.duration:g} ms")
+        curve = fi_curve(args.model, currents, parse_params(args.param), args.preset, args.duration, args.dt,
+                         method=args.method)
     if args.plot:
         from neurobox.viz.neuron_plots import plot_fi
         plot_fi(curve, args.plot)
@@ -144,13 +158,35 @@ def run_fi(args) -> int:
 
 
 def run_gallery(args) -> int:
-    from neurobox.tasks.probe import gallery
+    from neurobox.engine.progress import for_cli
+    from neurobox.tasks.probe import gallery, gallery_runs
+    from neurobox.text import noun, plural
 
     from neurobox.paths import output_folder
 
     if not (math.isfinite(args.dt) and args.dt > 0):
         raise ConfigError("--dt", f"must be > 0 ms, got {args.dt:g}")
     output_folder(args.out, "--out", "gallery", force=args.force)
-    for path in gallery(args.out, dt=args.dt):
-        print(path)
+    with for_cli(args) as bar:
+        bar.phase("probe")
+        runs = gallery_runs(dt=args.dt, progress=bar.count)
+        bar.phase("draw", plural(len(runs), "figure"))
+        paths = gallery(args.out, dt=args.dt, runs=runs)
+    rows = [{"family": family, "preset": case.preset or case.model, "current_pA": case.current_pA,
+             "spikes": int(len(res.spike_times_ms)), "pattern": pattern.detail, "expected": case.expected,
+             "as_expected": pattern.name == case.expected}
+            for family, family_runs in runs.items() for case, res, pattern in family_runs]
+    if args.json:
+        print(json.dumps({"presets": rows, "figures": [str(p) for p in paths]}))
+        return 0
+    width, fam = max(len(r["preset"]) for r in rows), max(len(r["family"]) for r in rows)
+    print(f"{'family':<{fam}} {'preset':<{width}} {'step (pA)':>9} {'spikes':>6}  firing pattern (expected, if other)")
+    for r in rows:
+        other = "" if r["as_expected"] else f"  (expected {r['expected']})"
+        print(f"{r['family']:<{fam}} {r['preset']:<{width}} {r['current_pA']:>9g} {r['spikes']:>6}  "
+              f"{r['pattern']}{other}")
+    agree = sum(r["as_expected"] for r in rows)
+    print(f"{agree} of {plural(len(rows), 'preset')} {noun(len(rows), 'fires', 'fire')} as their source describes")
+    for path in paths:
+        print(f"wrote {path}")
     return 0

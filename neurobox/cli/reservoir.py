@@ -5,7 +5,7 @@ import json
 import sys
 import time
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 TASKS = ("narma10", "mackey-glass", "patterns")
 MAX_NEURONS = 5000
@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--no-esn", action="store_true", help="skip the ESN baseline")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", help="write test predictions (or, for patterns, a reservoir raster) to this PNG")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -42,11 +43,16 @@ def run(args) -> int:
     from neurobox.tasks.lsm import run_task
 
     start = time.perf_counter()
-    res = run_task(args.task, n_neurons=args.neurons, seed=args.seed, horizon=args.horizon,
-                   esn=not args.no_esn)
-    wall = time.perf_counter() - start
-    if args.plot:
-        _plot(args, res)
+    from neurobox.engine.progress import for_cli
+
+    with for_cli(args) as bar:
+        bar.phase("reservoir", f"{args.neurons} LIF neurons, readout" + ("" if args.no_esn else ", then the ESN"))
+        res = run_task(args.task, n_neurons=args.neurons, seed=args.seed, horizon=args.horizon,
+                       esn=not args.no_esn)
+        wall = time.perf_counter() - start
+        if args.plot:
+            bar.phase("plot")
+            _plot(args, res)
     score = "accuracy" if args.task == "patterns" else "nrmse"
     summary = {"task": args.task, score: res[score], "neurons": res["neurons"]}
     if args.task == "patterns":
@@ -71,7 +77,9 @@ def run(args) -> int:
 
 
 def _print(s: dict, out) -> None:
-    what = s["task"] + (f" ({s['horizon']} steps ahead)" if "horizon" in s else "")
+    from neurobox.text import plural
+
+    what = s["task"] + (f" ({plural(s['horizon'], 'step')} ahead)" if "horizon" in s else "")
     print(f"{what}: spiking reservoir of {s['neurons']} neurons ({s['rate_hz']:g} Hz), {s['wall_s']:g} s", file=out)
     if s["task"] == "patterns":
         print(f"  accuracy        spiking {s['accuracy']:.3f}   ESN {_f(s['esn_accuracy'])}   "

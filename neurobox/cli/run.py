@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 
 def register(sub) -> None:
@@ -22,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -55,8 +55,14 @@ def run(args) -> int:
     duration = check_duration(args.duration if args.duration is not None else net.duration,
                               "--duration" if args.duration is not None else "network.duration", dt=net.dt)
     check_memory(net, int(round(duration / net.dt)))  # neurons, synapses and recordings, before any is built
-    handle = target.open(net, progress=False if args.quiet else None)
-    results = handle.run(args.duration)
+    from neurobox.engine.progress import for_cli, quiet_flag
+
+    with for_cli(args) as bar:    # the engine shows its own phases (build, compile, run); others one phase
+        engine = args.target in ("engine", "fixed")
+        if not engine:
+            bar.phase(args.target, f"{duration:g} ms of model time")
+        handle = target.open(net, progress=quiet_flag(args))
+        results = handle.run(args.duration, progress=quiet_flag(args)) if engine else handle.run(args.duration)
     handle.close()
     if args.out:
         results.save(args.out)

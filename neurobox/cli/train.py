@@ -65,9 +65,9 @@ def run(args) -> int:
 
 
 def _bar(args):
-    from neurobox.engine.progress import Progress
+    from neurobox.engine.progress import for_cli
 
-    return Progress(False if (args.quiet or args.json) else None)
+    return for_cli(args)
 
 
 FAULT_LINES = {"loss": ("packet loss", "%"), "dead_fraction": ("dead units", "%"),
@@ -78,6 +78,7 @@ def _digits(args, out: Path) -> int:
     from dataclasses import replace
 
     from neurobox.tasks import digits
+    from neurobox.text import plural
 
     if args.target == "engine":
         config = digits.QUICK if args.quick else digits.DigitsConfig()
@@ -95,7 +96,7 @@ def _digits(args, out: Path) -> int:
     where = {"engine": "in the engine", "fixed": "in the units' arithmetic, in the engine",
              "twin": "on the twin's units"}[args.target]
     print(f"digits: test accuracy {100 * summary['test_accuracy']:.1f} % "
-          f"(train {100 * summary['train_accuracy']:.1f} %), {config.n_exc} learning neurons "
+          f"(train {100 * summary['train_accuracy']:.1f} %), {plural(config.n_exc, 'learning neuron')} "
           f"+ {digits.N_PIXELS} inputs {where}, trained in {summary['train_seconds']:.1f} s, seed {args.seed}")
     _speed_line(summary)
     for path in paths:
@@ -111,6 +112,7 @@ def _xor(args, out: Path) -> int:
     from dataclasses import replace
 
     from neurobox.tasks import xor
+    from neurobox.text import plural
 
     config = xor.XorConfig() if args.target == "engine" else xor.PHYSICAL
     if args.quick:
@@ -121,10 +123,11 @@ def _xor(args, out: Path) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"xor: {100 * summary['accuracy']:.1f} % correct after training (mean over {args.seeds} seeds; "
+        print(f"xor: {100 * summary['accuracy']:.1f} % correct after training "
+              f"(mean over {plural(args.seeds, 'seed')}; "
               f"min {100 * summary['min']:.0f} %, max {100 * summary['max']:.0f} %) on "
               f"{'the twin' if target == 'twin' else 'the engine'}, {config.precision} arithmetic, "
-              f"{summary['units']} units")
+              f"{plural(summary['units'], 'unit')}")
         print("per seed: " + ", ".join(f"{100 * a:.0f} %" for a in summary["per_seed"]))
         _speed_line(summary)
         for path in paths:

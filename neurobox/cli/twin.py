@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from neurobox.cli import add_force
+from neurobox.cli import add_force, add_quiet
 
 
 def register(sub) -> None:
@@ -40,6 +40,7 @@ def register(sub) -> None:
                    help='print {"units", "spikes", "lost", "bus_load", "latency_ms": {"p50", "p99"}, '
                         '"equal_to_engine", "wall_time", "board_speed", ...}')
     p.add_argument("--plot", metavar="DIR", help="write latency.png (and bus_load.png) to DIR")
+    add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
 
@@ -80,25 +81,34 @@ def run(args) -> int:
         claim_folder(plots, "--plot", "twin")
     bus = BusParams(access=args.bus_access, **({"baud": args.baud} if args.baud is not None else {}))
     bus.check()
-    result = run_twin(board, duration, transport=args.transport, faults=args.fault, seed=args.seed,
-                      wire=WireParams(int(round(args.wire_delay_us * 1000))), bus=bus, explore=args.explore)
-    equal, engine = None, None
-    if result.ideal and not args.no_engine:
-        engine = compare_with_engine(board, result)
-        equal = engine["equal"]
-    from neurobox.hardware.board import steps_for
-    from neurobox.hardware.speed import board_speed
+    from neurobox.engine.progress import for_cli
 
-    speed = board_speed(board, steps_for(board, result.duration_ms),
-                        mode="wired" if args.transport == "wire" else "bus",
-                        avr_cycles="measure" if cycles == "auto" else None if cycles == "none" else cycles,
-                        fmax_mhz="synth" if args.fpga_synth else "cached")
-    wall = wall_time(result, speed)
-    out = summary(result, equal, wall, engine)
-    out["board_speed"] = speed.as_dict()
-    if args.plot:
-        from neurobox.viz.twin_plots import plot_all
-        out["plots"] = [str(p) for p in plot_all(result, plots)]
+    with for_cli(args) as bar:
+        bar.phase("twin")
+        result = run_twin(board, duration, transport=args.transport, faults=args.fault, seed=args.seed,
+                          wire=WireParams(int(round(args.wire_delay_us * 1000))), bus=bus, explore=args.explore,
+                          progress=bar.update)
+        equal, engine = None, None
+        if result.ideal and not args.no_engine:
+            bar.phase("engine", "the same board in the fixed-point engine")
+            engine = compare_with_engine(board, result)
+            equal = engine["equal"]
+        from neurobox.hardware.board import steps_for
+        from neurobox.hardware.speed import board_speed
+
+        bar.phase("speed", ("the boards' cycles (simavr)" if cycles == "auto" else "the boards' time")
+                  + (" and the cells' Fmax (yosys, nextpnr)" if args.fpga_synth else ""))
+        speed = board_speed(board, steps_for(board, result.duration_ms),
+                            mode="wired" if args.transport == "wire" else "bus",
+                            avr_cycles="measure" if cycles == "auto" else None if cycles == "none" else cycles,
+                            fmax_mhz="synth" if args.fpga_synth else "cached")
+        wall = wall_time(result, speed)
+        out = summary(result, equal, wall, engine)
+        out["board_speed"] = speed.as_dict()
+        if args.plot:
+            bar.phase("plots")
+            from neurobox.viz.twin_plots import plot_all
+            out["plots"] = [str(p) for p in plot_all(result, plots)]
     if args.json:
         print(json.dumps(out))
     else:
@@ -108,28 +118,44 @@ def run(args) -> int:
     return 0
 
 
+def _pA(values) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in values) + "] pA"
+
+
 def _print(s: dict, f) -> None:
+    from neurobox.text import plural
+    from neurobox.twin.transport import LATE_BYTES, LOSS_CAUSES
+
     lat = s["latency_ms"]
     lat_text = "no delivery" if lat["p50"] is None else f"p50 {lat['p50']:.3f} ms, p99 {lat['p99']:.3f} ms"
-    print(f"{s['units']} units, {s['transport']}, {s['duration_ms']:g} ms: {s['spikes']} spikes "
-          f"(+{s['stimulus_spikes']} stimulus), {s['lost']} deliveries lost, latency {lat_text}", file=f)
+    print(f"{plural(s['units'], 'unit')}, {s['transport']}, {s['duration_ms']:g} ms: {plural(s['spikes'], 'spike')} "
+          f"(+{s['stimulus_spikes']} stimulus), {plural(s['lost'], 'delivery', 'deliveries')} lost, "
+          f"latency {lat_text}", file=f)
     causes = s["deliveries"]["lost_by_cause"]
     if causes:
         print("  lost by cause: " + ", ".join(f"{k} {v}" for k, v in causes.items()), file=f)
+    late = 0
     if "bus" in s:
         b = s["bus"]
-        print(f"  bus: load {100 * b['load']:.3f} % (peak tick {100 * b['peak_tick_load']:.1f} %), {b['bytes']} bytes, "
-              f"{b['late_bytes']} late, saturated: {'YES' if b['saturated'] else 'no'}", file=f)
+        late = b["late_bytes"]
+        print(f"  bus: load {100 * b['load']:.3f} % (peak tick {100 * b['peak_tick_load']:.1f} %), "
+              f"{plural(b['bytes'], 'byte')}, {late} late, saturated: {'YES' if b['saturated'] else 'no'}", file=f)
+    for cause in causes:     # each cause named above, explained once
+        print(f"    {cause}: {LOSS_CAUSES.get(cause, 'lost for a reason the twin does not name')}", file=f)
+    if late:
+        print(f"    {LATE_BYTES}", file=f)
     for r in s["resets"]:
-        print(f"  reset {r['unit']} at {r['time_ms']:g} ms: weights {r['weights_before']} -> {r['weights_after']} "
-              f"(from EEPROM)", file=f)
+        print(f"  reset {r['unit']} at {r['time_ms']:g} ms: weights {_pA(r['weights_before_pA'])} -> "
+              f"{_pA(r['weights_after_pA'])} (from EEPROM)", file=f)
     eq = s["equal_to_engine"]
     print("  equal to the fixed-point engine: " + ("not checked (faults or clock settings)" if eq is None
                                                     else "yes" if eq else f"NO ({s['engine']['first_difference']})"),
           file=f)
     w = s["wall_time"]
-    print(f"  wall time: twin {w['twin_s']:.3f} s (event loop {w['twin_loop_s']:.3f} s), x{w['speedup_vs_physical']} "
-          f"faster than the AVR boards in real time", file=f)
+    speed = w["speedup_vs_physical"]
+    pace = ("" if not speed else f", {speed:g} times as fast as the AVR boards in real time" if speed >= 1
+            else f", {1 / speed:.2f} times slower than the AVR boards in real time")
+    print(f"  wall time: twin {w['twin_s']:.3f} s (event loop {w['twin_loop_s']:.3f} s){pace}", file=f)
     if "board_speed" in s:
         from neurobox.hardware.speed import BoardSpeed
 

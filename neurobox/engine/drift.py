@@ -22,18 +22,21 @@ def _matched(a_steps: np.ndarray, b_steps: np.ndarray, tolerance: int) -> int:
     return count
 
 
-def precision_drift(net, duration_ms: float, tolerance_steps: int = TOLERANCE_STEPS) -> dict:
+def precision_drift(net, duration_ms: float, tolerance_steps: int = TOLERANCE_STEPS, progress=None) -> dict:
     """Run `net` in float and in fixed precision (fresh copies) and compare their spikes.
 
     Per population: spike counts, the fraction of float spikes that the
     fixed run reproduces within `tolerance_steps` steps by the same neuron,
-    and the first time (ms) at which the two spike trains differ at all.
+    and the first time (ms) at which the two spike trains differ at all. progress: a
+    neurobox.engine.progress.Progress (a phase per precision), or None.
     """
     text = net.to_toml()
     runs = {}
     for precision in ("float", "fixed"):
         copy = loads(text)
         copy.precision = precision
+        if progress is not None:
+            progress.phase(precision, f"{duration_ms:g} ms in {precision} arithmetic")
         runs[precision] = run(copy, duration_ms, progress=False)
     dt = net.dt
     out = {"duration_ms": duration_ms, "tolerance_steps": tolerance_steps, "populations": {}}

@@ -16,7 +16,10 @@ def path(name: str) -> Path:
     stem = name[:-5] if name.endswith(".toml") else name
     candidate = HERE / f"{stem}.toml"
     if not candidate.is_file():
-        raise ConfigError("model", f"no built-in model {name!r}; built-in models: {', '.join(names())}")
+        if "/" in name or "\\" in name or "." in name:   # a file name: no list of built-in names
+            raise ConfigError(name, "file not found")
+        raise ConfigError(name, f"file not found, and no built-in model of that name "
+                                f"(built-in models: {', '.join(names())})")
     return candidate
 
 
@@ -25,7 +28,8 @@ def resolve(model: str) -> Path:
 
     A name that looks like a path (it contains a / or ends in .toml) and
     is not a built-in model is returned as a path, so that the loader
-    reports the missing file.
+    reports "NAME: file not found"; a bare name that is neither is
+    refused the same way, with the built-in names as a hint.
     """
     given = Path(model)
     if given.exists() or "/" in model:

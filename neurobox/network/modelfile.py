@@ -60,7 +60,7 @@ def load(path: str | os.PathLike) -> Network:
     except ConfigError:
         raise
     except FileNotFoundError:
-        raise ConfigError(str(path), "model file not found") from None
+        raise ConfigError(str(path), "file not found") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "model file is not UTF-8 text") from None
     except (OSError, ValueError) as err:

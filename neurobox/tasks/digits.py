@@ -539,6 +539,20 @@ def _theta_mV(sim, config) -> np.ndarray:
 
 
 @dataclass
+class Labelled:
+    """The healthy network labelled on the training set: each neuron's class and the counts it came from.
+
+    state: the float network's complete state after labelling (Simulation.checkpoint), where its test goes on
+    from there (the units' networks are tested on fresh units instead: None). A fault sweep tests every case
+    from this one labelling: the healthy network runs through the training set once.
+    """
+
+    neuron_labels: np.ndarray        # class assigned to each exc neuron (-1: never fired)
+    train_counts: np.ndarray         # (n_train, n_exc) spike counts while labelling
+    state: dict | None = None
+
+
+@dataclass
 class Evaluation:
     """Scores of a trained network: accuracies, neuron labels, predictions, the test run."""
 
@@ -553,6 +567,7 @@ class Evaluation:
     seconds: float = 0.0
     test_onsets_ms: np.ndarray | None = None    # onset (biological ms) of every test presentation, repeats included
     test_onset_images: np.ndarray | None = None  # the test image shown at each of those onsets
+    labelled: Labelled | None = None  # the labelling the test used (a fault sweep reuses it)
 
 
 def assign_labels(counts: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -612,57 +627,83 @@ DEAD_THETA = 1e6  # mV: a threshold no input reaches (a dead unit)
 DEAD_THETA_LSB = 65535  # the largest threshold of a unit (uint16): no input reaches it either
 
 
-def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None,
-             faults: TestFaults | None = None, target: str = "engine", target_options: dict | None = None
-             ) -> Evaluation:
-    """Freeze the learned arrays into a fresh network; label neurons on the training set; score the test set.
+def label(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None,
+          target: str = "engine", target_options: dict | None = None, unreliable: bool = False,
+          _total: int | None = None) -> tuple[Labelled, Any]:
+    """Freeze the learned arrays into a fresh network and label its neurons on the training set.
 
-    faults: applied after labelling, for the test phase only (see TestFaults); target: where it runs
-    ("engine", or "twin" for the physical network); the physical network is labelled and tested on
-    fresh units (at rest), as a board switched on again.
+    Returns the labelling and the run handle it used (the float network's test goes on with it);
+    unreliable: the frozen projections get a transmission probability (1.0: nothing lost) that faults lower.
     """
-    start = time.perf_counter()
     config, seed = trained.config, trained.seed
-    faults = None if faults is None else faults.check()
-    x_tr, y_tr, x_te, y_te = load_split(seed)
-    options = dict(target_options or {})
-    on_engine_faults = faults is not None and target == "engine"
-
-    def frozen():
-        return build_network(config, seed, weights=trained.weights, theta=trained.theta, learning=False,
-                             unreliable=on_engine_faults)
-    sim = open_handle(frozen(), target, progress=False, **options)
-    total = len(x_tr) + len(x_te)
+    x_tr, y_tr, _, _ = load_split(seed)
+    sim = open_handle(_frozen(trained, unreliable), target, progress=False, **dict(target_options or {}))
+    total = _total or len(x_tr)
     train_counts = np.zeros((len(x_tr), config.n_exc), dtype=np.int64)
     for part in _batches(len(x_tr), config.batch):
         train_counts[part] = _present_all(sim, config, x_tr[part], seed, "label", part)
         if progress is not None:
             progress((part[-1] + 1) / total, "labelling")
-    neuron_labels = assign_labels(train_counts, y_tr)
+    state = None if isinstance(config, UnitDigitsConfig) else sim.checkpoint()
+    return Labelled(assign_labels(train_counts, y_tr), train_counts, state), sim
+
+
+def _frozen(trained: TrainedDigits, unreliable: bool):
+    return build_network(trained.config, trained.seed, weights=trained.weights, theta=trained.theta,
+                         learning=False, unreliable=unreliable)
+
+
+def evaluate(trained: TrainedDigits, *, progress: Callable[[float, str], None] | None = None,
+             faults: TestFaults | None = None, target: str = "engine", target_options: dict | None = None,
+             labelled: Labelled | None = None) -> Evaluation:
+    """Freeze the learned arrays into a fresh network; label neurons on the training set; score the test set.
+
+    faults: applied after labelling, for the test phase only (see TestFaults); target: where it runs
+    ("engine", or "twin" for the physical network); the physical network is labelled and tested on
+    fresh units (at rest), as a board switched on again. labelled: a labelling made before (`label`, or
+    an earlier Evaluation's `labelled`): only the test runs, from where that labelling ended.
+    """
+    start = time.perf_counter()
+    config, seed = trained.config, trained.seed
+    faults = None if faults is None else faults.check()
+    if faults is not None and target not in ("engine", "twin"):
+        raise ConfigError("target", f"test faults run on the engine or the twin, not on {target!r}")
+    x_tr, y_tr, x_te, y_te = load_split(seed)
+    options = dict(target_options or {})
+    on_engine_faults = faults is not None and target == "engine"
+    done = 0 if labelled is not None else len(x_tr)
+    total = done + len(x_te)
+    sim = None
+    if labelled is None:
+        labelled, sim = label(trained, progress=progress, target=target, target_options=options,
+                              unreliable=on_engine_faults, _total=total)
     if isinstance(config, UnitDigitsConfig):   # a board switched on again for the test
         if faults is not None and target == "twin":
             options["faults"] = list(options.get("faults", ())) + _twin_faults(faults, config, seed, len(x_te))
-        sim = open_handle(frozen(), target, progress=False, **options)
+        sim = open_handle(_frozen(trained, on_engine_faults), target, progress=False, **options)
+    elif sim is None:   # the float network goes on from where its labelling ended
+        sim = open_handle(_frozen(trained, on_engine_faults), target, progress=False, **options)
+        # the labelling's state; a network that may lose spikes keeps its own transmission streams
+        sim.restore({**sim.checkpoint(), **labelled.state})
     if on_engine_faults:
         _apply_faults(sim, faults, config, seed)
-    elif faults is not None and target != "twin":
-        raise ConfigError("target", f"test faults run on the engine or the twin, not on {target!r}")
+    neuron_labels = labelled.neuron_labels
     test_start = sim.time
     test_counts = np.zeros((len(x_te), config.n_exc), dtype=np.int64)
     onsets: list[tuple[int, float]] = []
     for part in _batches(len(x_te), config.batch):
         test_counts[part] = _present_all(sim, config, x_te[part], seed, "test", part, onsets=onsets)
         if progress is not None:
-            progress((len(x_tr) + part[-1] + 1) / total, "testing")
+            progress((done + part[-1] + 1) / total, "testing")
     predictions = predict(test_counts, neuron_labels)
-    train_pred = predict(train_counts, neuron_labels)
+    train_pred = predict(labelled.train_counts, neuron_labels)
     return Evaluation(test_accuracy=float(np.mean(predictions == y_te)),
                       train_accuracy=float(np.mean(train_pred == y_tr)),
                       neuron_labels=neuron_labels, predictions=predictions, y_test=y_te,
                       test_counts=test_counts, test_results=sim.results(), test_start_ms=test_start,
                       seconds=time.perf_counter() - start,
                       test_onsets_ms=np.array([t for _, t in onsets], dtype=np.float64),
-                      test_onset_images=np.array([k for k, _ in onsets], dtype=np.int64))
+                      test_onset_images=np.array([k for k, _ in onsets], dtype=np.int64), labelled=labelled)
 
 
 def _dead_units(fraction: float, n_exc: int, seed: int) -> np.ndarray:
@@ -697,23 +738,34 @@ def _twin_faults(faults: TestFaults, config: UnitDigitsConfig, seed: int, n_imag
     return specs
 
 
-def fault_sweep(trained: TrainedDigits, healthy: float, *, p_losses=(0.05, 0.1, 0.2, 0.4),
+def fault_sweep(trained: TrainedDigits, healthy: "Evaluation | float", *, p_losses=(0.05, 0.1, 0.2, 0.4),
                 dead_fractions=(0.1, 0.25, 0.5), reset_fractions=(), drift_ppms=(), target: str = "engine",
                 target_options: dict | None = None,
                 progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
     """Test accuracy of a trained network against packet loss, dead units (and on the twin resets and
-    clock drift); `healthy`: its test accuracy without faults (evaluated once, by the caller)."""
+    clock drift). healthy: its evaluation without faults (`evaluate`: its labelling is reused), or its test
+    accuracy alone (then the network is labelled here). Either way the healthy network runs through the
+    training set once for the whole sweep, and every case runs only the test."""
     cases = [("loss", p, TestFaults(p_transmit=1.0 - p)) for p in p_losses]
     cases += [("dead_fraction", f, TestFaults(dead_fraction=f)) for f in dead_fractions]
     cases += [("reset_fraction", f, TestFaults(reset_fraction=f)) for f in reset_fractions]
     cases += [("drift_ppm", d, TestFaults(drift_ppm=d)) for d in drift_ppms]
+    for _, _, faults in cases:      # every case checked before any runs
+        faults.check()
+    if isinstance(healthy, Evaluation) and healthy.labelled is not None:
+        accuracy, labelled = healthy.test_accuracy, healthy.labelled
+    else:
+        accuracy = healthy.test_accuracy if isinstance(healthy, Evaluation) else float(healthy)
+        labelled = label(trained, target=target, target_options=target_options)[0] if cases else None
     out: dict[str, Any] = {"seed": trained.seed, "neurons": trained.config.n_exc, "target": target,
-                           "healthy": healthy}
+                           "healthy": accuracy}
     for k, (kind, value, faults) in enumerate(cases):
-        acc = evaluate(trained, faults=faults, target=target, target_options=target_options).test_accuracy
+        def step(fraction: float, detail: str, k=k, kind=kind, value=value) -> None:
+            if progress is not None:
+                progress((k + fraction) / len(cases), f"{kind} {value:g} ({k + 1}/{len(cases)})")
+        acc = evaluate(trained, faults=faults, target=target, target_options=target_options, labelled=labelled,
+                       progress=step).test_accuracy
         out.setdefault(kind, []).append({kind: value, "test_accuracy": acc})
-        if progress is not None:
-            progress((k + 1) / len(cases), f"{kind} {value:g}")
     return out
 
 
@@ -892,7 +944,7 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
     if faults:
         bar.phase("faults")
         twin = target == "twin"
-        sweep = fault_sweep(trained, evaluation.test_accuracy, target=target, target_options=target_options,
+        sweep = fault_sweep(trained, evaluation, target=target, target_options=target_options,
                             reset_fractions=(0.1, 0.25) if twin else (), drift_ppms=(100.0, 1000.0) if twin else (),
                             progress=bar.update)
     bar.close()

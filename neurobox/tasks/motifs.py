@@ -284,11 +284,19 @@ def winnerless_reproducibility(n_trials: int = 20, *, length: int = 9, seed: int
     return out
 
 
-def measure_all(*, n_trials: int = 20, seed: int = 0) -> dict:
+def measure_all(*, n_trials: int = 20, seed: int = 0, progress=None) -> dict:
     """Run all three motifs: {"diagram": `reverberation_phase_diagram`, "half_centre": `half_centre_sweep`,
-    "winnerless": `winnerless_reproducibility`} (arrays; `summary` makes them JSON-ready)."""
-    return {"diagram": reverberation_phase_diagram(seed=seed), "half_centre": half_centre_sweep(seed=seed),
-            "winnerless": winnerless_reproducibility(n_trials, seed=seed)}
+    "winnerless": `winnerless_reproducibility`} (arrays; `summary` makes them JSON-ready).
+    progress: a neurobox.engine.progress.Progress (one named phase per motif), or None."""
+    def phase(name: str, detail: str) -> None:
+        if progress is not None:
+            progress.phase(name, detail)
+    phase("reverb", "reverberation: weights x delays")
+    diagram = reverberation_phase_diagram(seed=seed)
+    phase("hco", "half-centre oscillator: inhibition sweep")
+    hco = half_centre_sweep(seed=seed)
+    phase("ring", f"winnerless ring: {n_trials} noisy trial{'' if n_trials == 1 else 's'}")
+    return {"diagram": diagram, "half_centre": hco, "winnerless": winnerless_reproducibility(n_trials, seed=seed)}
 
 
 def summary(measured: dict) -> dict:

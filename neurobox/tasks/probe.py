@@ -24,7 +24,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -377,20 +377,39 @@ def gallery_cases() -> dict[str, list[GalleryCase]]:
     }
 
 
-def gallery(out_dir: str | os.PathLike = "gallery", *, dt: float = 0.1) -> list[Path]:
-    """Probe every preset of every model family, classify its firing, and draw one PNG per family into out_dir."""
+def gallery_runs(*, dt: float = 0.1, progress: Callable[[int, int, str], None] | None = None
+                 ) -> dict[str, list[tuple[GalleryCase, ProbeResult, Any]]]:
+    """Probe every preset of every model family under its paper's step current and classify its firing
+    (neurobox.neurons.patterns.classify): per family, (case, probe result, Pattern) per preset.
+    progress: called with (presets done, presets in all, the next one's label) before each."""
     from neurobox.neurons.patterns import classify
+
+    families = gallery_cases()
+    total = sum(len(cases) for cases in families.values())
+    out: dict[str, list] = {}
+    done = 0
+    for family, cases in families.items():
+        runs = out.setdefault(family, [])
+        for case in cases:
+            if progress is not None:
+                progress(done, total, case.label)
+            res = probe(case.model, preset=case.preset, current_pA=case.current_pA, duration_ms=case.duration_ms,
+                        dt=dt, onset_ms=case.onset_ms, initial=dict(case.initial))
+            runs.append((case, res, classify(res.spike_times_ms, case.onset_ms, case.duration_ms)))
+            done += 1
+    return out
+
+
+def gallery(out_dir: str | os.PathLike = "gallery", *, dt: float = 0.1,
+            runs: dict[str, list] | None = None) -> list[Path]:
+    """Probe every preset of every model family, classify its firing, and draw one PNG per family into out_dir
+    (runs: `gallery_runs` made before, else made here)."""
     from neurobox.viz.neuron_plots import plot_gallery_family
 
     out = Path(out_dir)
     paths = []
-    for family, cases in gallery_cases().items():
-        runs = []
-        for case in cases:
-            res = probe(case.model, preset=case.preset, current_pA=case.current_pA, duration_ms=case.duration_ms,
-                        dt=dt, onset_ms=case.onset_ms, initial=dict(case.initial))
-            runs.append((case, res, classify(res.spike_times_ms, case.onset_ms, case.duration_ms)))
-        paths.append(plot_gallery_family(family, runs, out / f"{family}.png",
-                                         summary=resolve_model(cases[0].model).summary))
+    for family, family_runs in (runs if runs is not None else gallery_runs(dt=dt)).items():
+        paths.append(plot_gallery_family(family, family_runs, out / f"{family}.png",
+                                         summary=resolve_model(family_runs[0][0].model).summary))
     return paths
 

@@ -142,7 +142,10 @@ def summary(result: TwinResult, equal_to_engine: bool | None = None, wall: dict 
         "faults": [repr(f) for f in result.faults],
         "resets": [{"unit": r["unit"], "time_ms": r["time_ms"], "boot_ms": r["boot_ms"],
                     "weights_before": [int(x) for x in r["weights_before"]],
-                    "weights_after": [int(x) for x in r["weights_after"]]} for r in result.resets],
+                    "weights_after": [int(x) for x in r["weights_after"]], "I_lsb_pA": r["I_lsb_pA"],
+                    "weights_before_pA": [round(int(x) * r["I_lsb_pA"], 6) for x in r["weights_before"]],
+                    "weights_after_pA": [round(int(x) * r["I_lsb_pA"], 6) for x in r["weights_after"]]}
+                   for r in result.resets],
         "twin_s": round(result.sim_wall_s, 6),
     }
     if result.transport == "bus":

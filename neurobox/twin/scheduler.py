@@ -350,7 +350,7 @@ class TwinRun:
         bank.reset(u)
         self.resets.append({"unit": self.numbering.units[u], "time_ms": t / 1e6, "boot_ms": (t + down) / 1e6,
                             "state_before": before["state"], "weights_before": before["weights"],
-                            "weights_after": bank.weights(u)})
+                            "weights_after": bank.weights(u), "I_lsb_pA": float(bank.units[u].lif.I_lsb)})
         self._push(t + down, FAULT_FIRST, "boot", (u, clock))
 
     def _boot(self, t: int, payload: tuple[int, Clock]) -> None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 
@@ -353,7 +354,8 @@ class TwinSession:
 def run_twin(board: Board, duration_ms: float | None = None, transport: str = "bus", faults=(),
              seed: int = 0, wire: WireParams | None = None, bus: BusParams | None = None,
              persist_steps: int = config.PERSIST_STEPS, eeprom_write_ns: int = EEPROM_WRITE_NS,
-             record_weights: tuple[str, ...] = (), explore: bool = False) -> TwinResult:
+             record_weights: tuple[str, ...] = (), explore: bool = False,
+             progress: Callable[[float, str], None] | None = None) -> TwinResult:
     """Run the board's units as independent devices for duration_ms (default: the network's duration).
 
     faults: Fault objects or spec strings (neurobox.twin.faults); seed: for
@@ -361,11 +363,24 @@ def run_twin(board: Board, duration_ms: float | None = None, transport: str = "b
     their drop rate); persist_steps: ticks between EEPROM snapshots;
     record_weights: unit names whose weights are kept after every tick
     (as (time_ns, weights) pairs, for tests and plots); explore: run a board the planner refuses
-    (module docstring; default: the board as built, refused with the planner's numbers otherwise).
+    (module docstring; default: the board as built, refused with the planner's numbers otherwise);
+    progress: called with (fraction of the model time done, detail) after each of PROGRESS_CHUNKS parts
+    of the run (the same run as in one part).
     """
     duration_ms = _checked_duration(board, duration_ms, transport, persist_steps)
     session = TwinSession(board, transport=transport, faults=faults, seed=seed, wire=wire, bus=bus,
                           persist_steps=persist_steps, eeprom_write_ns=eeprom_write_ns,
                           record_weights=record_weights, explore=explore)
-    session.advance(duration_ms)
+    if progress is None:
+        session.advance(duration_ms)
+        return session.result()
+    steps = int(round(duration_ms / board.dt))
+    edges = sorted({int(round(k * steps / PROGRESS_CHUNKS)) for k in range(PROGRESS_CHUNKS + 1)})
+    for a, b in zip(edges, edges[1:]):
+        session.advance((b - a) * board.dt)
+        progress(b / steps, f"{b * board.dt:g} ms")
     return session.result()
+
+
+PROGRESS_CHUNKS = 50
+"""Parts of a run_twin run with a progress callback."""

@@ -66,6 +66,23 @@ from neurobox.hardware.board import WIRE_GAP, wire_carried
 
 NEVER = np.iinfo(np.int64).max
 
+LOSS_CAUSES = {
+    "wire_gap": f"a spike came while its wire was still high from the pulse before (spikes closer than "
+                f"{WIRE_GAP} ticks on one wire make no new edge)",
+    "dropped": "the pulse or byte was lost on the way (the drop fault's loss rate)",
+    "no_slot": "the sender's bus slot lies beyond the end of the tick, so it never sends",
+    "tx_overflow": "the sender's transmitter was full (UDR and shift register) while it waited for the bus",
+    "rx_overflow": "the receiver's ring buffer was full: more bytes between two of its ticks than it keeps",
+    "stuck_bus": "the bus line was stuck (a stuck fault): no byte got through",
+    "merged": "two bytes from one sender were read in the same tick and counted as one spike",
+    "sender_down": "the sender reset or died while its byte still waited for the bus",
+    "undelivered": "no input took the spike in: a receiver dead or resetting, a stuck wire, or an edge a "
+                   "drifting receiver missed",
+}
+"""What each loss cause (Ledger.lost, TwinResult.lost_by_cause) means, in a line a person reads."""
+LATE_BYTES = "late bytes arrived after the sender's next tick (the bus is too slow for the traffic)"
+"""What the bus's late-byte count means (a sign of saturation, not a loss)."""
+
 
 @dataclass(frozen=True)
 class WireParams:

@@ -111,11 +111,16 @@ def measuring_reward(steps: int) -> np.ndarray:
     return pulses
 
 
-def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, reward=None, bus=None):
+def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, reward=None, bus=None,
+               progress=None):
     pulses = reward_schedule(reward, steps, mode)
     inputs = board_inputs(board, steps, mode, pulses)
     out = {}
-    for u in units:
+    if progress is not None:
+        progress.phase("simavr", f"{steps} ticks of each unit's firmware")
+    for k, u in enumerate(units):
+        if progress is not None:
+            progress.count(k, len(units), u.name)
         try:
             out[u.name] = verify_unit(u, maps[u.name], inputs[u.name], work, addresses=board.addresses,
                                       image=(images or {}).get(u.name), reward=pulses, bus=bus)
@@ -135,11 +140,12 @@ def _run_units(board: Board, units, maps, steps, mode, work: Path, images=None, 
 
 
 def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = DEFAULT_STEPS,
-                reward=None) -> dict:
+                reward=None, progress=None) -> dict:
     """Build every unit into out_dir, measure it in the emulator, write report.json; return the report.
 
     `reward`: the pulses per tick the units are measured under (default: `measuring_reward` when a
-    unit learns by reward)."""
+    unit learns by reward); progress: a neurobox.engine.progress.Progress (phases "compile", "simavr",
+    a count of units in each), or None."""
     out_dir = Path(out_dir)
     units = board.fixed()
     plan = plan_physical(board, mode, units)          # every unit and the bus, before any tool runs
@@ -147,7 +153,11 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
     if reward is None and any(u.rstdp is not None for u in units):
         reward = measuring_reward(steps)
     reports = []
-    for u in units:
+    if progress is not None:
+        progress.phase("compile", "avr-gcc, one firmware per unit")
+    for k, u in enumerate(units):
+        if progress is not None:
+            progress.count(k, len(units), u.name)
         header = config.header(u, maps[u.name], addresses=board.addresses, bus=bus)
         image = build(header, out_dir, u.name)
         image.check_fits(u.name)
@@ -155,7 +165,7 @@ def build_board(board: Board, out_dir: Path, mode: str = "wired", steps: int = D
         (out_dir / f"{u.name}.pins.json").write_text(json.dumps(wiring(u, maps[u.name]), indent=2) + "\n")
         reports.append((u, image))
     runs, inputs = _run_units(board, units, maps, steps, mode, out_dir, {u.name: image for u, image in reports},
-                              reward, bus)
+                              reward, bus, progress)
     unit_reports = []
     for u, image in reports:
         late = [f for f in runs[u.name].output_faults if LATE in f]
@@ -203,7 +213,8 @@ def clock_phases(board: Board, names: list[str], bus: BusPlan | None = None) -> 
 
 
 def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
-                 work_dir: Path | None = None, reward=None) -> tuple[dict, dict[str, UnitVerification]]:
+                 work_dir: Path | None = None, reward=None, progress=None
+                 ) -> tuple[dict, dict[str, UnitVerification]]:
     """Verify every unit for `steps` ticks; returns the summary dict and the per-unit results.
 
     `reward`: the host's pulses, one per tick (-1, 0, +1; see neurobox.hardware.board.reward_schedule).
@@ -214,7 +225,8 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
     tolerates (board_bit_exact).
     The summary has units, steps, bit_exact (both), led_ok, output_ok,
     cycles_per_update and, on a mismatch, `first_mismatch` = {unit, step,
-    variable, firmware, reference}.
+    variable, firmware, reference}. progress: a neurobox.engine.progress.Progress (phases "compile",
+    "simavr", "board"), or None.
     """
     import tempfile
 
@@ -227,9 +239,16 @@ def verify_board(board: Board, steps: int = DEFAULT_STEPS, mode: str = "wired",
     with tempfile.TemporaryDirectory(prefix="neurobox-verify-") as tmp:
         work = Path(work_dir or tmp)
         # one build per unit, used by both checks
-        images = {u.name: build(config.header(u, maps[u.name], addresses=board.addresses, bus=bus), work, u.name)
-                  for u in units}
-        runs, _ = _run_units(board, units, maps, steps, mode, work, images, reward, bus)
+        if progress is not None:
+            progress.phase("compile", "avr-gcc, one firmware per unit")
+        images = {}
+        for k, u in enumerate(units):
+            if progress is not None:
+                progress.count(k, len(units), u.name)
+            images[u.name] = build(config.header(u, maps[u.name], addresses=board.addresses, bus=bus), work, u.name)
+        runs, _ = _run_units(board, units, maps, steps, mode, work, images, reward, bus, progress)
+        if progress is not None:
+            progress.phase("board", "the whole board in one emulator")
         whole = verify_board_emulation(board, steps, mode, phases, images, reward)
     summary = {"units": len(units), "steps": steps, "mode": mode,
                "bit_exact": all(r.bit_exact for r in runs.values()) and whole["bit_exact"],

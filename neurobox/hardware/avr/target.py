@@ -24,12 +24,13 @@ class Firmware:
     summary = "ATmega8 firmware, one image per neuron, measured in simavr"
     check = staticmethod(_check)
 
-    def export(self, net, out, *, mode: str = "wired", steps: int | None = None, reward=None) -> dict:
+    def export(self, net, out, *, mode: str = "wired", steps: int | None = None, reward=None,
+               progress=None) -> dict:
         """Build into folder `out`; mode "wired" or "bus"; steps: ticks measured in simavr; reward: the pulses
         per tick they are measured under (neurobox.hardware.avr.network.build_board). The report."""
         from neurobox.hardware.avr.network import DEFAULT_STEPS, build_board
 
-        return build_board(units_from_network(net), Path(out), mode, steps or DEFAULT_STEPS, reward)
+        return build_board(units_from_network(net), Path(out), mode, steps or DEFAULT_STEPS, reward, progress)
 
 
 class EmulatedBoard:

@@ -30,7 +30,7 @@ def _key(u: FixedUnit) -> tuple:
 
 
 def build_board(board: Board, device_name: str = "up5k", out: str | Path | None = None,
-                check: bool = False) -> dict:
+                check: bool = False, progress=None) -> dict:
     """Write every unit's Verilog to `out` and synthesise each distinct cell (`_key`) for `device_name`.
 
     Returns a report: per unit its LUTs, carries, flip-flops, block RAMs (EBRs), logic cells,
@@ -39,12 +39,15 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
     one device, and the slowest cell's Fmax. With `check`, every
     distinct cell is also placed and routed `cells_per_device` times on one device (`check_fit`;
     a minute or two per cell on a full UP5K) and its row gets "fit_check"; and if the network
-    fits, the whole network is placed and routed ("network_check").
+    fits, the whole network is placed and routed ("network_check"). progress: a
+    neurobox.engine.progress.Progress (phases "verilog", "synth" with a count of cells, "fit"), or None.
     """
     dev = device(device_name)
     tool("yosys"), tool("nextpnr-ice40")  # before anything is written
     units = board.fixed()
     out_dir = Path(out) if out is not None else None
+    if progress is not None:
+        progress.phase("verilog", "Amaranth, the whole network")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         from neurobox.hardware.fpga.network import export_network
@@ -52,14 +55,20 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
     done: dict[tuple, SynthReport] = {}
     checked: dict[tuple, dict] = {}
     rows = []
+    distinct = len({_key(u) for u in units})
     for u in units:
         if out_dir is not None:
             (out_dir / f"{u.name}.v").write_text(export_verilog(u, module_name(u)))
         key = _key(u)
         if key not in done:
+            if progress is not None:
+                progress.phase("synth", "yosys, nextpnr-ice40")
+                progress.count(len(done), distinct, f"distinct cells ({u.name})")
             done[key] = synthesize(u, dev.name, out_dir / f"synth-{u.name}" if out_dir is not None else None)
         rep = done[key]
         if check and key not in checked:
+            if progress is not None:
+                progress.phase("fit", f"{rep.cells_per_device} copies of {u.name} placed and routed")
             checked[key] = check_fit(u, dev.name, rep.cells_per_device).to_dict()
         rows.append({"unit": u.name, "module": module_name(u), "inputs": u.n_inputs,
                      "plastic_inputs": len(u.plastic_index), "luts": rep.luts, "carries": rep.carries,
@@ -83,6 +92,8 @@ def build_board(board: Board, device_name: str = "up5k", out: str | Path | None 
         "out": str(out_dir) if out_dir is not None else None,
     }
     if check and report["fits"]:
+        if progress is not None:
+            progress.phase("fit", "the whole network placed and routed")
         report["network_check"] = check_network(
             units, dev.name, out_dir / "synth-network" if out_dir is not None else None).to_dict()
     if out_dir is not None:

@@ -21,12 +21,12 @@ class Cells:
     summary = "iCE40 cells (Amaranth -> Verilog -> yosys/nextpnr)"
     check = staticmethod(_check)
 
-    def export(self, net, out, *, device: str = "up5k", check_fit: bool = False) -> dict:
+    def export(self, net, out, *, device: str = "up5k", check_fit: bool = False, progress=None) -> dict:
         from neurobox.hardware.fpga.build import build_board
         from neurobox.hardware.fpga.simulate import amaranth_or_error
 
         amaranth_or_error()
-        return build_board(units_from_network(net), device, out, check=check_fit)
+        return build_board(units_from_network(net), device, out, check=check_fit, progress=progress)
 
 
 class SimulatedCells:
