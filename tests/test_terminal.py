@@ -192,3 +192,15 @@ def test_the_fault_sweep_runs_the_healthy_network_once(tmp_path, monkeypatch, ca
     assert calls["label"] == 1 and calls["labelled_images"] == 30     # the healthy network labelled once
     assert calls["evaluate"] == 1 + 7                                 # the healthy test, then each case's test
     assert np.isclose(faults["healthy"], summary["test_accuracy"], atol=1e-4)
+
+
+def test_a_bar_left_open_where_it_cannot_draw_does_not_silence_later_ones(terminal, monkeypatch):
+    """A bar opened under CI (or on a pipe) and never closed is not counted as an outer bar later."""
+    monkeypatch.setenv("CI", "true")
+    left_open = Progress()
+    left_open.phase("left open")
+    monkeypatch.delenv("CI")
+    with Progress() as bar:
+        bar.phase("later")
+    assert "later" in terminal.getvalue() and "left open" not in terminal.getvalue()
+    left_open.close()

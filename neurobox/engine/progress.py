@@ -15,13 +15,20 @@ import os
 import sys
 import threading
 import time
+import weakref
 
 SHOW_AFTER_S = 1.5
 WIDTH = 30
 TICK_S = 0.25
 
-_open: list["Progress"] = []
-"""The automatic bars open now (nested ones stay silent)."""
+_open: list[weakref.ref] = []
+"""The automatic bars open now, oldest first (a bar inside an older one stays silent); weak, so that a bar
+nobody closed stops counting once it is gone."""
+
+
+def _open_bars() -> list["Progress"]:
+    _open[:] = [r for r in _open if r() is not None and not r()._closed.is_set()]
+    return [r() for r in _open]
 
 
 def in_ci() -> bool:
@@ -62,11 +69,16 @@ class Progress:
         if self.enabled is False:
             return False
         if self.enabled is None:
-            if in_ci() or not getattr(self.stream, "isatty", lambda: False)():
+            if not self._on_terminal():
                 return False
-            if self in _open and _open.index(self) > 0:   # inside an older automatic bar
+            bars = _open_bars()
+            if self in bars and bars.index(self) > 0:   # inside an older automatic bar
                 return False
         return True
+
+    def _on_terminal(self) -> bool:
+        """Whether an automatic bar may draw at all: on a terminal, outside CI."""
+        return not in_ci() and getattr(self.stream, "isatty", lambda: False)()
 
     def _should_draw(self) -> bool:
         if not self.may_show():
@@ -99,7 +111,7 @@ class Progress:
         with self._lock:
             self._closed.set()
             if self._registered:
-                _open.remove(self)
+                _open[:] = [r for r in _open if r() is not self]
                 self._registered = False
             if self._shown:
                 self.stream.write("\n")
@@ -119,8 +131,8 @@ class Progress:
     def _begin(self) -> None:
         if self._closed.is_set():       # used again after close: a new run of phases
             self._closed.clear()
-        if not self._registered and self.enabled is None:
-            _open.append(self)
+        if not self._registered and self.enabled is None and self._on_terminal():
+            _open.append(weakref.ref(self))
             self._registered = True
         if self._ticker is None and self.may_show():
             self._ticker = threading.Thread(target=self._tick, name="neurobox-progress", daemon=True)
