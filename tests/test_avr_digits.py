@@ -17,7 +17,8 @@ from neurobox.errors import ConfigError
 from neurobox.hardware.avr import build as avr_build
 from neurobox.hardware.avr import config, emulator, memory
 from neurobox.hardware.avr.bus import board_bus, plan_bus
-from neurobox.hardware.avr.network import plan_unit, planned_bus, verify_board
+from neurobox.hardware.avr.network import verify_board
+from neurobox.hardware.plan import plan_unit, planned_bus
 from neurobox.hardware.avr.verify import output_faults, verify_unit
 from neurobox.hardware.board import load_board, units_from_network
 from neurobox.hardware.unit import Input, UnitDescription, fixed_unit, simulate

@@ -23,7 +23,8 @@ from neurobox.errors import ConfigError
 from neurobox.hardware.avr import build as avr_build
 from neurobox.hardware.avr import config, emulator, memory, pins
 from neurobox.hardware.avr.bus import unit_bus
-from neurobox.hardware.avr.network import plan_unit, verify_board
+from neurobox.hardware.avr.network import verify_board
+from neurobox.hardware.plan import plan_unit
 from neurobox.hardware.avr.verify import first_mismatch, verify_unit
 from neurobox.hardware.board import reward_schedule, units_from_network, wire_pulses
 from neurobox.hardware.unit import Input, UnitDescription, fixed_unit, simulate

@@ -234,7 +234,7 @@ def measure_unit_cycles(board: Board, unit: FixedUnit, pre: np.ndarray, reward: 
     """
     from neurobox.hardware.avr import config
     from neurobox.hardware.avr.emulator import runner_path
-    from neurobox.hardware.avr.network import plan_unit, planned_bus
+    from neurobox.hardware.plan import plan_unit, planned_bus
     from neurobox.hardware.avr.verify import verify_unit
 
     steps = len(pre)

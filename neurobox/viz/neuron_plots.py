@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neurobox.viz import style
-from neurobox.viz.figure import plt
 from neurobox.viz.figure import save_figure as _save
 
 if TYPE_CHECKING:  # types only: the probe runs in the tasks layer, above this one

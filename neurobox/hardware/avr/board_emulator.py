@@ -29,7 +29,8 @@ import numpy as np
 from neurobox.errors import SimulationError
 from neurobox.hardware.avr import config, emulator
 from neurobox.hardware.avr.build import Image, build
-from neurobox.hardware.avr.network import plan_board, planned_bus
+from neurobox.hardware.avr.network import plan_board
+from neurobox.hardware.plan import planned_bus
 from neurobox.hardware.avr.verify import first_mismatch
 from neurobox.hardware.board import Board, board_inputs, reward_schedule, source_spikes, wire_pulses
 from neurobox.hardware.unit import simulate

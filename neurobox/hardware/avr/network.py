@@ -33,7 +33,6 @@ from neurobox.hardware.avr.bus import RX_INTERRUPT_CYCLES, BusPlan
 from neurobox.hardware.avr.verify import LATE, UnitVerification, verify_unit
 from neurobox.hardware.board import Board, board_inputs, reward_schedule
 from neurobox.hardware.plan import plan_board as plan_physical
-from neurobox.hardware.plan import plan_unit, planned_bus  # noqa: F401  (the planner, as before)
 from neurobox.hardware.unit import FixedUnit
 
 DEFAULT_STEPS = 1000
