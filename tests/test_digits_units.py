@@ -80,3 +80,25 @@ def test_a_digits_board_beyond_one_bus_is_refused_with_the_units_that_fit():
     net = digits.build_network(replace(digits.UNITS_QUICK, n_exc=100), seed=0)
     with pytest.raises(ConfigError, match="164 bus addresses; a bus has 126: at most 62 units"):
         units_from_network(net)
+
+
+def test_test_faults_become_the_twins_own_fault_specs():
+    """Loss, dead units, resets at seeded times within the test and a seeded drift per unit, as the twin parses
+    them (neurobox.twin.faults)."""
+    from neurobox.twin.faults import parse_faults
+
+    config = digits.UNITS_QUICK
+    specs = digits._twin_faults(digits.TestFaults(p_transmit=0.9, dead_fraction=0.2, reset_fraction=0.4,
+                                                  drift_ppm=100.0), config, seed=0, n_images=540)
+    assert specs[0] == "drop:0.1"
+    assert sum(s.startswith("dead:exc.") for s in specs) == 5          # 20 % of 25
+    resets = [s for s in specs if s.startswith("reset:exc.")]
+    assert len(resets) == 10                                           # 40 % of 25
+    test_ms = 540 * (config.present_ms + config.rest_ms)
+    assert all(0 <= float(s.split("@")[1].rstrip("ms")) <= test_ms for s in resets)
+    drifts = [s for s in specs if s.startswith("drift:exc.")]
+    assert len(drifts) == 25 and all(abs(float(s.split("=")[1].rstrip("ppm"))) <= 100.0 for s in drifts)
+    units = [f"exc.{i}" for i in range(config.n_exc)]
+    assert len(parse_faults(specs, units, [f"input.{i}" for i in range(digits.N_PIXELS)])) == len(specs)
+    assert specs == digits._twin_faults(digits.TestFaults(p_transmit=0.9, dead_fraction=0.2, reset_fraction=0.4,
+                                                          drift_ppm=100.0), config, seed=0, n_images=540)
