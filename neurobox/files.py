@@ -69,6 +69,7 @@ def _alive(pid: int) -> bool:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Flush a folder (or a file) to disk; best effort: a path that cannot be opened is skipped."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -293,17 +294,7 @@ def recover_folder(path: str | os.PathLike) -> None:
 def _fsync_tree(root: Path) -> None:
     for dirpath, _, files in os.walk(root):
         for name in files:
-            p = os.path.join(dirpath, name)
-            try:
-                fd = os.open(p, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            _fsync_dir(Path(dirpath) / name)      # a file flushes the same way
         _fsync_dir(Path(dirpath))
 
 

@@ -58,6 +58,7 @@ from typing import Any, Callable
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.tasks.checkpointing import check_checkpoint_options
 from neurobox.neurons.lif_fixed import INT16_MAX
 from neurobox.targets import open_handle
 
@@ -412,15 +413,7 @@ def train(config: DigitsConfig | UnitDigitsConfig = DigitsConfig(), seed: int = 
     """
     config.check()
     seed = _check_seed(seed)
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) \
-            or checkpoint_every < 0:
-        raise ConfigError("checkpoint_every", f"must be a whole number >= 0 (images), got {checkpoint_every!r}")
-    if checkpoint_every and checkpoint_dir is None:
-        raise ConfigError("checkpoint_dir", "needed with checkpoint_every")
-    if (checkpoint_every or resume is not None) and target == "twin":
-        raise ConfigError("--checkpoint-every" if checkpoint_every else "--resume",
-                          "the twin's run handle cannot export its complete state (each unit's clock, the bus "
-                          "queues and the packets in flight): checkpoints work on --target engine and fixed")
+    check_checkpoint_options(checkpoint_every, checkpoint_dir, resume, target, "images")
     x_tr, _, _, _ = load_split(seed)
     start = time.perf_counter()
     sim = open_handle(build_network(config, seed), target, progress=False, **(target_options or {}))

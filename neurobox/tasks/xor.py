@@ -40,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.tasks.checkpointing import check_checkpoint_options
 from neurobox.files import json_text
 from neurobox.targets import open_handle
 
@@ -239,15 +240,7 @@ def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed:
     """
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
         raise ConfigError("seeds", f"must be a whole number >= 1, got {n_seeds!r}")
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) \
-            or checkpoint_every < 0:
-        raise ConfigError("checkpoint_every", f"must be a whole number >= 0 (trials), got {checkpoint_every!r}")
-    if checkpoint_every and checkpoint_dir is None:
-        raise ConfigError("checkpoint_dir", "needed with checkpoint_every")
-    if (checkpoint_every or resume is not None) and target == "twin":
-        raise ConfigError("--checkpoint-every" if checkpoint_every else "--resume",
-                          "the twin's run handle cannot export its complete state (each unit's clock, the bus "
-                          "queues and the packets in flight): checkpoints work on --target engine and fixed")
+    check_checkpoint_options(checkpoint_every, checkpoint_dir, resume, target, "trials")
     ident = {"config": json.loads(json_text(asdict(config))), "first_seed": int(first_seed), "seeds": int(n_seeds),
              "target": target}
     runs: list[XorRun] = []
