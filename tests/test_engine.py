@@ -174,8 +174,8 @@ def test_nan_state_stops_with_population_and_time():
 def test_synapse_memory_is_compact():
     c = compile_network(small_coba())
     assert c.n_synapses > 10000
-    assert c.synapse_bytes / c.n_synapses < 10.0
-    assert all(p.targets.dtype == np.int32 and p.weights.dtype == np.float32 for p in c.projections)
+    assert c.synapse_bytes / c.n_synapses < 8.0
+    assert all(p.targets.dtype == np.uint16 and p.weights.dtype == np.float32 for p in c.projections)
 
 
 def test_live_access_to_spikes_and_state():

@@ -109,7 +109,7 @@ POPULATION_ARGS = (
 )
 PROJECTION_ARGS = (
     Arg("indptr", I64, 1, "CSR row pointers by pre neuron", lambda a: a.indptr),
-    Arg("targets", I32, 1, "post neuron of each synapse", lambda a: a.targets),
+    Arg("targets", (np.uint16, np.int32), 1, "post neuron of each synapse", lambda a: a.targets),
     Arg("weights", (np.float32,), 1, "weight of each synapse, pA or nS", lambda a: a.weights),
     Arg("delays", (np.uint8, np.uint16), 1, "delay of each synapse, steps", lambda a: a.delays,
         lambda s: s.per_synapse_delays),

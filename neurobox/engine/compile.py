@@ -4,9 +4,11 @@
 seed: it draws connectivity and initial state and returns the flat arrays
 the generated loop reads (neurobox.engine.codegen), without running
 anything. Neuron state: float64[n_state, N] per population. Synapses: CSR
-by presynaptic neuron per projection, int32 targets, float32 weights and
-uint8/uint16 delays in steps (a projection whose delays are all equal
-stores one number instead): 8-9 bytes per synapse.
+by presynaptic neuron per projection, drawn straight into this layout one
+projection at a time (`Projection.connections`, no pair lists): uint16
+targets (int32 when the post population has more than 65536 neurons),
+float32 weights and uint8/uint16 delays in steps (a projection whose
+delays are all equal stores one number instead): 6-9 bytes per synapse.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from neurobox.errors import ConfigError
 from neurobox.network.network import Network
 from neurobox.network.population import Population
 from neurobox.network import values
-from neurobox.network.projection import MAX_DELAY_STEPS, GapJunction
+from neurobox.network.projection import Connections, GapJunction
 from neurobox.engine.memory import check_memory
 from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
                                        fixed_weights, largest_incoming_weights)
@@ -69,13 +71,16 @@ class CompiledProjection:
     post: int
     receptor: int
     indptr: np.ndarray       # int64[n_pre + 1]
-    targets: np.ndarray      # int32[n_syn]
+    targets: np.ndarray      # uint16[n_syn] (post population <= 65536 neurons) or int32[n_syn], sorted per row
     weights: np.ndarray      # float32[n_syn]
     delays: np.ndarray | None  # uint8/uint16[n_syn], or None when all equal
     uniform_delay: int       # the common delay (steps) when delays is None
     plastic: PlasticState | None = None
     p_transmit: np.ndarray | None = None   # float64[1] when transmission is unreliable
     transmit_rng: np.ndarray | None = None  # uint64[4], its random stream
+    shared_weight: float | None = None
+    """The one weight of every synapse when the description gives a constant (not plastic, float
+    precision); `weights` still repeats it for the loop, which could read this number instead."""
 
     @property
     def n_synapses(self) -> int:
@@ -164,16 +169,16 @@ def compile_network(net: Network, learning: bool = True) -> CompiledNetwork:
     chemical = {name: proj for name, proj in net.projections.items() if not isinstance(proj, GapJunction)}
     fixed = net.precision == "fixed"
     # in fixed point the integer scale of a population depends on every weight that reaches it: draw them first
-    drawn = {name: proj.build(net.seed, net.dt, f"projections.{name}") for name, proj in chemical.items()} \
-        if fixed else {}
+    drawn = {name: proj.connections(net.seed, net.dt, f"projections.{name}", np.float64)
+             for name, proj in chemical.items()} if fixed else {}
     largest = largest_incoming_weights(net, drawn) if fixed else {}
     engines = {name: engine_model(pop, net.precision, largest.get(name, 0.0))
                for name, pop in net.populations.items()}
     projections = []
-    for name, proj in chemical.items():
-        syn = drawn.pop(name) if fixed else proj.build(net.seed, net.dt, f"projections.{name}",
-                                                       compact=not engines[proj.post.name].fixed)
-        projections.append(_compile_projection(name, proj, syn, index, net, engines[proj.post.name], learning))
+    for name, proj in chemical.items():  # drawn straight into the compact rows, one projection at a time
+        conns = drawn.pop(name) if fixed else proj.connections(net.seed, net.dt, f"projections.{name}")
+        projections.append(_compile_projection(name, proj, conns, index, net, engines[proj.post.name], learning))
+        del conns
     gaps = [_compile_gap_junctions(name, proj, index, net) for name, proj in net.projections.items()
             if isinstance(proj, GapJunction)]
     depth = {k: 1 for k in index.values()}
@@ -225,25 +230,15 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
     )
 
 
-def _compile_projection(name: str, proj, syn, index: dict[str, int], net: Network, post: EngineModel,
-                        learning: bool) -> CompiledProjection:
+def _compile_projection(name: str, proj, conns: Connections, index: dict[str, int], net: Network,
+                        post: EngineModel, learning: bool) -> CompiledProjection:
+    weights = conns.weights
     if post.fixed:
-        syn = replace(syn, weight=fixed_weights(syn.weight, post.i_lsb, f"projections.{name}.weight"))
-    n_pre = proj.pre.n
-    indptr = np.zeros(n_pre + 1, dtype=np.int64)
-    np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])
-    longest = int(syn.delay_steps.max(initial=1))
-    if longest > MAX_DELAY_STEPS:
-        raise ConfigError(f"projections.{name}.delay",
-                          f"delays up to {MAX_DELAY_STEPS} steps are supported, got {longest}")
-    uniform = syn.delay_steps.size == 0 or bool(np.all(syn.delay_steps == syn.delay_steps[0]))
-    delays = None
-    if not uniform:
-        delays = syn.delay_steps.astype(np.uint8 if longest <= 255 else np.uint16)
-    weights = syn.weight.astype(np.float32, copy=False)
+        weights = fixed_weights(weights, post.i_lsb, f"projections.{name}.weight")
+    weights = weights.astype(np.float32, copy=False)
     plastic = None
     if proj.plasticity is not None:
-        plastic = _plastic_state(proj, syn, int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
+        plastic = _plastic_state(proj, conns, conns.delay,
                                  plasticity_constants(proj.plasticity, net.dt, post, learning,
                                                       f"projections.{name}.plasticity"))
     return CompiledProjection(
@@ -251,14 +246,15 @@ def _compile_projection(name: str, proj, syn, index: dict[str, int], net: Networ
         pre=index[proj.pre.name],
         post=index[proj.post.name],
         receptor=proj.post.model.receptor_index(proj.receptor),
-        indptr=indptr,
-        targets=syn.post.astype(np.int32, copy=False),
+        indptr=conns.indptr,
+        targets=conns.targets,
         weights=weights,
-        delays=delays,
-        uniform_delay=int(syn.delay_steps[0]) if syn.delay_steps.size else 1,
+        delays=conns.delays,
+        uniform_delay=conns.delay,
         plastic=plastic,
         p_transmit=None if proj.p_transmit is None else np.array([float(proj.p_transmit)]),
         transmit_rng=None if proj.p_transmit is None else kernel_state(net.seed, "transmission", name),
+        shared_weight=None if post.fixed or proj.plasticity is not None else conns.shared_weight,
     )
 
 
@@ -269,10 +265,11 @@ def plasticity_constants(rule, dt: float, post: EngineModel, learning: bool, fie
     return rule.constants_at(dt, learning, field)
 
 
-def _plastic_state(proj, syn, delay: int, consts: np.ndarray) -> PlasticState:
-    order = np.argsort(syn.post, kind="stable")
+def _plastic_state(proj, conns: Connections, delay: int, consts: np.ndarray) -> PlasticState:
+    post = conns.targets
+    order = np.argsort(post, kind="stable")
     rev_ptr = np.zeros(proj.post.n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(syn.post, minlength=proj.post.n), out=rev_ptr[1:])
+    np.cumsum(np.bincount(post, minlength=proj.post.n), out=rev_ptr[1:])
     rule = proj.plasticity
     return PlasticState(
         rule=rule,
@@ -281,10 +278,10 @@ def _plastic_state(proj, syn, delay: int, consts: np.ndarray) -> PlasticState:
         history_counts=np.zeros(delay + 1, dtype=np.int64),
         rev_ptr=rev_ptr,
         rev_syn=order.astype(np.int32),
-        rev_pre=syn.pre[order].astype(np.int32),
+        rev_pre=conns.pre()[order],
         x=np.zeros((2, proj.pre.n)),
         y=np.zeros((2, proj.post.n)),
-        eligibility=np.zeros(syn.pre.size if rule.rule == "rstdp" else 0),
+        eligibility=np.zeros(len(conns) if rule.rule == "rstdp" else 0),
         dopamine=np.zeros(1),
     )
 

@@ -54,8 +54,11 @@ def _json(value) -> str:
 def _structure_digest(cp) -> str:
     """SHA-256 of a projection's synapses (who reaches whom, with which delay), not its weights."""
     digest = hashlib.sha256()
-    for part in (cp.indptr, cp.targets, cp.delays if cp.delays is not None else np.array([cp.uniform_delay])):
-        digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(np.ascontiguousarray(cp.indptr).tobytes())
+    for start in range(0, cp.targets.size, 1 << 22):  # as int32 whatever the stored type, a piece at a time
+        digest.update(cp.targets[start:start + (1 << 22)].astype(np.int32).tobytes())
+    part = cp.delays if cp.delays is not None else np.array([cp.uniform_delay])
+    digest.update(np.ascontiguousarray(part).tobytes())
     return digest.hexdigest()[:32]
 
 

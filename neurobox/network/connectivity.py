@@ -9,20 +9,33 @@ post, drawn from the projection's own random stream.
                        (NEST: pairwise_bernoulli)
     fixed_indegree     each post neuron gets `indegree` random pre neurons
     fixed_outdegree    each pre neuron gets `outdegree` random post neurons
+    fixed_total_number `N` pairs, pre and post each drawn uniformly and
+                       independently (multapses always allowed)
     explicit           the given arrays `pre_ids`, `post_ids`
 
 `allow_autapses` (default True, as NEST) permits i -> i when pre and post
 are the same population; `allow_multapses` (default True, as NEST)
-permits repeated pairs in the fixed-degree rules.
+permits repeated pairs in the fixed-degree rules (fixed_total_number
+refuses allow_multapses = false).
+
+`connect_rows` gives the same pairs as rows (CSR by pre neuron: row
+pointers and the post neurons of each row, sorted, in a narrow integer
+type), which is how the engine stores them; fixed_total_number is drawn
+straight into that layout by compiled code (the number of pairs of each
+pre neuron as a multinomial, then each row's post neurons already sorted),
+so hundreds of millions of pairs take seconds and no pair list.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from neurobox.checks import choice, flag, indices, number, whole
 from neurobox.errors import ConfigError
+from neurobox.random import next_double
 
 RULES = {
     "all_to_all": (),
@@ -30,6 +43,7 @@ RULES = {
     "fixed_probability": ("p",),
     "fixed_indegree": ("indegree",),
     "fixed_outdegree": ("outdegree",),
+    "fixed_total_number": ("N",),
     "explicit": ("pre_ids", "post_ids"),
 }
 COMMON_OPTIONS = ("allow_autapses", "allow_multapses")
@@ -61,6 +75,15 @@ def check_rule(rule: str, options: dict[str, Any], n_pre: int, n_post: int, fiel
         if not out["allow_multapses"] and k > pool:
             raise ConfigError(f"{field}.{key}", f"{k} exceeds the {pool} neurons available without multapses")
         out[key] = k
+    if rule == "fixed_total_number":
+        out["N"] = whole(options["N"], f"{field}.N", 0, what="a whole number of synapses")
+        if not out["allow_multapses"]:
+            raise ConfigError(f"{field}.allow_multapses", "fixed_total_number draws pre and post independently, "
+                                                          "so a pair may repeat (as NEST's default); "
+                                                          "allow_multapses = false is not supported with this rule")
+        if out["N"] and (n_pre == 0 or n_post == 0):
+            raise ConfigError(f"{field}.N", f"{out['N']} synapses cannot be drawn between {n_pre} and {n_post} "
+                                            "neurons")
     if rule == "explicit":
         for key, n in (("pre_ids", n_pre), ("post_ids", n_post)):
             out[key] = indices(options[key], n, f"{field}.{key}")
@@ -74,9 +97,15 @@ def check_degree(rule: str, options: dict[str, Any], n_pre: int, n_post: int, sa
                  field: str) -> None:
     """A fixed degree without multapses must leave enough distinct partners (one fewer without autapses
     inside one population)."""
-    if rule not in ("fixed_indegree", "fixed_outdegree") or options["allow_multapses"]:
+    if rule not in ("fixed_indegree", "fixed_outdegree", "fixed_total_number") or (
+            options["allow_multapses"] and rule != "fixed_total_number"):
         return
     key = "indegree" if rule == "fixed_indegree" else "outdegree"
+    if rule == "fixed_total_number":
+        if options["N"] and same_population and not options["allow_autapses"] and n_pre < 2:
+            raise ConfigError(f"{field}.N", f"{options['N']} synapses cannot be drawn inside a population of "
+                                            f"{n_pre} neuron without autapses")
+        return
     pool = n_pre if rule == "fixed_indegree" else n_post
     available = pool - (1 if same_population and not options["allow_autapses"] else 0)
     if options[key] > available:
@@ -98,6 +127,8 @@ def expected_synapses(rule: str, options: dict[str, Any], n_pre: int, n_post: in
         return float(n_post) * options["indegree"]
     if rule == "fixed_outdegree":
         return float(n_pre) * options["outdegree"]
+    if rule == "fixed_total_number":
+        return float(options["N"])
     return float(options["pre_ids"].size)
 
 
@@ -118,16 +149,83 @@ def connect(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_po
     elif rule == "fixed_outdegree":
         pre, post = _fixed_degree(n_pre, n_post, options["outdegree"], options["allow_multapses"], autapses, rng,
                                   f"{field}.outdegree")
+    elif rule == "fixed_total_number":
+        indptr, post = _total_number(n_pre, n_post, options["N"], autapses, rng, np.int32)
+        return np.repeat(np.arange(n_pre, dtype=np.int32), np.diff(indptr)), post
     else:
         pre, post = options["pre_ids"], options["post_ids"]
     pre, post = pre.astype(np.int32, copy=False), post.astype(np.int32, copy=False)
-    if not autapses and rule not in ("fixed_indegree", "fixed_outdegree"):
+    if not autapses and rule not in ("fixed_indegree", "fixed_outdegree", "fixed_total_number"):
         keep = pre != post
         pre, post = pre[keep], post[keep]
     if not _sorted_pairs(pre, post):
         order = np.lexsort((post, pre))
         pre, post = pre[order], post[order]
     return pre, post
+
+
+def target_dtype(n_post: int) -> type:
+    """The narrowest type the engine stores post neurons in: uint16 up to 65536 neurons, else int32."""
+    return np.uint16 if n_post <= 65536 else np.int32
+
+
+def connect_rows(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_population: bool,
+                 rng: np.random.Generator, field: str = "projection") -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of `connect` (the same ones for the same stream) as rows by pre neuron: (indptr int64[n_pre + 1],
+    targets), targets[indptr[i]:indptr[i + 1]] the sorted post neurons of pre neuron i, of `target_dtype`."""
+    dtype = target_dtype(n_post)
+    if rule == "fixed_total_number":
+        return _total_number(n_pre, n_post, options["N"], options["allow_autapses"] or not same_population, rng,
+                             dtype)
+    pre, post = connect(rule, options, n_pre, n_post, same_population, rng, field)
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
+    del pre
+    return indptr, post.astype(dtype)
+
+
+def _total_number(n_pre: int, n_post: int, total: int, autapses: bool, rng: np.random.Generator, dtype):
+    """NEST's fixed_total_number: `total` pairs, pre and post uniform and independent (pairs i -> i redrawn
+    without autapses). As rows: the number of pairs of each pre neuron is multinomial (numpy's sequential
+    binomials), then each row's post neurons come sorted from compiled code (order statistics of uniform
+    draws by exponential spacings), from a stream seeded by `rng`."""
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    if total == 0 or n_pre == 0:
+        return indptr, np.zeros(0, dtype)
+    np.cumsum(rng.multinomial(total, np.full(n_pre, 1.0 / n_pre)), out=indptr[1:])
+    state = rng.integers(0, 2 ** 64 - 1, size=4, dtype=np.uint64, endpoint=True)
+    if not state.any():
+        state[0] = 1
+    targets = np.empty(total, dtype)
+    _sorted_rows(indptr, targets, n_post, not autapses, state,
+                 np.empty(int(np.diff(indptr).max(initial=0)), np.float64))
+    return indptr, targets
+
+
+@njit(cache=True)
+def _sorted_rows(indptr, targets, n_post, skip_self, state, spacing):
+    """Fill each row of `targets` with its count of uniform post neurons, sorted: the k-th smallest of m
+    uniform draws is floor(width * S_k / S_(m+1)), S the partial sums of m + 1 exponential draws; without
+    autapses row i draws from the n_post - 1 others (values from i up shifted by one)."""
+    width = n_post - 1 if skip_self else n_post
+    for i in range(indptr.shape[0] - 1):
+        start = indptr[i]
+        m = indptr[i + 1] - start
+        if m == 0:
+            continue
+        total = 0.0
+        for k in range(m):
+            total -= math.log(1.0 - next_double(state))
+            spacing[k] = total
+        total -= math.log(1.0 - next_double(state))
+        scale = width / total if total > 0.0 else 0.0
+        for k in range(m):
+            t = int(spacing[k] * scale)
+            if t >= width:
+                t = width - 1
+            if skip_self and t >= i:
+                t += 1
+            targets[start + k] = t
 
 
 def _sorted_pairs(pre: np.ndarray, post: np.ndarray) -> bool:

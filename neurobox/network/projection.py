@@ -1,6 +1,7 @@
 """A projection: synapses from one population onto a receptor of another."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from neurobox.errors import ConfigError
 from neurobox.network import connectivity, memory, values
 from neurobox.network.population import Population, lookup
 from neurobox.plasticity.rules import check_initial_weights, make_plasticity
-from neurobox.random import generator
+from neurobox.random import generator, kernel_state
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,44 @@ class Synapses:
 
     def __len__(self) -> int:
         return int(self.pre.size)
+
+
+@dataclass(frozen=True)
+class Connections:
+    """The drawn synapses of a projection as the engine stores them: rows by pre neuron (CSR).
+
+    Row i (synapses indptr[i] to indptr[i + 1]) holds pre neuron i's synapses, sorted by post neuron: the
+    order of `Synapses`. One draw makes both (`Projection.connections`, `Projection.build`).
+    """
+
+    indptr: np.ndarray            # int64[n_pre + 1]
+    targets: np.ndarray           # post neuron: uint16 (post population <= 65536 neurons) or int32
+    weights: np.ndarray           # float32 (what the engine stores) or float64, one per synapse
+    delays: np.ndarray | None     # whole steps, uint8 (uint16 past 255 steps), or None when all are equal
+    delay: int                    # the common delay (steps) when delays is None
+    shared_weight: float | None = None
+    """The one weight of every synapse when the description gives a constant (weights then repeat it)."""
+
+    def __len__(self) -> int:
+        return int(self.targets.size)
+
+    @property
+    def weight(self) -> np.ndarray:
+        """The weights (as Synapses.weight)."""
+        return self.weights
+
+    def pre(self) -> np.ndarray:
+        """The pre neuron of each synapse, int32 (a new array: for small users)."""
+        return np.repeat(np.arange(self.indptr.size - 1, dtype=np.int32), np.diff(self.indptr))
+
+    def to_synapses(self) -> Synapses:
+        """The pair lists (pre, post, weight, delay_steps) of the same synapses."""
+        n = len(self)
+        if self.delays is not None:
+            delay_steps = self.delays.astype(np.int32)
+        else:
+            delay_steps = np.full(n, self.delay, dtype=np.uint8 if self.delay < 256 else np.int32)
+        return Synapses(self.pre(), self.targets.astype(np.int32), self.weights, delay_steps)
 
 
 class Projection:
@@ -125,30 +164,49 @@ class Projection:
         if kind == "current" and self.receptor == "inhibitory" and w.max() > 0:
             raise ConfigError(field, f"inhibitory current weights must be <= 0 pA (got {w.max():g}), as in NEST")
 
-    def build(self, seed: int, dt: float, field: str, compact: bool = False) -> Synapses:
-        """Draw this projection's synapses from its own stream under `seed`.
+    def connections(self, seed: int, dt: float, field: str, weight_dtype=np.float32) -> Connections:
+        """Draw this projection's synapses under `seed`, straight into rows by pre neuron (no pair lists).
 
-        compact: weights as float32 (what the engine stores), to keep memory low.
+        The pairs come from the projection's own stream (neurobox.network.connectivity.connect_rows), the
+        weights and delays of distributions from two compiled streams of their own ("weights" and "delays"
+        under the projection's name), one value per synapse in row order.
         """
         if self._checked is None:
             raise ConfigError(field, "projection is not part of a network")
         check_synapse_memory(self, field)
         rng = generator(seed, "projection", self.name or "")
-        pre, post = connectivity.connect(self.rule, self._checked, self.pre.n, self.post.n,
-                                         self.pre is self.post, rng, field)
-        n = pre.size
-        weight = values.draw(self.weight, n, rng, f"{field}.weight", np.float32 if compact else np.float64)
-        self._check_weight_sign(weight, f"{field}.weight")
+        indptr, targets = connectivity.connect_rows(self.rule, self._checked, self.pre.n, self.post.n,
+                                                    self.pre is self.post, rng, field)
+        n = int(targets.size)
+        name = self.name or ""
+        shared = None
+        if isinstance(self.weight, dict):
+            weights = np.empty(n, dtype=weight_dtype)
+            low, high = values.fill(self.weight, weights, kernel_state(seed, "weights", name), f"{field}.weight")
+            largest = float(np.finfo(weight_dtype).max)
+            if n and not (math.isfinite(low) and math.isfinite(high) and max(-low, high) <= largest):
+                raise ConfigError(f"{field}.weight", f"drew values up to {max(abs(low), abs(high)):g}; allowed: "
+                                                     f"finite numbers of magnitude <= {largest:g}")
+            self._check_weight_sign(np.array([low, high]) if n else weights, f"{field}.weight")
+        else:
+            if np.ndim(self.weight) == 0:  # one weight: no float64 copy of it per synapse
+                shared = float(values.draw(self.weight, 1, None, f"{field}.weight", weight_dtype)[0])
+                weights = np.full(n, shared, dtype=weight_dtype)
+            else:
+                weights = values.draw(self.weight, n, None, f"{field}.weight", weight_dtype)
+            self._check_weight_sign(weights, f"{field}.weight")
         if self.plasticity is not None:
-            check_initial_weights(self.plasticity, weight, f"{field}.weight")
-        if isinstance(self.delay, dict) or np.ndim(self.delay) > 0:
-            delay_ms = values.draw(self.delay, n, rng, f"{field}.delay")
-            _check_delays(delay_ms, dt, f"{field}.delay")
-            delay_steps = np.maximum(np.rint(delay_ms / dt), 1).astype(np.int32)
-        else:  # one delay: a small array of one small integer (checked: at most MAX_DELAY_STEPS)
-            steps = max(int(round(float(self.delay) / dt)), 1)
-            delay_steps = np.full(n, steps, dtype=np.uint8 if steps < 256 else np.int32)
-        return Synapses(pre, post, weight, delay_steps)
+            check_initial_weights(self.plasticity, weights, f"{field}.weight")
+        delays, delay = _draw_delays(self.delay, n, dt, kernel_state(seed, "delays", name), f"{field}.delay")
+        return Connections(indptr, targets, weights, delays, delay, shared)
+
+    def build(self, seed: int, dt: float, field: str, compact: bool = False) -> Synapses:
+        """This projection's synapses as pair lists (the same draw as `connections`), for the small users
+        (the twin, the hardware planners, fixed-point scales).
+
+        compact: weights as float32 (what the engine stores), to keep memory low.
+        """
+        return self.connections(seed, dt, field, np.float32 if compact else np.float64).to_synapses()
 
     def __repr__(self) -> str:
         pre = getattr(self.pre, "name", self.pre)
@@ -167,6 +225,36 @@ def check_probability(value: Any, field: str) -> float:
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_DELAY_STEPS = int(np.iinfo(np.uint16).max)
 """The longest delay in steps: the engine stores per-synapse delays as uint16."""
+
+
+def _draw_delays(spec, n: int, dt: float, state: np.ndarray, field: str) -> tuple[np.ndarray | None, int]:
+    """Per-synapse delays in steps (uint8, uint16 past 255 steps) and the common delay: (None, steps) when
+    every synapse has the same delay."""
+    if not isinstance(spec, dict) and np.ndim(spec) == 0:  # one delay (checked: at most MAX_DELAY_STEPS)
+        return None, (max(int(round(float(spec) / dt)), 1) if n else 1)
+    if isinstance(spec, dict):
+        for dtype in (np.uint8, np.uint16):
+            delays = np.empty(n, dtype=dtype)
+            try:
+                low, high = values.fill(spec, delays, state.copy(), field, dt)
+            except OverflowError as e:
+                if dtype is np.uint16:
+                    _check_delays(np.array([float(e.args[0])]), dt, field)
+                    raise
+                continue
+            if n:
+                _check_delays(np.array([low, high]), dt, field)
+            break
+    else:
+        delay_ms = values.draw(spec, n, None, field)
+        _check_delays(delay_ms, dt, field)
+        steps = np.maximum(np.rint(delay_ms / dt), 1)
+        delays = steps.astype(np.uint8 if steps.max(initial=1) <= 255 else np.uint16)
+    if n == 0:
+        return None, 1
+    if bool(np.all(delays == delays[0])):
+        return None, int(delays[0])
+    return delays, int(delays[0])
 
 
 def _check_delays(delay_ms: np.ndarray, dt: float, field: str) -> None:

@@ -18,8 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from numba import njit
+
 from neurobox.checks import choice, number, numbers
 from neurobox.errors import ConfigError
+from neurobox.random import next_double
 
 DISTRIBUTIONS = {
     "normal": ("mean", "std"),
@@ -122,3 +125,88 @@ def to_plain(spec: Any) -> Any:
     if isinstance(spec, dict):
         return dict(spec)
     return spec
+
+
+# -- drawing into a given array with compiled code (the synapses of a projection) -------------------------
+_KINDS = {"normal": 0, "uniform": 1, "lognormal": 2}
+REDRAWS = 1000
+"""Draws per value before a distribution whose [min, max] excludes almost everything is refused."""
+
+
+@njit(cache=True, inline="always")
+def _sample(kind, a, b, state, spare):
+    """One value of distribution `kind` (0 normal(a, b), 1 uniform(a, b), 2 lognormal(a, b)); normals by
+    Marsaglia's polar method, two at a time (the second waits in spare[1] while spare[0] is 1)."""
+    if kind == 1:
+        return a + (b - a) * next_double(state)
+    if spare[0] != 0.0:
+        spare[0] = 0.0
+        z = spare[1]
+    else:
+        while True:
+            u = 2.0 * next_double(state) - 1.0
+            v = 2.0 * next_double(state) - 1.0
+            s = u * u + v * v
+            if 0.0 < s < 1.0:
+                break
+        f = math.sqrt(-2.0 * math.log(s) / s)
+        z = u * f
+        spare[0] = 1.0
+        spare[1] = v * f
+    x = a + b * z
+    return math.exp(x) if kind == 2 else x
+
+
+@njit(cache=True)
+def _fill(out, kind, a, b, lo, hi, state, dt, longest):
+    """out[i] = one value inside [lo, hi] each (values outside redrawn, as NEST's redraw); dt > 0: whole
+    steps max(rint(value / dt), 1) instead, where a step count over `longest` stops the draw.
+
+    Returns (smallest, largest value drawn, status): 0 done, 1 a value needed more than REDRAWS draws,
+    2 a step count over `longest` (out is then incomplete)."""
+    spare = np.zeros(2)
+    smallest = math.inf
+    largest = -math.inf
+    for i in range(out.shape[0]):
+        x = 0.0
+        inside = False
+        for _ in range(REDRAWS):
+            x = _sample(kind, a, b, state, spare)
+            if lo <= x <= hi:
+                inside = True
+                break
+        if not inside:
+            return smallest, largest, 1
+        if x < smallest:
+            smallest = x
+        if x > largest:
+            largest = x
+        if dt > 0.0:
+            steps = max(np.rint(x / dt), 1.0)
+            if steps > longest:
+                return smallest, largest, 2
+            out[i] = steps
+        else:
+            out[i] = x
+    return smallest, largest, 0
+
+
+def fill(spec: dict, out: np.ndarray, state: np.ndarray, field: str, dt: float = 0.0) -> tuple[float, float]:
+    """Draw a checked distribution `spec` into `out` (any numeric array, in place) from the compiled stream
+    `state` (uint64[4], neurobox.random); dt > 0 stores whole steps of dt instead (a delay), capped at the
+    largest value of out's integer dtype. Returns the smallest and largest value drawn (ms for a delay).
+
+    The same spec, stream and size give the same values whatever out's dtype; it is the draw of a
+    projection's weights and delays, in the order of its synapses."""
+    longest = float(np.iinfo(out.dtype).max) if np.issubdtype(out.dtype, np.integer) else math.inf
+    a, b = (spec["low"], spec["high"]) if spec["distribution"] == "uniform" else \
+        (spec.get("mean", spec.get("mu")), spec.get("std", spec.get("sigma")))
+    lo, hi = spec.get("min", -math.inf), spec.get("max", math.inf)
+    smallest, largest, status = _fill(out, _KINDS[spec["distribution"]], float(a), float(b), float(lo), float(hi),
+                                      state, float(dt), longest)
+    if status == 1:
+        raise ConfigError(field, f"could not draw values inside [min, max] = [{lo:g}, {hi:g}]; "
+                                 "the bounds exclude almost all of the distribution")
+    if status == 2:
+        raise OverflowError(largest)
+    return smallest, largest
