@@ -10,12 +10,23 @@ were measured with tracemalloc on the engine's build (neurobox.engine.compile):
 - a neuron: its state rows, the delay ring (one row per receptor and
   delay step), input and spike flags (8 bytes each), and the spike buffer
   of a recorded population (16 slots of 12 bytes);
-- a synapse: 8 bytes once built (target, float32 weight), +1 with
-  per-synapse delays, +8 on a plastic projection (the reverse index), +8
-  under reward-modulated STDP (eligibility); while a projection is drawn
-  its pairs, weights and delays take 24 to 36 bytes a synapse for a
-  moment, and in fixed-point precision every projection is drawn before
+- a synapse, as built (drawn straight into the engine's rows, see
+  neurobox.network.projection.Connections): its target (2 bytes when the
+  post population has at most 65536 neurons, else 4), its float32 weight
+  (4), its delay when delays differ (1, or 2 past 255 steps), +8 on a
+  plastic projection (the reverse index) and +8 under reward-modulated
+  STDP (eligibility); each projection's row pointers, 8 bytes per pre
+  neuron;
+- while one projection is drawn (the others are built already): nothing
+  more for fixed_total_number but 1 byte a synapse when delays differ
+  (the test for one common delay); the rules drawn as pairs first (all
+  others) peak at 24 bytes a synapse (20 for fixed_probability) including
+  what stays; in fixed-point precision every projection is drawn before
   any is laid out (about 12 bytes a synapse more, all at once);
+- the spike buffers of a simulation: 12 bytes per slot, 16 slots per
+  neuron and 65536 more per population whose spikes are recorded (none
+  for a population with record_spikes = false, such as a background
+  source);
 - a recorded sample: 8 bytes, twice (the chunks and the joined result).
 
 Spike times are not estimated (they depend on the activity).
@@ -29,9 +40,9 @@ import numpy as np
 from neurobox.errors import ConfigError
 from neurobox.limits import gigabytes, memory_limit, memory_limit_given
 
-SPIKE_BUFFER_BYTES = 16 * 12
-BUILD_BYTES = 24           # a synapse of the projection being drawn (one delay)
-BUILD_BYTES_DELAYS = 36    # the same with a delay per synapse
+SPIKE_BUFFER_BYTES = 16 * 12   # a recorded neuron's spike buffer (neurobox.engine.simulation)
+SPIKE_BUFFER_EXTRA = 65536 * 12  # and the same buffer's fixed part, per recorded population
+PAIRS_PEAK_BYTES = {"fixed_probability": 20}  # a synapse of a rule drawn as pairs, at its peak (24 otherwise)
 FIXED_DRAWN_BYTES = 12     # each synapse of every projection, drawn first in fixed point
 SMALL = 256 * 1024 ** 2    # below this an estimate is not compared with the machine's memory
 
@@ -96,19 +107,27 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
         n_synapses += count
         if isinstance(proj, GapJunction):
             resident += 16 * count
-            transient = max(transient, BUILD_BYTES * count)
+            transient = max(transient, PAIRS_PEAK_BYTES.get(proj.rule, 24) * count)
             note("synapses", 16 * count, f"projections.{name}.rule")
             continue
+        longest = _longest_delay_steps(proj.delay, net.dt)
         per_synapse_delays = isinstance(proj.delay, dict) or np.ndim(proj.delay) > 0
-        per = 8 + (1 if per_synapse_delays else 0)
+        per = (2 if proj.post.n <= 65536 else 4) + 4
+        if per_synapse_delays:
+            per += 1 if longest <= 255 else 2
         if proj.plasticity is not None:
             per += 8 + (8 if getattr(proj.plasticity, "rule", "") == "rstdp" else 0)
-        resident += per * count
-        transient = max(transient, (BUILD_BYTES_DELAYS if per_synapse_delays else BUILD_BYTES) * count)
+        rows = 8 * (int(proj.pre.n) + 1)
+        resident += per * count + rows
+        if proj.rule == "fixed_total_number":
+            drawing = (1 if per_synapse_delays else 0) * count + 16 * int(proj.pre.n)
+        else:
+            drawing = max(PAIRS_PEAK_BYTES.get(proj.rule, 24) - per, 1 if per_synapse_delays else 0) * count
+        transient = max(transient, drawing)
         drawn += FIXED_DRAWN_BYTES * count
-        note("synapses", per * count, f"projections.{name}.rule")
+        note("synapses", per * count + rows, f"projections.{name}.rule")
         post = proj.post.name
-        depth[post] = max(depth[post], _longest_delay_steps(proj.delay, net.dt) + 1)
+        depth[post] = max(depth[post], longest + 1)
     if depths is not None:
         depth = dict(depths)
     synapse_bytes = resident + transient + (drawn if net.precision == "fixed" else 0)
@@ -119,6 +138,7 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
         per = (len(model.state) + depth[name] * len(model.receptors) + 4) * 8 + 4
         if pop.record_spikes:
             per += SPIKE_BUFFER_BYTES
+            neuron_bytes += SPIKE_BUFFER_EXTRA
         neuron_bytes += per * int(pop.n)
         n_neurons += int(pop.n)
         note("neurons", per * int(pop.n), f"populations.{name}.n")

@@ -8,9 +8,11 @@ from __future__ import annotations
 from neurobox.errors import ConfigError
 from neurobox.limits import gigabytes, memory_limit
 
-BYTES_PER_SYNAPSE_BUILDING = 48
-"""Peak bytes per synapse while a projection is drawn (int64 pairs, their int32 copies, sorting, weights,
-delays)."""
+BYTES_PER_SYNAPSE_BUILDING = 24
+"""Peak bytes per synapse while a projection is drawn as pairs (int64 pairs and their int32 copies; the
+rows, weights and delays it keeps are less)."""
+BYTES_PER_SYNAPSE_ROWS = 8
+"""The same for fixed_total_number, drawn straight into rows (target, weight, delay)."""
 
 
 def check(need_bytes: float, field: str, what: str) -> None:

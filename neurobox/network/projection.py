@@ -268,7 +268,8 @@ def _check_delays(delay_ms: np.ndarray, dt: float, field: str) -> None:
 def check_synapse_memory(proj: "Projection", field: str) -> None:
     """Refuse, before drawing, a projection whose synapses would not fit the memory limit."""
     expected = connectivity.expected_synapses(proj.rule, proj._checked, proj.pre.n, proj.post.n)
-    memory.check(expected * memory.BYTES_PER_SYNAPSE_BUILDING,
+    per = memory.BYTES_PER_SYNAPSE_ROWS if proj.rule == "fixed_total_number" else memory.BYTES_PER_SYNAPSE_BUILDING
+    memory.check(expected * per,
                  f"{field}.rule", f"its about {expected:.3g} synapses")
 
 
