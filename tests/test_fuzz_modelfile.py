@@ -181,6 +181,8 @@ def rule_options(draw, n_pre, n_post):
         spec["indegree"] = draw(st.integers(0, n_pre + 1))
     elif rule == "fixed_outdegree":
         spec["outdegree"] = draw(st.integers(0, n_post + 1))
+    elif rule == "fixed_total_number":
+        spec["N"] = draw(st.integers(0, 2 * n_pre * n_post + 1))
     elif rule == "explicit":
         k = draw(st.integers(0, 6))
         spec["pre_ids"] = draw(st.lists(st.integers(0, n_pre - 1), min_size=k, max_size=k))
