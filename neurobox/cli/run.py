@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -54,8 +55,11 @@ def run(args) -> int:
     require(target, net)
     duration = check_duration(args.duration if args.duration is not None else net.duration,
                               "--duration" if args.duration is not None else "network.duration", dt=net.dt)
-    check_memory(net, int(round(duration / net.dt)))  # neurons, synapses and recordings, before any is built
+    est = check_memory(net, int(round(duration / net.dt)))  # neurons, synapses and recordings, before any is built
     from neurobox.engine.progress import for_cli, quiet_flag
+
+    if quiet_flag(args) is None:
+        print(memory_line(est), file=sys.stderr, flush=True)
 
     with for_cli(args) as bar:    # the engine shows its own phases (build, compile, run); others one phase
         engine = args.target in ("engine", "fixed")
@@ -81,3 +85,14 @@ def run(args) -> int:
             print(f"wrote raster to {args.plot}")
     return 0
 
+
+def memory_line(est) -> str:
+    """The estimate of neurobox.engine.memory as the line printed before a build."""
+    from neurobox.limits import gigabytes
+    from neurobox.text import plural
+
+    parts = [f"{gigabytes(est.neuron_bytes)} for {plural(est.neurons, 'neuron')}",
+             f"{gigabytes(est.synapse_bytes)} for {plural(est.synapses, 'synapse')}"]
+    if est.recording_bytes:
+        parts.append(f"{gigabytes(est.recording_bytes)} for recordings")
+    return f"memory: about {gigabytes(est.total)} estimated ({', '.join(parts)})"

@@ -2,10 +2,13 @@
 
 Counts come from the description alone: neurons from the populations;
 synapses from the connection rules (exact for all_to_all, one_to_one,
-fixed_indegree, fixed_outdegree and explicit; the expected number
+fixed_indegree, fixed_outdegree, fixed_total_number and explicit; the expected number
 p * n_pre * n_post for fixed_probability); recordings from the recorders
 (recorded neurons x variables x samples of the run). The bytes per item
-were measured with tracemalloc on the engine's build (neurobox.engine.compile):
+were measured with tracemalloc on the engine's build (neurobox.engine.compile), and the whole estimate
+is held within 20 % of the peak resident memory of a build and a short run in a fresh process
+(tests/test_memory_estimate.py; memory allocated but never written, such as unused spike-buffer slots,
+counts here but not in the resident memory):
 
 - a neuron: its state rows, the delay ring (one row per receptor and
   delay step), input and spike flags (8 bytes each), and the spike buffer
