@@ -161,3 +161,19 @@ def test_distributions_drawn_by_compiled_code():
     with pytest.raises(ConfigError, match="bounds exclude"):
         fill(check_spec({"distribution": "normal", "mean": 0.0, "std": 1.0, "min": 50.0}, "w"), out,
              kernel_state(1, "t", "w"), "w")
+
+
+def test_a_large_fixed_total_number_is_the_same_drawn_in_two_threads_or_one(monkeypatch):
+    import neurobox as nb
+    import neurobox.network.projection as projection
+
+    net = nb.Network(dt=0.1, seed=2)
+    net.population("a", 3000, "iaf_psc_exp", {})
+    net.connect("a", "a", "fixed_total_number", N=projection.PARALLEL_FROM + 5, name="x",
+                weight={"distribution": "normal", "mean": 5.0, "std": 1.0},
+                delay={"distribution": "uniform", "low": 0.5, "high": 3.0})
+    two = net.projections["x"].connections(2, 0.1, "x")
+    monkeypatch.setattr(projection, "PARALLEL_FROM", 10 ** 18)
+    one = net.projections["x"].connections(2, 0.1, "x")
+    for part in ("indptr", "targets", "weights", "delays"):
+        np.testing.assert_array_equal(getattr(two, part), getattr(one, part))

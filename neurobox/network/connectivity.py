@@ -202,7 +202,7 @@ def _total_number(n_pre: int, n_post: int, total: int, autapses: bool, rng: np.r
     return indptr, targets
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sorted_rows(indptr, targets, n_post, skip_self, state, spacing):
     """Fill each row of `targets` with its count of uniform post neurons, sorted: the k-th smallest of m
     uniform draws is floor(width * S_k / S_(m+1)), S the partial sums of m + 1 exponential draws; without

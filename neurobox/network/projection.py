@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,9 +176,25 @@ class Projection:
             raise ConfigError(field, "projection is not part of a network")
         check_synapse_memory(self, field)
         rng = generator(seed, "projection", self.name or "")
-        indptr, targets = connectivity.connect_rows(self.rule, self._checked, self.pre.n, self.post.n,
-                                                    self.pre is self.post, rng, field)
-        n = int(targets.size)
+        args = (self.rule, self._checked, self.pre.n, self.post.n, self.pre is self.post, rng, field)
+        if self.rule == "fixed_total_number" and self._checked["N"] >= PARALLEL_FROM:
+            # the number is known before the pairs: draw them in a second thread (compiled code without the
+            # GIL) while this one draws the weights and delays; every part has its own stream, so the result
+            # does not depend on the threads
+            with ThreadPoolExecutor(1) as pool:
+                rows = pool.submit(connectivity.connect_rows, *args)
+                try:
+                    weights, shared, delays, delay = self._values(seed, dt, field, self._checked["N"], weight_dtype)
+                finally:
+                    indptr, targets = rows.result()
+        else:
+            indptr, targets = connectivity.connect_rows(*args)
+            weights, shared, delays, delay = self._values(seed, dt, field, int(targets.size), weight_dtype)
+        return Connections(indptr, targets, weights, delays, delay, shared)
+
+    def _values(self, seed: int, dt: float, field: str, n: int, weight_dtype):
+        """The weights and delays of n synapses (in row order): (weights, shared weight or None, delays or
+        None, common delay)."""
         name = self.name or ""
         shared = None
         if isinstance(self.weight, dict):
@@ -198,7 +215,7 @@ class Projection:
         if self.plasticity is not None:
             check_initial_weights(self.plasticity, weights, f"{field}.weight")
         delays, delay = _draw_delays(self.delay, n, dt, kernel_state(seed, "delays", name), f"{field}.delay")
-        return Connections(indptr, targets, weights, delays, delay, shared)
+        return weights, shared, delays, delay
 
     def build(self, seed: int, dt: float, field: str, compact: bool = False) -> Synapses:
         """This projection's synapses as pair lists (the same draw as `connections`), for the small users
@@ -223,6 +240,8 @@ def check_probability(value: Any, field: str) -> float:
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+PARALLEL_FROM = 1_000_000
+"""A fixed_total_number projection of at least this many synapses draws its pairs in a second thread."""
 MAX_DELAY_STEPS = int(np.iinfo(np.uint16).max)
 """The longest delay in steps: the engine stores per-synapse delays as uint16."""
 

@@ -157,7 +157,7 @@ def _sample(kind, a, b, state, spare):
     return math.exp(x) if kind == 2 else x
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill(out, kind, a, b, lo, hi, state, dt, longest):
     """out[i] = one value inside [lo, hi] each (values outside redrawn, as NEST's redraw); dt > 0: whole
     steps max(rint(value / dt), 1) instead, where a step count over `longest` stops the draw.
