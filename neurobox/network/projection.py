@@ -259,7 +259,8 @@ def _draw_delays(spec, n: int, dt: float, state: np.ndarray, field: str) -> tupl
             except OverflowError as e:
                 if dtype is np.uint16:
                     _check_delays(np.array([float(e.args[0])]), dt, field)
-                    raise
+                    raise ConfigError(field, f"delays must be <= {MAX_DELAY_STEPS} steps, got "
+                                             f"{float(e.args[0]):g} ms") from None
                 continue
             if n:
                 _check_delays(np.array([low, high]), dt, field)
