@@ -133,54 +133,50 @@ REDRAWS = 1000
 """Draws per value before a distribution whose [min, max] excludes almost everything is refused."""
 
 
-@njit(cache=True, inline="always")
-def _sample(kind, a, b, state, spare):
-    """One value of distribution `kind` (0 normal(a, b), 1 uniform(a, b), 2 lognormal(a, b)); normals by
-    Marsaglia's polar method, two at a time (the second waits in spare[1] while spare[0] is 1)."""
-    if kind == 1:
-        return a + (b - a) * next_double(state)
-    if spare[0] != 0.0:
-        spare[0] = 0.0
-        z = spare[1]
-    else:
-        while True:
-            u = 2.0 * next_double(state) - 1.0
-            v = 2.0 * next_double(state) - 1.0
-            s = u * u + v * v
-            if 0.0 < s < 1.0:
-                break
-        f = math.sqrt(-2.0 * math.log(s) / s)
-        z = u * f
-        spare[0] = 1.0
-        spare[1] = v * f
-    x = a + b * z
-    return math.exp(x) if kind == 2 else x
-
-
 @njit(cache=True, nogil=True)
 def _fill(out, kind, a, b, lo, hi, state, dt, longest):
     """out[i] = one value inside [lo, hi] each (values outside redrawn, as NEST's redraw); dt > 0: whole
-    steps max(rint(value / dt), 1) instead, where a step count over `longest` stops the draw.
+    steps max(rint(value / dt), 1) instead, where a step count over `longest` stops the draw. Distribution
+    `kind`: 0 normal(a, b), 1 uniform(a, b), 2 lognormal(a, b); normals by Marsaglia's polar method, two at
+    a time (the second kept for the next value).
 
     Returns (smallest, largest value drawn, status): 0 done, 1 a value needed more than REDRAWS draws,
     2 a step count over `longest` (out is then incomplete)."""
-    spare = np.zeros(2)
+    have_spare = False
+    spare = 0.0
     smallest = math.inf
     largest = -math.inf
     for i in range(out.shape[0]):
         x = 0.0
         inside = False
         for _ in range(REDRAWS):
-            x = _sample(kind, a, b, state, spare)
+            if kind == 1:
+                x = a + (b - a) * next_double(state)
+            else:
+                if have_spare:
+                    have_spare = False
+                    z = spare
+                else:
+                    while True:
+                        u = 2.0 * next_double(state) - 1.0
+                        v = 2.0 * next_double(state) - 1.0
+                        q = u * u + v * v
+                        if 0.0 < q < 1.0:
+                            break
+                    f = math.sqrt(-2.0 * math.log(q) / q)
+                    z = u * f
+                    spare = v * f
+                    have_spare = True
+                x = a + b * z
+                if kind == 2:
+                    x = math.exp(x)
             if lo <= x <= hi:
                 inside = True
                 break
         if not inside:
             return smallest, largest, 1
-        if x < smallest:
-            smallest = x
-        if x > largest:
-            largest = x
+        smallest = min(smallest, x)
+        largest = max(largest, x)
         if dt > 0.0:
             steps = max(np.rint(x / dt), 1.0)
             if steps > longest:
