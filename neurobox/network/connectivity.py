@@ -9,6 +9,9 @@ post, drawn from the projection's own random stream.
                        (NEST: pairwise_bernoulli)
     fixed_indegree     each post neuron gets `indegree` random pre neurons
     fixed_outdegree    each pre neuron gets `outdegree` random post neurons
+    fixed_total_number `N` pairs, pre and post each drawn uniformly
+                       (multapses always; a minimal stand-in for the rule
+                       being added on the build branch)
     explicit           the given arrays `pre_ids`, `post_ids`
 
 `allow_autapses` (default True, as NEST) permits i -> i when pre and post
@@ -31,6 +34,7 @@ RULES = {
     "fixed_indegree": ("indegree",),
     "fixed_outdegree": ("outdegree",),
     "explicit": ("pre_ids", "post_ids"),
+    "fixed_total_number": ("N",),
 }
 COMMON_OPTIONS = ("allow_autapses", "allow_multapses")
 
@@ -61,6 +65,10 @@ def check_rule(rule: str, options: dict[str, Any], n_pre: int, n_post: int, fiel
         if not out["allow_multapses"] and k > pool:
             raise ConfigError(f"{field}.{key}", f"{k} exceeds the {pool} neurons available without multapses")
         out[key] = k
+    if rule == "fixed_total_number":
+        out["N"] = whole(options["N"], f"{field}.N", 0, what="a whole number of synapses")
+        if out["N"] > 0 and (n_pre == 0 or n_post == 0):
+            raise ConfigError(f"{field}.N", f"{out['N']} synapses cannot be drawn between empty populations")
     if rule == "explicit":
         for key, n in (("pre_ids", n_pre), ("post_ids", n_post)):
             out[key] = indices(options[key], n, f"{field}.{key}")
@@ -98,6 +106,8 @@ def expected_synapses(rule: str, options: dict[str, Any], n_pre: int, n_post: in
         return float(n_post) * options["indegree"]
     if rule == "fixed_outdegree":
         return float(n_pre) * options["outdegree"]
+    if rule == "fixed_total_number":
+        return float(options["N"])
     return float(options["pre_ids"].size)
 
 
@@ -118,10 +128,17 @@ def connect(rule: str, options: dict[str, Any], n_pre: int, n_post: int, same_po
     elif rule == "fixed_outdegree":
         pre, post = _fixed_degree(n_pre, n_post, options["outdegree"], options["allow_multapses"], autapses, rng,
                                   f"{field}.outdegree")
+    elif rule == "fixed_total_number":
+        pre = rng.integers(0, n_pre, options["N"], dtype=np.int64)
+        post = rng.integers(0, n_post, options["N"], dtype=np.int64)
+        same = np.flatnonzero(pre == post) if not autapses else np.zeros(0, np.int64)
+        while same.size and n_pre > 1:  # redraw i -> i until N pairs remain
+            post[same] = rng.integers(0, n_post, same.size, dtype=np.int64)
+            same = same[pre[same] == post[same]]
     else:
         pre, post = options["pre_ids"], options["post_ids"]
     pre, post = pre.astype(np.int32, copy=False), post.astype(np.int32, copy=False)
-    if not autapses and rule not in ("fixed_indegree", "fixed_outdegree"):
+    if not autapses and rule not in ("fixed_indegree", "fixed_outdegree", "fixed_total_number"):
         keep = pre != post
         pre, post = pre[keep], post[keep]
     if not _sorted_pairs(pre, post):
