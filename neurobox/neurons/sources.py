@@ -13,6 +13,9 @@ above 30 are a sum of draws of at most 30 each); it is clipped at
 `poisson_max_count(rate, dt)`, the smallest k with P(count > k) < 1e-12
 (so a clip happens less than once in 10^12 neuron-steps), which also sizes
 the engine's spike scratch (`NeuronModel.max_spikes_per_step`).
+Method "bernoulli" is the one-spike-per-step form (probability
+1 - exp(-rate dt), as Brian2's PoissonGroup): the chips' targets (a unit
+emits at most one spike a tick) and so the fixed-point engine use it.
 
 `spike_generator`: each neuron fires at given times. `spike_times` is one
 list of times (ms) for every neuron, or one list per neuron. A time t is
@@ -34,9 +37,10 @@ from neurobox.random import next_double
 
 POISSON_TAIL = 1e-12   # P(count > max count) per neuron and step, at most
 POISSON_CHUNK = 30.0   # the largest mean one table covers; larger means are a sum of draws
-# constants of poisson_generator: N, max count, full chunks, length of each table, then the two CDF tables
-# (of Poisson(POISSON_CHUNK), present when there are full chunks, and of Poisson(the rest))
-_PG_N, _PG_MAX, _PG_CHUNKS, _PG_CHUNK_LEN, _PG_REST_LEN, _PG_TABLES = range(6)
+# constants of poisson_generator: N, max count, full chunks, length of each table, P(spike) of the bernoulli
+# method, then the two CDF tables (of Poisson(POISSON_CHUNK), present when there are full chunks, and of
+# Poisson(the rest))
+_PG_N, _PG_MAX, _PG_CHUNKS, _PG_CHUNK_LEN, _PG_REST_LEN, _PG_P_SPIKE, _PG_TABLES = range(7)
 
 
 def _log_pmf(lam: float, top: int) -> np.ndarray:
@@ -64,8 +68,11 @@ def poisson_cdf(lam: float, cap: int) -> np.ndarray:
 
 @njit(cache=True, boundscheck=False)
 def poisson_count(rng, c, first, length):
-    """One draw by inversion: the first k with u <= CDF[k] (table c[first:first+length]), at most length - 1."""
-    u = next_double(rng)
+    """One draw by inversion: the first k with u <= CDF[k] (table c[first:first+length]), at most length - 1.
+
+    u = 1 - (the stream's uniform in [0, 1)), so that the count is >= 1 exactly where the bernoulli method
+    fires (uniform < 1 - exp(-lam)): the two methods draw the same trains up to the counts above one."""
+    u = 1.0 - next_double(rng)
     k = 0
     last = length - 1
     while k < last and u > c[first + k]:
@@ -96,6 +103,22 @@ def poisson_step(state, c, syn_in, i_in, rng, step_index, spikes_out):
     return n
 
 
+@njit(cache=True, boundscheck=False)
+def poisson_bernoulli_step(state, c, syn_in, i_in, rng, step_index, spikes_out):
+    """At most one spike per neuron and step, with probability 1 - exp(-rate dt) (the chips' form).
+
+    It fires exactly where poisson_step's first draw gives a count >= 1, so below a mean of 30 the two
+    methods differ only in the steps where the count is 2 or more."""
+    n_neurons = int(c[_PG_N])
+    p = c[_PG_P_SPIKE]
+    n = 0
+    for i in range(n_neurons):
+        if next_double(rng) < p:
+            spikes_out[n] = i
+            n += 1
+    return n
+
+
 def poisson_constants(p, dt, n):
     lam = p["rate"] * dt * 1e-3
     cap = poisson_max_count(p["rate"], dt)
@@ -103,7 +126,7 @@ def poisson_constants(p, dt, n):
     rest = lam - chunks * POISSON_CHUNK
     chunk_cdf = poisson_cdf(POISSON_CHUNK, cap) if chunks else np.zeros(0)
     rest_cdf = poisson_cdf(rest, cap) if rest > 0.0 else np.ones(1)
-    head = [n, cap, chunks, chunk_cdf.size, rest_cdf.size]
+    head = [n, cap, chunks, chunk_cdf.size, rest_cdf.size, -math.expm1(-lam)]
     return np.concatenate([np.array(head, dtype=np.float64), chunk_cdf, rest_cdf])
 
 
@@ -122,7 +145,7 @@ POISSON_GENERATOR = NeuronModel(
     receptors=(),
     receptor_kind="none",
     constants=poisson_constants,
-    methods={"poisson": poisson_step},
+    methods={"poisson": poisson_step, "bernoulli": poisson_bernoulli_step},
     max_spikes_per_step=poisson_max_spikes,
     voltage=None,
     is_source=True,
