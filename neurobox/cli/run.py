@@ -88,18 +88,19 @@ def run(args) -> int:
     handle.close()
     if args.out:
         results.save(args.out)
+    stats = None
+    if built_in:
+        window = mc.stats_window(results.bio_ms)
+        stats = mc.statistics(results, *window)
     if args.plot:
         if built_in:
-            mc.raster(results, args.plot)
+            mc.raster(results, args.plot, stats=stats)
         else:
             from neurobox.viz.plots import raster
             raster(results, args.plot)
     summary = results.summary()
     summary["wall_s"] = round(time.perf_counter() - start, 4)
-    stats = None
     if built_in:
-        window = mc.stats_window(results.bio_ms)
-        stats = mc.statistics(results, *window)
         summary["microcircuit"] = {"scale": scale, "background": background, "window_ms": list(window),
                                    "populations": mc.stats_json(stats)}
     if args.json:

@@ -308,17 +308,17 @@ def stats_window(duration_ms: float) -> tuple[float, float]:
 
 
 def raster(results, path: str | os.PathLike, *, window_ms: tuple[float, float] | None = None,
-           per_population: int = 100) -> Path:
-    """The paper's raster: a 100 ms excerpt (default the last 100 ms), `per_population` neurons of each
-    of the eight populations drawn (every k-th), over the population rates (neurobox.viz raster style)."""
-    from neurobox.results import Results
-    from neurobox.viz.plots import raster as draw
+           stats: dict[str, PopulationStats] | None = None, per_population: int = 300) -> Path:
+    """The paper's figure: a 100 ms excerpt (default the last 100 ms) of the raster, `per_population`
+    neurons of the largest population drawn (every k-th neuron of each, the same k for all), beside the
+    rates, irregularity and synchrony (`stats`; default over `stats_window`)."""
+    from neurobox.viz.microcircuit_plots import microcircuit_figure
 
     t1 = results.bio_ms if window_ms is None else window_ms[1]
     t0 = max(0.0, t1 - 100.0) if window_ms is None else window_ms[0]
-    spikes = {name: results.spikes[name] for name in POPULATIONS if name in results.spikes}
-    shown = Results(dt=results.dt, seed=results.seed, bio_ms=results.bio_ms, spikes=spikes, traces={})
-    roles = {name: ("excitatory" if name.endswith("E") else "inhibitory") for name in spikes}
+    window = stats_window(results.bio_ms)
+    stats = stats if stats is not None else statistics(results, *window)
+    spikes = {name: results.spikes[name] for name in POPULATIONS}
     total = sum(s.n for s in spikes.values())
-    return draw(shown, path, t_range_ms=(t0, t1), max_neurons=per_population * len(spikes), bin_ms=1.0,
-                title=f"microcircuit: {total} neurons", roles=roles)
+    return microcircuit_figure(spikes, stats, path, window_ms=(t0, t1), stats_window_ms=window,
+                               per_population=per_population, title=f"microcircuit: {total} neurons")
