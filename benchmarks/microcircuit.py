@@ -2,6 +2,7 @@
 
     python3 benchmarks/microcircuit.py                          # scales 0.1 and 0.5, both tools, 1 s
     python3 benchmarks/microcircuit.py --scales 0.1 --repeats 3 --stat min
+    python3 benchmarks/microcircuit.py --scales 0.1 --repeats 4 --vary-seed    # rates over seeds 55..58
     python3 benchmarks/microcircuit.py --scales 1.0 --tools neurobox
     python3 benchmarks/microcircuit.py --scales 0.1,1.0 --nest-full   # NEST at full scale too (~15 GB)
     make bench-microcircuit
@@ -110,20 +111,21 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def child_command(tool: str, scale: float, cfg) -> list[str]:
+def child_command(tool: str, scale: float, cfg, seed: int) -> list[str]:
     common = ["--scale", f"{scale:g}", "--duration", f"{cfg.duration:g}", "--warmup", f"{cfg.warmup:g}",
-              "--seed", str(cfg.seed), "--background", cfg.background]
+              "--seed", str(seed), "--background", cfg.background]
     if tool == "nest":
         return [cfg.peer_python, str(NEST_SCRIPT), *common, "--threads", str(cfg.threads)]
     return [cfg.neurobox_python, os.path.abspath(__file__), "--child", "neurobox", *common]
 
 
-def one_run(tool: str, scale: float, cfg, env: dict | None = None) -> dict:
+def one_run(tool: str, scale: float, cfg, env: dict | None = None, seed: int | None = None) -> dict:
     if cfg.wait_quiet > 0:
         frac = wait_quiet(cfg.wait_quiet)
         if frac >= 0.15:
             log(f"    (machine still {100 * frac:.0f}% busy after waiting {cfg.wait_quiet:g} s; running anyway)")
-    res = run_child(child_command(tool, scale, cfg), timeout=cfg.timeout, env=env)
+    res = run_child(child_command(tool, scale, cfg, cfg.seed if seed is None else seed), timeout=cfg.timeout,
+                    env=env)
     row = {"tool": tool, "scale": scale, "ok": res["ok"], "error": res["error"], "maxrss_mb": res["maxrss_mb"],
            "process_wall_s": res["wall_s"], "other_cpu": res["other_cpu"]}
     if res["ok"] and res["json_line"]:
@@ -147,6 +149,10 @@ def combine(rows: list[dict], stat) -> dict:
         if values:
             out[key] = stat(values)
     out["rates_hz"] = {k: statistics.mean(r["rates_hz"][k] for r in good) for k in NAMES}
+    if len(good) > 1:
+        out["rates_sd_hz"] = {k: statistics.stdev(r["rates_hz"][k] for r in good) for k in NAMES}
+    out["runs"] = [{k: r.get(k) for k in ("build_s", "compile_s", "simulate_s", "peak_mb", "rates_hz",
+                                          "other_cpu")} for r in good]
     out["repeats"] = len(good)
     out["other_cpu"] = max((r.get("other_cpu") or 0.0) for r in good)
     return out
@@ -180,6 +186,8 @@ def print_tables(rows: list[dict], cold: dict | None) -> None:
         for label, r in (("NEST", nest_row), ("neurobox", nb_row)):
             if r:
                 lines.append([label] + [f"{r['rates_hz'][k]:.3f}" for k in NAMES])
+                if r.get("rates_sd_hz"):
+                    lines.append([f"  sd over {r['repeats']} seeds"] + [f"{r['rates_sd_hz'][k]:.3f}" for k in NAMES])
         if nb_row and nest_row:
             lines.append(["neurobox / NEST"] + [fmt(nb_row["rates_hz"][k] / nest_row["rates_hz"][k], 3)
                                                if nest_row["rates_hz"][k] > 0 else "-" for k in NAMES])
@@ -219,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="NEST's local_num_threads (default 2)")
     ap.add_argument("--seed", type=int, default=55)
     ap.add_argument("--repeats", type=int, default=1, help="runs per case (default 1)")
+    ap.add_argument("--vary-seed", action="store_true",
+                    help="repeat r uses seed --seed + r: the rates are means over seeds (with their sd)")
     ap.add_argument("--stat", choices=("median", "min"), default="median",
                     help="how repeats combine times and memory (min is robust to other processes)")
     ap.add_argument("--nest-full", action="store_true", help="also run NEST at scale 1.0")
@@ -262,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for r in range(cfg.repeats):
                 log(f"{tool}, scale {scale:g}, run {r + 1} of {cfg.repeats}")
-                runs.append(one_run(tool, scale, cfg, env if tool == "neurobox" else None))
+                seed = cfg.seed + (r if cfg.vary_seed else 0)
+                runs.append(one_run(tool, scale, cfg, env if tool == "neurobox" else None, seed))
                 last = runs[-1]
                 log(f"    build {fmt(last.get('build_s'))} s, simulate {fmt(last.get('simulate_s'))} s, "
                     f"peak {fmt(last.get('peak_mb'), 0)} MB" if last.get("ok") else f"    failed: {last['error']}")
