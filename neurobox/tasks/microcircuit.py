@@ -262,7 +262,7 @@ def _mean_cv(t: np.ndarray, ids: np.ndarray) -> float:
     isi, owner = isi[same], ids[1:][same]
     if isi.size == 0:
         return float("nan")
-    uniq, inverse, counts = np.unique(owner, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(owner, return_inverse=True, return_counts=True)
     total = np.bincount(inverse, weights=isi)
     square = np.bincount(inverse, weights=isi * isi)
     ok = counts >= 2

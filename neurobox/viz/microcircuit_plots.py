@@ -49,7 +49,7 @@ def microcircuit_figure(spikes: dict, stats: dict, path: str | os.PathLike, *, w
     for a, key, label in ((axes[1], "rate_hz", "rate (Hz)"), (axes[2], "cv_isi", "irregularity\n(CV of ISIs)"),
                           (axes[3], "synchrony", "synchrony\n(Fano factor, 3 ms)")):
         values = [getattr(stats[name], key) for name in names]
-        a.barh(y, [0.0 if v != v else v for v in values], color=[colours[n] for n in names], height=0.7)
+        a.barh(y, [0.0 if math.isnan(v) else v for v in values], color=[colours[n] for n in names], height=0.7)
         a.set_yticks(y, [n.replace("L23", "L2/3") for n in names])
         a.set_xlabel(label)
         a.tick_params(axis="y", labelleft=a is axes[1])
