@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench figures
+.PHONY: demo test bench bench-microcircuit figures
 
 demo: $(STAMP)
 	$(VENV)/bin/neurobox demo
@@ -15,6 +15,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	bash benchmarks/setup_peers.sh
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
+
+bench-microcircuit: $(STAMP)
+	bash benchmarks/setup_peers.sh
+	$(VENV)/bin/python benchmarks/microcircuit.py
 
 figures: $(STAMP)
 	$(VENV)/bin/python docs/make_figures.py

@@ -8,10 +8,14 @@ from pathlib import Path
 
 from neurobox.cli import add_force, add_quiet
 
+MICROCIRCUIT = "microcircuit"
+"""The built-in model made in Python (neurobox.tasks.microcircuit), not from a shipped model file."""
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="simulate a model file",
-                       description="Simulate a TOML model file (or a built-in model: coba, cuba).")
+                       description="Simulate a TOML model file (or a built-in model: coba, cuba, board, vision; "
+                                   "or microcircuit, Potjans & Diesmann 2014, with --scale and --background).")
     p.add_argument("model", help="model file, or the name of a built-in model")
     p.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
     p.add_argument("--seed", type=int, help="master seed (default: the file's)")
@@ -23,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
+    p.add_argument("--scale", type=float, metavar="S",
+                   help="microcircuit only: fraction of the full 77,169 neurons and of the in-degrees, in (0, 1] "
+                        "(default 0.1)")
+    p.add_argument("--background", metavar="KIND",
+                   help="microcircuit only: poisson (a Poisson source per neuron, default) or dc (its mean as a "
+                        "current)")
     add_quiet(p)
     add_force(p)
     p.set_defaults(func=run)
@@ -44,7 +54,19 @@ def run(args) -> int:
         raise ConfigError("--plot", f"--out and --plot both name {args.out}")
     output_file(args.out, "--out", force=args.force, kind="npz")
     output_file(args.plot, "--plot", force=args.force, kind="png")
-    net = load(resolve(args.model))
+    built_in = args.model == MICROCIRCUIT and not Path(args.model).exists()
+    if not built_in:
+        for option in ("scale", "background"):
+            if getattr(args, option, None) is not None:
+                raise ConfigError(f"--{option}", f"applies only to the built-in model {MICROCIRCUIT}, "
+                                                 f"not to {args.model}")
+        net = load(resolve(args.model))
+    else:
+        from neurobox.tasks import microcircuit as mc
+
+        scale = mc.check_scale(0.1 if args.scale is None else args.scale, "--scale")
+        background = mc.check_background(args.background or "poisson", "--background")
+        net = mc.microcircuit(scale, background)
     if args.seed is not None:
         net.seed = args.seed
     if args.precision:
@@ -70,15 +92,30 @@ def run(args) -> int:
     handle.close()
     if args.out:
         results.save(args.out)
+    stats = None
+    if built_in:
+        window = mc.stats_window(results.bio_ms)
+        stats = mc.statistics(results, *window)
     if args.plot:
-        from neurobox.viz.plots import raster
-        raster(results, args.plot)
+        if built_in:
+            mc.raster(results, args.plot, stats=stats)
+        else:
+            from neurobox.viz.plots import raster
+            raster(results, args.plot)
     summary = results.summary()
     summary["wall_s"] = round(time.perf_counter() - start, 4)
+    if built_in:
+        summary["microcircuit"] = {"scale": scale, "background": background, "window_ms": list(window),
+                                   "populations": mc.stats_json(stats)}
     if args.json:
         print(json.dumps(summary))
     else:
         print(results.summary_text(summary))
+        if stats is not None:
+            print(f"microcircuit at scale {scale:g}, {background} background; statistics over "
+                  f"{window[0]:g}-{window[1]:g} ms (CV of ISIs over neurons with >= 3 spikes, synchrony: "
+                  f"variance / mean of 3 ms spike counts)")
+            print(mc.stats_table(stats))
         if args.out:
             print(f"saved results to {args.out}")
         if args.plot:

@@ -37,7 +37,7 @@ class CompiledPopulation:
     ring: np.ndarray         # float64[D, n_receptors, N]
     i_ext: np.ndarray        # float64[N], pA
     rng: np.ndarray          # uint64[4]
-    spikes: np.ndarray       # int32[N], scratch for this step's spikes
+    spikes: np.ndarray       # int32[N x max spikes per neuron and step], scratch for this step's spikes
     coupled: np.ndarray | None = None  # float64[N]: i_ext plus gap-junction currents (only when coupled)
     spike_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # a chunk's spike buffer
     spike_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -53,7 +53,7 @@ class PlasticState:
 
     rule: object             # neurobox.plasticity.rules.Plasticity
     consts: np.ndarray       # float64, layout P_* of the rules module
-    history: np.ndarray      # int32[delay + 1, n_pre]: pre spikes of the last delay + 1 steps
+    history: np.ndarray      # int32[delay + 1, spike slots of pre]: pre spikes of the last delay + 1 steps
     history_counts: np.ndarray  # int64[delay + 1]
     rev_ptr: np.ndarray      # int64[n_post + 1]
     rev_syn: np.ndarray      # int32: synapse indices sorted by post neuron
@@ -210,6 +210,12 @@ def initial_state(pop: Population, seed: int) -> np.ndarray:
     return state
 
 
+def spike_slots(pop: Population, dt: float, params=None) -> int:
+    """Entries of a population's spike scratch: N times the most spikes a neuron emits in a step
+    (1 for neurons; a poisson_generator's count bound, see neurobox.neurons.sources)."""
+    return pop.n * pop.model.max_spikes(pop.params if params is None else params, dt)
+
+
 def _compile_population(name: str, pop: Population, depth: int, net: Network, em: EngineModel,
                         coupled: bool) -> CompiledPopulation:
     model = em.model
@@ -225,7 +231,7 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
         ring=np.zeros((depth, len(model.receptors), pop.n), dtype=np.float64),
         i_ext=np.zeros(pop.n, dtype=np.float64),
         rng=kernel_state(net.seed, "population", name),
-        spikes=np.zeros(pop.n, dtype=np.int32),
+        spikes=np.zeros(spike_slots(pop, net.dt, em.params), dtype=np.int32),
         coupled=np.zeros(pop.n, dtype=np.float64) if coupled else None,
     )
 
@@ -238,7 +244,7 @@ def _compile_projection(name: str, proj, conns: Connections, index: dict[str, in
     weights = weights.astype(np.float32, copy=False)
     plastic = None
     if proj.plasticity is not None:
-        plastic = _plastic_state(proj, conns, conns.delay,
+        plastic = _plastic_state(proj, conns, conns.delay, spike_slots(proj.pre, net.dt),
                                  plasticity_constants(proj.plasticity, net.dt, post, learning,
                                                       f"projections.{name}.plasticity"))
     return CompiledProjection(
@@ -265,7 +271,7 @@ def plasticity_constants(rule, dt: float, post: EngineModel, learning: bool, fie
     return rule.constants_at(dt, learning, field)
 
 
-def _plastic_state(proj, conns: Connections, delay: int, consts: np.ndarray) -> PlasticState:
+def _plastic_state(proj, conns: Connections, delay: int, slots: int, consts: np.ndarray) -> PlasticState:
     post = conns.targets
     order = np.argsort(post, kind="stable")
     rev_ptr = np.zeros(proj.post.n + 1, dtype=np.int64)
@@ -274,7 +280,7 @@ def _plastic_state(proj, conns: Connections, delay: int, consts: np.ndarray) -> 
     return PlasticState(
         rule=rule,
         consts=consts,
-        history=np.zeros((delay + 1, proj.pre.n), dtype=np.int32),
+        history=np.zeros((delay + 1, slots), dtype=np.int32),
         history_counts=np.zeros(delay + 1, dtype=np.int64),
         rev_ptr=rev_ptr,
         rev_syn=order.astype(np.int32),

@@ -75,6 +75,8 @@ def choose_scales(pop, largest_weight_pA: float = 0.0) -> tuple[float, float]:
 
 def engine_model(pop, precision: str, largest_weight_pA: float = 0.0) -> EngineModel:
     """The model, method and parameters population `pop` runs with under `precision`."""
+    if precision == "fixed" and pop.model.name == "poisson_generator":  # a chip's unit fires once a tick at most
+        return EngineModel(pop.model, "bernoulli", pop.params)
     if precision == "float" or pop.model.is_source:
         if pop.model is IAF_PSC_EXP_FIXED:
             params = {"V_lsb": DEFAULT_V_LSB, "I_lsb": DEFAULT_I_LSB, **pop.params}

@@ -27,7 +27,7 @@ import numpy as np
 
 from neurobox.engine.codegen import (GapSlot, LoopStructure, PopulationSlot, ProjectionSlot, RecorderSlot,
                                      compiled_loop, error_slots)
-from neurobox.engine.compile import CHUNK_STEPS, CompiledNetwork, compile_network, plasticity_constants
+from neurobox.engine.compile import CHUNK_STEPS, CompiledNetwork, compile_network, plasticity_constants, spike_slots
 from neurobox.engine.memory import check_memory
 from neurobox.engine.precision import engine_model
 from neurobox.engine.progress import Progress
@@ -107,7 +107,7 @@ class Simulation:
         bar.phase("compile")
         self.loop = compiled_loop(self.structure)
         self.step = 0
-        self._spike_capacity = [16 * p.n + 65536 for p in self.compiled.populations]
+        self._spike_capacity = [max(16 * p.n + 65536, 2 * p.spikes.shape[0]) for p in self.compiled.populations]
         self._spike_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.compiled.populations]
         self._trace_chunks: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
         self._trace_steps: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
@@ -240,6 +240,24 @@ class Simulation:
             cp.consts = consts
             if pop.model.is_source:  # a source's state only points into its parameters
                 cp.state[:] = 0.0
+        self._grow_spike_slots(population, spike_slots(pop, self.compiled.dt, cp.engine.params))
+
+    def _grow_spike_slots(self, population: str, slots: int) -> None:
+        """Make the spike scratch of `population` (and the spike history of plastic projections from it)
+        hold `slots` entries when it holds fewer (a source's rate went up: more spikes per step)."""
+        k = next(i for i, p in enumerate(self.compiled.populations) if p.name == population)
+        cp = self.compiled.populations[k]
+        if slots <= cp.spikes.shape[0]:
+            return
+        cp.spikes = np.zeros(slots, dtype=np.int32)
+        for proj in self.compiled.projections:
+            if proj.pre == k and proj.plastic is not None and proj.plastic.history.shape[1] < slots:
+                history = np.zeros((proj.plastic.history.shape[0], slots), dtype=np.int32)
+                history[:, :proj.plastic.history.shape[1]] = proj.plastic.history
+                proj.plastic.history = history
+        if self._spike_capacity[k] < 2 * slots:
+            self._spike_capacity[k] = 2 * slots
+            self._new_spike_buffers()
 
     def set_stimulus(self, name: str, *, times=None, amplitudes=None, neurons=None) -> None:
         """Change a step-current stimulus: its times (ms), amplitudes (pA) and/or the neurons it reaches."""
@@ -435,6 +453,7 @@ class Simulation:
             if saved != json.loads(_json(cp.population.given_params)):
                 cp.population.set(**saved)
                 cp.engine = engine_model(cp.population, self.network.precision)
+                self._grow_spike_slots(cp.name, spike_slots(cp.population, c.dt, cp.engine.params))
             cp.consts = np.ascontiguousarray(array(key + "consts", cp.consts), dtype=np.float64).copy()
             for part in ("state", "ring", "rng"):
                 getattr(cp, part)[...] = array(key + part, getattr(cp, part))
@@ -451,6 +470,9 @@ class Simulation:
                     made = make_plasticity(rule, f"projections.{cp.name}.plasticity")
                     self.network.projections[cp.name].plasticity = made
                     cp.plastic.rule = made
+                saved_history = np.asarray(checkpoint.get(key + "history", np.zeros((0, 0))))
+                if saved_history.ndim == 2:  # its source's rate went up and down again before the checkpoint
+                    self._grow_spike_slots(c.populations[cp.pre].name, saved_history.shape[1])
                 for part in PLASTIC_PARTS:
                     getattr(cp.plastic, part)[...] = array(key + part, getattr(cp.plastic, part))
         for name, stim in meta["stimuli"].items():

@@ -187,20 +187,29 @@ def load_board(path: str | Path) -> Board:
     return units_from_network(load(path))
 
 
+def board_source(p):
+    """A copy of stimulus population `p` as a board runs it: a poisson_generator fires at most once a tick
+    (method "bernoulli"; the fixed-point engine does the same), as a unit or the host sends one spike a tick."""
+    from neurobox.network import Population
+
+    method = "bernoulli" if p.model.name == "poisson_generator" else p.method
+    return Population(p.n, p.model.name, p.given_params, name=p.name, preset=p.preset, method=method)
+
+
 def source_spikes(board: Board, steps: int) -> dict[str, np.ndarray]:
     """bool[steps] per stimulus neuron: it fired in that tick (from the engine's seeded streams)."""
     out = {name: np.zeros(steps, dtype=bool) for name in board.sources}
     if not board.sources:
         return out
     from neurobox.engine import run
-    from neurobox.network import Network, Population
+    from neurobox.network import Network
 
     net = board.network
     stim = Network(dt=board.dt, seed=net.seed, duration=steps * board.dt)
     pops = {pop for pop, _ in board.sources.values()}
     for name in pops:
         p = net.populations[name]
-        stim.add(Population(p.n, p.model.name, p.given_params, name=name, preset=p.preset))
+        stim.add(board_source(p))
     results = run(stim, steps * board.dt, progress=False)
     for name in pops:
         trains = results.spikes[name]

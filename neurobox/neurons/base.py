@@ -24,8 +24,17 @@ The kernel contract (all models, all targets of the float engine)::
                                      only stochastic models use it
     step_index  int64                index of this step (t = step_index*dt ms
                                      at its start)
-    spikes_out  int32[N]             the kernel writes the indices of the
-                                     neurons that fired, in increasing order
+    spikes_out  int32[>= N]          the kernel writes the indices of the
+                                     neurons that fired, in increasing order;
+                                     it holds N x model.max_spikes(params, dt)
+                                     entries, so it may be larger than N: a
+                                     kernel takes N from its state or
+                                     constants, never from spikes_out's size.
+                                     A source may write one index several
+                                     times in a row (a poisson_generator's
+                                     count): each entry is one spike, so the
+                                     targets receive weight x count and the
+                                     recorder records count events
 
 It returns the number of spikes written, or -1 - i if neuron i's state
 became NaN (the engine stops the run with an error naming the population
@@ -122,6 +131,9 @@ class NeuronModel:
     checks them and any constraint between parameters.
     `voltage` names the membrane-potential state variable (for plots,
     gap junctions and the LED), or None for spike sources.
+    `max_spikes_per_step(params, dt)` gives the most spikes one neuron may
+    emit in one step (None: 1, every neuron model); the engine sizes the
+    kernel's `spikes_out` as N times it (see `max_spikes`).
     """
 
     name: str
@@ -140,6 +152,13 @@ class NeuronModel:
     validate: Callable[[Mapping[str, object], str], None] | None = None
     is_source: bool = False
     array_params: tuple[str, ...] = ()
+    max_spikes_per_step: Callable[[Mapping[str, object], float], int] | None = None
+
+    def max_spikes(self, params: Mapping[str, object], dt: float) -> int:
+        """The most spikes one neuron emits in one step with these parameters (>= 1)."""
+        if self.max_spikes_per_step is None:
+            return 1
+        return max(1, int(self.max_spikes_per_step(params, dt)))
 
     @property
     def default_method(self) -> str:

@@ -45,7 +45,7 @@ import numpy as np
 
 from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
-from neurobox.hardware.board import Board
+from neurobox.hardware.board import Board, board_source
 from neurobox.hardware.plan import TRANSPORT_MODE, BoardPlan, plan_board
 from neurobox.results import Results, SpikeTrains
 from neurobox.twin.clocks import nominal
@@ -61,7 +61,7 @@ UNIT_VARIABLES = {"V_m": "v", "I_syn_ex": "i_ex", "I_syn_in": "i_in", "ref_steps
 
 def _source_network(board: Board):
     """The stimulus sources of the board's network alone (None if it has none)."""
-    from neurobox.network import Network, Population
+    from neurobox.network import Network
 
     net = board.network
     pops = sorted({pop for pop, _ in board.sources.values()}, key=list(net.populations).index)
@@ -70,7 +70,7 @@ def _source_network(board: Board):
     stim = Network(dt=board.dt, seed=net.seed, duration=net.duration)
     for name in pops:
         p = net.populations[name]
-        stim.add(Population(p.n, p.model.name, p.given_params, name=name, preset=p.preset))
+        stim.add(board_source(p))
     return stim
 
 
