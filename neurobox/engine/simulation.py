@@ -59,9 +59,57 @@ def _structure_digest(cp) -> str:
     return digest.hexdigest()[:32]
 
 
-def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None) -> Results:
+def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None,
+        threads: int | None = None) -> Results:
     """Simulate `net` for `duration_ms` (default: its duration) from t = 0 and return the results."""
-    return Simulation(net, progress=progress).run(duration_ms, progress=progress)
+    return Simulation(net, progress=progress, threads=threads).run(duration_ms, progress=progress)
+
+
+def loop_structure(compiled: CompiledNetwork) -> LoopStructure:
+    """The objects of a compiled network as the generated loop sees them."""
+    return LoopStructure(
+        populations=tuple(PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
+                                         p.engine.model.kernel(p.engine.method).__name__,
+                                         recorded_neurons(p.population), p.coupled is not None, p.n)
+                          for p in compiled.populations),
+        projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
+                                         cp.plastic is not None, cp.p_transmit is not None,
+                                         cp.targets.dtype.name, "" if cp.delays is None else cp.delays.dtype.name,
+                                         _sorted_rows(cp))
+                          for cp in compiled.projections),
+        recorders=tuple(RecorderSlot(r.population) for r in compiled.recorders),
+        gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
+                            for g in compiled.gap_junctions),
+    )
+
+
+def check_threads(threads) -> int:
+    """The number of threads of a Simulation: None means every core numba may use."""
+    import numba
+    most = int(numba.config.NUMBA_NUM_THREADS)
+    if threads is None:
+        return most
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= most:
+        raise ConfigError("threads", f"a whole number from 1 to {most} (the cores numba may use), got {threads!r}")
+    return int(threads)
+
+
+def recorded_neurons(pop) -> int:
+    """How many neurons of a population have their spikes recorded (0..k-1; 0: none)."""
+    record = pop.record_spikes
+    if record is True:
+        return pop.n
+    if record is False:
+        return 0
+    return min(int(record), pop.n)
+
+
+def _sorted_rows(cp) -> bool:
+    """Whether the targets of each row of a projection are sorted (then a block of them is a range)."""
+    if cp.targets.size < 2:
+        return True
+    falls = np.flatnonzero(np.diff(cp.targets.astype(np.int64)) < 0) + 1
+    return bool(np.all(np.isin(falls, cp.indptr)))
 
 
 def _snapshot(net: Network) -> Network:
@@ -78,10 +126,18 @@ class Simulation:
     net:      the description (a snapshot is taken now)
     progress: True shows a bar while compiling, False hides it, None shows it on a terminal
     learning: False starts with every plastic projection frozen (see `learning`)
+    threads:  how many threads run the neuron updates and the spike delivery (None: every core numba
+              may use). The spikes are the same bit for bit whatever the number. Networks below
+              neurobox.engine.codegen.PARALLEL_MIN_NEURONS run on one thread anyway (a step is too
+              short to share). numba's thread count is process-wide: each call of the loop sets it
+              to this simulation's number.
     """
 
-    def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True):
+    def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True,
+                 threads: int | None = None):
         start = time.perf_counter()
+        self.threads = check_threads(threads)
+        """Threads of the loop (see the class docstring)."""
         self.network = _snapshot(net)
         """The description as it was when the simulation was opened (plus changes made through the handle)."""
         self._learning = bool(learning)
@@ -89,20 +145,9 @@ class Simulation:
         bar.phase("build")
         self.compiled: CompiledNetwork = compile_network(self.network, self._learning)
         """The flat arrays the loop reads and writes (read them, do not resize them)."""
-        self.structure = LoopStructure(
-            populations=tuple(PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
-                                             p.engine.model.kernel(p.engine.method).__name__,
-                                             p.population.record_spikes, p.coupled is not None)
-                              for p in self.compiled.populations),
-            projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
-                                             cp.plastic is not None, cp.p_transmit is not None)
-                              for cp in self.compiled.projections),
-            recorders=tuple(RecorderSlot(r.population) for r in self.compiled.recorders),
-            gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
-                                for g in self.compiled.gap_junctions),
-        )
+        self.structure = loop_structure(self.compiled)
         bar.phase("compile")
-        self.loop = compiled_loop(self.structure)
+        self.loop = compiled_loop(self.structure, self.structure.parallel(self.threads))
         self.step = 0
         self._spike_capacity = [16 * p.n + 65536 for p in self.compiled.populations]
         self._spike_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.compiled.populations]
@@ -112,7 +157,7 @@ class Simulation:
         self._counters = np.zeros(len(self.compiled.populations) + len(self.compiled.recorders) + 2, dtype=np.int64)
         self._new_spike_buffers()
         self._new_trace_buffers(0, 0)
-        self.structure.check_values(self._arguments())
+        self.structure.check_values(self._objects())
         self._reset_counters()
         self._call(0, 0)  # compile or load from cache
         bar.close()
@@ -180,12 +225,26 @@ class Simulation:
             bar.close()
             self.simulate_s += time.perf_counter() - start
 
-    def _arguments(self) -> list:
+    def _objects(self) -> tuple[list, list, list, list]:
         c = self.compiled
-        return self.structure.argument_values((c.populations, c.projections, c.recorders, c.gap_junctions))
+        return c.populations, c.projections, c.recorders, c.gap_junctions
+
+    def _arguments(self) -> list:
+        return self.structure.arguments(self._objects(), self.threads)
+
+    @property
+    def threads_used(self) -> int:
+        """Threads the loop runs on for this network (1 below the size where threads pay)."""
+        return self.threads if self.structure.parallel(self.threads) else 1
 
     def _call(self, step0: int, step1: int) -> int:
-        return int(self.loop(np.int64(step0), np.int64(step1), self._counters, *self._arguments()))
+        if self.threads_used > 1:
+            import numba
+            numba.set_num_threads(self.threads)
+        objects = self._objects()  # the loop reads the arrays by address: they stay referenced during the call
+        reached = int(self.loop(np.int64(step0), np.int64(step1), self._counters, *self._arguments()))
+        del objects
+        return reached
 
     def _new_spike_buffers(self) -> None:
         for p, capacity in zip(self.compiled.populations, self._spike_capacity):
@@ -461,7 +520,7 @@ class Simulation:
         self._spike_chunks = [[] for _ in self.compiled.populations]
         self._trace_chunks = [[] for _ in self.compiled.recorders]
         self._trace_steps = [[] for _ in self.compiled.recorders]
-        self.structure.check_values(self._arguments())
+        self.structure.check_values(self._objects())
 
     def _population(self, name: str):
         if name not in self.network.populations:
@@ -552,5 +611,6 @@ class Simulation:
                                 for a, var in enumerate(rec.variables)}
         wall = self.setup_s + self.simulate_s
         return Results(dt, self.compiled.seed, self.time, spikes, traces, self.network.to_toml,
-                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall},
+                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall,
+                        "threads": self.threads_used},
                        self.compiled.n_synapses)
