@@ -1,4 +1,4 @@
-"""Compiled building blocks of the time loop: spike delivery and recording.
+"""Compiled building blocks of the time loop: spike delivery, recording, and the views of its tables.
 
 The ring buffer of a population is float64[D, n_receptors, N]: slot
 (step % D) holds the input that arrives in that step. A spike of step s
@@ -10,57 +10,6 @@ from numba import carray, njit, types
 from numba.extending import intrinsic
 
 from neurobox.random import next_double
-
-
-@njit(cache=True, boundscheck=False)
-def deliver_uniform_delay(spikes, n_spikes, indptr, targets, weights, row):
-    """Add each spiking neuron's outgoing weights into `row` (one receptor's ring slot)."""
-    for s in range(n_spikes):
-        pre = spikes[s]
-        for k in range(indptr[pre], indptr[pre + 1]):
-            row[targets[k]] += weights[k]
-
-
-@njit(cache=True, boundscheck=False)
-def deliver_delays(spikes, n_spikes, indptr, targets, weights, delays, ring, receptor, step):
-    """Add outgoing weights into the ring slots given by each synapse's delay."""
-    depth = ring.shape[0]
-    base = step % depth
-    for s in range(n_spikes):
-        pre = spikes[s]
-        for k in range(indptr[pre], indptr[pre + 1]):
-            slot = base + delays[k]
-            if slot >= depth:
-                slot -= depth
-            ring[slot, receptor, targets[k]] += weights[k]
-
-
-@njit(cache=True, boundscheck=False)
-def deliver_unreliable(spikes, n_spikes, indptr, targets, weights, delays, uniform_delay, ring, receptor, step,
-                       p_transmit, rng):
-    """As the deliveries above, but each synapse transmits each spike only with probability p_transmit[0]."""
-    depth = ring.shape[0]
-    base = step % depth
-    p = p_transmit[0]
-    for s in range(n_spikes):
-        pre = spikes[s]
-        for k in range(indptr[pre], indptr[pre + 1]):
-            if next_double(rng) >= p:
-                continue
-            slot = base + (delays[k] if delays.shape[0] > 0 else uniform_delay)
-            if slot >= depth:
-                slot -= depth
-            ring[slot, receptor, targets[k]] += weights[k]
-
-
-@njit(cache=True, boundscheck=False)
-def record_spikes(spikes, n_spikes, step, out_steps, out_ids, count):
-    """Append this step's spikes to the recording buffers; returns the new count."""
-    for s in range(n_spikes):
-        out_steps[count] = step
-        out_ids[count] = spikes[s]
-        count += 1
-    return count
 
 
 @njit(cache=True, boundscheck=False)
@@ -182,7 +131,7 @@ def deliver(spikes, n_spikes, indptr, targets, weights, delays, delay, ring, rec
 
 
 @njit(cache=True, boundscheck=False)
-def record_spikes_below(spikes, n_spikes, step, out_steps, out_ids, count, limit):
+def record_spikes(spikes, n_spikes, step, out_steps, out_ids, count, limit):
     """Append this step's spikes of neurons < limit to the recording buffers; returns the new count."""
     for s in range(n_spikes):
         if spikes[s] < limit:

@@ -149,7 +149,7 @@ class Simulation:
         bar.phase("compile")
         self.loop = compiled_loop(self.structure, self.structure.parallel(self.threads))
         self.step = 0
-        self._spike_capacity = [16 * p.n + 65536 for p in self.compiled.populations]
+        self._spike_capacity = [16 * recorded_neurons(p.population) + 65536 for p in self.compiled.populations]
         self._spike_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.compiled.populations]
         self._trace_chunks: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
         self._trace_steps: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
