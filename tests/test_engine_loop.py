@@ -66,9 +66,9 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         if threads > numba.config.NUMBA_NUM_THREADS:
             continue
         sim = nb.Simulation(_mixed_network(), progress=False, threads=threads)
-        _, _, tasks = sim.structure.delivery_tables(threads)
-        if threads > 1:
-            assert sim.threads_used == threads and len(tasks) > 3  # the delivery really is split
+        _, _, tasks, blocks = sim.structure.task_tables(threads)
+        if threads > 1:  # the delivery and the updates really are split
+            assert sim.threads_used == threads and len(tasks) > 3 and len(blocks) > 3
         res = sim.run(300.0)
         assert res.timings["threads"] == sim.threads_used
         assert _spikes(res) == expected, threads

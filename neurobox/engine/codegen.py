@@ -29,10 +29,12 @@ the dtype check (`LoopStructure.check_values`) all come from these tables.
 Generated signature::
 
     run_chunk(step0, step1, counters, p_info, p_addr, p_shape, j_info, j_addr, j_shape,
-              j_by_post, j_first, tasks, r_info, r_addr, r_shape, g_info, g_addr, g_shape) -> step
+              j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape) -> step
 
 `j_by_post`/`j_first` list the projections into each population in their
-order; `tasks` (post, lo, hi) splits the delivery into blocks of post
+order; `blocks` (population, lo, hi, whole) splits the neuron updates into
+blocks of neurons (a kernel that is not a source's treats its neurons
+independently), `tasks` (post, lo, hi, whole) the delivery into blocks of post
 neurons: each block adds the weights of every projection and spike into
 its own neurons in the order of the serial loop, so the sums are the same
 bit for bit whether the blocks run on one thread or several: the parallel
@@ -66,6 +68,7 @@ class PopulationSlot:
     record_spikes: int       # neurons 0..record_spikes-1 are recorded (0: none)
     coupled: bool = False  # its input current changes every step (gap junctions)
     n: int = 0
+    blockable: bool = False  # its kernel may run on blocks of neurons (not a source: see neurons.base)
 
 
 @dataclass(frozen=True)
@@ -241,8 +244,12 @@ class LoopStructure:
     @cached_property
     def _features(self) -> "LoopFeatures":
         deliveries = tuple(sorted({_delivery(p) for p in self.projections}))
-        return LoopFeatures(self.kernels(), deliveries, any(p.plastic for p in self.projections),
-                            bool(self.gap_junctions), bool(self.recorders))
+        kernels = self.kernels()
+        blockable = tuple(sorted(m for m, kernel in enumerate(kernels)
+                                 if all(p.blockable for p in self.populations
+                                        if (p.kernel_module, p.kernel_name) == kernel)))
+        return LoopFeatures(kernels, deliveries, any(p.plastic for p in self.projections),
+                            bool(self.gap_junctions), bool(self.recorders), blockable)
 
     def features(self) -> "LoopFeatures":
         return self._features
@@ -285,32 +292,39 @@ class LoopStructure:
                     shape[k, c, :value.ndim] = value.shape
             out += [info, addr, shape]
             if prefix == "j":
-                out += list(self.delivery_tables(threads))
+                out += list(self.task_tables(threads))
         return out
 
     def parallel(self, threads: int) -> bool:
         return threads > 1 and sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
 
-    def delivery_tables(self, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(by_post, first, tasks): the projections into each population in order, and the blocks."""
+    def task_tables(self, threads: int) -> tuple[np.ndarray, ...]:
+        """(by_post, first, tasks, blocks): the projections into each population in their order, the
+        delivery's tasks (post, lo, hi, whole) and the neuron update's blocks (population, lo, hi, whole).
+        The serial form has one of each per population; the parallel one splits big populations into
+        blocks of BLOCK_NEURONS (never a source, nor a population fed by an unreliable projection, whose
+        random streams must be drawn in one order)."""
         n_pops = len(self.populations)
         by_post = np.array(sorted(range(len(self.projections)), key=lambda j: self.projections[j].post), np.int64)
         counts = np.bincount([p.post for p in self.projections], minlength=n_pops)
         first = np.zeros(n_pops + 1, np.int64)
         np.cumsum(counts, out=first[1:])
-        tasks = []
         parallel = self.parallel(threads)
+
+        def split(k, whole):
+            n = self.populations[k].n
+            if whole or not parallel or n <= BLOCK_NEURONS:
+                return [(k, 0, n, 1)]
+            return [(k, lo, min(n, lo + BLOCK_NEURONS), 0) for lo in range(0, n, BLOCK_NEURONS)]
+
+        tasks, blocks = [], []
         for k, pop in enumerate(self.populations):
-            if counts[k] == 0:
-                continue
-            into = [p for p in self.projections if p.post == k]
-            whole = not parallel or any(p.unreliable or not p.sorted_rows for p in into) or pop.n <= BLOCK_NEURONS
-            if whole:
-                tasks.append((k, 0, pop.n, 1))
-            else:
-                for lo in range(0, pop.n, BLOCK_NEURONS):
-                    tasks.append((k, lo, min(pop.n, lo + BLOCK_NEURONS), 0))
-        return by_post, first, np.array(tasks, np.int64).reshape(-1, 4)
+            blocks += split(k, not pop.blockable)
+            if counts[k]:
+                into = [p for p in self.projections if p.post == k]
+                tasks += split(k, any(p.unreliable or not p.sorted_rows for p in into))
+        return (by_post, first, np.array(tasks, np.int64).reshape(-1, 4),
+                np.array(blocks, np.int64).reshape(-1, 4))
 
     def check_values(self, arrays: tuple[list, list, list, list]) -> None:
         """Every array has an allowed dtype, number of dimensions and is C-contiguous (else a bug in neurobox)."""
@@ -337,6 +351,7 @@ class LoopFeatures:
     plastic: bool
     gap_junctions: bool
     recorders: bool
+    blockable: tuple[int, ...] = ()  # kernels that may run on blocks of neurons (in the parallel form)
 
 
 def error_slots(structure: LoopStructure) -> tuple[int, int]:
@@ -377,6 +392,24 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
         lines += [f"    if model == {m}:",
                   f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
     lines.append("    return 0")
+    if parallel:  # a block of neurons lo..hi-1 of a population whose kernel treats neurons independently
+        lines += ["", "", "@njit(cache=True, boundscheck=False)",
+                  "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
+                  "    if whole:",
+                  "        return update_population(k, step, p_info, p_addr, p_shape)",
+                  "    state = view2(p_addr, p_shape, k, P_STATE, np.float64)[:, lo:hi]",
+                  "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
+                  "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
+                  "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
+                  "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)[lo:hi]",
+                  "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, "
+                  "np.float64)[lo:hi]",
+                  "    syn_in = ring[step % ring.shape[0]][:, lo:hi]",
+                  "    model = p_info[k, P_INFO_MODEL]"]
+        for m in f.blockable:
+            lines += [f"    if model == {m}:",
+                      f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+        lines.append("    return 0")
     # one projection's delivery into a block of its post population
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
               "def deliver_projection(j, step, lo, hi, whole, n_spikes, p_addr, p_shape, j_info, j_addr, j_shape):",
@@ -407,10 +440,12 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
     # the loop
     lines += ["", "", f"@njit(cache=True, boundscheck=False, parallel={parallel})",
               "def run_chunk(step0, step1, counters, p_info, p_addr, p_shape, j_info, j_addr, j_shape,",
-              "              j_by_post, j_first, tasks, r_info, r_addr, r_shape, g_info, g_addr, g_shape):"]
+              "              j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape):"]
     each = "prange" if parallel else "range"
     body = ["n_pops = p_info.shape[0]",
             "n_tasks = tasks.shape[0]",
+            "n_blocks = blocks.shape[0]",
+            "block_spikes = np.zeros(n_blocks, np.int64)",
             "err_pop = n_pops + r_info.shape[0]",
             "n_spikes = np.zeros(n_pops, np.int64)",
             "for step in range(step0, step1):"]
@@ -434,8 +469,27 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
                  "                          view1(g_addr, g_shape, m, G_CONDUCTANCE, np.float64),",
                  "                          view1(p_addr, p_shape, pre, P_COUPLED, np.float64),",
                  "                          view1(p_addr, p_shape, post, P_COUPLED, np.float64))"]
-    loop += [f"for k in {each}(n_pops):  # a population's random stream stays whole",
-             "    n_spikes[k] = update_population(k, step, p_info, p_addr, p_shape)",
+    if parallel:  # blocks of neurons at once, then each population's spikes gathered in order
+        loop += ["for b in prange(n_blocks):",
+                 "    block_spikes[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step,",
+                 "                                   p_info, p_addr, p_shape)",
+                 "n_spikes[:] = 0",
+                 "for b in range(n_blocks):",
+                 "    k, lo, c = blocks[b, 0], blocks[b, 1], block_spikes[b]",
+                 "    if n_spikes[k] < 0:",
+                 "        continue",
+                 "    if c < 0:  # -1 - (lo + i): the first NaN of the population",
+                 "        n_spikes[k] = c - lo",
+                 "        continue",
+                 "    if lo > 0:",
+                 "        spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
+                 "        for s in range(c):",
+                 "            spikes[n_spikes[k] + s] = spikes[lo + s] + lo",
+                 "    n_spikes[k] += c"]
+    else:
+        loop += ["for k in range(n_pops):",
+                 "    n_spikes[k] = update_population(k, step, p_info, p_addr, p_shape)"]
+    loop += [
              "for k in range(n_pops):",
              "    if n_spikes[k] < 0:",
              "        counters[err_pop] = k",

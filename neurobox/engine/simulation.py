@@ -70,7 +70,8 @@ def loop_structure(compiled: CompiledNetwork) -> LoopStructure:
     return LoopStructure(
         populations=tuple(PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
                                          p.engine.model.kernel(p.engine.method).__name__,
-                                         recorded_neurons(p.population), p.coupled is not None, p.n)
+                                         recorded_neurons(p.population), p.coupled is not None, p.n,
+                                         not p.engine.model.is_source)
                           for p in compiled.populations),
         projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
                                          cp.plastic is not None, cp.p_transmit is not None,
