@@ -56,8 +56,8 @@ def _mixed_network(record_exc=True):
 
 def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
     serial = nb.Simulation(_mixed_network(), progress=False, threads=1)
-    assert serial.threads_used == 1
     expected = _spikes(serial.run(300.0))
+    assert serial.threads_used == 1 and serial.steps_by_form["parallel"] == 0
     assert sum(len(t) for t, _ in expected.values()) > 1000
     # make this small network take the parallel form of the loop, in blocks of 64 post neurons
     monkeypatch.setattr(codegen, "PARALLEL_MIN_NEURONS", 10)
@@ -66,11 +66,14 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         if threads > numba.config.NUMBA_NUM_THREADS:
             continue
         sim = nb.Simulation(_mixed_network(), progress=False, threads=threads)
-        _, _, tasks, blocks = sim.structure.task_tables(threads)
-        if threads > 1:  # the delivery and the updates really are split
-            assert sim.threads_used == threads and len(tasks) > 3 and len(blocks) > 3
-        res = sim.run(300.0)
-        assert res.timings["threads"] == sim.threads_used
+        _, _, tasks, blocks = sim.structure.task_tables(True)
+        assert len(tasks) > 3 and len(blocks) > 3  # the parallel form splits the delivery and the updates
+        res = sim.run(300.0)  # two chunks: the first in the parallel form, the second timed in the serial one
+        if threads > 1:
+            assert sim.steps_by_form == {"parallel": 2000, "serial": 1000}
+            assert res.timings["threads"] == threads
+        else:  # one thread: the serial form
+            assert sim.steps_by_form == {"parallel": 0, "serial": 3000} and res.timings["threads"] == 1
         assert _spikes(res) == expected, threads
         np.testing.assert_array_equal(res.trace("exc", "V_m").values,
                                       serial.results().trace("exc", "V_m").values)

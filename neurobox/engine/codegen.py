@@ -265,7 +265,7 @@ class LoopStructure:
                 values.append(int(getattr(slot, name)))
         return values
 
-    def arguments(self, arrays: tuple[list, list, list, list], threads: int = 1) -> list:
+    def arguments(self, arrays: tuple[list, list, list, list], parallel: bool = False) -> list:
         """The arguments of a call after (step0, step1, counters): `arrays` holds one object per slot of
         each kind (neurobox.engine.compile's CompiledPopulation, CompiledProjection, ...). The caller keeps
         the arrays alive (and in place) while the loop runs."""
@@ -292,13 +292,14 @@ class LoopStructure:
                     shape[k, c, :value.ndim] = value.shape
             out += [info, addr, shape]
             if prefix == "j":
-                out += list(self.task_tables(threads))
+                out += list(self.task_tables(parallel))
         return out
 
     def parallel(self, threads: int) -> bool:
+        """Whether the parallel form may run this network on `threads` threads (big enough to pay)."""
         return threads > 1 and sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
 
-    def task_tables(self, threads: int) -> tuple[np.ndarray, ...]:
+    def task_tables(self, parallel: bool) -> tuple[np.ndarray, ...]:
         """(by_post, first, tasks, blocks): the projections into each population in their order, the
         delivery's tasks (post, lo, hi, whole) and the neuron update's blocks (population, lo, hi, whole).
         The serial form has one of each per population; the parallel one splits big populations into
@@ -309,7 +310,6 @@ class LoopStructure:
         counts = np.bincount([p.post for p in self.projections], minlength=n_pops)
         first = np.zeros(n_pops + 1, np.int64)
         np.cumsum(counts, out=first[1:])
-        parallel = self.parallel(threads)
 
         def split(k, whole):
             n = self.populations[k].n

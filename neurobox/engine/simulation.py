@@ -130,8 +130,11 @@ class Simulation:
     threads:  how many threads run the neuron updates and the spike delivery (None: every core numba
               may use). The spikes are the same bit for bit whatever the number. Networks below
               neurobox.engine.codegen.PARALLEL_MIN_NEURONS run on one thread anyway (a step is too
-              short to share). numba's thread count is process-wide: each call of the loop sets it
-              to this simulation's number.
+              short to share). Above it, the threads meet twice per step, which pays on idle cores
+              but costs more than it gains when other processes keep the cores busy: the simulation
+              times its chunks in both forms of the loop (serial and parallel; same results) and
+              runs the faster, trying the other again every few chunks. numba's thread count is
+              process-wide: each call of the parallel loop sets it to this simulation's number.
     """
 
     def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True,
@@ -148,7 +151,13 @@ class Simulation:
         """The flat arrays the loop reads and writes (read them, do not resize them)."""
         self.structure = loop_structure(self.compiled)
         bar.phase("compile")
-        self.loop = compiled_loop(self.structure, self.structure.parallel(self.threads))
+        self._may_share = self.structure.parallel(self.threads)
+        self._loops: dict[bool, object] = {}
+        self._chunk_times: dict[bool, list[float]] = {False: [], True: []}  # seconds per step, recent chunks
+        self._timed_chunks = 0
+        self.steps_by_form = {"serial": 0, "parallel": 0}
+        """Steps run by each form of the loop (see `threads`)."""
+        self.loop = self._loop(self._may_share)
         self.step = 0
         self._spike_capacity = [16 * recorded_neurons(p.population) + 65536 for p in self.compiled.populations]
         self._spike_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.compiled.populations]
@@ -161,6 +170,8 @@ class Simulation:
         self.structure.check_values(self._objects())
         self._reset_counters()
         self._call(0, 0)  # compile or load from cache
+        if self._may_share:
+            self._call(0, 0, False)  # and the serial form, which the run may find faster
         bar.close()
         self.setup_s = time.perf_counter() - start
         self.simulate_s = 0.0
@@ -214,7 +225,7 @@ class Simulation:
                 self._apply_stimuli(self.step)
                 self._new_trace_buffers(self.step, end)
                 self._reset_counters()
-                reached = self._call(self.step, end)
+                reached = self._call(self.step, end, self._choose_form(end - self.step))
                 self._collect(self.step)
                 self._check_error(reached)
                 if reached < end:  # a spike buffer filled up: make them bigger
@@ -230,20 +241,55 @@ class Simulation:
         c = self.compiled
         return c.populations, c.projections, c.recorders, c.gap_junctions
 
-    def _arguments(self) -> list:
-        return self.structure.arguments(self._objects(), self.threads)
-
     @property
     def threads_used(self) -> int:
-        """Threads the loop runs on for this network (1 below the size where threads pay)."""
-        return self.threads if self.structure.parallel(self.threads) else 1
+        """Threads the loop ran on for most of the steps so far (1 for a network below the size where
+        threads pay, or when the serial form was the faster)."""
+        if not self._may_share or self.steps_by_form["parallel"] < max(self.steps_by_form["serial"], 1):
+            return 1
+        return self.threads
 
-    def _call(self, step0: int, step1: int) -> int:
-        if self.threads_used > 1:
+    def _loop(self, parallel: bool):
+        if parallel not in self._loops:
+            self._loops[parallel] = compiled_loop(self.structure, parallel)
+        return self._loops[parallel]
+
+    RETRY_EVERY = 8
+    """Chunks between two tries of the slower form of the loop."""
+
+    def _choose_form(self, steps: int) -> bool:
+        """Parallel or serial for the next chunk: the faster of the recent chunks of each, trying the
+        other again every RETRY_EVERY chunks (only chunks of at least 200 steps are timed)."""
+        if not self._may_share:
+            return False
+        times = self._chunk_times
+        if not times[True]:
+            return True
+        if not times[False]:
+            return steps < 200  # time the serial form on the first long chunk
+        faster = min(times[True]) <= min(times[False])
+        if steps >= 200:
+            self._timed_chunks += 1
+            if self._timed_chunks % self.RETRY_EVERY == 0:
+                return not faster
+        return faster
+
+    def _call(self, step0: int, step1: int, parallel: bool | None = None) -> int:
+        parallel = self._may_share if parallel is None else parallel
+        loop = self._loop(parallel)
+        if parallel:
             import numba
             numba.set_num_threads(self.threads)
         objects = self._objects()  # the loop reads the arrays by address: they stay referenced during the call
-        reached = int(self.loop(np.int64(step0), np.int64(step1), self._counters, *self._arguments()))
+        start = time.perf_counter()
+        reached = int(loop(np.int64(step0), np.int64(step1), self._counters,
+                           *self.structure.arguments(objects, parallel)))
+        done = reached - step0
+        self.steps_by_form["parallel" if parallel else "serial"] += done
+        if done >= 200 and self._may_share:
+            recent = self._chunk_times[parallel]
+            recent.append((time.perf_counter() - start) / done)
+            del recent[:-3]
         del objects
         return reached
 
