@@ -270,29 +270,35 @@ class LoopStructure:
         each kind (neurobox.engine.compile's CompiledPopulation, CompiledProjection, ...). The caller keeps
         the arrays alive (and in place) while the loop runs."""
         out = []
+        cache = self.__dict__.setdefault("_static", {})  # what does not change while it runs: slots, tasks
         for (prefix, table, slots), objs in zip(self.slots(), arrays):
             columns = array_columns(table)
-            scalars = [arg for arg in table if arg.ndim == 0]
             n = len(slots)
-            info = np.zeros((n, len(INFO[prefix]) + len(scalars)), np.int64)
+            if prefix not in cache:
+                scalars = [arg for arg in table if arg.ndim == 0]
+                info = np.zeros((n, len(INFO[prefix]) + len(scalars)), np.int64)
+                for k, (slot, obj) in enumerate(zip(slots, objs)):
+                    info[k, :len(INFO[prefix])] = self._info(prefix, table, slot)
+                    for c, arg in enumerate(scalars):
+                        if arg.when(slot):
+                            info[k, len(INFO[prefix]) + c] = arg.get(obj)
+                cache[prefix] = info
+            if (prefix, "get") not in cache:  # the columns each object has: (object, column, getter)
+                cache[prefix, "get"] = [(k, c, arg.get) for k, (slot, obj) in enumerate(zip(slots, objs))
+                                        for c, (_, arg, dtype) in enumerate(columns)
+                                        if arg.when(slot) and arg.get(obj).dtype.type is dtype]
             addr = np.zeros((n, len(columns)), np.int64)
             shape = np.zeros((n, len(columns), 3), np.int64)
-            for k, (slot, obj) in enumerate(zip(slots, objs)):
-                info[k, :len(INFO[prefix])] = self._info(prefix, table, slot)
-                for c, arg in enumerate(scalars):
-                    if arg.when(slot):
-                        info[k, len(INFO[prefix]) + c] = arg.get(obj)
-                for c, (_, arg, dtype) in enumerate(columns):
-                    if not arg.when(slot):
-                        continue
-                    value = arg.get(obj)
-                    if value.dtype.type is not dtype:
-                        continue
-                    addr[k, c] = value.ctypes.data if value.size else 0
-                    shape[k, c, :value.ndim] = value.shape
-            out += [info, addr, shape]
+            for k, c, get in cache[prefix, "get"]:
+                value = get(objs[k])
+                if value.size:
+                    addr[k, c] = value.ctypes.data
+                shape[k, c, :value.ndim] = value.shape
+            out += [cache[prefix], addr, shape]
             if prefix == "j":
-                out += list(self.task_tables(parallel))
+                if parallel not in cache:
+                    cache[parallel] = self.task_tables(parallel)
+                out += list(cache[parallel])
         return out
 
     def parallel(self, threads: int) -> bool:
