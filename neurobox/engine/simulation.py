@@ -155,6 +155,8 @@ class Simulation:
         self._loops: dict[bool, object] = {}
         self._chunk_times: dict[bool, list[float]] = {False: [], True: []}  # seconds per step, recent chunks
         self._timed_chunks = 0
+        self._retry = self.RETRY_EVERY
+        self._trying: bool | None = None
         self.steps_by_form = {"serial": 0, "parallel": 0}
         """Steps run by each form of the loop (see `threads`)."""
         self.loop = self._loop(self._may_share)
@@ -221,11 +223,13 @@ class Simulation:
         start = time.perf_counter()
         try:
             while self.step < target:
-                end = min(target, self.step + CHUNK_STEPS, self._next_stimulus_change(self.step))
+                parallel, most = self._choose_form()
+                end = min(target, self.step + most, self._next_stimulus_change(self.step))
                 self._apply_stimuli(self.step)
                 self._new_trace_buffers(self.step, end)
                 self._reset_counters()
-                reached = self._call(self.step, end, self._choose_form(end - self.step))
+                reached = self._call(self.step, end, parallel)
+                self._tried(parallel)
                 self._collect(self.step)
                 self._check_error(reached)
                 if reached < end:  # a spike buffer filled up: make them bigger
@@ -255,24 +259,35 @@ class Simulation:
         return self._loops[parallel]
 
     RETRY_EVERY = 8
-    """Chunks between two tries of the slower form of the loop."""
+    """Timed chunks between two tries of the slower form of the loop (doubled after each try it loses,
+    up to 128)."""
+    TRIAL_STEPS = 200
+    """Steps of a chunk that tries the slower form (a try on busy cores can be ten times slower)."""
 
-    def _choose_form(self, steps: int) -> bool:
-        """Parallel or serial for the next chunk: the faster of the recent chunks of each, trying the
-        other again every RETRY_EVERY chunks (only chunks of at least 200 steps are timed)."""
+    def _choose_form(self) -> tuple[bool, int]:
+        """Parallel or serial for the next chunk, and at most how many steps: the faster form of the recent
+        chunks, trying the other (for TRIAL_STEPS) again after `_retry` timed chunks."""
         if not self._may_share:
-            return False
+            return False, CHUNK_STEPS
         times = self._chunk_times
-        if not times[True]:
-            return True
-        if not times[False]:
-            return steps < 200  # time the serial form on the first long chunk
+        for form in (True, False):
+            if not times[form]:
+                return form, self.TRIAL_STEPS
         faster = min(times[True]) <= min(times[False])
-        if steps >= 200:
-            self._timed_chunks += 1
-            if self._timed_chunks % self.RETRY_EVERY == 0:
-                return not faster
-        return faster
+        self._timed_chunks += 1
+        if self._timed_chunks >= self._retry:
+            self._timed_chunks = 0
+            self._trying = not faster
+            return not faster, self.TRIAL_STEPS
+        return faster, CHUNK_STEPS
+
+    def _tried(self, parallel: bool) -> None:
+        """After a try of the slower form: wait twice as long for the next one when it lost again."""
+        if self._trying is None or not (self._chunk_times[True] and self._chunk_times[False]):
+            return
+        won = (min(self._chunk_times[True]) <= min(self._chunk_times[False])) == self._trying
+        self._retry = self.RETRY_EVERY if won else min(2 * self._retry, 128)
+        self._trying = None
 
     def _call(self, step0: int, step1: int, parallel: bool | None = None) -> int:
         parallel = self._may_share if parallel is None else parallel
@@ -286,7 +301,7 @@ class Simulation:
                            *self.structure.arguments(objects, parallel)))
         done = reached - step0
         self.steps_by_form["parallel" if parallel else "serial"] += done
-        if done >= 200 and self._may_share:
+        if done >= self.TRIAL_STEPS and self._may_share:
             recent = self._chunk_times[parallel]
             recent.append((time.perf_counter() - start) / done)
             del recent[:-3]
