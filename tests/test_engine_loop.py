@@ -68,9 +68,9 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         sim = nb.Simulation(_mixed_network(), progress=False, threads=threads)
         _, _, tasks, blocks = sim.structure.task_tables(True)
         assert len(tasks) > 3 and len(blocks) > 3  # the parallel form splits the delivery and the updates
-        res = sim.run(300.0)  # a try of each form (200 steps each), then the faster
+        res = sim.run(300.0)  # a try of each form (20 steps each), then the faster
         if threads > 1:
-            assert sim.steps_by_form["parallel"] >= 200 and sim.steps_by_form["serial"] >= 200
+            assert sim.steps_by_form["parallel"] >= 20 and sim.steps_by_form["serial"] >= 20
             assert sum(sim.steps_by_form.values()) == 3000
             assert res.timings["threads"] == sim.threads_used
         else:  # one thread: the serial form
@@ -80,19 +80,26 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
                                       serial.results().trace("exc", "V_m").values)
 
 
-def test_the_slower_form_is_tried_less_often_while_it_loses():
+def _forms(per_step, chunks):
+    """The (parallel, steps) of each chunk when the forms take per_step[parallel] seconds a step."""
     sim = nb.Simulation(_mixed_network(), progress=False, threads=1)
-    sim._may_share = True  # as if it were big enough to share (the forms' speed is faked below)
-    sim._chunk_times = {True: [2e-6], False: [1e-6]}  # parallel: twice as slow
-    sim._loops[True] = sim._loops[False]
-    forms = []
-    for _ in range(60):
+    sim._may_share = True  # as if it were big enough to share (the forms' speed is faked)
+    out = []
+    for _ in range(chunks):
         parallel, steps = sim._choose_form()
-        forms.append(parallel)
-        assert steps == (sim.TRIAL_STEPS if parallel else 2000)
-        sim._tried(parallel)
-    tries = [k for k, f in enumerate(forms) if f]
-    assert tries == [7, 23, 55]  # after 8, then 16, then 32 chunks
+        out.append((parallel, steps))
+        sim._timed(parallel, per_step[parallel])
+    return out
+
+
+def test_parallel_form_is_tried_in_growing_chunks_and_less_often_while_it_loses():
+    slow = _forms({True: 2e-6, False: 1e-6}, 60)
+    tries = [k for k, (parallel, _) in enumerate(slow) if parallel]
+    assert tries == [1, 17, 49]  # then every 16, then 32 chunks
+    assert all(steps == 20 for parallel, steps in slow if parallel)
+    fast = _forms({True: 1e-6, False: 2e-6}, 8)
+    assert fast == [(False, 2000), (True, 20), (True, 200), (True, 2000), (True, 2000), (True, 2000),
+                    (True, 2000), (True, 2000)]
 
 
 def test_threads_are_checked():

@@ -107,10 +107,13 @@ def recorded_neurons(pop) -> int:
 
 def _sorted_rows(cp) -> bool:
     """Whether the targets of each row of a projection are sorted (then a block of them is a range)."""
-    if cp.targets.size < 2:
-        return True
-    falls = np.flatnonzero(np.diff(cp.targets.astype(np.int64)) < 0) + 1
-    return bool(np.all(np.isin(falls, cp.indptr)))
+    targets, step = cp.targets, 1 << 24  # in pieces: no temporary as big as the projection
+    for lo in range(0, max(targets.size - 1, 0), step):
+        hi = min(lo + step, targets.size - 1)
+        falls = np.flatnonzero(targets[lo + 1:hi + 1] < targets[lo:hi]) + lo + 1
+        if falls.size and not np.all(np.isin(falls, cp.indptr)):
+            return False
+    return True
 
 
 def _snapshot(net: Network) -> Network:
@@ -131,9 +134,10 @@ class Simulation:
               may use). The spikes are the same bit for bit whatever the number. Networks below
               neurobox.engine.codegen.PARALLEL_MIN_NEURONS run on one thread anyway (a step is too
               short to share). Above it, the threads meet twice per step, which pays on idle cores
-              but costs more than it gains when other processes keep the cores busy: the simulation
-              times its chunks in both forms of the loop (serial and parallel; same results) and
-              runs the faster, trying the other again every few chunks. numba's thread count is
+              but costs far more than it gains when other processes keep the cores busy: the
+              simulation times its chunks in both forms of the loop (serial and parallel; same
+              results) and runs the parallel one only while it is the faster, trying it in growing
+              chunks (20, 200, 2000 steps) and less often after each try it loses. numba's thread count is
               process-wide: each call of the parallel loop sets it to this simulation's number.
     """
 
@@ -153,10 +157,11 @@ class Simulation:
         bar.phase("compile")
         self._may_share = self.structure.parallel(self.threads)
         self._loops: dict[bool, object] = {}
-        self._chunk_times: dict[bool, list[float]] = {False: [], True: []}  # seconds per step, recent chunks
-        self._timed_chunks = 0
+        self._last_time: dict[bool, float | None] = {False: None, True: None}  # seconds per step
+        self._serial_chunks = 0
         self._retry = self.RETRY_EVERY
-        self._trying: bool | None = None
+        self._probe: int | None = None   # steps of the parallel form's next try
+        self._parallel_won = False
         self.steps_by_form = {"serial": 0, "parallel": 0}
         """Steps run by each form of the loop (see `threads`)."""
         self.loop = self._loop(self._may_share)
@@ -229,7 +234,6 @@ class Simulation:
                 self._new_trace_buffers(self.step, end)
                 self._reset_counters()
                 reached = self._call(self.step, end, parallel)
-                self._tried(parallel)
                 self._collect(self.step)
                 self._check_error(reached)
                 if reached < end:  # a spike buffer filled up: make them bigger
@@ -259,35 +263,48 @@ class Simulation:
         return self._loops[parallel]
 
     RETRY_EVERY = 8
-    """Timed chunks between two tries of the slower form of the loop (doubled after each try it loses,
-    up to 128)."""
-    TRIAL_STEPS = 200
-    """Steps of a chunk that tries the slower form (a try on busy cores can be ten times slower)."""
+    """Chunks between two tries of the parallel form while the serial one is faster (doubled after each
+    try it loses, up to 128)."""
+    TRIAL_STEPS = 20
+    """Steps of a first try of the parallel form, then ten times more per try it wins, up to a whole
+    chunk: on cores that other processes keep busy, threads that meet every step can wait a time slice
+    of the scheduler for each other (milliseconds per step)."""
 
     def _choose_form(self) -> tuple[bool, int]:
-        """Parallel or serial for the next chunk, and at most how many steps: the faster form of the recent
-        chunks, trying the other (for TRIAL_STEPS) again after `_retry` timed chunks."""
+        """Parallel or serial for the next chunk, and at most how many steps (see `threads`): the serial
+        form until the parallel one has been faster in tries of 20, 200 and 2000 steps; back to the
+        serial one as soon as a parallel chunk is slower than the last serial one."""
         if not self._may_share:
             return False, CHUNK_STEPS
-        times = self._chunk_times
-        for form in (True, False):
-            if not times[form]:
-                return form, self.TRIAL_STEPS
-        faster = min(times[True]) <= min(times[False])
-        self._timed_chunks += 1
-        if self._timed_chunks >= self._retry:
-            self._timed_chunks = 0
-            self._trying = not faster
-            return not faster, self.TRIAL_STEPS
-        return faster, CHUNK_STEPS
+        last = self._last_time
+        if last[False] is None:
+            return False, CHUNK_STEPS
+        if self._probe is not None:
+            return True, self._probe
+        if self._parallel_won:
+            return True, CHUNK_STEPS
+        self._serial_chunks += 1
+        if last[True] is None or self._serial_chunks >= self._retry:
+            self._serial_chunks = 0
+            self._probe = self.TRIAL_STEPS
+            return True, self._probe
+        return False, CHUNK_STEPS
 
-    def _tried(self, parallel: bool) -> None:
-        """After a try of the slower form: wait twice as long for the next one when it lost again."""
-        if self._trying is None or not (self._chunk_times[True] and self._chunk_times[False]):
+    def _timed(self, parallel: bool, seconds_per_step: float) -> None:
+        """What a timed chunk says about the forms."""
+        last = self._last_time
+        last[parallel] = seconds_per_step
+        if not parallel or last[False] is None:
             return
-        won = (min(self._chunk_times[True]) <= min(self._chunk_times[False])) == self._trying
-        self._retry = self.RETRY_EVERY if won else min(2 * self._retry, 128)
-        self._trying = None
+        if seconds_per_step <= last[False]:  # parallel won this chunk
+            if self._probe is not None:
+                self._probe = None if self._probe >= CHUNK_STEPS else min(10 * self._probe, CHUNK_STEPS)
+                self._parallel_won = self._probe is None
+            self._retry = self.RETRY_EVERY
+        else:
+            self._retry = min(2 * self._retry, 128) if self._probe is not None or self._parallel_won else self._retry
+            self._probe = None
+            self._parallel_won = False
 
     def _call(self, step0: int, step1: int, parallel: bool | None = None) -> int:
         parallel = self._may_share if parallel is None else parallel
@@ -296,15 +313,13 @@ class Simulation:
             import numba
             numba.set_num_threads(self.threads)
         objects = self._objects()  # the loop reads the arrays by address: they stay referenced during the call
+        arguments = self.structure.arguments(objects, parallel)
         start = time.perf_counter()
-        reached = int(loop(np.int64(step0), np.int64(step1), self._counters,
-                           *self.structure.arguments(objects, parallel)))
+        reached = int(loop(np.int64(step0), np.int64(step1), self._counters, *arguments))
         done = reached - step0
         self.steps_by_form["parallel" if parallel else "serial"] += done
         if done >= self.TRIAL_STEPS and self._may_share:
-            recent = self._chunk_times[parallel]
-            recent.append((time.perf_counter() - start) / done)
-            del recent[:-3]
+            self._timed(parallel, (time.perf_counter() - start) / done)
         del objects
         return reached
 
