@@ -60,7 +60,7 @@ def child(shape: str) -> None:
     from neurobox.engine import codegen
     imported = time.perf_counter()
     net = network(SHAPES[shape])
-    sim = nb.Simulation(net, progress=False, threads=1)
+    sim = nb.Simulation(net, progress=False)
     setup = time.perf_counter() - imported
     sim.run(10.0)
     print(json.dumps({"projections": len(net.projections), "populations": len(net.populations),
