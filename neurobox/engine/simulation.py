@@ -162,6 +162,7 @@ class Simulation:
         self._retry = self.RETRY_EVERY
         self._probe: int | None = None   # steps of the parallel form's next try
         self._parallel_won = False
+        self._threads_warm = False
         self.steps_by_form = {"serial": 0, "parallel": 0}
         """Steps run by each form of the loop (see `threads`)."""
         self.loop = self._loop(self._may_share)
@@ -292,6 +293,9 @@ class Simulation:
 
     def _timed(self, parallel: bool, seconds_per_step: float) -> None:
         """What a timed chunk says about the forms."""
+        if parallel and not self._threads_warm:  # the first parallel chunk also starts numba's threads
+            self._threads_warm = True
+            return
         last = self._last_time
         last[parallel] = seconds_per_step
         if not parallel or last[False] is None:
