@@ -50,8 +50,20 @@ PEER_DIR = ROOT / "benchmarks" / "peers"
 
 
 def net_arg(net: str) -> str:
-    """'coba'/'cuba' or a model file path, as the command lines want it."""
-    return f"examples/{net}.toml" if net in ("coba", "cuba") else net
+    """'coba'/'cuba', 'coba_N' (COBA grown to N neurons at in-degree 80, benchmarks/neurobox_scale.py) or a
+    model file path, as the command lines want it."""
+    if net in ("coba", "cuba"):
+        return f"examples/{net}.toml"
+    if scaled_size(net):
+        from neurobox_scale import scaled_model
+        return str(scaled_model(scaled_size(net)))
+    return net
+
+
+def scaled_size(net: str) -> int | None:
+    """N of a net named coba_N, else None."""
+    head, _, n = net.partition("_")
+    return int(n) if head == "coba" and n.isdigit() and int(n) > 0 else None
 
 
 def command(tool: str, net: str, duration: float, seed: int | None, cfg: argparse.Namespace,
@@ -59,16 +71,20 @@ def command(tool: str, net: str, duration: float, seed: int | None, cfg: argpars
     dur = f"{duration:g}"
     if tool == "neurobox":
         cmd = [cfg.neurobox_python, "-m", "neurobox", "run", net_arg(net), "--duration", dur, "--json"]
+        if getattr(cfg, "threads", None):
+            cmd += ["--threads", str(cfg.threads)]
         if quiet:
             cmd.append("--quiet")
     elif tool.startswith("brian2"):
         mode = "runtime" if tool == "brian2_runtime" else "cpp_standalone"
-        cmd = [cfg.peer_python, str(PEER_DIR / "brian2_net.py"), "--net", net, "--duration", dur, "--mode", mode]
+        cmd = [cfg.peer_python, str(PEER_DIR / "brian2_net.py"), "--net", net if net in ("coba", "cuba") else net_arg(net),
+               "--duration", dur, "--mode", mode]
         if build_dir:
             cmd += ["--build-dir", build_dir]
     elif tool.startswith("nest"):
         threads = "1" if tool == "nest_1t" else "2"
-        cmd = [cfg.peer_python, str(PEER_DIR / "nest_net.py"), "--net", net, "--duration", dur, "--threads", threads]
+        cmd = [cfg.peer_python, str(PEER_DIR / "nest_net.py"), "--net", net if net in ("coba", "cuba") else net_arg(net),
+               "--duration", dur, "--threads", threads]
     else:
         raise ValueError(tool)
     if seed is not None:
@@ -420,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)  # so that a killed harness also ends its child
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--nets", default="coba,cuba", help="comma list of coba, cuba (default both)")
+    ap.add_argument("--nets", default="coba,cuba",
+                    help="comma list of coba, cuba, coba_N (COBA grown to N neurons at in-degree 80, e.g. "
+                         "coba_40000) (default coba,cuba)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads of neurobox's loop (neurobox run --threads; default: its default, every core)")
     ap.add_argument("--durations", default="1000,10000", help="comma list of biological ms (default 1000,10000)")
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma list of {', '.join(TOOLS)} (default all)")
     ap.add_argument("--repeats", type=int, default=1, help="runs per case; times are medians (default 1)")
@@ -462,8 +482,8 @@ def main(argv: list[str] | None = None) -> int:
         if t not in TOOLS:
             ap.error(f"unknown tool {t!r}; valid: {', '.join(TOOLS)}")
     for n in cfg.nets:
-        if n not in ("coba", "cuba"):
-            ap.error(f"unknown net {n!r}; valid: coba, cuba")
+        if n not in ("coba", "cuba") and not scaled_size(n):
+            ap.error(f"unknown net {n!r}; valid: coba, cuba, coba_N (COBA grown to N neurons, e.g. coba_40000)")
     runnable = []
     for t in tools:
         why = available(t, cfg)

@@ -63,7 +63,7 @@ class Results:
     spikes: dict[str, SpikeTrains]
     traces: dict[str, dict[str, Trace]]        # recorder name -> variable -> Trace
     model_source: Any = ""   # the model file's text, or a function that writes it (called once, when needed)
-    timings: dict[str, float] = field(default_factory=dict)  # setup_s, simulate_s, wall_s
+    timings: dict[str, float] = field(default_factory=dict)  # setup_s, simulate_s, wall_s, threads (engine)
     synapses: int = 0                                         # chemical synapses simulated
     extras: dict[str, Any] = field(default_factory=dict)     # what only one target knows (JSON-ready)
 
@@ -98,8 +98,9 @@ class Results:
         from neurobox.text import plural
 
         if "simulate_s" in summary:
+            threads = summary.get("threads", 1)
             timing = (f" in {summary['simulate_s']:.3f} s (setup {summary.get('setup_s', 0.0):.3f} s, "
-                      f"whole run {summary['wall_s']:.3f} s)")
+                      f"whole run {summary['wall_s']:.3f} s{f', {threads} threads' if threads > 1 else ''})")
         else:
             timing = f" in {summary['wall_s']:.3f} s"
         lines = [f"{summary['bio_ms']:g} ms simulated{timing}, seed {summary['seed']}"]

@@ -30,6 +30,17 @@ def test_run_json_and_out(tmp_path):
     assert len(res.spikes["exc"]) == exc["spikes"]
 
 
+def test_run_threads_same_spikes_and_checked():
+    import numba
+    most = str(min(2, numba.config.NUMBA_NUM_THREADS))
+    runs = [json.loads(neurobox("run", "cuba", "--duration", "100", "--json", "--quiet", "--threads", t).stdout)
+            for t in ("1", most)]
+    assert runs[0]["populations"] == runs[1]["populations"]
+    assert runs[0]["threads"] == 1  # 4000 neurons: below the size where threads pay, so one
+    bad = neurobox("run", "cuba", "--duration", "100", "--threads", "0", check=False)
+    assert bad.returncode != 0 and "--threads" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_demo_writes_pictures(tmp_path):
     out = neurobox("demo", "--out", str(tmp_path), "--duration", "300", "--quick", "--quiet")
     assert "exc" in out.stdout

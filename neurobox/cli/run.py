@@ -24,6 +24,8 @@ def register(sub) -> None:
                    help="where to run it: engine (default), fixed (the chips' arithmetic), twin (the physical "
                         "units on their clocks), avr-sim (every unit's firmware in simavr), fpga-sim (the cells "
                         "in iverilog)")
+    p.add_argument("--threads", type=int, help="threads of the engine's loop (default: every core; the spikes are "
+                                               "the same whatever the number; small networks run on one)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
@@ -48,6 +50,8 @@ def run(args) -> int:
     from neurobox.paths import output_file
 
     check_duration(args.duration)
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError("--threads", f"must be >= 1, got {args.threads}")
     if args.seed is not None and args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     if args.out and args.plot and Path(args.out).resolve() == Path(args.plot).resolve():
@@ -87,7 +91,11 @@ def run(args) -> int:
         engine = args.target in ("engine", "fixed")
         if not engine:
             bar.phase(args.target, f"{duration:g} ms of model time")
-        handle = target.open(net, progress=quiet_flag(args))
+        if args.threads is not None and not engine:
+            raise ConfigError("--threads", f"only the engine targets (engine, fixed) run on threads, not "
+                                           f"{args.target}")
+        options = {} if args.threads is None else {"threads": args.threads}
+        handle = target.open(net, progress=quiet_flag(args), **options)
         results = handle.run(args.duration, progress=quiet_flag(args)) if engine else handle.run(args.duration)
     handle.close()
     if args.out:

@@ -1,23 +1,45 @@
-"""Generate, compile and cache the time loop of one network structure.
+"""Generate, compile and cache the time loop of a kind of network.
 
-The whole loop over steps runs in compiled code: for a network's
-populations, projections and recorders we write the source of a
-`run_chunk` function that calls each population's model kernel and the
-delivery and recording kernels, then let numba compile it. The source goes
-into a file named by its hash (and the hash of neurobox's own sources), so
-numba's on-disk cache makes later runs of the same structure start at once.
+The whole loop over steps runs in compiled code. Its source (a `run_chunk`
+function and two helpers) depends only on the *features* of a network: the
+set of neuron kernels its populations use, and whether it has gap
+junctions, plastic projections, state recorders, and which dtypes of
+targets and delays its projections store. It does not depend on how many
+populations, projections or recorders there are, nor on how they are
+wired: the loop walks tables of objects instead, so a network of 72
+projections compiles as fast as one of 2, and every network with the same
+features shares one compiled loop. The source goes into a file named by
+its hash (and the hash of neurobox's own sources), so numba's on-disk cache
+makes later runs start at once.
 
 The loop's arguments are described once, in the tables POPULATION_ARGS,
 PROJECTION_ARGS, RECORDER_ARGS and GAP_ARGS below (role, dtypes, number of
-dimensions, meaning, the condition under which the argument exists). Both
-the generated signature (`argument_names`) and the packing of the arrays
-for a call (`argument_values`) iterate over these tables, so they cannot
-disagree. An argument is named `<prefix><index>_<role>`, e.g. `p0_state`
-(population 0), `j2_weights` (projection 2), `r1_buffer` (recorder 1),
-`g0_conductance` (gap junction 0). Generated signature::
+dimensions, meaning, the condition under which the argument exists). For
+each kind of object the loop receives three tables, one row per object:
 
-    run_chunk(step0, step1, counters, <per population>, <per projection>, <per recorder>, <per gap junction>) -> step
+    <kind>_info   int64[n, ...]     the object's slot (pre, post, receptor, model, ...) and its scalar
+                                    arguments (ndim 0: a projection's delay, a recorder's `every`)
+    <kind>_addr   int64[n, cols]    the address of each array argument (one column per Arg and dtype;
+                                    0 where the object has none)
+    <kind>_shape  int64[n, cols, 3] its shape
 
+and `neurobox.engine.kernels.view1/2/3` turn an entry back into an array.
+The column layout, the packing of a call (`LoopStructure.arguments`) and
+the dtype check (`LoopStructure.check_values`) all come from these tables.
+Generated signature::
+
+    run_chunk(step0, step1, counters, p_info, p_addr, p_shape, j_info, j_addr, j_shape,
+              j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape) -> step
+
+`j_by_post`/`j_first` list the projections into each population in their
+order; `blocks` (population, lo, hi, whole) splits the neuron updates into
+blocks of neurons (a kernel that is not a source's treats its neurons
+independently), `tasks` (post, lo, hi, whole) the delivery into blocks of post
+neurons: each block adds the weights of every projection and spike into
+its own neurons in the order of the serial loop, so the sums are the same
+bit for bit whether the blocks run on one thread or several: the parallel
+form of the loop (`generate_source(..., parallel=True)`, for big networks)
+updates the populations and delivers the blocks in numba `prange` loops.
 It returns the step it stopped before: step1, or earlier when a spike
 buffer is full (the caller flushes and calls again) or a state became NaN
 (the two error slots of counters hold the population and neuron).
@@ -29,7 +51,7 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,8 +65,10 @@ from neurobox.errors import SimulationError
 class PopulationSlot:
     kernel_module: str
     kernel_name: str
-    record_spikes: bool
+    record_spikes: int       # neurons 0..record_spikes-1 are recorded (0: none)
     coupled: bool = False  # its input current changes every step (gap junctions)
+    n: int = 0
+    blockable: bool = False  # its kernel may run on blocks of neurons (not a source: see neurons.base)
 
 
 @dataclass(frozen=True)
@@ -55,6 +79,9 @@ class ProjectionSlot:
     per_synapse_delays: bool
     plastic: bool = False
     unreliable: bool = False  # transmits with a probability (p_transmit)
+    targets: str = "int32"   # dtype of its targets
+    delays: str = ""         # dtype of its per-synapse delays ("" when uniform)
+    sorted_rows: bool = True  # targets sorted within each row (else its post population is one block)
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,11 @@ class RecorderSlot:
     population: int
 
 
+def _delivery(slot: ProjectionSlot) -> tuple[str, str]:
+    """The (targets, delays) dtypes of a projection's delivery (a uniform delay: an empty uint8 view)."""
+    return slot.targets, slot.delays or "uint8"
+
+
 def _always(slot) -> bool:
     return True
 
@@ -78,8 +110,8 @@ def _always(slot) -> bool:
 class Arg:
     """One argument of the generated loop, per object of its kind.
 
-    role:  its name after the object's prefix (p0_state, j1_weights, ...)
-    dtypes: accepted numpy dtypes; ndim: number of dimensions (0: a scalar)
+    role:  its name (state, weights, ...); its column is <KIND>_<ROLE>[_<DTYPE>]
+    dtypes: accepted numpy dtypes; ndim: number of dimensions (0: a scalar, kept in the info table)
     get:   takes the argument's value from the object's arrays (see
            neurobox.engine.simulation: `LoopArrays`)
     when:  whether the object's slot has this argument at all
@@ -92,6 +124,12 @@ class Arg:
     get: Callable[[Any], Any]
     when: Callable[[Any], bool] = _always
 
+    def columns(self) -> list[tuple[str, type]]:
+        """(column suffix, dtype) for each dtype: ROLE, or ROLE_DTYPE when several are allowed."""
+        if len(self.dtypes) == 1:
+            return [(self.role.upper(), self.dtypes[0])]
+        return [(f"{self.role}_{np.dtype(d).name}".upper(), d) for d in self.dtypes]
+
 
 F64, I64, I32, U64 = (np.float64,), (np.int64,), (np.int32,), (np.uint64,)
 
@@ -101,15 +139,15 @@ POPULATION_ARGS = (
     Arg("ring", F64, 3, "synaptic input ring (depth, n_receptors, N): pA or nS per arrival step", lambda a: a.ring),
     Arg("i_ext", F64, 1, "external current of this chunk, pA", lambda a: a.i_ext),
     Arg("rng", U64, 1, "random stream (xoshiro256**)", lambda a: a.rng),
-    Arg("spikes", I32, 1, "indices of the neurons that fired this step", lambda a: a.spikes),
-    Arg("spike_steps", I64, 1, "recorded spikes: steps", lambda a: a.spike_steps, lambda s: s.record_spikes),
-    Arg("spike_ids", I32, 1, "recorded spikes: neurons", lambda a: a.spike_ids, lambda s: s.record_spikes),
+    Arg("spikes", I32, 1, "indices of the neurons that fired this step (may be longer than N)", lambda a: a.spikes),
+    Arg("spike_steps", I64, 1, "recorded spikes: steps", lambda a: a.spike_steps, lambda s: s.record_spikes > 0),
+    Arg("spike_ids", I32, 1, "recorded spikes: neurons", lambda a: a.spike_ids, lambda s: s.record_spikes > 0),
     Arg("coupled", F64, 1, "i_ext plus this step's gap-junction currents, pA", lambda a: a.coupled,
         lambda s: s.coupled),
 )
 PROJECTION_ARGS = (
     Arg("indptr", I64, 1, "CSR row pointers by pre neuron", lambda a: a.indptr),
-    Arg("targets", (np.uint16, np.int32), 1, "post neuron of each synapse", lambda a: a.targets),
+    Arg("targets", (np.int32, np.uint16), 1, "post neuron of each synapse", lambda a: a.targets),
     Arg("weights", (np.float32,), 1, "weight of each synapse, pA or nS", lambda a: a.weights),
     Arg("delays", (np.uint8, np.uint16), 1, "delay of each synapse, steps", lambda a: a.delays,
         lambda s: s.per_synapse_delays),
@@ -143,13 +181,51 @@ GAP_ARGS = (
     Arg("b", I32, 1, "neuron of the post population of each junction", lambda a: a.b),
     Arg("conductance", F64, 1, "conductance of each junction, nS", lambda a: a.g),
 )
+INFO = {
+    "p": ("model", "record_spikes", "coupled"),
+    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery"),
+    "r": ("population",),
+    "g": ("pre", "post", "pre_voltage_row", "post_voltage_row"),
+}
+"""The slot fields of each kind in its info table (then its scalar Args); "model" is the index of the
+population's kernel among the structure's kernels, "delivery" the index of a projection's
+(targets, delays) dtypes among the structure's deliveries."""
 KINDS = (("p", POPULATION_ARGS), ("j", PROJECTION_ARGS), ("r", RECORDER_ARGS), ("g", GAP_ARGS))
 """Argument prefix and table of each kind of object, in the order of the signature."""
 
 
+def info_columns(prefix: str, table) -> list[str]:
+    return list(INFO[prefix]) + [arg.role for arg in table if arg.ndim == 0]
+
+
+def array_columns(table) -> list[tuple[str, Arg, type]]:
+    """(column name, Arg, dtype) of each array column of a kind's address table."""
+    return [(name, arg, dtype) for arg in table if arg.ndim > 0 for name, dtype in arg.columns()]
+
+
+def column_constants() -> dict[str, int]:
+    """Every column index by name: P_STATE, J_TARGETS_INT32, J_INFO_POST, ..."""
+    out = {}
+    for prefix, table in KINDS:
+        for c, name in enumerate(info_columns(prefix, table)):
+            out[f"{prefix.upper()}_INFO_{name.upper()}"] = c
+        for c, (name, _, _) in enumerate(array_columns(table)):
+            out[f"{prefix.upper()}_{name}"] = c
+    return out
+
+
+COLUMNS = column_constants()
+
+PARALLEL_MIN_NEURONS = 20000
+"""Below this many neurons in all, a step is too short for threads to pay for their start (a few
+microseconds per parallel region): the loop runs serially (with the same result)."""
+BLOCK_NEURONS = 4096
+"""Post neurons per delivery block when the delivery runs in parallel."""
+
+
 @dataclass(frozen=True)
 class LoopStructure:
-    """Everything the generated source depends on (and nothing else)."""
+    """The objects of a network as the loop sees them; the source depends only on `features()`."""
 
     populations: tuple[PopulationSlot, ...]
     projections: tuple[ProjectionSlot, ...]
@@ -161,24 +237,127 @@ class LoopStructure:
         objects = (self.populations, self.projections, self.recorders, self.gap_junctions)
         return [(prefix, table, slots) for (prefix, table), slots in zip(KINDS, objects)]
 
-    def argument_names(self) -> list[str]:
-        return [f"{prefix}{k}_{arg.role}" for prefix, table, slots in self.slots()
-                for k, slot in enumerate(slots) for arg in table if arg.when(slot)]
+    def kernels(self) -> tuple[tuple[str, str], ...]:
+        """The distinct (module, name) of the populations' kernels, in order of first use."""
+        return tuple(dict.fromkeys((p.kernel_module, p.kernel_name) for p in self.populations))
 
-    def argument_values(self, arrays: tuple[list, list, list, list]) -> list:
-        """The arrays for a call, in signature order: `arrays` holds one object per slot of each kind."""
-        return [arg.get(obj) for (_, table, slots), objs in zip(self.slots(), arrays)
-                for slot, obj in zip(slots, objs) for arg in table if arg.when(slot)]
+    @cached_property
+    def _features(self) -> "LoopFeatures":
+        deliveries = tuple(sorted({_delivery(p) for p in self.projections}))
+        kernels = self.kernels()
+        blockable = tuple(sorted(m for m, kernel in enumerate(kernels)
+                                 if all(p.blockable for p in self.populations
+                                        if (p.kernel_module, p.kernel_name) == kernel)))
+        return LoopFeatures(kernels, deliveries, any(p.plastic for p in self.projections),
+                            bool(self.gap_junctions), bool(self.recorders), blockable)
 
-    def check_values(self, values: list) -> None:
-        """Every array has an allowed dtype and number of dimensions (a wrong one is a bug in neurobox)."""
-        specs = [(f"{prefix}{k}_{arg.role}", arg) for prefix, table, slots in self.slots()
-                 for k, slot in enumerate(slots) for arg in table if arg.when(slot)]
-        for (name, arg), value in zip(specs, values):
-            value = np.asarray(value)
-            if value.dtype.type not in arg.dtypes or value.ndim != arg.ndim:
-                raise SimulationError(f"loop argument {name} ({arg.doc}) is {value.dtype}[{value.ndim}d]; "
-                                      f"expected one of {[d.__name__ for d in arg.dtypes]} with {arg.ndim} dims")
+    def features(self) -> "LoopFeatures":
+        return self._features
+
+    def _info(self, prefix, table, slot) -> list[int]:
+        values = []
+        for name in INFO[prefix]:
+            if name == "model":
+                values.append(self.features().kernels.index((slot.kernel_module, slot.kernel_name)))
+            elif name == "delivery":
+                values.append(self.features().deliveries.index(_delivery(slot)))
+            else:
+                values.append(int(getattr(slot, name)))
+        return values
+
+    def arguments(self, arrays: tuple[list, list, list, list], parallel: bool = False) -> list:
+        """The arguments of a call after (step0, step1, counters): `arrays` holds one object per slot of
+        each kind (neurobox.engine.compile's CompiledPopulation, CompiledProjection, ...). The caller keeps
+        the arrays alive (and in place) while the loop runs."""
+        out = []
+        cache = self.__dict__.setdefault("_static", {})  # what does not change while it runs: slots, tasks
+        for (prefix, table, slots), objs in zip(self.slots(), arrays):
+            columns = array_columns(table)
+            n = len(slots)
+            if prefix not in cache:
+                scalars = [arg for arg in table if arg.ndim == 0]
+                info = np.zeros((n, len(INFO[prefix]) + len(scalars)), np.int64)
+                for k, (slot, obj) in enumerate(zip(slots, objs)):
+                    info[k, :len(INFO[prefix])] = self._info(prefix, table, slot)
+                    for c, arg in enumerate(scalars):
+                        if arg.when(slot):
+                            info[k, len(INFO[prefix]) + c] = arg.get(obj)
+                cache[prefix] = info
+            if (prefix, "get") not in cache:  # the columns each object has: (object, column, getter)
+                cache[prefix, "get"] = [(k, c, arg.get) for k, (slot, obj) in enumerate(zip(slots, objs))
+                                        for c, (_, arg, dtype) in enumerate(columns)
+                                        if arg.when(slot) and arg.get(obj).dtype.type is dtype]
+            addr = np.zeros((n, len(columns)), np.int64)
+            shape = np.zeros((n, len(columns), 3), np.int64)
+            for k, c, get in cache[prefix, "get"]:
+                value = get(objs[k])
+                if value.size:
+                    addr[k, c] = value.ctypes.data
+                shape[k, c, :value.ndim] = value.shape
+            out += [cache[prefix], addr, shape]
+            if prefix == "j":
+                if parallel not in cache:
+                    cache[parallel] = self.task_tables(parallel)
+                out += list(cache[parallel])
+        return out
+
+    def parallel(self, threads: int) -> bool:
+        """Whether the parallel form may run this network on `threads` threads (big enough to pay)."""
+        return threads > 1 and sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
+
+    def task_tables(self, parallel: bool) -> tuple[np.ndarray, ...]:
+        """(by_post, first, tasks, blocks): the projections into each population in their order, the
+        delivery's tasks (post, lo, hi, whole) and the neuron update's blocks (population, lo, hi, whole).
+        The serial form has one of each per population; the parallel one splits big populations into
+        blocks of BLOCK_NEURONS (never a source, nor a population fed by an unreliable projection, whose
+        random streams must be drawn in one order)."""
+        n_pops = len(self.populations)
+        by_post = np.array(sorted(range(len(self.projections)), key=lambda j: self.projections[j].post), np.int64)
+        counts = np.bincount([p.post for p in self.projections], minlength=n_pops)
+        first = np.zeros(n_pops + 1, np.int64)
+        np.cumsum(counts, out=first[1:])
+
+        def split(k, whole):
+            n = self.populations[k].n
+            if whole or not parallel or n <= BLOCK_NEURONS:
+                return [(k, 0, n, 1)]
+            return [(k, lo, min(n, lo + BLOCK_NEURONS), 0) for lo in range(0, n, BLOCK_NEURONS)]
+
+        tasks, blocks = [], []
+        for k, pop in enumerate(self.populations):
+            blocks += split(k, not pop.blockable)
+            if counts[k]:
+                into = [p for p in self.projections if p.post == k]
+                tasks += split(k, any(p.unreliable or not p.sorted_rows for p in into))
+        return (by_post, first, np.array(tasks, np.int64).reshape(-1, 4),
+                np.array(blocks, np.int64).reshape(-1, 4))
+
+    def check_values(self, arrays: tuple[list, list, list, list]) -> None:
+        """Every array has an allowed dtype, number of dimensions and is C-contiguous (else a bug in neurobox)."""
+        for (prefix, table, slots), objs in zip(self.slots(), arrays):
+            for k, (slot, obj) in enumerate(zip(slots, objs)):
+                for arg in table:
+                    if not arg.when(slot):
+                        continue
+                    value = np.asarray(arg.get(obj))
+                    name = f"{prefix}{k}_{arg.role}"
+                    if value.dtype.type not in arg.dtypes or value.ndim != arg.ndim or (
+                            arg.ndim and not value.flags.c_contiguous):
+                        raise SimulationError(
+                            f"loop argument {name} ({arg.doc}) is {value.dtype}[{value.ndim}d]; expected one of "
+                            f"{[d.__name__ for d in arg.dtypes]} with {arg.ndim} dims, C-contiguous")
+
+
+@dataclass(frozen=True)
+class LoopFeatures:
+    """Everything the generated source depends on (and nothing else)."""
+
+    kernels: tuple[tuple[str, str], ...]
+    deliveries: tuple[tuple[str, str], ...]  # (targets dtype, delays dtype) of the projections
+    plastic: bool
+    gap_junctions: bool
+    recorders: bool
+    blockable: tuple[int, ...] = ()  # kernels that may run on blocks of neurons (in the parallel form)
 
 
 def error_slots(structure: LoopStructure) -> tuple[int, int]:
@@ -187,91 +366,188 @@ def error_slots(structure: LoopStructure) -> tuple[int, int]:
     return base, base + 1
 
 
-def generate_source(structure: LoopStructure) -> str:
-    """The Python source of `run_chunk` for `structure`."""
-    n_pops = len(structure.populations)
-    err_pop, err_neuron = error_slots(structure)
+def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = False) -> str:
+    """The Python source of `run_chunk` for a structure's features: serial, or (parallel) with the
+    populations' updates and the delivery's blocks shared among numba's threads."""
+    f = structure.features() if isinstance(structure, LoopStructure) else structure
     lines = [
         "# Generated by neurobox.engine.codegen; do not edit.",
         "import numpy as np",
-        "from numba import njit",
-        "from neurobox.engine.kernels import (deliver_delays, deliver_uniform_delay, deliver_unreliable,",
-        "                                     gap_junction_currents,",
-        "                                     record_spikes, record_state)",
+        "from numba import njit, prange",
+        "from neurobox.engine.kernels import (deliver, gap_junction_currents, record_spikes, record_state,",
+        "                                     view1, view2, view3)",
     ]
-    if any(p.plastic for p in structure.projections):
+    if f.plastic:
         lines.append("from neurobox.plasticity.kernel import plasticity_step, store_spikes")
-    for k, pop in enumerate(structure.populations):
-        lines.append(f"from {pop.kernel_module} import {pop.kernel_name} as kernel_{k}")
+    for m, (module, name) in enumerate(f.kernels):
+        lines.append(f"from {module} import {name} as kernel_{m}")
+    lines.append("")
+    lines += [f"{name} = {value}" for name, value in COLUMNS.items()]
+    # one population's step
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
-              f"def run_chunk(step0, step1, counters, {', '.join(structure.argument_names())}):"]
-    body = []
-    for k, _ in enumerate(structure.populations):
-        body.append(f"p{k}_depth = p{k}_ring.shape[0]")
-    if any(p.unreliable and not p.per_synapse_delays for p in structure.projections):
-        body.append("no_delays = np.zeros(0, np.uint8)")
-    body.append("for step in range(step0, step1):")
-    loop = []
-    for k, pop in enumerate(structure.populations):
-        if pop.record_spikes:
-            loop.append(f"if counters[{k}] + p{k}_spikes.shape[0] > p{k}_spike_steps.shape[0]:")
-            loop.append("    return step")
-    for k, pop in enumerate(structure.populations):
-        if pop.coupled:
-            loop.append(f"p{k}_coupled[:] = p{k}_i_ext")
-    for j, gap in enumerate(structure.gap_junctions):
-        loop.append(f"gap_junction_currents(p{gap.pre}_state[{gap.pre_voltage_row}], "
-                    f"p{gap.post}_state[{gap.post_voltage_row}], g{j}_a, g{j}_b, g{j}_conductance, "
-                    f"p{gap.pre}_coupled, p{gap.post}_coupled)")
-    for k, pop in enumerate(structure.populations):
-        current = f"p{k}_coupled" if pop.coupled else f"p{k}_i_ext"
-        loop.append(f"n{k} = kernel_{k}(p{k}_state, p{k}_consts, p{k}_ring[step % p{k}_depth], {current}, "
-                    f"p{k}_rng, step, p{k}_spikes)")
-        loop.append(f"if n{k} < 0:")
-        loop.append(f"    counters[{err_pop}] = {k}")
-        loop.append(f"    counters[{err_neuron}] = -1 - n{k}")
-        loop.append("    return step")
-    for k, pop in enumerate(structure.populations):
-        if pop.record_spikes:
-            loop.append(f"counters[{k}] = record_spikes(p{k}_spikes, n{k}, step, p{k}_spike_steps, p{k}_spike_ids, "
-                        f"counters[{k}])")
-    for j, proj in enumerate(structure.projections):
-        loop += _delivery(j, proj)
-    for m, rec in enumerate(structure.recorders):
-        slot = n_pops + m
-        loop.append(f"if (step + 1) % r{m}_every == 0:")
-        loop.append(f"    record_state(p{rec.population}_state, r{m}_rows, r{m}_neurons, r{m}_buffer, "
-                    f"counters[{slot}])")
-        loop.append(f"    counters[{slot}] += 1")
+              "def update_population(k, step, p_info, p_addr, p_shape):",
+              "    state = view2(p_addr, p_shape, k, P_STATE, np.float64)",
+              "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
+              "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
+              "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
+              "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
+              "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, np.float64)",
+              "    syn_in = ring[step % ring.shape[0]]",
+              "    model = p_info[k, P_INFO_MODEL]"]
+    for m in range(len(f.kernels)):
+        lines += [f"    if model == {m}:",
+                  f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+    lines.append("    return 0")
+    if parallel:  # a block of neurons lo..hi-1 of a population whose kernel treats neurons independently
+        lines += ["", "", "@njit(cache=True, boundscheck=False)",
+                  "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
+                  "    if whole:",
+                  "        return update_population(k, step, p_info, p_addr, p_shape)",
+                  "    state = view2(p_addr, p_shape, k, P_STATE, np.float64)[:, lo:hi]",
+                  "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
+                  "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
+                  "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
+                  "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)[lo:hi]",
+                  "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, "
+                  "np.float64)[lo:hi]",
+                  "    syn_in = ring[step % ring.shape[0]][:, lo:hi]",
+                  "    model = p_info[k, P_INFO_MODEL]"]
+        for m in f.blockable:
+            lines += [f"    if model == {m}:",
+                      f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+        lines.append("    return 0")
+    # one projection's delivery into a block of its post population
+    lines += ["", "", "@njit(cache=True, boundscheck=False)",
+              "def deliver_projection(j, step, lo, hi, whole, n_spikes, p_addr, p_shape, j_info, j_addr, j_shape):",
+              "    post = j_info[j, J_INFO_POST]",
+              "    ring = view3(p_addr, p_shape, post, P_RING, np.float64)",
+              "    indptr = view1(j_addr, j_shape, j, J_INDPTR, np.int64)",
+              "    weights = view1(j_addr, j_shape, j, J_WEIGHTS, np.float32)",
+              "    p_transmit = view1(j_addr, j_shape, j, J_P_TRANSMIT, np.float64)",
+              "    rng = view1(j_addr, j_shape, j, J_TRANSMIT_RNG, np.uint64)",
+              "    receptor = j_info[j, J_INFO_RECEPTOR]",
+              "    delay = j_info[j, J_INFO_DELAY]",
+              "    spikes = view1(p_addr, p_shape, j_info[j, J_INFO_PRE], P_SPIKES, np.int32)",
+              "    n = n_spikes[j_info[j, J_INFO_PRE]]"]
+    if f.plastic:  # deliver the history row that arrives next step
+        lines += ["    if j_info[j, J_INFO_PLASTIC]:",
+                  "        history = view2(j_addr, j_shape, j, J_HISTORY, np.int32)",
+                  "        counts = view1(j_addr, j_shape, j, J_HISTORY_COUNTS, np.int64)",
+                  "        a = (step + 1 - delay) % history.shape[0]",
+                  "        spikes = history[a]",
+                  "        n = counts[a]",
+                  "        delay = 1"]
+    for code, (targets, delays) in enumerate(f.deliveries):
+        lines += [f"    if j_info[j, J_INFO_DELIVERY] == {code}:",
+                  f"        deliver(spikes, n, indptr, view1(j_addr, j_shape, j, J_TARGETS_{targets.upper()}, "
+                  f"np.{targets}), weights,",
+                  f"                view1(j_addr, j_shape, j, J_DELAYS_{delays.upper()}, np.{delays}), delay, ring, "
+                  "receptor, step, lo, hi, whole, p_transmit, rng)"]
+    # the loop
+    lines += ["", "", f"@njit(cache=True, boundscheck=False, parallel={parallel})",
+              "def run_chunk(step0, step1, counters, p_info, p_addr, p_shape, j_info, j_addr, j_shape,",
+              "              j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape):"]
+    each = "prange" if parallel else "range"
+    body = ["n_pops = p_info.shape[0]",
+            "n_tasks = tasks.shape[0]",
+            "n_blocks = blocks.shape[0]",
+            "block_spikes = np.zeros(n_blocks, np.int64)",
+            "err_pop = n_pops + r_info.shape[0]",
+            "n_spikes = np.zeros(n_pops, np.int64)",
+            "for step in range(step0, step1):"]
+    loop = ["for k in range(n_pops):  # room for this step's spikes?",
+            "    if p_info[k, P_INFO_RECORD_SPIKES] > 0:",
+            "        if counters[k] + p_shape[k, P_SPIKES, 0] > p_shape[k, P_SPIKE_STEPS, 0]:",
+            "            return step"]
+    if f.gap_junctions:
+        loop += ["for k in range(n_pops):",
+                 "    if p_info[k, P_INFO_COUPLED]:",
+                 "        view1(p_addr, p_shape, k, P_COUPLED, np.float64)[:] = view1(p_addr, p_shape, k, P_I_EXT, "
+                 "np.float64)",
+                 "for m in range(g_info.shape[0]):",
+                 "    pre, post = g_info[m, G_INFO_PRE], g_info[m, G_INFO_POST]",
+                 "    gap_junction_currents(view2(p_addr, p_shape, pre, P_STATE, np.float64)[g_info[m, "
+                 "G_INFO_PRE_VOLTAGE_ROW]],",
+                 "                          view2(p_addr, p_shape, post, P_STATE, np.float64)[g_info[m, "
+                 "G_INFO_POST_VOLTAGE_ROW]],",
+                 "                          view1(g_addr, g_shape, m, G_A, np.int32), view1(g_addr, g_shape, m, G_B, "
+                 "np.int32),",
+                 "                          view1(g_addr, g_shape, m, G_CONDUCTANCE, np.float64),",
+                 "                          view1(p_addr, p_shape, pre, P_COUPLED, np.float64),",
+                 "                          view1(p_addr, p_shape, post, P_COUPLED, np.float64))"]
+    if parallel:  # blocks of neurons at once, then each population's spikes gathered in order
+        loop += ["for b in prange(n_blocks):",
+                 "    block_spikes[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step,",
+                 "                                   p_info, p_addr, p_shape)",
+                 "n_spikes[:] = 0",
+                 "for b in range(n_blocks):",
+                 "    k, lo, c = blocks[b, 0], blocks[b, 1], block_spikes[b]",
+                 "    if n_spikes[k] < 0:",
+                 "        continue",
+                 "    if c < 0:  # -1 - (lo + i): the first NaN of the population",
+                 "        n_spikes[k] = c - lo",
+                 "        continue",
+                 "    if lo > 0:",
+                 "        spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
+                 "        for s in range(c):",
+                 "            spikes[n_spikes[k] + s] = spikes[lo + s] + lo",
+                 "    n_spikes[k] += c"]
+    else:
+        loop += ["for k in range(n_pops):",
+                 "    n_spikes[k] = update_population(k, step, p_info, p_addr, p_shape)"]
+    loop += [
+             "for k in range(n_pops):",
+             "    if n_spikes[k] < 0:",
+             "        counters[err_pop] = k",
+             "        counters[err_pop + 1] = -1 - n_spikes[k]",
+             "        return step",
+             "    if p_info[k, P_INFO_RECORD_SPIKES] > 0:",
+             "        counters[k] = record_spikes(view1(p_addr, p_shape, k, P_SPIKES, np.int32), n_spikes[k], "
+             "step,",
+             "                                          view1(p_addr, p_shape, k, P_SPIKE_STEPS, np.int64),",
+             "                                          view1(p_addr, p_shape, k, P_SPIKE_IDS, np.int32), counters[k],",
+             "                                          p_info[k, P_INFO_RECORD_SPIKES])"]
+    if f.plastic:  # learn from this step's arrivals (the delivery below then uses the new weights)
+        loop += ["for j in range(j_info.shape[0]):",
+                 "    if j_info[j, J_INFO_PLASTIC]:",
+                 "        pre, post = j_info[j, J_INFO_PRE], j_info[j, J_INFO_POST]",
+                 "        history = view2(j_addr, j_shape, j, J_HISTORY, np.int32)",
+                 "        counts = view1(j_addr, j_shape, j, J_HISTORY_COUNTS, np.int64)",
+                 "        store_spikes(view1(p_addr, p_shape, pre, P_SPIKES, np.int32), n_spikes[pre], history, counts,",
+                 "                     step % history.shape[0])",
+                 "        a = (step - j_info[j, J_INFO_DELAY]) % history.shape[0]"]
+        for code, (targets, _) in enumerate(f.deliveries):
+            t_col = f"J_TARGETS_{targets.upper()}"
+            loop += [f"        if j_info[j, J_INFO_DELIVERY] == {code}:",
+                     "            plasticity_step(step, history[a], counts[a], view1(p_addr, p_shape, post, P_SPIKES, "
+                     "np.int32),",
+                     "                            n_spikes[post], view1(j_addr, j_shape, j, J_INDPTR, np.int64),",
+                     f"                            view1(j_addr, j_shape, j, {t_col}, np.{targets}),",
+                     "                            view1(j_addr, j_shape, j, J_WEIGHTS, np.float32),",
+                     "                            view1(j_addr, j_shape, j, J_REV_PTR, np.int64),",
+                     "                            view1(j_addr, j_shape, j, J_REV_SYN, np.int32),",
+                     "                            view1(j_addr, j_shape, j, J_REV_PRE, np.int32),",
+                     "                            view2(j_addr, j_shape, j, J_X, np.float64),",
+                     "                            view2(j_addr, j_shape, j, J_Y, np.float64),",
+                     "                            view1(j_addr, j_shape, j, J_RULE, np.float64),",
+                     "                            view1(j_addr, j_shape, j, J_ELIGIBILITY, np.float64),",
+                     "                            view1(j_addr, j_shape, j, J_DOPAMINE, np.float64))"]
+    loop += [f"for t in {each}(n_tasks):  # each block of post neurons adds in the serial order",
+             "    for q in range(j_first[tasks[t, 0]], j_first[tasks[t, 0] + 1]):",
+             "        deliver_projection(j_by_post[q], step, tasks[t, 1], tasks[t, 2], tasks[t, 3] != 0, n_spikes,",
+             "                           p_addr, p_shape, j_info, j_addr, j_shape)"]
+    if f.recorders:
+        loop += ["for m in range(r_info.shape[0]):",
+                 "    if (step + 1) % r_info[m, R_INFO_EVERY] == 0:",
+                 "        record_state(view2(p_addr, p_shape, r_info[m, R_INFO_POPULATION], P_STATE, np.float64),",
+                 "                     view1(r_addr, r_shape, m, R_ROWS, np.int64), view1(r_addr, r_shape, m, R_NEURONS, "
+                 "np.int64),",
+                 "                     view3(r_addr, r_shape, m, R_BUFFER, np.float64), counters[n_pops + m])",
+                 "        counters[n_pops + m] += 1"]
     body += ["    " + line for line in loop]
     body.append("return step1")
     lines += ["    " + line for line in body]
     return "\n".join(lines) + "\n"
-
-
-def _delivery(j: int, proj: ProjectionSlot) -> list[str]:
-    """The loop lines that deliver (and, for a plastic projection, learn from) projection j's spikes."""
-    pre, post, receptor = proj.pre, proj.post, proj.receptor
-    spikes = f"p{pre}_spikes, n{pre}"
-    csr = f"j{j}_indptr, j{j}_targets, j{j}_weights"
-    if proj.plastic:  # learn from this step's arrivals, then deliver what arrives next step
-        return [
-            f"j{j}_depth = j{j}_history.shape[0]",
-            f"store_spikes({spikes}, j{j}_history, j{j}_history_counts, step % j{j}_depth)",
-            f"a{j} = (step - j{j}_delay) % j{j}_depth",
-            f"plasticity_step(step, j{j}_history[a{j}], j{j}_history_counts[a{j}], p{post}_spikes, n{post}, {csr}, "
-            f"j{j}_rev_ptr, j{j}_rev_syn, j{j}_rev_pre, j{j}_x, j{j}_y, j{j}_rule, j{j}_eligibility, j{j}_dopamine)",
-            f"a{j} = (step + 1 - j{j}_delay) % j{j}_depth",
-            f"deliver_uniform_delay(j{j}_history[a{j}], j{j}_history_counts[a{j}], {csr}, "
-            f"p{post}_ring[(step + 1) % p{post}_depth, {receptor}])",
-        ]
-    if proj.unreliable:
-        delays, uniform = (f"j{j}_delays", "0") if proj.per_synapse_delays else ("no_delays", f"j{j}_delay")
-        return [f"deliver_unreliable({spikes}, {csr}, {delays}, {uniform}, p{post}_ring, {receptor}, step, "
-                f"j{j}_p_transmit, j{j}_transmit_rng)"]
-    if proj.per_synapse_delays:
-        return [f"deliver_delays({spikes}, {csr}, j{j}_delays, p{post}_ring, {receptor}, step)"]
-    return [f"deliver_uniform_delay({spikes}, {csr}, p{post}_ring[(step + j{j}_delay) % p{post}_depth, {receptor}])"]
 
 
 def cache_dir() -> Path:
@@ -297,9 +573,9 @@ def package_fingerprint() -> str:
 _LOADED: dict[str, object] = {}
 
 
-def compiled_loop(structure: LoopStructure):
+def compiled_loop(structure: LoopStructure, parallel: bool = False):
     """The numba-compiled `run_chunk` for `structure` (compiled at first call, then cached on disk)."""
-    source = generate_source(structure)
+    source = generate_source(structure, parallel)
     key = hashlib.sha256((package_fingerprint() + source).encode()).hexdigest()[:20]
     if key in _LOADED:
         return _LOADED[key]

@@ -1,4 +1,4 @@
-"""Compiled building blocks of the time loop: spike delivery and recording.
+"""Compiled building blocks of the time loop: spike delivery, recording, and the views of its tables.
 
 The ring buffer of a population is float64[D, n_receptors, N]: slot
 (step % D) holds the input that arrives in that step. A spike of step s
@@ -6,60 +6,10 @@ over a synapse with delay d (steps, 1 <= d < D) lands in slot (s + d) % D.
 """
 from __future__ import annotations
 
-from numba import njit
+from numba import carray, njit, types
+from numba.extending import intrinsic
 
 from neurobox.random import next_double
-
-
-@njit(cache=True, boundscheck=False)
-def deliver_uniform_delay(spikes, n_spikes, indptr, targets, weights, row):
-    """Add each spiking neuron's outgoing weights into `row` (one receptor's ring slot)."""
-    for s in range(n_spikes):
-        pre = spikes[s]
-        for k in range(indptr[pre], indptr[pre + 1]):
-            row[targets[k]] += weights[k]
-
-
-@njit(cache=True, boundscheck=False)
-def deliver_delays(spikes, n_spikes, indptr, targets, weights, delays, ring, receptor, step):
-    """Add outgoing weights into the ring slots given by each synapse's delay."""
-    depth = ring.shape[0]
-    base = step % depth
-    for s in range(n_spikes):
-        pre = spikes[s]
-        for k in range(indptr[pre], indptr[pre + 1]):
-            slot = base + delays[k]
-            if slot >= depth:
-                slot -= depth
-            ring[slot, receptor, targets[k]] += weights[k]
-
-
-@njit(cache=True, boundscheck=False)
-def deliver_unreliable(spikes, n_spikes, indptr, targets, weights, delays, uniform_delay, ring, receptor, step,
-                       p_transmit, rng):
-    """As the deliveries above, but each synapse transmits each spike only with probability p_transmit[0]."""
-    depth = ring.shape[0]
-    base = step % depth
-    p = p_transmit[0]
-    for s in range(n_spikes):
-        pre = spikes[s]
-        for k in range(indptr[pre], indptr[pre + 1]):
-            if next_double(rng) >= p:
-                continue
-            slot = base + (delays[k] if delays.shape[0] > 0 else uniform_delay)
-            if slot >= depth:
-                slot -= depth
-            ring[slot, receptor, targets[k]] += weights[k]
-
-
-@njit(cache=True, boundscheck=False)
-def record_spikes(spikes, n_spikes, step, out_steps, out_ids, count):
-    """Append this step's spikes to the recording buffers; returns the new count."""
-    for s in range(n_spikes):
-        out_steps[count] = step
-        out_ids[count] = spikes[s]
-        count += 1
-    return count
 
 
 @njit(cache=True, boundscheck=False)
@@ -80,3 +30,112 @@ def gap_junction_currents(v_pre, v_post, a, b, g, i_pre, i_post):
         current = g[m] * (v_post[j] - v_pre[i])
         i_pre[i] += current
         i_post[j] -= current
+
+
+# -- views of the loop's tables ---------------------------------------------------------------------
+# The generated loop receives, per kind of object, a table of array addresses and shapes (see
+# neurobox.engine.codegen); these turn one entry back into a numpy array inside compiled code. The
+# caller keeps the arrays alive for the duration of the call. A missing array (address 0) is an
+# empty view that is never read.
+
+@intrinsic
+def _pointer(typingctx, address, dtype):
+    """The address (int64) as a typed pointer to `dtype`."""
+    if not isinstance(dtype, (types.NumberClass, types.DType)):
+        return None
+    pointer = types.CPointer(dtype.dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(pointer))
+
+    return pointer(types.int64, dtype), codegen
+
+
+@njit(cache=True, inline="always")
+def view1(addresses, shapes, obj, col, dtype):
+    return carray(_pointer(addresses[obj, col], dtype), (shapes[obj, col, 0],))
+
+
+@njit(cache=True, inline="always")
+def view2(addresses, shapes, obj, col, dtype):
+    return carray(_pointer(addresses[obj, col], dtype), (shapes[obj, col, 0], shapes[obj, col, 1]))
+
+
+@njit(cache=True, inline="always")
+def view3(addresses, shapes, obj, col, dtype):
+    return carray(_pointer(addresses[obj, col], dtype),
+                  (shapes[obj, col, 0], shapes[obj, col, 1], shapes[obj, col, 2]))
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _first_at_least(targets, a, b, value):
+    """The first k in [a, b) with targets[k] >= value (targets sorted within [a, b))."""
+    while a < b:
+        mid = (a + b) >> 1
+        if targets[mid] < value:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@njit(cache=True, boundscheck=False)
+def deliver(spikes, n_spikes, indptr, targets, weights, delays, delay, ring, receptor, step, lo, hi, whole,
+            p_transmit, rng):
+    """Add the outgoing weights of this step's spikes into the ring of the post population.
+
+    A synapse's weight lands in slot (step + d) % depth, d its delay (delays[k], or `delay` when
+    `delays` is empty). Unless `whole`, only synapses onto post neurons lo <= i < hi are delivered
+    (targets are sorted within each row, so they are one contiguous range of the row). With a
+    non-empty `p_transmit` each synapse transmits only with probability p_transmit[0] (then the call
+    is always `whole`, so its random stream is drawn in one order)."""
+    depth = ring.shape[0]
+    base = step % depth
+    if p_transmit.shape[0] > 0:
+        p = p_transmit[0]
+        for s in range(n_spikes):
+            pre = spikes[s]
+            for k in range(indptr[pre], indptr[pre + 1]):
+                if next_double(rng) >= p:
+                    continue
+                slot = base + (delays[k] if delays.shape[0] > 0 else delay)
+                if slot >= depth:
+                    slot -= depth
+                ring[slot, receptor, targets[k]] += weights[k]
+        return
+    if delays.shape[0] == 0:
+        slot = base + delay
+        if slot >= depth:
+            slot -= depth
+        row = ring[slot, receptor]
+        for s in range(n_spikes):
+            pre = spikes[s]
+            a, b = indptr[pre], indptr[pre + 1]
+            if not whole:
+                a = _first_at_least(targets, a, b, lo)
+                b = _first_at_least(targets, a, b, hi)
+            for k in range(a, b):
+                row[targets[k]] += weights[k]
+        return
+    for s in range(n_spikes):
+        pre = spikes[s]
+        a, b = indptr[pre], indptr[pre + 1]
+        if not whole:
+            a = _first_at_least(targets, a, b, lo)
+            b = _first_at_least(targets, a, b, hi)
+        for k in range(a, b):
+            slot = base + delays[k]
+            if slot >= depth:
+                slot -= depth
+            ring[slot, receptor, targets[k]] += weights[k]
+
+
+@njit(cache=True, boundscheck=False)
+def record_spikes(spikes, n_spikes, step, out_steps, out_ids, count, limit):
+    """Append this step's spikes of neurons < limit to the recording buffers; returns the new count."""
+    for s in range(n_spikes):
+        if spikes[s] < limit:
+            out_steps[count] = step
+            out_ids[count] = spikes[s]
+            count += 1
+    return count

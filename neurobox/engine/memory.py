@@ -139,12 +139,11 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
     for name, pop in net.populations.items():
         model = pop.model
         per = (len(model.state) + depth[name] * len(model.receptors) + 4) * 8 + 4
-        if pop.record_spikes:
-            per += SPIKE_BUFFER_BYTES
-            neuron_bytes += SPIKE_BUFFER_EXTRA
-        neuron_bytes += per * int(pop.n)
+        recorded = int(pop.n) if pop.record_spikes is True else int(pop.record_spikes)  # neurons 0..k-1
+        spike_buffer = SPIKE_BUFFER_BYTES * recorded + (SPIKE_BUFFER_EXTRA if recorded else 0)
+        neuron_bytes += per * int(pop.n) + spike_buffer
         n_neurons += int(pop.n)
-        note("neurons", per * int(pop.n), f"populations.{name}.n")
+        note("neurons", per * int(pop.n) + spike_buffer, f"populations.{name}.n")
     recording_bytes = 0
     for name, rec in net.recorders.items():
         every = max(int(rec.every), 1)

@@ -62,9 +62,61 @@ def _structure_digest(cp) -> str:
     return digest.hexdigest()[:32]
 
 
-def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None) -> Results:
+def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None,
+        threads: int | None = None) -> Results:
     """Simulate `net` for `duration_ms` (default: its duration) from t = 0 and return the results."""
-    return Simulation(net, progress=progress).run(duration_ms, progress=progress)
+    return Simulation(net, progress=progress, threads=threads).run(duration_ms, progress=progress)
+
+
+def loop_structure(compiled: CompiledNetwork) -> LoopStructure:
+    """The objects of a compiled network as the generated loop sees them."""
+    return LoopStructure(
+        populations=tuple(PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
+                                         p.engine.model.kernel(p.engine.method).__name__,
+                                         recorded_neurons(p.population), p.coupled is not None, p.n,
+                                         not p.engine.model.is_source)
+                          for p in compiled.populations),
+        projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
+                                         cp.plastic is not None, cp.p_transmit is not None,
+                                         cp.targets.dtype.name, "" if cp.delays is None else cp.delays.dtype.name,
+                                         _sorted_rows(cp))
+                          for cp in compiled.projections),
+        recorders=tuple(RecorderSlot(r.population) for r in compiled.recorders),
+        gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
+                            for g in compiled.gap_junctions),
+    )
+
+
+def check_threads(threads) -> int:
+    """The number of threads of a Simulation: None means every core numba may use."""
+    import numba
+    most = int(numba.config.NUMBA_NUM_THREADS)
+    if threads is None:
+        return most
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= most:
+        raise ConfigError("threads", f"a whole number from 1 to {most} (the cores numba may use), got {threads!r}")
+    return int(threads)
+
+
+def recorded_neurons(pop) -> int:
+    """How many neurons of a population have their spikes recorded (0..k-1; 0: none)."""
+    record = pop.record_spikes
+    if record is True:
+        return pop.n
+    if record is False:
+        return 0
+    return min(int(record), pop.n)
+
+
+def _sorted_rows(cp) -> bool:
+    """Whether the targets of each row of a projection are sorted (then a block of them is a range)."""
+    targets, step = cp.targets, 1 << 24  # in pieces: no temporary as big as the projection
+    for lo in range(0, max(targets.size - 1, 0), step):
+        hi = min(lo + step, targets.size - 1)
+        falls = np.flatnonzero(targets[lo + 1:hi + 1] < targets[lo:hi]) + lo + 1
+        if falls.size and not np.all(np.isin(falls, cp.indptr)):
+            return False
+    return True
 
 
 def _snapshot(net: Network) -> Network:
@@ -81,10 +133,22 @@ class Simulation:
     net:      the description (a snapshot is taken now)
     progress: True shows a bar while compiling, False hides it, None shows it on a terminal
     learning: False starts with every plastic projection frozen (see `learning`)
+    threads:  how many threads run the neuron updates and the spike delivery (None: every core numba
+              may use). The spikes are the same bit for bit whatever the number. Networks below
+              neurobox.engine.codegen.PARALLEL_MIN_NEURONS run on one thread anyway (a step is too
+              short to share). Above it, the threads meet twice per step, which pays on idle cores
+              but costs far more than it gains when other processes keep the cores busy: the
+              simulation times its chunks in both forms of the loop (serial and parallel; same
+              results) and runs the parallel one only while it is the faster, trying it in growing
+              chunks (20, 200, 2000 steps) and less often after each try it loses. numba's thread count is
+              process-wide: each call of the parallel loop sets it to this simulation's number.
     """
 
-    def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True):
+    def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True,
+                 threads: int | None = None):
         start = time.perf_counter()
+        self.threads = check_threads(threads)
+        """Threads of the loop (see the class docstring)."""
         self.network = _snapshot(net)
         """The description as it was when the simulation was opened (plus changes made through the handle)."""
         self._learning = bool(learning)
@@ -92,22 +156,22 @@ class Simulation:
         bar.phase("build")
         self.compiled: CompiledNetwork = compile_network(self.network, self._learning)
         """The flat arrays the loop reads and writes (read them, do not resize them)."""
-        self.structure = LoopStructure(
-            populations=tuple(PopulationSlot(p.engine.model.kernel(p.engine.method).__module__,
-                                             p.engine.model.kernel(p.engine.method).__name__,
-                                             p.population.record_spikes, p.coupled is not None)
-                              for p in self.compiled.populations),
-            projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
-                                             cp.plastic is not None, cp.p_transmit is not None)
-                              for cp in self.compiled.projections),
-            recorders=tuple(RecorderSlot(r.population) for r in self.compiled.recorders),
-            gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
-                                for g in self.compiled.gap_junctions),
-        )
+        self.structure = loop_structure(self.compiled)
         bar.phase("compile")
-        self.loop = compiled_loop(self.structure)
+        self._may_share = self.structure.parallel(self.threads)
+        self._loops: dict[bool, object] = {}
+        self._last_time: dict[bool, float | None] = {False: None, True: None}  # seconds per step
+        self._serial_chunks = 0
+        self._retry = self.RETRY_EVERY
+        self._probe: int | None = None   # steps of the parallel form's next try
+        self._parallel_won = False
+        self._threads_warm = False
+        self.steps_by_form = {"serial": 0, "parallel": 0}
+        """Steps run by each form of the loop (see `threads`)."""
+        self.loop = self._loop(self._may_share)
         self.step = 0
-        self._spike_capacity = [max(16 * p.n + 65536, 2 * p.spikes.shape[0]) for p in self.compiled.populations]
+        self._spike_capacity = [max(16 * recorded_neurons(p.population) + 65536, 2 * p.spikes.shape[0])
+                                for p in self.compiled.populations]
         self._spike_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.compiled.populations]
         self._trace_chunks: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
         self._trace_steps: list[list[np.ndarray]] = [[] for _ in self.compiled.recorders]
@@ -115,9 +179,11 @@ class Simulation:
         self._counters = np.zeros(len(self.compiled.populations) + len(self.compiled.recorders) + 2, dtype=np.int64)
         self._new_spike_buffers()
         self._new_trace_buffers(0, 0)
-        self.structure.check_values(self._arguments())
+        self.structure.check_values(self._objects())
         self._reset_counters()
         self._call(0, 0)  # compile or load from cache
+        if self._may_share:
+            self._call(0, 0, False)  # and the serial form, which the run may find faster
         bar.close()
         self.setup_s = time.perf_counter() - start
         self.simulate_s = 0.0
@@ -167,11 +233,12 @@ class Simulation:
         start = time.perf_counter()
         try:
             while self.step < target:
-                end = min(target, self.step + CHUNK_STEPS, self._next_stimulus_change(self.step))
+                parallel, most = self._choose_form()
+                end = min(target, self.step + most, self._next_stimulus_change(self.step))
                 self._apply_stimuli(self.step)
                 self._new_trace_buffers(self.step, end)
                 self._reset_counters()
-                reached = self._call(self.step, end)
+                reached = self._call(self.step, end, parallel)
                 self._collect(self.step)
                 self._check_error(reached)
                 if reached < end:  # a spike buffer filled up: make them bigger
@@ -183,12 +250,86 @@ class Simulation:
             bar.close()
             self.simulate_s += time.perf_counter() - start
 
-    def _arguments(self) -> list:
+    def _objects(self) -> tuple[list, list, list, list]:
         c = self.compiled
-        return self.structure.argument_values((c.populations, c.projections, c.recorders, c.gap_junctions))
+        return c.populations, c.projections, c.recorders, c.gap_junctions
 
-    def _call(self, step0: int, step1: int) -> int:
-        return int(self.loop(np.int64(step0), np.int64(step1), self._counters, *self._arguments()))
+    @property
+    def threads_used(self) -> int:
+        """Threads the loop ran on for most of the steps so far (1 for a network below the size where
+        threads pay, or when the serial form was the faster)."""
+        if not self._may_share or self.steps_by_form["parallel"] < max(self.steps_by_form["serial"], 1):
+            return 1
+        return self.threads
+
+    def _loop(self, parallel: bool):
+        if parallel not in self._loops:
+            self._loops[parallel] = compiled_loop(self.structure, parallel)
+        return self._loops[parallel]
+
+    RETRY_EVERY = 8
+    """Chunks between two tries of the parallel form while the serial one is faster (doubled after each
+    try it loses, up to 128)."""
+    TRIAL_STEPS = 20
+    """Steps of a first try of the parallel form, then ten times more per try it wins, up to a whole
+    chunk: on cores that other processes keep busy, threads that meet every step can wait a time slice
+    of the scheduler for each other (milliseconds per step)."""
+
+    def _choose_form(self) -> tuple[bool, int]:
+        """Parallel or serial for the next chunk, and at most how many steps (see `threads`): the serial
+        form until the parallel one has been faster in tries of 20, 200 and 2000 steps; back to the
+        serial one as soon as a parallel chunk is slower than the last serial one."""
+        if not self._may_share:
+            return False, CHUNK_STEPS
+        last = self._last_time
+        if last[False] is None:
+            return False, CHUNK_STEPS
+        if self._probe is not None:
+            return True, self._probe
+        if self._parallel_won:
+            return True, CHUNK_STEPS
+        self._serial_chunks += 1
+        if last[True] is None or self._serial_chunks >= self._retry:
+            self._serial_chunks = 0
+            self._probe = self.TRIAL_STEPS
+            return True, self._probe
+        return False, CHUNK_STEPS
+
+    def _timed(self, parallel: bool, seconds_per_step: float) -> None:
+        """What a timed chunk says about the forms."""
+        if parallel and not self._threads_warm:  # the first parallel chunk also starts numba's threads
+            self._threads_warm = True
+            return
+        last = self._last_time
+        last[parallel] = seconds_per_step
+        if not parallel or last[False] is None:
+            return
+        if seconds_per_step <= last[False]:  # parallel won this chunk
+            if self._probe is not None:
+                self._probe = None if self._probe >= CHUNK_STEPS else min(10 * self._probe, CHUNK_STEPS)
+                self._parallel_won = self._probe is None
+            self._retry = self.RETRY_EVERY
+        else:
+            self._retry = min(2 * self._retry, 128) if self._probe is not None or self._parallel_won else self._retry
+            self._probe = None
+            self._parallel_won = False
+
+    def _call(self, step0: int, step1: int, parallel: bool | None = None) -> int:
+        parallel = self._may_share if parallel is None else parallel
+        loop = self._loop(parallel)
+        if parallel:
+            import numba
+            numba.set_num_threads(self.threads)
+        objects = self._objects()  # the loop reads the arrays by address: they stay referenced during the call
+        arguments = self.structure.arguments(objects, parallel)
+        start = time.perf_counter()
+        reached = int(loop(np.int64(step0), np.int64(step1), self._counters, *arguments))
+        done = reached - step0
+        self.steps_by_form["parallel" if parallel else "serial"] += done
+        if done >= self.TRIAL_STEPS and self._may_share:
+            self._timed(parallel, (time.perf_counter() - start) / done)
+        del objects
+        return reached
 
     def _new_spike_buffers(self) -> None:
         for p, capacity in zip(self.compiled.populations, self._spike_capacity):
@@ -486,7 +627,7 @@ class Simulation:
         self._spike_chunks = [[] for _ in self.compiled.populations]
         self._trace_chunks = [[] for _ in self.compiled.recorders]
         self._trace_steps = [[] for _ in self.compiled.recorders]
-        self.structure.check_values(self._arguments())
+        self.structure.check_values(self._objects())
 
     def _population(self, name: str):
         if name not in self.network.populations:
@@ -577,5 +718,6 @@ class Simulation:
                                 for a, var in enumerate(rec.variables)}
         wall = self.setup_s + self.simulate_s
         return Results(dt, self.compiled.seed, self.time, spikes, traces, self.network.to_toml,
-                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall},
+                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall,
+                        "threads": self.threads_used},
                        self.compiled.n_synapses)

@@ -24,12 +24,13 @@ class Engine:
                 problems.append(Unsupported(err.field, err.message))
         return problems
 
-    def open(self, net, *, progress: bool | None = None, learning: bool = True) -> Simulation:
-        """A Simulation of `net` (in this target's precision)."""
+    def open(self, net, *, progress: bool | None = None, learning: bool = True,
+             threads: int | None = None) -> Simulation:
+        """A Simulation of `net` (in this target's precision) on `threads` threads (None: every core)."""
         if self.precision is not None and net.precision != self.precision:
             net = net.copy()
             net.precision = self.precision
-        return Simulation(net, progress=progress, learning=learning)
+        return Simulation(net, progress=progress, learning=learning, threads=threads)
 
 
 class FixedEngine(Engine):

@@ -210,8 +210,8 @@ def to_dict(net: Network) -> dict[str, Any]:
             spec["params"] = {k: to_plain(v) for k, v in pop.given_params.items()}
         if pop.initial:
             spec["initial"] = {k: to_plain(v) for k, v in pop.initial.items()}
-        if not pop.record_spikes:
-            spec["record_spikes"] = False
+        if pop.record_spikes is not True:
+            spec["record_spikes"] = pop.record_spikes
         if pop.fixed_point:
             spec["fixed_point"] = dict(pop.fixed_point)
         doc["populations"][name] = spec

@@ -5,7 +5,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from neurobox.checks import flag, given, indices, number
+from neurobox.checks import given, indices, number
 from neurobox.errors import ConfigError
 from neurobox.network import values
 from neurobox.neurons import get_model
@@ -23,7 +23,9 @@ class Population:
              where the model says (V_m at E_L, ...)
     method:  integration method (None: the model's default)
     preset:  a named parameter set of the model (applied before `params`)
-    record_spikes: keep every spike of this population in the results
+    record_spikes: keep every spike of this population in the results (true),
+             none (false), or those of neurons 0..k-1 only (a whole number k,
+             1 <= k <= n: a sample of a big population)
     fixed_point: the integer scales of this population when the network runs
              in the chips' arithmetic: {"I_lsb": pA per current and weight
              step, "V_lsb": mV per membrane step}; what is not given is
@@ -33,7 +35,7 @@ class Population:
 
     def __init__(self, n: int, model: str | NeuronModel, params: Mapping[str, Any] | None = None, *,
                  name: str | None = None, initial: Mapping[str, Any] | None = None,
-                 method: str | None = None, preset: str | None = None, record_spikes: bool = True,
+                 method: str | None = None, preset: str | None = None, record_spikes: bool | int = True,
                  fixed_point: Mapping[str, Any] | None = None):
         self.name = name
         field = self.field
@@ -58,7 +60,7 @@ class Population:
             elif np.ndim(self.initial[var]) and np.size(self.initial[var]) != self.n:
                 raise ConfigError(f"{field}.initial.{var}", f"expected {self.n} values (one per neuron), got an "
                                                             f"array of {np.size(self.initial[var])}")
-        self.record_spikes = flag(record_spikes, f"{field}.record_spikes")
+        self.record_spikes = _record_spikes(record_spikes, self.n, f"{field}.record_spikes")
         self.fixed_point = _fixed_point(fixed_point, f"{field}.fixed_point")
         if "spike_times" in self.params:
             from neurobox.neurons.sources import per_neuron_times
@@ -135,3 +137,13 @@ def SpikeSource(spike_times: Any, n: int | None = None, *, name: str | None = No
     if n is None:
         n = len(items) if nested else 1
     return Population(n, "spike_generator", {"spike_times": items}, name=name)
+
+
+def _record_spikes(value: Any, n: int, field: str) -> bool | int:
+    """true, false, or k: the spikes of neurons 0..k-1 (1 <= k <= n)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and 1 <= int(value) <= n:
+        return int(value)
+    raise ConfigError(field, f"expected true, false or a whole number of neurons from 1 to {n} (record neurons "
+                             f"0..k-1), got {given(value)}")

@@ -40,6 +40,14 @@ It returns the number of spikes written, or -1 - i if neuron i's state
 became NaN (the engine stops the run with an error naming the population
 and the time).
 
+A model that is not a spike source must treat its neurons independently:
+no random stream, no per-neuron constants, nothing read from
+spikes_out's length. The engine may then call its kernel on a block of
+neurons (views state[:, lo:hi], syn_in[:, lo:hi], i_in[lo:hi],
+spikes_out[lo:hi]) on several threads (neurobox.engine.codegen). A
+source's kernel always sees its whole population (its random stream is
+drawn in one order).
+
 The step follows NEST's order: integrate the membrane with the synaptic
 state at the start of the step, then decay the synapses and add the input
 that arrived in this step (so input affects the membrane from the next

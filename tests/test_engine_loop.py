@@ -1,0 +1,151 @@
+"""The generated loop: its source does not grow with the network, its threads do not change a spike,
+it accepts narrow targets and long spike scratches, and it records a sample of a population."""
+import dataclasses
+import sys
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+import neurobox as nb
+from neurobox.engine import codegen
+from neurobox.engine import compile as engine_compile
+from neurobox.engine.simulation import loop_structure
+from neurobox.errors import ConfigError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from compile_time import network as compile_network_of  # noqa: E402
+
+
+def _structure(net):
+    return loop_structure(engine_compile.compile_network(net))
+
+
+def test_source_is_the_same_for_2_and_72_projections():
+    small, big = compile_network_of(1), compile_network_of(8)
+    assert (len(small.projections), len(big.projections)) == (2, 72)
+    s_small, s_big = _structure(small), _structure(big)
+    assert codegen.generate_source(s_small) == codegen.generate_source(s_big)
+    assert codegen.generate_source(s_small, True) == codegen.generate_source(s_big, True)
+    # and it stays short: the loop walks tables, it does not spell out objects
+    assert codegen.generate_source(s_big).count("\n") < 200
+
+
+def _spikes(res):
+    return {name: (trains.t_ms.tolist(), trains.ids.tolist()) for name, trains in res.spikes.items()}
+
+
+def _mixed_network(record_exc=True):
+    """Delays per synapse and uniform, unreliable and plastic projections, a recorder, sources: every kind."""
+    net = nb.Network(dt=0.1, seed=5)
+    net.population("bg", 300, "poisson_generator", {"rate": 100.0})
+    net.population("exc", 400, "iaf_cond_exp", record_spikes=record_exc)
+    net.population("inh", 100, "iaf_psc_exp")
+    net.connect("bg", "exc", "fixed_indegree", indegree=20, weight=12.0, delay={"distribution": "uniform",
+                                                                              "low": 0.5, "high": 3.0})
+    net.connect("bg", "inh", "fixed_probability", p=0.1, weight=150.0, delay=1.0)
+    net.connect("exc", "exc", "fixed_probability", p=0.05, weight=0.5, delay=1.5)
+    net.connect("exc", "inh", "fixed_probability", p=0.1, weight=40.0, delay=0.8, p_transmit=0.7)
+    net.connect("inh", "exc", "fixed_probability", p=0.1, weight=4.0, delay=0.8, receptor="inhibitory")
+    net.connect("bg", "exc", "fixed_probability", p=0.02, weight=1.0, delay=1.0,
+                plasticity={"rule": "stdp", "A_plus": 0.01, "A_minus": 0.012, "w_max": 3.0})
+    net.record("exc", ["V_m"], neurons=[0, 5])
+    return net
+
+
+def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
+    serial = nb.Simulation(_mixed_network(), progress=False, threads=1)
+    expected = _spikes(serial.run(300.0))
+    assert serial.threads_used == 1 and serial.steps_by_form["parallel"] == 0
+    assert sum(len(t) for t, _ in expected.values()) > 1000
+    # make this small network take the parallel form of the loop, in blocks of 64 post neurons
+    monkeypatch.setattr(codegen, "PARALLEL_MIN_NEURONS", 10)
+    monkeypatch.setattr(codegen, "BLOCK_NEURONS", 64)
+    for threads in sorted({1, 2, int(numba.config.NUMBA_NUM_THREADS)}):
+        if threads > numba.config.NUMBA_NUM_THREADS:
+            continue
+        sim = nb.Simulation(_mixed_network(), progress=False, threads=threads)
+        _, _, tasks, blocks = sim.structure.task_tables(True)
+        assert len(tasks) > 3 and len(blocks) > 3  # the parallel form splits the delivery and the updates
+        res = sim.run(300.0)  # a try of each form (20 steps each), then the faster
+        if threads > 1:
+            assert sim.steps_by_form["parallel"] >= 20 and sim.steps_by_form["serial"] >= 20
+            assert sum(sim.steps_by_form.values()) == 3000
+            assert res.timings["threads"] == sim.threads_used
+        else:  # one thread: the serial form
+            assert sim.steps_by_form == {"parallel": 0, "serial": 3000} and res.timings["threads"] == 1
+        assert _spikes(res) == expected, threads
+        np.testing.assert_array_equal(res.trace("exc", "V_m").values,
+                                      serial.results().trace("exc", "V_m").values)
+
+
+def _forms(per_step, chunks):
+    """The (parallel, steps) of each chunk when the forms take per_step[parallel] seconds a step."""
+    sim = nb.Simulation(_mixed_network(), progress=False, threads=1)
+    sim._may_share = True  # as if it were big enough to share (the forms' speed is faked)
+    out = []
+    for _ in range(chunks):
+        parallel, steps = sim._choose_form()
+        out.append((parallel, steps))
+        sim._timed(parallel, per_step[parallel])
+    return out
+
+
+def test_parallel_form_is_tried_in_growing_chunks_and_less_often_while_it_loses():
+    slow = _forms({True: 2e-6, False: 1e-6}, 60)
+    tries = [k for k, (parallel, _) in enumerate(slow) if parallel]
+    assert tries == [1, 2, 18, 50]  # (the first try starts the threads: not counted), then every 16, 32 chunks
+    assert all(steps == 20 for parallel, steps in slow if parallel)
+    fast = _forms({True: 1e-6, False: 2e-6}, 8)
+    assert fast == [(False, 2000), (True, 20), (True, 20), (True, 200), (True, 2000), (True, 2000),
+                    (True, 2000), (True, 2000)]
+
+
+def test_threads_are_checked():
+    with pytest.raises(ConfigError, match="threads"):
+        nb.Simulation(_mixed_network(), progress=False, threads=0)
+    with pytest.raises(ConfigError, match="threads"):
+        nb.Simulation(_mixed_network(), progress=False, threads=numba.config.NUMBA_NUM_THREADS + 1)
+
+
+def test_uint16_targets_and_long_spike_scratch_give_the_same_spikes(monkeypatch):
+    expected = _spikes(nb.Simulation(_mixed_network(), progress=False, threads=1).run(200.0))
+    project, populate = engine_compile._compile_projection, engine_compile._compile_population
+
+    def narrow(*args, **kwargs):
+        cp = project(*args, **kwargs)
+        return dataclasses.replace(cp, targets=cp.targets.astype(np.uint16))
+
+    def long_scratch(*args, **kwargs):
+        cp = populate(*args, **kwargs)
+        if not cp.population.model.is_source:  # (a Poisson source's kernel takes len(spikes) for N)
+            cp.spikes = np.zeros(3 * cp.n + 7, np.int32)
+        return cp
+
+    monkeypatch.setattr(engine_compile, "_compile_projection", narrow)
+    monkeypatch.setattr(engine_compile, "_compile_population", long_scratch)
+    sim = nb.Simulation(_mixed_network(), progress=False, threads=1)
+    assert {cp.targets.dtype for cp in sim.compiled.projections} == {np.dtype(np.uint16)}
+    assert _spikes(sim.run(200.0)) == expected
+
+
+def test_record_spikes_of_a_sample():
+    whole = _spikes(nb.Simulation(_mixed_network(), progress=False).run(200.0))
+    sampled_net = _mixed_network(record_exc=50)
+    assert sampled_net.populations["exc"].record_spikes == 50
+    res = nb.Simulation(sampled_net, progress=False).run(200.0)
+    t, ids = _spikes(res)["exc"]
+    keep = [k for k, i in enumerate(whole["exc"][1]) if i < 50]
+    assert ids == [whole["exc"][1][k] for k in keep] and t == [whole["exc"][0][k] for k in keep]
+    assert res.spikes["exc"].n == 400
+    assert _spikes(res)["inh"] == whole["inh"]
+    # the model file keeps it
+    again = nb.loads(sampled_net.to_toml())
+    assert again.populations["exc"].record_spikes == 50
+
+
+@pytest.mark.parametrize("bad", [0, -1, 401, 2.5, "all", None])
+def test_record_spikes_bad_values_name_the_field(bad):
+    with pytest.raises(ConfigError, match=r"populations\.exc\.record_spikes"):
+        nb.Population(400, "iaf_cond_exp", name="exc", record_spikes=bad)
