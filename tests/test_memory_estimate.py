@@ -45,13 +45,15 @@ CHILD = textwrap.dedent('''
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
 
-    nb.Simulation(network(0.05), progress=False).run(1.0)   # the same structure, small: the baseline
+    # one thread: the parallel form of the loop is compiled only for big networks, and its compilation is not
+    # the network's memory
+    nb.Simulation(network(0.05), progress=False, threads=1).run(1.0)   # the same structure, small: the baseline
     base = status("VmRSS:")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")   # the peak (VmHWM) starts again from here
     net = network(1.0)
     est = estimate(net)
-    sim = nb.Simulation(net, progress=False)
+    sim = nb.Simulation(net, progress=False, threads=1)
     sim.run(10.0)   # longer than the longest delay: every slot of the synaptic input rings written once
     print(json.dumps({"estimate": est.total, "synapse_bytes": est.synapse_bytes, "measured": status("VmHWM:") - base,
                       "synapses": sim.compiled.n_synapses, "estimated_synapses": est.synapses}))
