@@ -15,6 +15,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	bash benchmarks/setup_peers.sh
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
+	$(VENV)/bin/python benchmarks/microcircuit.py
+	$(VENV)/bin/python benchmarks/compile_time.py
 
 bench-microcircuit: $(STAMP)
 	bash benchmarks/setup_peers.sh

@@ -590,7 +590,7 @@ REGRESSIONS = [
     (BASE.replace('n = 10\nmodel = "iaf_psc_exp"', 'n = 10\nmodel = "iaf_psc_exp"\nparams = { C_m = 1e999999 }'),
      "populations.a.params.C_m", "finite"),
     (BASE.replace('n = 10\nmodel = "iaf_psc_exp"', 'n = 10\nmodel = "iaf_psc_exp"\nrecord_spikes = "no"'),
-     "populations.a.record_spikes", "true or false"),
+     "populations.a.record_spikes", "true, false or a whole number of neurons"),
     (BASE + 'allow_autapses = "yes"\n', "projections[0].allow_autapses", "true or false"),
     (BASE + "self = 1\n", "projections[0].self", "unknown key"),
     (BASE.replace("seed = 1", "seed = 99999999999999999999999"), "network.seed", "whole number"),
