@@ -74,6 +74,13 @@ COMMANDS: tuple[Command, ...] = (
                "The vision example: a retina module (receptors, centre and surround cells) feeding ten "
                "learners that compete through an inhibitory pool; the spikes and rates of every population."),
     )),
+    Command("run-microcircuit", "Networks", ("run", "microcircuit", "--scale", "0.1", "--duration", "1000",
+                                             "--plot", "microcircuit.png", "--quiet"), (
+        Figure("microcircuit.png", "run_microcircuit.png", "The cortical microcircuit",
+               "Potjans & Diesmann (2014) at a tenth of its size (7,717 neurons, 3 million synapses, Poisson "
+               "background): the last 100 ms of an even sample of each population, layers top to bottom, beside "
+               "each population's rate, irregularity and synchrony over the second."),
+    )),
     Command("probe", "Neurons", ("probe", "izhikevich", "--preset", "chattering", "--current", "10",
                                  "--plot", "probe.png"), (
         Figure("probe.png", "probe_izhikevich.png", "One neuron under a current step",
