@@ -150,3 +150,15 @@ def test_cli_smoke_run_prints_the_table_and_the_raster(tmp_path, capsys):
     assert summary["microcircuit"]["background"] == "poisson" and summary["microcircuit"]["scale"] == 0.02
     assert set(summary["microcircuit"]["populations"]) == set(NAMES)
     assert not any(name.startswith("bg_") for name in summary["populations"])
+
+
+def test_a_recorded_fraction_records_only_that_sample():
+    net = mc.microcircuit(0.02, record=0.1)
+    for name in mc.POPULATIONS:
+        pop = net.populations[name]
+        assert pop.record_spikes == mc.recorded_neurons(0.1, pop.n) < pop.n
+    res = nb.Simulation(net, progress=False).run(150.0)
+    for name in mc.POPULATIONS:
+        ids = np.asarray(res.spikes[name].ids)
+        assert ids.size == 0 or ids.max() < mc.recorded_neurons(0.1, net.populations[name].n)
+    assert mc.statistics(res, 50.0, record=0.1)["L4E"].n == mc.recorded_neurons(0.1, net.populations["L4E"].n)

@@ -175,9 +175,9 @@ def microcircuit(scale: float = 0.1, background: str = "poisson", seed: int = 55
     """The microcircuit as a Network (dt 0.1 ms): populations POPULATIONS (spikes recorded), the background
     sources "bg_<pop>" (not recorded) with `background` "poisson", and 64 projections "<pre>_<post>".
 
-    record: "all" records the spikes of every neuron; "none" of none; a fraction f in (0, 1] records them
-    all as well (the engine records whole populations) and `statistics` then uses the first ceil(f n)
-    neurons of each population, as a spike recorder on a sample would.
+    record: "all" records the spikes of every neuron; "none" of none; a fraction f in (0, 1] records
+    those of the first ceil(f n) neurons of each population (`Population(record_spikes=k)`), the sample
+    `statistics(..., record=f)` then uses.
     """
     from neurobox.network import Network, Population
 
@@ -188,8 +188,10 @@ def microcircuit(scale: float = 0.1, background: str = "poisson", seed: int = 55
     for i, name in enumerate(POPULATIONS):
         params = dict(NEURON, I_e=float(p.dc[i]))
         initial = {"V_m": {"distribution": "normal", "mean": float(V0_MEAN[i]), "std": float(V0_STD[i])}}
-        net.add(Population(int(p.n[i]), "iaf_psc_exp", params, name=name, initial=initial,
-                           record_spikes=fraction > 0))
+        n = int(p.n[i])
+        recorded = recorded_neurons(fraction, n)
+        net.add(Population(n, "iaf_psc_exp", params, name=name, initial=initial,
+                           record_spikes=recorded if 0 < recorded < n else recorded > 0))
     for i, post in enumerate(POPULATIONS):
         for j, pre in enumerate(POPULATIONS):
             if p.synapses[i, j] <= 0:
@@ -222,6 +224,11 @@ def record_fraction(record) -> float:
     return f
 
 
+def recorded_neurons(fraction: float, n: int) -> int:
+    """How many of a population's n neurons (the first ones) a recording of `fraction` keeps."""
+    return 0 if fraction <= 0 else max(1, math.ceil(fraction * n))
+
+
 @dataclass(frozen=True)
 class PopulationStats:
     n: int                # neurons the statistics use
@@ -243,7 +250,7 @@ def statistics(results, start_ms: float = 0.0, stop_ms: float | None = None, rec
     out = {}
     for name in populations:
         s = results.spikes[name]
-        n_used = max(1, math.ceil(fraction * s.n))
+        n_used = recorded_neurons(fraction, s.n) or 1
         t, ids = np.asarray(s.t_ms), np.asarray(s.ids)
         keep = (t >= start_ms) & (t < stop) & (ids < n_used)
         t, ids = t[keep], ids[keep]
