@@ -82,6 +82,8 @@ class ProjectionSlot:
     targets: str = "int32"   # dtype of its targets
     delays: str = ""         # dtype of its per-synapse delays ("" when uniform)
     sorted_rows: bool = True  # targets sorted within each row (else its post population is one block)
+    monotone_rows: bool = False  # sorted rows whose first and last targets never fall from one non-empty row
+    #                              to the next (one_to_one, ...): a block's spikes are then one range of the list
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ GAP_ARGS = (
 )
 INFO = {
     "p": ("model", "record_spikes", "coupled"),
-    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery"),
+    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery", "monotone_rows"),
     "r": ("population",),
     "g": ("pre", "post", "pre_voltage_row", "post_voltage_row"),
 }
@@ -375,7 +377,7 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
         "import numpy as np",
         "from numba import njit, prange",
         "from neurobox.engine.kernels import (deliver, gap_junction_currents, record_spikes, record_state,",
-        "                                     view1, view2, view3)",
+        "                                     spike_range, view1, view2, view3)",
     ]
     if f.plastic:
         lines.append("from neurobox.plasticity.kernel import plasticity_step, store_spikes")
@@ -438,9 +440,13 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
                   "        n = counts[a]",
                   "        delay = 1"]
     for code, (targets, delays) in enumerate(f.deliveries):
+        t_view = f"view1(j_addr, j_shape, j, J_TARGETS_{targets.upper()}, np.{targets})"
         lines += [f"    if j_info[j, J_INFO_DELIVERY] == {code}:",
-                  f"        deliver(spikes, n, indptr, view1(j_addr, j_shape, j, J_TARGETS_{targets.upper()}, "
-                  f"np.{targets}), weights,",
+                  "        if j_info[j, J_INFO_MONOTONE_ROWS] and not whole:  # only the spikes that may reach the block",
+                  f"            s0, s1 = spike_range(spikes, n, indptr, {t_view}, lo, hi)",
+                  "            spikes = spikes[s0:s1]",
+                  "            n = s1 - s0",
+                  f"        deliver(spikes, n, indptr, {t_view}, weights,",
                   f"                view1(j_addr, j_shape, j, J_DELAYS_{delays.upper()}, np.{delays}), delay, ring, "
                   "receptor, step, lo, hi, whole, p_transmit, rng)"]
     # the loop
