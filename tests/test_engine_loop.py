@@ -104,6 +104,16 @@ def test_spike_range_of_monotone_rows_holds_every_spike_that_reaches_a_block():
             assert all(s0 <= s < s1 for s in reaching), (lo, s0, s1, reaching)
 
 
+def test_blocks_are_dealt_into_runs_of_equal_length_and_about_equal_neurons():
+    blocks = [(0, lo, lo + 64, 0) for lo in range(0, 640, 64)] + [(1, 0, 300, 1), (2, 0, 200, 1)]
+    dealt = codegen.deal_blocks(blocks, 2, [0])
+    assert len(dealt) % 2 == 0 and set(dealt) - {(0, 0, 0, 0)} == set(blocks)
+    halves = [dealt[:len(dealt) // 2], dealt[len(dealt) // 2:]]
+    sizes = [sum(hi - lo for _, lo, hi, _ in half) for half in halves]
+    assert sizes == [620, 520]  # the two sources in different runs (not 300 + 200 in the last one)
+    assert {b[0] for b in halves[0]} == {0, 1} and {b[0] for b in halves[1]} == {0, 2}
+
+
 def _forms(per_step, chunks):
     """The (parallel, steps) of each chunk when the forms take per_step[parallel] seconds a step."""
     sim = nb.Simulation(_mixed_network(), progress=False, threads=1)

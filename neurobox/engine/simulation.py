@@ -334,7 +334,7 @@ class Simulation:
             import numba
             numba.set_num_threads(self.threads)
         objects = self._objects()  # the loop reads the arrays by address: they stay referenced during the call
-        arguments = self.structure.arguments(objects, parallel)
+        arguments = self.structure.arguments(objects, parallel, self.threads)
         start = time.perf_counter()
         reached = int(loop(np.int64(step0), np.int64(step1), self._counters, *arguments))
         done = reached - step0
