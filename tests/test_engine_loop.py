@@ -50,6 +50,8 @@ def _mixed_network(record_exc=True):
     net.connect("inh", "exc", "fixed_probability", p=0.1, weight=4.0, delay=0.8, receptor="inhibitory")
     net.connect("bg", "exc", "fixed_probability", p=0.02, weight=1.0, delay=1.0,
                 plasticity={"rule": "stdp", "A_plus": 0.01, "A_minus": 0.012, "w_max": 3.0})
+    net.population("drive", 100, "poisson_generator", {"rate": 15000.0})  # counts of 1 to 2 spikes per step
+    net.connect("drive", "inh", "one_to_one", weight=1.0, delay=1.5)  # monotone rows: a block's spikes are a range
     net.record("exc", ["V_m"], neurons=[0, 5])
     return net
 
@@ -67,6 +69,7 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
             continue
         sim = nb.Simulation(_mixed_network(), progress=False, threads=threads)
         _, _, tasks, blocks = sim.structure.task_tables(True)
+        assert [p.monotone_rows for p in sim.structure.projections].count(True) == 1  # the one_to_one
         assert len(tasks) > 3 and len(blocks) > 3  # the parallel form splits the delivery and the updates
         res = sim.run(300.0)  # a try of each form (20 steps each), then the faster
         if threads > 1:
@@ -78,6 +81,37 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         assert _spikes(res) == expected, threads
         np.testing.assert_array_equal(res.trace("exc", "V_m").values,
                                       serial.results().trace("exc", "V_m").values)
+
+
+def test_spike_range_of_monotone_rows_holds_every_spike_that_reaches_a_block():
+    from neurobox.engine.kernels import spike_range
+    rng = np.random.default_rng(3)
+    for _ in range(50):  # rows of 0..3 targets whose first and last targets grow with the row
+        lengths = rng.integers(0, 4, 60)
+        starts = np.cumsum(rng.integers(0, 3, 60))
+        rows = [np.sort(s + rng.choice(4, n, replace=False)) for s, n in zip(starts, lengths)]
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        targets = np.concatenate(rows + [np.zeros(0)]).astype(np.int32)
+        firsts = [r[0] for r in rows if r.size]
+        lasts = [r[-1] for r in rows if r.size]
+        if firsts != sorted(firsts) or lasts != sorted(lasts):
+            continue
+        spikes = np.sort(rng.choice(60, rng.integers(0, 40))).astype(np.int32)  # with repeats (counts)
+        for lo in range(0, int(targets.max(initial=0)) + 3, 5):
+            hi = lo + 5
+            s0, s1 = spike_range(spikes, spikes.size, indptr, targets, lo, hi)
+            reaching = [s for s, pre in enumerate(spikes) if np.any((rows[pre] >= lo) & (rows[pre] < hi))]
+            assert all(s0 <= s < s1 for s in reaching), (lo, s0, s1, reaching)
+
+
+def test_blocks_are_dealt_into_runs_of_equal_length_and_about_equal_neurons():
+    blocks = [(0, lo, lo + 64, 0) for lo in range(0, 640, 64)] + [(1, 0, 300, 1), (2, 0, 200, 1)]
+    dealt = codegen.deal_blocks(blocks, 2, [0])
+    assert len(dealt) % 2 == 0 and set(dealt) - {(0, 0, 0, 0)} == set(blocks)
+    halves = [dealt[:len(dealt) // 2], dealt[len(dealt) // 2:]]
+    sizes = [sum(hi - lo for _, lo, hi, _ in half) for half in halves]
+    assert sizes == [620, 520]  # the two sources in different runs (not 300 + 200 in the last one)
+    assert {b[0] for b in halves[0]} == {0, 1} and {b[0] for b in halves[1]} == {0, 2}
 
 
 def _forms(per_step, chunks):

@@ -32,7 +32,7 @@ Generated signature::
               j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape) -> step
 
 `j_by_post`/`j_first` list the projections into each population in their
-order; `blocks` (population, lo, hi, whole) splits the neuron updates into
+order; `blocks` (population, lo, hi, whole, order) splits the neuron updates into
 blocks of neurons (a kernel that is not a source's treats its neurons
 independently), `tasks` (post, lo, hi, whole) the delivery into blocks of post
 neurons: each block adds the weights of every projection and spike into
@@ -82,6 +82,8 @@ class ProjectionSlot:
     targets: str = "int32"   # dtype of its targets
     delays: str = ""         # dtype of its per-synapse delays ("" when uniform)
     sorted_rows: bool = True  # targets sorted within each row (else its post population is one block)
+    monotone_rows: bool = False  # sorted rows whose first and last targets never fall from one non-empty row
+    #                              to the next (one_to_one, ...): a block's spikes are then one range of the list
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ GAP_ARGS = (
 )
 INFO = {
     "p": ("model", "record_spikes", "coupled"),
-    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery"),
+    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery", "monotone_rows"),
     "r": ("population",),
     "g": ("pre", "post", "pre_voltage_row", "post_voltage_row"),
 }
@@ -265,7 +267,7 @@ class LoopStructure:
                 values.append(int(getattr(slot, name)))
         return values
 
-    def arguments(self, arrays: tuple[list, list, list, list], parallel: bool = False) -> list:
+    def arguments(self, arrays: tuple[list, list, list, list], parallel: bool = False, threads: int = 1) -> list:
         """The arguments of a call after (step0, step1, counters): `arrays` holds one object per slot of
         each kind (neurobox.engine.compile's CompiledPopulation, CompiledProjection, ...). The caller keeps
         the arrays alive (and in place) while the loop runs."""
@@ -296,21 +298,23 @@ class LoopStructure:
                 shape[k, c, :value.ndim] = value.shape
             out += [cache[prefix], addr, shape]
             if prefix == "j":
-                if parallel not in cache:
-                    cache[parallel] = self.task_tables(parallel)
-                out += list(cache[parallel])
+                if (parallel, threads) not in cache:
+                    cache[parallel, threads] = self.task_tables(parallel, threads)
+                out += list(cache[parallel, threads])
         return out
 
     def parallel(self, threads: int) -> bool:
         """Whether the parallel form may run this network on `threads` threads (big enough to pay)."""
         return threads > 1 and sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
 
-    def task_tables(self, parallel: bool) -> tuple[np.ndarray, ...]:
+    def task_tables(self, parallel: bool, threads: int = 1) -> tuple[np.ndarray, ...]:
         """(by_post, first, tasks, blocks): the projections into each population in their order, the
-        delivery's tasks (post, lo, hi, whole) and the neuron update's blocks (population, lo, hi, whole).
-        The serial form has one of each per population; the parallel one splits big populations into
-        blocks of BLOCK_NEURONS (never a source, nor a population fed by an unreliable projection, whose
-        random streams must be drawn in one order)."""
+        delivery's tasks (post, lo, hi, whole) and the neuron update's blocks (population, lo, hi, whole,
+        order). The serial form has one of each per population; the parallel one splits big populations
+        into blocks of BLOCK_NEURONS (never a source, nor a population fed by an unreliable projection,
+        whose random streams must be drawn in one order) and deals them out (`deal_blocks`) so that each of
+        `threads` equal runs of them holds about as many neurons; `order` lists the blocks in population
+        and neuron order (the order their spikes are gathered in)."""
         n_pops = len(self.populations)
         by_post = np.array(sorted(range(len(self.projections)), key=lambda j: self.projections[j].post), np.int64)
         counts = np.bincount([p.post for p in self.projections], minlength=n_pops)
@@ -329,8 +333,12 @@ class LoopStructure:
             if counts[k]:
                 into = [p for p in self.projections if p.post == k]
                 tasks += split(k, any(p.unreliable or not p.sorted_rows for p in into))
-        return (by_post, first, np.array(tasks, np.int64).reshape(-1, 4),
-                np.array(blocks, np.int64).reshape(-1, 4))
+        if parallel and threads > 1:
+            blocks = deal_blocks(blocks, threads, [k for k, pop in enumerate(self.populations) if pop.blockable])
+        table = np.array([b + (0,) for b in blocks], np.int64).reshape(-1, 5)
+        canonical = sorted(range(len(blocks)), key=lambda b: (blocks[b][0], blocks[b][1], blocks[b][2]))
+        table[:, 4] = canonical
+        return by_post, first, np.array(tasks, np.int64).reshape(-1, 4), table
 
     def check_values(self, arrays: tuple[list, list, list, list]) -> None:
         """Every array has an allowed dtype, number of dimensions and is C-contiguous (else a bug in neurobox)."""
@@ -346,6 +354,25 @@ class LoopStructure:
                         raise SimulationError(
                             f"loop argument {name} ({arg.doc}) is {value.dtype}[{value.ndim}d]; expected one of "
                             f"{[d.__name__ for d in arg.dtypes]} with {arg.ndim} dims, C-contiguous")
+
+
+def deal_blocks(blocks: list[tuple], threads: int, blockable: list[int]) -> list[tuple]:
+    """The update's blocks in the order of `threads` runs of equal length (numba's prange gives each thread
+    one run), the biggest dealt first, to the run with the fewest neurons so far: a source (one block, whatever
+    its size) no longer lands with the others in the last run. Runs are padded with empty blocks of a
+    blockable population."""
+    runs = [[] for _ in range(threads)]
+    sizes = [0] * threads
+    length = -(-len(blocks) // threads)
+    for b in sorted(blocks, key=lambda b: b[1] - b[2]):  # biggest first (stable)
+        r = min((r for r in range(threads) if len(runs[r]) < length), key=lambda r: sizes[r])
+        runs[r].append(b)
+        sizes[r] += b[2] - b[1]
+    if blockable:
+        k = blockable[0]
+        for run in runs:
+            run += [(k, 0, 0, 0)] * (length - len(run))
+    return [b for run in runs for b in run]
 
 
 @dataclass(frozen=True)
@@ -375,7 +402,7 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
         "import numpy as np",
         "from numba import njit, prange",
         "from neurobox.engine.kernels import (deliver, gap_junction_currents, record_spikes, record_state,",
-        "                                     view1, view2, view3)",
+        "                                     spike_range, view1, view2, view3)",
     ]
     if f.plastic:
         lines.append("from neurobox.plasticity.kernel import plasticity_step, store_spikes")
@@ -438,9 +465,13 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
                   "        n = counts[a]",
                   "        delay = 1"]
     for code, (targets, delays) in enumerate(f.deliveries):
+        t_view = f"view1(j_addr, j_shape, j, J_TARGETS_{targets.upper()}, np.{targets})"
         lines += [f"    if j_info[j, J_INFO_DELIVERY] == {code}:",
-                  f"        deliver(spikes, n, indptr, view1(j_addr, j_shape, j, J_TARGETS_{targets.upper()}, "
-                  f"np.{targets}), weights,",
+                  "        if j_info[j, J_INFO_MONOTONE_ROWS] and not whole:  # only the spikes that may reach the block",
+                  f"            s0, s1 = spike_range(spikes, n, indptr, {t_view}, lo, hi)",
+                  "            spikes = spikes[s0:s1]",
+                  "            n = s1 - s0",
+                  f"        deliver(spikes, n, indptr, {t_view}, weights,",
                   f"                view1(j_addr, j_shape, j, J_DELAYS_{delays.upper()}, np.{delays}), delay, ring, "
                   "receptor, step, lo, hi, whole, p_transmit, rng)"]
     # the loop
@@ -480,7 +511,8 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
                  "    block_spikes[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step,",
                  "                                   p_info, p_addr, p_shape)",
                  "n_spikes[:] = 0",
-                 "for b in range(n_blocks):",
+                 "for o in range(n_blocks):  # in population and neuron order",
+                 "    b = blocks[o, 4]",
                  "    k, lo, c = blocks[b, 0], blocks[b, 1], block_spikes[b]",
                  "    if n_spikes[k] < 0:",
                  "        continue",

@@ -80,6 +80,33 @@ def _first_at_least(targets, a, b, value):
 
 
 @njit(cache=True, boundscheck=False)
+def spike_range(spikes, n_spikes, indptr, targets, lo, hi):
+    """(s0, s1): the spikes whose rows may reach post neurons lo <= i < hi, for a projection whose rows are
+    monotone (sorted, and first and last targets never falling from one non-empty row to the next) and spikes
+    in increasing pre order. Below s0 every row ends before lo, from s1 on every row starts at hi or above
+    (an empty row takes the last target of the row before it, the first of the row after it)."""
+    nnz = targets.shape[0]
+    a, b = 0, n_spikes
+    while a < b:
+        mid = (a + b) >> 1
+        end = indptr[spikes[mid] + 1]
+        if end > 0 and targets[end - 1] >= lo:
+            b = mid
+        else:
+            a = mid + 1
+    s0 = a
+    b = n_spikes
+    while a < b:
+        mid = (a + b) >> 1
+        start = indptr[spikes[mid]]
+        if start >= nnz or targets[start] >= hi:
+            b = mid
+        else:
+            a = mid + 1
+    return s0, a
+
+
+@njit(cache=True, boundscheck=False)
 def deliver(spikes, n_spikes, indptr, targets, weights, delays, delay, ring, receptor, step, lo, hi, whole,
             p_transmit, rng):
     """Add the outgoing weights of this step's spikes into the ring of the post population.

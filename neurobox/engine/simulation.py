@@ -79,7 +79,8 @@ def loop_structure(compiled: CompiledNetwork) -> LoopStructure:
         projections=tuple(ProjectionSlot(cp.pre, cp.post, cp.receptor, cp.delays is not None,
                                          cp.plastic is not None, cp.p_transmit is not None,
                                          cp.targets.dtype.name, "" if cp.delays is None else cp.delays.dtype.name,
-                                         _sorted_rows(cp))
+                                         sorted_rows := _sorted_rows(cp),
+                                         sorted_rows and _monotone_rows(cp))
                           for cp in compiled.projections),
         recorders=tuple(RecorderSlot(r.population) for r in compiled.recorders),
         gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
@@ -117,6 +118,18 @@ def _sorted_rows(cp) -> bool:
         if falls.size and not np.all(np.isin(falls, cp.indptr)):
             return False
     return True
+
+
+def _monotone_rows(cp) -> bool:
+    """Whether the first and the last targets of a projection's non-empty rows never fall from one row to the
+    next (with sorted rows: one_to_one and the like), so the rows that reach a block of post neurons are
+    those of one range of pre neurons (see neurobox.engine.kernels.deliver)."""
+    starts, ends = cp.indptr[:-1], cp.indptr[1:]
+    full = ends > starts
+    if not full.any():
+        return False
+    first, last = cp.targets[starts[full]], cp.targets[ends[full] - 1]
+    return bool(np.all(first[1:] >= first[:-1]) and np.all(last[1:] >= last[:-1]))
 
 
 def _snapshot(net: Network) -> Network:
@@ -321,7 +334,7 @@ class Simulation:
             import numba
             numba.set_num_threads(self.threads)
         objects = self._objects()  # the loop reads the arrays by address: they stay referenced during the call
-        arguments = self.structure.arguments(objects, parallel)
+        arguments = self.structure.arguments(objects, parallel, self.threads)
         start = time.perf_counter()
         reached = int(loop(np.int64(step0), np.int64(step1), self._counters, *arguments))
         done = reached - step0
