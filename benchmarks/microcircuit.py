@@ -44,18 +44,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import RESULTS, ROOT, run_child, wait_quiet  # noqa: E402
+from runner import RESULTS, ROOT, rss_mb, run_child, wait_quiet  # noqa: E402
 
 NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 NEST_SCRIPT = ROOT / "benchmarks" / "peers" / "nest_microcircuit.py"
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 # ------------------------------------------------------------------ the neurobox child

@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+def rss_mb() -> float:
+    """This process's resident set now (VmRSS), MB; nan where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
 def cpu_jiffies() -> tuple[int, int] | None:
     """(busy, total) CPU time of the whole machine so far, in clock ticks (Linux /proc/stat)."""
     try:

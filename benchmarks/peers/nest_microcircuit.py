@@ -31,7 +31,12 @@ import json
 import math
 import os
 import resource
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from runner import rss_mb  # noqa: E402  (benchmarks/runner.py: standard library only)
 
 NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = [20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948]
@@ -48,14 +53,6 @@ RATES_FULL = [0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851]
 V0 = [(-68.28, 5.36), (-63.16, 4.57), (-63.33, 4.74), (-63.45, 4.94), (-63.11, 4.94), (-61.66, 4.55),
       (-66.72, 5.46), (-61.43, 4.48)]
 C_M, TAU_M, TAU_SYN = 250.0, 10.0, 0.5
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def derive(scale: float, background: str) -> dict:

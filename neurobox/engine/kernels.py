@@ -106,6 +106,16 @@ def spike_range(spikes, n_spikes, indptr, targets, lo, hi):
     return s0, a
 
 
+@njit(cache=True, boundscheck=False, inline="always")
+def _row_in_block(indptr, targets, pre, lo, hi, whole):
+    """The synapses [a, b) of row `pre` onto post neurons lo <= i < hi (the whole row when `whole`)."""
+    a, b = indptr[pre], indptr[pre + 1]
+    if not whole:
+        a = _first_at_least(targets, a, b, lo)
+        b = _first_at_least(targets, a, b, hi)
+    return a, b
+
+
 @njit(cache=True, boundscheck=False)
 def deliver(spikes, n_spikes, indptr, targets, weights, delays, delay, ring, receptor, step, lo, hi, whole,
             p_transmit, rng):
@@ -137,19 +147,13 @@ def deliver(spikes, n_spikes, indptr, targets, weights, delays, delay, ring, rec
         row = ring[slot, receptor]
         for s in range(n_spikes):
             pre = spikes[s]
-            a, b = indptr[pre], indptr[pre + 1]
-            if not whole:
-                a = _first_at_least(targets, a, b, lo)
-                b = _first_at_least(targets, a, b, hi)
+            a, b = _row_in_block(indptr, targets, pre, lo, hi, whole)
             for k in range(a, b):
                 row[targets[k]] += weights[k]
         return
     for s in range(n_spikes):
         pre = spikes[s]
-        a, b = indptr[pre], indptr[pre + 1]
-        if not whole:
-            a = _first_at_least(targets, a, b, lo)
-            b = _first_at_least(targets, a, b, hi)
+        a, b = _row_in_block(indptr, targets, pre, lo, hi, whole)
         for k in range(a, b):
             slot = base + delays[k]
             if slot >= depth:
