@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.motifs",
     "neurobox.cli.train",
     "neurobox.cli.board",
+    "neurobox.cli.exchange",
 ]
 
 
