@@ -63,7 +63,7 @@ class Results:
     spikes: dict[str, SpikeTrains]
     traces: dict[str, dict[str, Trace]]        # recorder name -> variable -> Trace
     model_source: Any = ""   # the model file's text, or a function that writes it (called once, when needed)
-    timings: dict[str, float] = field(default_factory=dict)  # setup_s, simulate_s, wall_s, threads (engine)
+    timings: dict[str, float] = field(default_factory=dict)  # setup_s (engine: build_s + compile_s), simulate_s, wall_s, threads
     synapses: int = 0                                         # chemical synapses simulated
     extras: dict[str, Any] = field(default_factory=dict)     # what only one target knows (JSON-ready)
 

@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.train",
     "neurobox.cli.board",
     "neurobox.cli.exchange",
+    "neurobox.cli.sweep",
 ]
 
 

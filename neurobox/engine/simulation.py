@@ -170,6 +170,8 @@ class Simulation:
         self.compiled: CompiledNetwork = compile_network(self.network, self._learning)
         """The flat arrays the loop reads and writes (read them, do not resize them)."""
         self.structure = loop_structure(self.compiled)
+        self.build_s = time.perf_counter() - start
+        """Seconds spent drawing the network into flat arrays."""
         bar.phase("compile")
         self._may_share = self.structure.parallel(self.threads)
         self._loops: dict[bool, object] = {}
@@ -731,6 +733,7 @@ class Simulation:
                                 for a, var in enumerate(rec.variables)}
         wall = self.setup_s + self.simulate_s
         return Results(dt, self.compiled.seed, self.time, spikes, traces, self.network.to_toml,
-                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall,
+                       {"setup_s": self.setup_s, "build_s": self.build_s, "compile_s": self.setup_s - self.build_s,
+                        "simulate_s": self.simulate_s, "wall_s": wall,
                         "threads": self.threads_used},
                        self.compiled.n_synapses)
