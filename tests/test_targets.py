@@ -12,6 +12,9 @@ from tests.conftest import require_tool
 DURATION_MS = 1500.0
 FLOAT_TARGETS = ("engine",)
 """Runners in float64 arithmetic; every other runner computes the chips' integers."""
+OTHER_SIMULATORS = ("nest",)
+"""Runners of float descriptions only (no fixed point, no plasticity of the board's): measured against the
+engine in their own tests (tests/test_backend_nest.py)."""
 TOOLS = {"avr-sim": [("avr-gcc", "apt-get install gcc-avr avr-libc binutils-avr"),
                      ("simavr", "apt-get install simavr libsimavr-dev libelf-dev")],
          "fpga-sim": [("iverilog", "apt-get install iverilog")]}
@@ -23,7 +26,7 @@ def reference():
     return runner("fixed").open(nb.load(path("board")), progress=False).run(DURATION_MS)
 
 
-@pytest.mark.parametrize("name", list(RUNNERS))
+@pytest.mark.parametrize("name", [n for n in RUNNERS if n not in OTHER_SIMULATORS])
 def test_every_runner_gives_the_fixed_point_spikes(name, reference):
     for tool, hint in TOOLS.get(name, []):
         require_tool(tool, hint)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from neurobox.cli import add_force, add_quiet
 
+THREADED = ("engine", "fixed", "nest")
+"""The targets that take --threads."""
+
 MICROCIRCUIT = "microcircuit"
 """The built-in model made in Python (neurobox.tasks.microcircuit), not from a shipped model file."""
 
@@ -20,10 +23,10 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
     p.add_argument("--seed", type=int, help="master seed (default: the file's)")
     p.add_argument("--precision", choices=("float", "fixed"), help="arithmetic (default: the file's)")
-    p.add_argument("--target", default="engine", metavar="NAME",
+    p.add_argument("--target", "--backend", dest="target", default="engine", metavar="NAME",
                    help="where to run it: engine (default), fixed (the chips' arithmetic), twin (the physical "
                         "units on their clocks), avr-sim (every unit's firmware in simavr), fpga-sim (the cells "
-                        "in iverilog)")
+                        "in iverilog), nest (NEST through PyNEST: the same synapses and initial state)")
     p.add_argument("--threads", type=int, help="threads of the engine's loop (default: every core; the spikes are "
                                                "the same whatever the number; small networks run on one)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
@@ -91,9 +94,8 @@ def run(args) -> int:
         engine = args.target in ("engine", "fixed")
         if not engine:
             bar.phase(args.target, f"{duration:g} ms of model time")
-        if args.threads is not None and not engine:
-            raise ConfigError("--threads", f"only the engine targets (engine, fixed) run on threads, not "
-                                           f"{args.target}")
+        if args.threads is not None and args.target not in THREADED:
+            raise ConfigError("--threads", f"only {', '.join(THREADED)} run on threads, not {args.target}")
         options = {} if args.threads is None else {"threads": args.threads}
         handle = target.open(net, progress=quiet_flag(args), **options)
         results = handle.run(args.duration, progress=quiet_flag(args)) if engine else handle.run(args.duration)

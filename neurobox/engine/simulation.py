@@ -63,9 +63,22 @@ def _structure_digest(cp) -> str:
 
 
 def run(net: Network, duration_ms: float | None = None, *, progress: bool | None = None,
-        threads: int | None = None) -> Results:
-    """Simulate `net` for `duration_ms` (default: its duration) from t = 0 and return the results."""
-    return Simulation(net, progress=progress, threads=threads).run(duration_ms, progress=progress)
+        threads: int | None = None, backend: str = "engine") -> Results:
+    """Simulate `net` for `duration_ms` (default: its duration) from t = 0 and return the results.
+
+    backend: "engine" (this compiled engine), or any runner of neurobox.targets ("nest": NEST through
+    PyNEST, "fixed", "twin", ...), which gets the same description."""
+    if backend == "engine":
+        return Simulation(net, progress=progress, threads=threads).run(duration_ms, progress=progress)
+    from neurobox.targets import require, runner
+
+    target = runner(backend)
+    require(target, net)
+    handle = target.open(net, progress=progress, **({} if threads is None else {"threads": threads}))
+    try:
+        return handle.run(duration_ms)
+    finally:
+        handle.close()
 
 
 def loop_structure(compiled: CompiledNetwork) -> LoopStructure:

@@ -61,6 +61,7 @@ RUNNERS = {
     "twin": "neurobox.twin.target:Twin",
     "avr-sim": "neurobox.hardware.avr.target:EmulatedBoard",
     "fpga-sim": "neurobox.hardware.fpga.target:SimulatedCells",
+    "nest": "neurobox.backends.nest:Nest",
 }
 """Targets that run a network and return Results."""
 

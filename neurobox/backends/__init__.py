@@ -1,0 +1,1 @@
+"""Other simulators as targets: the same description run by another engine (NEST)."""

@@ -1,0 +1,266 @@
+"""NEST as a backend (target `nest`): the same description built and run in NEST through PyNEST.
+
+What goes over, and how:
+
+- populations: NEST's model of the same name (iaf_psc_exp, iaf_cond_exp, iaf_psc_alpha, iaf_cond_alpha,
+  aeif_cond_exp, aeif_psc_exp, hh_psc_alpha, izhikevich without synapses into it), the parameters by
+  their (shared) names, the initial state neurobox draws for the seed (`engine.compile.initial_state`),
+  so both backends start from the same membrane potentials;
+- spike sources: each neuron of a `poisson_generator` or `spike_generator` population is a NEST
+  generator feeding a `parrot_neuron`, and the parrots make the projections, so that one source's
+  spikes reach all its targets, as in neurobox (a NEST generator connected to many targets would send
+  each its own train). The parrot repeats its generator's spikes one step later (NEST's smallest delay);
+  spike_generator times are moved one step earlier to make up for it;
+- projections: the exact synapses neurobox draws for the seed (`Projection.connections`: the same
+  pairs, weights and delays), connected one to one as arrays; NEST routes a synapse to the inhibitory
+  receptor by a negative weight, so conductance weights onto the inhibitory receptor are negated;
+- step currents: `step_current_generator`s; recorders: a `spike_recorder` per population (the first k
+  neurons where it records k) and a `multimeter` per state recorder;
+- seeds and threads: NEST's `rng_seed` is the seed + 1 (NEST's seeds start at 1) and its
+  `local_num_threads` the threads asked for.
+
+NEST draws its own random numbers (Poisson counts), so runs agree in their statistics, not spike for
+spike, unless the network holds no random source. What NEST cannot express (plasticity rules, gap
+junctions, unreliable synapses, neurobox's adaptive threshold, fixed-point precision) is refused with one
+line naming it (`check`).
+
+Under MPI (a NEST built with MPI, `mpirun -np N`) every rank would build the same network and record
+only its own neurons; gathering those into one Results is not written yet, so more than one MPI process is
+refused with one line (the pip wheel of NEST has no MPI; one process is the path tested here).
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from neurobox.errors import ConfigError
+from neurobox.results import Results, SpikeTrains, Trace
+
+NEURON_MODELS = ("iaf_psc_exp", "iaf_cond_exp", "iaf_psc_alpha", "iaf_cond_alpha", "aeif_cond_exp", "aeif_psc_exp",
+                 "hh_psc_alpha", "izhikevich")
+"""neurobox models whose NEST model of the same name has the same equations and parameter names."""
+
+CONDUCTANCE_MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp")
+"""Models whose weights are conductances (nS, >= 0 in neurobox; NEST takes inhibitory ones negative)."""
+
+SOURCES = ("poisson_generator", "spike_generator")
+
+
+
+def _nest():
+    """PyNEST, imported quietly (no banner on stdout, errors only), or one line saying how to install it."""
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    try:
+        import nest
+    except ImportError:
+        from neurobox.errors import ToolMissingError
+
+        raise ToolMissingError("the NEST backend needs PyNEST: pip install 'neurobox[nest]' "
+                               "(or pip install nest-simulator)") from None
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    return nest
+
+
+def unsupported(net) -> list[tuple[str, str]]:
+    """(field, why) for everything of `net` NEST cannot run as neurobox does."""
+    problems = []
+    if net.precision != "float":
+        problems.append(("network.precision", f"NEST computes in floating point; got {net.precision!r}"))
+    fed = {proj.post.name for proj in net.projections.values()}
+    for name, pop in net.populations.items():
+        model = pop.model.name
+        if model not in NEURON_MODELS + SOURCES:
+            problems.append((f"populations.{name}.model",
+                             f"{model} has no NEST model with the same equations; NEST takes "
+                             f"{', '.join(NEURON_MODELS + SOURCES)}"))
+            continue
+        if model == "izhikevich" and name in fed:
+            problems.append((f"populations.{name}.model", "NEST's izhikevich adds a spike's weight to V_m at once; "
+                                                          "neurobox's filters it (tau_syn_ex, tau_syn_in): no NEST "
+                                                          "model matches an izhikevich population with synapses"))
+        if pop.model.name == "poisson_generator" and pop.method != "poisson":
+            problems.append((f"populations.{name}.method", f"NEST's poisson_generator draws a Poisson count; "
+                                                           f"got method {pop.method!r}"))
+        theta_plus = pop.params.get("theta_plus", 0.0)
+        if np.any(np.asarray(theta_plus) != 0.0):
+            problems.append((f"populations.{name}.params.theta_plus",
+                             "NEST's models have no adaptive threshold; it must be 0"))
+    for name, proj in net.projections.items():
+        field = f"projections.{name}"
+        if type(proj).__name__ == "GapJunction":
+            problems.append((field, "gap junctions: NEST has them only for its *_gap models; not mapped"))
+            continue
+        if proj.plasticity is not None:
+            problems.append((f"{field}.plasticity", "plastic synapses are not mapped to NEST's yet "
+                                                    "(use the engine)"))
+        if proj.p_transmit is not None:
+            problems.append((f"{field}.p_transmit", "unreliable synapses are not mapped to NEST's "
+                                                    "bernoulli_synapse yet"))
+    return problems
+
+
+def _spike_times_on_grid(times, dt: float) -> list[float]:
+    """A spike_generator's times, one step earlier (its parrot repeats them one step later)."""
+    return [float(t) - dt for t in times]
+
+
+def _current_times(times, dt: float) -> list[float]:
+    """A step current's times as NEST's step_current_generator takes them: one step earlier, since its
+    current reaches the neurons one step (the smallest delay) later; NEST's first possible time is one step,
+    so a change at t <= dt happens at dt there."""
+    return [max(float(t) - dt, dt) for t in times]
+
+
+class NestRun:
+    """A network built in NEST's kernel, run by `run(ms)` (again to continue), returning Results."""
+
+    def __init__(self, net, *, threads: int | None = None, progress: bool | None = None):
+        from neurobox.engine.compile import initial_state
+        from neurobox.neurons.sources import per_neuron_times
+
+        problems = unsupported(net)
+        if problems:
+            raise ConfigError(*problems[0])
+        start = time.perf_counter()
+        nest = self.nest = _nest()
+        self.net = net
+        self.dt = float(net.dt)
+        nest.ResetKernel()
+        if nest.NumProcesses() > 1:
+            raise ConfigError("--backend", f"NEST runs on {nest.NumProcesses()} MPI processes; gathering their "
+                                           f"recordings into one Results is not implemented yet: run one process")
+        nest.SetKernelStatus({"resolution": self.dt, "rng_seed": int(net.seed) % (2**31 - 2) + 1,
+                              "local_num_threads": int(threads or 1), "print_time": False})
+        self.nodes: dict[str, Any] = {}
+        self.spike_recorders: dict[str, tuple[Any, int]] = {}
+        for name, pop in net.populations.items():
+            model = pop.model.name
+            if model in SOURCES:
+                generators = nest.Create(model, pop.n)
+                if model == "poisson_generator":
+                    generators.set(rate=_per_neuron(pop.params["rate"], pop.n))
+                else:
+                    times = per_neuron_times(pop.params.get("spike_times"), pop.n, f"populations.{name}")
+                    generators.set([{"spike_times": _spike_times_on_grid(t, self.dt), "allow_offgrid_times": True}
+                                    for t in times])
+                parrots = nest.Create("parrot_neuron", pop.n)
+                nest.Connect(generators, parrots, "one_to_one", {"delay": self.dt})
+                self.nodes[name] = parrots
+            else:
+                nodes = nest.Create(model, pop.n)
+                defaults = nest.GetDefaults(model)
+                # the parameters NEST lacks (the adaptive threshold, izhikevich's synaptic time constants)
+                # play no part here: `unsupported` refused the networks where they would
+                params = {k: _per_neuron(v, pop.n) for k, v in pop.params.items() if k in defaults}
+                nodes.set(params)
+                state = initial_state(pop, net.seed)
+                nodes.set({var.name: state[row].tolist() for row, var in enumerate(pop.model.state)
+                           if var.name in defaults and var.name not in params})
+                self.nodes[name] = nodes
+            recorded = pop.record_spikes if pop.record_spikes is not True else pop.n
+            if recorded:
+                recorder = nest.Create("spike_recorder")
+                nest.Connect(self.nodes[name][:int(recorded)], recorder)
+                self.spike_recorders[name] = (recorder, int(self.nodes[name][0].global_id))
+        self.synapses = 0
+        for name, proj in net.projections.items():
+            conns = proj.connections(net.seed, self.dt, f"projections.{name}", np.float64)
+            if len(conns) == 0:
+                continue
+            pre_ids = np.asarray(self.nodes[proj.pre.name].tolist(), dtype=np.int64)[conns.pre()]
+            post_ids = np.asarray(self.nodes[proj.post.name].tolist(), dtype=np.int64)[conns.targets.astype(np.int64)]
+            weights = np.asarray(conns.weights, dtype=np.float64)
+            if proj.post.model.name in CONDUCTANCE_MODELS and proj.receptor == "inhibitory":
+                weights = -weights
+            steps = conns.delays.astype(np.float64) if conns.delays is not None else np.full(len(conns), conns.delay)
+            nest.Connect(pre_ids, post_ids, "one_to_one",
+                         {"synapse_model": "static_synapse", "weight": weights, "delay": steps * self.dt})
+            self.synapses += len(conns)
+        for name, stim in net.stimuli.items():
+            generator = nest.Create("step_current_generator")
+            generator.set(amplitude_times=_current_times(stim.times, self.dt),
+                          amplitude_values=[float(a) for a in stim.amplitudes])
+            targets = self.nodes[stim.target.name]
+            nest.Connect(generator, targets if stim.neurons is None else targets[sorted(set(stim.neurons))],
+                         syn_spec={"delay": self.dt})
+        self.multimeters: dict[str, tuple[Any, Any, np.ndarray]] = {}
+        for name, rec in net.recorders.items():
+            targets = self.nodes[rec.population.name]
+            neurons = np.arange(rec.population.n) if rec.neurons is None else np.asarray(sorted(set(rec.neurons)))
+            meter = nest.Create("multimeter", params={"record_from": list(rec.variables),
+                                                       "interval": rec.every * self.dt})
+            nest.Connect(meter, targets[neurons.tolist()])
+            self.multimeters[name] = (meter, rec, neurons)
+        self.time = 0.0
+        self.setup_s = time.perf_counter() - start
+        self.simulate_s = 0.0
+
+    def run(self, duration_ms: float | None = None) -> Results:
+        """Simulate `duration_ms` more (default: the description's duration) and return everything recorded
+        so far."""
+        duration = float(self.net.duration if duration_ms is None else duration_ms)
+        start = time.perf_counter()
+        self.nest.Simulate(duration)
+        self.simulate_s += time.perf_counter() - start
+        self.time += duration
+        return self._results()
+
+    def _results(self) -> Results:
+        spikes = {}
+        for name, pop in self.net.populations.items():
+            if name not in self.spike_recorders:
+                spikes[name] = SpikeTrains(np.zeros(0), np.zeros(0, dtype=np.int32), pop.n)
+                continue
+            recorder, first = self.spike_recorders[name]
+            events = recorder.get("events")
+            t = np.asarray(events["times"], dtype=np.float64)
+            ids = np.asarray(events["senders"], dtype=np.int64) - first
+            order = np.lexsort((ids, t))
+            spikes[name] = SpikeTrains(t[order], ids[order].astype(np.int32), pop.n)
+        traces = {}
+        for name, (meter, rec, neurons) in self.multimeters.items():
+            events = meter.get("events")
+            first = int(self.nodes[rec.population.name][0].global_id)
+            senders = np.asarray(events["senders"], dtype=np.int64) - first
+            t_all = np.asarray(events["times"], dtype=np.float64)
+            t_ms = np.unique(t_all)
+            column = {int(n): j for j, n in enumerate(neurons)}
+            rows = np.searchsorted(t_ms, t_all)
+            cols = np.array([column[int(s)] for s in senders], dtype=np.int64)
+            traces[name] = {}
+            for var in rec.variables:
+                values = np.full((t_ms.size, neurons.size), np.nan)
+                values[rows, cols] = np.asarray(events[var], dtype=np.float64)
+                traces[name][var] = Trace(rec.population.name, var, neurons.copy(), t_ms, values)
+        wall = self.setup_s + self.simulate_s
+        return Results(self.dt, self.net.seed, self.time, spikes, traces, self.net.to_toml,
+                       {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall,
+                        "threads": int(self.nest.GetKernelStatus("local_num_threads"))},
+                       self.synapses, {"backend": "nest", "nest_version": str(self.nest.__version__)})
+
+    def close(self) -> None:
+        self.nest.ResetKernel()
+
+
+def _per_neuron(value, n: int):
+    """A parameter as NEST takes it: a scalar, or a list of n values."""
+    array = np.asarray(value, dtype=np.float64)
+    return float(array) if array.ndim == 0 else array.tolist()
+
+
+class Nest:
+    """The `nest` runner of neurobox.targets."""
+
+    name = "nest"
+    summary = "NEST, through PyNEST (the same synapses and initial state; NEST's own integrators and random numbers)"
+
+    def check(self, net) -> list:
+        from neurobox.targets import Unsupported
+
+        return [Unsupported(field, why) for field, why in unsupported(net)]
+
+    def open(self, net, *, progress: bool | None = None, threads: int | None = None) -> NestRun:
+        return NestRun(net, threads=threads, progress=progress)

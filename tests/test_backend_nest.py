@@ -1,0 +1,119 @@
+"""The NEST backend (neurobox.backends.nest) against the engine: the neuron models on the same current
+steps, CUBA spike for spike, COBA and the microcircuit in their statistics; what NEST cannot run is refused
+with one line."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import neurobox as nb
+from conftest import IN_CI
+
+if importlib.util.find_spec("nest") is None:
+    if IN_CI:
+        pytest.fail("PyNEST is missing: pip install 'neurobox[nest]'", pytrace=False)
+    pytest.skip("PyNEST is missing: pip install 'neurobox[nest]'", allow_module_level=True)
+
+STEP_AMPLITUDES = {"iaf_psc_exp": 450.0, "iaf_cond_exp": 450.0, "iaf_psc_alpha": 450.0, "iaf_cond_alpha": 450.0,
+                   "aeif_cond_exp": 800.0, "aeif_psc_exp": 800.0, "hh_psc_alpha": 800.0, "izhikevich": 10.0}
+"""A current step (pA) that makes each model fire a few times in 130 ms."""
+
+
+def both(net, ms, **options):
+    return {b: nb.run(net, ms, backend=b, threads=1, progress=False, **options) for b in ("engine", "nest")}
+
+
+@pytest.mark.parametrize("model", sorted(STEP_AMPLITUDES))
+def test_every_model_fires_at_the_same_times_on_a_current_step(model):
+    net = nb.Network(dt=0.1, seed=3)
+    net.add(nb.Population(2, model, name="n"))
+    net.add(nb.StepCurrent("n", [20.0, 150.0], [STEP_AMPLITUDES[model], 0.0], neurons=[1], name="step"))
+    runs = both(net, 200.0)
+    ours, theirs = (np.asarray(runs[b].spikes["n"].t_ms) for b in ("engine", "nest"))
+    assert len(ours) >= 3 and len(ours) == len(theirs)
+    assert set(runs["nest"].spikes["n"].ids.tolist()) == {1}          # the unstimulated neuron stays silent
+    # the same equations: the same step, except izhikevich, where NEST integrates with its own scheme
+    tolerance = 2.0 if model == "izhikevich" else 1e-9
+    assert np.abs(ours - theirs).max() <= tolerance, (ours, theirs)
+
+
+def test_cuba_is_the_same_spike_for_spike():
+    """Exact integration on both sides, the same synapses and initial state, nothing random: equal spikes."""
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+
+    runs = both(load(resolve("cuba")), 300.0)
+    for name in ("exc", "inh"):
+        ours, theirs = runs["engine"].spikes[name], runs["nest"].spikes[name]
+        assert len(ours) > 1000
+        np.testing.assert_array_equal(ours.ids, theirs.ids)
+        np.testing.assert_allclose(ours.t_ms, theirs.t_ms, atol=1e-9)
+    assert runs["nest"].synapses == runs["engine"].synapses
+
+
+def test_coba_and_the_microcircuit_agree_in_their_statistics():
+    """COBA: neurobox's forward Euler against NEST's adaptive RK45; the microcircuit: NEST's own Poisson
+    numbers. Stated tolerances: rates within 10 % (COBA; microcircuit populations at 2 Hz or more) and 25 %
+    (microcircuit populations at 0.4-2 Hz, a few hundred spikes in 500 ms at scale 0.05), the mean CV of ISIs
+    within 15 %, synchrony (Fano factor of 3 ms counts) within 40 %."""
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+    from neurobox.tasks import microcircuit as mc
+
+    runs = both(load(resolve("coba")), 300.0)
+    stats = {b: mc.statistics(r, 50.0, 300.0, populations=["exc", "inh"]) for b, r in runs.items()}
+    for name in ("exc", "inh"):
+        ours, theirs = stats["engine"][name], stats["nest"][name]
+        assert ours.rate_hz == pytest.approx(theirs.rate_hz, rel=0.10)
+        assert ours.cv_isi == pytest.approx(theirs.cv_isi, rel=0.15)
+        assert ours.synchrony == pytest.approx(theirs.synchrony, rel=0.40)
+
+    runs = both(mc.microcircuit(0.05, "poisson"), 600.0)
+    stats = {b: mc.statistics(r, 100.0, 600.0) for b, r in runs.items()}
+    ours = np.array([stats["engine"][p].rate_hz for p in mc.POPULATIONS])
+    theirs = np.array([stats["nest"][p].rate_hz for p in mc.POPULATIONS])
+    busy, slow = theirs >= 2.0, (theirs >= 0.4) & (theirs < 2.0)    # slow ones fire a few hundred spikes
+    assert busy.sum() >= 4 and slow.sum() >= 1
+    np.testing.assert_allclose(ours[busy], theirs[busy], rtol=0.10)
+    np.testing.assert_allclose(ours[slow], theirs[slow], rtol=0.25)
+    assert np.array_equal(np.argsort(ours[busy]), np.argsort(theirs[busy]))   # the same ordering
+
+
+def test_threads_and_the_command_line():
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+
+    net = load(resolve("cuba"))
+    one = nb.run(net, 100.0, backend="nest", threads=1, progress=False)
+    two = nb.run(net, 100.0, backend="nest", threads=2, progress=False)
+    assert two.timings["threads"] == 2
+    np.testing.assert_array_equal(one.spikes["exc"].ids, two.spikes["exc"].ids)
+    done = subprocess.run([sys.executable, "-m", "neurobox", "run", "cuba", "--backend", "nest", "--duration",
+                           "100", "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)          # PyNEST's banner stays off stdout
+    assert summary["populations"]["exc"]["spikes"] == len(one.spikes["exc"])
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda net: setattr(net, "precision", "fixed"), "network.precision"),
+    (lambda net: setattr(net.projections["exc_exc"], "plasticity",
+                         {"rule": "stdp", "A_plus": 0.01, "A_minus": 0.01, "w_max": 100.0}),
+     "projections.exc_exc.plasticity"),
+    (lambda net: net.populations["exc"].set(theta_plus=1.0), "populations.exc.params.theta_plus"),
+])
+def test_what_nest_cannot_run_is_refused_in_one_line(change, field):
+    from neurobox.errors import ConfigError
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+
+    net = load(resolve("cuba"))
+    change(net)
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as err:
+        nb.run(net, 10.0, backend="nest", progress=False)
+    assert "\n" not in str(err.value) and "nest" in str(err.value)
