@@ -84,6 +84,23 @@ def population_cch(results, first: str, second: str, bin_ms: float = BIN_MS, max
     return np.asarray(cch.magnitude).ravel(), lags * bin_ms
 
 
+def report(results, model: str) -> str:
+    """The figures as the lines `main` prints."""
+    lines = [f"{model}: {results.bio_ms:g} ms, seed {results.seed}; each figure by Elephant (on Results.to_neo()), "
+             f"then by neurobox",
+             f"{'population':<10} {'rate (Hz)':>19} {'CV of ISIs':>17} {'corr. coeff.':>17}"]
+    for name, f in figures(results).items():
+        lines.append(f"{name:<10} {f['elephant_rate_hz']:>9.3f} {f['neurobox_rate_hz']:>9.3f} "
+                     f"{f['elephant_cv_isi']:>8.3f} {f['neurobox_cv_isi']:>8.3f} "
+                     f"{f['elephant_corr']:>8.4f} {f['neurobox_corr']:>8.4f}")
+    names = list(results.spikes)
+    if len(names) >= 2:
+        cch, lags = population_cch(results, names[0], names[1])
+        lines.append(f"cross-correlation histogram of {names[0]} and {names[1]} activity ({BIN_MS:g} ms bins, "
+                     f"Elephant): peak at lag {lags[int(np.argmax(cch))]:+g} ms, {cch.max():.0f} coincidences")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     import neurobox
     from neurobox.examples import resolve
@@ -96,18 +113,7 @@ def main(argv=None) -> int:
     net = neurobox.load(resolve(args.model))
     if args.seed is not None:
         net.seed = args.seed
-    results = neurobox.run(net, args.duration, progress=False)
-    print(f"{args.model}: {results.bio_ms:g} ms, seed {results.seed}; Elephant on Results.to_neo() | neurobox")
-    print(f"{'population':<10} {'rate (Hz)':>19} {'CV of ISIs':>17} {'corr. coeff.':>17}")
-    for name, f in figures(results).items():
-        print(f"{name:<10} {f['elephant_rate_hz']:>9.3f} {f['neurobox_rate_hz']:>9.3f} "
-              f"{f['elephant_cv_isi']:>8.3f} {f['neurobox_cv_isi']:>8.3f} "
-              f"{f['elephant_corr']:>8.4f} {f['neurobox_corr']:>8.4f}")
-    names = list(results.spikes)
-    if len(names) >= 2:
-        cch, lags = population_cch(results, names[0], names[1])
-        print(f"cross-correlation histogram of {names[0]} and {names[1]} activity ({BIN_MS:g} ms bins): "
-              f"peak at lag {lags[int(np.argmax(cch))]:+g} ms, {cch.max():.0f} coincidences")
+    print(report(neurobox.run(net, args.duration, progress=False), args.model))
     return 0
 
 

@@ -337,6 +337,24 @@ def test_bad_nwb_input_is_one_line_naming_the_element(tmp_path):
         Results.from_nwb(tmp_path / "missing.nwb")
 
 
+def test_a_missing_extra_is_one_line_naming_the_package(run, tmp_path, monkeypatch, capsys):
+    import sys
+
+    from neurobox.cli import main
+    from neurobox.errors import ToolMissingError
+
+    monkeypatch.setitem(sys.modules, "neo", None)       # import neo now raises ImportError
+    with pytest.raises(ToolMissingError, match=r"the Python package neo: pip install 'neurobox\[exchange\]'"):
+        run.to_neo()
+    monkeypatch.setitem(sys.modules, "pynwb", None)
+    model = tmp_path / "m.toml"
+    model.write_text(MODEL)
+    assert main(["run", str(model), "--out", str(tmp_path / "r.nwb"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'neurobox[exchange]'" in err[0] and "pynwb" in err[0]
+    assert list(tmp_path.iterdir()) == [model]      # refused before the run: nothing written
+
+
 # -- the command line ------------------------------------------------------------------------
 def test_run_out_nwb_is_checked_and_rewritten_only_when_neurobox_wrote_it(tmp_path, capsys):
     need("pynwb")
@@ -404,6 +422,11 @@ def test_elephants_rates_and_cvs_equal_neuroboxs_on_a_cuba_run(capsys):
         assert 0.2 < f["neurobox_cv_isi"] < 1.5
         assert f["elephant_cv_isi"] == pytest.approx(f["neurobox_cv_isi"], rel=1e-12, abs=0.0)
         assert f["elephant_corr"] == pytest.approx(f["neurobox_corr"], rel=1e-9, abs=1e-12)
+    text = script.report(results, "cuba").splitlines()
+    assert len(text) == 5 and text[0].startswith("cuba: 300 ms, seed 42")
+    exc_line = text[2].split()
+    assert exc_line[0] == "exc" and float(exc_line[1]) == round(figures["exc"]["elephant_rate_hz"], 3)
+    assert "peak at lag" in text[4]
     # per neuron, in a window whose edges lie between steps (closed and half-open windows agree there)
     block = results.to_neo()
     exc = [st for st in block.segments[0].spiketrains if st.annotations["population"] == "exc"]
