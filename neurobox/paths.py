@@ -14,7 +14,8 @@ Outputs, checked by every command that writes (`output_file`,
 - an existing file is overwritten only with --force, unless neurobox
   wrote it itself as the same kind of output (a PNG figure carries
   "Software: neurobox", a results .npz its meta entry, a replay page its
-  generator tag), so that re-running a command with the same --plot or
+  generator tag, an NWB file notes whose JSON names neurobox as its
+  generator), so that re-running a command with the same --plot or
   --out keeps working;
 - a folder output must not be an existing file; it is created now and
   marked as the command's own (MARKER, which names the command); an
@@ -42,6 +43,7 @@ MARKER = ".neurobox-output"
 """The file that marks a folder as written by a neurobox command (JSON: {"command": ...})."""
 
 _PNG = b"\x89PNG\r\n\x1a\n"
+_HDF5 = b"\x89HDF\r\n\x1a\n"
 GENERATOR = "neurobox"
 """What neurobox writes as the PNG "Software" entry and the replay page's generator tag."""
 
@@ -100,7 +102,7 @@ def _size(n: int) -> str:
 
 # -- outputs ------------------------------------------------------------------
 def output_file(path: str | os.PathLike | None, flag: str, *, force: bool = False, kind: str | None = None) -> Path | None:
-    """Check a file output (None: no output). kind: "png", "npz" or "html", the kind of file the command
+    """Check a file output (None: no output). kind: "png", "npz", "html" or "nwb", the kind of file the command
     writes (an existing neurobox file of that kind is overwritten without --force)."""
     if path is None:
         return None
@@ -203,10 +205,31 @@ def _ours(path: Path, kind: str | None) -> bool:
             with open(path, "rb") as f:
                 head = f.read(4096)
             return f'<meta name="generator" content="{GENERATOR}">'.encode() in head
+        if kind == "nwb":
+            return _nwb_generator(path) == GENERATOR
     except (OSError, zipfile.BadZipFile):
         return False
     return False
 
 
+def _nwb_generator(path: Path) -> str | None:
+    """The generator an NWB file's notes name (JSON {"generator": ...}, as neurobox writes them), or None."""
+    with open(path, "rb") as f:
+        if f.read(8) != _HDF5:
+            return None
+    try:
+        import h5py  # the optional extra neurobox[exchange]; without it no NWB file was written here
+    except ImportError:
+        return None
+    try:
+        with h5py.File(path, "r") as h:
+            notes = h["general/notes"][()] if "general/notes" in h else b""
+        info = json.loads(notes.decode() if isinstance(notes, bytes) else str(notes))
+        return str(info.get("generator")) if isinstance(info, dict) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _example(kind: str | None) -> str:
-    return {"png": "raster.png", "npz": "results.npz", "html": "replay.html"}.get(kind or "", "out")
+    return {"png": "raster.png", "npz": "results.npz", "html": "replay.html", "nwb": "run.nwb"}.get(kind or "",
+                                                                                                   "out")

@@ -158,6 +158,41 @@ class Results:
         except (ValueError, KeyError, OSError) as err:
             raise ConfigError(str(path), f"not a readable neurobox results file ({err})") from None
 
+    @classmethod
+    def from_arrays(cls, *, dt: float, seed: int | None, bio_ms: float, spikes: dict, traces: dict,
+                    model_source: str = "", synapses: int = 0, extras: dict | None = None) -> "Results":
+        """Results from plain arrays: spikes {population: (t_ms, ids, n)}, traces {recorder: {variable:
+        (population, neurons, t_ms, values)}} (what readers of other tools' files build)."""
+        return cls(dt, seed, bio_ms,
+                   {name: SpikeTrains(np.asarray(t, np.float64), np.asarray(ids, np.int32), int(n))
+                    for name, (t, ids, n) in spikes.items()},
+                   {rec: {var: Trace(pop, var, np.asarray(neurons), np.asarray(t, np.float64), np.asarray(values))
+                          for var, (pop, neurons, t, values) in by_var.items()} for rec, by_var in traces.items()},
+                   model_source, {}, synapses, dict(extras or {}))
+
+    # -- Neo and NWB (neurobox.io.neo; the optional extra neurobox[exchange]) ------------------------
+    def to_neo(self):
+        """A neo.Block: one Segment, a SpikeTrain per neuron (ms), an AnalogSignal per recorded variable."""
+        from neurobox.io.neo import to_neo
+        return to_neo(self)
+
+    @classmethod
+    def from_neo(cls, block) -> "Results":
+        """Results from a neo.Block of one Segment (SpikeTrains annotated population and neuron_id, or not)."""
+        from neurobox.io.neo import from_neo
+        return from_neo(block, cls)
+
+    def save_nwb(self, path: str | os.PathLike, model: str = "model") -> None:
+        """Write an NWB file (pynwb), atomically; `model` names the model in its metadata."""
+        from neurobox.io.neo import write_nwb
+        write_nwb(self, path, model=model)
+
+    @classmethod
+    def from_nwb(cls, path: str | os.PathLike) -> "Results":
+        """Results from an NWB file: its Units table and acquisition TimeSeries."""
+        from neurobox.io.neo import read_nwb
+        return read_nwb(path, cls)
+
     def network(self):
         """The Network that produced these results (from the embedded model file)."""
         from neurobox.network.modelfile import loads

@@ -11,6 +11,9 @@ from neurobox.cli import add_force, add_quiet
 THREADED = ("engine", "fixed", "nest")
 """The targets that take --threads."""
 
+OUT_KINDS = {".npz": "npz", ".nwb": "nwb"}
+"""--out suffix -> what is written: neurobox's results file, or Neurodata Without Borders (pynwb)."""
+
 MICROCIRCUIT = "microcircuit"
 """The built-in model made in Python (neurobox.tasks.microcircuit), not from a shipped model file."""
 
@@ -30,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="threads of the engine's loop (default: every core; the spikes are "
                                                "the same whatever the number; small networks run on one)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary")
-    p.add_argument("--out", help="save spikes, traces and the model to this .npz file")
+    p.add_argument("--out", help="save spikes, traces and the model to this file: .npz (neurobox's results "
+                                 "file) or .nwb (Neurodata Without Borders, for pynwb, Neo, Elephant)")
     p.add_argument("--plot", help="write a raster (and rate histogram) to this PNG")
     p.add_argument("--scale", type=float, metavar="S",
                    help="microcircuit only: fraction of the full 77,169 neurons and of the in-degrees, in (0, 1] "
@@ -59,7 +63,9 @@ def run(args) -> int:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     if args.out and args.plot and Path(args.out).resolve() == Path(args.plot).resolve():
         raise ConfigError("--plot", f"--out and --plot both name {args.out}")
-    output_file(args.out, "--out", force=args.force, kind="npz")
+    out_kind = OUT_KINDS.get(Path(args.out).suffix.lower()) if args.out else None
+    output_file(args.out, "--out", force=args.force, kind=out_kind)
+    check_out_kind(args.out, out_kind)
     output_file(args.plot, "--plot", force=args.force, kind="png")
     built_in = args.model == MICROCIRCUIT and not Path(args.model).exists()
     if not built_in:
@@ -100,7 +106,10 @@ def run(args) -> int:
         handle = target.open(net, progress=quiet_flag(args), **options)
         results = handle.run(args.duration, progress=quiet_flag(args)) if engine else handle.run(args.duration)
     handle.close()
-    if args.out:
+    if out_kind == "nwb":
+        from neurobox.io.neo import write_nwb
+        write_nwb(results, args.out, model=MICROCIRCUIT if built_in else Path(args.model).stem)
+    elif args.out:
         results.save(args.out)
     stats = None
     if built_in:
@@ -131,6 +140,21 @@ def run(args) -> int:
         if args.plot:
             print(f"wrote raster to {args.plot}")
     return 0
+
+
+def check_out_kind(out: str | None, kind: str | None) -> None:
+    """One line naming the allowed suffixes when --out has none of them; for an NWB file, the optional
+    extra is checked now, before the run."""
+    if out is None:
+        return
+    from neurobox.errors import ConfigError
+
+    if kind is None:
+        raise ConfigError("--out", f"cannot tell what to write from the name {out}; use the suffix .npz "
+                                   f"(neurobox results) or .nwb (Neurodata Without Borders)")
+    if kind == "nwb":
+        from neurobox.io import require
+        require("pynwb", "pynwb")
 
 
 def memory_line(est) -> str:
