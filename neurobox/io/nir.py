@@ -41,15 +41,14 @@ graph changed elsewhere is converted from its nodes).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import math
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.files import atomic_write
 from neurobox.io import require
 
 SUFFIXES = (".nir",)
@@ -68,7 +67,7 @@ def read(path, dt: float | None = None):
     """The Network of the NIR graph in `path` (dt: its time step in ms, if its metadata names none)."""
     nir = require("nir", "nir")
     try:
-        graph = nir.read(str(path))
+        graph = nir.read(str(path), type_check=False)  # neurobox checks the sizes itself (scalars broadcast)
     except (OSError, ValueError, KeyError, TypeError, AssertionError, AttributeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError("file", f"{path} is not a readable NIR graph (an HDF5 file written by nir.write): "
@@ -80,15 +79,9 @@ def write(net, path) -> list[str]:
     """Write `net` as a NIR graph (HDF5, atomically); returns the notes on what NIR does not hold."""
     nir = require("nir", "nir")
     graph, notes = to_nir(net)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".nir-", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        nir.write(tmp, graph)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buffer = io.BytesIO()
+    nir.write(buffer, graph)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))
     return notes
 
 
@@ -277,8 +270,8 @@ class _Importer:
             return
         table, unit = _neuron_params(name, node, kind, self.dt_s, self._size_hint(name))
         self.units[name] = unit
-        rows = np.stack([np.broadcast_to(np.asarray(v, dtype=float), unit["shape"]).ravel() for v in table.values()],
-                        axis=1)
+        n = int(np.prod(unit["shape"]))
+        rows = np.stack([np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in table.values()], axis=1)
         values, inverse = np.unique(rows, axis=0, return_inverse=True)
         model = {"CubaLIF": "iaf_psc_exp", "LIF": "iaf_psc_delta", "IF": "iaf_psc_delta"}.get(kind, "leaky_integrator")
         groups = [(model, dict(zip(table, map(float, values[k]))), np.flatnonzero(inverse.ravel() == k))
