@@ -318,3 +318,47 @@ def test_delta_models_relax_exactly_and_jump_by_their_weights(model, g_l):
     ref = (-65.0 + 50.0 / g_l * (1 - np.exp(-t * g_l / 200.0))) if g_l else -65.0 + 50.0 * t / 200.0
     ref = ref + np.where(t >= 5.5, 3.0 * (np.exp(-(t - 5.5) * g_l / 200.0) if g_l else 1.0), 0.0)
     np.testing.assert_allclose(v, ref, rtol=1e-12, atol=1e-9)
+
+
+def test_an_imported_cubalif_graph_runs_on_the_physical_targets():
+    from neurobox.targets import open_handle, runner
+    graph = nir.NIRGraph(nodes={
+        "in": nir.Input(input_type={"input": np.array([2])}),
+        "fc": nir.Linear(weight=np.array([[3.0, 1.0], [0.5, 2.5], [1.0, 1.0]])),
+        "lif": nir.CubaLIF(tau_syn=np.full(3, 0.002), tau_mem=np.full(3, 0.01), r=np.full(3, 10.0),
+                           v_leak=np.zeros(3), v_threshold=np.full(3, 1.0), w_in=np.full(3, 2.0)),
+        "out": nir.Output(output_type={"output": np.array([3])}),
+    }, edges=[("in", "fc"), ("fc", "lif"), ("lif", "out")])
+    net = from_nir(graph, dt=1.0)
+    net.populations["in"].set(spike_times=[np.arange(5.0, 100.0, 7.0).tolist(), np.arange(3.0, 100.0, 11.0).tolist()])
+    assert runner("twin").check(net) == [] and runner("avr-sim").check(net) == []
+    spikes = {}
+    for target in ("fixed", "twin"):
+        handle = open_handle(net, target)
+        spikes[target] = spikes_of(handle.run(100.0), "lif")
+        handle.close()
+    assert len(spikes["twin"]) > 20 and spikes["twin"] == spikes["fixed"]
+    # a bias is a current injected into the neurons (and their synaptic current starting below 0), which a
+    # physical unit does not take
+    graph.nodes["fc"] = nir.Affine(weight=graph.nodes["fc"].weight, bias=np.full(3, 0.1))
+    refused = runner("twin").check(from_nir(graph, dt=1.0))
+    assert refused and refused[0].field == "populations.lif.initial.I_syn_ex"
+
+
+def test_what_a_path_cannot_carry_is_named_in_one_line():
+    li = nir.LI(tau=arr(0.01), r=arr(1.0), v_leak=arr(0.0))
+    lif = nir.LIF(tau=arr(0.01), r=arr(1.0), v_leak=arr(0.0), v_threshold=arr(1.0))
+    feeds = nir.NIRGraph(nodes={"in": nir.Input(input_type={"input": np.array([1])}), "li": li, "lif": lif},
+                         edges=[("in", "li"), ("li", "lif")], type_check=False)
+    with pytest.raises(ConfigError, match="LI node 'li' feeds 'lif': it never fires"):
+        from_nir(feeds, dt=1.0)
+    delayed = nir.NIRGraph(nodes={"in": nir.Input(input_type={"input": np.array([1])}),
+                                  "d": nir.Delay(delay=arr(0.00015)), "lif": lif},
+                           edges=[("in", "d"), ("d", "lif")], type_check=False)
+    with pytest.raises(ConfigError, match="not whole steps of dt = 0.1 ms"):
+        from_nir(delayed, dt=0.1)
+    two = nir.NIRGraph(nodes={"in": nir.Input(input_type={"input": np.array([1])}),
+                              "a": nir.Linear(weight=np.ones((1, 1))), "b": nir.Linear(weight=np.ones((1, 1))),
+                              "lif": lif}, edges=[("in", "a"), ("a", "b"), ("b", "lif")], type_check=False)
+    with pytest.raises(ConfigError, match="Linear node 'b' follows 'a'"):
+        from_nir(two, dt=1.0)
