@@ -36,7 +36,8 @@ def spikes_of(res, pop):
 
 def two_layers():
     net = Network(dt=0.1, duration=30.0, seed=3)
-    net.population("src", 5, "spike_generator", {"spike_times": [[1.0, 5.0, 9.0], [2.0, 3.0], [4.0], [6.0, 7.0], [8.0]]})
+    times = [[1.0, 5.0, 9.0], [2.0, 3.0], [4.0], [6.0, 7.0], [8.0]]
+    net.population("src", 5, "spike_generator", {"spike_times": times})
     net.population("h", 4, "iaf_psc_exp", {"t_ref": 0.0, "tau_syn_ex": 3.0, "tau_syn_in": 3.0, "V_th": -67.0})
     net.population("o", 2, "iaf_psc_exp", {"t_ref": 0.0, "V_th": -69.0, "tau_syn_in": 2.0, "tau_m": 15.0})
     net.connect("src", "h", "all_to_all", weight=np.linspace(0.0, 400.0, 20), delay=0.3)
@@ -132,6 +133,14 @@ def test_a_graph_written_as_snntorch_writes_synaptic_cells_runs_as_its_odes():
     assert len(ref) >= 5
     assert sorted(spikes_of(res, "lif")) == sorted(ref)
     np.testing.assert_allclose(res.trace("lif", "V_m").values, v, rtol=1e-6, atol=1e-9)  # float32 weights
+    # and back: the biases become an Affine's again, and the graph alone gives the same spikes
+    again, notes = to_nir(net)
+    assert np.allclose(next(n.bias for n in again.nodes.values() if type(n).__name__ == "Affine"), b)
+    assert not any("rises with tau_syn" in note for note in notes)
+    again.metadata = {"dt": again.metadata["dt"]}
+    back = from_nir(again)
+    back.populations["input"].set(spike_times=times)
+    assert spikes_of(neurobox.run(back, steps * 0.1), "lif") == spikes_of(res, "lif")
 
 
 def test_a_graph_written_as_norse_writes_lif_if_and_li_cells_runs_as_its_odes():

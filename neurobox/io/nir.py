@@ -59,6 +59,15 @@ PATH_TYPES = ("Affine", "Linear", "Conv1d", "Conv2d", "Flatten", "Delay")
 WEIGHT_TYPES = ("Affine", "Linear", "Conv1d", "Conv2d")
 SOURCES = ("spike_generator", "poisson_generator")
 READABLE = ("Input", "Output") + NEURON_TYPES + PATH_TYPES
+REFUSED = {
+    "Threshold": "a Heaviside of a continuous signal without reset; neurobox's spiking models reset (LIF, IF)",
+    "Scale": "a per-value gain of a continuous signal; neurobox populations exchange spikes through weights",
+    "CubaLI": "a non-spiking neuron with a synaptic current; neurobox reads LI and I as read-outs",
+    "SumPool2d": "pooling of a continuous signal; neurobox populations exchange spikes through weights",
+    "AvgPool2d": "pooling of a continuous signal; neurobox populations exchange spikes through weights",
+    "NIRGraph": "a nested graph (as snnTorch writes recurrent layers); flatten it into one graph first",
+}
+"""Why the node types neurobox does not read have no neurobox meaning."""
 
 
 # ---------------------------------------------------------------------------------------------------- files
@@ -146,9 +155,13 @@ def to_nir(net):
             raise ConfigError(f"populations.{name}", "a constant current (I_e or a step current) into a population "
                                                      "without incoming synapses has no NIR node (it is an Affine "
                                                      "bias)")
-        if b.any() and nodes[name].__class__.__name__ == "CubaLIF":
+        start = net.populations[name].initial.get("I_syn_ex")
+        rising = start is not None and not isinstance(start, dict) and np.array_equal(
+            np.broadcast_to(start, b.shape), -b)
+        if b.any() and nodes[name].__class__.__name__ == "CubaLIF" and not rising:
             notes.append(f"populations.{name}: its constant current is NIR's Affine bias, which rises with "
-                         "tau_syn where neurobox's acts at once")
+                         "tau_syn where neurobox's acts at once (unless initial I_syn_ex is minus it, as in an "
+                         "imported graph)")
     senders = {p.pre.name for p in net.projections.values()}
     for name, pop in net.populations.items():
         if pop.model.name not in SOURCES and name not in senders:
@@ -236,7 +249,8 @@ class _Importer:
         for name, node in graph.nodes.items():
             kind = type(node).__name__
             if kind not in READABLE:
-                raise ConfigError(f"nodes.{name}", f"{kind} node {name!r} has no neurobox meaning; neurobox reads "
+                why = REFUSED.get(kind, "it has no neurobox meaning")
+                raise ConfigError(f"nodes.{name}", f"{kind} node {name!r}: {why}; neurobox reads "
                                                    f"{', '.join(READABLE)}")
         self.succ: dict[str, list[str]] = {name: [] for name in graph.nodes}
         for a, b in graph.edges:
@@ -423,8 +437,8 @@ class _Importer:
 
 def _neuron_params(name: str, node, kind: str, dt_s: float, hint: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The neurobox parameters of a neuron node (arrays over its neurons), and its units: the neurobox weight
-    per NIR weight for spikes of area dt_s ("weight", per neuron), the pA per unit of bias ("bias") and the node's shape. Parameters
-    that are all scalars (as snnTorch writes them) are taken for `hint` neurons."""
+    per NIR weight for spikes of area dt_s ("weight", per neuron), the pA per unit of bias ("bias") and the
+    node's shape. Parameters that are all scalars (as snnTorch writes them) are taken for `hint` neurons."""
     field = f"nodes.{name}"
     arrays = {k: np.asarray(v, dtype=float) for k, v in vars(node).items()
               if k not in ("metadata", "input_type", "output_type")}
