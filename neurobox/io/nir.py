@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,7 @@ def to_nir(net):
             else:
                 raise ConfigError(f"{field}.delay", "NIR delays are per neuron (a Delay node): the delays of one "
                                                     "post (or pre) neuron's synapses must be equal")
-        edges += list(zip(chain, chain[1:]))
+        edges += list(pairwise(chain))
     for name, b in bias.items():
         if b.any() and name not in biased:
             raise ConfigError(f"populations.{name}", "a constant current (I_e or a step current) into a population "
@@ -175,7 +176,7 @@ def to_nir(net):
 def _neuron_node(nir, pop, dt_s: float, inhibited: bool, notes: list[str]):
     """The NIR node of a population and the neurobox weight of one NIR weight unit into it."""
     p, n, model, field = pop.params, pop.n, pop.model.name, f"populations.{pop.name}"
-    full = lambda v: np.full(n, float(v))  # noqa: E731
+    full = lambda v: np.full(n, float(v))
     if model in SOURCES:
         notes.append(f"{field}: a {model} is a NIR Input node; its spikes are data, not part of the graph")
         return nir.Input(input_type={"input": np.array([n])}), 1.0
@@ -198,7 +199,7 @@ def _neuron_node(nir, pop, dt_s: float, inhibited: bool, notes: list[str]):
         spiking = model == "iaf_psc_delta"
         if p["g_L"] > 0.0:
             tau, r = p["C_m"] / p["g_L"] * 1e-3, 1.0 / p["g_L"]
-            kw = dict(tau=full(tau), r=full(r), v_leak=full(p["E_L"]))
+            kw = {"tau": full(tau), "r": full(r), "v_leak": full(p["E_L"])}
             node = nir.LIF(**kw, v_threshold=full(p["V_th"]), v_reset=full(p["V_reset"])) if spiking else nir.LI(**kw)
             return node, r * dt_s / tau
         if p["E_L"] != 0.0:
@@ -504,7 +505,7 @@ def _conv(name: str, node, kind: str, shape: tuple):
     if per_group * groups != c_in or c_out % groups:
         raise ConfigError(f"{field}.weight", f"{kind} node {name!r}: weights {W.shape} with groups = {groups} do "
                                              f"not fit {c_in} input channels")
-    tup = lambda v: tuple(int(x) for x in np.broadcast_to(np.atleast_1d(v), (nd,)))  # noqa: E731
+    tup = lambda v: tuple(int(x) for x in np.broadcast_to(np.atleast_1d(v), (nd,)))
     stride, dilation = tup(node.stride), tup(node.dilation)
     if isinstance(node.padding, str):
         pad = (0,) * nd if node.padding == "valid" else tuple(d * (k - 1) // 2 for d, k in zip(dilation, kernel))
@@ -529,7 +530,7 @@ def _conv(name: str, node, kind: str, shape: tuple):
                 pre_all.append(np.ravel_multi_index((np.full(ok.sum(), ci), *[s[ok] for s in src]), shape))
                 post_all.append(np.ravel_multi_index((np.full(ok.sum(), co), *pos[:, ok]), (c_out, *out)))
                 w_all.append(np.full(ok.sum(), w))
-    cat = lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dtype=dt)  # noqa: E731
+    cat = lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dtype=dt)
     b = np.repeat(np.asarray(node.bias, dtype=float).ravel(), int(np.prod(out)))
     return cat(pre_all, np.int64), cat(post_all, np.int64), cat(w_all, float), (c_out, *out), b
 
