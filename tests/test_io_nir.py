@@ -297,14 +297,17 @@ def test_the_commands_export_and_import_and_refuse_bad_files(tmp_path):
     assert load(tmp_path / "g.toml").to_toml() == load(os.path.join(ROOT, "examples", "ganglion.toml")).to_toml()
     (tmp_path / "text.nir").write_text("not hdf5\n")
     nir.write(str(tmp_path / "scale.nir"), small_graph(nir.Scale(scale=arr(1, 2))))
-    for bad in ("text.nir", "scale.nir"):
+    import h5py
+    with h5py.File(tmp_path / "other.nir", "w") as f:   # HDF5, but not a NIR graph
+        f["x"] = np.ones(3)
+    for bad in ("text.nir", "scale.nir", "other.nir"):
         out = run_cli("import", bad, "--out", "bad.toml", cwd=tmp_path)
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and not out.stdout, out.stderr
         assert not (tmp_path / "bad.toml").exists()
     out = run_cli("export", os.path.join(ROOT, "examples", "cuba.toml"), "--to", "nir", "c.nir", cwd=tmp_path)
     assert out.returncode == 2 and "tau_syn_in" in out.stderr and out.stderr.count("\n") == 1
     assert not (tmp_path / "c.nir").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.nir", "g.toml", "scale.nir", "text.nir"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.nir", "g.toml", "other.nir", "scale.nir", "text.nir"]
 
 
 # ---------------------------------------------------------------------------------------------------- models
