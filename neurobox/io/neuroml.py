@@ -30,6 +30,8 @@ LEMS simulation file) and names that are not NeuroML ids ride along as network p
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -345,7 +347,8 @@ def read(path) -> Network:
     """Read a NeuroML 2 document (one <network>) into a Network."""
     loaders = require("neuroml.loaders", "libNeuroML")
     try:
-        doc = loaders.read_neuroml2_file(str(path), include_includes=False)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            doc = loaders.read_neuroml2_file(str(path), include_includes=False)  # its warnings: our checks say it
     except Exception as err:  # lxml's and generateDS's errors: a file that is not a NeuroML 2 document
         raise ConfigError(str(path), f"not a NeuroML 2 document: {one_line(str(err))[:200]}") from None
     if doc is None:
@@ -372,16 +375,6 @@ CELLS_READ = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha", "i
               "spikeGenerator")
 SYNAPSES_READ = ("expCurrSynapse", "alphaCurrSynapse", "expCondSynapse", "alphaCondSynapse", "expOneSynapse",
                  "alphaSynapse", "alphaCurrentSynapse")
-LISTS = {"IF_curr_exp": "IF_curr_exp", "IF_curr_alpha": "IF_curr_alpha", "IF_cond_exp": "IF_cond_exp",
-         "IF_cond_alpha": "IF_cond_alpha", "izhikevich2007Cell": "izhikevich2007_cells",
-         "adExIaFCell": "ad_ex_ia_f_cells", "iafCell": "iaf_cells", "iafRefCell": "iaf_ref_cells",
-         "spikeGeneratorPoisson": "spike_generator_poissons", "SpikeSourcePoisson": "SpikeSourcePoisson",
-         "spikeArray": "spike_arrays", "spikeGenerator": "spike_generators",
-         "expCurrSynapse": "exp_curr_synapses", "alphaCurrSynapse": "alpha_curr_synapses",
-         "expCondSynapse": "exp_cond_synapses", "alphaCondSynapse": "alpha_cond_synapses",
-         "expOneSynapse": "exp_one_synapses", "alphaSynapse": "alpha_synapses",
-         "alphaCurrentSynapse": "alpha_current_synapses", "pulseGenerator": "pulse_generators"}
-"""NeuroML element -> libNeuroML's list of them in a document."""
 CELL_MODELS = {  # cell element -> synapse (kind, shape) -> neurobox model
     "IF_curr_exp": {("current", "exp"): "iaf_psc_exp"},
     "IF_curr_alpha": {("current", "alpha"): "iaf_psc_alpha"},
@@ -455,15 +448,15 @@ def _constant_or_array(values: np.ndarray):
 
 def _components(doc) -> dict[str, tuple[str, Any]]:
     """Every component of the document with an id: id -> (NeuroML element, libNeuroML object)."""
-    tags = {attr: tag for tag, attr in LISTS.items()}
     out = {}
     for item in doc.member_data_items_:
         objs = getattr(doc, item.name, None)
-        if item.name == "networks" or not isinstance(objs, list):
+        tag = (item.get_child_attrs() or {}).get("name", item.name)
+        if tag == "network" or not isinstance(objs, list):
             continue
         for obj in objs:
             if getattr(obj, "id", None) is not None:
-                out[obj.id] = (tags.get(item.name, type(obj).__name__), obj)
+                out[obj.id] = (tag, obj)
     return out
 
 
