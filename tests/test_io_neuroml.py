@@ -9,12 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import IN_CI, require_tool
 
 import neurobox
 from neurobox.errors import ConfigError
-from neurobox.network import Network, StepCurrent
+from neurobox.network import GapJunction, Network, StepCurrent
 
 
 def _require(module: str):
@@ -63,6 +62,8 @@ def _network() -> Network:
     net.connect("src", "adp", "all_to_all", weight=400.0)
     net.connect("src", "alpha", "all_to_all", weight=100.0)
     net.connect("src", "calpha", "all_to_all", weight=5.0)
+    net.add(GapJunction("lif", "cond", "fixed_probability", p=0.3, weight={"distribution": "uniform", "low": 0.5,
+                                                                          "high": 4.0}, name="gap"))
     net.add(StepCurrent("cond", [10.0, 50.5, 120.0], [300.0, 0.0, 150.0], neurons=[0, 2, 5], name="steps"))
     return net
 
@@ -83,6 +84,11 @@ def test_round_trip_same_network_and_spikes(nml, tmp_path):
                                                                              pop.initial), name
     for name, proj in net.projections.items():
         other = back.projections[name]
+        if isinstance(proj, GapJunction):
+            a, b = proj.build(net.seed, net.dt, name), other.build(back.seed, back.dt, name)
+            assert isinstance(other, GapJunction) and len(a) > 0
+            assert all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("pre", "post", "weight")), name
+            continue
         a = proj.connections(net.seed, net.dt, name)
         b = other.connections(back.seed, back.dt, name)
         assert other.receptor == proj.receptor, name
@@ -115,7 +121,8 @@ def test_units_are_converted_by_one_table(nml):
 
 def _library_document(tmp_path):
     """Written with libNeuroML: an izhikevich2007Cell driven by a pulseGenerator, projecting with explicit
-    connectionWDs onto two IF_curr_exp cells (weights 2 nA and 1 nA)."""
+    connectionWDs onto two IF_curr_exp cells (weights 2 nA and 1 nA), and an adapting EIF_cond_exp_isfa_ista
+    driven by 1 nA."""
     import neuroml
     import neuroml.writers
     doc = neuroml.NeuroMLDocument(id="doc")
@@ -125,6 +132,10 @@ def _library_document(tmp_path):
     doc.IF_curr_exp.append(neuroml.IF_curr_exp(id="lif", cm=0.25, i_offset=0.0, tau_syn_E=5.0, tau_syn_I=5.0,
                                                v_init=-70.0, tau_m=10.0, tau_refrac=2.0, v_reset=-70.0,
                                                v_rest=-70.0, v_thresh=-55.0))
+    doc.EIF_cond_exp_isfa_ista.append(neuroml.EIF_cond_exp_isfa_ista(
+        id="eif", cm=0.281, tau_m=9.3667, v_rest=-70.6, v_thresh=-50.4, delta_T=2.0, tau_w=144.0, a=0.004,
+        b=0.0805, v_spike=-40.0, v_reset=-70.6, tau_refrac=2.0, i_offset=0.0, v_init=-70.6, e_rev_E=0.0,
+        e_rev_I=-80.0, tau_syn_E=5.0, tau_syn_I=5.0))
     doc.exp_curr_synapses.append(neuroml.ExpCurrSynapse(id="syn", tau_syn=5.0))
     doc.pulse_generators.append(neuroml.PulseGenerator(id="step", delay="20ms", duration="200ms",
                                                        amplitude="0.1nA"))
@@ -132,6 +143,7 @@ def _library_document(tmp_path):
     doc.networks.append(net)
     net.populations.append(neuroml.Population(id="izh", component="rs", size=1))
     net.populations.append(neuroml.Population(id="out", component="lif", size=2))
+    net.populations.append(neuroml.Population(id="adapting", component="eif", size=1))
     proj = neuroml.Projection(id="izh_out", presynaptic_population="izh", postsynaptic_population="out",
                               synapse="syn")
     for k, (w, delay) in enumerate(((2.0, "1.5ms"), (1.0, "3ms"))):
@@ -141,13 +153,17 @@ def _library_document(tmp_path):
     inputs = neuroml.InputList(id="drive", populations="izh", component="step")
     inputs.input.append(neuroml.Input(id=0, target="../izh[0]", destination="synapses"))
     net.input_lists.append(inputs)
+    doc.pulse_generators.append(neuroml.PulseGenerator(id="big", delay="20ms", duration="200ms", amplitude="1nA"))
+    inputs = neuroml.InputList(id="drive_eif", populations="adapting", component="big")
+    inputs.input.append(neuroml.Input(id=0, target="../adapting[0]", destination="synapses"))
+    net.input_lists.append(inputs)
     path = tmp_path / "lib.net.nml"
     neuroml.writers.NeuroMLWriter.write(doc, str(path))
     return path
 
 
 def _jneuroml_spikes(pynml, nml_path, tmp_path) -> dict[str, np.ndarray]:
-    """Spike times (ms) of izh[0], out[0], out[1] in jNeuroML (LEMS, 300 ms at dt 0.0025 ms)."""
+    """Spike times (ms) of izh[0], out[0], out[1], adapting[0] in jNeuroML (LEMS, 300 ms at dt 0.0025 ms)."""
     lems = tmp_path / "LEMS_sim.xml"
     lems.write_text(f"""<Lems>
   <Target component="sim"/>
@@ -158,6 +174,7 @@ def _jneuroml_spikes(pynml, nml_path, tmp_path) -> dict[str, np.ndarray]:
       <EventSelection id="0" select="izh[0]" eventPort="spike"/>
       <EventSelection id="1" select="out[0]" eventPort="spike"/>
       <EventSelection id="2" select="out[1]" eventPort="spike"/>
+      <EventSelection id="3" select="adapting[0]" eventPort="spike"/>
     </EventOutputFile>
   </Simulation>
 </Lems>
@@ -165,7 +182,7 @@ def _jneuroml_spikes(pynml, nml_path, tmp_path) -> dict[str, np.ndarray]:
     assert pynml.run_lems_with_jneuroml(str(lems), nogui=True, load_saved_data=False, verbose=False,
                                         exec_in_dir=str(tmp_path))
     data = np.loadtxt(tmp_path / "spikes.dat", ndmin=2)
-    return {key: np.sort(data[data[:, 0] == k, 1]) * 1000.0 for k, key in enumerate(("izh", "out0", "out1"))}
+    return {key: np.sort(data[data[:, 0] == k, 1]) * 1000.0 for k, key in enumerate(("izh", "out0", "out1", "eif"))}
 
 
 def test_library_document_runs_like_jneuroml(nml, tmp_path):
@@ -174,14 +191,17 @@ def test_library_document_runs_like_jneuroml(nml, tmp_path):
     net = nml.read(path)
     assert net.populations["izh"].model.name == "izhikevich2007"
     assert net.populations["out"].model.name == "iaf_psc_exp"
+    assert net.populations["adapting"].params["a"] == 4.0  # uS -> nS
     assert list(net.projections["izh_out"].weight) == [2000.0, 1000.0]  # nA -> pA
     assert (net.stimuli["drive"].times, net.stimuli["drive"].amplitudes) == ((20.0, 220.0), (100.0, 0.0))
     result = neurobox.run(net, 300.0)
     ours = {"izh": result.spikes["izh"].t_ms,
             "out0": result.spikes["out"].t_ms[result.spikes["out"].ids == 0],
-            "out1": result.spikes["out"].t_ms[result.spikes["out"].ids == 1]}
+            "out1": result.spikes["out"].t_ms[result.spikes["out"].ids == 1],
+            "eif": result.spikes["adapting"].t_ms}
     reference = _jneuroml_spikes(pynml, path, tmp_path)
     assert len(reference["izh"]) == 3 and len(reference["out0"]) == 3 and len(reference["out1"]) == 0
+    assert len(reference["eif"]) == 8  # adapting: the intervals grow from 15 to 32 ms
     for key in ours:
         assert ours[key].shape == reference[key].shape, key
         assert np.all(np.abs(ours[key] - reference[key]) <= 0.15), (key, ours[key], reference[key])
@@ -224,11 +244,11 @@ def _cli(*args, cwd):
 
 
 BAD = {
-    "unknown_cell": ('<hindmarshRose1984Cell id="hr" a="1" b="3" c="1" d="5" s="4" x1="-1.3" r="0.002" '
-                     'x0="-1.1" y0="-8" z0="3" C="1pF" v_scaling="1mV"/>',
+    "unknown_cell": (('<hindmarshRose1984Cell id="hr" a="1" b="3" c="1" d="5" s="4" x1="-1.3" r="0.002" '
+                      'x0="-1.1" y0="-8" z0="3" C="1pF" v_scaling="1mV"/>'),
                      '<population id="p" component="hr" size="1"/>', "hindmarshRose1984Cell"),
-    "bad_unit": ('<izhikevich2007Cell id="rs" C="100 kF" v0="-60mV" k="0.7nS_per_mV" vr="-60mV" vt="-40mV" '
-                 'vpeak="35mV" a="0.03per_ms" b="-2nS" c="-50mV" d="100pA"/>',
+    "bad_unit": (('<izhikevich2007Cell id="rs" C="100 kF" v0="-60mV" k="0.7nS_per_mV" vr="-60mV" vt="-40mV" '
+                  'vpeak="35mV" a="0.03per_ms" b="-2nS" c="-50mV" d="100pA"/>'),
                  '<population id="p" component="rs" size="1"/>', "izhikevich2007Cell#rs.C"),
 }
 

@@ -11,13 +11,16 @@ What maps (neurobox model <-> NeuroML cell; synapses are one component per recep
     poisson_generator <-> spikeGeneratorPoisson;  spike_generator (one list of times) <-> spikeArray
     StepCurrent    <-> one pulseGenerator per segment, an inputList each ("NAME__segK")
     Projection     <-> projection of connectionWD (the drawn synapses: weight, delay in ms)
+    GapJunction    <-> electricalProjection of electricalConnectionInstanceW (gapJunction of 1 nS x weight)
 
-Read only: iafCell / iafRefCell (iaf_psc_exp, or iaf_cond_exp under conductance synapses), expOneSynapse,
+Read only: EIF_cond_exp_isfa_ista (aeif_cond_exp; its a in uS and b in nA, as its LEMS equations use them),
+iafCell / iafRefCell (iaf_psc_exp, or iaf_cond_exp under conductance synapses), expOneSynapse,
 alphaSynapse, alphaCurrentSynapse (weight x gbase or ibase), SpikeSourcePoisson (start 0, no end),
 spikeGenerator (its regular times up to the network's duration), `connection` (weight 1), synapticConnection,
-explicitInput. A current synapse feeds the inhibitory receptor when all its weights are <= 0 (some < 0), a
-conductance synapse when its reversal is at or below the cell's rest; components named "POP__excitatory" /
-"POP__inhibitory" (what neurobox writes) name the receptor of population POP. A delay below one step (NeuroML's
+explicitInput, electricalConnection(Instance). A current synapse feeds the inhibitory receptor when all its
+weights are <= 0 (some < 0), a conductance synapse when its reversal is at or below the cell's rest;
+components named "POP__excitatory" / "POP__inhibitory" (what neurobox writes) name the receptor of population
+POP. A delay below one step (NeuroML's
 default is 0) becomes one step, the shortest neurobox has. The izhikevich2007Cell and adExIaFCell have no
 constant current: I_e is written as an always-on pulseGenerator "POP__I_e" and read back as I_e.
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -87,10 +91,12 @@ WRITTEN = {  # neurobox model -> (cell element, synapse shape, receptor kind)
 }
 PYNN_SYNAPSES = {("current", "exp"): "expCurrSynapse", ("current", "alpha"): "alphaCurrSynapse",
                  ("conductance", "exp"): "expCondSynapse", ("conductance", "alpha"): "alphaCondSynapse"}
-DOCUMENT_ORDER = ("izhikevich2007Cell", "adExIaFCell", "pulseGenerator", "spikeArray", "spikeGeneratorPoisson",
-                  "IF_curr_alpha", "IF_curr_exp", "IF_cond_alpha", "IF_cond_exp", "expCondSynapse",
-                  "alphaCondSynapse", "expCurrSynapse", "alphaCurrSynapse", "network")
+DOCUMENT_ORDER = ("gapJunction", "izhikevich2007Cell", "adExIaFCell", "pulseGenerator", "spikeArray",
+                  "spikeGeneratorPoisson", "IF_curr_alpha", "IF_curr_exp", "IF_cond_alpha", "IF_cond_exp",
+                  "expCondSynapse", "alphaCondSynapse", "expCurrSynapse", "alphaCurrSynapse", "network")
 """The order of the document's children that the schema requires."""
+NETWORK_ORDER = ("property", "population", "projection", "electricalProjection", "inputList")
+"""The order of the network's children that the schema requires."""
 
 
 # -- numbers and units --------------------------------------------------------
@@ -191,13 +197,16 @@ def _document(net: Network) -> tuple[ET.Element, list[str]]:
     for name, pop in net.populations.items():
         network.append(_population(pop, pop_ids[name], parts, inputs, notes))
     for name, proj in net.projections.items():
-        network.append(_projection(net, proj, ids(name), pop_ids))
+        if isinstance(proj, GapJunction):
+            network.append(_gap_junctions(net, proj, ids(name), pop_ids, parts))
+        else:
+            network.append(_projection(net, proj, ids(name), pop_ids))
     for name, stim in net.stimuli.items():
         inputs += _step_current(stim, ids(name), pop_ids[stim.target.name], parts)
     network.extend(inputs)
     for nml_id, name in ids.renamed.items():
         ET.SubElement(network, "property", tag=f"neurobox.name.{nml_id}", value=name)
-    network[:] = sorted(network, key=lambda e: ("property", "population", "projection", "inputList").index(e.tag))
+    network[:] = sorted(network, key=lambda e: NETWORK_ORDER.index(e.tag))
     parts["network"].append(network)
     if net.recorders:
         notes.append(f"recorders ({', '.join(net.recorders)}) are not written: NeuroML leaves recording to the "
@@ -276,7 +285,8 @@ def _population(pop: Population, pid: str, parts: dict, inputs: list, notes: lis
     if "I_e" in p and p["I_e"] != 0 and not tag.startswith("IF_"):
         gid = f"{pid}__I_e"
         parts["pulseGenerator"].append(ET.Element("pulseGenerator", id=gid, delay="0ms",
-                                                  duration=f"{number(FOREVER_MS)}ms", amplitude=f"{number(p['I_e'])}pA"))
+                                                  duration=f"{number(FOREVER_MS)}ms",
+                                                  amplitude=f"{number(p['I_e'])}pA"))
         inputs.append(_input_list(gid, pid, gid, range(pop.n)))
     return ET.Element("population", id=pid, component=cid, size=str(pop.n))
 
@@ -298,8 +308,6 @@ def _initial_v(pop: Population, tag: str) -> float:
 
 def _projection(net: Network, proj: Projection, proj_id: str, pop_ids: dict[str, str]) -> ET.Element:
     field = proj.field
-    if isinstance(proj, GapJunction):
-        raise ConfigError(f"{field}.type", "gap junctions are not written to NeuroML; allowed: chemical projections")
     if proj.plasticity is not None:
         raise ConfigError(f"{field}.plasticity", "neurobox's learning rules have no NeuroML form; allowed: "
                                                  "static synapses")
@@ -317,6 +325,21 @@ def _projection(net: Network, proj: Projection, proj_id: str, pop_ids: dict[str,
         ET.SubElement(element, "connectionWD", id=str(k), preCellId=f"../{pre}[{sources[k]}]",
                       postCellId=f"../{post}[{c.targets[k]}]", weight=number(float(c.weights[k]), -PYNN_SCALE),
                       delay=delays[steps[k]])
+    return element
+
+
+def _gap_junctions(net: Network, proj: GapJunction, proj_id: str, pop_ids: dict[str, str],
+                   parts: dict) -> ET.Element:
+    """A gap-junction projection as an electricalProjection: a gapJunction of 1 nS, weighted by each
+    junction's conductance (nS)."""
+    pre, post = pop_ids[proj.pre.name], pop_ids[proj.post.name]
+    gid = f"{proj_id}__gap"
+    parts["gapJunction"].append(ET.Element("gapJunction", id=gid, conductance="1nS"))
+    element = ET.Element("electricalProjection", id=proj_id, presynapticPopulation=pre, postsynapticPopulation=post)
+    s = proj.build(net.seed, net.dt, proj.field)
+    for k in range(len(s)):
+        ET.SubElement(element, "electricalConnectionInstanceW", id=str(k), preCell=f"../{pre}[{s.pre[k]}]",
+                      postCell=f"../{post}[{s.post[k]}]", synapse=gid, weight=number(float(s.weight[k])))
     return element
 
 
@@ -366,11 +389,12 @@ class _Synapse:
     erev: float | None  # mV
     scale: Decimal     # neurobox weight (pA or nS) per unit of NeuroML weight
 
-    def same(self, other: "_Synapse") -> bool:
+    def same(self, other: _Synapse) -> bool:
         return (self.kind, self.shape, self.tau, self.erev) == (other.kind, other.shape, other.tau, other.erev)
 
 
-CELLS_READ = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha", "izhikevich2007Cell",
+CELLS_READ = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
+              "izhikevich2007Cell",
               "adExIaFCell", "iafCell", "iafRefCell", "spikeGeneratorPoisson", "SpikeSourcePoisson", "spikeArray",
               "spikeGenerator")
 SYNAPSES_READ = ("expCurrSynapse", "alphaCurrSynapse", "expCondSynapse", "alphaCondSynapse", "expOneSynapse",
@@ -380,6 +404,7 @@ CELL_MODELS = {  # cell element -> synapse (kind, shape) -> neurobox model
     "IF_curr_alpha": {("current", "alpha"): "iaf_psc_alpha"},
     "IF_cond_exp": {("conductance", "exp"): "iaf_cond_exp"},
     "IF_cond_alpha": {("conductance", "alpha"): "iaf_cond_alpha"},
+    "EIF_cond_exp_isfa_ista": {("conductance", "exp"): "aeif_cond_exp"},
     "izhikevich2007Cell": {("current", "exp"): "izhikevich2007"},
     "adExIaFCell": {("current", "exp"): "aeif_psc_exp", ("conductance", "exp"): "aeif_cond_exp"},
     "iafCell": {("current", "exp"): "iaf_psc_exp", ("conductance", "exp"): "iaf_cond_exp"},
@@ -437,6 +462,9 @@ def from_neuroml(doc) -> Network:
         net.add(Projection(name(pre), name(post), "explicit", pre_ids=pre_ids, post_ids=post_ids,
                            weight=_constant_or_array(w), delay=_constant_or_array(d), receptor=receptor[0],
                            name=name(proj_id)))
+    for proj_id, (pre, post, pairs) in _electrical(nw, pops, components).items():
+        net.add(GapJunction(name(pre), name(post), "explicit", pre_ids=pairs[0], post_ids=pairs[1],
+                            weight=_constant_or_array(np.array(pairs[2])), name=name(proj_id)))
     for stim_id, (pid, times, amplitudes, neurons) in stimuli.items():
         net.add(StepCurrent(name(pid), times, amplitudes, neurons=neurons, name=name(stim_id)))
     return net
@@ -535,9 +563,44 @@ def _projections(nw, pops: dict, synapses: dict) -> dict:
     return out
 
 
+def _electrical(nw, pops: dict, components: dict) -> dict:
+    """electricalProjection id -> (pre pop, post pop, (pre ids, post ids, conductances nS))."""
+    out = {}
+    for proj in nw.electrical_projections:
+        where = f"electricalProjection#{proj.id}"
+        pre_pop, post_pop = proj.presynaptic_population, proj.postsynaptic_population
+        for end, pid in (("presynapticPopulation", pre_pop), ("postsynapticPopulation", post_pop)):
+            if pid not in pops:
+                raise ConfigError(f"{where}.{end}", f"no population {pid!r}; populations: {', '.join(pops)}")
+        pairs: tuple[list, list, list] = ([], [], [])
+        for conns, kind in ((proj.electrical_connections, "plain"), (proj.electrical_connection_instances, "ref"),
+                            (proj.electrical_connection_instance_ws, "ref")):
+            for c in conns:
+                cw = f"{where}.connection#{c.id}"
+                tag, gap = components.get(c.synapse, (None, None))
+                if tag != "gapJunction":
+                    raise ConfigError(f"{cw}.synapse", f"{c.synapse!r} is not a gapJunction of the document; "
+                                                       "allowed: gapJunction")
+                if kind == "plain":
+                    ends = [(c.pre_cell, pre_pop), (c.post_cell, post_pop)]
+                    ids = [_cell_index(f"{pop}[{int(ref)}]" if str(ref).isdigit() else ref, pop, pops, cw)
+                           for ref, pop in ends]
+                else:
+                    ids = [_cell_index(c.pre_cell, pre_pop, pops, f"{cw}.preCell"),
+                           _cell_index(c.post_cell, post_pop, pops, f"{cw}.postCell")]
+                w = getattr(c, "weight", None)  # only electricalConnectionInstanceW has one
+                weight = Decimal(1) if w is None else Decimal(repr(float(w)))
+                pairs[0].append(ids[0])
+                pairs[1].append(ids[1])
+                pairs[2].append(float(decimal_of(gap.conductance, "conductance", f"gapJunction#{c.synapse}"
+                                                                                 ".conductance") * weight))
+        out[proj.id] = (pre_pop, post_pop, pairs)
+    return out
+
+
 def _rest(tag: str, cell) -> float:
     """The resting potential of a cell (mV): where a synapse's reversal turns inhibitory."""
-    if tag.startswith("IF_"):
+    if tag.startswith(("IF_", "EIF_")):
         return value_of(cell.v_rest, None, f"{tag}#{cell.id}.v_rest")
     attr = {"izhikevich2007Cell": "vr", "adExIaFCell": "EL"}.get(tag, "leak_reversal")
     return value_of(getattr(cell, attr), "voltage", f"{tag}#{cell.id}")
@@ -606,11 +669,18 @@ def _cell(tag: str, cell, where: str, receptors: dict, duration: float) -> tuple
                  I_e=float(decimal_of(cell.i_offset, None, f"{tag}#{cell.id}.i_offset").scaleb(PYNN_SCALE)),
                  tau_syn_ex=q("tau_syn_E", None), tau_syn_in=q("tau_syn_I", None), t_ref=q("tau_refrac", None),
                  V_reset=q("v_reset", None), E_L=q("v_rest", None), V_th=q("v_thresh", None))
-        if "cond" in tag:
-            p.update(g_L=float(quotient(p["C_m"], q("tau_m", None))), E_ex=q("e_rev_E", None),
-                     E_in=q("e_rev_I", None))
-        else:
-            p["tau_m"] = q("tau_m", None)
+        _pynn_leak(p, q, "cond" in tag)
+        if q("v_init", None) != p["E_L"]:
+            initial["V_m"] = q("v_init", None)
+    elif tag == "EIF_cond_exp_isfa_ista":  # a in uS and b in nA, as its LEMS equations read them
+        p.update(C_m=float(decimal_of(cell.cm, None, f"{tag}#{cell.id}.cm").scaleb(PYNN_SCALE)),
+                 I_e=float(decimal_of(cell.i_offset, None, f"{tag}#{cell.id}.i_offset").scaleb(PYNN_SCALE)),
+                 a=float(decimal_of(cell.a, None, f"{tag}#{cell.id}.a").scaleb(PYNN_SCALE)),
+                 b=float(decimal_of(cell.b, None, f"{tag}#{cell.id}.b").scaleb(PYNN_SCALE)),
+                 t_ref=q("tau_refrac", None), V_reset=q("v_reset", None), E_L=q("v_rest", None),
+                 V_th=q("v_thresh", None), V_peak=q("v_spike", None), Delta_T=q("delta_T", None),
+                 tau_w=q("tau_w", None), tau_syn_ex=q("tau_syn_E", None), tau_syn_in=q("tau_syn_I", None))
+        _pynn_leak(p, q, True)
         if q("v_init", None) != p["E_L"]:
             initial["V_m"] = q("v_init", None)
     elif tag == "izhikevich2007Cell":
@@ -659,6 +729,14 @@ def _cell(tag: str, cell, where: str, receptors: dict, duration: float) -> tuple
     return model, p, initial
 
 
+def _pynn_leak(p: dict, q, conductance: bool) -> None:
+    """A PyNN cell's tau_m as neurobox has it: g_L = C_m / tau_m and E_ex, E_in (conductance models), or tau_m."""
+    if conductance:
+        p.update(g_L=float(quotient(p["C_m"], q("tau_m", None))), E_ex=q("e_rev_E", None), E_in=q("e_rev_I", None))
+    else:
+        p["tau_m"] = q("tau_m", None)
+
+
 def _inputs(nw, pops: dict, components: dict) -> tuple[dict[str, float], dict]:
     """(I_e per population from "POP__I_e" pulses, step currents: id -> (pop, times, amplitudes, neurons))."""
     i_e: dict[str, float] = {}
@@ -705,7 +783,7 @@ def _inputs(nw, pops: dict, components: dict) -> tuple[dict[str, float], dict]:
         stimuli[list_id] = (pid, [float(delay)] + end, [amplitude] + [0.0] * len(end), cells)
     for sid, parts in segments.items():
         parts.sort(key=lambda s: s[0])
-        chained = all(a[1:3] == parts[0][1:3] and a[3] + a[4] == b[3] for a, b in zip(parts, parts[1:]))
+        chained = all(a[1:3] == parts[0][1:3] and a[3] + a[4] == b[3] for a, b in itertools.pairwise(parts))
         if chained and parts[-1][4] >= FOREVER_MS:
             stimuli[sid] = (parts[0][1], [float(s[3]) for s in parts], [s[5] for s in parts], parts[0][2])
             continue
