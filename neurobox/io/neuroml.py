@@ -295,10 +295,14 @@ def _initial_v(pop: Population, tag: str) -> float:
     """The constant initial V_m the cell element can hold (v_init, v0), or a ConfigError."""
     holds = tag.startswith("IF_") or tag == "izhikevich2007Cell"
     for var, spec in pop.initial.items():
-        if not (var == "V_m" and holds and np.ndim(spec) == 0 and not isinstance(spec, dict)):
+        if var != "V_m" or not holds:
             allowed = "a constant initial V_m" if holds else "none (the cell starts at rest)"
-            raise ConfigError(f"{pop.field}.initial.{var}", f"NeuroML's <{tag}> sets no such initial value; "
+            raise ConfigError(f"{pop.field}.initial.{var}", f"NeuroML's <{tag}> sets no initial {var}; "
                                                             f"allowed: {allowed}")
+        if isinstance(spec, dict) or np.ndim(spec) != 0:
+            raise ConfigError(f"{pop.field}.initial.{var}", f"values drawn per neuron have no NeuroML form "
+                                                            f"(<{tag}> holds one initial V_m for all its cells); "
+                                                            "allowed: a constant initial V_m")
     if "V_m" in pop.initial:
         return float(pop.initial["V_m"])
     if pop.model.voltage is None:
