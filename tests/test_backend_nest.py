@@ -28,18 +28,21 @@ def both(net, ms, **options):
     return {b: nb.run(net, ms, backend=b, threads=1, progress=False, **options) for b in ("engine", "nest")}
 
 
-@pytest.mark.parametrize("model", sorted(STEP_AMPLITUDES))
-def test_every_model_fires_at_the_same_times_on_a_current_step(model):
+CASES = [(model, None) for model in sorted(STEP_AMPLITUDES)] + [("izhikevich", "izhikevich2003")]
+"""(model, method): every model by its default method (izhikevich by euler, NEST's default scheme), and
+izhikevich by the paper's half steps (NEST's consistent_integration off)."""
+
+
+@pytest.mark.parametrize("model, method", CASES)
+def test_every_model_fires_at_the_same_times_on_a_current_step(model, method):
     net = nb.Network(dt=0.1, seed=3)
-    net.add(nb.Population(2, model, name="n"))
+    net.add(nb.Population(2, model, name="n", method=method or ("euler" if model == "izhikevich" else None)))
     net.add(nb.StepCurrent("n", [20.0, 150.0], [STEP_AMPLITUDES[model], 0.0], neurons=[1], name="step"))
     runs = both(net, 200.0)
     ours, theirs = (np.asarray(runs[b].spikes["n"].t_ms) for b in ("engine", "nest"))
     assert len(ours) >= 3 and len(ours) == len(theirs)
     assert set(runs["nest"].spikes["n"].ids.tolist()) == {1}          # the unstimulated neuron stays silent
-    # the same equations: the same step, except izhikevich, where NEST integrates with its own scheme
-    tolerance = 2.0 if model == "izhikevich" else 1e-9
-    assert np.abs(ours - theirs).max() <= tolerance, (ours, theirs)
+    assert np.abs(ours - theirs).max() <= 1e-9, (ours, theirs)      # the same equations: the same steps
 
 
 def test_cuba_is_the_same_spike_for_spike():
@@ -106,6 +109,7 @@ def test_threads_and_the_command_line():
                          {"rule": "stdp", "A_plus": 0.01, "A_minus": 0.01, "w_max": 100.0}),
      "projections.exc_exc.plasticity"),
     (lambda net: net.populations["exc"].set(theta_plus=1.0), "populations.exc.params.theta_plus"),
+    (lambda net: net.add(nb.Population(3, "izhikevich", name="izh")), "populations.izh.method"),
 ])
 def test_what_nest_cannot_run_is_refused_in_one_line(change, field):
     from neurobox.errors import ConfigError

@@ -12,6 +12,7 @@ import pytest
 import neurobox
 from neurobox import Network
 from neurobox.errors import ConfigError
+from tests.conftest import require_tool
 
 if os.environ.get("CI"):
     import nir
@@ -344,12 +345,14 @@ def test_an_imported_cubalif_graph_runs_on_the_physical_targets():
     net = from_nir(graph, dt=1.0)
     net.populations["in"].set(spike_times=[np.arange(5.0, 100.0, 7.0).tolist(), np.arange(3.0, 100.0, 11.0).tolist()])
     assert runner("twin").check(net) == [] and runner("avr-sim").check(net) == []
+    require_tool("avr-gcc", "apt-get install gcc-avr avr-libc binutils-avr")
+    require_tool("simavr", "apt-get install simavr libsimavr-dev libelf-dev")
     spikes = {}
-    for target in ("fixed", "twin"):
+    for target in ("fixed", "twin", "avr-sim"):      # the units in the engine, on their clocks, as firmware
         handle = open_handle(net, target)
         spikes[target] = spikes_of(handle.run(100.0), "lif")
         handle.close()
-    assert len(spikes["twin"]) > 20 and spikes["twin"] == spikes["fixed"]
+    assert len(spikes["twin"]) > 20 and spikes["twin"] == spikes["fixed"] == spikes["avr-sim"]
     # a bias is a current injected into the neurons (and their synaptic current starting below 0), which a
     # physical unit does not take
     graph.nodes["fc"] = nir.Affine(weight=graph.nodes["fc"].weight, bias=np.full(3, 0.1))

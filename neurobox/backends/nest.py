@@ -3,7 +3,8 @@
 What goes over, and how:
 
 - populations: NEST's model of the same name (iaf_psc_exp, iaf_cond_exp, iaf_psc_alpha, iaf_cond_alpha,
-  aeif_cond_exp, aeif_psc_exp, hh_psc_alpha, izhikevich without synapses into it), the parameters by
+  aeif_cond_exp, aeif_psc_exp, hh_psc_alpha, izhikevich without synapses into it and integrated by
+  `euler` or `izhikevich2003`, NEST's two schemes), the parameters by
   their (shared) names, the initial state neurobox draws for the seed (`engine.compile.initial_state`),
   so both backends start from the same membrane potentials;
 - spike sources: each neuron of a `poisson_generator` or `spike_generator` population is a NEST
@@ -48,6 +49,10 @@ CONDUCTANCE_MODELS = ("iaf_cond_exp", "iaf_cond_alpha", "aeif_cond_exp")
 
 SOURCES = ("poisson_generator", "spike_generator")
 
+IZHIKEVICH_METHODS = {"euler": True, "izhikevich2003": False}
+"""neurobox's izhikevich methods -> NEST's consistent_integration (forward Euler, or the paper's two half
+steps of V_m)."""
+
 
 
 def _nest():
@@ -77,6 +82,10 @@ def unsupported(net) -> list[tuple[str, str]]:
                              f"{model} has no NEST model with the same equations; NEST takes "
                              f"{', '.join(NEURON_MODELS + SOURCES)}"))
             continue
+        if model == "izhikevich" and pop.method not in IZHIKEVICH_METHODS:
+            problems.append((f"populations.{name}.method", f"NEST integrates izhikevich by "
+                                                           f"{' or '.join(IZHIKEVICH_METHODS)} only; got "
+                                                           f"{pop.method!r}"))
         if model == "izhikevich" and name in fed:
             problems.append((f"populations.{name}.model", "NEST's izhikevich adds a spike's weight to V_m at once; "
                                                           "neurobox's filters it (tau_syn_ex, tau_syn_in): no NEST "
@@ -155,6 +164,8 @@ class NestRun:
                 # the parameters NEST lacks (the adaptive threshold, izhikevich's synaptic time constants)
                 # play no part here: `unsupported` refused the networks where they would
                 params = {k: _per_neuron(v, pop.n) for k, v in pop.params.items() if k in defaults}
+                if model == "izhikevich":
+                    params["consistent_integration"] = IZHIKEVICH_METHODS[pop.method]
                 nodes.set(params)
                 state = initial_state(pop, net.seed)
                 nodes.set({var.name: state[row].tolist() for row, var in enumerate(pop.model.state)

@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--from", dest="source_format", choices=sorted(NETWORK_FORMATS),
                    help="its format (default: from the file's suffix)")
     p.add_argument("--out", required=True, help="the model file (.toml) to write")
+    p.add_argument("--dt", type=float, metavar="MS",
+                   help="NIR only: the time step the graph was trained with, ms (a NIR graph holds none; default: "
+                        "its metadata's dt, else 1 ms; snnTorch's exports assume 0.1 ms)")
     add_force(p)
     p.set_defaults(func=import_)
 
@@ -51,6 +54,7 @@ def import_(args) -> int:
     from neurobox.errors import ConfigError
     from neurobox.io import format_of, network_format
     from neurobox.network.modelfile import save
+    from neurobox.network.network import DT_RANGE
     from neurobox.paths import check_input_file, output_file
 
     try:
@@ -60,7 +64,11 @@ def import_(args) -> int:
     name = args.source_format or format_of(args.file, "file")
     fmt = network_format(name, "--from")
     output_file(args.out, "--out", force=args.force)
-    net = fmt.read(args.file)
+    if args.dt is not None and name != "nir":
+        raise ConfigError("--dt", f"applies to NIR graphs only; a {name} file says its own time step")
+    if args.dt is not None and not DT_RANGE[0] <= args.dt <= DT_RANGE[1]:
+        raise ConfigError("--dt", f"must be in [{DT_RANGE[0]:g}, {DT_RANGE[1]:g}] ms, got {args.dt:g}")
+    net = fmt.read(args.file) if args.dt is None else fmt.read(args.file, dt=args.dt)
     save(net, args.out)
     print(f"wrote {args.out} ({len(net.populations)} populations, {len(net.projections)} projections, "
           f"from {name})")
