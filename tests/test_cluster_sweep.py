@@ -163,3 +163,22 @@ def test_the_command_writes_the_table_and_the_figure(tmp_path):
     assert bad.returncode == 2 and "--out" in bad.stderr and ".parquet or .csv" in bad.stderr
     exists = subprocess.run(cmd, capture_output=True, text=True)
     assert exists.returncode == 2 and "use --force" in exists.stderr
+
+
+def test_xor_seeds_trained_on_the_cluster_equal_the_seeds_trained_here():
+    from dataclasses import replace
+
+    from neurobox.cluster.sweep import map_runs
+    from neurobox.tasks import xor
+
+    config = replace(xor.XorConfig(), epochs=20)
+    here = xor.run_seeds(3, config, first_seed=5)
+    there = xor.run_seeds(3, config, first_seed=5,
+                          mapper=lambda work, seeds: map_runs(work, seeds, workers=2, label="seed"))
+    assert [r.seed for r in there["runs"]] == [5, 6, 7]
+    assert there["per_seed"] == here["per_seed"]
+    for a, b in zip(here["runs"], there["runs"]):
+        np.testing.assert_array_equal(a.final_weights, b.final_weights)
+        np.testing.assert_array_equal(a.curve, b.curve)
+    with pytest.raises(ConfigError, match="checkpoint"):
+        xor.run_seeds(2, config, checkpoint_every=8, checkpoint_dir="unused", mapper=lambda w, s: [])

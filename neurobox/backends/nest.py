@@ -20,10 +20,14 @@ What goes over, and how:
 - seeds and threads: NEST's `rng_seed` is the seed + 1 (NEST's seeds start at 1) and its
   `local_num_threads` the threads asked for.
 
+- pair STDP (rule `stdp`, all-to-all pairing, additive or multiplicative, weights in [0, w_max]): a copy
+  of NEST's `stdp_synapse` per projection (`stdp_synapse_params`), tau_minus set on the post neurons;
+  `weights(projection)` reads the learnt weights back.
+
 NEST draws its own random numbers (Poisson counts), so runs agree in their statistics, not spike for
-spike, unless the network holds no random source. What NEST cannot express (plasticity rules, gap
-junctions, unreliable synapses, neurobox's adaptive threshold, fixed-point precision) is refused with one
-line naming it (`check`).
+spike, unless the network holds no random source. What NEST cannot express (the other learning rules and
+options, gap junctions, unreliable synapses, neurobox's adaptive threshold, fixed-point precision) is
+refused with one line naming it (`check`).
 
 Under MPI (a NEST built with MPI, `mpirun -np N`) every rank would build the same network and record
 only its own neurons; gathering those into one Results is not written yet, so more than one MPI process is
@@ -97,18 +101,69 @@ def unsupported(net) -> list[tuple[str, str]]:
         if np.any(np.asarray(theta_plus) != 0.0):
             problems.append((f"populations.{name}.params.theta_plus",
                              "NEST's models have no adaptive threshold; it must be 0"))
+    tau_minus: dict[str, float] = {}
     for name, proj in net.projections.items():
         field = f"projections.{name}"
+        if proj.plasticity is not None and type(proj).__name__ != "GapJunction":
+            from neurobox.plasticity.rules import make_plasticity
+
+            tau = make_plasticity(proj.plasticity, f"{field}.plasticity").params.get("tau_minus")
+            if tau is not None and tau_minus.setdefault(proj.post.name, tau) != tau:
+                problems.append((f"{field}.plasticity.tau_minus", f"NEST keeps tau_minus in the post neuron: every "
+                                                                   f"plastic projection onto {proj.post.name} needs "
+                                                                   f"the same ({tau_minus[proj.post.name]:g} ms)"))
         if type(proj).__name__ == "GapJunction":
             problems.append((field, "gap junctions: NEST has them only for its *_gap models; not mapped"))
             continue
         if proj.plasticity is not None:
-            problems.append((f"{field}.plasticity", "plastic synapses are not mapped to NEST's yet "
-                                                    "(use the engine)"))
+            problems += _stdp_problems(proj, field)
         if proj.p_transmit is not None:
             problems.append((f"{field}.p_transmit", "unreliable synapses are not mapped to NEST's "
                                                     "bernoulli_synapse yet"))
     return problems
+
+
+def _stdp_problems(proj, field: str) -> list[tuple[str, str]]:
+    """What keeps a plastic projection from NEST's stdp_synapse (its rule: `stdp_synapse_params`)."""
+    from neurobox.plasticity.rules import make_plasticity
+
+    rule = make_plasticity(proj.plasticity, f"{field}.plasticity")
+    where = f"{field}.plasticity"
+    if rule.rule != "stdp":
+        return [(f"{where}.rule", f"NEST's stdp_synapse is pair STDP (rule stdp); {rule.rule} is not mapped")]
+    p = rule.params
+    problems = []
+    if rule.pairing != "all_to_all":
+        problems.append((f"{where}.pairing", "NEST's stdp_synapse pairs all to all; got nearest"))
+    if p["halve_every"] or p["normalize_to"]:
+        problems.append((where, "NEST's stdp_synapse has no learning-rate schedule (halve_every) and no weight "
+                                "normalisation (normalize_to): both must be 0"))
+    if p["w_min"] != 0.0 or p["w_max"] <= 0.0:
+        problems.append((f"{where}.w_min", f"NEST's stdp_synapse keeps weights in [0, Wmax]: w_min must be 0 and "
+                                           f"w_max > 0; got [{p['w_min']:g}, {p['w_max']:g}]"))
+    if p["A_plus"] == 0.0 and p["A_minus"] > 0.0:
+        problems.append((f"{where}.A_plus", "NEST's stdp_synapse scales depression by its potentiation rate "
+                                            "(alpha lambda): A_plus must be > 0"))
+    if proj.receptor == "inhibitory":
+        problems.append((f"{field}.receptor", "NEST routes a negative weight to the inhibitory receptor, and its "
+                                              "stdp_synapse learns weights >= 0: plastic synapses must be "
+                                              "excitatory"))
+    return problems
+
+
+def stdp_synapse_params(rule) -> dict[str, float]:
+    """NEST's stdp_synapse parameters for neurobox's pair rule (additive: mu = 0, multiplicative: mu = 1).
+
+    NEST potentiates by Wmax lambda (1 - w/Wmax)^mu_plus K+ and depresses by Wmax alpha lambda (w/Wmax)^mu_minus
+    K-; neurobox by A_plus K+ [x (w_max - w)] and A_minus K- [x w]. So lambda = A_plus / w_max (additive) or
+    A_plus (multiplicative), and alpha = A_minus / A_plus; tau_minus is the post neuron's in NEST."""
+    p = rule.params
+    multiplicative = rule.mode == "multiplicative"
+    rate = p["A_plus"] if multiplicative else p["A_plus"] / p["w_max"]
+    return {"tau_plus": p["tau_plus"], "lambda": rate if rule.learning else 0.0,
+            "alpha": p["A_minus"] / p["A_plus"] if p["A_plus"] else 0.0,
+            "mu_plus": 1.0 if multiplicative else 0.0, "mu_minus": 1.0 if multiplicative else 0.0,
+            "Wmax": p["w_max"]}
 
 
 def _spike_times_on_grid(times, dt: float) -> list[float]:
@@ -177,8 +232,19 @@ class NestRun:
                 nest.Connect(self.nodes[name][:int(recorded)], recorder)
                 self.spike_recorders[name] = (recorder, int(self.nodes[name][0].global_id))
         self.synapses = 0
+        self.synapse_models: dict[str, str] = {}
         for name, proj in net.projections.items():
-            conns = proj.connections(net.seed, self.dt, f"projections.{name}", np.float64)
+            field = f"projections.{name}"
+            model = "static_synapse"
+            if proj.plasticity is not None:
+                from neurobox.plasticity.rules import make_plasticity
+
+                rule = make_plasticity(proj.plasticity, f"{field}.plasticity")
+                model = f"neurobox_stdp_{len(self.synapse_models)}"
+                nest.CopyModel("stdp_synapse", model, stdp_synapse_params(rule))
+                self.nodes[proj.post.name].set(tau_minus=rule.params["tau_minus"])
+            self.synapse_models[name] = model
+            conns = proj.connections(net.seed, self.dt, field, np.float64)
             if len(conns) == 0:
                 continue
             pre_ids = np.asarray(self.nodes[proj.pre.name].tolist(), dtype=np.int64)[conns.pre()]
@@ -188,7 +254,7 @@ class NestRun:
                 weights = -weights
             steps = conns.delays.astype(np.float64) if conns.delays is not None else np.full(len(conns), conns.delay)
             nest.Connect(pre_ids, post_ids, "one_to_one",
-                         {"synapse_model": "static_synapse", "weight": weights, "delay": steps * self.dt})
+                         {"synapse_model": model, "weight": weights, "delay": steps * self.dt})
             self.synapses += len(conns)
         for name, stim in net.stimuli.items():
             generator = nest.Create("step_current_generator")
@@ -251,6 +317,29 @@ class NestRun:
                        {"setup_s": self.setup_s, "simulate_s": self.simulate_s, "wall_s": wall,
                         "threads": int(self.nest.GetKernelStatus("local_num_threads"))},
                        self.synapses, {"backend": "nest", "nest_version": str(self.nest.__version__)})
+
+    def weights(self, projection: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pre, post, weight, delay_steps) of a projection's synapses as they are now in NEST (after
+        learning), ordered by pre then post neuron (the engine's order; synapses of one pair in NEST's order);
+        weights in neurobox's sign (conductances >= 0)."""
+        if projection not in self.synapse_models:
+            raise ConfigError("projection", f"no projection {projection!r}; there: {', '.join(self.synapse_models)}")
+        proj = self.net.projections[projection]
+        pre_nodes, post_nodes = self.nodes[proj.pre.name], self.nodes[proj.post.name]
+        found = self.nest.GetConnections(pre_nodes, post_nodes, synapse_model=self.synapse_models[projection])
+        if len(found) == 0:
+            empty = np.zeros(0)
+            return empty.astype(np.int32), empty.astype(np.int32), empty, empty.astype(np.int32)
+        c = found.get(["source", "target", "weight", "delay"])
+        c = {k: np.atleast_1d(v) for k, v in c.items()}        # one synapse comes back as scalars
+        pre = c["source"].astype(np.int64) - int(pre_nodes[0].global_id)
+        post = c["target"].astype(np.int64) - int(post_nodes[0].global_id)
+        w = c["weight"].astype(np.float64)
+        if proj.post.model.name in CONDUCTANCE_MODELS and proj.receptor == "inhibitory":
+            w = -w
+        steps = np.rint(c["delay"].astype(np.float64) / self.dt).astype(np.int32)
+        order = np.lexsort((post, pre))
+        return pre[order].astype(np.int32), post[order].astype(np.int32), w[order], steps[order]
 
     def close(self) -> None:
         self.nest.ResetKernel()

@@ -17,7 +17,12 @@ def register(sub) -> None:
                        description="Train a working example with local learning rules and score it.")
     p.add_argument("task", help=f"the task: {', '.join(TASKS)}")
     p.add_argument("--seed", type=int, default=0, help="master seed (digits; default 0)")
-    p.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (xor; default 10)")
+    p.add_argument("--seeds", default="10", metavar="N|A:B",
+                   help="xor: N seeds (0..N-1) or A:B (seeds A..B-1); default 10")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="xor: train the seeds as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), "
+                        "or 'local' for a local cluster with a worker per core (neurobox.cluster)")
+    p.add_argument("--workers", type=int, help="xor with --scheduler local: worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
     p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
     p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
@@ -55,13 +60,45 @@ def run(args) -> int:
         raise ConfigError("task", f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
+    args.first_seed, args.seeds = _seed_range(args.seeds)
     check_count(args.seeds, "--seeds", 1, MAX_SEEDS, "each seed trains a network")
+    if (args.scheduler or args.workers is not None) and args.task != "xor":
+        raise ConfigError("--scheduler", f"spreads the seeds of xor over a cluster; {args.task} trains one seed")
+    if args.workers is not None and args.scheduler != "local":
+        raise ConfigError("--workers", "applies to --scheduler local only")
     check_count(args.units, "--units", 1, MAX_UNITS, "the lateral inhibition, all to all, grows with its square")
     if args.checkpoint_every < 0:
         raise ConfigError("--checkpoint-every", f"must be >= 0, got {args.checkpoint_every}")
     # the folder is checked (and claimed) before the training: a file in its place fails now, not after it
     out = output_folder(args.out or f"train-{args.task}", "--out", f"train {args.task}", force=args.force)
     return (_digits if args.task == "digits" else _xor)(args, out)
+
+
+def _seed_range(text: str) -> tuple[int, int]:
+    """--seeds: "N" (seeds 0..N-1) or "A:B" (seeds A..B-1) as (first seed, count)."""
+    from neurobox.errors import ConfigError
+
+    try:
+        if ":" in text:
+            a, _, b = text.partition(":")
+            first, count = int(a), int(b) - int(a)
+        else:
+            first, count = 0, int(text)
+    except ValueError:
+        raise ConfigError("--seeds", f"expected N or A:B (seeds A..B-1), got {text!r}") from None
+    if first < 0:
+        raise ConfigError("--seeds", f"seeds must be >= 0, got {text!r}")
+    return first, count
+
+
+def _mapper(args):
+    """None (the seeds here, one after another), or a map over the Dask cluster --scheduler names."""
+    if not args.scheduler:
+        return None
+    from neurobox.cluster.sweep import map_runs
+
+    return lambda work, seeds: map_runs(work, seeds, scheduler=None if args.scheduler == "local" else args.scheduler,
+                                        workers=args.workers, label="seed")
 
 
 def _bar(args):
@@ -118,13 +155,14 @@ def _xor(args, out: Path) -> int:
     if args.quick:
         config = replace(config, epochs=40)
     target = "twin" if args.target == "twin" else "engine"
-    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target, fmax_mhz=_fmax(args),
-                                          checkpoint_every=args.checkpoint_every, resume=args.resume)
+    summary, paths = xor.train_and_report(args.seeds, config, out, _bar(args), target, first_seed=args.first_seed,
+                                          fmax_mhz=_fmax(args), checkpoint_every=args.checkpoint_every,
+                                          resume=args.resume, mapper=_mapper(args))
     if args.json:
         print(json.dumps(summary))
     else:
         print(f"xor: {100 * summary['accuracy']:.1f} % correct after training "
-              f"(mean over {plural(args.seeds, 'seed')}; "
+              f"(mean over {plural(args.seeds, 'seed')}{' on the cluster' if args.scheduler else ''}; "
               f"min {100 * summary['min']:.0f} %, max {100 * summary['max']:.0f} %) on "
               f"{'the twin' if target == 'twin' else 'the engine'}, {config.precision} arithmetic, "
               f"{plural(summary['units'], 'unit')}")

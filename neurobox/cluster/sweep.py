@@ -46,6 +46,37 @@ def _client(scheduler: str | None, workers: int | None):
     return distributed.Client(cluster), cluster
 
 
+def map_runs(work: Callable[[Any], Any], items: list[Any], *, scheduler: str | None = None,
+             workers: int | None = None, retries: int = 2, progress=None, label: str = "run") -> list[Any]:
+    """[work(item) for item in items], each an independent task on Dask (as `sweep`), in the items' order.
+
+    For runs whose results are objects (a training's outcome) rather than rows of a table. A run that still
+    fails after its retries stops the whole map with one line naming it (`label` and the item)."""
+    from neurobox.errors import SimulationError
+
+    client, cluster = _client(scheduler, workers)
+    try:
+        futures = {client.submit(work, item, key=f"neurobox-{label}-{k}-{os.getpid()}-{time.time_ns()}",
+                                 retries=retries, pure=False): k for k, item in enumerate(items)}
+        from distributed import as_completed
+
+        results: list[Any] = [None] * len(items)
+        for done, future in enumerate(as_completed(futures), start=1):
+            k = futures[future]
+            if future.status != "finished":
+                err = future.exception()
+                raise SimulationError(f"{label} {items[k]} failed after {retries} retries: "
+                                      f"{one_line(f'{type(err).__name__}: {err}')}")
+            results[k] = future.result()
+            if progress is not None:
+                progress(done / len(items), f"{label} {items[k]}")
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _done_rows(out, runs: list[dict[str, Any]], paths: list[str]) -> dict[int, dict[str, Any]]:
     """The finished runs of an earlier table at `out` that this sweep also holds (same seed and values; the
     run numbers may differ when the grid grew), renumbered as this sweep's runs."""

@@ -30,6 +30,7 @@ training trials.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -230,17 +231,26 @@ def run_seed(config: XorConfig = XorConfig(), seed: int = 0, target: str = "engi
 def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed: int = 0,
               progress: Callable[[float, str], None] | None = None, target: str = "engine",
               checkpoint_every: int = 0, checkpoint_dir: str | os.PathLike | None = None,
-              resume: str | os.PathLike | None = None) -> dict[str, Any]:
+              resume: str | os.PathLike | None = None, mapper: Callable | None = None) -> dict[str, Any]:
     """Train and score seeds first_seed .. first_seed + n_seeds - 1.
 
     checkpoint_every: write the complete state into `checkpoint_dir` after every this many training trials
     of a seed (at the end of the epoch that reaches them) and after every finished seed; resume: a
     checkpoint folder to continue from (same seeds, configuration and target). Not on the twin.
+    mapper: None (the seeds one after another here), or mapper(train, seeds) -> [XorRun] that runs
+    train(seed) for every seed elsewhere, in order (neurobox.cluster.sweep.map_runs: a Dask cluster; each
+    seed is deterministic, so the runs are the same); not with checkpoints.
     Returns {"accuracy" (mean), "min", "max", "per_seed" [accuracies], "curves" (n_seeds, blocks), "runs"}.
     """
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
         raise ConfigError("seeds", f"must be a whole number >= 1, got {n_seeds!r}")
     check_checkpoint_options(checkpoint_every, checkpoint_dir, resume, target, "trials")
+    if mapper is not None:
+        if checkpoint_every or resume is not None:
+            raise ConfigError("checkpoint_every", "checkpoints are written by one process; a training spread "
+                                                  "over a cluster keeps every finished seed instead")
+        seeds = list(range(first_seed, first_seed + n_seeds))
+        return _summary(mapper(functools.partial(run_seed, config, target=target), seeds))
     ident = {"config": json.loads(json_text(asdict(config))), "first_seed": int(first_seed), "seeds": int(n_seeds),
              "target": target}
     runs: list[XorRun] = []
@@ -259,6 +269,10 @@ def run_seeds(n_seeds: int = 10, config: XorConfig = XorConfig(), *, first_seed:
             save(None, None)
         if progress is not None:
             progress((k + 1) / n_seeds, f"seed {first_seed + k}")
+    return _summary(runs)
+
+
+def _summary(runs: list[XorRun]) -> dict[str, Any]:
     acc = np.array([r.accuracy for r in runs])
     return {"accuracy": float(acc.mean()), "min": float(acc.min()), "max": float(acc.max()),
             "per_seed": [float(a) for a in acc], "curves": np.stack([r.curve for r in runs]), "runs": runs}
@@ -382,12 +396,12 @@ RESULT_FILES = (MODEL_FILE, "xor_learning_curve.png", CHECKPOINT_DIR)
 
 def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, bar,
                      target: str = "engine", first_seed: int = 0, fmax_mhz="cached", checkpoint_every: int = 0,
-                     resume: str | os.PathLike | None = None) -> tuple[dict, list[Path]]:
+                     resume: str | os.PathLike | None = None, mapper: Callable | None = None) -> tuple[dict, list[Path]]:
     """Train and score `n_seeds` seeds on `target`, save the first seed's trained network as a model file and
     draw the learning curves into `out`; the summary and the files written. On the twin the summary also has
     `board_speed`: how long the physical board would take for the same ticks (`fmax_mhz`: see
     neurobox.hardware.speed.board_speed). checkpoint_every, resume: see `run_seeds` (the checkpoint is kept
-    in out/checkpoint until the results are in place). The files are put in place as one set
+    in out/checkpoint until the results are in place); mapper: see `run_seeds`. The files are put in place as one set
     (neurobox.files.atomic_folder)."""
     from neurobox.files import atomic_folder
     from neurobox.viz.task_plots import learning_curve
@@ -395,7 +409,8 @@ def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, ba
     out = Path(out)
     bar.phase("train")
     result = run_seeds(n_seeds, config, progress=bar.update, target=target, first_seed=first_seed,
-                       checkpoint_every=checkpoint_every, checkpoint_dir=out / CHECKPOINT_DIR, resume=resume)
+                       checkpoint_every=checkpoint_every, checkpoint_dir=out / CHECKPOINT_DIR, resume=resume,
+                       mapper=mapper)
     bar.close()
     where = {"engine": "the engine", "twin": "the twin's units"}[target]
     with atomic_folder(out, replaces=RESULT_FILES) as tmp:
@@ -404,7 +419,7 @@ def train_and_report(n_seeds: int, config: XorConfig, out: str | os.PathLike, ba
                        title=f"XOR by R-STDP on {where}, {n_seeds} seeds")
     model, png = out / MODEL_FILE, out / "xor_learning_curve.png"
     summary = {"accuracy": round(result["accuracy"], 4), "min": result["min"], "max": result["max"],
-               "per_seed": result["per_seed"], "target": target, "precision": config.precision,
+               "per_seed": result["per_seed"], "seeds": [r.seed for r in result["runs"]], "target": target, "precision": config.precision,
                "units": config.n_hidden + 1, "train_seconds": round(sum(r.seconds for r in result["runs"]), 2),
                "model_seconds": round(sum(r.model_ms for r in result["runs"]) / 1000.0, 3),
                "model": str(model), "out": str(out)}
