@@ -182,3 +182,16 @@ def test_xor_seeds_trained_on_the_cluster_equal_the_seeds_trained_here():
         np.testing.assert_array_equal(a.curve, b.curve)
     with pytest.raises(ConfigError, match="checkpoint"):
         xor.run_seeds(2, config, checkpoint_every=8, checkpoint_dir="unused", mapper=lambda w, s: [])
+
+
+def test_a_fault_sweep_on_the_cluster_equals_the_sweep_here():
+    from neurobox.cluster.sweep import map_runs
+    from neurobox.tasks import digits
+
+    trained = digits.train(digits.QUICK, 0)
+    healthy = digits.evaluate(trained)
+    cases = {"p_losses": (0.1,), "dead_fractions": (0.25,)}
+    here = digits.fault_sweep(trained, healthy, **cases)
+    there = digits.fault_sweep(trained, healthy, **cases,
+                               mapper=lambda work, items: map_runs(work, items, workers=2, label="fault case"))
+    assert there == here and set(here) >= {"loss", "dead_fraction"}

@@ -20,9 +20,10 @@ def register(sub) -> None:
     p.add_argument("--seeds", default="10", metavar="N|A:B",
                    help="xor: N seeds (0..N-1) or A:B (seeds A..B-1); default 10")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="xor: train the seeds as tasks on a Dask cluster: a scheduler's address (tcp://host:8786), "
-                        "or 'local' for a local cluster with a worker per core (neurobox.cluster)")
-    p.add_argument("--workers", type=int, help="xor with --scheduler local: worker processes (default: one per core)")
+                   help="run xor's seeds, or digits' fault cases (--fault-sweep), as tasks on a Dask cluster: a "
+                        "scheduler's address (tcp://host:8786), or 'local' for a local cluster with a worker per "
+                        "core (neurobox.cluster)")
+    p.add_argument("--workers", type=int, help="with --scheduler local: worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
     p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
     p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
@@ -62,8 +63,9 @@ def run(args) -> int:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     args.first_seed, args.seeds = _seed_range(args.seeds)
     check_count(args.seeds, "--seeds", 1, MAX_SEEDS, "each seed trains a network")
-    if (args.scheduler or args.workers is not None) and args.task != "xor":
-        raise ConfigError("--scheduler", f"spreads the seeds of xor over a cluster; {args.task} trains one seed")
+    if args.scheduler and args.task == "digits" and not args.fault_sweep:
+        raise ConfigError("--scheduler", "spreads xor's seeds or digits' fault cases (--fault-sweep) over a "
+                                         "cluster; digits without --fault-sweep trains one network")
     if args.workers is not None and args.scheduler != "local":
         raise ConfigError("--workers", "applies to --scheduler local only")
     check_count(args.units, "--units", 1, MAX_UNITS, "the lateral inhibition, all to all, grows with its square")
@@ -91,14 +93,14 @@ def _seed_range(text: str) -> tuple[int, int]:
     return first, count
 
 
-def _mapper(args):
-    """None (the seeds here, one after another), or a map over the Dask cluster --scheduler names."""
+def _mapper(args, label: str = "seed"):
+    """None (the runs here, one after another), or a map over the Dask cluster --scheduler names."""
     if not args.scheduler:
         return None
     from neurobox.cluster.sweep import map_runs
 
     return lambda work, seeds: map_runs(work, seeds, scheduler=None if args.scheduler == "local" else args.scheduler,
-                                        workers=args.workers, label="seed")
+                                        workers=args.workers, label=label)
 
 
 def _bar(args):
@@ -126,7 +128,7 @@ def _digits(args, out: Path) -> int:
     target = "twin" if args.target == "twin" else "engine"
     summary, paths = digits.train_and_report(config, args.seed, out, _bar(args), target, faults=args.fault_sweep,
                                              fmax_mhz=_fmax(args), checkpoint_every=args.checkpoint_every,
-                                             resume=args.resume)
+                                             resume=args.resume, mapper=_mapper(args, "fault case"))
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -48,6 +48,7 @@ what was learned (their state at rest, as after a power-up).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -734,11 +735,14 @@ def _twin_faults(faults: TestFaults, config: UnitDigitsConfig, seed: int, n_imag
 def fault_sweep(trained: TrainedDigits, healthy: "Evaluation | float", *, p_losses=(0.05, 0.1, 0.2, 0.4),
                 dead_fractions=(0.1, 0.25, 0.5), reset_fractions=(), drift_ppms=(), target: str = "engine",
                 target_options: dict | None = None,
-                progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[float, str], None] | None = None,
+                mapper: Callable | None = None) -> dict[str, Any]:
     """Test accuracy of a trained network against packet loss, dead units (and on the twin resets and
     clock drift). healthy: its evaluation without faults (`evaluate`: its labelling is reused), or its test
     accuracy alone (then the network is labelled here). Either way the healthy network runs through the
-    training set once for the whole sweep, and every case runs only the test."""
+    training set once for the whole sweep, and every case runs only the test. mapper: None (the cases one
+    after another here), or mapper(test, cases) -> [accuracy] running test(case) for every case elsewhere,
+    in order (neurobox.cluster.sweep.map_runs: each case is deterministic, so the accuracies are the same)."""
     cases = [("loss", p, TestFaults(p_transmit=1.0 - p)) for p in p_losses]
     cases += [("dead_fraction", f, TestFaults(dead_fraction=f)) for f in dead_fractions]
     cases += [("reset_fraction", f, TestFaults(reset_fraction=f)) for f in reset_fractions]
@@ -752,6 +756,11 @@ def fault_sweep(trained: TrainedDigits, healthy: "Evaluation | float", *, p_loss
         labelled = label(trained, target=target, target_options=target_options)[0] if cases else None
     out: dict[str, Any] = {"seed": trained.seed, "neurons": trained.config.n_exc, "target": target,
                            "healthy": accuracy}
+    if mapper is not None:
+        test = functools.partial(_faulty_accuracy, trained, target, target_options, labelled)
+        for (kind, value, _), acc in zip(cases, mapper(test, [faults for _, _, faults in cases])):
+            out.setdefault(kind, []).append({kind: value, "test_accuracy": acc})
+        return out
     for k, (kind, value, faults) in enumerate(cases):
         def step(fraction: float, detail: str, k=k, kind=kind, value=value) -> None:
             if progress is not None:
@@ -760,6 +769,13 @@ def fault_sweep(trained: TrainedDigits, healthy: "Evaluation | float", *, p_loss
                        progress=step).test_accuracy
         out.setdefault(kind, []).append({kind: value, "test_accuracy": acc})
     return out
+
+
+def _faulty_accuracy(trained: TrainedDigits, target: str, target_options: dict | None, labelled,
+                     faults: TestFaults) -> float:
+    """The test accuracy of one fault case (what a worker runs for `fault_sweep`)."""
+    return evaluate(trained, faults=faults, target=target, target_options=target_options,
+                    labelled=labelled).test_accuracy
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -912,11 +928,11 @@ def board_speed(trained: TrainedDigits, fmax_mhz="cached"):
 def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: str | os.PathLike, bar,
                      target: str = "engine", target_options: dict | None = None,
                      faults: bool = False, fmax_mhz="cached", checkpoint_every: int = 0,
-                     resume: str | os.PathLike | None = None) -> tuple[dict, list[Path]]:
+                     resume: str | os.PathLike | None = None, mapper: Callable | None = None) -> tuple[dict, list[Path]]:
     """Train and evaluate the digits network on `target`, save it, draw its weights and test raster into `out`.
 
     bar: a neurobox.engine.progress.Progress; faults: also sweep test faults (loss, dead units; on
-    the twin resets and clock drift too). checkpoint_every: write a checkpoint of the training into
+    the twin resets and clock drift too; `mapper`: see `fault_sweep`). checkpoint_every: write a checkpoint of the training into
     out/checkpoint after every this many images (`train`); resume: a checkpoint folder to continue
     from. Everything `out` gets (model, settings, pictures) is written as one set and put in place when
     it is complete (neurobox.files.atomic_folder; the checkpoint goes with the earlier set). Returns the
@@ -939,7 +955,7 @@ def train_and_report(config: DigitsConfig | UnitDigitsConfig, seed: int, out: st
         twin = target == "twin"
         sweep = fault_sweep(trained, evaluation, target=target, target_options=target_options,
                             reset_fractions=(0.1, 0.25) if twin else (), drift_ppms=(100.0, 1000.0) if twin else (),
-                            progress=bar.update)
+                            progress=bar.update, mapper=mapper)
     bar.close()
     names = [MODEL_FILE, META_FILE, "weights.png", "test_raster.png"] + (["faults.png"] if faults else [])
     with atomic_folder(out, replaces=RESULT_FILES) as tmp:
