@@ -17,6 +17,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/run_benchmarks.py
 	$(VENV)/bin/python benchmarks/microcircuit.py
 	$(VENV)/bin/python benchmarks/compile_time.py
+	$(VENV)/bin/python benchmarks/nest_backend.py
+	$(VENV)/bin/python benchmarks/sweep.py
 
 bench-microcircuit: $(STAMP)
 	bash benchmarks/setup_peers.sh

@@ -38,11 +38,19 @@ def test_every_model_fires_at_the_same_times_on_a_current_step(model, method):
     net = nb.Network(dt=0.1, seed=3)
     net.add(nb.Population(2, model, name="n", method=method or ("euler" if model == "izhikevich" else None)))
     net.add(nb.StepCurrent("n", [20.0, 150.0], [STEP_AMPLITUDES[model], 0.0], neurons=[1], name="step"))
+    net.add(nb.StateRecorder("n", ["V_m"], every=5, name="vm"))
     runs = both(net, 200.0)
     ours, theirs = (np.asarray(runs[b].spikes["n"].t_ms) for b in ("engine", "nest"))
     assert len(ours) >= 3 and len(ours) == len(theirs)
     assert set(runs["nest"].spikes["n"].ids.tolist()) == {1}          # the unstimulated neuron stays silent
     assert np.abs(ours - theirs).max() <= 1e-9, (ours, theirs)      # the same equations: the same steps
+    # the membrane potential every 0.5 ms (NEST's multimeter takes no sample at the run's last instant):
+    # the same where both integrate exactly, within NEST's adaptive RK45 for the AdEx and HH models
+    v_ours, v_theirs = runs["engine"].trace("n", "V_m"), runs["nest"].trace("n", "V_m")
+    assert v_theirs.t_ms.size == v_ours.t_ms.size - 1 == 399
+    np.testing.assert_allclose(v_ours.t_ms[:-1], v_theirs.t_ms, atol=1e-9)
+    adaptive = model.startswith("aeif") or model.startswith("hh")
+    np.testing.assert_allclose(v_ours.values[:-1], v_theirs.values, atol=0.05 if adaptive else 1e-9)
 
 
 def test_cuba_is_the_same_spike_for_spike():
@@ -117,6 +125,25 @@ def test_pair_stdp_learns_the_same_weight_as_nests_stdp_synapse(mode, lag_ms):
     assert len(post["nest"]) == 20
     assert abs(change["engine"]) > 5.0 and np.sign(change["engine"]) == np.sign(lag_ms)
     assert change["nest"] == pytest.approx(change["engine"], rel=0.02)
+
+
+def test_spike_sources_send_at_the_same_times():
+    def network(times, plasticity=None):
+        net = nb.Network(dt=0.1, seed=1)
+        net.add(nb.Population(2, "spike_generator", {"spike_times": times}, name="src"))
+        net.add(nb.Population(2, "iaf_psc_exp", name="n"))
+        net.add(nb.Projection("src", "n", "all_to_all", weight=2000.0, delay=0.1, name="in", plasticity=plasticity))
+        return net
+
+    stdp = {"rule": "stdp", "w_max": 4000.0}
+    for plasticity in (None, stdp):   # sources of plastic synapses go through parrots in NEST
+        runs = both(network([[0.2, 0.3, 5.0], [0.2]], plasticity), 20.0)
+        for pop in ("src", "n"):
+            np.testing.assert_allclose(runs["nest"].spikes[pop].t_ms, runs["engine"].spikes[pop].t_ms, atol=1e-9)
+            np.testing.assert_array_equal(runs["nest"].spikes[pop].ids, runs["engine"].spikes[pop].ids)
+        assert len(runs["nest"].spikes["n"]) >= 2
+    with pytest.raises(nb.ConfigError, match=r"populations\.src\.params\.spike_times: .*after one step"):
+        nb.run(network([[0.1], [1.0]], stdp), 5.0, backend="nest", progress=False)
 
 
 def test_threads_and_the_command_line():

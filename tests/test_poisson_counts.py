@@ -97,3 +97,17 @@ def test_source_of_a_plastic_projection_keeps_repeated_spikes():
     sim.set_params("p", rate=60e3)
     sim.run(5.0)
     assert np.all(np.isfinite(sim.compiled.populations[1].state))
+
+
+@pytest.mark.parametrize("rate_hz, dt_ms, words", [(1.58e16, 0.1, "outside the allowed range [0, 1e+06] Hz"),
+                                                     (9e5, 1e4, "at dt = 10000 ms")])
+def test_an_absurd_rate_is_one_line_not_a_huge_table(rate_hz, dt_ms, words):
+    """The count tables grow with rate dt: a rate above 1 MHz, or rate dt above 10,000 spikes per step, is
+    refused with the field's name (the fuzzer once found a rate that asked for 11 PiB)."""
+    import neurobox as nb
+
+    net = nb.Network(dt=dt_ms, seed=1, duration=10 * dt_ms)
+    with pytest.raises(nb.ConfigError, match=r"populations\.a\.params\.rate") as err:
+        net.add(nb.Population(2, "poisson_generator", {"rate": rate_hz}, name="a"))
+        nb.run(net, 10 * dt_ms, progress=False)
+    assert words in str(err.value)

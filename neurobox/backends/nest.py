@@ -7,16 +7,18 @@ What goes over, and how:
   `euler` or `izhikevich2003`, NEST's two schemes), the parameters by
   their (shared) names, the initial state neurobox draws for the seed (`engine.compile.initial_state`),
   so both backends start from the same membrane potentials;
-- spike sources: each neuron of a `poisson_generator` or `spike_generator` population is a NEST
-  generator feeding a `parrot_neuron`, and the parrots make the projections, so that one source's
-  spikes reach all its targets, as in neurobox (a NEST generator connected to many targets would send
-  each its own train). The parrot repeats its generator's spikes one step later (NEST's smallest delay);
-  spike_generator times are moved one step earlier to make up for it;
+- spike sources: each neuron of a `spike_generator` population is a NEST spike_generator (it sends the
+  same spikes to all its targets; where it feeds plastic synapses, which start at neurons only in NEST,
+  it sends one step early to a parrot that repeats its spikes one step later); each neuron of a `poisson_generator` population a NEST
+  poisson_generator feeding a `parrot_neuron`, and the parrots make the projections, so that one source's
+  spikes reach all its targets, as in neurobox (a poisson_generator connected to many targets would send
+  each its own train); the parrot repeats them one step (NEST's smallest delay) later;
 - projections: the exact synapses neurobox draws for the seed (`Projection.connections`: the same
   pairs, weights and delays), connected one to one as arrays; NEST routes a synapse to the inhibitory
   receptor by a negative weight, so conductance weights onto the inhibitory receptor are negated;
 - step currents: `step_current_generator`s; recorders: a `spike_recorder` per population (the first k
-  neurons where it records k) and a `multimeter` per state recorder;
+  neurons where it records k) and a `multimeter` per state recorder (the same sample times, except that
+  NEST's takes none at the last instant of a run);
 - seeds and threads: NEST's `rng_seed` is the seed + 1 (NEST's seeds start at 1) and its
   `local_num_threads` the threads asked for.
 
@@ -42,6 +44,9 @@ from typing import Any
 import numpy as np
 
 from neurobox.errors import ConfigError
+from neurobox.network.projection import GapJunction
+from neurobox.neurons.sources import per_neuron_times
+from neurobox.plasticity.rules import make_plasticity
 from neurobox.results import Results, SpikeTrains, Trace
 
 NEURON_MODELS = ("iaf_psc_exp", "iaf_cond_exp", "iaf_psc_alpha", "iaf_cond_alpha", "aeif_cond_exp", "aeif_psc_exp",
@@ -79,6 +84,7 @@ def unsupported(net) -> list[tuple[str, str]]:
     if net.precision != "float":
         problems.append(("network.precision", f"NEST computes in floating point; got {net.precision!r}"))
     fed = {proj.post.name for proj in net.projections.values()}
+    relayed = _relayed_sources(net)
     for name, pop in net.populations.items():
         model = pop.model.name
         if model not in NEURON_MODELS + SOURCES:
@@ -94,6 +100,12 @@ def unsupported(net) -> list[tuple[str, str]]:
             problems.append((f"populations.{name}.model", "NEST's izhikevich adds a spike's weight to V_m at once; "
                                                           "neurobox's filters it (tau_syn_ex, tau_syn_in): no NEST "
                                                           "model matches an izhikevich population with synapses"))
+        if name in relayed and any(len(t) and min(t) <= net.dt for t in per_neuron_times(
+                pop.params.get("spike_times"), pop.n, f"populations.{name}")):
+            problems.append((f"populations.{name}.params.spike_times",
+                             f"feeding plastic synapses in NEST, a spike_generator sends one step early to a "
+                             f"parrot (NEST's plastic synapses start at neurons): spikes must come after one step "
+                             f"({net.dt:g} ms)"))
         if pop.model.name == "poisson_generator" and pop.method != "poisson":
             problems.append((f"populations.{name}.method", f"NEST's poisson_generator draws a Poisson count; "
                                                            f"got method {pop.method!r}"))
@@ -101,32 +113,34 @@ def unsupported(net) -> list[tuple[str, str]]:
         if np.any(np.asarray(theta_plus) != 0.0):
             problems.append((f"populations.{name}.params.theta_plus",
                              "NEST's models have no adaptive threshold; it must be 0"))
-    tau_minus: dict[str, float] = {}
+    tau_minus: dict[str, float] = {}    # post population -> the tau_minus of its plastic projections
     for name, proj in net.projections.items():
         field = f"projections.{name}"
-        if proj.plasticity is not None and type(proj).__name__ != "GapJunction":
-            from neurobox.plasticity.rules import make_plasticity
-
+        if isinstance(proj, GapJunction):
+            problems.append((field, "gap junctions: NEST has them only for its *_gap models; not mapped"))
+            continue
+        if proj.plasticity is not None:
+            problems += _stdp_problems(proj, field)
             tau = make_plasticity(proj.plasticity, f"{field}.plasticity").params.get("tau_minus")
             if tau is not None and tau_minus.setdefault(proj.post.name, tau) != tau:
                 problems.append((f"{field}.plasticity.tau_minus", f"NEST keeps tau_minus in the post neuron: every "
                                                                    f"plastic projection onto {proj.post.name} needs "
                                                                    f"the same ({tau_minus[proj.post.name]:g} ms)"))
-        if type(proj).__name__ == "GapJunction":
-            problems.append((field, "gap junctions: NEST has them only for its *_gap models; not mapped"))
-            continue
-        if proj.plasticity is not None:
-            problems += _stdp_problems(proj, field)
         if proj.p_transmit is not None:
             problems.append((f"{field}.p_transmit", "unreliable synapses are not mapped to NEST's "
                                                     "bernoulli_synapse yet"))
     return problems
 
 
+def _relayed_sources(net) -> set[str]:
+    """The spike_generator populations that feed plastic synapses: NEST's plastic synapses start at neurons
+    only, so their spikes go through parrots (sent one step earlier, repeated one step later)."""
+    return {p.pre.name for p in net.projections.values()
+            if getattr(p, "plasticity", None) is not None and p.pre.model.name == "spike_generator"}
+
+
 def _stdp_problems(proj, field: str) -> list[tuple[str, str]]:
     """What keeps a plastic projection from NEST's stdp_synapse (its rule: `stdp_synapse_params`)."""
-    from neurobox.plasticity.rules import make_plasticity
-
     rule = make_plasticity(proj.plasticity, f"{field}.plasticity")
     where = f"{field}.plasticity"
     if rule.rule != "stdp":
@@ -166,11 +180,6 @@ def stdp_synapse_params(rule) -> dict[str, float]:
             "Wmax": p["w_max"]}
 
 
-def _spike_times_on_grid(times, dt: float) -> list[float]:
-    """A spike_generator's times, one step earlier (its parrot repeats them one step later)."""
-    return [float(t) - dt for t in times]
-
-
 def _current_times(times, dt: float) -> list[float]:
     """A step current's times as NEST's step_current_generator takes them: one step earlier, since its
     current reaches the neurons one step (the smallest delay) later; NEST's first possible time is one step,
@@ -182,8 +191,9 @@ class NestRun:
     """A network built in NEST's kernel, run by `run(ms)` (again to continue), returning Results."""
 
     def __init__(self, net, *, threads: int | None = None, progress: bool | None = None):
+        """threads: NEST's local_num_threads (None: every core, as the engine); progress: unused (NEST
+        builds and runs without a progress bar here)."""
         from neurobox.engine.compile import initial_state
-        from neurobox.neurons.sources import per_neuron_times
 
         problems = unsupported(net)
         if problems:
@@ -197,19 +207,25 @@ class NestRun:
             raise ConfigError("--backend", f"NEST runs on {nest.NumProcesses()} MPI processes; gathering their "
                                            f"recordings into one Results is not implemented yet: run one process")
         nest.SetKernelStatus({"resolution": self.dt, "rng_seed": int(net.seed) % (2**31 - 2) + 1,
-                              "local_num_threads": int(threads or 1), "print_time": False})
+                              "local_num_threads": int(threads or os.cpu_count() or 1), "print_time": False})
         self.nodes: dict[str, Any] = {}
+        relayed = _relayed_sources(net)
         self.spike_recorders: dict[str, tuple[Any, int]] = {}
         for name, pop in net.populations.items():
             model = pop.model.name
-            if model in SOURCES:
+            if model == "spike_generator":    # a spike_generator sends the same spikes to all its targets
+                relay = name in relayed
                 generators = nest.Create(model, pop.n)
-                if model == "poisson_generator":
-                    generators.set(rate=_per_neuron(pop.params["rate"], pop.n))
-                else:
-                    times = per_neuron_times(pop.params.get("spike_times"), pop.n, f"populations.{name}")
-                    generators.set([{"spike_times": _spike_times_on_grid(t, self.dt), "allow_offgrid_times": True}
-                                    for t in times])
+                times = per_neuron_times(pop.params.get("spike_times"), pop.n, f"populations.{name}")
+                generators.set([{"spike_times": [float(x) - (self.dt if relay else 0.0) for x in t],
+                                 "allow_offgrid_times": True} for t in times])
+                self.nodes[name] = generators
+                if relay:
+                    self.nodes[name] = nest.Create("parrot_neuron", pop.n)
+                    nest.Connect(generators, self.nodes[name], "one_to_one", {"delay": self.dt})
+            elif model == "poisson_generator":  # ... a poisson_generator a train of its own to each: parrots
+                generators = nest.Create(model, pop.n)
+                generators.set(rate=_per_neuron(pop.params["rate"], pop.n))
                 parrots = nest.Create("parrot_neuron", pop.n)
                 nest.Connect(generators, parrots, "one_to_one", {"delay": self.dt})
                 self.nodes[name] = parrots
@@ -237,8 +253,6 @@ class NestRun:
             field = f"projections.{name}"
             model = "static_synapse"
             if proj.plasticity is not None:
-                from neurobox.plasticity.rules import make_plasticity
-
                 rule = make_plasticity(proj.plasticity, f"{field}.plasticity")
                 model = f"neurobox_stdp_{len(self.synapse_models)}"
                 nest.CopyModel("stdp_synapse", model, stdp_synapse_params(rule))

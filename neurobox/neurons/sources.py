@@ -39,6 +39,8 @@ from neurobox.random import next_double
 
 
 POISSON_TAIL = 1e-12   # P(count > max count) per neuron and step, at most
+POISSON_MAX_RATE_HZ = 1e6   # the highest rate a poisson_generator takes (a spike per microsecond)
+POISSON_MAX_MEAN = 1e4      # the largest mean count per step (rate dt) it draws: its tables grow with it
 POISSON_CHUNK = 30.0   # the largest mean one table covers; larger means are a sum of draws
 POISSON_GUIDE = 256    # slices of the guide table (a power of 2: u * POISSON_GUIDE is exact)
 POISSON_GUIDED_BELOW = 0.8  # the guide table serves where P(count 0) is below this (mean above 0.22)
@@ -58,6 +60,8 @@ def poisson_max_count(rate_hz: float, dt_ms: float) -> int:
     lam = float(rate_hz) * float(dt_ms) * 1e-3
     if not lam > 0.0:
         return 1
+    if lam > POISSON_MAX_MEAN:   # (reported by NeuronModel.constants_at as the rate, with the step)
+        raise ValueError(f"rate dt = {lam:g} spikes per step; at most {POISSON_MAX_MEAN:g}")
     top = int(lam + 20.0 * math.sqrt(lam) + 40.0)
     tail = np.cumsum(np.exp(_log_pmf(lam, top))[::-1])[::-1]   # tail[j] = P(X >= j)
     above = np.nonzero(tail < POISSON_TAIL)[0]                  # first j with P(X > j - 1) < the bound
@@ -177,7 +181,7 @@ POISSON_GENERATOR = NeuronModel(
     equations="spikes per neuron and step ~ Poisson(rate dt)",
     integration="one Poisson count per neuron and step (inversion of a CDF table) from the population's own stream; "
                 "clipped where P(larger count) < 1e-12",
-    parameters=(Parameter("rate", 10.0, "Hz", "mean firing rate", low=0.0),),
+    parameters=(Parameter("rate", 10.0, "Hz", "mean firing rate", low=0.0, high=POISSON_MAX_RATE_HZ),),
     state=(),
     receptors=(),
     receptor_kind="none",
