@@ -6,6 +6,7 @@ message saying how to install it.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 
@@ -23,6 +24,18 @@ def require_tool(executable: str, install_hint: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def require_module(module: str, extra: str):
+    """Import `module` of the optional extra `neurobox[extra]`; fails in CI and skips elsewhere (a whole test
+    module too, when called at its top) when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        message = f"{module} is missing: pip install 'neurobox[{extra}]'"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message, allow_module_level=True)
 
 
 DIGITS_LIF = {"C_m": 250.0, "tau_m": 100.0, "tau_syn_ex": 2.0, "tau_syn_in": 10.0, "E_L": -65.0, "V_reset": -65.0,

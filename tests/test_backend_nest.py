@@ -3,7 +3,6 @@ steps, CUBA spike for spike, COBA and the microcircuit in their statistics; what
 with one line."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,12 +11,9 @@ import numpy as np
 import pytest
 
 import neurobox as nb
-from conftest import IN_CI
+from conftest import require_module
 
-if importlib.util.find_spec("nest") is None:
-    if IN_CI:
-        pytest.fail("PyNEST is missing: pip install 'neurobox[nest]'", pytrace=False)
-    pytest.skip("PyNEST is missing: pip install 'neurobox[nest]'", allow_module_level=True)
+require_module("nest", "nest")
 
 STEP_AMPLITUDES = {"iaf_psc_exp": 450.0, "iaf_cond_exp": 450.0, "iaf_psc_alpha": 450.0, "iaf_cond_alpha": 450.0,
                    "aeif_cond_exp": 800.0, "aeif_psc_exp": 800.0, "hh_psc_alpha": 800.0, "izhikevich": 10.0}

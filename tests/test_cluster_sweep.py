@@ -2,7 +2,6 @@
 runs, resuming from the table, the command line."""
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -11,15 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import IN_CI
+from conftest import require_module
 from neurobox.cluster.grid import apply, parse_seeds, parse_setting, runs
 from neurobox.errors import ConfigError
 
 for _module in ("distributed", "pandas", "pyarrow"):
-    if importlib.util.find_spec(_module) is None:
-        if IN_CI:
-            pytest.fail(f"{_module} is missing: pip install 'neurobox[cluster]'", pytrace=False)
-        pytest.skip(f"{_module} is missing: pip install 'neurobox[cluster]'", allow_module_level=True)
+    require_module(_module, "cluster")
 
 DURATION_MS = 150.0
 WEIGHT = "projections.exc_exc.weight"

@@ -3,7 +3,6 @@ Elephant's statistics on a neurobox run (docs/elephant_statistics.py)."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import importlib.util
 import json
 import warnings
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IN_CI
+from conftest import require_module
 
 from neurobox.errors import ConfigError
 from neurobox.results import Results
@@ -20,14 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def need(module: str):
-    """Import a library of the extra neurobox[exchange]; fails in CI, skips elsewhere when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        message = f"{module} not installed: pip install 'neurobox[exchange]'"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    """Import a library of the extra neurobox[exchange] (conftest.require_module)."""
+    return require_module(module, "exchange")
 
 
 MODEL = """

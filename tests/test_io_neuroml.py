@@ -2,14 +2,13 @@
 reference simulator, pyNeuroML's validator, and the refusals of the CLI."""
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import IN_CI, require_tool
+from conftest import require_module, require_tool
 
 import neurobox
 from neurobox.errors import ConfigError
@@ -17,14 +16,8 @@ from neurobox.network import GapJunction, Network, StepCurrent
 
 
 def _require(module: str):
-    """The module of the optional extra; fails in CI and skips elsewhere when it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        message = f"{module} is missing: pip install 'neurobox[exchange]'"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    """The module of the optional extra neurobox[exchange] (conftest.require_module)."""
+    return require_module(module, "exchange")
 
 
 @pytest.fixture(scope="module")

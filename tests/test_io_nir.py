@@ -12,12 +12,9 @@ import pytest
 import neurobox
 from neurobox import Network
 from neurobox.errors import ConfigError
-from tests.conftest import require_tool
+from tests.conftest import require_module, require_tool
 
-if os.environ.get("CI"):
-    import nir
-else:
-    nir = pytest.importorskip("nir", reason="the exchange extra (pip install 'neurobox[exchange]') is not installed")
+nir = require_module("nir", "exchange")
 
 from neurobox.io.nir import from_nir, read, to_nir, write
 
