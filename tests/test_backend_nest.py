@@ -65,8 +65,9 @@ def test_cuba_is_the_same_spike_for_spike():
 
 def test_coba_and_the_microcircuit_agree_in_their_statistics():
     """COBA: neurobox's forward Euler against NEST's adaptive RK45; the microcircuit: NEST's own Poisson
-    numbers. Stated tolerances: rates within 10 % (COBA; microcircuit populations at 2 Hz or more) and 25 %
-    (microcircuit populations at 0.4-2 Hz, a few hundred spikes in 500 ms at scale 0.05), the mean CV of ISIs
+    numbers. Stated tolerances: rates within 10 % (COBA; microcircuit populations at 2 Hz or more, mean of three
+    seeds) and 25 % (microcircuit populations at 0.4-2 Hz, a few hundred spikes in 500 ms at scale 0.05), the
+    mean CV of ISIs
     within 15 %, synchrony (Fano factor of 3 ms counts) within 40 %."""
     from neurobox.examples import resolve
     from neurobox.network.modelfile import load
@@ -80,10 +81,14 @@ def test_coba_and_the_microcircuit_agree_in_their_statistics():
         assert ours.cv_isi == pytest.approx(theirs.cv_isi, rel=0.15)
         assert ours.synchrony == pytest.approx(theirs.synchrony, rel=0.40)
 
-    runs = both(mc.microcircuit(0.05, "poisson"), 600.0)
-    stats = {b: mc.statistics(r, 100.0, 600.0) for b, r in runs.items()}
-    ours = np.array([stats["engine"][p].rate_hz for p in mc.POPULATIONS])
-    theirs = np.array([stats["nest"][p].rate_hz for p in mc.POPULATIONS])
+    rates = {"engine": [], "nest": []}      # at this scale a population's rate varies by up to 20 % between
+    for seed in (1, 2, 3):                 # seeds (on either backend): the mean of three is compared
+        net = mc.microcircuit(0.05, "poisson")
+        net.seed = seed
+        for backend, run in both(net, 600.0).items():
+            stats = mc.statistics(run, 100.0, 600.0)
+            rates[backend].append([stats[p].rate_hz for p in mc.POPULATIONS])
+    ours, theirs = np.mean(rates["engine"], axis=0), np.mean(rates["nest"], axis=0)
     busy, slow = theirs >= 2.0, (theirs >= 0.4) & (theirs < 2.0)    # slow ones fire a few hundred spikes
     assert busy.sum() >= 4 and slow.sum() >= 1
     np.testing.assert_allclose(ours[busy], theirs[busy], rtol=0.10)
@@ -140,6 +145,20 @@ def test_spike_sources_send_at_the_same_times():
         assert len(runs["nest"].spikes["n"]) >= 2
     with pytest.raises(nb.ConfigError, match=r"populations\.src\.params\.spike_times: .*after one step"):
         nb.run(network([[0.1], [1.0]], stdp), 5.0, backend="nest", progress=False)
+
+
+def test_a_poisson_source_sends_one_train_to_all_its_targets():
+    """In neurobox a source neuron's spikes reach each of its targets; NEST's poisson_generator would send each
+    target a train of its own, so the backend puts a parrot behind it: two equal neurons fed by one source
+    follow the same membrane potential."""
+    net = nb.Network(dt=0.1, seed=4)
+    net.add(nb.Population(1, "poisson_generator", {"rate": 800.0}, name="src", record_spikes=False))
+    net.add(nb.Population(2, "iaf_psc_exp", name="n"))
+    net.add(nb.Projection("src", "n", "all_to_all", weight=50.0, delay=0.1, name="in"))
+    net.add(nb.StateRecorder("n", ["V_m"], name="vm"))
+    v = nb.run(net, 100.0, backend="nest", progress=False).trace("n", "V_m").values
+    assert np.ptp(v[:, 0]) > 1.0
+    np.testing.assert_array_equal(v[:, 0], v[:, 1])
 
 
 def test_threads_and_the_command_line():

@@ -12,7 +12,9 @@ What goes over, and how:
   it sends one step early to a parrot that repeats its spikes one step later); each neuron of a `poisson_generator` population a NEST
   poisson_generator feeding a `parrot_neuron`, and the parrots make the projections, so that one source's
   spikes reach all its targets, as in neurobox (a poisson_generator connected to many targets would send
-  each its own train); the parrot repeats them one step (NEST's smallest delay) later;
+  each its own train); the parrot repeats them one step (NEST's smallest delay) later. Where no neuron
+  of the population sends more than one synapse and its spikes are not recorded (the microcircuit's
+  background: a source per neuron), the generators connect directly (the same statistics, no parrots);
 - projections: the exact synapses neurobox draws for the seed (`Projection.connections`: the same
   pairs, weights and delays), connected one to one as arrays; NEST routes a synapse to the inhibitory
   receptor by a negative weight, so conductance weights onto the inhibitory receptor are negated;
@@ -208,6 +210,13 @@ class NestRun:
                                            f"recordings into one Results is not implemented yet: run one process")
         nest.SetKernelStatus({"resolution": self.dt, "rng_seed": int(net.seed) % (2**31 - 2) + 1,
                               "local_num_threads": int(threads or os.cpu_count() or 1), "print_time": False})
+        drawn = {name: proj.connections(net.seed, self.dt, f"projections.{name}", np.float64)
+                 for name, proj in net.projections.items()}
+        out_degree: dict[str, int] = {}   # population -> the most synapses one of its neurons sends
+        for name, conns in drawn.items():
+            pre = net.projections[name].pre
+            most = int(np.bincount(conns.pre(), minlength=pre.n).max(initial=0)) if len(conns) else 0
+            out_degree[pre.name] = out_degree.get(pre.name, 0) + most
         self.nodes: dict[str, Any] = {}
         relayed = _relayed_sources(net)
         self.spike_recorders: dict[str, tuple[Any, int]] = {}
@@ -223,12 +232,13 @@ class NestRun:
                 if relay:
                     self.nodes[name] = nest.Create("parrot_neuron", pop.n)
                     nest.Connect(generators, self.nodes[name], "one_to_one", {"delay": self.dt})
-            elif model == "poisson_generator":  # ... a poisson_generator a train of its own to each: parrots
-                generators = nest.Create(model, pop.n)
+            elif model == "poisson_generator":  # ... a poisson_generator a train of its own to each: parrots,
+                generators = nest.Create(model, pop.n)  # unless each neuron has one target at most and no recorder
                 generators.set(rate=_per_neuron(pop.params["rate"], pop.n))
-                parrots = nest.Create("parrot_neuron", pop.n)
-                nest.Connect(generators, parrots, "one_to_one", {"delay": self.dt})
-                self.nodes[name] = parrots
+                self.nodes[name] = generators
+                if pop.record_spikes or out_degree.get(name, 0) > 1:
+                    self.nodes[name] = nest.Create("parrot_neuron", pop.n)
+                    nest.Connect(generators, self.nodes[name], "one_to_one", {"delay": self.dt})
             else:
                 nodes = nest.Create(model, pop.n)
                 defaults = nest.GetDefaults(model)
@@ -258,7 +268,7 @@ class NestRun:
                 nest.CopyModel("stdp_synapse", model, stdp_synapse_params(rule))
                 self.nodes[proj.post.name].set(tau_minus=rule.params["tau_minus"])
             self.synapse_models[name] = model
-            conns = proj.connections(net.seed, self.dt, field, np.float64)
+            conns = drawn[name]
             if len(conns) == 0:
                 continue
             pre_ids = np.asarray(self.nodes[proj.pre.name].tolist(), dtype=np.int64)[conns.pre()]
