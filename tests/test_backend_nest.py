@@ -161,6 +161,36 @@ def test_a_poisson_source_sends_one_train_to_all_its_targets():
     np.testing.assert_array_equal(v[:, 0], v[:, 1])
 
 
+class TwoRanks:
+    """A stand-in for mpi4py's COMM_WORLD with two NEST processes: each holds every other recorded event (as
+    if NEST had placed every other neuron on each), and allgather hands back the second rank's first."""
+
+    def allgather(self, local):
+        return [{k: np.atleast_1d(v)[1::2] for k, v in local.items()},
+                {k: np.atleast_1d(v)[0::2] for k, v in local.items()}]
+
+
+def test_the_recordings_of_several_mpi_processes_join_into_the_same_results():
+    from neurobox.examples import resolve
+    from neurobox.network.modelfile import load
+    from neurobox.targets import open_handle
+
+    net = load(resolve("cuba"))
+    net.add(nb.StateRecorder("exc", ["V_m"], neurons=[0, 1, 2, 3], name="vm"))
+    handle = open_handle(net, "nest", progress=False)
+    alone = handle.run(100.0)
+    weights = handle.weights("exc_inh")
+    handle.comm = TwoRanks()
+    joined = handle._results()
+    for name in alone.spikes:
+        np.testing.assert_array_equal(joined.spikes[name].t_ms, alone.spikes[name].t_ms)
+        np.testing.assert_array_equal(joined.spikes[name].ids, alone.spikes[name].ids)
+    np.testing.assert_array_equal(joined.trace("exc", "V_m").values, alone.trace("exc", "V_m").values)
+    for a, b in zip(handle.weights("exc_inh"), weights):
+        np.testing.assert_array_equal(a, b)
+    handle.close()
+
+
 def test_threads_and_the_command_line():
     from neurobox.examples import resolve
     from neurobox.network.modelfile import load

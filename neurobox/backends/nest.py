@@ -33,9 +33,11 @@ spike, unless the network holds no random source. What NEST cannot express (the 
 options, gap junctions, unreliable synapses, neurobox's adaptive threshold, fixed-point precision) is
 refused with one line naming it (`check`).
 
-Under MPI (a NEST built with MPI, `mpirun -np N`) every rank would build the same network and record
-only its own neurons; gathering those into one Results is not written yet, so more than one MPI process is
-refused with one line (the pip wheel of NEST has no MPI; one process is the path tested here).
+Under MPI (`mpirun -np N neurobox run MODEL --backend nest`, with a NEST built with MPI and mpi4py) every
+process builds the same description, NEST places the neurons, each process records its own, and
+`gather_ranks` joins the recordings (and the learnt weights) on every process, so each returns the same
+Results. The pip wheel of NEST has no MPI: here the one-process path runs, and `gather_ranks` is tested with
+a stand-in communicator.
 """
 from __future__ import annotations
 
@@ -205,9 +207,8 @@ class NestRun:
         self.net = net
         self.dt = float(net.dt)
         nest.ResetKernel()
-        if nest.NumProcesses() > 1:
-            raise ConfigError("--backend", f"NEST runs on {nest.NumProcesses()} MPI processes; gathering their "
-                                           f"recordings into one Results is not implemented yet: run one process")
+        self.comm = _mpi_world() if nest.NumProcesses() > 1 else None
+        """The MPI communicator when NEST runs on several processes (each records only its own neurons)."""
         nest.SetKernelStatus({"resolution": self.dt, "rng_seed": int(net.seed) % (2**31 - 2) + 1,
                               "local_num_threads": int(threads or os.cpu_count() or 1), "print_time": False})
         drawn = {name: proj.connections(net.seed, self.dt, f"projections.{name}", np.float64)
@@ -316,17 +317,17 @@ class NestRun:
                 spikes[name] = SpikeTrains(np.zeros(0), np.zeros(0, dtype=np.int32), pop.n)
                 continue
             recorder, first = self.spike_recorders[name]
-            events = recorder.get("events")
-            t = np.asarray(events["times"], dtype=np.float64)
-            ids = np.asarray(events["senders"], dtype=np.int64) - first
+            events = gather_ranks(_events(recorder, ("times", "senders")), self.comm)
+            t = events["times"].astype(np.float64)
+            ids = events["senders"].astype(np.int64) - first
             order = np.lexsort((ids, t))
             spikes[name] = SpikeTrains(t[order], ids[order].astype(np.int32), pop.n)
         traces = {}
         for name, (meter, rec, neurons) in self.multimeters.items():
-            events = meter.get("events")
+            events = gather_ranks(_events(meter, ("times", "senders", *rec.variables)), self.comm)
             first = int(self.nodes[rec.population.name][0].global_id)
-            senders = np.asarray(events["senders"], dtype=np.int64) - first
-            t_all = np.asarray(events["times"], dtype=np.float64)
+            senders = events["senders"].astype(np.int64) - first
+            t_all = events["times"].astype(np.float64)
             t_ms = np.unique(t_all)
             column = {int(n): j for j, n in enumerate(neurons)}
             rows = np.searchsorted(t_ms, t_all)
@@ -351,11 +352,11 @@ class NestRun:
         proj = self.net.projections[projection]
         pre_nodes, post_nodes = self.nodes[proj.pre.name], self.nodes[proj.post.name]
         found = self.nest.GetConnections(pre_nodes, post_nodes, synapse_model=self.synapse_models[projection])
-        if len(found) == 0:
-            empty = np.zeros(0)
-            return empty.astype(np.int32), empty.astype(np.int32), empty, empty.astype(np.int32)
-        c = found.get(["source", "target", "weight", "delay"])
-        c = {k: np.atleast_1d(v) for k, v in c.items()}        # one synapse comes back as scalars
+        keys = ("source", "target", "weight", "delay")
+        local = {k: np.zeros(0) for k in keys}
+        if len(found):
+            local = {k: np.atleast_1d(v) for k, v in found.get(list(keys)).items()}   # one synapse: scalars
+        c = gather_ranks(local, self.comm)
         pre = c["source"].astype(np.int64) - int(pre_nodes[0].global_id)
         post = c["target"].astype(np.int64) - int(post_nodes[0].global_id)
         w = c["weight"].astype(np.float64)
@@ -367,6 +368,35 @@ class NestRun:
 
     def close(self) -> None:
         self.nest.ResetKernel()
+
+
+def _mpi_world():
+    """mpi4py's COMM_WORLD (NEST built with MPI runs on several processes), or one line saying what is missing."""
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        from neurobox.errors import ToolMissingError
+
+        raise ToolMissingError("NEST runs on several MPI processes: gathering their recordings needs mpi4py "
+                               "(pip install mpi4py)") from None
+    return MPI.COMM_WORLD
+
+
+def _events(device, keys) -> dict[str, np.ndarray]:
+    """A recording device's events of this process, as arrays."""
+    events = device.get("events")
+    return {k: np.atleast_1d(np.asarray(events[k])) for k in keys}
+
+
+def gather_ranks(local: dict[str, np.ndarray], comm) -> dict[str, np.ndarray]:
+    """Every MPI process's arrays, joined in rank order, on every process (comm None: one process, `local`).
+
+    Under MPI each NEST process records and holds the synapses of its own neurons only; the callers sort
+    what they get (by time and neuron, by pre and post neuron), so the order of the ranks does not matter."""
+    if comm is None:
+        return local
+    parts = comm.allgather(local)
+    return {k: np.concatenate([np.atleast_1d(part[k]) for part in parts]) for k in local}
 
 
 def _per_neuron(value, n: int):
