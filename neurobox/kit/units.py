@@ -96,3 +96,17 @@ def kit_for(net, mode: str | None = None, name: str = "network") -> Kit:
              for u in fixed]
     boxes += [Box(source, BOX_INPUT, None, (), False, board.addresses[source]) for source in board.sources]
     return Kit(name, plan.mode, tuple(boxes))
+
+
+@dataclass(frozen=True)
+class Cable:
+    """One cable between two boxes (neurobox.kit.wiring): from a connector of `source` to one of `target`
+    (connector names as the circuit's: "AXON", "D3" for dendrite 3, "BUS_IN", "BUS_OUT", "REWARD"), what it
+    carries, and its length for the chosen layout (mm, slack included)."""
+
+    source: str
+    source_connector: str
+    target: str
+    target_connector: str
+    signal: str
+    length_mm: float
