@@ -172,7 +172,7 @@ def layout(kind: BoxKind, mode: str) -> Layout:
 def _parts(lay: Layout):
     """The base, the lid and the diffuser as build123d solids, assembled (the lid on the base), each with the
     move that puts it in its print orientation."""
-    from build123d import Align, Box, Cylinder, Pos, Rot, fillet, Axis
+    from build123d import Align, Axis, Box, Cylinder, Pos, Rot, fillet
 
     low = (Align.CENTER, Align.CENTER, Align.MIN)
     (ix, iy), (ox, oy, _) = lay.inner, lay.outer
@@ -262,9 +262,9 @@ def write_case(kind: BoxKind, mode: str, folder: Path, boxes: list[str] = ()) ->
         printed = to_print * assembled
         stl = _exported(printed, ".stl")
         check = check_solid(stl, stem)
-        atomic_write(folder / f"{stem}.stl", lambda f: f.write(stl))
+        atomic_write(folder / f"{stem}.stl", lambda f, data=stl: f.write(data))
         step = _exported(printed, ".step")
-        atomic_write(folder / f"{stem}.step", lambda f: f.write(step))
+        atomic_write(folder / f"{stem}.step", lambda f, data=step: f.write(data))
         meshes[part] = check.pop("mesh").apply_transform(np.linalg.inv(_matrix(to_print)))
         parts.append({"part": part, "stl": str(folder / f"{stem}.stl"), "step": str(folder / f"{stem}.step"),
                       **check})
