@@ -138,10 +138,14 @@ def test_the_dendrite_openings_are_empty_and_the_wall_between_them_is_not(board_
     assert np.allclose(base4.extents, base1.extents)
     # three more openings through the wall: exactly their volume less
     assert base1.volume - base4.volume == pytest.approx(3 * OPENING_W * OPENING_H * WALL, abs=0.5)
-    holes = [[x, FRONT_WALL_Y, OPENING_Z] for x in (-15.0, -5.0, 5.0, 15.0)]
-    webs = [[x, FRONT_WALL_Y, OPENING_Z] for x in (-10.0, 0.0, 10.0)]
-    above = [[-15.0, FRONT_WALL_Y, OPENING_Z + OPENING_H / 2 + 1.0]]
-    assert not _inside(base4, holes).any()
+    centres = (-15.0, -5.0, 5.0, 15.0)
+    holes = [[x, FRONT_WALL_Y, OPENING_Z] for x in centres]
+    # just inside and just outside each opening's edges (0.3 mm)
+    rims = [[x + s * (OPENING_W / 2 - 0.3), FRONT_WALL_Y, OPENING_Z + t * (OPENING_H / 2 - 0.3)]
+            for x in centres for s in (-1, 1) for t in (-1, 1)]
+    webs = [[x + s * (OPENING_W / 2 + 0.3), FRONT_WALL_Y, OPENING_Z] for x in centres for s in (-1, 1)]
+    above = [[x, FRONT_WALL_Y, OPENING_Z + t * (OPENING_H / 2 + 0.3)] for x in centres for t in (-1, 1)]
+    assert not _inside(base4, holes + rims).any()
     assert _inside(base4, webs + above).all()
     assert _inside(base1, holes[:1] + holes[3:]).all() and not _inside(base1, [[0.0, FRONT_WALL_Y, OPENING_Z]])[0]
     opening = next(o for o in by_kind["neuron-wired-4in"]["openings"] if o["connector"] == "D1")
@@ -153,10 +157,14 @@ def test_the_lids_have_the_led_window_and_the_input_lid_its_touch_pad(board_case
     by_kind = {r["kind"]: r for r in reports}
     lid_neuron, lid_input = (_mesh(by_kind[k]["stl"][1]) for k in ("neuron-wired-1in", "input"))
     # printed plate down (the lid's top face on the bed, z = 0 to 2); the LED 6 mm in from the board's end
-    led = [[25.0 - 6.0, 0.0, 1.5]]
+    # (10 mm window through the plate, z 1 to 2; the 14.3 mm recess for the diffuser, z 0 to 1)
+    led_x = 25.0 - 6.0
+    window = [[led_x + 4.7, 0.0, 1.5], [led_x, -4.7, 1.5], [led_x + 7.0, 0.0, 0.5]]
+    rim = [[led_x + 5.3, 0.0, 1.5], [led_x, -5.3, 1.5], [led_x + 7.4, 0.0, 0.5]]
     pad_recess, pad_floor, beside = [[6.0, 6.0, 0.5]], [[6.0, 6.0, 1.5]], [[0.0, 16.0, 0.5]]
     for lid in (lid_neuron, lid_input):
-        assert not _inside(lid, led)[0]
+        assert not _inside(lid, window).any()
+        assert _inside(lid, rim).all()
         assert _inside(lid, beside)[0] and _inside(lid, pad_floor)[0]
     assert _inside(lid_neuron, pad_recess)[0] and not _inside(lid_input, pad_recess)[0]
     diffuser = _mesh(by_kind["input"]["stl"][2])
@@ -171,3 +179,17 @@ def test_bad_kinds_name_their_field(tmp_path):
     with pytest.raises(ConfigError, match=r"cases\.neuron-wired-25in-base.*bed"):
         case.write_case(BoxKind("neuron", "wired", 25, False), "wired", tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_each_kind_has_its_connectors():
+    def names(kind, mode):
+        return [(o.name, o.wall, o.pins) for o in case.layout(kind, mode).openings]
+
+    assert names(BoxKind("neuron", "wired", 2, True), "wired") == [
+        ("D1", "front", 2), ("D2", "front", 2), ("AXON", "back", 2), ("REWARD", "back", 3), ("POWER", "right", 2)]
+    assert names(BoxKind("input", "", 0, False), "wired") == [("AXON", "back", 2), ("POWER", "right", 2)]
+    assert names(BoxKind("neuron", "bus", 0, True), "bus") == [("BUS_IN", "back", 4), ("BUS_OUT", "back", 4)]
+    assert case.layout(BoxKind("input", "", 0, False), "bus").touch_pad is not None
+    assert case.layout(BoxKind("neuron", "bus", 0, False), "bus").touch_pad is None
+    # a 4-pin opening is 2 pitches (5 mm) wider than a 2-pin one
+    assert case.opening_size(4)[0] - case.opening_size(2)[0] == pytest.approx(5.0)
