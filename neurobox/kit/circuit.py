@@ -250,8 +250,9 @@ class _Collect(logging.Handler):
 
 
 def _skidl():
-    """SKiDL, imported once without its terminal messages and the log files it creates in the working
-    folder; its messages go to a collector instead."""
+    """SKiDL, imported once without its terminal messages and without the log files it opens in the working
+    folder (imported from a scratch folder; its file handlers closed and their files removed there); its
+    messages go to a collector instead."""
     global _SKIDL
     if _SKIDL is None:
         cwd = os.getcwd()
@@ -259,15 +260,19 @@ def _skidl():
             os.chdir(scratch)
             try:
                 import skidl
-                from skidl.logger import erc_logger, rt_logger, stop_log_file_output
-                stop_log_file_output(True)
+                from skidl.logger import erc_logger, rt_logger
             finally:
                 os.chdir(cwd)
-        collect = _Collect()
-        for logger in (erc_logger, rt_logger):
-            for handler in list(logger.handlers):
-                logger.removeHandler(handler)
-            logger.addHandler(collect)
+            collect = _Collect()
+            for logger in (erc_logger, rt_logger):
+                for handler in list(logger.handlers):
+                    if isinstance(handler, logging.FileHandler):
+                        handler.close()
+                        if Path(handler.baseFilename).parent == Path(scratch).resolve():
+                            Path(handler.baseFilename).unlink(missing_ok=True)
+                        logger.log_file_handlers.remove(handler)
+                    logging.Logger.removeHandler(logger, handler)
+                logger.addHandler(collect)
         _SKIDL = (skidl, erc_logger, collect)
     return _SKIDL
 
