@@ -45,7 +45,7 @@ def wired(tmp_path_factory):
 
 
 def test_board_part_counts(wired):
-    kit, summary, rows = wired
+    _, summary, rows = wired
     kinds = summary["kinds"]
     assert kinds["neuron-wired-4in"] == {"boxes": 2, "parts_per_box": NEURON_BASE + 4, "parts": 38}
     assert kinds["neuron-wired-2in"] == {"boxes": 1, "parts_per_box": NEURON_BASE + 2, "parts": 17}

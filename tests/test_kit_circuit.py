@@ -17,14 +17,14 @@ for _module in ("skidl", "schemdraw"):   # found, not imported: neurobox.kit.cir
             pytest.fail(f"{_module} is missing: pip install {_module}", pytrace=False)
         pytest.skip(f"{_module} is missing: pip install {_module}", allow_module_level=True)
 
-from neurobox.hardware.avr import pins as avr_pins  # noqa: E402
-from neurobox.kit import circuit  # noqa: E402
-from neurobox.kit.units import BOX_NEURON, Box, Kit, kit_for  # noqa: E402
-from neurobox.network.modelfile import load  # noqa: E402
+from neurobox.hardware.avr import pins as avr_pins
+from neurobox.kit import circuit
+from neurobox.kit.units import BOX_NEURON, Box, Kit, kit_for
+from neurobox.network.modelfile import load
 
 BOARD = Path(__file__).resolve().parent.parent / "examples" / "board.toml"
-DATASHEET_ORDER = ("PC6 PD0 PD1 PD2 PD3 PD4 VCC GND PB6 PB7 PD5 PD6 PD7 PB0 "
-                   "PB1 PB2 PB3 PB4 PB5 AVCC AREF GND PC0 PC1 PC2 PC3 PC4 PC5").split()
+DATASHEET_ORDER = ["PC6", "PD0", "PD1", "PD2", "PD3", "PD4", "VCC", "GND", "PB6", "PB7", "PD5", "PD6", "PD7", "PB0",
+                   "PB1", "PB2", "PB3", "PB4", "PB5", "AVCC", "AREF", "GND", "PC0", "PC1", "PC2", "PC3", "PC4", "PC5"]
 """The ATmega8's PDIP-28 pins 1..28 (datasheet, Pin Configurations), written out independently."""
 DIP = {name: k + 1 for k, name in enumerate(DATASHEET_ORDER) if name != "GND"}
 
@@ -117,15 +117,15 @@ def test_netlist_has_every_planned_pin_on_the_planners_pin(board_circuits):
         for j, port in enumerate(box.pins.dendrites):
             assert mcu_pin_of(nets, (connector(comps, f"D{j}"), "1")) == DIP[port]
         assert mcu_pin_of(nets, (connector(comps, "AXON"), "1")) == DIP[box.pins.axon] == 15
-        led = [ref for ref, (val, _) in comps.items() if val == "WS2812B"][0]
-        resistor = [ref for ref, members in nets.items() if (led, "4") in members]
-        series = [r for r, _ in nets[resistor[0]] if r != led][0]
+        led = next(ref for ref, (val, _) in comps.items() if val == "WS2812B")
+        din = next(members for members in nets.values() if (led, "4") in members)
+        series, series_pin = next(node for node in din if node[0] != led)
         assert comps[series][0] == "330"
-        assert mcu_pin_of(nets, (series, "1" if (series, "2") in nets[resistor[0]] else "2")) == DIP["PB0"] == 14
+        assert mcu_pin_of(nets, (series, "1" if series_pin == "2" else "2")) == DIP["PB0"] == 14
         isp = connector(comps, "ISP")
         for isp_pin, port in (("1", "PB4"), ("3", "PB5"), ("4", "PB3"), ("5", "PC6")):
             assert mcu_pin_of(nets, (isp, isp_pin)) == DIP[port]
-        crystal = [ref for ref in comps if ref.startswith("Y")][0]
+        crystal = next(ref for ref in comps if ref.startswith("Y"))
         assert {mcu_pin_of(nets, (crystal, "1")), mcu_pin_of(nets, (crystal, "2"))} == {9, 10}
     sense0 = next(b for b in kit.boxes if b.name == "sense.0")
     assert sense0.pins.dendrites[:2] == ("PC0", "PC1")        # the planner's choice: PC0 = 23, PC1 = 24
@@ -134,7 +134,7 @@ def test_netlist_has_every_planned_pin_on_the_planners_pin(board_circuits):
 
 
 def test_bus_netlist_puts_the_uart_on_the_bus(board_circuits):
-    kit, reports = board_circuits["bus"]
+    _, reports = board_circuits["bus"]
     r = next(r for r in reports if r["kind"] == "neuron-bus")
     comps, nets = read_net(r["netlist"])
     bus_in, bus_out = connector(comps, "BUS_IN"), connector(comps, "BUS_OUT")

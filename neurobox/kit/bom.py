@@ -124,4 +124,4 @@ def write_bom(kit: Kit, circuits: list[dict], cables: list[Cable], folder) -> di
     return summary
 
 
-__all__ = ["bom_rows", "cable_kind", "write_bom", "NEURON_MA"]
+__all__ = ["NEURON_MA", "bom_rows", "cable_kind", "write_bom"]
