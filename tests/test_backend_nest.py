@@ -175,22 +175,25 @@ class TwoRanks:
 
 
 def test_the_recordings_of_several_mpi_processes_join_into_the_same_results():
-    from neurobox.examples import resolve
-    from neurobox.network.modelfile import load
     from neurobox.targets import open_handle
 
-    net = load(resolve("cuba"))
-    net.add(nb.StateRecorder("exc", ["V_m"], neurons=[0, 1, 2, 3], name="vm"))
+    net = nb.Network(dt=0.1, seed=5)
+    net.add(nb.Population(40, "poisson_generator", {"rate": 400.0}, name="drive"))
+    net.add(nb.Population(60, "iaf_psc_exp", name="n"))
+    net.add(nb.Projection("drive", "n", "fixed_probability", p=0.3, weight=60.0, delay=0.5, name="in"))
+    net.add(nb.Projection("n", "n", "fixed_probability", p=0.1, weight=-20.0, delay=1.0, name="rec"))
+    net.add(nb.StateRecorder("n", ["V_m"], neurons=[0, 1, 2, 3], name="vm"))
     handle = open_handle(net, "nest", progress=False)
-    alone = handle.run(100.0)
-    weights = handle.weights("exc_inh")
+    alone = handle.run(200.0)
+    weights = handle.weights("rec")
     handle.comm = TwoRanks()
     joined = handle._results()
+    assert len(alone.spikes["n"]) > 100
     for name in alone.spikes:
         np.testing.assert_array_equal(joined.spikes[name].t_ms, alone.spikes[name].t_ms)
         np.testing.assert_array_equal(joined.spikes[name].ids, alone.spikes[name].ids)
-    np.testing.assert_array_equal(joined.trace("exc", "V_m").values, alone.trace("exc", "V_m").values)
-    for a, b in zip(handle.weights("exc_inh"), weights):
+    np.testing.assert_array_equal(joined.trace("n", "V_m").values, alone.trace("n", "V_m").values)
+    for a, b in zip(handle.weights("rec"), weights):
         np.testing.assert_array_equal(a, b)
     handle.close()
 

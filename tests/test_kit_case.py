@@ -113,22 +113,23 @@ def test_bus_kit_cases_have_the_bus_pair_and_no_dendrites(bus_cases):
     assert [r["kind"] for r in reports] == ["neuron-bus", "input"]
     for report in reports:
         _check_closed_within_bed(report)
-        assert [o["connector"] for o in report["openings"]] == ["BUS_IN", "BUS_OUT"]
-        assert all(o["pins"] == 4 for o in report["openings"])
+    openings = [[o["connector"] for o in r["openings"]] for r in reports]
+    assert openings == [["BUS_IN", "BUS_OUT", "PWR"], ["AXON", "PWR"]]   # an input box is read by the host
+    assert all(o["pins"] == 2 for r in reports for o in r["openings"])
 
 
 def test_the_case_grows_with_its_dendrites(tmp_path):
-    one = case.layout(BoxKind("neuron", "wired", 1, False), "wired")
-    sixteen = case.layout(BoxKind("neuron", "wired", 16, False), "wired")
-    eighteen = case.layout(BoxKind("neuron", "wired", 18, False), "wired")
+    one = case.layout(BoxKind("neuron", "wired", 1, False))
+    sixteen = case.layout(BoxKind("neuron", "wired", 16, False))
+    eighteen = case.layout(BoxKind("neuron", "wired", 18, False))
     assert one.outer[:2] == pytest.approx((50 + 4 + 4, 40 + 4 + 4))   # the board sets the size
     assert sixteen.outer[0] == pytest.approx(16 * 10 + 2 * 4 + 2 * WALL)  # the dendrite row does
     assert eighteen.outer[0] > sixteen.outer[0] > one.outer[0]
-    report = case.write_case(BoxKind("neuron", "wired", 16, False), "wired", tmp_path)
+    report = case.write_case(BoxKind("neuron", "wired", 16, False), tmp_path)
     base = _mesh(report["stl"][0])
     assert base.extents[0] == pytest.approx(16 * 10 + 2 * 4 + 2 * WALL, abs=1e-3)
     assert base.is_watertight and base.extents[0] <= BED[0]
-    assert [o["connector"] for o in report["openings"]][:16] == [f"D{i}" for i in range(1, 17)]
+    assert [o["connector"] for o in report["openings"]][:16] == [f"D{i}" for i in range(16)]
 
 
 def test_the_dendrite_openings_are_empty_and_the_wall_between_them_is_not(board_cases):
@@ -173,23 +174,24 @@ def test_the_lids_have_the_led_window_and_the_input_lid_its_touch_pad(board_case
 
 def test_bad_kinds_name_their_field(tmp_path):
     with pytest.raises(ConfigError, match="kind.role"):
-        case.layout(BoxKind("lamp", "wired", 1, False), "wired")
+        case.layout(BoxKind("lamp", "wired", 1, False))
     with pytest.raises(ConfigError, match="mode"):
-        case.layout(BoxKind("neuron", "radio", 1, False), "radio")
+        case.layout(BoxKind("neuron", "radio", 1, False))
     with pytest.raises(ConfigError, match=r"cases\.neuron-wired-25in-base.*bed"):
-        case.write_case(BoxKind("neuron", "wired", 25, False), "wired", tmp_path)
+        case.write_case(BoxKind("neuron", "wired", 25, False), tmp_path)
     assert not list(tmp_path.iterdir())
 
 
 def test_each_kind_has_its_connectors():
-    def names(kind, mode):
-        return [(o.name, o.wall, o.pins) for o in case.layout(kind, mode).openings]
+    def names(kind):
+        return [(o.name, o.wall, o.pins) for o in case.layout(kind).openings]
 
-    assert names(BoxKind("neuron", "wired", 2, True), "wired") == [
-        ("D1", "front", 2), ("D2", "front", 2), ("AXON", "back", 2), ("REWARD", "back", 3), ("POWER", "right", 2)]
-    assert names(BoxKind("input", "", 0, False), "wired") == [("AXON", "back", 2), ("POWER", "right", 2)]
-    assert names(BoxKind("neuron", "bus", 0, True), "bus") == [("BUS_IN", "back", 4), ("BUS_OUT", "back", 4)]
-    assert case.layout(BoxKind("input", "", 0, False), "bus").touch_pad is not None
-    assert case.layout(BoxKind("neuron", "bus", 0, False), "bus").touch_pad is None
+    assert names(BoxKind("neuron", "wired", 2, True)) == [
+        ("D0", "front", 2), ("D1", "front", 2), ("AXON", "back", 2), ("REWARD", "back", 3), ("PWR", "right", 2)]
+    assert names(BoxKind("input", "", 0, False)) == [("AXON", "back", 2), ("PWR", "right", 2)]
+    assert names(BoxKind("neuron", "bus", 0, True)) == [("BUS_IN", "back", 2), ("BUS_OUT", "back", 2),
+                                                        ("PWR", "right", 2)]
+    assert case.layout(BoxKind("input", "", 0, False)).touch_pad is not None
+    assert case.layout(BoxKind("neuron", "bus", 0, False)).touch_pad is None
     # a 4-pin opening is 2 pitches (5 mm) wider than a 2-pin one
     assert case.opening_size(4)[0] - case.opening_size(2)[0] == pytest.approx(5.0)

@@ -1,10 +1,10 @@
 """The printable case of each kind of box: a base with its connector openings and a lid with the LED window.
 
-One case holds one ATmega8 board (`PCB_X` x `PCB_Y` mm, the DIP-28 chip and its crystal on it). The front
-wall carries one 2-pin JST-XH opening per dendrite, `DENDRITE_PITCH` apart, so the box grows with its inputs
-(more than fit along the board sit on a connector strip along that wall); the back wall carries the axon
-(wired mode), the reward and punishment connector (a unit that learns by reward, wired mode) or the bus pair
-(bus mode: 4-pin in and out, which also carry the power); the right wall the power connector (wired mode).
+One case holds one ATmega8 board (`PCB_X` x `PCB_Y` mm, the DIP-28 chip and its crystal on it). Its openings
+are the box's connectors (neurobox.kit.units.connectors, JST-XH headers): the front wall carries one 2-pin
+opening per dendrite, `DENDRITE_PITCH` apart, so the box grows with its inputs (more than fit along the
+board sit on a connector strip along that wall); the back wall the axon and the reward and punishment
+connector (a unit that learns by reward), or the bus pair (bus mode); the right wall the power connector.
 The lid has a round window over the WS2812 LED with a recess from the top for a thin diffuser disc (the
 third part, printed in white or clear), a slot over the ISP header (a 6-pin ISP plug goes down through it),
 and on an input box a round recess for the touch pad (copper foil, its wire through the hole in its middle).
@@ -30,7 +30,7 @@ import numpy as np
 
 from neurobox.errors import ConfigError
 from neurobox.files import atomic_write
-from neurobox.kit.units import BOX_INPUT, BOX_NEURON, BoxKind, Kit
+from neurobox.kit.units import BOX_INPUT, BOX_NEURON, BoxKind, Kit, connectors
 
 # The board inside.
 PCB_X = 50.0            # assumed board length: the ATmega8 (DIP-28, 35.6 x 7.6 mm) lengthwise, crystal beside it
@@ -56,11 +56,7 @@ XH_PITCH = 2.5          # JST-XH pin pitch
 XH_BODY = 4.9           # JST-XH housing width minus the pitch span: width = XH_PITCH * (pins - 1) + XH_BODY
 XH_HEIGHT = 7.0         # JST-XH header height above the board
 OPENING_CLEARANCE = 0.5  # clearance on every side of a connector in its opening
-DENDRITE_PINS = 2       # a dendrite: signal and ground
-AXON_PINS = 2           # the axon: signal and ground
-REWARD_PINS = 3         # reward, punishment and ground
-BUS_PINS = 4            # the bus: supply, ground, RX, TX
-POWER_PINS = 2          # the supply of a wired box: 5 V and ground
+BACK_WALL = ("AXON", "REWARD", "BUS_IN", "BUS_OUT")   # the connectors on the back wall, in this order
 DENDRITE_PITCH = 10.0   # centre-to-centre spacing of the dendrite openings along the front wall
 ROW_MARGIN = 4.0        # space between a row of openings and each end of its wall (inside)
 CONNECTOR_GAP = 4.0     # space between two openings of the back wall
@@ -143,24 +139,22 @@ def _row(names_pins: list[tuple[str, int]], wall: str) -> tuple[list[Opening], f
     return out, need + 2 * ROW_MARGIN
 
 
-def layout(kind: BoxKind, mode: str) -> Layout:
-    """The case of `kind` in a kit of connection `mode` ("wired" or "bus"; an input box's kind is the same
-    in both, its connectors are not): the inner size from the board and the dendrite row."""
+def layout(kind: BoxKind) -> Layout:
+    """The case of `kind`: its connectors (neurobox.kit.units.connectors) as openings, dendrites on the front
+    wall, axon, reward or bus on the back, power on the right; the inner size from the board and the rows."""
     if kind.role not in (BOX_NEURON, BOX_INPUT):
         raise ConfigError("kind.role", f"unknown box role {kind.role!r}; valid: {BOX_NEURON}, {BOX_INPUT}")
-    if mode not in ("wired", "bus"):
-        raise ConfigError("mode", f"unknown connection mode {mode!r}; valid: wired, bus")
+    if kind.role == BOX_NEURON and kind.mode not in ("wired", "bus"):
+        raise ConfigError("kind.mode", f"unknown connection mode {kind.mode!r}; valid: wired, bus")
     if kind.dendrites < 0:
         raise ConfigError("kind.dendrites", f"{kind.dendrites} dendrites; allowed: 0 or more")
-    n = kind.dendrites if kind.role == BOX_NEURON and mode == "wired" else 0
-    front = [Opening(f"D{i + 1}", "front", DENDRITE_PINS, (i - (n - 1) / 2) * DENDRITE_PITCH) for i in range(n)]
+    conns = connectors(kind)
+    dendrites = [c for c in conns if c.name.startswith("D") and c.name[1:].isdigit()]
+    n = len(dendrites)
+    front = [Opening(c.name, "front", c.pins, (i - (n - 1) / 2) * DENDRITE_PITCH) for i, c in enumerate(dendrites)]
     front_need = n * DENDRITE_PITCH + 2 * ROW_MARGIN
-    if mode == "bus":
-        back_conn = [("BUS_IN", BUS_PINS), ("BUS_OUT", BUS_PINS)]
-    else:
-        back_conn = [("AXON", AXON_PINS)] + ([("REWARD", REWARD_PINS)] if kind.reward else [])
-    back, back_need = _row(back_conn, "back")
-    right = [Opening("POWER", "right", POWER_PINS, 0.0)] if mode == "wired" else []
+    back, back_need = _row([(c.name, c.pins) for c in conns if c.name in BACK_WALL], "back")
+    right = [Opening(c.name, "right", c.pins, 0.0) for c in conns if c.name == "PWR"]
     inner_x = max(PCB_X + 2 * PCB_CLEARANCE, front_need, back_need)
     inner_y = PCB_Y + 2 * PCB_CLEARANCE
     isp = (-PCB_X / 2 + ISP_FROM_EDGE, 0.0)
@@ -249,13 +243,13 @@ def _exported(shape, suffix: str) -> bytes:
         return Path(path).read_bytes()
 
 
-def write_case(kind: BoxKind, mode: str, folder: Path, boxes: list[str] = ()) -> dict:
+def write_case(kind: BoxKind, folder: Path, boxes: list[str] = ()) -> dict:
     """Write the parts of `kind`'s case (`<kind>-base.stl`, `-lid`, `-diffuser`, each also .step) and its
     preview `<kind>.png` into `folder`; the report of the case."""
     from neurobox.kit.preview import draw_case
 
     folder = Path(folder)
-    lay = layout(kind, mode)
+    lay = layout(kind)
     parts, meshes = [], {}
     for part, (assembled, to_print) in _parts(lay).items():
         stem = f"{kind.name}-{part}"
@@ -287,5 +281,5 @@ def _matrix(location) -> np.ndarray:
 def write_cases(kit: Kit, folder: Path) -> list[dict]:
     """Write the case of every kind of box of `kit` into `folder` (see write_case); one report per kind, in
     the order of kit.kinds()."""
-    return [write_case(kind, kit.mode, Path(folder), [b.name for b in boxes])
+    return [write_case(kind, Path(folder), [b.name for b in boxes])
             for kind, boxes in kit.kinds().items()]

@@ -61,6 +61,39 @@ class BoxKind:
 
 
 @dataclass(frozen=True)
+class Connector:
+    """One connector of a box: its name and its pins' signals, pin 1 first (a JST-XH header of that many
+    pins). The names are the circuit's, the case's openings' and the wiring's."""
+
+    name: str
+    signals: tuple[str, ...]
+
+    @property
+    def pins(self) -> int:
+        return len(self.signals)
+
+
+def connectors(kind: BoxKind) -> tuple[Connector, ...]:
+    """Every connector of a box of `kind`: the one list its case (openings), its circuit (headers) and the
+    wiring (cable ends) are made from.
+
+    Every box: PWR (5 V, GND). An input box: AXON (its button's line; on the bus too, where the host reads
+    it). A neuron box, wired: AXON, D0 .. D(n-1) (input j on the dendrite pin the planner gave it), REWARD
+    (reward, punishment, GND) for a unit that learns by reward; on the bus: BUS_IN and BUS_OUT (the one
+    open-drain bus line and GND, daisy-chained)."""
+    out = [Connector("PWR", ("+5V", "GND"))]
+    if kind.role == BOX_INPUT:
+        return (*out, Connector("AXON", ("AXON", "GND")))
+    if kind.mode == "bus":
+        return (*out, Connector("BUS_IN", ("BUS", "GND")), Connector("BUS_OUT", ("BUS", "GND")))
+    out.append(Connector("AXON", ("AXON", "GND")))
+    out += [Connector(f"D{j}", (f"D{j}", "GND")) for j in range(kind.dendrites)]
+    if kind.reward:
+        out.append(Connector("REWARD", ("REWARD", "PUNISH", "GND")))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Kit:
     """A network's boxes (units in address order, then inputs) and its connection mode."""
 
@@ -101,8 +134,8 @@ def kit_for(net, mode: str | None = None, name: str = "network") -> Kit:
 @dataclass(frozen=True)
 class Cable:
     """One cable between two boxes (neurobox.kit.wiring): from a connector of `source` to one of `target`
-    (connector names as the circuit's: "AXON", "D3" for dendrite 3, "BUS_IN", "BUS_OUT", "REWARD"), what it
-    carries, and its length for the chosen layout (mm, slack included)."""
+    (the names of `connectors`: "AXON", "D0" for input 0, "BUS_IN", "BUS_OUT", "REWARD"), what it carries, and
+    its length for the chosen layout (mm, slack included)."""
 
     source: str
     source_connector: str
