@@ -27,7 +27,7 @@ from pathlib import Path
 from neurobox.errors import ConfigError
 from neurobox.files import atomic_write_text
 from neurobox.hardware.avr.pins import RESERVED, USABLE
-from neurobox.kit.units import BOX_INPUT, Box, BoxKind, Kit
+from neurobox.kit.units import BOX_INPUT, Box, BoxKind, Kit, connectors
 
 ATMEGA8_DIP28 = {
     "PC6": 1, "PD0": 2, "PD1": 3, "PD2": 4, "PD3": 5, "PD4": 6, "VCC": 7, "GND": 8, "PB6": 9, "PB7": 10,
@@ -145,7 +145,6 @@ def neuron_design(kind: BoxKind, pins) -> Design:
     d.connect("AREF", (u, ATMEGA8_DIP28["AREF"]))
     bulk = d.capacitor("100uF", "UVR1A101MDD", "+5V", "GND", "Capacitor_THT:CP_Radial_D5.0mm_P2.00mm",
                        "electrolytic capacitor 100 uF, 10 V (bulk, at the power input)")
-    d.connector("PWR", ["+5V", "GND"])
     vcc_c = d.capacitor("100nF", "FG28X7R1H104KNT06", "+5V", "GND")
     avcc_c = d.capacitor("100nF", "FG28X7R1H104KNT06", "+5V", "GND")
     aref_c = d.capacitor("100nF", "FG28X7R1H104KNT06", "AREF", "GND")
@@ -176,14 +175,11 @@ def neuron_design(kind: BoxKind, pins) -> Design:
 
     if pins.mode == "wired":
         pin(pins.axon, "AXON", "AXON connector")
-        d.connector("AXON", ["AXON", "GND"])
         for j, port in enumerate(pins.dendrites):
             pin(port, f"D{j}", f"dendrite D{j} connector")
-            d.connector(f"D{j}", [f"D{j}", "GND"])
         if pins.reward:
             pin(pins.reward[0], "REWARD", "REWARD connector, pin 1")
             pin(pins.reward[1], "PUNISH", "REWARD connector, pin 2 (punishment)")
-            d.connector("REWARD", ["REWARD", "PUNISH", "GND"])
     else:
         rxd, txd = pins.uart
         pin(rxd, "BUS", "RXD: the bus line (BUS_IN/BUS_OUT pin 1)")
@@ -193,8 +189,6 @@ def neuron_design(kind: BoxKind, pins) -> Design:
         pin(txd, "TXD", f"TXD onto the bus through {diode} BAT85")
         d.connect("TXD", (diode, 1))
         d.connect("BUS", (diode, 2))
-        d.connector("BUS_IN", ["BUS", "GND"])
-        d.connector("BUS_OUT", ["BUS", "GND"])
 
     isp = d.add("J", "AVR-ISP-6", "ISP", "Connector_PinHeader_2.54mm:PinHeader_2x03_P2.54mm_Vertical",
                 "61300621121", "pin header 2x3, 2.54 mm (AVR ISP)",
@@ -214,7 +208,15 @@ def neuron_design(kind: BoxKind, pins) -> Design:
     for port in USABLE + tuple(RESERVED):
         if port not in mcu:
             pin(port, NC, "not connected")
+    _headers(d, kind)
     return d
+
+
+def _headers(d: Design, kind: BoxKind) -> None:
+    """A header for every connector of the kind (neurobox.kit.units.connectors: the case's openings and the
+    wiring's cable ends have the same names), its pins on the nets of their signals."""
+    for c in connectors(kind):
+        d.connector(c.name, list(c.signals))
 
 
 def input_design(kind: BoxKind) -> Design:
@@ -227,8 +229,7 @@ def input_design(kind: BoxKind) -> Design:
     d.resistor("100", "MFR-25FBF52-100R", "SW", "AXON")
     d.resistor("100k", "MFR-25FBF52-100K", "AXON", "GND")
     d.capacitor("100nF", "FG28X7R1H104KNT06", "AXON", "GND")
-    d.connector("PWR", ["+5V", "GND"])
-    d.connector("AXON", ["AXON", "GND"])
+    _headers(d, kind)
     return d
 
 
