@@ -91,7 +91,7 @@ set -eu
 unit="${{1:-}}"
 case "$unit" in
 {cases}
-    *) echo "usage: $0 UNIT; units: {' '.join(units)}" >&2; exit 2 ;;
+    *) echo "usage: $0 UNIT; units: "{shlex.quote(' '.join(units))} >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/{FIRMWARE_DIR}"
 exec avrdude -p {PART} -c "${{PROGRAMMER:-{programmer}}}" ${{PORT:+-P "$PORT"}} ${{BITCLOCK:+-B "$BITCLOCK"}} \\
