@@ -137,7 +137,7 @@ class FakeStk500:
             return
 
     def _isp(self, ins: bytes) -> int:
-        """An ATmega8 serial programming instruction (datasheet Table 98)."""
+        """An ATmega8 serial programming instruction (datasheet: Serial Programming Instruction Set)."""
         a, b, c, d = ins
         if (a, b) == (0xAC, 0x80):                              # chip erase
             self.flash[:] = b"\xff" * len(self.flash)

@@ -112,3 +112,45 @@ def test_bus_mode_writes_the_address_table(net, tmp_path):
 def test_bad_layouts_are_refused(kind, spacing, field):
     with pytest.raises(ConfigError, match=field):
         Layout(kind, spacing)
+
+
+LEARNER = """
+[network]
+dt = 1.0
+seed = 3
+duration = 100.0
+[populations.pad]
+n = 2
+model = "poisson_generator"
+params = { rate = 20.0 }
+[populations.learner]
+n = 1
+model = "iaf_psc_exp"
+params = { t_ref = 2.0 }
+[[projections]]
+pre = "pad"
+post = "learner"
+rule = "all_to_all"
+weight = 500.0
+delay = 1.0
+plasticity = { rule = "rstdp", tau_plus = 8.0, tau_c = 64.0, tau_d = 20.0, A_plus = 300.0, A_minus = 0.0, w_min = 0.0, w_max = 2000.0 }
+"""
+
+
+@pytest.mark.parametrize("mode", ["wired", "bus"])
+def test_a_unit_that_learns_by_reward_gets_the_hosts_line(mode):
+    from neurobox.kit.wiring import HOST, pin_of
+    from neurobox.network.modelfile import loads
+
+    kit = kit_for(loads(LEARNER), mode, "learner")
+    cable_list = cables(kit, Layout("layers", 80))
+    from_host = [c for c in cable_list if c.source == HOST]
+    assert len(from_host) == 1
+    if mode == "wired":
+        assert (from_host[0].target, from_host[0].target_connector) == ("learner", "REWARD")
+        assert pin_of(kit, "learner", "REWARD") == "PD2/PD3"
+        assert len(cable_list) == 3                   # two synapses and the reward line
+    else:
+        first = min(kit.boxes, key=lambda b: b.address).name
+        assert (from_host[0].target, from_host[0].target_connector) == (first, "BUS_IN")
+        assert len(bus_pairs(kit)) == 2
