@@ -163,19 +163,24 @@ def draw(kit: Kit, layout: Layout, cable_list: list[Cable], path: Path) -> Path:
     from neurobox.viz.style import colour, figure
 
     at = layout.positions(kit)
-    xs = [p[0] for p in at.values()]
-    ys = [p[1] for p in at.values()]
-    width = max(4.0, min(12.0, 2.0 + (max(xs) - min(xs)) / layout.spacing_mm * 1.6))
-    height = max(3.0, min(10.0, 1.5 + (max(ys) - min(ys)) / layout.spacing_mm * 1.3))
-    fig, ax = figure(width=width, height=height)
     host = (-layout.spacing_mm, 0.0)
     half = 0.22 * layout.spacing_mm
+    has_host = any(c.source == HOST for c in cable_list)
+    xs = [p[0] for p in at.values()] + ([host[0]] if has_host else [])
+    ys = [p[1] for p in at.values()]
+    xlim = (min(xs) - 2 * half, max(xs) + 3 * half)
+    ylim = (max(ys) + 2 * half, min(ys) - 2 * half)
+    span_x, span_y = xlim[1] - xlim[0], ylim[0] - ylim[1]
+    scale = min(1.5 / layout.spacing_mm, 10.0 / span_x, 9.0 / span_y)      # inches per mm
+    fig, ax = figure(width=max(3.5, span_x * scale + 1.0), height=max(2.5, span_y * scale + 1.0))
+    longest = max(len(b.name) for b in kit.boxes)
+    box_font = max(3.0, min(7.0, 2 * half * scale * 72 / (0.65 * longest)))   # the name fits its box
     for k, c in enumerate(cable_list, 1):
         a = host if c.source == HOST else at[c.source]
         b = at[c.target]
         if a == b:                                        # a unit's axon back to itself: a loop
             ax.annotate("", xy=(b[0] + half, b[1] - half / 2), xytext=(a[0] + half, a[1] + half / 2),
-                        arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=-1.2", lw=0.8))
+                        arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=-1.2", lw=0.8), zorder=2)
             mid = (a[0] + 1.7 * half, a[1])
         else:
             dx, dy = b[0] - a[0], b[1] - a[1]
@@ -183,28 +188,28 @@ def draw(kit: Kit, layout: Layout, cable_list: list[Cable], path: Path) -> Path:
             start, end = (a[0] + t * dx, a[1] + t * dy), (b[0] - t * dx, b[1] - t * dy)
             bend = 0.12 * ((k % 3) - 1)
             ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", lw=0.8, shrinkA=0, shrinkB=0,
-                                                                  connectionstyle=f"arc3,rad={bend}"))
+                                                                  connectionstyle=f"arc3,rad={bend}"), zorder=2)
             mid = ((a[0] + b[0]) / 2 - bend * dy / 2, (a[1] + b[1]) / 2 + bend * dx / 2)   # y points down
-        ax.text(*mid, str(k), fontsize=6, ha="center", va="center", zorder=4,
+        ax.text(*mid, str(k), fontsize=6, ha="center", va="center", zorder=7,
                 bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="0.5", lw=0.4))
     for box in kit.boxes:
         x, y = at[box.name]
         role = "input" if box.role == BOX_INPUT else population(box.name)
         ax.add_patch(_box_patch(x, y, half, colour(role, source=box.role == BOX_INPUT)))
         label = box.name if kit.mode == "wired" else f"{box.name}\n@{box.address}"
-        ax.text(x, y, label, ha="center", va="center", fontsize=6, color="white", weight="bold")
-    if any(c.source == HOST for c in cable_list):
+        ax.text(x, y, label, ha="center", va="center", fontsize=box_font, color="white", weight="bold",
+                zorder=6)
+    if has_host:
         ax.add_patch(_box_patch(*host, half, "0.4"))
-        ax.text(*host, HOST, ha="center", va="center", fontsize=6, color="white")
-    ax.set_xlim(min(xs + [host[0] if any(c.source == HOST for c in cable_list) else min(xs)]) - 2 * half,
-                max(xs) + 3 * half)
-    ax.set_ylim(max(ys) + 2 * half, min(ys) - 2 * half)
+        ax.text(*host, HOST, ha="center", va="center", fontsize=box_font, color="white", zorder=6)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     ax.set_aspect("equal")
     ax.set_xlabel("mm")
     ax.set_ylabel("mm")
     total = sum(c.length_mm for c in cable_list)
-    ax.set_title(f"{kit.network}: {len(cable_list)} cables (numbers as in wiring.csv), {total / 1000:.2f} m ({kit.mode} mode, "
-                 f"{layout.kind} layout, {layout.spacing_mm:g} mm apart)", fontsize=8)
+    ax.set_title(f"{kit.network}: {len(cable_list)} cables, {total / 1000:.2f} m ({kit.mode} mode, {layout.kind} "
+                 f"layout, {layout.spacing_mm:g} mm apart)\nnumbers as in wiring.csv", fontsize=7)
     return save_figure(fig, path, layout=False)
 
 
@@ -212,7 +217,7 @@ def _box_patch(x: float, y: float, half: float, face: str):
     from matplotlib.patches import FancyBboxPatch
 
     return FancyBboxPatch((x - half, y - half), 2 * half, 2 * half, boxstyle="round,pad=0,rounding_size=4",
-                          fc=face, ec="black", lw=0.6, zorder=3)
+                          fc=face, ec="black", lw=0.6, zorder=5)
 
 
 def write_wiring(kit: Kit, folder: str | Path, layout: Layout) -> dict:
