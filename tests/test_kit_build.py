@@ -12,8 +12,8 @@ import types
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
+
 from neurobox.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def test_bus_mode_and_a_new_set_replacing_the_old(wired, tmp_path, monkeypatch, 
     assert cli_main(["kit", str(BOARD), "--out", str(out), "--mode", "bus", "--layout", "grid", "--quiet"]) == 0
     assert "bus mode" in capsys.readouterr().out
     assert (out / "bus_addresses.csv").is_file()
-    assert json.loads((out / "kit.json").read_text())["wiring"]["cables"] == 5
+    assert json.loads((out / "kit.json").read_text())["wiring"]["cables"] == 6
     mine.write_text("my notes")
     # a failing part leaves the earlier kit as it was
     _use(monkeypatch, _fake_modules({}, fail="case"))
@@ -179,9 +179,10 @@ def test_the_whole_kit_for_the_board_example(tools, tmp_path):
                      "--out", str(out), "--json", "--quiet"]) == 0
     summary = json.loads((out / "kit.json").read_text())
     assert summary["units"] == 4
-    for report in summary["cases"]:
-        assert (out / report["stl"]).stat().st_size > 0 and (out / report["png"]).read_bytes()[:8] == PNG
-        assert report["watertight"]
+    for report in summary["cases"]:                  # one STL, or one per printed part
+        stls = report["stl"] if isinstance(report["stl"], list) else [report["stl"]]
+        assert stls and all((out / stl).stat().st_size > 0 for stl in stls)
+        assert (out / report["png"]).read_bytes()[:8] == PNG and report["watertight"]
     for report in summary["circuits"]:
         assert (out / report["netlist"]).stat().st_size > 0 and report["erc_errors"] == 0
         assert (out / report["schematic"]).read_bytes()[:8] == PNG

@@ -56,9 +56,14 @@ def test_every_synapse_of_the_board_is_one_cable(net):
 def test_the_bus_is_a_daisy_chain_and_each_synapse_an_address_pair(net):
     kit = kit_for(net, "bus", "board")
     cable_list = cables(kit, Layout("grid", 80))
-    order = [b.name for b in sorted(kit.boxes, key=lambda b: b.address)]
-    assert [(c.source, c.target) for c in cable_list] == list(zip(order, order[1:]))
-    assert all((c.source_connector, c.target_connector) == ("BUS_OUT", "BUS_IN") for c in cable_list)
+    chain = [c for c in cable_list if c.signal == "bus"]
+    # from the host through the units in address order: sense.0 @0, sense.1 @1, relay @2, brake @3
+    assert [(c.source, c.target) for c in chain] == [("host", "sense.0"), ("sense.0", "sense.1"),
+                                                     ("sense.1", "relay"), ("relay", "brake")]
+    assert all((c.source_connector, c.target_connector) == ("BUS_OUT", "BUS_IN") for c in chain)
+    # the input boxes (no chip) go to the host, which sends their bytes
+    rest = [(c.source, c.source_connector, c.target, c.target_connector) for c in cable_list if c not in chain]
+    assert rest == [("touch.0", "AXON", "host", "D0"), ("touch.1", "AXON", "host", "D1")]
     pairs = bus_pairs(kit)
     assert Counter((s, t) for s, _, t, _, _ in pairs) == synapses(net)
     address = {b.name: b.address for b in kit.boxes}
@@ -104,7 +109,8 @@ def test_the_table_and_the_drawing(net, tmp_path):
 def test_bus_mode_writes_the_address_table(net, tmp_path):
     summary = write_wiring(kit_for(net, "bus", "board"), tmp_path, Layout("grid", 80))
     rows = list(csv.DictReader((tmp_path / "bus_addresses.csv").open()))
-    assert len(rows) == summary["address_pairs"] == 11 and summary["cables"] == 5
+    assert len(rows) == summary["address_pairs"] == 11 and summary["cables"] == 6
+    assert (tmp_path / "wiring.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("kind, spacing, field", [("ring", 80, "--layout"), ("grid", 10, "--spacing-mm"),
@@ -150,7 +156,6 @@ def test_a_unit_that_learns_by_reward_gets_the_hosts_line(mode):
         assert (from_host[0].target, from_host[0].target_connector) == ("learner", "REWARD")
         assert pin_of(kit, "learner", "REWARD") == "PD2/PD3"
         assert len(cable_list) == 3                   # two synapses and the reward line
-    else:
-        first = min(kit.boxes, key=lambda b: b.address).name
-        assert (from_host[0].target, from_host[0].target_connector) == (first, "BUS_IN")
+    else:                                             # the host's bytes (rewards too) come down the bus
+        assert (from_host[0].target, from_host[0].target_connector) == ("learner", "BUS_IN")
         assert len(bus_pairs(kit)) == 2

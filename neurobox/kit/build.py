@@ -40,14 +40,15 @@ def _relative(value, root: Path):
 
 
 def build_kit(net, out: str | Path, *, name: str = "network", mode: str | None = None,
-              layout: Layout = Layout(), programmer: str = "usbasp", progress=None) -> dict:
+              layout: Layout | None = None, programmer: str = "usbasp", progress=None) -> dict:
     """Write the kit of `net` into folder `out` (module docstring): mode "wired", "bus" or None (wired when
-    every unit fits its pins); the cables' lengths for `layout`; the flashing commands for `programmer`;
+    every unit fits its pins); the cables' lengths for `layout` (None: Layout(), layers 80 mm apart); the flashing commands for `programmer`;
     progress: a callable taking a phase name, or None. Returns the summary (also kit.json)."""
     from neurobox.files import atomic_folder, json_text
     from neurobox.kit import bom, case, circuit
 
     kit = kit_for(net, mode, name)
+    layout = layout or Layout()
     step = progress or (lambda phase: None)
     replaces = list(KIT_FILES)
     with atomic_folder(out, replaces=replaces) as tmp:

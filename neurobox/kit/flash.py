@@ -129,7 +129,7 @@ def flash(unit: str, kit_dir: str | Path, programmer: str, port: str | None = No
     exe = shutil.which("avrdude")
     if exe is None:
         raise ToolMissingError(f"avrdude not found; install it with: {APT_AVRDUDE}")
-    done = subprocess.run([exe, *cmd[1:]], cwd=firmware)
+    done = subprocess.run([exe, *cmd[1:]], cwd=firmware, check=False)
     if done.returncode != 0:
         raise ToolError(f"unit {unit}: avrdude failed (exit {done.returncode}); check the programmer "
                         f"({programmer}), its cable and port, and the chip's power")

@@ -22,6 +22,9 @@ def _by_kind(reports: list[dict]) -> dict[str, dict]:
 
 
 def _link(path, text: str) -> str:
+    """A Markdown link to `path`, or to each of a list of paths (named by file), or "" for none."""
+    if isinstance(path, (list, tuple)):
+        return f"{text}: " + ", ".join(f"[{Path(p).name}]({p})" for p in path) if path else ""
     return f"[{text}]({path})" if path else ""
 
 
@@ -60,7 +63,7 @@ def kind_steps(kind: BoxKind, kit: Kit) -> list[str]:
         steps = ["Print the input box's case and fit the touch pad (or button) in the lid.",
                  "Wire the pad's circuit as its schematic shows; its output is the box's AXON connector "
                  + ("(one cable per box it feeds: wiring.csv)." if kit.mode == "wired"
-                    else "on the bus (BUS_IN/BUS_OUT): its touches are address-event bytes.")]
+                    else "and goes to the host, which sends its touches on the bus at its address (wiring.csv).")]
     else:
         steps = ["Print the case; print the LED window in translucent filament (white PETG or natural PLA).",
                  "Solder the board as the schematic shows: the ATmega8 in a 28-pin socket, the 16 MHz crystal "
@@ -69,7 +72,8 @@ def kind_steps(kind: BoxKind, kit: Kit) -> list[str]:
                  f"Fit the connectors: AXON on PB1 and {_dendrites(kind.dendrites)}, one per input (the pin "
                  "of each is in wiring.csv)."
                  if kind.mode == "wired" else
-                 "Fit the two bus connectors BUS_IN and BUS_OUT (the UART, PD0/PD1, passed through).",
+                 "Fit the two bus connectors BUS_IN and BUS_OUT (the bus line passes through; the chip's UART, "
+                 "PD0/PD1, joins it).",
                  "Flash the chip through the ISP header before closing the box (see Firmware and flashing); "
                  "label the box with its unit's name."]
         if kind.reward:

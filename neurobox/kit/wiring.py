@@ -7,9 +7,11 @@ that feeds several inputs has its axon split at the source: its AXON connector t
 negligible load, so one pin drives them all. A unit that learns by reward also takes a cable from the
 host's "REWARD" connector (reward and punishment lines) to its "REWARD" connector.
 
-Bus mode: the boxes share one line, a daisy chain from "BUS_OUT" to "BUS_IN" through the boxes in address
-order (units, then inputs); every input is an address the receiving unit listens for (`bus_pairs`), not a
-cable. Where a unit learns by reward the host joins the chain at its start (its rewards are bytes).
+Bus mode: the units share one line, a daisy chain from "BUS_OUT" to "BUS_IN" through the units in address
+order, starting at the host (which holds the line's pull-up, and sends the rewards and the input boxes'
+bytes: an input box has no chip, neurobox.kit.circuit); every input of a unit is an address it listens for
+(`bus_pairs`), not a cable. Each input box's "AXON" goes to one of the host's inputs ("D0", "D1", ... in
+input order), whose touches the host sends at the input's address.
 
 Lengths come from a `Layout`: boxes on a grid, or in columns by layer (inputs left, then the units'
 populations in address order), `spacing_mm` apart centre to centre. A cable runs at right angles along
@@ -19,13 +21,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from neurobox.errors import ConfigError
-from neurobox.kit.units import BOX_INPUT, Box, Cable, Kit
+from neurobox.kit.units import BOX_INPUT, Cable, Kit
 
 LAYOUTS = ("grid", "layers")
 SPACING_MM = 80.0
@@ -85,13 +88,10 @@ def cable_length(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.ceil(run / ROUND_MM - 1e-9) * ROUND_MM
 
 
-def _reward_boxes(kit: Kit) -> list[Box]:
-    return [b for b in kit.boxes if b.reward]
-
-
 def cables(kit: Kit, layout: Layout) -> list[Cable]:
     """Every cable of `kit` for `layout` (module docstring): wired mode, one per input of every neuron box
-    (in box and input order) and a reward cable per unit that learns by reward; bus mode, the daisy chain."""
+    (in box and input order) and a reward cable per unit that learns by reward; bus mode, the daisy chain
+    from the host and a cable from every input box to the host."""
     at = layout.positions(kit)
     host = (-layout.spacing_mm, 0.0)
     out = []
@@ -100,16 +100,18 @@ def cables(kit: Kit, layout: Layout) -> list[Cable]:
             for j, source in enumerate(box.sources):
                 out.append(Cable(source, "AXON", box.name, f"D{j}", f"spike {source} -> {box.name}",
                                  cable_length(at[source], at[box.name])))
-        for box in _reward_boxes(kit):
+        for box in (b for b in kit.boxes if b.reward):
             out.append(Cable(HOST, "REWARD", box.name, "REWARD", "reward and punishment",
                              cable_length(host, at[box.name])))
         return out
-    chain = sorted(kit.boxes, key=lambda b: b.address)
-    if _reward_boxes(kit):
-        out.append(Cable(HOST, "BUS_OUT", chain[0].name, "BUS_IN", "bus (host: rewards)",
-                         cable_length(host, at[chain[0].name])))
-    for a, b in zip(chain, chain[1:]):
+    units = sorted((b for b in kit.boxes if b.role != BOX_INPUT), key=lambda b: b.address)
+    out.append(Cable(HOST, "BUS_OUT", units[0].name, "BUS_IN", "bus", cable_length(host, at[units[0].name])))
+    for a, b in itertools.pairwise(units):
         out.append(Cable(a.name, "BUS_OUT", b.name, "BUS_IN", "bus", cable_length(at[a.name], at[b.name])))
+    inputs = [b for b in kit.boxes if b.role == BOX_INPUT]
+    for k, box in enumerate(inputs):
+        out.append(Cable(box.name, "AXON", HOST, f"D{k}", f"touch {box.name} (the host sends address {box.address})",
+                         cable_length(at[box.name], host)))
     return out
 
 
@@ -165,7 +167,7 @@ def draw(kit: Kit, layout: Layout, cable_list: list[Cable], path: Path) -> Path:
     at = layout.positions(kit)
     host = (-layout.spacing_mm, 0.0)
     half = 0.22 * layout.spacing_mm
-    has_host = any(c.source == HOST for c in cable_list)
+    has_host = any(HOST in (c.source, c.target) for c in cable_list)
     xs = [p[0] for p in at.values()] + ([host[0]] if has_host else [])
     ys = [p[1] for p in at.values()]
     xlim = (min(xs) - 2 * half, max(xs) + 3 * half)
@@ -176,22 +178,21 @@ def draw(kit: Kit, layout: Layout, cable_list: list[Cable], path: Path) -> Path:
     longest = max(len(b.name) for b in kit.boxes)
     box_font = max(3.0, min(7.0, 2 * half * scale * 72 / (0.65 * longest)))   # the name fits its box
     for k, c in enumerate(cable_list, 1):
-        a = host if c.source == HOST else at[c.source]
-        b = at[c.target]
+        a, b = (host if n == HOST else at[n] for n in (c.source, c.target))
         if a == b:                                        # a unit's axon back to itself: a loop
             ax.annotate("", xy=(b[0] + half, b[1] - half / 2), xytext=(a[0] + half, a[1] + half / 2),
-                        arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=-1.2", lw=0.8), zorder=2)
+                        arrowprops={"arrowstyle": "->", "connectionstyle": "arc3,rad=-1.2", "lw": 0.8}, zorder=2)
             mid = (a[0] + 1.7 * half, a[1])
         else:
             dx, dy = b[0] - a[0], b[1] - a[1]
             t = min(half / abs(dx) if dx else 1.0, half / abs(dy) if dy else 1.0)   # leave at the box's edge
             start, end = (a[0] + t * dx, a[1] + t * dy), (b[0] - t * dx, b[1] - t * dy)
             bend = 0.12 * ((k % 3) - 1)
-            ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", lw=0.8, shrinkA=0, shrinkB=0,
-                                                                  connectionstyle=f"arc3,rad={bend}"), zorder=2)
+            arrow = {"arrowstyle": "-|>", "lw": 0.8, "shrinkA": 0, "shrinkB": 0, "connectionstyle": f"arc3,rad={bend}"}
+            ax.annotate("", xy=end, xytext=start, arrowprops=arrow, zorder=2)
             mid = ((a[0] + b[0]) / 2 - bend * dy / 2, (a[1] + b[1]) / 2 + bend * dx / 2)   # y points down
         ax.text(*mid, str(k), fontsize=6, ha="center", va="center", zorder=7,
-                bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="0.5", lw=0.4))
+                bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "0.5", "lw": 0.4})
     for box in kit.boxes:
         x, y = at[box.name]
         role = "input" if box.role == BOX_INPUT else population(box.name)
