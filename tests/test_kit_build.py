@@ -51,7 +51,8 @@ def _fake_modules(calls: dict, fail: str | None = None) -> dict[str, types.Modul
     def write_bom(kit, circuits, cables, folder):
         calls["bom"] = (circuits, len(cables))
         (folder / "bom.csv").write_text("part,count\nATmega8,4\n")
-        return {"boxes": len(kit.boxes), "parts": 99, "cost_eur": 42.5, "files": ["bom.csv"]}
+        return {"boxes": len(kit.boxes), "parts": 99, "cost_eur": 42.5, "files": ["bom.csv"],
+                "kinds": {"input": {"boxes": 2, "parts": 12}}}
 
     mods = {}
     for name, fn in (("case", write_cases), ("circuit", write_circuits), ("bom", write_bom)):
@@ -118,7 +119,8 @@ def test_the_guide_links_what_is_there(wired):
         assert (out / target).exists(), target
     for unit in UNITS:
         assert f"-U flash:w:{unit}.hex:i -U lfuse:w:0x3F:m -U hfuse:w:0xC1:m" in guide
-    assert "- parts: 99" in guide and "- cost_eur: 42.5" in guide     # the BOM's summary
+    assert "- parts: 99" in guide and "- cost eur: 42.5" in guide     # the BOM's summary
+    assert "| kinds | boxes | parts |" in guide and "| input | 2 | 12 |" in guide
     assert "11 cables" in guide and "relay (3 cables)" in guide       # wiring summary, split axons
     kinds = [k for k in summary["kinds"]]
     assert all(f"### {k}:" in guide for k in kinds)

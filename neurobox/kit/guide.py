@@ -15,6 +15,8 @@ from neurobox.kit.wiring import Layout, pin_of
 GUIDE = "ASSEMBLY.md"
 MAX_ROWS = 40
 """Cables listed in the guide; wiring.csv has them all."""
+SHOWN_ELSEWHERE = ("network", "mode", "files", "csv")
+"""Entries of the bill of materials' summary the guide does not repeat."""
 
 
 def _by_kind(reports: list[dict]) -> dict[str, dict]:
@@ -36,21 +38,26 @@ def _value(v) -> str:
     return str(v)
 
 
+def _table(rows: dict, first: str) -> list[str]:
+    """Rows keyed by name (name -> {column: value}) as a Markdown table."""
+    cols = list(dict.fromkeys(c for r in rows.values() for c in r))
+    return (["", f"| {first} | " + " | ".join(c.replace("_", " ") for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+            + [f"| {name} | " + " | ".join(_value(r.get(c, "")) for c in cols) + " |" for name, r in rows.items()])
+
+
 def _summary_lines(summary: dict) -> list[str]:
-    """The bill of materials' summary as Markdown: scalars as a list, a list of rows as a table."""
+    """The bill of materials' summary as Markdown: scalars as a list, a table for rows keyed by name."""
     lines, tables = [], []
     for key, value in summary.items():
-        if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
-            tables.append((key, value))
+        if key in SHOWN_ELSEWHERE:
+            continue
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            tables += _table(value, key.replace("_", " "))
         elif isinstance(value, dict):
-            lines.append(f"- {key}: " + "; ".join(f"{k} {_value(v)}" for k, v in value.items()))
+            lines.append(f"- {key.replace('_', ' ')}: " + "; ".join(f"{k} {_value(v)}" for k, v in value.items()))
         else:
-            lines.append(f"- {key}: {_value(value)}")
-    for key, rows in tables:
-        cols = list(dict.fromkeys(c for r in rows for c in r))
-        lines += ["", f"{key}:", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(_value(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return lines
+            lines.append(f"- {key.replace('_', ' ')}: {_value(value)}")
+    return lines + tables
 
 
 def _dendrites(n: int) -> str:
@@ -65,7 +72,8 @@ def kind_steps(kind: BoxKind, kit: Kit) -> list[str]:
                  + ("(one cable per box it feeds: wiring.csv)." if kit.mode == "wired"
                     else "and goes to the host, which sends its touches on the bus at its address (wiring.csv).")]
     else:
-        steps = ["Print the case; print the LED window in translucent filament (white PETG or natural PLA).",
+        steps = ["Print the case (every STL of its kind); print the LED window or diffuser in translucent "
+                 "filament (white PETG or natural PLA).",
                  "Solder the board as the schematic shows: the ATmega8 in a 28-pin socket, the 16 MHz crystal "
                  "with its two load capacitors, 100 nF at every supply pin, the reset pull-up, the 6-pin ISP "
                  "header, the WS2812 on PB0 with its series resistor and capacitor.",
@@ -92,7 +100,7 @@ def guide_text(kit: Kit, layout: Layout, cases: list[dict], circuits: list[dict]
            f"{n_units} neuron boxes (one ATmega8 each) and {len(kit.boxes) - n_units} input boxes, "
            f"{kit.mode} mode, {len(kinds)} kinds of box. Made by `neurobox kit`; every file named here is in "
            f"this folder.", "", "## What you need", ""]
-    out += _summary_lines({k: v for k, v in bom.items() if k != "files"}) or ["- see bom.csv"]
+    out += _summary_lines(bom) or ["- see bom.csv"]
     out += ["", "The full list with part numbers: [bom.csv](bom.csv).", "", "## The boxes", ""]
     for kind, boxes in kinds.items():
         c, s = case_of.get(kind.name, {}), circuit_of.get(kind.name, {})
