@@ -246,3 +246,5 @@ def test_refusals(kit_dir, monkeypatch, capsys):
     assert cli_main(["kit", "flash", "relay", "--kit", str(kit_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "avrdude not found" in err
+    assert cli_main(["kit", "flash", "relay", "--out", str(kit_dir)]) == 2
+    assert "--kit DIR" in capsys.readouterr().err

@@ -58,6 +58,8 @@ def flash(args) -> int:
 
     if args.unit is None:
         raise ConfigError("unit", "which unit? neurobox kit flash UNIT --programmer usbasp [--kit DIR]")
+    if args.out is not None:
+        raise ConfigError("--out", "makes a kit; to flash from a kit folder give --kit DIR")
     cmd = run_flash(args.unit, args.kit, args.programmer, args.port, args.bitclock, dry_run=args.dry_run)
     where = Path(args.kit) / "firmware"
     if args.dry_run:
