@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.board",
     "neurobox.cli.exchange",
     "neurobox.cli.sweep",
+    "neurobox.cli.kit",
 ]
 
 
