@@ -30,5 +30,5 @@ figures: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e ".[test,exchange,cluster,nest]"
+	$(VENV)/bin/python -m pip install -q -e ".[test,exchange,cluster,nest,kit]"
 	touch $(STAMP)

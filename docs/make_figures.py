@@ -150,9 +150,21 @@ COMMANDS: tuple[Command, ...] = (
                "The same board over wires with a unit reset, 5 % of spikes dropped and a drifting clock: "
                "the latency of every delivered spike and the number lost."),
     )),
+    Command("kit", "The maker's kit", ("kit", "board", "--out", "kit", "--quiet"), (
+        Figure("kit/cases/neuron-wired-4in.png", "kit_case.png", "A neuron box's case",
+               "The printable case of a box with four dendrites: the base with its connector openings, the "
+               "lid with the LED window and the ISP slot, and the diffuser disc, seen from the front and the "
+               "back."),
+        Figure("kit/circuits/neuron-wired-4in.png", "kit_circuit.png", "A neuron box's circuit",
+               "The ATmega8 of that box and what hangs on each of its pins, from the pin planner's plan, with "
+               "the parts list."),
+        Figure("kit/wiring.png", "kit_wiring.png", "The board's wiring",
+               "Every cable of the board example between its boxes, numbered as in wiring.csv, for the "
+               "layered layout."),
+    )),
 )
 
-SECTIONS = ("Neurons", "Networks", "Reservoir computing", "Learning", "The physical twin")
+SECTIONS = ("Neurons", "Networks", "Reservoir computing", "Learning", "The physical twin", "The maker's kit")
 
 NOT_HERE = """\
 ## Not in this gallery

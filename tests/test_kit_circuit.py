@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import require_module
 
 for _module in ("skidl", "schemdraw"):   # found, not imported: neurobox.kit.circuit imports SKiDL quietly
     if importlib.util.find_spec(_module) is None:
-        if IN_CI:
-            pytest.fail(f"{_module} is missing: pip install {_module}", pytrace=False)
-        pytest.skip(f"{_module} is missing: pip install {_module}", allow_module_level=True)
+        require_module(_module, "kit")
 
 from neurobox.hardware.avr import pins as avr_pins
 from neurobox.kit import circuit
