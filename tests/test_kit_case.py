@@ -168,6 +168,9 @@ def test_the_lids_have_the_led_window_and_the_input_lid_its_touch_pad(board_case
         assert _inside(lid, rim).all()
         assert _inside(lid, beside)[0] and _inside(lid, pad_floor)[0]
     assert _inside(lid_neuron, pad_recess)[0] and not _inside(lid_input, pad_recess)[0]
+    button_hole, dish_floor = [[0.0, 0.0, 1.5], [5.8, 0.0, 1.5]], [[7.0, 0.0, 1.5]]   # the 12 mm button's hole
+    assert not _inside(lid_input, button_hole).any() and _inside(lid_input, dish_floor).all()
+    assert _inside(lid_neuron, button_hole).all()
     diffuser = _mesh(by_kind["input"]["stl"][2])
     assert diffuser.extents == pytest.approx([14.0, 14.0, 1.0], abs=0.05)
 

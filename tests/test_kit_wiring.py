@@ -97,7 +97,7 @@ def test_the_table_and_the_drawing(net, tmp_path):
     pins = {b.name: b.pins for b in kit.boxes}
     for r in rows:
         assert r["to_pin"] == pins[r["to_box"]].dendrites[int(r["to_connector"][1:])]
-        assert r["from_pin"] == ("pad" if r["from_box"].startswith("touch") else "PB1")
+        assert r["from_pin"] == ("button" if r["from_box"].startswith("touch") else "PB1")
     assert summary["total_length_mm"] == sum(float(r["length_mm"]) for r in rows)
     # touch.0 -> sense.0 is one column over, same row: 80 mm + slack
     first = rows[0]

@@ -7,7 +7,7 @@ board sit on a connector strip along that wall); the back wall the axon and the 
 connector (a unit that learns by reward), or the bus pair (bus mode); the right wall the power connector.
 The lid has a round window over the WS2812 LED with a recess from the top for a thin diffuser disc (the
 third part, printed in white or clear), a slot over the ISP header (a 6-pin ISP plug goes down through it),
-and on an input box a round recess for the touch pad (copper foil, its wire through the hole in its middle).
+and on an input box a dish for the finger with the hole of a 12 mm panel-mount push button in its middle.
 The lid holds by a friction lip; the board sits on four standoffs (M2.5 self-tapping screws).
 
 Every part is written in its print orientation (the lid plate down) as STL and STEP, loaded back and checked
@@ -71,9 +71,9 @@ DIFFUSER_D = 14.0       # diffuser disc diameter (its recess is DIFFUSER_D + 2 *
 DIFFUSER_T = 1.0        # diffuser disc thickness = recess depth (two or three layers of white PLA or PETG)
 DIFFUSER_FIT = 0.15     # radial gap of the diffuser in its recess
 ISP_SLOT = (9.0, 12.0)  # lid slot over the ISP header (x, y): a 6-pin ISP ribbon plug passes through
-TOUCH_PAD_D = 20.0      # touch pad recess diameter (input boxes)
-TOUCH_PAD_DEPTH = 1.0   # touch pad recess depth (copper foil and its tape)
-TOUCH_WIRE_D = 3.0      # hole in the middle of the touch pad for its wire
+TOUCH_PAD_D = 20.0      # the finger's dish around the button (input boxes)
+TOUCH_PAD_DEPTH = 1.0   # its depth
+BUTTON_HOLE_D = 12.2    # the hole of the 12 mm panel-mount push button in the dish's middle (the circuit's SW1)
 
 # The checks.
 BED_MM = (220.0, 220.0, 250.0)  # a common print bed (x, y, z): Prusa MK3/MK4, Ender 3 and their like
@@ -203,7 +203,7 @@ def _parts(lay: Layout):
     if lay.touch_pad is not None:
         lid -= Pos(*lay.touch_pad, top - TOUCH_PAD_DEPTH) * Cylinder(TOUCH_PAD_D / 2, TOUCH_PAD_DEPTH + 0.01,
                                                                     align=low)
-        lid -= Pos(*lay.touch_pad, BASE_HEIGHT - 0.01) * Cylinder(TOUCH_WIRE_D / 2, LID_T + 0.02, align=low)
+        lid -= Pos(*lay.touch_pad, BASE_HEIGHT - 0.01) * Cylinder(BUTTON_HOLE_D / 2, LID_T + 0.02, align=low)
     diffuser = Pos(ledx, ledy, top - DIFFUSER_T) * Cylinder(DIFFUSER_D / 2, DIFFUSER_T, align=low)
     flip = Pos(0, 0, top) * Rot(180, 0, 0)  # the lid prints plate down: (x, y, z) -> (x, -y, top - z)
     return {"base": (base, Pos(0, 0, 0)), "lid": (lid, flip),

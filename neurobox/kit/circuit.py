@@ -222,8 +222,9 @@ def _headers(d: Design, kind: BoxKind) -> None:
 def input_design(kind: BoxKind) -> Design:
     """The circuit of an input box: a debounced push button that drives its axon line high while pressed."""
     d = Design(kind)
-    sw = d.add("SW", "SW_Push", "button", "Button_Switch_THT:SW_PUSH_6mm", "B3F-1000",
-               "tactile switch 6x6 mm (the touch button)", _two("passive"))
+    sw = d.add("SW", "SW_Push", "button", "Connector_Wire:SolderWire-0.5sqmm_1x02_P4.6mm_D0.9mm_OD2.1mm",
+               "PBS-33B", "momentary push button, 12 mm panel mount (in the lid; wired to the board)",
+               _two("passive"))
     d.connect("+5V", (sw, 1))
     d.connect("SW", (sw, 2))
     d.resistor("100", "MFR-25FBF52-100R", "SW", "AXON")

@@ -67,10 +67,10 @@ def _dendrites(n: int) -> str:
 def kind_steps(kind: BoxKind, kit: Kit) -> list[str]:
     """The build steps of one kind of box, numbered."""
     if kind.role == BOX_INPUT:
-        steps = ["Print the input box's case and fit the touch pad (or button) in the lid.",
-                 "Wire the pad's circuit as its schematic shows; its output is the box's AXON connector "
+        steps = ["Print the input box's case and fit the 12 mm push button in the lid's dish.",
+                 "Wire the button's circuit as its schematic shows; its output is the box's AXON connector "
                  + ("(one cable per box it feeds: wiring.csv)." if kit.mode == "wired"
-                    else "and goes to the host, which sends its touches on the bus at its address (wiring.csv).")]
+                    else "and goes to the host, which sends its presses on the bus at its address (wiring.csv).")]
     else:
         steps = ["Print the case (every STL of its kind); print the LED window or diffuser in translucent "
                  "filament (white PETG or natural PLA).",

@@ -3,7 +3,7 @@
 Every unit of the board (neurobox.hardware.board.units_from_network) is a neuron box: an ATmega8 with its
 WS2812 LED, one dendrite connector per input (wired mode: on the pin the planner gave it) or a bus
 connector (bus mode), an axon connector, and, for a unit that learns by reward, the reward and the
-punishment lines. Every stimulus source neuron is an input box: a touch pad (or button) whose touches are
+punishment lines. Every stimulus source neuron is an input box: a push button in its lid whose presses are
 the spikes it sends. Boxes with the same numbers share a `BoxKind` (one case design, one circuit).
 """
 from __future__ import annotations

@@ -123,13 +123,13 @@ def bus_pairs(kit: Kit) -> list[tuple[str, int, str, int, int]]:
 
 
 def pin_of(kit: Kit, box: str, connector: str) -> str:
-    """The ATmega8 pin behind a connector ("PB1", "PC3", ...), "pad" for an input box's touch pad output,
+    """The ATmega8 pin behind a connector ("PB1", "PC3", ...), "button" for an input box's button output,
     "" for the host and an input box's bus connectors; a unit's bus connectors carry the UART's RXD/TXD."""
     if box == HOST:
         return ""
     b = next(x for x in kit.boxes if x.name == box)
     if b.pins is None:                       # an input box: its pad's output is its axon
-        return "pad" if connector == "AXON" else ""
+        return "button" if connector == "AXON" else ""
     if connector == "AXON":
         return b.pins.axon or ""
     if connector.startswith("D"):
