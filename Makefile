@@ -4,13 +4,16 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-microcircuit figures
+.PHONY: demo test test-slow bench bench-microcircuit figures
 
 demo: $(STAMP)
 	$(VENV)/bin/neurobox demo
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m slow
 
 bench: $(STAMP)
 	bash benchmarks/setup_peers.sh

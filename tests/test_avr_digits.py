@@ -188,6 +188,7 @@ def test_a_50_unit_digits_board_on_a_2_mbaud_bus_is_bit_exact_as_a_whole(tools):
     assert sum(r.reference.spikes[6] for r in runs.values()) >= 40
 
 
+@pytest.mark.slow
 def test_a_trained_digits_board_is_bit_exact_while_it_keeps_learning(tools, tmp_path):
     """The saved model of `train digits --target fixed --quick`, unchanged: 25 trained learners keep learning
     (adaptive threshold, STDP, normalisation) on its 16 demo images, 2240 ticks on a 2 Mbaud bus, every unit

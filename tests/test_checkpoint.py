@@ -130,6 +130,7 @@ def _leftovers(root: Path) -> list[str]:
                   or ".old-" in p.name)
 
 
+@pytest.mark.slow
 def test_a_killed_training_resumes_bit_identical_to_an_uninterrupted_one(tmp_path):
     """`train digits --quick --target fixed --checkpoint-every 200`, killed (SIGKILL) twice at random points,
     each time resumed from its checkpoint: the model file at the end is byte for byte the one of an

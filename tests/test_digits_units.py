@@ -18,6 +18,7 @@ def on_twin(tmp_path_factory):
     return trained, out
 
 
+@pytest.mark.slow
 def test_the_twin_units_learn_exactly_what_the_fixed_engine_learns(on_twin):
     """1257 images, 25 units each learning on its own clock over the bus: every weight and threshold equal."""
     trained, _ = on_twin
@@ -27,12 +28,14 @@ def test_the_twin_units_learn_exactly_what_the_fixed_engine_learns(on_twin):
     assert np.all(trained.theta > 0)                        # every unit's threshold grew while it learned
 
 
+@pytest.mark.slow
 def test_the_board_trained_on_the_twin_answers_well_above_chance(on_twin):
     trained, _ = on_twin
     evaluation = digits.evaluate(trained, target="twin")
     assert evaluation.test_accuracy > 0.55                  # chance is 0.1; 25 units, 1 epoch reach about 0.65
 
 
+@pytest.mark.slow
 def test_the_saved_board_round_trips_and_keeps_learning(on_twin):
     from neurobox.twin import compare_with_engine, run_twin
 
@@ -55,6 +58,7 @@ def test_the_saved_board_round_trips_and_keeps_learning(on_twin):
     assert len(answered) >= digits.DEMO_IMAGES - 4         # most demo images draw an answer
 
 
+@pytest.mark.slow
 def test_the_saved_board_file_is_exact_and_renders_on_the_board(on_twin, tmp_path):
     import argparse
 

@@ -52,6 +52,7 @@ def state_bits(unit) -> int:
     return 3 * 16 + 8 + (15 if n_p else 0) + 32 + 32 + 16
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device, available", [("up5k", 5280), ("hx1k", 1280), ("hx8k", 7680)])
 def test_report_figures_come_from_the_tools_and_agree(reports, device, available):
     r = reports[device]
@@ -67,6 +68,7 @@ def test_report_figures_come_from_the_tools_and_agree(reports, device, available
     assert r.max_tick_hz == pytest.approx(r.fmax_mhz * 1e6 / r.update_cycles, rel=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("part", ["hx1k", "hx8k"])
 def test_same_cell_on_every_part_and_the_hx_parts_are_faster(reports, part):
     up, hx = reports["up5k"], reports[part]
@@ -75,6 +77,7 @@ def test_same_cell_on_every_part_and_the_hx_parts_are_faster(reports, part):
     assert hx.fmax_mhz > up.fmax_mhz  # the UP5K is the low-power, slower fabric
 
 
+@pytest.mark.slow
 def test_plasticity_costs_logic(reports):
     plastic, static = reports["up5k"], reports["static"]
     assert plastic.luts > static.luts and plastic.ffs >= static.ffs + 15  # x_post; w and x_pre in the EBR
@@ -110,6 +113,7 @@ def test_report_parsers_refuse_what_they_cannot_read():
                        "t") == {"SB_LUT4": 2}
 
 
+@pytest.mark.slow
 def test_cells_per_device_holds_when_placed_together(reports, tmp_path):
     """Two copies of the static cell fit the HX1K as its report says; two plastic ones do not."""
     from neurobox.hardware.fpga.synth import check_fit

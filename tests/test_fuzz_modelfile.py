@@ -473,6 +473,7 @@ def check_case(doc, base_dir: Path, tally: Tally, run_ms: float | None = None) -
     tally.check_memory()
 
 
+@pytest.mark.slow
 def test_fuzz_model_files(request, fuzz_env):
     """Mutated model files: loaded and compiled, or refused with a neurobox error (nothing else)."""
     n = budget(request)
@@ -491,6 +492,7 @@ def test_fuzz_model_files(request, fuzz_env):
     assert tally.cases >= n
 
 
+@pytest.mark.slow
 def test_fuzz_runs(request, fuzz_env):
     """A few small files, mutated or not, run 1 ms in the compiled engine."""
     tally = Tally()
