@@ -144,7 +144,9 @@ def test_rate_slider_changes_the_firing_rate(browser, quiet_board):
     measured = rate_hz("touch", 3, 1500.0)
     assert 60.0 < measured < 140.0, measured          # Poisson at 100 Hz, 3 sources, 1.5 s
     assert rate_hz("exc", 12, 500.0) > 0.0            # and the network answers
-    page.fill("#slider-rate-touch", "0")
+    page.fill("#slider-rate-touch", "0")              # back to quiet, and known to be there before the page
+    wait_bio(page, 100.0)                             # closes (the board is shared by the tests that follow)
+    assert rate_hz("touch", 3, 300.0) == 0.0
     assert problems == []
     page.close()
 
