@@ -124,8 +124,9 @@ def unsupported(net) -> list[tuple[str, str]]:
             problems.append((field, "gap junctions: NEST has them only for its *_gap models; not mapped"))
             continue
         if proj.plasticity is not None:
-            problems += _stdp_problems(proj, field)
-            tau = make_plasticity(proj.plasticity, f"{field}.plasticity").params.get("tau_minus")
+            rule = make_plasticity(proj.plasticity, f"{field}.plasticity")
+            problems += _stdp_problems(proj, rule, field)
+            tau = rule.params.get("tau_minus")
             if tau is not None and tau_minus.setdefault(proj.post.name, tau) != tau:
                 problems.append((f"{field}.plasticity.tau_minus", f"NEST keeps tau_minus in the post neuron: every "
                                                                    f"plastic projection onto {proj.post.name} needs "
@@ -143,9 +144,8 @@ def _relayed_sources(net) -> set[str]:
             if getattr(p, "plasticity", None) is not None and p.pre.model.name == "spike_generator"}
 
 
-def _stdp_problems(proj, field: str) -> list[tuple[str, str]]:
-    """What keeps a plastic projection from NEST's stdp_synapse (its rule: `stdp_synapse_params`)."""
-    rule = make_plasticity(proj.plasticity, f"{field}.plasticity")
+def _stdp_problems(proj, rule, field: str) -> list[tuple[str, str]]:
+    """What keeps a plastic projection (learning by `rule`) from NEST's stdp_synapse (`stdp_synapse_params`)."""
     where = f"{field}.plasticity"
     if rule.rule != "stdp":
         return [(f"{where}.rule", f"NEST's stdp_synapse is pair STDP (rule stdp); {rule.rule} is not mapped")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -34,16 +35,24 @@ class SweepReport:
                 "compile_s": {k: round(v, 4) for k, v in self.compile_s.items()}}
 
 
+@contextmanager
 def _client(scheduler: str | None, workers: int | None):
+    """A Dask client of the scheduler at `scheduler`, or of a local cluster (closed again at the end)."""
     from neurobox.io import require
 
     distributed = require("distributed", "dask[distributed]")
-    if scheduler:
-        return distributed.Client(scheduler), None
-    cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, host="127.0.0.1", dashboard_address=None,
-                                       silence_logs=50)
-    return distributed.Client(cluster), cluster
+    cluster = None
+    if not scheduler:
+        cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                           processes=True, host="127.0.0.1", dashboard_address=None,
+                                           silence_logs=50)
+    client = distributed.Client(scheduler or cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def map_runs(work: Callable[[Any], Any], items: list[Any], *, scheduler: str | None = None,
@@ -54,8 +63,7 @@ def map_runs(work: Callable[[Any], Any], items: list[Any], *, scheduler: str | N
     fails after its retries stops the whole map with one line naming it (`label` and the item)."""
     from neurobox.errors import SimulationError
 
-    client, cluster = _client(scheduler, workers)
-    try:
+    with _client(scheduler, workers) as client:
         futures = {client.submit(work, item, key=f"neurobox-{label}-{k}-{os.getpid()}-{time.time_ns()}",
                                  retries=retries, pure=False): k for k, item in enumerate(items)}
         from distributed import as_completed
@@ -71,10 +79,6 @@ def map_runs(work: Callable[[Any], Any], items: list[Any], *, scheduler: str | N
             if progress is not None:
                 progress(done / len(items), f"{label} {items[k]}")
         return results
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _done_rows(out, runs: list[dict[str, Any]], paths: list[str]) -> dict[int, dict[str, Any]]:
@@ -103,33 +107,30 @@ def sweep(work: Callable[[dict[str, Any]], dict[str, Any]], runs: list[dict[str,
     resumed = len(rows)
     todo = [r for r in runs if r["run"] not in rows]
     failed = 0
-    client, cluster = _client(scheduler, workers)
-    try:
-        n_workers = len(client.scheduler_info().get("workers", {})) or (workers or 1)
-        futures = {client.submit(work, run, key=f"neurobox-run-{run['run']}-{os.getpid()}-{time.time_ns()}",
-                                 retries=retries, pure=False): run for run in todo}
-        from distributed import as_completed
+    with _client(scheduler, workers) as client:
+        try:
+            n_workers = len(client.scheduler_info().get("workers", {})) or (workers or 1)
+            futures = {client.submit(work, run, key=f"neurobox-run-{run['run']}-{os.getpid()}-{time.time_ns()}",
+                                     retries=retries, pure=False): run for run in todo}
+            from distributed import as_completed
 
-        last_save = time.perf_counter()
-        for done, future in enumerate(as_completed(futures), start=1):
-            run = futures.pop(future)
-            if future.status == "finished":
-                rows[run["run"]] = {**future.result(), "status": "ok", "error": ""}
-            else:
-                failed += 1
-                err = future.exception()
-                rows[run["run"]] = {**run, "status": "failed", "error": one_line(f"{type(err).__name__}: {err}")}
-            if progress is not None:
-                progress.count(done, len(todo), f"{failed} failed" if failed else "")
-            if time.perf_counter() - last_save >= save_every_s:
+            last_save = time.perf_counter()
+            for done, future in enumerate(as_completed(futures), start=1):
+                run = futures.pop(future)
+                if future.status == "finished":
+                    rows[run["run"]] = {**future.result(), "status": "ok", "error": ""}
+                else:
+                    failed += 1
+                    err = future.exception()
+                    rows[run["run"]] = {**run, "status": "failed", "error": one_line(f"{type(err).__name__}: {err}")}
+                if progress is not None:
+                    progress.count(done, len(todo), f"{failed} failed" if failed else "")
+                if time.perf_counter() - last_save >= save_every_s:
+                    table.write(list(rows.values()), paths, out)
+                    last_save = time.perf_counter()
+        finally:
+            if rows:
                 table.write(list(rows.values()), paths, out)
-                last_save = time.perf_counter()
-    finally:
-        if rows:
-            table.write(list(rows.values()), paths, out)
-        client.close()
-        if cluster is not None:
-            cluster.close()
     ordered = [rows[r["run"]] for r in runs]
     return SweepReport(ordered, len(todo), resumed, failed, time.perf_counter() - start, n_workers,
                        _compile_times(ordered))
