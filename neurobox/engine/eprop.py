@@ -40,12 +40,16 @@ spike count, added as r_j sum_t e_ji(t).
 
 The sum over synapses is not run step by step: the filters on e are
 linear, so the forward pass (one compiled function, `prange` over the
-sequences) records each neuron's spikes, psi and errors, a backward pass
-over these per-neuron signals (the second compiled function) gives the
-coefficient G_j(t) with g_ji = sum_t G_j(t) z_bar_i(t) exactly, and the
-sum over t and the batch is one float32 matrix product per matrix. The
-online form of the traces (`eligibility_traces`) is kept as the
-reference the tests compare against.
+sequences) records each neuron's spikes, psi and errors; the second
+compiled function runs, per sequence, a backward pass over these
+per-neuron signals giving the coefficient G_j(t) with g_ji = sum_t G_j(t)
+z_bar_i(t) exactly (the kappa filters move onto the learning signal, the
+adaptation's eligibility becomes an adjoint of eps), then sums that over
+t, visiting only the (t, j) where psi is not 0. Each sequence keeps its
+own gradient, summed over the batch in a fixed order: the result does
+not depend on the threads. The online form (`eligibility_traces`) is the
+reference the tests compare against. NEST applies online e-prop's
+updates at each presynaptic spike; here they come once per `run`.
 """
 from __future__ import annotations
 
