@@ -28,17 +28,19 @@ def small_net(n_in=8, n_rec=10, n_out=1, seed=3, rule=None, adapt=0, feedback="r
         recurrent.append("alif")
     net.population("out", n_out, "eprop_readout", OUT)
     for post in recurrent:
-        net.connect("inp", post, weight={"distribution": "normal", "mean": 0.0, "std": 1.0 / math.sqrt(n_in)}, delay=1.0,
-                    plasticity=rule)
+        net.connect("inp", post, weight=normal(1.0 / math.sqrt(n_in)), delay=1.0, plasticity=rule)
     for pre in recurrent:
         for post in recurrent:
-            net.connect(pre, post, weight={"distribution": "normal", "mean": 0.0, "std": 0.5 / math.sqrt(n_rec)},
-                        delay=1.0, plasticity=rule, allow_autapses=False)
-        net.connect(pre, "out", weight={"distribution": "normal", "mean": 0.0, "std": 1.0 / math.sqrt(n_rec)}, delay=1.0,
-                    plasticity=rule)
+            net.connect(pre, post, weight=normal(0.5 / math.sqrt(n_rec)), delay=1.0, plasticity=rule,
+                        allow_autapses=False)
+        net.connect(pre, "out", weight=normal(1.0 / math.sqrt(n_rec)), delay=1.0, plasticity=rule)
         if feedback == "random":
-            net.connect("out", pre, weight={"distribution": "normal", "mean": 0.0, "std": 1.0}, delay=1.0)
+            net.connect("out", pre, weight=normal(1.0), delay=1.0)
     return net
+
+
+def normal(std):
+    return {"distribution": "normal", "mean": 0.0, "std": std}
 
 
 def spikes(batch, steps, n, p=0.05, seed=0):

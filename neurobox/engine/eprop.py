@@ -327,8 +327,8 @@ class EpropTrainer:
                  "out": np.zeros((batch, self.n_rec, self.n_out), np.float32)}
         _gradients(x, self.d_in, z, psi, err, np.ascontiguousarray(feedback, dtype=np.float32), self.nc, self.rc,
                    kappa_out, bsshslm, self.dt, g, grads["in"], grads["rec"], grads["out"])
-        for key in grads:  # the batch's sum in a fixed order
-            grads[key] = grads[key].sum(axis=0, dtype=np.float64)
+        grads = {key: per_sequence.sum(axis=0, dtype=np.float64)  # the batch's sum in a fixed order
+                 for key, per_sequence in grads.items()}
         window = max(int(counted.sum()), 1)
         for block in self.blocks:
             if not block.rule.learning:
