@@ -101,7 +101,7 @@ def test_gradient_equals_finite_differences_for_one_neuron(beta):
     nc[E.N_BETA], nc[E.N_ADAPT], nc[E.N_CUTOFF] = beta, p["adapt"], 1e9
     rc = np.array([kappa, 1.0, 0.0, -1e300, 0.0, 1e9])
     g = np.zeros((1, steps, 1), np.float32)
-    grads = [np.zeros((1, n_in, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1))]
+    grads = [np.zeros((1, n_in, 1), np.float32), np.zeros((1, 1, 1), np.float32), np.zeros((1, 1, 1), np.float32)]
     E._gradients(x[None], 1, np.zeros((1, steps, 1), np.uint8), psi[None, :, None].astype(np.float32),
                  err[None, :, None].astype(np.float32), np.array([[w_out]], np.float32), nc, rc, kappa, False, 1.0,
                  g, *grads)
@@ -139,7 +139,8 @@ def test_gradient_pass_equals_the_online_traces(variant):
     nc[E.N_BETA], nc[E.N_ADAPT] = beta, adapt
     rc = np.array([kappa_out, 1.0, 0.0, -1e300, 0.0, 1e9])
     g = np.zeros((1, steps, n_rec), np.float32)
-    grads = [np.zeros((1, n_in, n_rec)), np.zeros((1, n_rec, n_rec)), np.zeros((1, n_rec, 1))]
+    grads = [np.zeros((1, n_in, n_rec), np.float32), np.zeros((1, n_rec, n_rec), np.float32),
+             np.zeros((1, n_rec, 1), np.float32)]  # the trainer's types: one compiled signature
     bsshslm = variant == "bsshslm_2020"
     E._gradients(x, 1, np.zeros((1, steps, n_rec), np.uint8), psi, err, feedback, nc, rc, kappa_out, bsshslm, 1.0,
                  g, *grads)
