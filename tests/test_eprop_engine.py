@@ -96,10 +96,10 @@ def test_gradient_equals_finite_differences_for_one_neuron(beta):
         d[i] = 1e-6
         numeric[i] = (_smooth_reference(w + d, x, w_out, y_star, beta, p)[0]
                       - _smooth_reference(w - d, x, w_out, y_star, beta, p)[0]) / 2e-6
-    nc = np.zeros((15, 1))
+    nc = np.zeros((16, 1))
     nc[E.N_DECAY], nc[E.N_PZ], nc[E.N_KAPPA], nc[E.N_KAPPA_REG] = p["decay"], 1.0, kappa, 0.97
     nc[E.N_BETA], nc[E.N_ADAPT], nc[E.N_CUTOFF] = beta, p["adapt"], 1e9
-    rc = np.array([kappa, 1.0, 0.0, -1e300, 0.0, 1e9])
+    rc = np.array([kappa, 1.0, 0.0, -1e300, 0.0, 1e9, 0.0])
     g = np.zeros((1, steps, 1), np.float32)
     grads = [np.zeros((1, n_in, 1), np.float32), np.zeros((1, 1, 1), np.float32), np.zeros((1, 1, 1), np.float32)]
     E._gradients(x[None], 1, np.zeros((1, steps, 1), np.uint8), psi[None, :, None].astype(np.float32),
@@ -134,10 +134,10 @@ def test_gradient_pass_equals_the_online_traces(variant):
     err = rng.normal(size=(1, steps, 1)).astype(np.float32)
     feedback = rng.normal(size=(n_rec, 1)).astype(np.float32)
     decay, kappa_rec, kappa_out, beta, adapt = 0.9, 0.8, 0.7, np.array([0.0, 0.3, 0.6]), 0.95
-    nc = np.zeros((15, n_rec))
+    nc = np.zeros((16, n_rec))
     nc[E.N_DECAY], nc[E.N_PZ], nc[E.N_KAPPA], nc[E.N_KAPPA_REG], nc[E.N_CUTOFF] = decay, 1.0, kappa_rec, 0.9, 1e9
     nc[E.N_BETA], nc[E.N_ADAPT] = beta, adapt
-    rc = np.array([kappa_out, 1.0, 0.0, -1e300, 0.0, 1e9])
+    rc = np.array([kappa_out, 1.0, 0.0, -1e300, 0.0, 1e9, 0.0])
     g = np.zeros((1, steps, n_rec), np.float32)
     grads = [np.zeros((1, n_in, n_rec), np.float32), np.zeros((1, n_rec, n_rec), np.float32),
              np.zeros((1, n_rec, 1), np.float32)]  # the trainer's types: one compiled signature
@@ -247,3 +247,45 @@ def test_bad_input_names_the_field():
     autapses.connect("lif", "lif", weight=0.1, delay=1.0, plasticity={"rule": "eprop"}, name="self")
     with pytest.raises(ConfigError, match=r"^projections\.self\.allow_autapses"):
         EpropTrainer(autapses)
+
+
+# -- the neurons step as NEST 3.10's ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["eprop_iaf", "eprop_iaf_adapt", "eprop_readout"])
+def test_neurons_match_nest(model):
+    from conftest import require_module
+    nest = require_module("nest", "nest")
+    params = {"C_m": 2.0, "E_L": -1.0, "I_e": 0.3, "tau_m": 15.0}
+    if model != "eprop_readout":
+        params.update(V_th=-0.2, t_ref=3.0, V_min=-3.0)
+    if model == "eprop_iaf_adapt":
+        params.update(adapt_beta=0.4, adapt_tau=25.0)
+    rng = np.random.default_rng(8)
+    times = [sorted(set(np.round(rng.uniform(1.0, 150.0, 40)).tolist())) for _ in range(2)]
+    weights = [0.35, -0.5]
+    nest.ResetKernel()
+    nest.set(resolution=1.0, verbosity=nest.VerbosityLevel.ERROR)
+    neuron = nest.Create(model, 1, {**params, "V_m": params["E_L"]})  # NEST keeps V_m at -70 when E_L changes
+    meter = nest.Create("multimeter", {"record_from": ["V_m"], "interval": 1.0})
+    nest.Connect(meter, neuron)
+    for spike_times, w in zip(times, weights):
+        nest.Connect(nest.Create("spike_generator", {"spike_times": spike_times}), neuron,
+                     syn_spec={"weight": w, "delay": 1.0})
+    nest.Simulate(160.0)
+    events = meter.get("events")
+    net = Network(dt=1.0, seed=0, duration=160.0)
+    net.population("inp", 2, "spike_generator", {"spike_times": times})
+    net.population("n", 1, model, params)
+    for i, w in enumerate(weights):
+        net.connect("inp", "n", "explicit", pre_ids=[i], post_ids=[0], weight=w, delay=1.0)
+    net.record("n", ["V_m"])
+    result = neurobox.run(net, 160.0)
+    (trace,) = [t["V_m"] for t in result.traces.values()]
+    mine = dict(zip(trace.t_ms.tolist(), trace.values[:, 0].tolist()))
+    theirs = dict(zip(events["times"].tolist(), events["V_m"].tolist()))
+    common = sorted(set(mine) & set(theirs))
+    assert len(common) >= 150
+    # weights are float32 in neurobox: 1e-8 per spike
+    np.testing.assert_allclose([mine[t] for t in common], [theirs[t] for t in common], atol=1e-6)
+    if model != "eprop_readout":  # the comparison covers spikes, resets and refractory steps
+        assert len(result.spikes["n"]) >= 5

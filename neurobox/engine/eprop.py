@@ -72,10 +72,12 @@ READOUT = "eprop_readout"
 LOSSES = ("mean_squared_error", "cross_entropy")
 
 # rows of the per-neuron constants (recurrent neurons)
-(N_DECAY, N_PZ, N_DRIVE, N_VTH, N_VMIN, N_REF, N_HEIGHT, N_WIDTH, N_BETA, N_ADAPT, N_KAPPA, N_KAPPA_REG, N_CREG,
- N_FTARGET, N_CUTOFF) = range(15)
+(N_DECAY, N_PZ, N_GAIN, N_VTH, N_VMIN, N_REF, N_HEIGHT, N_WIDTH, N_BETA, N_ADAPT, N_KAPPA, N_KAPPA_REG, N_CREG,
+ N_FTARGET, N_CUTOFF, N_IE) = range(16)
 # rows of the readout constants
-R_DECAY, R_PZ, R_DRIVE, R_VMIN, R_EL, R_CUTOFF = range(6)
+R_DECAY, R_PZ, R_GAIN, R_VMIN, R_EL, R_CUTOFF, R_IE = range(7)
+# rows of the initial state: as the models' state (neurobox.neurons.eprop), V_m relative to E_L
+S_V, S_CURRENT, S_REF, S_Z, S_ADAPTATION = range(5)
 BLOCK = 8
 """Steps whose traces the gradient pass adds to the gradient matrices at once (_add_block is unrolled for 8)."""
 
@@ -148,15 +150,16 @@ class EpropTrainer:
     # -- description -> arrays ---------------------------------------------------------------------------
     def _neuron_constants(self) -> None:
         dt = self.dt
-        c = np.zeros((15, self.n_rec))
-        init = np.zeros((4, self.n_rec))
+        c = np.zeros((16, self.n_rec))
+        init = np.zeros((5, self.n_rec))
         for pop in self.recurrent:
             p, cols = pop.params, slice(self.offset[pop.name], self.offset[pop.name] + pop.n)
             decay = math.exp(-dt / p["tau_m"])
             el = p["E_L"]
             c[N_DECAY, cols] = decay
             c[N_PZ, cols] = 1.0 if p["regular_spike_arrival"] >= 0.5 else 1.0 - decay
-            c[N_DRIVE, cols] = p["tau_m"] / p["C_m"] * (1.0 - decay) * p["I_e"]
+            c[N_GAIN, cols] = p["tau_m"] / p["C_m"] * (1.0 - decay)
+            c[N_IE, cols] = p["I_e"]
             c[N_VTH, cols] = p["V_th"] - el
             c[N_VMIN, cols] = max(p["V_min"] - el, -1e300)
             c[N_REF, cols] = round(p["t_ref"] / dt)
@@ -174,8 +177,8 @@ class EpropTrainer:
                                   "the trainer supports a trace cutoff for eprop_iaf only; allowed: the default "
                                   f"({NO_CUTOFF:g}, no cutoff) for eprop_iaf_adapt")
             state = initial_state(pop, self.net.seed)
-            init[0, cols] = state[0] - el
-            init[1:state.shape[0], cols] = state[1:]
+            init[:state.shape[0], cols] = state
+            init[S_V, cols] -= el
         for row, what in ((N_DECAY, "tau_m"), (N_PZ, "regular_spike_arrival"), (N_CUTOFF, "eprop_isi_trace_cutoff")):
             if np.any(c[row] != c[row, 0]):
                 raise ConfigError(f"populations.{self.recurrent[-1].name}.params.{what}",
@@ -184,9 +187,10 @@ class EpropTrainer:
         p = self.readout_pop.params
         decay = math.exp(-dt / p["tau_m"])
         self.rc = np.array([decay, 1.0 if p["regular_spike_arrival"] >= 0.5 else 1.0 - decay,
-                            p["tau_m"] / p["C_m"] * (1.0 - decay) * p["I_e"], max(p["V_min"] - p["E_L"], -1e300),
-                            p["E_L"], p["eprop_isi_trace_cutoff"]])
-        self.y0 = initial_state(self.readout_pop, self.net.seed)[0] - p["E_L"]
+                            p["tau_m"] / p["C_m"] * (1.0 - decay), max(p["V_min"] - p["E_L"], -1e300),
+                            p["E_L"], p["eprop_isi_trace_cutoff"], p["I_e"]])
+        self.init_out = initial_state(self.readout_pop, self.net.seed)
+        self.init_out[S_V] -= p["E_L"]
 
     def _kind(self, pop) -> str:
         if pop is self.source:
@@ -283,7 +287,7 @@ class EpropTrainer:
             err = np.zeros((batch, steps, self.n_out), np.float32)
             losses = np.zeros(batch)
             cross_entropy = loss == "cross_entropy"
-            _forward(x, self.d_in, self.w["in"], self.w["rec"], self.w["out"], self.nc, self.rc, self.init, self.y0,
+            _forward(x, self.d_in, self.w["in"], self.w["rec"], self.w["out"], self.nc, self.rc, self.init, self.init_out,
                      y_star, counted, cross_entropy, z, psi, y, err, losses)
             if learn:
                 self._learn(x, z, psi, err, counted)
@@ -374,17 +378,19 @@ class EpropTrainer:
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
-def _forward(x, d_in, w_in, w_rec, w_out, nc, rc, init, y0, y_star, counted, cross_entropy, z, psi, y, err, losses):
+def _forward(x, d_in, w_in, w_rec, w_out, nc, rc, init, init_out, y_star, counted, cross_entropy, z, psi, y, err, losses):
     """Run every sequence b (in parallel): spikes z, pseudo-derivatives psi, readout y, masked errors, loss."""
     batch, steps, n_in = x.shape
     n_rec = w_rec.shape[0]
     n_out = w_out.shape[1]
     for b in prange(batch):
-        v = init[0].copy()
-        ref = init[1].copy()
-        zp = init[2].copy()
-        a = init[3].copy()
-        vo = y0.copy()
+        v = init[S_V].copy()
+        current = init[S_CURRENT].copy()
+        ref = init[S_REF].copy()
+        zp = init[S_Z].copy()
+        a = init[S_ADAPTATION].copy()
+        vo = init_out[S_V].copy()
+        current_out = init_out[S_CURRENT].copy()
         cur = np.zeros(n_rec)
         cur_out = np.zeros(n_out)
         soft = np.zeros(n_out)
@@ -407,7 +413,8 @@ def _forward(x, d_in, w_in, w_rec, w_out, nc, rc, init, y0, y_star, counted, cro
             for j in range(n_rec):
                 if ref[j] > 0.0:
                     ref[j] -= 1.0
-                vj = nc[N_DECAY, j] * v[j] + nc[N_PZ, j] * cur[j] + nc[N_DRIVE, j]
+                vj = nc[N_DECAY, j] * v[j] + nc[N_PZ, j] * cur[j] + nc[N_GAIN, j] * current[j]
+                current[j] = nc[N_IE, j]
                 vj = max(vj, nc[N_VMIN, j])
                 a[j] = nc[N_ADAPT, j] * a[j] + zp[j]
                 threshold = nc[N_VTH, j] + nc[N_BETA, j] * a[j]
@@ -424,7 +431,8 @@ def _forward(x, d_in, w_in, w_rec, w_out, nc, rc, init, y0, y_star, counted, cro
                 v[j] = vj
             top = -1e300
             for k in range(n_out):
-                vo[k] = max(rc[R_DECAY] * vo[k] + rc[R_PZ] * cur_out[k] + rc[R_DRIVE], rc[R_VMIN])
+                vo[k] = max(rc[R_DECAY] * vo[k] + rc[R_PZ] * cur_out[k] + rc[R_GAIN] * current_out[k], rc[R_VMIN])
+                current_out[k] = rc[R_IE]
                 y[b, t, k] = vo[k] + rc[R_EL]
                 top = max(top, vo[k] + rc[R_EL])
             if cross_entropy:
