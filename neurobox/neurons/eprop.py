@@ -124,7 +124,7 @@ def eprop_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
                 spikes_out[n] = i
                 n += 1
         v[i] = x + c[C_EL]
-        if x != x:
+        if math.isnan(x):
             return -1 - i
     return n
 
