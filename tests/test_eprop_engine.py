@@ -256,6 +256,8 @@ def test_bad_input_names_the_field():
         trainer.run(np.zeros((1, 10, 8), np.uint8), np.zeros((1, 10, 1)), mask=np.ones(3, bool))
     with pytest.raises(ConfigError, match="^loss"):
         trainer.run(np.zeros((1, 10, 8), np.uint8), np.zeros((1, 10, 1)), loss="hinge")
+    with pytest.raises(ConfigError, match="^threads"):
+        EpropTrainer(small_net(), threads=0)
     two = small_net()
     two.population("out2", 1, "eprop_readout", OUT)
     with pytest.raises(ConfigError, match="^populations: .*exactly one eprop_readout"):

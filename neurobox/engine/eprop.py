@@ -68,6 +68,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from neurobox.checks import whole
 from neurobox.engine.compile import initial_state
 from neurobox.errors import ConfigError
 from neurobox.network.network import Network
@@ -123,7 +124,7 @@ class EpropTrainer:
     def __init__(self, net: Network, *, threads: int | None = None):
         self.net = net = net.copy()  # a snapshot: later edits of the description do not reach the trainer
         self.dt = float(net.dt)
-        self.threads = threads
+        self.threads = None if threads is None else whole(threads, "threads", 1, what="a number of threads")
         sources, recurrent, readouts = [], [], []
         for name, pop in net.populations.items():
             if pop.model.is_source:
