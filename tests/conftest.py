@@ -29,6 +29,10 @@ def require_tool(executable: str, install_hint: str) -> str:
 def require_module(module: str, extra: str):
     """Import `module` of the optional extra `neurobox[extra]`; fails in CI and skips elsewhere (a whole test
     module too, when called at its top) when it is missing."""
+    if module == "nest":
+        from neurobox.engine import threads
+
+        threads.start()  # before NEST's OpenMP runtime, or NEST's ResetKernel crashes after a parallel loop
     try:
         return importlib.import_module(module)
     except ImportError:

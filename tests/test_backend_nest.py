@@ -236,3 +236,23 @@ def test_what_nest_cannot_run_is_refused_in_one_line(change, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as err:
         nb.run(net, 10.0, backend="nest", progress=False)
     assert "\n" not in str(err.value) and "nest" in str(err.value)
+
+
+def test_nest_resets_after_a_parallel_loop_that_starts_after_it():
+    """PyNEST ships its own OpenMP runtime: imported before numba's thread pool starts, a later parallel loop
+    (the engine's, the e-prop trainer's) made NEST's next ResetKernel crash the process. The backend starts
+    the pool first (neurobox.engine.threads)."""
+    script = (
+        "import numpy as np\n"
+        "from numba import njit, prange\n"
+        "from neurobox.backends.nest import _nest\n"
+        "nest = _nest()\n"
+        "@njit(parallel=True)\n"
+        "def fill(a):\n"
+        "    for i in prange(a.size):\n"
+        "        a[i] = i\n"
+        "fill(np.zeros(1000))\n"
+        "nest.ResetKernel()\n"
+        "print('reset')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "reset" in done.stdout, (done.returncode, done.stderr[-2000:])

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from neurobox.engine import threads
 from neurobox.errors import ConfigError
 from neurobox.network.projection import GapJunction
 from neurobox.neurons.sources import per_neuron_times
@@ -71,6 +72,7 @@ steps of V_m)."""
 def _nest():
     """PyNEST, imported quietly (no banner on stdout, errors only), or one line saying how to install it."""
     os.environ.setdefault("PYNEST_QUIET", "1")
+    threads.start()  # before NEST's own OpenMP runtime is loaded (neurobox.engine.threads)
     try:
         import nest
     except ImportError:
@@ -93,7 +95,7 @@ def unsupported(net) -> list[tuple[str, str]]:
         model = pop.model.name
         if model not in NEURON_MODELS + SOURCES:
             problems.append((f"populations.{name}.model",
-                             f"{model} has no NEST model with the same equations; NEST takes "
+                             f"the nest runner does not build {model}; it builds "
                              f"{', '.join(NEURON_MODELS + SOURCES)}"))
             continue
         if model == "izhikevich" and pop.method not in IZHIKEVICH_METHODS:
