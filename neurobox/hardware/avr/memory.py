@@ -61,6 +61,7 @@ def memory_need(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> Memor
     per_input = (2 if mode == "wired" else 0) + (2 if config.delay_lines(unit) else 0)  # pin port, mask; arrival bit
     fixed = 1 + 8 + 1 + (4 if mode == "wired" else ring + 3)       # tick flag, input sums, LED frame due;
     fixed += 3 if learning else 0                                  # axon and pins, or ring; EEPROM copy
+    fixed += len(unit.feedback)                                    # e-prop's feedback weights
     in_flash = 3 * n + (128 + n if mode == "bus" else 0)      # weights, receptors; inputs by source address
     return MemoryNeed(state=config.state_size(unit), tables=n * (per_input + 1) + 2 * plastic + fixed + 1,
                       stack=STACK_BYTES, flash=CODE_BYTES + n * per_input + in_flash)   # per input: + its flag
