@@ -15,7 +15,10 @@ mode "wired" or "bus":
     SRAM      state, tables, buffers, the bus's receive ring and the stack within
               1024 B (memory.memory_need, an upper bound of what the linker places)
     flash     code and tables within 8192 B
-    rule      the normalisation's 32-bit division (config._check_normalisation)
+    rule      the normalisation's 32-bit division (config._check_normalisation); e-prop
+              on the bus only (the host's error bytes); its traces (z-bar, eligibility,
+              gradient: 10 B a plastic input with the weight) count in SRAM
+              (memory.trace_capacity: how many plastic inputs fit)
 
 A refusal is one ConfigError naming the unit (or the bus), the resource,
 what it needs against what an ATmega8 (or the tick) has, and the nearest fix.
@@ -79,6 +82,9 @@ def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.Pi
     if mode not in MODES:
         raise ConfigError("mode", f"unknown connection mode {mode!r}; valid: {', '.join(MODES)}")
     reward = unit.rstdp is not None
+    if unit.eprop is not None and mode != "bus":
+        raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop: it hears the host's "
+                                                     f"error bytes on the bus only; connect the units by the bus")
     if mode == "wired" and unit.n_inputs > pins.max_inputs("wired", reward):
         try:
             pins.plan(unit.name, unit.n_inputs, mode, reward=reward)

@@ -16,18 +16,18 @@ Number formats
                       (e-prop's default surrogate), W = v_th (V_lsb above E_L), k_psi = max(0, bits(W) - 8)
     e[i]      uint15  eligibility trace: decays with the shift k_kappa (the readout's tau), and adds
                       (psi * zbar[i]) >> k_e each tick, k_e = 8 + k_kappa, so that it never exceeds 32639
-                      (proof: e <= PSI_PEAK * 32767 >> 8 after any tick, by induction)
+                      (by induction: e <= t * 2**k_kappa with t the largest term, 255 * 32767 >> k_e)
     fb[k]     int8    the unit's own random feedback weight from readout k, B_jk * B_ONE (B_ONE = 64), |fb| <= 127
     err[k]    int7    the error of readout k the host broadcasts in this tick, (y_k - y*_k) * ERR_ONE rounded,
                       -64 .. 63 (one bus byte with bit 7 clear: never an address event); ERR_ONE is the rule's
                       err_scale (default 32: errors up to 2 readout units)
     L         int16   learning signal sum_k fb[k] * err[k], |L| <= MAX_READOUTS * 127 * 64 = 32512
-    g[i]      int23   gradient accumulated since the last apply: + (L * e[i]) >> G_SHIFT each tick, G_SHIFT = 10
-                      (L * e < 2**30 in an int32; >> is arithmetic, floor), saturating at +-G_MAX = 2**22 - 1
-                      (kept in an int32 on the chip)
+    g[i]      int31   gradient accumulated since the last apply: + (L * e[i]) >> G_SHIFT each tick, G_SHIFT = 8
+                      (|L * e| < 2**30 in an int32; >> is arithmetic, floor), saturating at +-G_MAX = 2**30 - 1
+                      (an int32 on the chip; every shift here by 8 is a byte move there)
     w[i]      int16   weight, I_lsb, kept in [w_min, w_max]
-    eta_mul   uint8   and k_eta (1 .. 30): the learning rate as eta_mul / 2**k_eta weight LSB per gradient LSB
-                      (|g * eta_mul| + 2**29 < 2**31: one int32 product and rounding)
+    eta_mul   uint8   and k_eta (1 .. 30): the learning rate as eta_mul / 2**k_eta weight LSB per 2**8 gradient
+                      LSB (|(g >> 8) * eta_mul| + 2**29 < 2**31: one int32 product and rounding)
 
 One step, after the neuron's step (v: the membrane after it, V_lsb above E_L; th = v_th + theta; fired: the unit
 fired in this step; ref: its refractory count after the step; arrived[i]: a spike arrived on input i in this
@@ -38,9 +38,9 @@ step; apply: the host's apply pulse seen in this step), when learning is on:
           max(0, W - |v - th|) >> k_psi          otherwise
     L = sum_k fb[k] * err[k]
     for every plastic input i:
-        if apply:  w[i] = clamp(w[i] - ((g[i] * eta_mul + 2**(k_eta - 1)) >> k_eta));  g[i] = 0
+        if apply:  w[i] = clamp(w[i] - (((g[i] >> 8) * eta_mul + 2**(k_eta - 1)) >> k_eta));  g[i] = 0
         zbar[i] = decay(zbar[i], k_z)
-        e[i]    = decay(e[i], k_kappa) + ((psi * zbar[i]) >> k_e)
+        e[i]    = decay(e[i], k_kappa) + (((psi * zbar[i]) >> 8) >> k_kappa)      (= (psi * zbar[i]) >> k_e)
         g[i]    = sat(g[i] + ((L * e[i]) >> G_SHIFT), -G_MAX, G_MAX)
         if arrived[i]:  zbar[i] = min(zbar[i] + Z_ONE, 32767)
 
@@ -61,7 +61,7 @@ The float e-prop this stands for (gradients with respect to weights in pA): with
     zbar_f = zbar / Z_ONE,   L_f = L / (B_ONE * ERR_ONE),   dv/dw = R zbar_f,  R = tau_syn_ex / C_m   (mV/pA)
 the float gradient sum_t L_f psi_f R zbar_f (kappa-filtered) is g * GRADIENT_LSB, GRADIENT_LSB =
 2**(G_SHIFT + k_e) * gamma * R / (v_th_mV * PSI_PEAK * Z_ONE * B_ONE * ERR_ONE) (1/pA), and the step
-w -= eta * gradient (pA) is eta_mul / 2**k_eta = eta * GRADIENT_LSB / I_lsb. The unit's neuron is
+w -= eta * gradient (pA) is eta_mul / 2**k_eta = eta * 2**8 * GRADIENT_LSB / I_lsb. The unit's neuron is
 neurobox.neurons.lif_fixed (iaf_psc_exp with reset to V_reset and a refractory time), not NEST's eprop_iaf
 (delta synapses, no synaptic filter): z-bar is filtered with the membrane's time constant only, exact as
 tau_syn -> 0. Firing-rate regularisation is not part of the units' rule.
@@ -81,8 +81,8 @@ Z_ONE = 1 << 11
 """What one arriving spike adds to z-bar."""
 PSI_BITS = 8
 """psi fits a byte: PSI_PEAK <= 255."""
-G_SHIFT = 10
-G_MAX = (1 << 22) - 1
+G_SHIFT = 8
+G_MAX = (1 << 30) - 1
 B_ONE = 64
 """fb = round(B * B_ONE): a feedback weight of 1.0 is 64."""
 FB_MAX = 127
@@ -145,8 +145,8 @@ def learning_signal(fb, err):
 
 @njit(cache=True)
 def applied(w, g, eta_mul, k_eta, w_min, w_max):
-    """The weight after an apply pulse: clamp(w - round(g * eta_mul / 2**k_eta)) (round half up)."""
-    d = (g * eta_mul + (1 << (k_eta - 1))) >> k_eta
+    """The weight after an apply pulse: clamp(w - round((g >> 8) * eta_mul / 2**k_eta)) (round half up)."""
+    d = ((g >> 8) * eta_mul + (1 << (k_eta - 1))) >> k_eta
     r = w - d
     return w_min if r < w_min else w_max if r > w_max else r
 
@@ -155,7 +155,7 @@ def applied(w, g, eta_mul, k_eta, w_min, w_max):
 def eprop_input(zbar, e, g, arrived, psi, L, k_z, k_kappa, k_e):
     """One step of one plastic input after any apply (the docstring's last four lines): (zbar, e, g)."""
     zbar = trace_decay(zbar, k_z)
-    e = trace_decay(e, k_kappa) + ((psi * zbar) >> k_e)
+    e = trace_decay(e, k_kappa) + ((psi * zbar) >> k_e)   # k_e = 8 + k_kappa: the chip shifts by 8, then k_kappa
     g = g + ((L * e) >> G_SHIFT)
     g = G_MAX if g > G_MAX else -G_MAX if g < -G_MAX else g
     if arrived:
@@ -244,11 +244,11 @@ def fixed_eprop_parameters(params: Mapping[str, float], neuron: Mapping[str, flo
         raise ConfigError(f"{field_path}.w_max", "must be >= w_min")
     p = EpropFixedParams(k_z=k_z, k_kappa=k_kappa, k_e=PSI_BITS + k_kappa, width=width, k_psi=k_psi, eta_mul=1,
                          k_eta=1, w_min=w_min, w_max=w_max)
-    rate = eta * gradient_lsb(p, lif, gamma, err_scale, float(neuron["tau_syn_ex"]), float(neuron["C_m"]),
-                              float(neuron["V_th"]) - float(neuron["E_L"])) / lif.I_lsb
+    rate = eta * 2 ** 8 * gradient_lsb(p, lif, gamma, err_scale, float(neuron["tau_syn_ex"]), float(neuron["C_m"]),
+                                       float(neuron["V_th"]) - float(neuron["E_L"])) / lif.I_lsb
     k_eta = min(K_ETA_MAX, max(1, math.floor(math.log2(ETA_MUL_MAX / rate)))) if rate > 0 else K_ETA_MAX
     eta_mul = round(rate * 2 ** k_eta)
     if not 1 <= eta_mul <= ETA_MUL_MAX:
-        raise ConfigError(f"{field_path}.eta", f"eta = {eta:g} is {rate:g} weight LSB per gradient LSB; the chip's "
+        raise ConfigError(f"{field_path}.eta", f"eta = {eta:g} is {rate:g} weight LSB per 256 gradient LSB; the chip's "
                                                f"eta_mul / 2**k_eta spans [2**-{K_ETA_MAX}, {ETA_MUL_MAX / 2:g}]")
     return p._replace(eta_mul=int(eta_mul), k_eta=int(k_eta))

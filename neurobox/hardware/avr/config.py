@@ -322,7 +322,7 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
         lines += ["/* e-prop (neurobox/plasticity/eprop_fixed.py) */",
                   f"#define N_READOUTS {len(unit.feedback)}", f"#define EPROP_FEEDBACK {_c_list(unit.feedback)}",
                   f"#define EPROP_K_Z {eprop.k_z}", f"#define EPROP_K_KAPPA {eprop.k_kappa}",
-                  f"#define EPROP_K_E {eprop.k_e}", f"#define EPROP_WIDTH {eprop.width}L",
+                  f"#define EPROP_WIDTH {eprop.width}L",
                   f"#define EPROP_K_PSI {eprop.k_psi}", f"#define EPROP_ETA_MUL {eprop.eta_mul}L",
                   f"#define EPROP_K_ETA {eprop.k_eta}",
                   f"#define EPROP_W_MIN ({eprop.w_min}L)", f"#define EPROP_W_MAX ({eprop.w_max}L)"]

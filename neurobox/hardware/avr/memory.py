@@ -82,6 +82,15 @@ def _inputs_that_fit(unit: FixedUnit, mode: str, bus: BusPlan | None) -> int:
     return 0
 
 
+def trace_capacity(unit: FixedUnit, bus: BusPlan | None = None) -> int:
+    """How many plastic inputs a unit like `unit` (its neuron, rule and readouts; every input plastic, delays of
+    one tick) keeps traces for on an ATmega8 on the bus `bus` (default: the smallest receive ring)."""
+    k = 256
+    wide = dataclasses.replace(unit, weights=(0,) * k, receptors=(0,) * k, plastic=(True,) * k, sources=("",) * k,
+                               delays=())
+    return _inputs_that_fit(wide, "bus", bus)
+
+
 def check_memory(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> MemoryNeed:
     """`memory_need`, or ConfigError naming the unit, SRAM or flash, needed against available, and the fix."""
     need = memory_need(unit, mode, bus)

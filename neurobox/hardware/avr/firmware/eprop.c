@@ -9,8 +9,7 @@
 #include "trace.h"
 
 #define Z_ONE 2048u
-#define G_SHIFT 10
-#define G_MAX 4194303L
+#define G_MAX 1073741823L
 
 static const int8_t feedback[N_READOUTS] = EPROP_FEEDBACK;
 
@@ -28,10 +27,21 @@ static uint8_t surrogate(const struct unit_state *u, uint8_t post)
     return d < EPROP_WIDTH ? (uint8_t)((EPROP_WIDTH - d) >> EPROP_K_PSI) : 0;
 }
 
-/* eprop_fixed.applied: clamp(w - round(g * eta_mul / 2^k_eta)) */
+/* the bytes 1..3 of x, sign extended: x >> 8 (arithmetic) as a byte move */
+static inline int32_t shr8(int32_t x)
+{
+    union { int32_t w; uint8_t b[4]; } in = { .w = x }, out;
+    out.b[0] = in.b[1];
+    out.b[1] = in.b[2];
+    out.b[2] = in.b[3];
+    out.b[3] = (int8_t)in.b[3] < 0 ? 0xff : 0;
+    return out.w;
+}
+
+/* eprop_fixed.applied: clamp(w - round((g >> 8) * eta_mul / 2^k_eta)) */
 static int16_t applied(int16_t w, int32_t g)
 {
-    int32_t d = (g * EPROP_ETA_MUL + (1L << (EPROP_K_ETA - 1))) >> EPROP_K_ETA;
+    int32_t d = (shr8(g) * EPROP_ETA_MUL + (1L << (EPROP_K_ETA - 1))) >> EPROP_K_ETA;
     int32_t r = (int32_t)w - d;
     if (r < EPROP_W_MIN) return EPROP_W_MIN;
     if (r > EPROP_W_MAX) return EPROP_W_MAX;
@@ -57,9 +67,13 @@ uint8_t eprop_step(struct unit_state *u, const uint8_t *pre, uint8_t post)
             g = 0;
         }
         uint16_t z = trace_decay(u->x_pre[j], EPROP_K_Z);
-        uint16_t e = trace_decay(u->c[j], EPROP_K_KAPPA) + (uint16_t)(((uint32_t)psi * z) >> EPROP_K_E);
-        if (L) {
-            g += ((int32_t)L * e) >> G_SHIFT;
+        uint16_t e = trace_decay(u->c[j], EPROP_K_KAPPA);
+        if (psi) {                     /* (psi z) >> k_e as ((psi z) >> 8) >> k_kappa, k_e = 8 + k_kappa */
+            uint32_t p = (uint32_t)psi * z;
+            e += (uint16_t)(p >> 8) >> EPROP_K_KAPPA;
+        }
+        if (L) {                       /* e < 2^15: a signed 16 x 16 product */
+            g += shr8((int32_t)L * (int16_t)e);
             if (g > G_MAX) g = G_MAX;
             else if (g < -G_MAX) g = -G_MAX;
         }

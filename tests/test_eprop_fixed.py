@@ -1,0 +1,235 @@
+"""e-prop on the units: the fixed-point specification against hand-derived integers, the ATmega8 C bit-exact in
+simavr for a small recurrent network, the SRAM planner's number of plastic inputs against what avr-gcc places, and
+a short fixed-point training of the sine-wave task on the twin's units."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import require_tool
+from neurobox.errors import ConfigError
+from neurobox.hardware.avr import build as avr_build
+from neurobox.hardware.avr import config, memory
+from neurobox.hardware.avr.bus import plan_bus
+from neurobox.hardware.avr.verify import verify_unit
+from neurobox.hardware.plan import plan_unit
+from neurobox.hardware.unit import Input, UnitDescription, UnitSim, fixed_unit, simulate
+from neurobox.plasticity import eprop_fixed
+from neurobox.plasticity.eprop_fixed import EpropFixedParams, EpropFixedState
+
+LIF = {"C_m": 250.0, "tau_m": 10.0, "tau_syn_ex": 2.0, "tau_syn_in": 5.0, "t_ref": 2.0,
+       "E_L": -70.0, "V_reset": -70.0, "V_th": -55.0}
+EPROP = {"rule": "eprop", "eta": 3000.0, "tau_m_readout": 16.0, "w_min": -3000.0, "w_max": 3000.0}
+"""tau_m = 10 ms -> k_z = 3; tau_m_readout = 16 ms -> k_kappa = 4, k_e = 12; V_th 15 mV above E_L = 3840 V_lsb ->
+the surrogate's width W = 3840, k_psi = 4 (peak 240); eta = 3000 moves a weight by tens to hundreds of I_lsb per
+apply under random errors."""
+
+
+@pytest.fixture(scope="module")
+def tools():
+    require_tool("avr-gcc", "apt-get install gcc-avr avr-libc binutils-avr")
+    require_tool("simavr", "apt-get install simavr libsimavr-dev libelf-dev")
+
+
+def test_the_rule_follows_a_hand_derived_sequence():
+    p = EpropFixedParams(k_z=3, k_kappa=4, k_e=12, width=3840, k_psi=4, eta_mul=200, k_eta=4, w_min=-5000,
+                         w_max=5000)
+    s = EpropFixedState(zbar=(0,), e=(0,), g=(0,), w=(1000,))
+    seen = []
+    # (arrived, psi, L, apply) per tick
+    for arrived, psi, L, apply in ((True, 0, 0, False), (False, 240, 100, False), (False, 120, -100, False),
+                                   (False, 0, 50, True)):
+        s = eprop_fixed.step(s, (arrived,), psi, L, apply, p)
+        seen.append((s.zbar[0], s.e[0], s.g[0], s.w[0]))
+    assert seen == [
+        (2048, 0, 0, 1000),          # decay(0) = 0, e and g stay 0; the spike adds Z_ONE after the eligibility
+        (1792, 105, 41, 1000),       # zbar 2048 - 256; e = 240 * 1792 >> 12 = 105; g = 100 * 105 >> 8 = 41
+        (1568, 143, -15, 1000),      # zbar - 224; e = 105 - 7 + (120 * 1568 >> 12 = 45); g = 41 + floor(-14300/256)
+        (1372, 134, 26, 1012),       # apply: d = ((-15 >> 8) * 200 + 8) >> 4 = -12, w = 1012, g = 0, then + 6700 >> 8
+    ]
+
+
+def test_the_surrogate_is_piecewise_linear_and_zero_while_refractory():
+    W, k = 3840, 4
+    assert eprop_fixed.surrogate(3840, 3840, False, 0, W, k) == 240          # at threshold: the peak
+    assert eprop_fixed.surrogate(1920, 3840, False, 0, W, k) == 120          # half way down
+    assert eprop_fixed.surrogate(5760, 3840, False, 0, W, k) == 120          # symmetric above
+    assert eprop_fixed.surrogate(0, 3840, False, 0, W, k) == 0               # at rest: W away
+    assert eprop_fixed.surrogate(-500, 3840, False, 0, W, k) == 0
+    assert eprop_fixed.surrogate(3000, 3840, False, 2, W, k) == 0            # refractory
+    assert eprop_fixed.surrogate(0, 3840, True, 2, W, k) == 240              # fired: the peak
+    assert eprop_fixed.learning_signal(np.array([45, -77, 0, 0]), np.array([61, -3, 9, 0])) == 45 * 61 + 77 * 3
+
+
+def plain_eprop(unit, ref, pre, reward, error):
+    """The rule re-derived with Python ints from the reference's membrane, refractory count and spikes: z-bar,
+    eligibility, gradient and weights per tick."""
+    p = unit.eprop
+    n = unit.n_inputs
+    zbar, e, g, w = [0] * n, [0] * n, [0] * n, list(unit.weights)
+    fb = list(unit.feedback)
+    out = []
+    for t in range(len(pre)):
+        if ref.spikes[t]:
+            psi = p.width >> p.k_psi
+        elif ref.ref[t] > 0:
+            psi = 0
+        else:
+            psi = max(0, p.width - abs(int(ref.v[t]) - (unit.lif.v_th + int(ref.theta[t])))) >> p.k_psi
+        L = sum(b * int(x) for b, x in zip(fb, error[t]))
+        for j in range(n):
+            if not unit.plastic[j]:
+                continue
+            if reward[t] > 0:
+                d = ((g[j] >> 8) * p.eta_mul + (1 << (p.k_eta - 1))) >> p.k_eta
+                w[j] = min(max(w[j] - d, p.w_min), p.w_max)
+                g[j] = 0
+            zbar[j] -= (zbar[j] + (1 << p.k_z) - 1) >> p.k_z
+            e[j] = e[j] - ((e[j] + (1 << p.k_kappa) - 1) >> p.k_kappa) + ((psi * zbar[j]) >> p.k_e)
+            g[j] = min(max(g[j] + ((L * e[j]) >> 8), -(2 ** 30 - 1)), 2 ** 30 - 1)
+            if pre[t, j]:                    # every delay is one tick here
+                zbar[j] = min(zbar[j] + 2048, 32767)
+        out.append((list(zbar), list(e), list(g), list(w)))
+    return out
+
+
+def lonely_unit(feedback=(0.7, -1.2)) -> UnitDescription:
+    return UnitDescription("u", {**LIF, "I_e": 300.0}, 1.0,
+                           tuple(Input(s, "excitatory", 1000.0, True) for s in "abc")
+                           + (Input("d", "inhibitory", -500.0, False),), EPROP, 3, feedback=feedback)
+
+
+def test_the_unit_runs_the_rule_as_written():
+    unit = fixed_unit(lonely_unit())
+    assert unit.eprop.k_z == 3 and unit.eprop.k_e == 12 and unit.feedback == (45, -77)
+    rng = np.random.default_rng(0)
+    steps = 500
+    pre = rng.random((steps, 4)) < 0.1
+    error = rng.integers(-64, 64, (steps, 2))
+    reward = np.zeros(steps, dtype=np.int64)
+    reward[150::150] = 1
+    ref = simulate(unit, pre, reward=reward, error=error)
+    want = plain_eprop(unit, ref, pre, reward, error)
+    for t in range(steps):
+        got = [list(ref.x_pre[t]), list(ref.eligibility[t]), list(ref.gradient[t]), list(ref.weights[t])]
+        assert got == [list(x) for x in want[t]], t
+    assert ref.spikes.sum() > 20 and (ref.gradient > 0).any() and (ref.gradient < 0).any()
+    assert len(set(map(tuple, ref.weights[:, :3]))) == 4         # three applies each moved the weights
+    assert (ref.weights[:, 3] == unit.weights[3]).all()           # the static input never moves
+
+
+def test_bad_e_prop_units_are_refused_in_one_line():
+    with pytest.raises(ConfigError, match=r"units\.u\.feedback.*needs its feedback weights"):
+        fixed_unit(lonely_unit(feedback=()))
+    with pytest.raises(ConfigError, match=r"units\.u\.feedback\[1\].*int8"):
+        fixed_unit(lonely_unit(feedback=(0.5, 3.0)))
+    unit = fixed_unit(lonely_unit())
+    with pytest.raises(ConfigError, match="unit u learns by e-prop: it hears the host's error bytes on the bus"):
+        plan_unit(unit, "wired")
+    with pytest.raises(ConfigError, match=r"error"):
+        simulate(unit, np.zeros((5, 4), bool), error=np.full((5, 1), 64))
+
+
+def small_network():
+    """Three e-prop units, recurrent, fed by two stimulus sources s0, s1 (addresses 10, 11): unit a (address 0)
+    hears s0, s1, b and c; b hears s0, a (delay 3) and, inhibitory and fixed, c; c hears s1, a and b."""
+    def unit(name, address, inputs, I_e):
+        return fixed_unit(UnitDescription(name, {**LIF, "I_e": I_e}, 1.0, inputs, EPROP, address,
+                                          feedback=(0.9, -0.4)))
+    a = unit("a", 0, (Input("s0", "excitatory", 1800.0, True), Input("s1", "excitatory", 1200.0, True),
+                      Input("b", "excitatory", 600.0, True), Input("c", "inhibitory", -700.0, True)), 250.0)
+    b = unit("b", 1, (Input("s0", "excitatory", 1500.0, True), Input("a", "excitatory", 900.0, True, 3),
+                      Input("c", "inhibitory", -800.0, False)), 300.0)
+    c = unit("c", 2, (Input("s1", "excitatory", 1600.0, True), Input("a", "excitatory", 800.0, True),
+                      Input("b", "excitatory", 700.0, True)), 280.0)
+    return [a, b, c], {"a": 0, "b": 1, "c": 2, "s0": 10, "s1": 11}
+
+
+def network_inputs(units, stimulus, reward, error):
+    """Each unit's received spikes when the three run together (a unit's spike of tick t is received in t + 1,
+    a stimulus spike in its own tick), from the reference units stepped side by side."""
+    steps = len(reward)
+    sims = {u.name: UnitSim(u) for u in units}
+    fired = {u.name: False for u in units}
+    received = {u.name: np.zeros((steps, u.n_inputs), dtype=bool) for u in units}
+    for t in range(steps):
+        now = {}
+        for u in units:
+            row = [stimulus[s][t] if s in stimulus else fired[s] for s in u.sources]
+            received[u.name][t] = row
+            now[u.name], _, _ = sims[u.name].tick(row, int(reward[t]), error=error[t])
+        fired = now
+    return received
+
+
+def test_a_small_e_prop_network_is_bit_exact_in_simavr(tools, tmp_path):
+    units, addresses = small_network()
+    steps = 400
+    rng = np.random.default_rng(7)
+    stimulus = {"s0": rng.random(steps) < 0.12, "s1": rng.random(steps) < 0.12}
+    error = rng.integers(-64, 64, (steps, 2))
+    error[5] = (-64, 63)                                     # both ends of the byte
+    reward = np.zeros(steps, dtype=np.int64)
+    reward[[120, 250, 380]] = 1                               # the apply pulses
+    received = network_inputs(units, stimulus, reward, error)
+    bus = plan_bus(12, 1.0)
+    for u in units:
+        result = verify_unit(u, plan_unit(u, "bus", bus), received[u.name], tmp_path / u.name, addresses=addresses,
+                             reward=reward, error=error, bus=bus)
+        assert result.steps == steps and result.mismatch is None and result.bit_exact, (u.name, result.mismatch)
+        assert result.output_ok and result.led_ok, (result.output_faults[:2], result.led_faults[:2])
+        ref = result.reference
+        plastic = list(u.plastic_index)
+        assert result.spikes > 10, u.name
+        assert (ref.gradient[:, plastic] > 0).any() and (ref.gradient[:, plastic] < 0).any(), u.name
+        assert (ref.eligibility[:, plastic] > 0).any() and ref.x_pre[:, plastic].max() > 2048, u.name
+        moved = ref.weights[-1, plastic] != np.array(u.weights)[plastic]
+        assert moved.all(), (u.name, ref.weights[-1], u.weights)
+        seen = np.array([st["err"] for st in result.run.states])
+        assert (seen == error).all() and [st["apply"] for st in result.run.states].count(1) == 3
+        assert result.cycles_per_update < config.tick_timer(u.dt).cycles // 2, result.cycles_per_update
+
+
+def wide_unit(n: int) -> tuple:
+    """An e-prop unit with n plastic inputs from addresses 0 .. n - 1 (its own address n) on a bus of 64 slots."""
+    desc = UnitDescription("w", LIF, 1.0, tuple(Input(f"s{j}", "excitatory", 100.0, True) for j in range(n)), EPROP,
+                           n, feedback=(0.5,))
+    return fixed_unit(desc), {f"s{j}": j for j in range(n)}, plan_bus(64, 1.0)
+
+
+def test_the_planner_refuses_more_plastic_inputs_than_fit_in_one_line():
+    unit, _, bus = wide_unit(4)
+    k = memory.trace_capacity(unit, bus)
+    assert 50 <= k <= 70
+    plan_unit(wide_unit(k)[0], "bus", bus)
+    with pytest.raises(ConfigError, match=rf"unit w needs \d+ B of SRAM, an ATmega8 has 1024.*at most {k} inputs"):
+        plan_unit(wide_unit(k + 1)[0], "bus", bus)
+
+
+def _sram(tmp_path, n: int, name: str) -> tuple[int, int, int]:
+    """(data + bss bytes avr-size reports, sizeof(struct unit_state) as avr-nm reports the symbol, the state
+    size the emulator decodes) of the firmware of wide_unit(n)."""
+    unit, addresses, bus = wide_unit(n)
+    image = avr_build.build(config.header(unit, plan_unit(unit, "bus", bus), addresses=addresses, bus=bus),
+                            tmp_path / name, name)
+    text = subprocess.run(["avr-size", "-A", str(image.elf)], capture_output=True, text=True, check=True).stdout
+    sections = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\.(\w+)\s+(\d+)", text, re.MULTILINE)}
+    symbols = subprocess.run(["avr-nm", "-S", str(image.elf)], capture_output=True, text=True, check=True).stdout
+    size = next(int(p[1], 16) for p in (line.split() for line in symbols.splitlines()) if len(p) == 4 and p[3] == "unit")
+    return sections.get("data", 0) + sections.get("bss", 0), size, config.state_size(unit)
+
+
+def test_the_planners_limit_matches_what_the_compiler_places(tools, tmp_path):
+    unit, _, bus = wide_unit(4)
+    k = memory.trace_capacity(unit, bus)
+    low, low_struct, low_decoded = _sram(tmp_path, k - 10, "low")
+    high, high_struct, high_decoded = _sram(tmp_path, k, "high")
+    assert (low_struct, high_struct) == (low_decoded, high_decoded)       # the struct is what the emulator reads
+    per_input = (high - low) / 10
+    assert per_input == 13          # w, z-bar, eligibility (2 B each), gradient (4 B), EEPROM copy (2 B), flag (1 B)
+    # with the planner's stack margin, k inputs fit the 1024 B and one more would not
+    assert high + memory.STACK_BYTES <= avr_build.SRAM_BYTES < high + per_input + memory.STACK_BYTES
