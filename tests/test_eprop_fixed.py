@@ -233,3 +233,19 @@ def test_the_planners_limit_matches_what_the_compiler_places(tools, tmp_path):
     assert per_input == 13          # w, z-bar, eligibility (2 B each), gradient (4 B), EEPROM copy (2 B), flag (1 B)
     # with the planner's stack margin, k inputs fit the 1024 B and one more would not
     assert high + memory.STACK_BYTES <= avr_build.SRAM_BYTES < high + per_input + memory.STACK_BYTES
+
+
+def test_sine_waves_trained_on_the_units_in_fixed_point():
+    """30 iterations of the sine-wave task on 30 units (the twin's bank, fixed point): e-prop in the units
+    lowers the loss below half its start and well below what the host's readout reaches alone."""
+    from neurobox.tasks.eprop_units import SineConfig, network, train
+
+    cfg = SineConfig()
+    learned = train(cfg, iterations=30)
+    alone = train(dataclasses.replace(cfg, eta=1e-4), iterations=30)     # the units' steps round to nothing
+    assert learned.arithmetic == "fixed" and len(learned.loss) == 30
+    assert alone.weights == [list(fixed_unit(d).weights) for d in network(cfg)[0]]
+    start, end = learned.loss[0], float(np.mean(learned.loss[-5:]))
+    assert end < 0.55 * start, learned.loss
+    assert end < 0.75 * float(np.mean(alone.loss[-5:])), (learned.loss[-5:], alone.loss[-5:])
+    assert 5.0 < learned.spikes_per_unit_s < 50.0
