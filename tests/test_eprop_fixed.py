@@ -249,3 +249,35 @@ def test_sine_waves_trained_on_the_units_in_fixed_point():
     assert end < 0.55 * start, learned.loss
     assert end < 0.75 * float(np.mean(alone.loss[-5:])), (learned.loss[-5:], alone.loss[-5:])
     assert 5.0 < learned.spikes_per_unit_s < 50.0
+
+
+def eprop_network(**options):
+    import neurobox as nb
+
+    net = nb.Network(dt=1.0, seed=3)
+    net.add(nb.Population(4, "poisson_generator", {"rate": 50.0}, name="inp"))
+    net.add(nb.Population(3, "iaf_psc_exp", {"C_m": 250.0, "tau_m": 20.0, "tau_syn_ex": 2.0, "tau_syn_in": 2.0},
+                          name="rec"))
+    net.add(nb.Population(2, "eprop_readout", {"tau_m": 16.0}, name="out"))
+    rule = {"rule": "eprop", "eta": 60.0, "Wmin": -4000.0, "Wmax": 4000.0, **options}
+    net.connect("inp", "rec", "all_to_all", weight=300.0, delay=1.0, plasticity=rule)
+    net.connect("rec", "rec", "all_to_all", weight=100.0, delay=1.0, plasticity=rule)
+    net.connect("rec", "out", "all_to_all", weight=0.1, delay=1.0, plasticity=rule)
+    net.connect("out", "rec", "all_to_all", weight=0.5, delay=1.0)
+    return net
+
+
+def test_a_network_under_rule_eprop_becomes_units_with_the_host_as_readout():
+    from neurobox.hardware.board import units_from_network
+
+    board = units_from_network(eprop_network())
+    assert list(board.readouts) == ["out.0", "out.1"] and "out.0" not in board.addresses
+    assert [u.name for u in board.units] == ["rec.0", "rec.1", "rec.2"]
+    unit = fixed_unit(board.units[0])
+    assert unit.rule == "eprop" and unit.feedback == (32, 32)              # B = 0.5 from each readout
+    assert unit.n_inputs == 7 and all(unit.plastic)                         # 4 inputs, 3 recurrent (no readout)
+    assert unit.eprop.k_kappa == 4 and unit.eprop.w_max == 16000           # tau_m of the readout; 4000 pA
+    with pytest.raises(ConfigError, match=r"optimizer.*'gradient_descent'"):
+        units_from_network(eprop_network(optimizer="adam"))
+    with pytest.raises(ConfigError, match=r"feedback.*'random'"):
+        units_from_network(eprop_network(feedback="symmetric"))
