@@ -16,6 +16,7 @@ from neurobox.hardware.avr import build as avr_build
 from neurobox.hardware.avr import config, memory
 from neurobox.hardware.avr.bus import plan_bus
 from neurobox.hardware.avr.verify import verify_unit
+from neurobox.hardware import plan
 from neurobox.hardware.plan import plan_unit
 from neurobox.hardware.unit import Input, UnitDescription, UnitSim, fixed_unit, simulate
 from neurobox.plasticity import eprop_fixed
@@ -194,11 +195,13 @@ def test_a_small_e_prop_network_is_bit_exact_in_simavr(tools, tmp_path):
         assert result.cycles_per_update < config.tick_timer(u.dt).cycles // 2, result.cycles_per_update
 
 
-def wide_unit(n: int) -> tuple:
-    """An e-prop unit with n plastic inputs from addresses 0 .. n - 1 (its own address n) on a bus of 64 slots."""
-    desc = UnitDescription("w", LIF, 1.0, tuple(Input(f"s{j}", "excitatory", 100.0, True) for j in range(n)), EPROP,
-                           n, feedback=(0.5,))
-    return fixed_unit(desc), {f"s{j}": j for j in range(n)}, plan_bus(64, 1.0)
+def wide_unit(n: int, dt: float = 4.0, readouts: int = 1) -> tuple:
+    """An e-prop unit with n plastic inputs from addresses 0 .. n - 1 (its own address n) on a bus of 64 slots
+    (a tick of 4 ms leaves time for all of them)."""
+    desc = UnitDescription("w", {**LIF, "I_e": 300.0}, dt, tuple(Input(f"s{j}", "excitatory", 10.0, True)
+                                                                 for j in range(n)), EPROP,
+                           n, feedback=(0.5, -0.3, 0.2, 0.9)[:readouts])
+    return fixed_unit(desc), {f"s{j}": j for j in range(n)}, plan_bus(64, dt)
 
 
 def test_the_planner_refuses_more_plastic_inputs_than_fit_in_one_line():
@@ -236,18 +239,19 @@ def test_the_planners_limit_matches_what_the_compiler_places(tools, tmp_path):
 
 
 def test_sine_waves_trained_on_the_units_in_fixed_point():
-    """30 iterations of the sine-wave task on 30 units (the twin's bank, fixed point): e-prop in the units
-    lowers the loss below half its start and well below what the host's readout reaches alone."""
+    """60 iterations of the sine-wave task on 30 units (the twin's bank, fixed point): the loss falls below 45 %
+    of its start, and e-prop in the units takes it below what the host's readout reaches alone (which levels
+    off near 63 from 128)."""
     from neurobox.tasks.eprop_units import SineConfig, network, train
 
     cfg = SineConfig()
-    learned = train(cfg, iterations=30)
-    alone = train(dataclasses.replace(cfg, eta=1e-4), iterations=30)     # the units' steps round to nothing
-    assert learned.arithmetic == "fixed" and len(learned.loss) == 30
+    learned = train(cfg, iterations=60)
+    alone = train(dataclasses.replace(cfg, eta=1e-4), iterations=60)     # the units' steps round to nothing
+    assert learned.arithmetic == "fixed" and len(learned.loss) == 60
     assert alone.weights == [list(fixed_unit(d).weights) for d in network(cfg)[0]]
     start, end = learned.loss[0], float(np.mean(learned.loss[-5:]))
-    assert end < 0.55 * start, learned.loss
-    assert end < 0.75 * float(np.mean(alone.loss[-5:])), (learned.loss[-5:], alone.loss[-5:])
+    assert end < 0.45 * start, learned.loss
+    assert end < 0.88 * float(np.mean(alone.loss[-5:])), (learned.loss[-5:], alone.loss[-5:])
     assert 5.0 < learned.spikes_per_unit_s < 50.0
 
 
@@ -281,3 +285,28 @@ def test_a_network_under_rule_eprop_becomes_units_with_the_host_as_readout():
         units_from_network(eprop_network(optimizer="adam"))
     with pytest.raises(ConfigError, match=r"feedback.*'random'"):
         units_from_network(eprop_network(feedback="symmetric"))
+
+
+def test_the_planner_refuses_more_e_prop_inputs_than_a_tick_has_time_for():
+    assert plan.eprop_inputs_per_tick(1.0) == 27
+    unit, _, bus = wide_unit(27, dt=1.0)
+    plan_unit(unit, "bus", bus)
+    with pytest.raises(ConfigError, match=r"unit w learns by e-prop on 28 inputs: its busiest tick takes up to "
+                                          r"\d+ cycles, a 1 ms tick has 16000; give it at most 27 plastic inputs"):
+        plan_unit(wide_unit(28, dt=1.0)[0], "bus", bus)
+
+
+@pytest.mark.parametrize("n", [8, 30])
+def test_the_busiest_tick_stays_within_the_planners_bound(tools, tmp_path, n):
+    """Every input firing in every tick, four error bytes, an apply pulse: the cycles simavr counts stay below
+    the planner's bound and close to it."""
+    unit, addresses, bus = wide_unit(n, readouts=4)
+    steps = 40
+    reward = np.zeros(steps, dtype=np.int64)
+    reward[20] = 1
+    result = verify_unit(unit, plan_unit(unit, "bus", bus), np.ones((steps, n), bool), tmp_path, addresses=addresses,
+                         reward=reward, error=np.full((steps, 4), -50), bus=bus)
+    assert result.bit_exact, result.mismatch
+    bound = plan.EPROP_TICK_CYCLES + n * plan.EPROP_INPUT_CYCLES
+    assert result.cycles_per_update == result.run.busy_cycles[20]          # the apply tick is the busiest
+    assert 0.8 * bound < result.cycles_per_update <= bound, (result.cycles_per_update, bound)

@@ -51,8 +51,8 @@ class SineConfig:
 
     n_in: int = 20
     n_rec: int = 30
-    n_hear: int = 10
-    """other units each unit hears (30 plastic inputs with n_in = 20: within an ATmega8's SRAM and 1 ms tick)."""
+    n_hear: int = 7
+    """other units each unit hears (27 plastic inputs with n_in = 20: the most a 1 ms tick allows, plan.py)."""
     dt: float = 1.0
     trial_ms: float = 1000.0
     rate_hz: float = 50.0

@@ -38,10 +38,23 @@ static inline int32_t shr8(int32_t x)
     return out.w;
 }
 
+/* x >> EPROP_K_ETA (arithmetic) with whole bytes moved first: a shift by a constant that is not a multiple of
+ * 8 is a loop on the chip */
+static inline int32_t shr_eta(int32_t x)
+{
+#if EPROP_K_ETA >= 16
+    return shr8(shr8(x)) >> (EPROP_K_ETA - 16);
+#elif EPROP_K_ETA >= 8
+    return shr8(x) >> (EPROP_K_ETA - 8);
+#else
+    return x >> EPROP_K_ETA;
+#endif
+}
+
 /* eprop_fixed.applied: clamp(w - round((g >> 8) * eta_mul / 2^k_eta)) */
 static int16_t applied(int16_t w, int32_t g)
 {
-    int32_t d = (shr8(g) * EPROP_ETA_MUL + (1L << (EPROP_K_ETA - 1))) >> EPROP_K_ETA;
+    int32_t d = shr_eta(shr8(g) * EPROP_ETA_MUL + (1L << (EPROP_K_ETA - 1)));
     int32_t r = (int32_t)w - d;
     if (r < EPROP_W_MIN) return EPROP_W_MIN;
     if (r > EPROP_W_MAX) return EPROP_W_MAX;
