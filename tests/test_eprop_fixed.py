@@ -131,7 +131,7 @@ def test_bad_e_prop_units_are_refused_in_one_line():
     unit = fixed_unit(lonely_unit())
     with pytest.raises(ConfigError, match="unit u learns by e-prop: it hears the host's error bytes on the bus"):
         plan_unit(unit, "wired")
-    with pytest.raises(ConfigError, match=r"error"):
+    with pytest.raises(ConfigError, match=r"^error: expected \(5, readouts <= 4\) error bytes in \[-64, 63\]"):
         simulate(unit, np.zeros((5, 4), bool), error=np.full((5, 1), 64))
 
 
