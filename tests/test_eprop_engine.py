@@ -28,17 +28,19 @@ def small_net(n_in=8, n_rec=10, n_out=1, seed=3, rule=None, adapt=0, feedback="r
         recurrent.append("alif")
     net.population("out", n_out, "eprop_readout", OUT)
     for post in recurrent:
-        net.connect("inp", post, weight={"distribution": "normal", "mean": 0.0, "std": 1.0 / math.sqrt(n_in)}, delay=1.0,
-                    plasticity=rule)
+        net.connect("inp", post, weight=normal(1.0 / math.sqrt(n_in)), delay=1.0, plasticity=rule)
     for pre in recurrent:
         for post in recurrent:
-            net.connect(pre, post, weight={"distribution": "normal", "mean": 0.0, "std": 0.5 / math.sqrt(n_rec)},
-                        delay=1.0, plasticity=rule, allow_autapses=False)
-        net.connect(pre, "out", weight={"distribution": "normal", "mean": 0.0, "std": 1.0 / math.sqrt(n_rec)}, delay=1.0,
-                    plasticity=rule)
+            net.connect(pre, post, weight=normal(0.5 / math.sqrt(n_rec)), delay=1.0, plasticity=rule,
+                        allow_autapses=False)
+        net.connect(pre, "out", weight=normal(1.0 / math.sqrt(n_rec)), delay=1.0, plasticity=rule)
         if feedback == "random":
-            net.connect("out", pre, weight={"distribution": "normal", "mean": 0.0, "std": 1.0}, delay=1.0)
+            net.connect("out", pre, weight=normal(1.0), delay=1.0)
     return net
+
+
+def normal(std):
+    return {"distribution": "normal", "mean": 0.0, "std": std}
 
 
 def spikes(batch, steps, n, p=0.05, seed=0):
@@ -99,7 +101,7 @@ def test_gradient_equals_finite_differences_for_one_neuron(beta):
     nc[E.N_BETA], nc[E.N_ADAPT], nc[E.N_CUTOFF] = beta, p["adapt"], 1e9
     rc = np.array([kappa, 1.0, 0.0, -1e300, 0.0, 1e9])
     g = np.zeros((1, steps, 1), np.float32)
-    grads = [np.zeros((1, n_in, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1))]
+    grads = [np.zeros((1, n_in, 1), np.float32), np.zeros((1, 1, 1), np.float32), np.zeros((1, 1, 1), np.float32)]
     E._gradients(x[None], 1, np.zeros((1, steps, 1), np.uint8), psi[None, :, None].astype(np.float32),
                  err[None, :, None].astype(np.float32), np.array([[w_out]], np.float32), nc, rc, kappa, False, 1.0,
                  g, *grads)
@@ -137,7 +139,8 @@ def test_gradient_pass_equals_the_online_traces(variant):
     nc[E.N_BETA], nc[E.N_ADAPT] = beta, adapt
     rc = np.array([kappa_out, 1.0, 0.0, -1e300, 0.0, 1e9])
     g = np.zeros((1, steps, n_rec), np.float32)
-    grads = [np.zeros((1, n_in, n_rec)), np.zeros((1, n_rec, n_rec)), np.zeros((1, n_rec, 1))]
+    grads = [np.zeros((1, n_in, n_rec), np.float32), np.zeros((1, n_rec, n_rec), np.float32),
+             np.zeros((1, n_rec, 1), np.float32)]  # the trainer's types: one compiled signature
     bsshslm = variant == "bsshslm_2020"
     E._gradients(x, 1, np.zeros((1, steps, n_rec), np.uint8), psi, err, feedback, nc, rc, kappa_out, bsshslm, 1.0,
                  g, *grads)

@@ -76,6 +76,8 @@ LOSSES = ("mean_squared_error", "cross_entropy")
  N_FTARGET, N_CUTOFF) = range(15)
 # rows of the readout constants
 R_DECAY, R_PZ, R_DRIVE, R_VMIN, R_EL, R_CUTOFF = range(6)
+BLOCK = 8
+"""Steps whose traces the gradient pass adds to the gradient matrices at once (_add_block is unrolled for 8)."""
 
 
 @dataclass
@@ -320,12 +322,13 @@ class EpropTrainer:
         feedback = self.w["out"] if self.options["feedback"] == "symmetric" else self.feedback
         kappa_out = float(self.rc[R_DECAY])
         g = np.zeros((batch, steps, self.n_rec), np.float32)
-        grads = {"in": np.zeros((batch, self.n_in, self.n_rec)), "rec": np.zeros((batch, self.n_rec, self.n_rec)),
-                 "out": np.zeros((batch, self.n_rec, self.n_out))}
+        grads = {"in": np.zeros((batch, self.n_in, self.n_rec), np.float32),
+                 "rec": np.zeros((batch, self.n_rec, self.n_rec), np.float32),
+                 "out": np.zeros((batch, self.n_rec, self.n_out), np.float32)}
         _gradients(x, self.d_in, z, psi, err, np.ascontiguousarray(feedback, dtype=np.float32), self.nc, self.rc,
                    kappa_out, bsshslm, self.dt, g, grads["in"], grads["rec"], grads["out"])
-        for key in grads:  # the batch's sum in a fixed order
-            grads[key] = grads[key].sum(axis=0)
+        grads = {key: per_sequence.sum(axis=0, dtype=np.float64)  # the batch's sum in a fixed order
+                 for key, per_sequence in grads.items()}
         window = max(int(counted.sum()), 1)
         for block in self.blocks:
             if not block.rule.learning:
@@ -492,32 +495,55 @@ def _gradients(x, d_in, z, psi, err, feedback, nc, rc, kappa_out, bsshslm, dt, g
         tr_rec = np.zeros(n_rec)
         tr_out = np.zeros(n_rec)
         since_rec = np.full(n_rec, 1e18)
-        active = np.zeros(n_rec, np.int64)
+        # BLOCK steps at a time: the traces and G rows of a block, then one pass over the gradient matrices
+        block_in = np.zeros((BLOCK, n_in), np.float32)
+        block_rec = np.zeros((BLOCK, n_rec), np.float32)
+        block_g = np.zeros((BLOCK, n_rec), np.float32)
         gi, gr, go = grad_in[b], grad_rec[b], grad_out[b]
+        k = 0
+        any_g = False
         for t in range(steps):
-            m = 0
             for j in range(n_rec):
-                if g[b, t, j] != 0.0:
-                    active[m] = j
-                    m += 1
+                block_g[k, j] = g[b, t, j]
+                any_g = any_g or g[b, t, j] != 0.0
             for i in range(n_in):
                 s = x[b, t - d_in, i] if t >= d_in else 0
                 tr_in[i] = decay * tr_in[i] + pz * s
                 since_in[i] = 0.0 if s else since_in[i] + 1.0
-                if since_in[i] < cutoff and tr_in[i] != 0.0:
-                    for a in range(m):
-                        gi[i, active[a]] += tr_in[i] * g[b, t, active[a]]
+                block_in[k, i] = tr_in[i] if since_in[i] < cutoff else 0.0
             for i in range(n_rec):
                 s = z[b, t - 1, i] if t >= 1 else 0
                 tr_rec[i] = decay * tr_rec[i] + pz * s
                 tr_out[i] = kappa_out * tr_out[i] + rc[R_PZ] * s
                 since_rec[i] = 0.0 if s else since_rec[i] + 1.0
-                if since_rec[i] < cutoff and tr_rec[i] != 0.0:
-                    for a in range(m):
-                        gr[i, active[a]] += tr_rec[i] * g[b, t, active[a]]
+                block_rec[k, i] = tr_rec[i] if since_rec[i] < cutoff else 0.0
                 if since_rec[i] < rc[R_CUTOFF]:
-                    for k in range(n_out):
-                        go[i, k] += tr_out[i] * err[b, t, k]
+                    for o in range(n_out):
+                        go[i, o] += tr_out[i] * err[b, t, o]
+            k += 1
+            if k == BLOCK or t == steps - 1:
+                if any_g:
+                    block_g[k:] = 0.0
+                    _add_block(gi, block_in, block_g)
+                    _add_block(gr, block_rec, block_g)
+                k = 0
+                any_g = False
+
+
+@njit(cache=True, inline="always", boundscheck=False)
+def _add_block(target, traces, coefficients):
+    """target[i, j] += sum_k traces[k, i] coefficients[k, j] over one block of BLOCK steps."""
+    for i in range(target.shape[0]):
+        t0, t1, t2, t3 = traces[0, i], traces[1, i], traces[2, i], traces[3, i]
+        t4, t5, t6, t7 = traces[4, i], traces[5, i], traces[6, i], traces[7, i]
+        if t0 == 0.0 and t1 == 0.0 and t2 == 0.0 and t3 == 0.0 and t4 == 0.0 and t5 == 0.0 and t6 == 0.0 \
+                and t7 == 0.0:
+            continue
+        row = target[i]
+        for j in range(row.shape[0]):
+            row[j] += (t0 * coefficients[0, j] + t1 * coefficients[1, j] + t2 * coefficients[2, j]
+                       + t3 * coefficients[3, j] + t4 * coefficients[4, j] + t5 * coefficients[5, j]
+                       + t6 * coefficients[6, j] + t7 * coefficients[7, j])
 
 
 def eligibility_traces(zbar: np.ndarray, psi: np.ndarray, beta: float = 0.0, adapt_decay: float = 0.0,
