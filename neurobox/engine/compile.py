@@ -24,6 +24,7 @@ from neurobox.network.projection import Connections, GapJunction
 from neurobox.engine.memory import check_memory
 from neurobox.engine.precision import (EngineModel, engine_model, fixed_plasticity_constants, fixed_state,
                                        fixed_weights, largest_incoming_weights)
+from neurobox.plasticity.rules import TRAINER_RULES
 from neurobox.random import generator, kernel_state
 
 
@@ -243,7 +244,7 @@ def _compile_projection(name: str, proj, conns: Connections, index: dict[str, in
         weights = fixed_weights(weights, post.i_lsb, f"projections.{name}.weight")
     weights = weights.astype(np.float32, copy=False)
     plastic = None
-    if proj.plasticity is not None:
+    if proj.plasticity is not None and proj.plasticity.rule not in TRAINER_RULES:  # eprop: static here
         plastic = _plastic_state(proj, conns, conns.delay, spike_slots(proj.pre, net.dt),
                                  plasticity_constants(proj.plasticity, net.dt, post, learning,
                                                       f"projections.{name}.plasticity"))
@@ -260,7 +261,7 @@ def _compile_projection(name: str, proj, conns: Connections, index: dict[str, in
         plastic=plastic,
         p_transmit=None if proj.p_transmit is None else np.array([float(proj.p_transmit)]),
         transmit_rng=None if proj.p_transmit is None else kernel_state(net.seed, "transmission", name),
-        shared_weight=None if post.fixed or proj.plasticity is not None else conns.shared_weight,
+        shared_weight=None if post.fixed or plastic is not None else conns.shared_weight,
     )
 
 

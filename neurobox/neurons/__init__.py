@@ -5,6 +5,7 @@ from neurobox.checks import choice
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable
 from neurobox.neurons.adex import AEIF_COND_EXP, AEIF_PSC_EXP
 from neurobox.neurons.delta import IAF_PSC_DELTA, LEAKY_INTEGRATOR
+from neurobox.neurons.eprop import EPROP_IAF, EPROP_IAF_ADAPT, EPROP_READOUT
 from neurobox.neurons.hodgkin_huxley import HH_PSC_ALPHA
 from neurobox.neurons.izhikevich import IZHIKEVICH, IZHIKEVICH2007
 from neurobox.neurons.lif import IAF_COND_EXP, IAF_PSC_EXP
@@ -15,7 +16,7 @@ from neurobox.neurons.sources import POISSON_GENERATOR, SPIKE_GENERATOR
 MODELS: dict[str, NeuronModel] = {
     m.name: m for m in (IAF_PSC_EXP, IAF_COND_EXP, IAF_PSC_ALPHA, IAF_COND_ALPHA, IZHIKEVICH, IZHIKEVICH2007,
                         AEIF_COND_EXP, AEIF_PSC_EXP, HH_PSC_ALPHA, IAF_PSC_EXP_FIXED, POISSON_GENERATOR,
-                        SPIKE_GENERATOR, IAF_PSC_DELTA, LEAKY_INTEGRATOR)
+                        SPIKE_GENERATOR, IAF_PSC_DELTA, LEAKY_INTEGRATOR, EPROP_IAF, EPROP_IAF_ADAPT, EPROP_READOUT)
 }
 
 

@@ -30,6 +30,34 @@ rstdp     reward-modulated STDP (Izhikevich 2007): the pair rule above
           dc/dt = -c/tau_c; the dopamine level d jumps by each reward
           (`Network.reward`) and decays with tau_d; dw/dt = c d.
 
+eprop     e-prop (Bellec et al. 2020), as NEST 3.10's eprop_synapse: the
+          synapses of a recurrent network of eprop_iaf / eprop_iaf_adapt
+          neurons (input -> recurrent, recurrent -> recurrent without
+          autapses, recurrent -> eprop_readout) learn from eligibility
+          traces and a learning signal broadcast by the readouts. It is
+          trained by neurobox.engine.eprop.EpropTrainer (dense, batched);
+          the ordinary engine runs these synapses as static ones. The
+          parameters are NEST's optimizer's: optimizer = "gradient_descent"
+          (w -= eta g) or "adam" (beta_1, beta_2, epsilon), eta, Wmin, Wmax
+          (weights clipped after each step), batch_size (NEST's; the
+          trainer averages the gradient over the sequences of a batch);
+          average_gradient (1: divide the gradient by the number of steps
+          the loss counts, NEST's _bsshslm_2020 option). variant =
+          "online" (NEST's eprop_iaf 2024: e_bar = kappa e_bar + e, the
+          neuron's kappa, firing-rate regularisation low-pass filtered
+          with kappa_reg) or "bsshslm_2020" (e_bar = kappa e_bar +
+          (1 - kappa) e with kappa = exp(-dt/tau_m) of the readout,
+          regularisation from each sequence's mean rate). The neurons keep
+          the surrogate gradient, kappa, c_reg and f_target (as in NEST).
+          feedback = "random" (NEST's examples: the learning signal of
+          recurrent neuron j is L_j = sum_k B_jk (y_k - y*_k) with B the
+          weights of a static projection from the readout population onto
+          the recurrent one, NEST's eprop_learning_signal_connection; draw
+          it like any projection, from the network's seed) or "symmetric"
+          (B = W_out transposed, following the readout weights as they
+          learn; no readout -> recurrent projection then). Every eprop
+          projection of a network gives the same variant and feedback.
+
 Homeostasis lives with the neurons (the adaptive threshold theta_plus,
 tau_theta of the LIF models) and here as weight normalisation:
 `normalize_to` (> 0) rescales, every `normalize_every_ms`, the incoming
@@ -44,6 +72,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Mapping
 
 import numpy as np
@@ -53,6 +82,8 @@ from neurobox.errors import ConfigError
 from neurobox.neurons.base import Parameter, any_value, non_negative, positive
 
 RULE_CODES = {"stdp": 0, "triplet": 1, "rstdp": 2}
+TRAINER_RULES = ("eprop",)
+"""Rules trained by a trainer of their own (neurobox.engine.eprop); the engine runs their synapses static."""
 FIXED_STDP = 3
 """Engine code of the integer pair rule (neurobox.plasticity.stdp_fixed), used with precision = "fixed"."""
 FIXED_RSTDP = 4
@@ -96,8 +127,24 @@ PARAMETERS: dict[str, tuple[Parameter, ...]] = {
         positive("tau_c", 1000.0, "ms", "time constant of the eligibility trace"),
         positive("tau_d", 200.0, "ms", "time constant of the dopamine level"),
     ) + _COMMON,
+    "eprop": (
+        positive("eta", 1e-4, "", "learning rate"),
+        Parameter("beta_1", 0.9, "", "Adam: decay of the first moment", low=0.0, high=1.0, high_open=True),
+        Parameter("beta_2", 0.999, "", "Adam: decay of the second moment", low=0.0, high=1.0, high_open=True),
+        non_negative("epsilon", 1e-7, "", "Adam: added to the root of the second moment"),
+        any_value("Wmin", -100.0, "pA", "lower weight bound"),
+        any_value("Wmax", 100.0, "pA", "upper weight bound"),
+        Parameter("batch_size", 1.0, "sequences", "NEST's optimizer batch size (the trainer averages over the "
+                  "batch it is given)", low=1.0),
+        Parameter("average_gradient", 0.0, "", "1: divide the gradient by the steps the loss counts "
+                  "(NEST's _bsshslm_2020 option)", low=0.0, high=1.0),
+    ),
 }
-STRING_OPTIONS = {"stdp": ("mode", "pairing"), "triplet": (), "rstdp": ("mode", "pairing")}
+STRING_OPTIONS = {"stdp": ("mode", "pairing"), "triplet": (), "rstdp": ("mode", "pairing"),
+                  "eprop": ("optimizer", "feedback", "variant")}
+EPROP_CHOICES = {"optimizer": ("gradient_descent", "adam"), "feedback": ("random", "symmetric"),
+                 "variant": ("online", "bsshslm_2020")}
+"""The string options of rule eprop, default first."""
 
 # Layout of the constants array the compiled rule reads.
 (P_RULE, P_LEARN, P_MULT, P_NEAREST, P_DECAY_X1, P_DECAY_X2, P_DECAY_Y1, P_DECAY_Y2,
@@ -116,11 +163,14 @@ class Plasticity:
     mode: str = "additive"
     pairing: str = "all_to_all"
     learning: bool = True
+    options: dict[str, str] = dataclass_field(default_factory=dict)
+    """Rule eprop's string options (EPROP_CHOICES), all present."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, **self.params}
         if "mode" in STRING_OPTIONS[self.rule]:
             out.update({"mode": self.mode, "pairing": self.pairing})
+        out.update(self.options)
         if not self.learning:
             out["learning"] = False
         return out
@@ -138,9 +188,11 @@ class Plasticity:
         return c
 
     def constants(self, dt: float, learning: bool = True) -> np.ndarray:
-        """The float64 constants the compiled rule reads (layout P_* above)."""
+        """The float64 constants the compiled rule reads (layout P_* above); zeros for a trainer's rule."""
         p = self.params
         c = np.zeros(N_CONSTANTS)
+        if self.rule in TRAINER_RULES:
+            return c
         c[P_RULE] = RULE_CODES[self.rule]
         c[P_LEARN] = 1.0 if (learning and self.learning) else 0.0
         c[P_MULT] = 1.0 if self.mode == "multiplicative" else 0.0
@@ -178,6 +230,8 @@ def make_plasticity(spec: Any, field: str) -> Plasticity | None:
     rule = choice(spec.pop("rule"), PARAMETERS, f"{field}.rule", "learning rule")
     table = {p.name: p for p in PARAMETERS[rule]}
     options = STRING_OPTIONS[rule]
+    chosen = {key: choice(spec.pop(key, valid[0]), valid, f"{field}.{key}", key)
+              for key, valid in EPROP_CHOICES.items() if key in options}
     mode = spec.pop("mode", "additive") if "mode" in options else "additive"
     pairing = spec.pop("pairing", "all_to_all") if "pairing" in options else "all_to_all"
     learning = spec.pop("learning", True)
@@ -190,16 +244,23 @@ def make_plasticity(spec: Any, field: str) -> Plasticity | None:
             valid = ", ".join(list(table) + list(options) + ["learning"])
             raise ConfigError(f"{field}.{key}", f"unknown parameter of rule {rule}; valid: {valid}")
         params[key] = table[key].check(value, f"{field}.{key}")
-    if params["w_max"] < params["w_min"]:
-        raise ConfigError(f"{field}.w_max", f"must be >= w_min ({params['w_min']:g}), got {params['w_max']:g}")
-    return Plasticity(rule, params, mode, pairing, learning)
+    low, high = bound_names(rule)
+    if params[high] < params[low]:
+        raise ConfigError(f"{field}.{high}", f"must be >= {low} ({params[low]:g}), got {params[high]:g}")
+    return Plasticity(rule, params, mode, pairing, learning, chosen)
+
+
+def bound_names(rule: str) -> tuple[str, str]:
+    """The names of a rule's weight bounds: (w_min, w_max), or NEST's (Wmin, Wmax) for eprop."""
+    return ("Wmin", "Wmax") if rule == "eprop" else ("w_min", "w_max")
 
 
 def check_initial_weights(plasticity: Plasticity, weights: np.ndarray, field: str) -> None:
     """The initial weights must lie inside the rule's bounds."""
     if weights.size == 0:
         return
-    lo, hi = plasticity.params["w_min"], plasticity.params["w_max"]
+    low, high = bound_names(plasticity.rule)
+    lo, hi = plasticity.params[low], plasticity.params[high]
     if weights.min() < lo or weights.max() > hi:
         raise ConfigError(field, f"initial weights span [{weights.min():g}, {weights.max():g}], outside the "
-                                 f"plasticity bounds [w_min, w_max] = [{lo:g}, {hi:g}]")
+                                 f"plasticity bounds [{low}, {high}] = [{lo:g}, {hi:g}]")
