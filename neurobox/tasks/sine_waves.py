@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,9 +63,8 @@ class SineConfig:
         return self
 
 
-QUICK = SineConfig(n_in=50, n_rec=50, steps=500, periods=(500, 250, 166, 100), iterations=20,
-                   optimizer="adam", eta=5e-3)
-"""A small, fast-learning version for tests and --quick: half the sizes, 500 ms, Adam."""
+QUICK = SineConfig(n_rec=50, steps=500, periods=(500, 250, 166, 100), iterations=20, eta=1e-6)
+"""A small, fast-learning version for tests and --quick: 50 recurrent neurons, 500 ms, a larger step."""
 
 
 def frozen_input(config: SineConfig, seed: int) -> np.ndarray:
@@ -105,3 +104,156 @@ def initial_weights(config: SineConfig, seed: int) -> dict[str, np.ndarray]:
     w_out = rng.standard_normal((config.n_rec, 1)) / math.sqrt(config.n_rec) * s
     feedback = rng.standard_normal((config.n_rec, 1)) / math.sqrt(config.n_rec) * s
     return {"in_rec": w_in, "rec_rec": w_rec, "rec_out": w_out, "feedback": feedback}
+
+
+def input_times(inputs: np.ndarray, dt: float = 1.0) -> list[list[float]]:
+    """The spike_generator times (ms) of an input pattern (steps, n): a spike of step s is emitted in the step
+    that ends at (s + 1) dt."""
+    return [((np.flatnonzero(inputs[:, i]) + 1) * dt).tolist() for i in range(inputs.shape[1])]
+
+
+def build_network(config: SineConfig, seed: int, weights: dict[str, np.ndarray], inputs: np.ndarray):
+    """input (spike_generator playing `inputs` once) -> rec (eprop_iaf) -> out (eprop_readout), the three
+    plastic (rule eprop, variant online, random feedback through the static projection out -> rec)."""
+    import neurobox as nb
+
+    n_in, n_rec = config.n_in, config.n_rec
+    net = nb.Network(dt=1.0, seed=seed, duration=float(config.steps))
+    net.population("input", n_in, "spike_generator", {"spike_times": input_times(inputs)})
+    net.population("rec", n_rec, "eprop_iaf", {
+        "C_m": 1.0, "E_L": 0.0, "I_e": 0.0, "V_th": config.V_th, "tau_m": config.tau_m, "t_ref": 0.0,
+        "c_reg": config.c_reg, "f_target": config.f_target, "kappa": config.kappa, "kappa_reg": config.kappa,
+        "surrogate_gradient_height": config.surrogate_height, "surrogate_gradient_width": config.surrogate_width,
+        "eprop_isi_trace_cutoff": 100.0})
+    net.population("out", 1, "eprop_readout", {"C_m": 1.0, "E_L": 0.0, "I_e": 0.0,
+                                               "tau_m": config.tau_m, "eprop_isi_trace_cutoff": 100.0})
+    rule = {"rule": "eprop", "variant": "online", "optimizer": config.optimizer, "eta": config.eta,
+            "Wmin": -100.0, "Wmax": 100.0, "feedback": "random"}
+    off_diagonal = ~np.eye(n_rec, dtype=bool)
+    net.connect("input", "rec", "all_to_all", weight=weights["in_rec"].ravel(), delay=1.0, name="in_rec",
+                plasticity=rule)
+    net.connect("rec", "rec", "all_to_all", allow_autapses=False, weight=weights["rec_rec"][off_diagonal],
+                delay=1.0, name="rec_rec", plasticity=rule)
+    net.connect("rec", "out", "all_to_all", weight=weights["rec_out"].ravel(), delay=1.0, name="rec_out",
+                plasticity=rule)
+    net.connect("out", "rec", "all_to_all", weight=weights["feedback"].T.ravel(), delay=1.0, name="feedback")
+    return net
+
+
+@dataclass
+class SineRun:
+    """A trained network and how it got there (times in s of this machine's wall clock)."""
+
+    config: SineConfig
+    seed: int
+    loss: list[float]            # after each training iteration, the loss of that iteration's sequence
+    final_loss: float            # the trained network's loss (one more sequence, without learning)
+    readout: np.ndarray          # (steps,) the trained network's readout y
+    target: np.ndarray           # (steps,) y*
+    inputs: np.ndarray           # (steps, n_in) the frozen input
+    setup_s: float               # building the trainer (and compiling or loading its code)
+    first_iteration_s: float
+    per_iteration_s: float       # median over the training iterations
+    train_s: float               # all training iterations
+    trainer: Any
+
+
+def train(config: SineConfig, seed: int = 0, *, start: dict[str, np.ndarray] | None = None,
+          progress: Callable[[int, int], None] | None = None, threads: int | None = None) -> SineRun:
+    """Train `config.iterations` iterations by e-prop. start: the initial condition (weights as
+    `initial_weights` gives them, `inputs` (steps, n_in), `target` (steps,)): NEST's example's own draw, to
+    compare the two iteration by iteration; None draws it from `seed`."""
+    from neurobox.engine.eprop import EpropTrainer
+
+    config.check()
+    start = dict(start or {})
+    inputs = np.asarray(start.pop("inputs"), np.uint8) if "inputs" in start else frozen_input(config, seed)
+    target = np.asarray(start.pop("target"), float) if "target" in start else target_signal(config, seed)
+    weights = start or initial_weights(config, seed)
+    if inputs.shape != (config.steps, config.n_in) or target.shape != (config.steps,):
+        raise ConfigError("start", f"expected inputs ({config.steps}, {config.n_in}) and target ({config.steps},), "
+                                   f"got {inputs.shape} and {target.shape}")
+    t0 = time.perf_counter()
+    trainer = EpropTrainer(build_network(config, seed, weights, inputs), threads=threads)
+    setup_s = time.perf_counter() - t0
+    x, y = inputs[None], target[None, :, None].astype(np.float32)
+    losses, times = [], []
+    t0 = time.perf_counter()
+    for k in range(config.iterations):
+        t1 = time.perf_counter()
+        losses.append(float(trainer.run(x, y, loss="mean_squared_error").loss))
+        times.append(time.perf_counter() - t1)
+        if progress:
+            progress(k + 1, config.iterations)
+    train_s = time.perf_counter() - t0
+    final = trainer.run(x, y, loss="mean_squared_error", learn=False)
+    return SineRun(config, seed, losses, float(final.loss), np.asarray(final.readout)[0, :, 0], target, inputs,
+                   setup_s, times[0], float(np.median(times)), train_s, trainer)
+
+
+MODEL_FILE = "sine_waves_model.toml"
+CURVE_FILE = "sine_waves_curve.json"
+LOSS_PNG = "sine_waves_loss.png"
+AFTER_PNG = "sine_waves_after_training.png"
+RESULT_FILES = (MODEL_FILE, CURVE_FILE, LOSS_PNG, AFTER_PNG)
+"""What a sine-waves results folder holds: written as one set, replacing the earlier one."""
+
+
+def configure(quick: bool = False, iterations: int | None = None) -> SineConfig:
+    """The configuration `neurobox train sine-waves` runs: NEST's example's (QUICK with --quick)."""
+    config = QUICK if quick else SineConfig()
+    return (replace(config, iterations=iterations) if iterations is not None else config).check()
+
+
+def train_and_report(config: SineConfig, seed: int, out, bar, threads: int | None = None) -> tuple[dict, list[Path]]:
+    """Train, then write into `out` (as one set, neurobox.files.atomic_folder) the trained model (its input the
+    frozen noise, so that running the file replays the sequence), the loss curve as JSON and the figures; the
+    summary and the files written."""
+    from neurobox.files import atomic_folder, json_text
+    from neurobox.viz.eprop_plots import loss_curve, sine_after_training
+
+    out = Path(out)
+    t0 = time.perf_counter()
+    bar.phase("train")
+    run = train(config, seed, progress=bar.count, threads=threads)
+    bar.close()
+    wall = time.perf_counter() - t0
+    net = run.trainer.network()
+    replay = _replay(net, config)
+    summary = {"task": "sine-waves", "seed": seed, "config": asdict(config), "iterations": config.iterations,
+               "loss": [round(v, 6) for v in run.loss], "first_loss": run.loss[0], "final_loss": run.final_loss,
+               "wall_s": round(wall, 3), "setup_s": round(run.setup_s, 3), "train_s": round(run.train_s, 3),
+               "per_iteration_s": round(run.per_iteration_s, 5),
+               "first_iteration_s": round(run.first_iteration_s, 4),
+               "rec_rate_hz": round(float(replay["spikes"].sum() / config.n_rec / (config.steps / 1000.0)), 3),
+               "out": str(out)}
+    with atomic_folder(out, replaces=RESULT_FILES) as tmp:
+        net.save(tmp / MODEL_FILE)
+        (tmp / CURVE_FILE).write_text(json_text(summary) + "\n")
+        loss_curve({"neurobox": run.loss}, tmp / LOSS_PNG, ylabel="loss  0.5 Σ$_t$ (y - y*)$^2$",
+                   title=f"sine waves by e-prop, {config.n_rec} LIF neurons")
+        sine_after_training(run.target, run.readout, replay["spikes"], tmp / AFTER_PNG,
+                            title=f"after {config.iterations} iterations: loss {run.final_loss:.2f}")
+    summary["model"] = str(out / MODEL_FILE)
+    return summary, [out / name for name in RESULT_FILES]
+
+
+def _replay(net, config: SineConfig) -> dict[str, np.ndarray]:
+    """The trained network run once in the ordinary engine (the saved model as `neurobox run` runs it): the
+    recurrent spikes per step (steps, n_rec)."""
+    from neurobox.targets import open_handle
+
+    handle = open_handle(net, "engine", progress=False)
+    res = handle.run(float(config.steps))
+    s = res.spikes["rec"]
+    spikes = np.zeros((config.steps, config.n_rec), np.uint8)
+    np.add.at(spikes, (np.round(s.t_ms).astype(int) - 1, s.ids), 1)
+    return {"spikes": spikes}
+
+
+def summary_line(summary: dict) -> str:
+    """One line for the terminal."""
+    return (f"sine waves: loss {summary['first_loss']:.2f} -> {summary['final_loss']:.2f} in "
+            f"{summary['iterations']} iterations (0.5 Σ_t (y - y*)², {summary['config']['n_rec']} LIF neurons), "
+            f"{1000 * summary['per_iteration_s']:.1f} ms per iteration, {summary['wall_s']:.1f} s in all, "
+            f"seed {summary['seed']}")
