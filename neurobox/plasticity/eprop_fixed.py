@@ -90,6 +90,10 @@ ERR_MIN, ERR_MAX = -64, 63
 """The error byte's range: a signed 7-bit value."""
 MAX_READOUTS = 4
 """Readouts (error bytes per tick) a unit listens to."""
+GAMMA = 0.3
+"""The surrogate's height (e-prop's gamma), unless a rule gives its own."""
+ERR_SCALE = 32.0
+"""Error-byte steps per readout unit (ERR_ONE), unless a rule gives its own: errors up to 2 fit the byte."""
 ETA_MUL_MAX = 255
 K_ETA_MAX = 30
 
@@ -227,7 +231,7 @@ def fixed_eprop_parameters(params: Mapping[str, float], neuron: Mapping[str, flo
     k_kappa = _shift_for(number("tau_m_readout"), dt, f"{field_path}.tau_m_readout")
     width = int(lif.v_th)
     k_psi = max(0, width.bit_length() - PSI_BITS)
-    gamma, err_scale, eta = number("gamma", 0.3), number("err_scale", 32.0), number("eta")
+    gamma, err_scale, eta = number("gamma", GAMMA), number("err_scale", ERR_SCALE), number("eta")
     if gamma <= 0 or err_scale <= 0 or eta <= 0:
         raise ConfigError(f"{field_path}.eta", f"eta, gamma and err_scale must be > 0, got {eta:g}, {gamma:g}, "
                                                f"{err_scale:g}")
