@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="master seed (digits, sine-waves, evidence; default 0)")
     p.add_argument("--iterations", type=int,
                    help="sine-waves, evidence: training iterations (one e-prop weight update each; default "
-                        "sine-waves 200, as NEST's example, evidence 300; --quick: fewer)")
+                        "sine-waves 200, as NEST's example, evidence 300, sine-waves --target twin 60; --quick: "
+                        "fewer)")
     p.add_argument("--seeds", default="10", metavar="N|A:B",
                    help="xor: N seeds (0..N-1) or A:B (seeds A..B-1); default 10")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -36,7 +37,8 @@ def register(sub) -> None:
                    help="engine: the float network in the engine (default); fixed: the physical network in the "
                         "units' integer arithmetic, in the engine; twin: the physical network trained on the "
                         "twin's units (own clocks, bus), each unit learning from the spikes it sees and the "
-                        "broadcast reward")
+                        "broadcast reward; sine-waves: the units learn by e-prop in fixed point, the host as their "
+                        "readout, next to the same units in float and the engine's e-prop)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fault-sweep", action="store_true",
                    help="digits: also score the trained network under packet loss and dead units (and, on the "
@@ -91,7 +93,9 @@ def _check_eprop_options(args) -> None:
     from neurobox.limits import check_count
 
     check_count(args.iterations, "--iterations", 1, MAX_ITERATIONS, "each iteration simulates a whole batch")
-    given = [(flag, bad) for flag, bad in (("--target", args.target != "engine"), ("--seeds", args.seeds != "10"),
+    twin = args.task == "sine-waves" and args.target == "twin"      # the units in the twin (tasks.eprop_units)
+    given = [(flag, bad) for flag, bad in (("--target", args.target != "engine" and not twin),
+                                          ("--seeds", args.seeds != "10"),
                                           ("--scheduler", bool(args.scheduler)), ("--workers", args.workers is not None),
                                           ("--units", args.units is not None), ("--fault-sweep", args.fault_sweep),
                                           ("--fpga-synth", args.fpga_synth),
@@ -99,7 +103,8 @@ def _check_eprop_options(args) -> None:
                                           ("--resume", bool(args.resume))) if bad]
     if given:
         raise ConfigError(given[0][0], f"does not apply to {args.task} (e-prop trains one float network in the "
-                                       "engine; its options: --iterations, --seed, --quick, --json, --out, --quiet)")
+                                       "engine; its options: --iterations, --seed, --quick, --json, --out, --quiet; "
+                                       "sine-waves also --target twin)")
 
 
 def _seed_range(text: str) -> tuple[int, int]:
@@ -203,6 +208,8 @@ def _xor(args, out: Path) -> int:
 
 def _eprop(args, out: Path) -> int:
     """sine-waves or evidence: train by e-prop, save the trained model, the curve and the pictures."""
+    if args.target == "twin":
+        return _sine_twin(args, out)
     if args.task == "sine-waves":
         from neurobox.tasks import sine_waves as task
     else:
@@ -212,6 +219,21 @@ def _eprop(args, out: Path) -> int:
         print(json.dumps(summary))
         return 0
     print(task.summary_line(summary))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def _sine_twin(args, out: Path) -> int:
+    """sine-waves --target twin: the units learn in fixed point in the twin, next to float; the curves saved."""
+    from neurobox.tasks import eprop_units
+
+    iterations = args.iterations or (20 if args.quick else 60)
+    summary, paths = eprop_units.train_and_report(iterations, args.seed, out, _bar(args))
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(eprop_units.summary_text(summary))
     for path in paths:
         print(f"wrote {path}")
     return 0

@@ -57,6 +57,7 @@ from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
 from neurobox.hardware.board import Board, board_source
 from neurobox.hardware.plan import TRANSPORT_MODE, BoardPlan, plan_board
+from neurobox.plasticity.eprop_fixed import ERR_MAX, ERR_MIN, MAX_READOUTS
 from neurobox.results import Results, SpikeTrains
 from neurobox.twin.clocks import nominal
 from neurobox.twin.faults import Dead, Drop, Fault, Reset, Stuck, parse_faults
@@ -136,6 +137,7 @@ class TwinSession:
         self.stimulus_spikes = 0
         self.loop_s = 0.0
         self._unit_index = {name: k for k, name in enumerate(self.numbering.units)}
+        self._eprop_bus = False           # checked once: e-prop units on the bus (send_errors)
 
     @property
     def dt(self) -> float:
@@ -218,14 +220,14 @@ class TwinSession:
     def send_errors(self, errors) -> None:
         """The host sends the readouts' error bytes (ints -64 .. 63, one per readout in the order of
         `board.readouts`) in this tick: every e-prop unit sees them in the next tick (the bus only)."""
-        from neurobox.plasticity.eprop_fixed import ERR_MAX, ERR_MIN, MAX_READOUTS
-
-        self._check_eprop("errors")
-        if self.transport != "bus":
-            raise ConfigError("errors", "the error bytes travel on the bus only; this board runs on wires")
+        if not self._eprop_bus:
+            self._check_eprop("errors")
+            if self.transport != "bus":
+                raise ConfigError("errors", "the error bytes travel on the bus only; this board runs on wires")
+            self._eprop_bus = True
         values = [int(e) for e in errors]
-        if not 1 <= len(values) <= MAX_READOUTS or any(v != e or not ERR_MIN <= v <= ERR_MAX
-                                                       for v, e in zip(values, errors)):
+        if not (1 <= len(values) <= MAX_READOUTS and min(values) >= ERR_MIN and max(values) <= ERR_MAX
+                and values == list(errors)):
             raise ConfigError("errors", f"one error byte per readout (1 to {MAX_READOUTS}), each an integer in "
                                         f"[{ERR_MIN}, {ERR_MAX}]; got {list(errors)!r}")
         self.link.send_errors(values, self.base.time(self.step - 1), self.base)

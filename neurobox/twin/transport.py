@@ -191,11 +191,16 @@ def _wire_emit(units, spiked, hold, axon, hold_ticks, out_units, out_level):
 
 
 @njit(cache=True, boundscheck=False)
-def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src, active, em, arriving, out_emit):
-    """Bytes lo..hi read by a group; returns (delivered, rx_overflow losses, merged losses)."""
+def _bus_collect(lo, hi, f_ok, f_src, f_emit, f_val, rx_size, listen, inp_idx, inp_src, active, em, arriving, out_emit,
+                 hosts, errors):
+    """Bytes lo..hi read by a group (hosts: the reward, punish and error-byte sources; errors: filled with the
+    error bytes in order); returns (delivered, rx_overflow losses, merged losses, the broadcast seen)."""
     taken = 0
     over = 0
     merged = 0
+    rewarded = 0
+    punished = 0
+    n_err = 0
     for k in range(lo, hi):
         if not f_ok[k]:
             continue
@@ -204,6 +209,13 @@ def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src,
             over += listen[s]
             continue
         taken += 1
+        if s == hosts[0]:
+            rewarded = 1
+        elif s == hosts[1]:
+            punished = 1
+        elif s == hosts[2] and n_err < errors.shape[0]:
+            errors[n_err] = f_val[k]
+            n_err += 1
         if active[s]:
             merged += listen[s]
         else:
@@ -218,7 +230,7 @@ def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src,
             nd += 1
     for k in range(lo, hi):
         active[f_src[k]] = False
-    return nd, over, merged
+    return nd, over, merged, rewarded - punished
 
 
 LATENCY_SAMPLE = 1 << 20
@@ -246,7 +258,8 @@ class Ledger:
         self._em_t: list[np.ndarray] = []           # spikes sent after the last cutoff: times, fanouts
         self._em_fan: list[np.ndarray] = []
         self._dl_emit: list[np.ndarray] = []        # deliveries of spikes sent after the last cutoff
-        self._latency = np.zeros(0, dtype=np.int64)
+        self._latency: list[np.ndarray] = []         # the sample in chunks, joined when read or halved
+        self._latency_n = 0
         self._stride = 1
 
     def emitted(self, src: np.ndarray, t_ns) -> None:
@@ -264,9 +277,12 @@ class Ledger:
         self.delivered_total += int(emit_ns.size)
         self._dl_emit.append(emit_ns)
         offset = (-first) % self._stride            # the deliveries numbered 0, stride, 2 stride, ... are kept
-        self._latency = np.concatenate([self._latency, at_ns - emit_ns[offset::self._stride]])
-        while self._latency.size > LATENCY_SAMPLE:
-            self._latency = self._latency[::2]
+        chunk = at_ns - emit_ns[offset::self._stride]
+        self._latency.append(chunk)
+        self._latency_n += chunk.size
+        while self._latency_n > LATENCY_SAMPLE:
+            kept = np.concatenate(self._latency)[::2]
+            self._latency, self._latency_n = [kept], kept.size
             self._stride *= 2
 
     def lose(self, cause: str, count: int) -> None:
@@ -294,7 +310,7 @@ class Ledger:
 
     def latency_ns(self) -> np.ndarray:
         """The latencies of the sampled deliveries (ns; all of them in a run of up to LATENCY_SAMPLE)."""
-        return self._latency.copy()
+        return np.concatenate(self._latency) if self._latency else np.zeros(0, dtype=np.int64)
 
 
 REWARD_ADDRESS, PUNISH_ADDRESS = 127, 126
@@ -553,6 +569,9 @@ class BusTransport:
         self.error_bytes = {"sent": 0, "lost": 0}
         self.values: dict[int, int] = {}   # request number -> data byte, for the error bytes waiting for the line
         self.host_cursor = 0
+        self._host_src = np.array([*self.hosts, self.data_src], dtype=np.int64)
+        self._no_errors = np.zeros(0, dtype=np.int64)
+        self._error_offsets: dict[tuple, list[int]] = {}
         self.slots_per_tick = max(0, (tick_cycles - config.SLOT_BASE_CYCLES) // byte_cycles)
         self.pending: list = []      # (request time, address, seq, src, emit time)
         self.contend: list = []      # (address, request time, seq, src, emit time)
@@ -586,12 +605,15 @@ class BusTransport:
     def send_errors(self, values, t_ns: int, clock) -> None:
         """The host's error bytes (ints -64 .. 63, readout order) in the tick at t_ns: byte k of K in the K byte
         times before the host's broadcast time."""
-        host = self.hosts[0]
         n = len(values)
-        for k, value in enumerate(values):
-            self.error_bytes["sent"] += 1
-            offset = self.offset_cycles[host] - (n - k) * self.byte_cycles
-            self._request(self.data_src, t_ns + clock.cycles_ns(offset, config.F_CPU), t_ns)
+        offsets = self._error_offsets.get((n, clock))
+        if offsets is None:
+            host = int(self.offset_cycles[self.hosts[0]])
+            offsets = self._error_offsets[(n, clock)] = [clock.cycles_ns(host - (n - k) * self.byte_cycles, config.F_CPU)
+                                                         for k in range(n)]
+        self.error_bytes["sent"] += n
+        for offset, value in zip(offsets, values):
+            self._request(self.data_src, t_ns + offset, t_ns)
             self.values[self.seq] = int(value)
 
     def add_stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
@@ -717,15 +739,11 @@ class BusTransport:
         group.cursor = hi
         if hi <= lo:
             return
-        kept = lo + np.flatnonzero(self.f_ok[lo:hi])[:self.p.rx_size]
-        taken = self.f_src[kept]
-        pulses[group.units] = int(np.any(taken == self.hosts[0])) - int(np.any(taken == self.hosts[1]))
-        if errors is not None:
-            values = self.f_val[kept[taken == self.data_src]][:errors.size]
-            errors[:values.size] = values
-        nd, over, merged = _bus_collect(lo, hi, self.f_ok, self.f_src, self.f_emit, self.p.rx_size, group.listen,
-                                        group.inp_idx, group.inp_src, group.active, group.scratch, arriving,
-                                        self._buf)
+        nd, over, merged, pulse = _bus_collect(lo, hi, self.f_ok, self.f_src, self.f_emit, self.f_val, self.p.rx_size,
+                                               group.listen, group.inp_idx, group.inp_src, group.active,
+                                               group.scratch, arriving, self._buf, self._host_src,
+                                               self._no_errors if errors is None else errors)
+        pulses[group.units] = pulse
         if nd:
             self.ledger.delivered(self._buf[:nd].copy(), t_ns)
         self.ledger.lose("rx_overflow", over)
