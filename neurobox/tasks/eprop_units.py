@@ -30,8 +30,9 @@ Next to it, with the same network, host and latency on an ideal synchronous bus 
               eligibility, an unquantised error): what the integers cost, nothing else
 
 and `engine`: the engine's float e-prop (neurobox.engine.eprop.EpropTrainer through sine_waves.train) on the
-same input, target and sizes, with its own neurons (eprop_iaf: delta synapses, NEST's example's parameters,
-all-to-all recurrence, its own learning rate), so it differs in the network as well as in the arithmetic.
+same input, target and sizes, with its own network (eprop_iaf: delta synapses, NEST's example's parameters,
+all-to-all recurrence; its readout weights learned by gradient descent too, firing rates regularised towards
+10 Hz; its own learning rate), so it differs in the network as well as in the arithmetic.
 """
 from __future__ import annotations
 
@@ -208,7 +209,7 @@ def train(cfg: UnitSineConfig = UnitSineConfig(), iterations: int = 60, compare:
 
     unknown = set(compare) - {"float", "engine"}
     if unknown:
-        raise ConfigError("compare", f"unknown comparison {sorted(unknown)[0]!r}; allowed: float, engine")
+        raise ConfigError("compare", f"unknown comparison {min(unknown)!r}; allowed: float, engine")
     units_board, w_out, kappa, target = _setup(cfg, iterations)
     session = TwinSession(units_board, transport="bus")
     host = Host(cfg, w_out, kappa, target, lambda e: session.send_errors([e]), session.apply)
