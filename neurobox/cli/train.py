@@ -1,4 +1,4 @@
-"""`neurobox train TASK`: train a working example (digits, xor) and report its score."""
+"""`neurobox train TASK`: train a working example (digits, xor; sine-waves, evidence by e-prop) and report its score."""
 from __future__ import annotations
 
 import json
@@ -6,17 +6,23 @@ from pathlib import Path
 
 from neurobox.cli import add_force
 
-TASKS = ("digits", "xor")
+TASKS = ("digits", "xor", "sine-waves", "evidence")
+EPROP_TASKS = ("sine-waves", "evidence")
+MAX_ITERATIONS = 100_000
 TARGETS = ("engine", "fixed", "twin")
 MAX_SEEDS = 1000
 MAX_UNITS = 10_000
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a working example (digits, xor)",
+    p = sub.add_parser("train", help="train a working example (digits, xor, sine-waves, evidence)",
                        description="Train a working example with local learning rules and score it.")
     p.add_argument("task", help=f"the task: {', '.join(TASKS)}")
-    p.add_argument("--seed", type=int, default=0, help="master seed (digits; default 0)")
+    p.add_argument("--seed", type=int, default=0, help="master seed (digits, sine-waves, evidence; default 0)")
+    p.add_argument("--iterations", type=int,
+                   help="sine-waves, evidence: training iterations (one e-prop weight update each; default "
+                        "sine-waves 200, as NEST's example, evidence 300, sine-waves --target twin 60; --quick: "
+                        "fewer)")
     p.add_argument("--seeds", default="10", metavar="N|A:B",
                    help="xor: N seeds (0..N-1) or A:B (seeds A..B-1); default 10")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -31,7 +37,8 @@ def register(sub) -> None:
                    help="engine: the float network in the engine (default); fixed: the physical network in the "
                         "units' integer arithmetic, in the engine; twin: the physical network trained on the "
                         "twin's units (own clocks, bus), each unit learning from the spikes it sees and the "
-                        "broadcast reward")
+                        "broadcast reward; sine-waves: the units learn by e-prop in fixed point, the host as their "
+                        "readout, next to the same units in float and the engine's e-prop)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--fault-sweep", action="store_true",
                    help="digits: also score the trained network under packet loss and dead units (and, on the "
@@ -59,6 +66,10 @@ def run(args) -> int:
 
     if args.task not in TASKS:
         raise ConfigError("task", f"unknown task {args.task!r}; valid: {', '.join(TASKS)}")
+    if args.task in EPROP_TASKS:
+        _check_eprop_options(args)
+    elif args.iterations is not None:
+        raise ConfigError("--iterations", f"applies to {' and '.join(EPROP_TASKS)} only")
     if args.seed < 0:
         raise ConfigError("--seed", f"must be >= 0, got {args.seed}")
     args.first_seed, args.seeds = _seed_range(args.seeds)
@@ -73,7 +84,27 @@ def run(args) -> int:
         raise ConfigError("--checkpoint-every", f"must be >= 0, got {args.checkpoint_every}")
     # the folder is checked (and claimed) before the training: a file in its place fails now, not after it
     out = output_folder(args.out or f"train-{args.task}", "--out", f"train {args.task}", force=args.force)
-    return (_digits if args.task == "digits" else _xor)(args, out)
+    return {"digits": _digits, "xor": _xor, "sine-waves": _eprop, "evidence": _eprop}[args.task](args, out)
+
+
+def _check_eprop_options(args) -> None:
+    """sine-waves and evidence train in the engine, one network: the options of the other tasks are refused."""
+    from neurobox.errors import ConfigError
+    from neurobox.limits import check_count
+
+    check_count(args.iterations, "--iterations", 1, MAX_ITERATIONS, "each iteration simulates a whole batch")
+    twin = args.task == "sine-waves" and args.target == "twin"      # the units in the twin (tasks.eprop_units)
+    given = [(flag, bad) for flag, bad in (("--target", args.target != "engine" and not twin),
+                                          ("--seeds", args.seeds != "10"),
+                                          ("--scheduler", bool(args.scheduler)), ("--workers", args.workers is not None),
+                                          ("--units", args.units is not None), ("--fault-sweep", args.fault_sweep),
+                                          ("--fpga-synth", args.fpga_synth),
+                                          ("--checkpoint-every", args.checkpoint_every != 0),
+                                          ("--resume", bool(args.resume))) if bad]
+    if given:
+        raise ConfigError(given[0][0], f"does not apply to {args.task} (e-prop trains one float network in the "
+                                       "engine; its options: --iterations, --seed, --quick, --json, --out, --quiet; "
+                                       "sine-waves also --target twin)")
 
 
 def _seed_range(text: str) -> tuple[int, int]:
@@ -172,6 +203,39 @@ def _xor(args, out: Path) -> int:
         _speed_line(summary)
         for path in paths:
             print(f"wrote {path}")
+    return 0
+
+
+def _eprop(args, out: Path) -> int:
+    """sine-waves or evidence: train by e-prop, save the trained model, the curve and the pictures."""
+    if args.target == "twin":
+        return _sine_twin(args, out)
+    if args.task == "sine-waves":
+        from neurobox.tasks import sine_waves as task
+    else:
+        from neurobox.tasks import evidence as task
+    summary, paths = task.train_and_report(task.configure(args.quick, args.iterations), args.seed, out, _bar(args))
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(task.summary_line(summary))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def _sine_twin(args, out: Path) -> int:
+    """sine-waves --target twin: the units learn in fixed point in the twin, next to float; the curves saved."""
+    from neurobox.tasks import eprop_units
+
+    iterations = args.iterations or (20 if args.quick else 60)
+    summary, paths = eprop_units.train_and_report(iterations, args.seed, out, _bar(args))
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(eprop_units.summary_text(summary))
+    for path in paths:
+        print(f"wrote {path}")
     return 0
 
 

@@ -6,7 +6,11 @@ description for the hardware targets: every neuron of an `iaf_psc_exp`
 "population" (n = 1) or "population.i"; spike-source populations
 (`spike_generator`, `poisson_generator`) become stimulus inputs that feed
 the board from outside (a wire per target input in wired mode, an address
-on the bus in bus mode). A wire or the bus delivers a spike in the next
+on the bus in bus mode). An `eprop_readout` population is the host's: the
+readouts of units that learn by e-prop (neurobox.plasticity.eprop_fixed)
+are computed by the host from the spikes it hears on the bus, so its
+incoming projections are not unit inputs, and a static projection from it
+onto the units gives each unit its feedback weights. A wire or the bus delivers a spike in the next
 tick: a spike sent in tick t is received in tick t + 1; a connection with
 a delay of d ticks holds it d - 1 ticks more in the receiver's delay line.
 
@@ -31,6 +35,8 @@ from neurobox.hardware.unit import MAX_ADDRESS, MAX_DELAY, FixedUnit, Input, Uni
 
 UNIT_MODELS = ("iaf_psc_exp", "iaf_psc_exp_fixed")
 SOURCE_MODELS = ("spike_generator", "poisson_generator")
+HOST_MODELS = ("eprop_readout",)
+"""Populations the host computes (e-prop's readouts): neither units nor stimuli."""
 FIXED_ONLY = ("V_lsb", "I_lsb")
 
 
@@ -40,7 +46,8 @@ class Board:
 
     addresses: bus address of every unit and every stimulus source neuron;
     sources: stimulus source neuron names -> (population, index);
-    neurons: unit names -> (population, index).
+    neurons: unit names -> (population, index);
+    readouts: the host's e-prop readouts -> (population, index), in feedback order.
     """
 
     dt: float
@@ -49,6 +56,7 @@ class Board:
     sources: dict[str, tuple[str, int]]
     network: Any = field(repr=False, default=None)
     neurons: dict[str, tuple[str, int]] = field(default_factory=dict)
+    readouts: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def fixed(self) -> list[FixedUnit]:
         return [fixed_unit(u) for u in self.units]
@@ -64,8 +72,9 @@ def units_from_network(network) -> Board:
     Every neuron of a unit model becomes a unit (starting from the adaptive
     threshold its population's `initial.theta` gives, if any), every source
     neuron a stimulus input; a plastic projection's rule (additive pair STDP,
-    with its learning-rate schedule and normalisation, or reward-modulated
-    STDP) becomes its units' rule; delays of 1 to MAX_DELAY
+    with its learning-rate schedule and normalisation, reward-modulated
+    STDP, or e-prop with plain gradient steps, random feedback and online
+    traces, its readouts the host's) becomes its units' rule; delays of 1 to MAX_DELAY
     ticks go to the units' delay lines; the integer scales are those the
     fixed-point engine uses (neurobox.engine.precision.choose_scales).
     Raises ConfigError naming the population or projection that cannot be
@@ -78,6 +87,7 @@ def units_from_network(network) -> Board:
     dt = float(network.dt)
     sources: dict[str, tuple[str, int]] = {}
     neurons: dict[str, tuple[str, int]] = {}
+    readouts: dict[str, tuple[str, int]] = {}
     n_units = sum(int(p.n) for p in network.populations.values() if p.model.name in UNIT_MODELS)
     n_sources = sum(int(p.n) for p in network.populations.values() if p.model.name in SOURCE_MODELS)
     if n_units + n_sources > MAX_ADDRESS + 1:   # counted before a name is made for each of a million neurons
@@ -97,6 +107,9 @@ def units_from_network(network) -> Board:
                                   "remove the other initial values")
             for i in range(pop.n):
                 neurons[_neuron_name(name, pop.n, i)] = (name, i)
+        elif model in HOST_MODELS:
+            for i in range(pop.n):
+                readouts[_neuron_name(name, pop.n, i)] = (name, i)
         else:
             raise ConfigError(f"populations.{name}.model",
                               f"{model} cannot be built as a physical unit; use one of {', '.join(UNIT_MODELS)} "
@@ -110,6 +123,7 @@ def units_from_network(network) -> Board:
     addresses = {name: k for k, name in enumerate(list(neurons) + list(sources))}
     inputs: dict[str, list[Input]] = {u: [] for u in neurons}
     rule_of: dict[str, dict[str, Any]] = {}
+    feedback: dict[str, dict[int, float]] = {u: {} for u in neurons}
     drawn = {}
     for pname, proj in network.projections.items():
         where = f"projections.{pname}"
@@ -117,8 +131,18 @@ def units_from_network(network) -> Board:
             raise ConfigError(where, "gap junctions cannot be built between physical units")
         rule = None
         if proj.plasticity is not None and proj.plasticity.learning:
-            rule = _chip_rule(proj.plasticity, f"{where}.plasticity")
-        syn = drawn[pname] = proj.build(network.seed, dt, where)
+            rule = _chip_rule(proj.plasticity, f"{where}.plasticity", network)
+        if proj.post.model.name in HOST_MODELS:
+            if rule is None or rule["rule"] != "eprop":
+                raise ConfigError(where, f"{proj.post.model.name} is the host's e-prop readout: only projections "
+                                         f"under rule eprop reach it")
+            continue                   # the host's readout weights
+        syn = proj.build(network.seed, dt, where)
+        if proj.pre.model.name in HOST_MODELS:
+            for a, b, w in zip(syn.pre, syn.post, syn.weight):
+                feedback[_neuron_name(proj.post.name, proj.post.n, int(b))][int(a)] = float(w)
+            continue                   # the units' feedback weights B
+        drawn[pname] = syn
         if syn.delay_steps.size and (syn.delay_steps.min() < 1 or syn.delay_steps.max() > MAX_DELAY):
             raise ConfigError(f"{where}.delay", f"a unit's delay line holds 1 to {MAX_DELAY} ticks "
                                                 f"({dt:g} to {MAX_DELAY * dt:g} ms); got up to "
@@ -133,7 +157,12 @@ def units_from_network(network) -> Board:
                 if rule_of.setdefault(dst, rule) != rule:
                     raise ConfigError(f"{where}.plasticity", f"unit {dst} already learns with another rule; "
                                                              "one rule per unit")
-    largest = largest_incoming_weights(network, drawn)
+    eprop = {k: syn for k, syn in drawn.items() if _rule_name(network.projections[k]) == "eprop"}
+    largest = largest_incoming_weights(network, {k: syn for k, syn in drawn.items() if k not in eprop})
+    for k, syn in eprop.items():            # rule eprop names its bounds as NEST does (Wmin, Wmax)
+        params, post = network.projections[k].plasticity.params, network.projections[k].post.name
+        largest[post] = max(largest[post], float(np.abs(syn.weight).max(initial=0.0)), abs(params["Wmin"]),
+                            abs(params["Wmax"]))
     units: list[UnitDescription] = []
     scales = {name: choose_scales(network.populations[name], largest[name]) for name in network.populations
               if network.populations[name].model.name in UNIT_MODELS}
@@ -141,9 +170,14 @@ def units_from_network(network) -> Board:
     for name, (pop_name, i) in neurons.items():
         v_lsb, i_lsb = scales[pop_name]
         params = {k: v for k, v in network.populations[pop_name].params.items() if k not in FIXED_ONLY}
-        units.append(UnitDescription(name, params, dt, tuple(inputs[name]), rule_of.get(name), addresses[name],
-                                     V_lsb=v_lsb, I_lsb=i_lsb, theta=float(theta[pop_name][i])))
-    return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network, neurons=neurons)
+        rule = rule_of.get(name)
+        fb = ()
+        if rule is not None and rule["rule"] == "eprop":
+            fb = tuple(feedback[name].get(k, 0.0) for k in range(len(readouts)))
+        units.append(UnitDescription(name, params, dt, tuple(inputs[name]), rule, addresses[name],
+                                     V_lsb=v_lsb, I_lsb=i_lsb, theta=float(theta[pop_name][i]), feedback=fb))
+    return Board(dt=dt, units=units, addresses=addresses, sources=sources, network=network, neurons=neurons,
+                 readouts=readouts)
 
 
 def _initial_theta(network, pop_name: str, v_lsb: float) -> np.ndarray:
@@ -161,15 +195,36 @@ def _initial_theta(network, pop_name: str, v_lsb: float) -> np.ndarray:
 
 CHIP_RULES = {"stdp": ("tau_plus", "tau_minus", "A_plus", "A_minus", "w_min", "w_max", "halve_every", "halvings",
                        "normalize_to", "normalize_every_ms"),
-              "rstdp": ("tau_plus", "tau_c", "tau_d", "A_plus", "A_minus", "w_min", "w_max")}
+              "rstdp": ("tau_plus", "tau_c", "tau_d", "A_plus", "A_minus", "w_min", "w_max"),
+              "eprop": ("eta", "Wmin", "Wmax")}
 """The rules the units run, with the float parameters their integer forms are made from (pair STDP with its
-learning-rate schedule and the normalisation of a unit's own weights after its spikes)."""
+learning-rate schedule and the normalisation of a unit's own weights after its spikes; e-prop with the readouts'
+tau_m)."""
+EPROP_ON_UNITS = {"optimizer": "gradient_descent", "feedback": "random", "variant": "online"}
+"""What e-prop on the units is: plain steps, each unit's own fixed feedback weights, traces updated every tick."""
 
 
-def _chip_rule(rule, field: str) -> dict[str, Any]:
-    """The parameters of the rule the chips run (pair STDP or reward-modulated STDP), from a projection's rule."""
+def _eprop_rule(rule, field: str, network) -> dict[str, Any]:
+    """The units' e-prop parameters from a projection's rule eprop and the host's readout population."""
+    for key, allowed in EPROP_ON_UNITS.items():
+        if rule.options.get(key) != allowed:
+            raise ConfigError(f"{field}.{key}", f"e-prop on the units takes {key} = {allowed!r} (each unit "
+                                                f"steps its own weights with its own feedback weights, every "
+                                                f"tick); got {rule.options.get(key)!r}")
+    hosts = [p for p in network.populations.values() if p.model.name in HOST_MODELS]
+    if not hosts:
+        raise ConfigError(field, "e-prop on the units needs an eprop_readout population (the host's readout)")
+    return {"rule": "eprop", "eta": rule.params["eta"], "w_min": rule.params["Wmin"], "w_max": rule.params["Wmax"],
+            "tau_m_readout": float(hosts[0].params["tau_m"])}
+
+
+def _chip_rule(rule, field: str, network=None) -> dict[str, Any]:
+    """The parameters of the rule the chips run (pair STDP, reward-modulated STDP or e-prop), from a
+    projection's rule."""
     if rule.rule not in CHIP_RULES:
         raise ConfigError(f"{field}.rule", f"units learn with {' or '.join(CHIP_RULES)}; got {rule.rule!r}")
+    if rule.rule == "eprop":
+        return _eprop_rule(rule, field, network)
     for key, allowed in (("mode", "additive"), ("pairing", "all_to_all")):
         if getattr(rule, key) != allowed:
             raise ConfigError(f"{field}.{key}", f"the units' rules are additive with all-to-all pairing; "
@@ -178,6 +233,10 @@ def _chip_rule(rule, field: str) -> dict[str, Any]:
         raise ConfigError(f"{field}.normalize_to", "units that learn by reward do not normalise their weights; "
                                                    "set it to 0")
     return {"rule": rule.rule, **{k: rule.params[k] for k in CHIP_RULES[rule.rule]}}
+
+
+def _rule_name(proj) -> str | None:
+    return proj.plasticity.rule if proj.plasticity is not None else None
 
 
 def load_board(path: str | Path) -> Board:

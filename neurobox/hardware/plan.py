@@ -15,7 +15,13 @@ mode "wired" or "bus":
     SRAM      state, tables, buffers, the bus's receive ring and the stack within
               1024 B (memory.memory_need, an upper bound of what the linker places)
     flash     code and tables within 8192 B
-    rule      the normalisation's 32-bit division (config._check_normalisation)
+    rule      the normalisation's 32-bit division (config._check_normalisation); e-prop
+              on the bus only (the host's error bytes); its traces (z-bar, eligibility,
+              gradient: 10 B a plastic input with the weight) count in SRAM
+              (memory.trace_capacity: how many plastic inputs fit)
+    cycles    an e-prop unit's busiest tick (every input firing, four error bytes,
+              the apply pulse: EPROP_TICK_CYCLES + EPROP_INPUT_CYCLES a plastic input,
+              bounds of what simavr measures) within the tick
 
 A refusal is one ConfigError naming the unit (or the bus), the resource,
 what it needs against what an ATmega8 (or the tick) has, and the nearest fix.
@@ -37,6 +43,17 @@ from neurobox.hardware.board import WIRE_GAP, Board
 from neurobox.hardware.unit import MAX_ADDRESS, FixedUnit
 
 MODES = pins.MODES
+EPROP_TICK_CYCLES = 1600
+"""Cycles of an e-prop unit's busiest tick besides its plastic inputs (reading the bus, the neuron, the LED frame);
+measured in simavr about 1,350 (tests/test_eprop_fixed.py)."""
+EPROP_INPUT_CYCLES = 520
+"""Cycles one plastic input adds to an e-prop unit's busiest tick (its byte received and looked up, z-bar,
+eligibility, gradient and the weight step of an apply pulse); measured in simavr about 500."""
+
+
+def eprop_inputs_per_tick(dt: float) -> int:
+    """The most plastic inputs an e-prop unit updates within a tick of dt ms in its busiest tick."""
+    return max(0, (config.tick_timer(dt).cycles - EPROP_TICK_CYCLES) // EPROP_INPUT_CYCLES)
 TRANSPORT_MODE = {"wire": "wired", "bus": "bus"}
 """The twin's transports and the connection modes of the firmware they simulate."""
 
@@ -79,6 +96,9 @@ def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.Pi
     if mode not in MODES:
         raise ConfigError("mode", f"unknown connection mode {mode!r}; valid: {', '.join(MODES)}")
     reward = unit.rstdp is not None
+    if unit.eprop is not None and mode != "bus":
+        raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop: it hears the host's "
+                                                     f"error bytes on the bus only; connect the units by the bus")
     if mode == "wired" and unit.n_inputs > pins.max_inputs("wired", reward):
         try:
             pins.plan(unit.name, unit.n_inputs, mode, reward=reward)
@@ -97,6 +117,13 @@ def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.Pi
                           f"unit {unit.name} has bus address {unit.address}; a unit's address is 0 to {MAX_ADDRESS} "
                           f"({config.PUNISH_ADDRESS} and {config.REWARD_ADDRESS} are the punishment and the reward)")
     check_memory(unit, mode, bus)
+    if unit.eprop is not None:
+        n, most, tick = len(unit.plastic_index), eprop_inputs_per_tick(unit.dt), config.tick_timer(unit.dt).cycles
+        if n > most:
+            raise ConfigError(f"units.{unit.name}.inputs",
+                              f"unit {unit.name} learns by e-prop on {n} inputs: its busiest tick takes up to "
+                              f"{EPROP_TICK_CYCLES + n * EPROP_INPUT_CYCLES} cycles, a {unit.dt:g} ms tick has "
+                              f"{tick}; give it at most {most} plastic inputs or a longer dt")
     if unit.stdp is not None and unit.stdp.norm_target > 0:
         config._check_normalisation(unit)
     return pin_map

@@ -20,8 +20,9 @@ the FPGA cell are held bit-exact against) and by the twin's bank of units
     4. when learning is on, the rule steps on the plastic inputs: pair STDP
        (neurobox.plasticity.stdp_fixed: with the unit's own learning-rate
        schedule and the normalisation of its plastic weights after its own
-       spikes) or reward-modulated STDP with this tick's reward pulse
-       (neurobox.plasticity.rstdp_fixed);
+       spikes), reward-modulated STDP with this tick's reward pulse
+       (neurobox.plasticity.rstdp_fixed), or e-prop with this tick's error
+       bytes and apply pulse (neurobox.plasticity.eprop_fixed);
     5. the LED steps (neurobox.hardware.led).
 """
 from __future__ import annotations
@@ -37,12 +38,13 @@ from neurobox.hardware.led import LedParams, led_colour, led_params
 from neurobox.neurons import lif_fixed
 from neurobox.neurons.lif import IAF_PSC_EXP
 from neurobox.neurons.lif_fixed import LIF_FIELDS, lif_update
-from neurobox.plasticity import rstdp_fixed, stdp_fixed
+from neurobox.plasticity import eprop_fixed, rstdp_fixed, stdp_fixed
+from neurobox.plasticity.eprop_fixed import MAX_READOUTS, applied, eprop_input, learning_signal, surrogate
 from neurobox.plasticity.rstdp_fixed import eligible, rewarded
 from neurobox.plasticity.stdp_fixed import bump, halved, pair_update, scale_factor, scaled, trace_decay
 
 RECEPTORS = ("excitatory", "inhibitory")
-RULES = ("stdp", "rstdp")
+RULES = ("stdp", "rstdp", "eprop")
 MAX_DELAY = 16
 """Ticks a delay line holds (one uint16 per input)."""
 
@@ -50,10 +52,11 @@ MAX_DELAY = 16
 N_LIF = len(LIF_FIELDS)
 C_RULE, C_K1, C_K2, C_A_PLUS, C_A_MINUS, C_W_MIN, C_W_MAX, C_HALVE, C_HALVINGS, C_NORM = range(N_LIF, N_LIF + 10)
 """rule: 0 none, 1 stdp (k1 = k_plus, k2 = k_minus; the schedule halve_every, halvings; the normalisation
-target), 2 rstdp (k1 = k_pre, k2 = k_c; a_minus, the schedule and the normalisation unused)."""
+target), 2 rstdp (k1 = k_pre, k2 = k_c; a_minus, the schedule and the normalisation unused), 3 eprop (k1 = k_z,
+k2 = k_kappa, a_plus = eta_mul, a_minus = k_eta, halve = the surrogate's width W, halvings = k_psi, norm = k_e)."""
 C_SPAN, C_SCALE, C_FLASH, C_MIN_STEPS = range(C_NORM + 1, C_NORM + 5)
 N_CONSTANTS = C_MIN_STEPS + 1
-RULE_STDP, RULE_RSTDP = 1, 2
+RULE_STDP, RULE_RSTDP, RULE_EPROP = 1, 2, 3
 
 # the state row of a unit (int64)
 S_V, S_IEX, S_IIN, S_REF, S_THETA, S_XPOST, S_NPOST, S_FLASH, S_LEARN, S_SINCE, S_G, S_R, S_B, S_FRAMES = range(14)
@@ -80,7 +83,9 @@ class UnitDescription:
     params: iaf_psc_exp parameters (ms, mV, pF, pA); dt: tick, ms;
     rule: the float parameters of the plastic inputs' rule with its name
     under "rule" ("stdp": neurobox.plasticity.stdp_fixed.fixed_stdp_parameters,
-    "rstdp": neurobox.plasticity.rstdp_fixed.fixed_rstdp_parameters), or None;
+    "rstdp": neurobox.plasticity.rstdp_fixed.fixed_rstdp_parameters, "eprop":
+    neurobox.plasticity.eprop_fixed.fixed_eprop_parameters), or None;
+    feedback: e-prop's feedback weights B_jk from each readout k (at most eprop_fixed.MAX_READOUTS);
     address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales;
     theta: the adaptive threshold it starts from (mV; a trained unit starts where it stopped).
     """
@@ -94,6 +99,7 @@ class UnitDescription:
     V_lsb: float = lif_fixed.DEFAULT_V_LSB
     I_lsb: float = lif_fixed.DEFAULT_I_LSB
     theta: float = 0.0
+    feedback: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,9 @@ class FixedUnit:
     rstdp: rstdp_fixed.RstdpFixedParams | None = None
     theta: int = 0
     """the adaptive threshold at power-up, V_lsb (uint16)."""
+    eprop: eprop_fixed.EpropFixedParams | None = None
+    feedback: tuple[int, ...] = ()
+    """e-prop's feedback weights fb[k] (int8, B * eprop_fixed.B_ONE), one per readout."""
 
     @property
     def n_inputs(self) -> int:
@@ -132,7 +141,8 @@ class FixedUnit:
 
     @property
     def rule(self) -> str | None:
-        return "stdp" if self.stdp is not None else "rstdp" if self.rstdp is not None else None
+        return ("stdp" if self.stdp is not None else "rstdp" if self.rstdp is not None
+                else "eprop" if self.eprop is not None else None)
 
 
 MAX_ADDRESS = 125
@@ -159,7 +169,7 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
         receptors.append(RECEPTORS.index(inp.receptor))
         delays.append(int(inp.delay))
     plastic = tuple(bool(i.plastic) for i in desc.inputs)
-    stdp = rstdp = bounds = None
+    stdp = rstdp = eprop = bounds = None
     if any(plastic):
         if desc.rule is None:
             raise ConfigError(f"{where}.rule", "plastic inputs need a learning rule")
@@ -171,6 +181,12 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
         elif name == "rstdp":
             rstdp = rstdp_fixed.fixed_rstdp_parameters(rule, desc.dt, lif.I_lsb, f"{where}.rule")
             bounds = (rstdp.w_min, rstdp.w_max)
+        elif name == "eprop":
+            eprop = eprop_fixed.fixed_eprop_parameters(rule, params, lif, desc.dt, f"{where}.rule")
+            if not desc.feedback:
+                raise ConfigError(f"{where}.feedback", "a unit that learns by e-prop needs its feedback weights "
+                                                       f"(one per readout, at most {MAX_READOUTS})")
+            bounds = (eprop.w_min, eprop.w_max)
         else:
             raise ConfigError(f"{where}.rule.rule", f"unknown rule {name!r}; valid: {', '.join(RULES)}")
         for j in (j for j, p in enumerate(plastic) if p):
@@ -178,11 +194,13 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
                 raise ConfigError(f"{where}.inputs[{j}].weight",
                                   f"{desc.inputs[j].weight} pA lies outside the rule's bounds "
                                   f"[{desc.rule['w_min']}, {desc.rule['w_max']}] pA")
+    feedback = eprop_fixed.feedback_to_fixed(desc.feedback, f"{where}.feedback") if eprop is not None else ()
     return FixedUnit(
         name=desc.name, address=desc.address, dt=desc.dt, E_L=params["E_L"], lif=lif,
         weights=tuple(weights), receptors=tuple(receptors), plastic=plastic,
         sources=tuple(i.source for i in desc.inputs), stdp=stdp,
-        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp, theta=theta)
+        led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp, theta=theta,
+        eprop=eprop, feedback=feedback)
 
 
 def unit_constants(unit: FixedUnit) -> np.ndarray:
@@ -196,6 +214,10 @@ def unit_constants(unit: FixedUnit) -> np.ndarray:
     elif unit.rstdp is not None:
         r = unit.rstdp
         c[C_RULE:C_W_MAX + 1] = (RULE_RSTDP, r.k_pre, r.k_c, r.a_plus, 0, r.w_min, r.w_max)
+    elif unit.eprop is not None:
+        e = unit.eprop
+        c[C_RULE:C_NORM + 1] = (RULE_EPROP, e.k_z, e.k_kappa, e.eta_mul, e.k_eta, e.w_min, e.w_max, e.width,
+                                e.k_psi, e.k_e)
     c[C_SPAN:] = (unit.led.span, unit.led.scale, unit.led.flash_steps, unit.led.min_steps)
     return c
 
@@ -210,14 +232,17 @@ def fresh_state(theta: int = 0) -> np.ndarray:
 
 
 @njit(cache=True, boundscheck=False)
-def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, received, reward, learning):
+def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, g, received, reward, fb, err, learning):
     """One tick of one unit (the module docstring's steps 1-5), in place.
 
     st: the state row; k: the constants row; w, receptor, plastic, delay,
-    line, x (pre traces), c (eligibilities): per input; received[j]: a spike
-    was received on input j in this tick; reward: the pulse seen in this
-    tick (-1, 0, +1); learning: the rule runs. Returns (spiked, learned
-    (a weight changed), sent (a colour was sent to the LED)).
+    line, x (pre traces; e-prop: z-bar), c (eligibilities), g (e-prop's
+    gradients): per input; received[j]: a spike was received on input j in
+    this tick; reward: the pulse seen in this tick (-1, 0, +1; e-prop: +1
+    applies the gradients); fb: e-prop's feedback weights, err: the error
+    bytes seen in this tick, one per readout (MAX_READOUTS each); learning:
+    the rule runs. Returns (spiked, learned (a weight changed), sent (a
+    colour was sent to the LED)).
     """
     n = w.shape[0]
     in_ex = np.int64(0)
@@ -260,6 +285,19 @@ def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, received, reward, 
                 if plastic[j] and (line[j] >> (delay[j] - 1)) & 1:
                     x[j] = bump(x[j])
             st[S_XPOST] = bump(x_post) if spiked else x_post
+        elif rule == RULE_EPROP:
+            psi = surrogate(v, k[lif_fixed.K_VTH] + theta, spiked, ref, k[C_HALVE], k[C_HALVINGS])
+            L = learning_signal(fb, err)
+            for j in range(n):
+                if not plastic[j]:
+                    continue
+                if reward > 0:
+                    new = applied(w[j], g[j], a_plus, k[C_A_MINUS], w_min, w_max)
+                    learned = learned or new != w[j]
+                    w[j] = new
+                    g[j] = 0
+                x[j], c[j], g[j] = eprop_input(x[j], c[j], g[j], (line[j] >> (delay[j] - 1)) & 1 == 1, psi, L,
+                                               k[C_K1], k[C_K2], k[C_NORM])
         else:
             for j in range(n):
                 if not plastic[j]:
@@ -290,9 +328,9 @@ class UnitTrace:
     """What a unit did, one row per tick (after the tick's update).
 
     v, i_ex, i_in, ref, theta, x_post, n_post: int64[steps]; spikes, learned: bool[steps];
-    weights, x_pre, eligibility: int64[steps, n_inputs] (x_pre and
-    eligibility 0 on non-plastic inputs); led_frames: (tick, (G, R, B)) for
-    every colour sent to the LED.
+    weights, x_pre, eligibility, gradient: int64[steps, n_inputs] (x_pre,
+    eligibility and gradient 0 on non-plastic inputs; e-prop: x_pre is
+    z-bar); led_frames: (tick, (G, R, B)) for every colour sent to the LED.
     """
 
     v: np.ndarray
@@ -308,6 +346,14 @@ class UnitTrace:
     theta: np.ndarray = None
     n_post: np.ndarray = None
     led_frames: list = field(default_factory=list)
+    gradient: np.ndarray = None
+
+
+def feedback_row(values) -> np.ndarray:
+    """int64[MAX_READOUTS]: feedback weights or error bytes, zero beyond those given."""
+    row = np.zeros(MAX_READOUTS, dtype=np.int64)
+    row[:len(values)] = values
+    return row
 
 
 class UnitSim:
@@ -325,13 +371,18 @@ class UnitSim:
         self.line = np.zeros(n, dtype=np.int64)
         self.x = np.zeros(n, dtype=np.int64)
         self.c = np.zeros(n, dtype=np.int64)
+        self.g = np.zeros(n, dtype=np.int64)
+        self.fb = feedback_row(unit.feedback)
         self.t = 0
 
-    def tick(self, received, reward: int = 0, learning: bool = True) -> tuple[bool, bool, tuple[int, int, int] | None]:
-        """One tick; received[j]: a spike was received on input j. Returns (spiked, learned, LED colour sent or None)."""
+    def tick(self, received, reward: int = 0, learning: bool = True,
+             error=()) -> tuple[bool, bool, tuple[int, int, int] | None]:
+        """One tick; received[j]: a spike was received on input j; error: the error bytes seen (e-prop).
+        Returns (spiked, learned, LED colour sent or None)."""
         received = np.asarray(received, dtype=np.bool_).reshape(self.unit.n_inputs)
         spiked, learned, sent = unit_tick(self.st, self.k, self.w, self.receptor, self.plastic, self.delay, self.line,
-                                          self.x, self.c, received, np.int64(reward), bool(learning))
+                                          self.x, self.c, self.g, received, np.int64(reward), self.fb,
+                                          feedback_row(error), bool(learning))
         self.t += 1
         colour = (int(self.st[S_G]), int(self.st[S_R]), int(self.st[S_B])) if sent else None
         return bool(spiked), bool(learned), colour
@@ -342,11 +393,12 @@ class UnitSim:
 
 
 def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None = None,
-             reward: np.ndarray | None = None) -> UnitTrace:
+             reward: np.ndarray | None = None, error: np.ndarray | None = None) -> UnitTrace:
     """Run the reference for len(pre) ticks; pre[t, j] says a spike is received on input j in tick t.
 
     `weights` replaces the initial weights (as weights loaded from EEPROM);
-    `reward[t]` is the reward pulse seen in tick t (-1, 0, +1).
+    `reward[t]` is the reward pulse seen in tick t (-1, 0, +1; e-prop: +1 applies);
+    `error[t, k]` the error byte of readout k seen in tick t (e-prop, -64 .. 63).
     """
     pre = np.asarray(pre, dtype=bool)
     n = unit.n_inputs
@@ -356,21 +408,27 @@ def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None =
     reward = np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)
     if reward.shape != (steps,) or np.any(np.abs(reward) > 1):
         raise ConfigError("reward", f"expected {steps} pulses of -1, 0 or +1, got shape {reward.shape}")
+    error = np.zeros((steps, 0), dtype=np.int64) if error is None else np.asarray(error, dtype=np.int64)
+    if (error.ndim != 2 or error.shape[0] != steps or error.shape[1] > MAX_READOUTS
+            or np.any(error < eprop_fixed.ERR_MIN) or np.any(error > eprop_fixed.ERR_MAX)):
+        raise ConfigError("error", f"expected ({steps}, readouts <= {MAX_READOUTS}) error bytes in "
+                                   f"[{eprop_fixed.ERR_MIN}, {eprop_fixed.ERR_MAX}], got shape {error.shape}")
     columns = {"v": S_V, "i_ex": S_IEX, "i_in": S_IIN, "ref": S_REF, "theta": S_THETA, "x_post": S_XPOST,
                "n_post": S_NPOST}
     rows = {key: np.zeros(steps, dtype=np.int64) for key in columns}
-    w_rows, x_rows, c_rows = (np.zeros((steps, n), dtype=np.int64) for _ in range(3))
+    w_rows, x_rows, c_rows, g_rows = (np.zeros((steps, n), dtype=np.int64) for _ in range(4))
     spikes = np.zeros(steps, dtype=bool)
     learned = np.zeros(steps, dtype=bool)
     frames = []
     sim = UnitSim(unit, weights)
     for t in range(steps):
-        spikes[t], learned[t], sent = sim.tick(pre[t], int(reward[t]))
+        spikes[t], learned[t], sent = sim.tick(pre[t], int(reward[t]), error=error[t])
         if sent is not None:
             frames.append((t, sent))
         for key, col in columns.items():
             rows[key][t] = sim.st[col]
-        x_rows[t], c_rows[t], w_rows[t] = sim.x, sim.c, sim.w
+        x_rows[t], c_rows[t], w_rows[t], g_rows[t] = sim.x, sim.c, sim.w, sim.g
     return UnitTrace(v=rows["v"], i_ex=rows["i_ex"], i_in=rows["i_in"], ref=rows["ref"], spikes=spikes,
                      weights=w_rows, x_pre=x_rows, x_post=rows["x_post"], learned=learned, eligibility=c_rows,
-                     theta=rows["theta"], n_post=rows["n_post"], led_frames=frames)
+                     theta=rows["theta"], n_post=rows["n_post"], led_frames=frames,
+                     gradient=g_rows)

@@ -279,7 +279,7 @@ class TwinRun:
 
     def _start_group(self, clock: Clock, members: list[int]) -> int:
         """A new group of `members` on `clock`, its first tick on the heap; returns its id."""
-        n_src = self.numbering.n_src + 2   # the host's two broadcast sources come last
+        n_src = self.numbering.n_src + 3   # the host's two broadcast sources and its error bytes come last
         gid = len(self.groups)
         g = Group(clock, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
                   np.zeros(n_src, dtype=np.int64), np.zeros(n_src, dtype=bool), np.zeros(n_src, dtype=np.int64))
@@ -297,7 +297,7 @@ class TwinRun:
         g.inp_idx = np.concatenate([np.arange(ptr[u], ptr[u + 1]) for u in g.units]).astype(np.int64) \
             if g.units.size else np.zeros(0, dtype=np.int64)
         g.inp_src = self.numbering.inp_src[g.inp_idx]
-        g.listen = np.bincount(g.inp_src, minlength=self.numbering.n_src + 2).astype(np.int64)
+        g.listen = np.bincount(g.inp_src, minlength=self.numbering.n_src + 3).astype(np.int64)
 
     def _leave(self, u: int) -> None:
         """Unit u leaves its group (if it is in one)."""
@@ -321,7 +321,7 @@ class TwinRun:
             return
         link, bank = self.transport, self.bank
         link.advance(t)
-        link.collect(g, t, self.arriving, bank.reward)
+        link.collect(g, t, self.arriving, bank.reward, bank.error)
         nfired = bank.step(g.units, self.arriving, t)
         self.arriving[g.inp_idx] = False
         if nfired:

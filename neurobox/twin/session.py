@@ -6,7 +6,17 @@ wires or the bus (neurobox.twin.scheduler), a chunk at a time. Between
 chunks the host may change the stimulus sources (`set_params`, e.g. new
 spike times), broadcast a reward or punishment to every unit (`reward`),
 freeze learning (`learning`), and read spikes (`spikes_between`), weights
-(`weights`) and state. The stimulus sources run in the engine on the same
+(`weights`) and state.
+
+Units that learn by e-prop have the host as their readout, tick by tick:
+`advance(..., each_tick=host)` calls `host(k, heard)` after every tick k
+with the units whose spike bytes the host received during it (on the bus,
+in their slots: the units' spikes of tick k - 1), and the host answers in
+the same call with the readouts' error bytes (`send_errors`) and, at the
+end of an iteration, the apply pulse (`apply`), both seen by the units in
+tick k + 1 (neurobox.twin.transport). So the error of the readout of tick
+t reaches the units in tick t + 2: a spike byte goes out in its slot
+during its tick, after the host's bytes of that tick. The stimulus sources run in the engine on the same
 seeded streams as any run of the network, one chunk ahead of the units.
 So a task written against a Simulation (neurobox.tasks) trains on the
 physical units unchanged.
@@ -47,6 +57,7 @@ from neurobox.errors import ConfigError
 from neurobox.hardware.avr import config
 from neurobox.hardware.board import Board, board_source
 from neurobox.hardware.plan import TRANSPORT_MODE, BoardPlan, plan_board
+from neurobox.plasticity.eprop_fixed import ERR_MAX, ERR_MIN, MAX_READOUTS
 from neurobox.results import Results, SpikeTrains
 from neurobox.twin.clocks import nominal
 from neurobox.twin.faults import Dead, Drop, Fault, Reset, Stuck, parse_faults
@@ -126,6 +137,7 @@ class TwinSession:
         self.stimulus_spikes = 0
         self.loop_s = 0.0
         self._unit_index = {name: k for k, name in enumerate(self.numbering.units)}
+        self._eprop_bus = False           # checked once: e-prop units on the bus (send_errors)
 
     @property
     def dt(self) -> float:
@@ -137,19 +149,33 @@ class TwinSession:
         return self.step * self.board.dt
 
     # -- running --------------------------------------------------------------------------
-    def advance(self, duration_ms: float, *, progress: bool | None = False) -> None:
-        """Run every unit up to the end of the next `duration_ms` (whole ticks), feeding the stimuli on the way."""
+    def advance(self, duration_ms: float, *, progress: bool | None = False,
+                each_tick: Callable[[int, np.ndarray], None] | None = None) -> None:
+        """Run every unit up to the end of the next `duration_ms` (whole ticks), feeding the stimuli on the way;
+        each_tick(k, heard): the host after every tick k (module docstring; heard: unit indices, in the order of
+        `board.units`; the bus only)."""
         steps = int(round(duration_ms / self.board.dt))
         if not (math.isfinite(duration_ms) and steps >= 1):
             raise ConfigError("duration", f"must be at least one tick ({self.board.dt:g} ms), got {duration_ms!r}")
+        if each_tick is not None and self.transport != "bus":
+            raise ConfigError("each_tick", "the host hears the units' spikes on the bus; this board runs on wires")
         if self.sources is not None:
             t0 = self.sources.time
             self.sources.advance(steps * self.board.dt)
             self._send_stimuli(self.sources.spikes_between(t0, self.sources.time))
         started = time.perf_counter()
-        self.loop.run(self.base.time(self.step + steps - 1))
+        if each_tick is None:
+            self.loop.run(self.base.time(self.step + steps - 1))
+            self.step += steps
+        else:
+            n_units = self.numbering.n_units
+            for k in range(self.step, self.step + steps):
+                t_ns = self.base.time(k)
+                self.loop.run(t_ns)
+                self.step = k + 1              # what the host sends now goes out in tick k
+                heard = self.link.heard(t_ns)
+                each_tick(k, heard[heard < n_units])
         self.loop_s += time.perf_counter() - started
-        self.step += steps
         self.ledger.settle((self.step - 3) * self.base.period_ns)   # counted: no spike list grows with the run
 
     def run(self, duration_ms: float | None = None, *, progress: bool | None = False) -> Results:
@@ -190,6 +216,31 @@ class TwinSession:
         if not any(u.rstdp is not None for u in self.bank.units):
             raise ConfigError("reward", "no unit of this board learns from rewards (rule = \"rstdp\")")
         self.link.broadcast(int(amount), self.base.time(self.step - 1), self.base)
+
+    def send_errors(self, errors) -> None:
+        """The host sends the readouts' error bytes (ints -64 .. 63, one per readout in the order of
+        `board.readouts`) in this tick: every e-prop unit sees them in the next tick (the bus only)."""
+        if not self._eprop_bus:
+            self._check_eprop("errors")
+            if self.transport != "bus":
+                raise ConfigError("errors", "the error bytes travel on the bus only; this board runs on wires")
+            self._eprop_bus = True
+        values = [int(e) for e in errors]
+        if not (1 <= len(values) <= MAX_READOUTS and min(values) >= ERR_MIN and max(values) <= ERR_MAX
+                and values == list(errors)):
+            raise ConfigError("errors", f"one error byte per readout (1 to {MAX_READOUTS}), each an integer in "
+                                        f"[{ERR_MIN}, {ERR_MAX}]; got {list(errors)!r}")
+        self.link.send_errors(values, self.base.time(self.step - 1), self.base)
+
+    def apply(self) -> None:
+        """The host's apply pulse (the reward byte): every e-prop unit turns its gradients into weight steps in
+        the next tick."""
+        self._check_eprop("apply")
+        self.link.broadcast(1, self.base.time(self.step - 1), self.base)
+
+    def _check_eprop(self, field: str) -> None:
+        if not any(u.eprop is not None for u in self.bank.units):
+            raise ConfigError(field, "no unit of this board learns by e-prop (rule = \"eprop\")")
 
     @property
     def learning(self) -> bool:

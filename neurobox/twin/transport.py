@@ -47,6 +47,21 @@ line is free; it takes part in arbitration, loss and rx_size like any
 byte. Broadcasts are counted apart from spikes (`finish`: "broadcasts").
 The broadcast sources are numbered after the stimulus neurons.
 
+For units that learn by e-prop (neurobox.plasticity.eprop_fixed) the host
+is the readout, on the bus only: the reward byte is the apply pulse, and
+each tick it may send the readouts' error bytes (`send_errors`): one data
+byte per readout (bit 7 clear, -64 .. 63), in the byte times just before
+its broadcast byte, as the firmware expects them (the error bytes of a
+tick, then its broadcast). A unit takes the data bytes it received before
+its tick as the errors of readouts 0, 1, ... (`collect`: `errors`); they
+count in its receive ring like any byte, take part in arbitration ahead of
+every address byte (the host's own line driver), are lost like any byte
+(counted apart: `finish`: "error_bytes"), and never overflow a
+transmitter (the host's queue is its own, not an ATmega's UDR). The host
+hears the bus as the units do (`heard`: the sources of the bytes that
+reached it, lost bytes excepted), with no receive ring to overflow; the
+error-byte source is numbered after the two broadcast sources.
+
 Both transports offer the scheduler the same methods (`Transport`); what
 differs between wires and the bus stays inside them. Stimulus spikes and
 broadcasts may be added while a run goes on (neurobox.twin.session).
@@ -176,11 +191,16 @@ def _wire_emit(units, spiked, hold, axon, hold_ticks, out_units, out_level):
 
 
 @njit(cache=True, boundscheck=False)
-def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src, active, em, arriving, out_emit):
-    """Bytes lo..hi read by a group; returns (delivered, rx_overflow losses, merged losses)."""
+def _bus_collect(lo, hi, f_ok, f_src, f_emit, f_val, rx_size, listen, inp_idx, inp_src, active, em, arriving, out_emit,
+                 hosts, errors):
+    """Bytes lo..hi read by a group (hosts: the reward, punish and error-byte sources; errors: filled with the
+    error bytes in order); returns (delivered, rx_overflow losses, merged losses, the broadcast seen)."""
     taken = 0
     over = 0
     merged = 0
+    rewarded = 0
+    punished = 0
+    n_err = 0
     for k in range(lo, hi):
         if not f_ok[k]:
             continue
@@ -189,6 +209,13 @@ def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src,
             over += listen[s]
             continue
         taken += 1
+        if s == hosts[0]:
+            rewarded = 1
+        elif s == hosts[1]:
+            punished = 1
+        elif s == hosts[2] and n_err < errors.shape[0]:
+            errors[n_err] = f_val[k]
+            n_err += 1
         if active[s]:
             merged += listen[s]
         else:
@@ -203,7 +230,7 @@ def _bus_collect(lo, hi, f_ok, f_src, f_emit, rx_size, listen, inp_idx, inp_src,
             nd += 1
     for k in range(lo, hi):
         active[f_src[k]] = False
-    return nd, over, merged
+    return nd, over, merged, rewarded - punished
 
 
 LATENCY_SAMPLE = 1 << 20
@@ -231,7 +258,8 @@ class Ledger:
         self._em_t: list[np.ndarray] = []           # spikes sent after the last cutoff: times, fanouts
         self._em_fan: list[np.ndarray] = []
         self._dl_emit: list[np.ndarray] = []        # deliveries of spikes sent after the last cutoff
-        self._latency = np.zeros(0, dtype=np.int64)
+        self._latency: list[np.ndarray] = []         # the sample in chunks, joined when read or halved
+        self._latency_n = 0
         self._stride = 1
 
     def emitted(self, src: np.ndarray, t_ns) -> None:
@@ -249,9 +277,12 @@ class Ledger:
         self.delivered_total += int(emit_ns.size)
         self._dl_emit.append(emit_ns)
         offset = (-first) % self._stride            # the deliveries numbered 0, stride, 2 stride, ... are kept
-        self._latency = np.concatenate([self._latency, at_ns - emit_ns[offset::self._stride]])
-        while self._latency.size > LATENCY_SAMPLE:
-            self._latency = self._latency[::2]
+        chunk = at_ns - emit_ns[offset::self._stride]
+        self._latency.append(chunk)
+        self._latency_n += chunk.size
+        while self._latency_n > LATENCY_SAMPLE:
+            kept = np.concatenate(self._latency)[::2]
+            self._latency, self._latency_n = [kept], kept.size
             self._stride *= 2
 
     def lose(self, cause: str, count: int) -> None:
@@ -279,7 +310,7 @@ class Ledger:
 
     def latency_ns(self) -> np.ndarray:
         """The latencies of the sampled deliveries (ns; all of them in a run of up to LATENCY_SAMPLE)."""
-        return self._latency.copy()
+        return np.concatenate(self._latency) if self._latency else np.zeros(0, dtype=np.int64)
 
 
 REWARD_ADDRESS, PUNISH_ADDRESS = 127, 126
@@ -298,9 +329,11 @@ class Transport(Protocol):
     def advance(self, t_ns: int) -> None:
         """Bring the transport up to t_ns: everything that reaches a receiver by then is known."""
 
-    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray) -> None:
-        """Mark in `arriving` the inputs of the group's units that receive a spike in their tick at t_ns, and
-        set pulses[u] to the broadcast each of them sees (-1, 0, +1)."""
+    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray,
+                errors: np.ndarray | None = None) -> None:
+        """Mark in `arriving` the inputs of the group's units that receive a spike in their tick at t_ns, set
+        pulses[u] to the broadcast each of them sees (-1, 0, +1) and `errors` (if given) to the error bytes they
+        see, one per readout in the order sent (0 beyond those received)."""
 
     def emit(self, units: np.ndarray, t_ns: int, spiked: np.ndarray, clock, nfired: int = -1) -> None:
         """Send the spikes of `units` after their tick at t_ns; spiked: per unit; nfired: how many (-1: unknown)."""
@@ -430,8 +463,12 @@ class WireTransport:
             lev = np.where(forced, self.stuck_high[idx], lev)
         return lev, forced
 
-    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray) -> None:
-        """Rising edges since each input's last sample, for the group's units ticking at t_ns."""
+    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray,
+                errors: np.ndarray | None = None) -> None:
+        """Rising edges since each input's last sample, for the group's units ticking at t_ns (no error bytes on
+        wires: `errors` stays 0)."""
+        if errors is not None:
+            errors[:] = 0
         self._sample_lines(group.units, pulses)
         idx = group.inp_idx
         rnd = self.rng.random(idx.size) if self.p.drop > 0 else self._norand
@@ -503,12 +540,14 @@ class BusTransport:
 
     def __init__(self, params: BusParams, inp_src: np.ndarray, addresses: np.ndarray, tick_cycles: int,
                  period_ns: int, ledger: Ledger, rng: np.random.Generator, stuck_from: int = NEVER):
-        """addresses: of the units and stimulus neurons; the host's two broadcast sources come after them."""
+        """addresses: of the units and stimulus neurons; the host's two broadcast sources and its error bytes come
+        after them."""
         params.check()
         self.p = params
         self.inp_src = inp_src
         self.hosts = (addresses.size, addresses.size + 1)   # reward, punish
-        addresses = np.concatenate([addresses, [REWARD_ADDRESS, PUNISH_ADDRESS]]).astype(np.int64)
+        self.data_src = addresses.size + 2                   # the host's error bytes, ahead of every address byte
+        addresses = np.concatenate([addresses, [REWARD_ADDRESS, PUNISH_ADDRESS, -1]]).astype(np.int64)
         self.addr = addresses
         self.ledger = ledger
         self.rng = rng
@@ -525,8 +564,14 @@ class BusTransport:
             self.sendable = np.ones(addresses.size, dtype=bool)
         # the host broadcasts in the byte time before slot 0, when every unit has read its inputs
         self.offset_cycles[list(self.hosts)] = config.SLOT_BASE_CYCLES - byte_cycles
-        self.sendable[list(self.hosts)] = True
+        self.sendable[list(self.hosts) + [self.data_src]] = True
         self.broadcasts = {"sent": 0, "lost": 0}
+        self.error_bytes = {"sent": 0, "lost": 0}
+        self.values: dict[int, int] = {}   # request number -> data byte, for the error bytes waiting for the line
+        self.host_cursor = 0
+        self._host_src = np.array([*self.hosts, self.data_src], dtype=np.int64)
+        self._no_errors = np.zeros(0, dtype=np.int64)
+        self._error_offsets: dict[tuple, list[int]] = {}
         self.slots_per_tick = max(0, (tick_cycles - config.SLOT_BASE_CYCLES) // byte_cycles)
         self.pending: list = []      # (request time, address, seq, src, emit time)
         self.contend: list = []      # (address, request time, seq, src, emit time)
@@ -541,6 +586,7 @@ class BusTransport:
         self.f_src = np.zeros(cap, dtype=np.int64)
         self.f_emit = np.zeros(cap, dtype=np.int64)
         self.f_ok = np.zeros(cap, dtype=bool)
+        self.f_val = np.zeros(cap, dtype=np.int64)
         self.nf = 0
         self._buf = np.zeros(inp_src.size, dtype=np.int64)
         self.st_t = np.zeros(0, dtype=np.int64)
@@ -555,6 +601,20 @@ class BusTransport:
     def _request(self, src: int, t_req: int, emit_t: int) -> None:
         self.seq += 1
         heapq.heappush(self.pending, (int(t_req), int(self.addr[src]), self.seq, int(src), int(emit_t)))
+
+    def send_errors(self, values, t_ns: int, clock) -> None:
+        """The host's error bytes (ints -64 .. 63, readout order) in the tick at t_ns: byte k of K in the K byte
+        times before the host's broadcast time."""
+        n = len(values)
+        offsets = self._error_offsets.get((n, clock))
+        if offsets is None:
+            host = int(self.offset_cycles[self.hosts[0]])
+            offsets = self._error_offsets[(n, clock)] = [clock.cycles_ns(host - (n - k) * self.byte_cycles, config.F_CPU)
+                                                         for k in range(n)]
+        self.error_bytes["sent"] += n
+        for offset, value in zip(offsets, values):
+            self._request(self.data_src, t_ns + offset, t_ns)
+            self.values[self.seq] = int(value)
 
     def add_stimuli(self, spikes: dict[int, np.ndarray], clock) -> None:
         """Stimulus bytes, sent like a unit's: in the source's slot (or right after the update) of the tick."""
@@ -603,12 +663,14 @@ class BusTransport:
         """A byte from src is lost: its spike deliveries, or a broadcast."""
         if src in self.hosts:
             self.broadcasts["lost"] += 1
+        elif src == self.data_src:
+            self.error_bytes["lost"] += 1
         else:
             self.ledger.lose(cause, int(self.ledger.fanout[src]))
 
-    def _frame(self, start: int, src: int, emit_t: int) -> None:
+    def _frame(self, start: int, src: int, emit_t: int, value: int = 0) -> None:
         if self.nf == self.f_start.size:
-            for name in ("f_start", "f_end", "f_src", "f_emit", "f_ok"):
+            for name in ("f_start", "f_end", "f_src", "f_emit", "f_ok", "f_val"):
                 a = getattr(self, name)
                 setattr(self, name, np.concatenate([a, np.zeros_like(a)]))
         end = start + self.byte_ns
@@ -621,6 +683,7 @@ class BusTransport:
             self._lose("dropped", src)
         k = self.nf
         self.f_start[k], self.f_end[k], self.f_src[k], self.f_emit[k], self.f_ok[k] = start, end, src, emit_t, ok
+        self.f_val[k] = value
         self.nf += 1
         if end > emit_t + self.period_ns:
             self.late += 1
@@ -645,7 +708,7 @@ class BusTransport:
             while pending and pending[0][0] <= t0:
                 t_req, a, seq, src, emit_t = heapq.heappop(pending)
                 busy = 1 if (self.cur_src == src and self.bus_free > t_req) else 0
-                if self.queued[src] + busy >= self.p.tx_depth:
+                if self.queued[src] + busy >= self.p.tx_depth and src != self.data_src:
                     self._lose("tx_overflow", src)
                     continue
                 self.queued[src] += 1
@@ -660,11 +723,15 @@ class BusTransport:
             if t_req < self.down_at[src] <= t0:
                 self._lose("sender_down", src)
                 continue
-            self._frame(t0, src, emit_t)
+            self._frame(t0, src, emit_t, self.values.pop(seq, 0) if src == self.data_src else 0)
 
-    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray) -> None:
-        """Bytes received since the group's last tick (at most rx_size), as spikes on the inputs and broadcasts."""
+    def collect(self, group, t_ns: int, arriving: np.ndarray, pulses: np.ndarray,
+                errors: np.ndarray | None = None) -> None:
+        """Bytes received since the group's last tick (at most rx_size), as spikes on the inputs, broadcasts and
+        error bytes."""
         pulses[group.units] = 0
+        if errors is not None:
+            errors[:] = 0
         lo = group.cursor
         if lo >= self.nf or self.f_end[lo] > t_ns:
             return
@@ -672,15 +739,23 @@ class BusTransport:
         group.cursor = hi
         if hi <= lo:
             return
-        taken = self.f_src[lo:hi][self.f_ok[lo:hi]][:self.p.rx_size]
-        pulses[group.units] = int(np.any(taken == self.hosts[0])) - int(np.any(taken == self.hosts[1]))
-        nd, over, merged = _bus_collect(lo, hi, self.f_ok, self.f_src, self.f_emit, self.p.rx_size, group.listen,
-                                        group.inp_idx, group.inp_src, group.active, group.scratch, arriving,
-                                        self._buf)
+        nd, over, merged, pulse = _bus_collect(lo, hi, self.f_ok, self.f_src, self.f_emit, self.f_val, self.p.rx_size,
+                                               group.listen, group.inp_idx, group.inp_src, group.active,
+                                               group.scratch, arriving, self._buf, self._host_src,
+                                               self._no_errors if errors is None else errors)
+        pulses[group.units] = pulse
         if nd:
             self.ledger.delivered(self._buf[:nd].copy(), t_ns)
         self.ledger.lose("rx_overflow", over)
         self.ledger.lose("merged", merged)
+
+    def heard(self, t_ns: int) -> np.ndarray:
+        """The sources of the bytes the host received since it last asked, up to t_ns (lost bytes excepted)."""
+        self.advance(t_ns)
+        lo = self.host_cursor
+        hi = int(np.searchsorted(self.f_end[:self.nf], t_ns, side="right"))
+        self.host_cursor = max(lo, hi)
+        return self.f_src[lo:hi][self.f_ok[lo:hi]]
 
     def unit_down(self, u: int, t_ns: int) -> None:
         """Its bytes still waiting for the line are not sent."""
@@ -740,4 +815,4 @@ class BusTransport:
                 "first_late_ms": None if self.first_late_ns is None else self.first_late_ns / 1e6,
                 "max_waiting": self.max_queue, "slots_per_tick": self.slots_per_tick,
                 "saturated": bool(saturated_reasons), "saturation": saturated_reasons,
-                "broadcasts": dict(self.broadcasts)}
+                "broadcasts": dict(self.broadcasts), "error_bytes": dict(self.error_bytes)}

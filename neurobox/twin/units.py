@@ -20,8 +20,8 @@ import numpy as np
 from numba import njit
 
 from neurobox.hardware.avr import config
-from neurobox.hardware.unit import (C_RULE, S_B, S_FRAMES, S_G, S_IEX, S_IIN, S_REF, S_THETA, S_V, S_XPOST, FixedUnit,
-                                    fresh_state, unit_constants, unit_tick)
+from neurobox.hardware.unit import (C_RULE, MAX_READOUTS, S_B, S_FRAMES, S_G, S_IEX, S_IIN, S_REF, S_THETA, S_V,
+                                    S_XPOST, FixedUnit, feedback_row, fresh_state, unit_constants, unit_tick)
 
 EEPROM_WRITE_NS = 8_500_000
 """EEPROM write time of one byte from the CPU, ns (ATmega8 datasheet: 8.5 ms typical)."""
@@ -54,16 +54,17 @@ def _persist(u, a, b, t_ns, w, snap, ee, ee_ptr, persist, persist_steps, write_n
 
 
 @njit(cache=True, boundscheck=False)
-def step_units(units, received, reward, t_ns, learning, par, st, ptr, w, rec, plastic, delay, line, x, c,
+def step_units(units, received, reward, t_ns, learning, par, st, ptr, w, rec, plastic, delay, line, x, c, g, fb, err,
                snap, ee, ee_ptr, persist, persist_steps, write_ns, spiked, learned):
     """One tick (at time t_ns) of every unit index in `units`; received[j] (flat input j): a spike was received;
-    reward[u]: the pulse unit u sees. Returns the number of units that fired."""
+    reward[u]: the pulse unit u sees; fb[u]: its e-prop feedback weights; err: the error bytes every unit sees.
+    Returns the number of units that fired."""
     nfired = 0
     for q in range(units.shape[0]):
         u = units[q]
         a, b = ptr[u], ptr[u + 1]
         fired, changed, _ = unit_tick(st[u], par[u], w[a:b], rec[a:b], plastic[a:b], delay[a:b], line[a:b],
-                                      x[a:b], c[a:b], received[a:b], reward[u], learning)
+                                      x[a:b], c[a:b], g[a:b], received[a:b], reward[u], fb[u], err, learning)
         if par[u, C_RULE] != 0:
             _persist(u, a, b, t_ns, w, snap, ee, ee_ptr, persist, persist_steps, write_ns)
         spiked[u] = fired
@@ -101,6 +102,10 @@ class UnitBank:
         self.line = np.zeros(total, dtype=np.int64)
         self.x = np.zeros(total, dtype=np.int64)
         self.c = np.zeros(total, dtype=np.int64)
+        self.g = np.zeros(total, dtype=np.int64)
+        self.fb = np.stack([feedback_row(u.feedback) for u in units]) if units else np.zeros((0, MAX_READOUTS),
+                                                                                               np.int64)
+        self.error = np.zeros(MAX_READOUTS, dtype=np.int64)
         self.st = np.stack([fresh_state(u.theta) for u in units]) if units else np.zeros((0, 1), np.int64)
         self.persist = np.zeros((n, 3), dtype=np.int64)   # count, position (-1: no copy under way), ready_ns
         self.persist[:, 1] = -1
@@ -116,10 +121,11 @@ class UnitBank:
         return np.stack([u & 0xFF, u >> 8], axis=1).reshape(-1)
 
     def step(self, units: np.ndarray, received: np.ndarray, t_ns: int) -> int:
-        """One tick of `units` (int64 indices) at t_ns with the pulses in self.reward; sets self.spiked /
-        self.learned; returns how many fired."""
+        """One tick of `units` (int64 indices) at t_ns with the pulses in self.reward and the error bytes in
+        self.error (e-prop); sets self.spiked / self.learned; returns how many fired."""
         return step_units(units, received, self.reward, np.int64(t_ns), self.learning, self.par, self.st, self.ptr,
-                          self.w, self.rec, self.plastic, self.delay, self.line, self.x, self.c, self.snap, self.ee,
+                          self.w, self.rec, self.plastic, self.delay, self.line, self.x, self.c, self.g, self.fb,
+                          self.error, self.snap, self.ee,
                           self.ee_ptr, self.persist, self.persist_steps, self.write_ns, self.spiked, self.learned)
 
     def eeprom_weights(self, u: int) -> np.ndarray:
@@ -134,7 +140,7 @@ class UnitBank:
         weights from EEPROM (plastic units) or flash."""
         a, b = self.ptr[u], self.ptr[u + 1]
         self.st[u] = fresh_state(self.units[u].theta)
-        self.line[a:b] = self.x[a:b] = self.c[a:b] = 0
+        self.line[a:b] = self.x[a:b] = self.c[a:b] = self.g[a:b] = 0
         self.persist[u, :2] = (0, -1)
         self.w[a:b] = self.eeprom_weights(u) if self.par[u, C_RULE] else self.w0[a:b]
 

@@ -46,6 +46,8 @@ REWARD_ADDRESS = MAX_ADDRESS + 2
 """A bus byte 0x80 | 127 is a reward pulse (+1) for every unit that learns by reward."""
 PUNISH_ADDRESS = MAX_ADDRESS + 1
 """A bus byte 0x80 | 126 is a punishment pulse (-1)."""
+APPLY_ADDRESS = REWARD_ADDRESS
+"""For a unit that learns by e-prop the reward byte is the apply pulse (its gradients become weight steps)."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,12 @@ STATE_LAYOUT = (
     ("led_r", "B", None, None), ("led_b", "B", None, None), ("axon_hold", "B", None, None),
     ("learned", "B", None, None), ("theta", "H", None, "THETA_ON"), ("n_post", "H", None, "STDP_SCHEDULE"),
     ("w", "h", "inputs", None), ("x_pre", "H", "plastic", "LEARNING"), ("line", "H", "inputs", "DELAY_LINES"),
-    ("c", "H", "plastic", "RSTDP_ON"), ("reward", "b", None, "RSTDP_ON"),
+    ("c", "H", "plastic", "ELIGIBILITY"), ("reward", "b", None, "RSTDP_ON"), ("g", "i", "plastic", "EPROP_ON"),
+    ("err", "b", "readouts", "EPROP_ON"), ("apply", "B", None, "EPROP_ON"),
 )
 """`struct unit_state` in unit.h, in order (little-endian, no padding): field, struct code, how many (None: one,
-"inputs": one per input, "plastic": one per plastic input, in input order), and the unit_config.h switch it is
-compiled in under (None: always)."""
+"inputs": one per input, "plastic": one per plastic input, in input order, "readouts": one per e-prop readout),
+and the unit_config.h switch it is compiled in under (None: always)."""
 
 
 def delay_lines(unit: FixedUnit) -> bool:
@@ -103,6 +106,7 @@ def stdp_schedule(unit: FixedUnit) -> bool:
 
 def _switches(unit: FixedUnit) -> dict[str | None, bool]:
     return {None: True, "DELAY_LINES": delay_lines(unit), "RSTDP_ON": unit.rstdp is not None,
+            "EPROP_ON": unit.eprop is not None, "ELIGIBILITY": unit.rstdp is not None or unit.eprop is not None,
             "LEARNING": unit.rule is not None, "THETA_ON": theta_on(unit), "STDP_SCHEDULE": stdp_schedule(unit)}
 
 
@@ -116,7 +120,8 @@ def input_order(unit: FixedUnit) -> list[int]:
 def state_fields(unit: FixedUnit) -> list[tuple[str, str, str | None, int]]:
     """The fields of `unit`'s state struct: (name, struct code, how many as in STATE_LAYOUT, count)."""
     on = _switches(unit)
-    counts = {None: 1, "inputs": max(unit.n_inputs, 1), "plastic": len(unit.plastic_index)}
+    counts = {None: 1, "inputs": max(unit.n_inputs, 1), "plastic": len(unit.plastic_index),
+              "readouts": len(unit.feedback)}
     return [(name, code, many, counts[many]) for name, code, many, switch in STATE_LAYOUT if on[switch]]
 
 
@@ -136,6 +141,9 @@ def decode_state(raw: bytes, unit: FixedUnit) -> dict:
         if many is None:
             out[name] = next(values)
             continue
+        if many == "readouts":
+            out[name] = [next(values) for _ in range(count)]
+            continue
         out[name] = [0] * max(unit.n_inputs, 1)
         for j in order[:count]:
             out[name][j] = next(values)
@@ -150,7 +158,7 @@ def config_hash(unit: FixedUnit) -> int:
     """16-bit fingerprint of a unit's configuration (neuron, initial theta, synapses, delays, rule, address):
     EEPROM weights from another configuration are ignored."""
     text = repr((unit.lif, unit.weights, unit.receptors, unit.plastic, unit.stdp, unit.address,
-                 unit.input_delays, unit.rstdp, unit.theta))
+                 unit.input_delays, unit.rstdp, unit.theta) + ((unit.eprop, unit.feedback) if unit.eprop else ()))
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:2], "little")
 
 
@@ -196,6 +204,9 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
     Bus mode: `addresses` maps source unit names to bus addresses; `bus` is the board's
     neurobox.hardware.avr.bus.BusPlan (default: the plan of the addresses this unit sees).
     """
+    if unit.eprop is not None and pins.mode != "bus":
+        raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop: it hears the host's error "
+                                                     f"bytes on the bus only (connection mode 'bus')")
     if unit.rstdp is not None and pins.mode == "wired" and pins.reward is None:
         raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by reward: plan its pins with "
                                                      f"reward lines (pins.plan(..., reward=True))")
@@ -281,8 +292,16 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
                   f"#define BUS_ARM_TCNT {(plan.slot_cycles(unit.address) - BUS_LEAD_CYCLES) // tick.prescaler}u"]
         if unit.rstdp is not None:
             lines += [f"#define REWARD_ADDRESS {REWARD_ADDRESS}", f"#define PUNISH_ADDRESS {PUNISH_ADDRESS}"]
-    stdp, rstdp = unit.stdp, unit.rstdp
-    lines += [f"#define STDP_ON {int(stdp is not None)}", f"#define RSTDP_ON {int(rstdp is not None)}"]
+        if unit.eprop is not None:
+            if plan.rx_size < plan.addresses + 1 + len(unit.feedback):
+                raise ConfigError(f"units.{unit.name}.feedback",
+                                  f"unit {unit.name}: its {plan.rx_size} B receive ring holds a byte from each of "
+                                  f"{plan.addresses} addresses, the apply byte and no room for "
+                                  f"{len(unit.feedback)} error bytes; use fewer addresses or readouts")
+            lines += [f"#define APPLY_ADDRESS {APPLY_ADDRESS}"]
+    stdp, rstdp, eprop = unit.stdp, unit.rstdp, unit.eprop
+    lines += [f"#define STDP_ON {int(stdp is not None)}", f"#define RSTDP_ON {int(rstdp is not None)}",
+              f"#define EPROP_ON {int(eprop is not None)}"]
     if stdp:
         lines += ["/* pair STDP (neurobox/plasticity/stdp_fixed.py) */",
                   f"#define STDP_K_PLUS {stdp.k_plus}", f"#define STDP_K_MINUS {stdp.k_minus}",
@@ -299,7 +318,15 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
                   f"#define RSTDP_K_PRE {rstdp.k_pre}", f"#define RSTDP_K_C {rstdp.k_c}",
                   f"#define RSTDP_A_PLUS {rstdp.a_plus}u",
                   f"#define RSTDP_W_MIN ({rstdp.w_min})", f"#define RSTDP_W_MAX ({rstdp.w_max})"]
-    if stdp or rstdp:
+    if eprop:
+        lines += ["/* e-prop (neurobox/plasticity/eprop_fixed.py) */",
+                  f"#define N_READOUTS {len(unit.feedback)}", f"#define EPROP_FEEDBACK {_c_list(unit.feedback)}",
+                  f"#define EPROP_K_Z {eprop.k_z}", f"#define EPROP_K_KAPPA {eprop.k_kappa}",
+                  f"#define EPROP_WIDTH {eprop.width}L",
+                  f"#define EPROP_K_PSI {eprop.k_psi}", f"#define EPROP_ETA_MUL {eprop.eta_mul}L",
+                  f"#define EPROP_K_ETA {eprop.k_eta}",
+                  f"#define EPROP_W_MIN ({eprop.w_min}L)", f"#define EPROP_W_MAX ({eprop.w_max}L)"]
+    if stdp or rstdp or eprop:
         lines += [f"#define PERSIST_STEPS {persist_steps}u", f"#define CONFIG_HASH 0x{config_hash(unit):04x}u"]
     p = unit.led
     lines += [f"/* LED (neurobox/hardware/led.py) on {pins.led} */",

@@ -84,7 +84,8 @@ class EmulatorRun:
 
 
 def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = None,
-                reward: np.ndarray | None = None, bus: BusPlan | None = None) -> list[str]:
+                reward: np.ndarray | None = None, bus: BusPlan | None = None,
+                error: np.ndarray | None = None) -> list[str]:
     """The runner's input line for each tick: pin levels (wired) or address-event bytes (bus).
 
     Wired: a spike on input j in tick t is a pulse, high while tick t polls the
@@ -94,7 +95,9 @@ def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = Non
     board's plan). `reward[t]` (+1, -1)
     is the same pulse on the reward or the punishment pin (wired), or the byte
     0x80|REWARD_ADDRESS or 0x80|PUNISH_ADDRESS (bus, sent at the host's time
-    of tick t - 1), seen in tick t.
+    of tick t - 1), seen in tick t. `error[t, k]` (bus only, e-prop's error
+    bytes, -64 .. 63) is the data byte error & 0x7f, the K bytes of tick t
+    sent in the K byte times before the host's broadcast of tick t - 1.
     """
     pre = np.asarray(pre, dtype=bool)
     steps = pre.shape[0]
@@ -114,6 +117,13 @@ def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = Non
         else:
             codes += list(pins.reward)
     lines = []
+    if error is not None:
+        if pins.mode != "bus":
+            raise SimulationError(f"unit {pins.unit}: error bytes travel on the bus only")
+        error = np.asarray(error, dtype=np.int64)
+        k_all = error.shape[1]
+        extra = [" ".join(f"U{int(error[t, k]) & 0x7f:02x}@{bus.host_cycles - (k_all - k) * bus.byte_cycles}"
+                          for k in range(k_all)) for t in range(steps)]
     if pins.mode == "wired":
         both = pre[1:] & pre[:-1]
         if both.any():
@@ -124,7 +134,7 @@ def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = Non
             lines.append(" ".join(f"{p[1]}{p[2]}={int(pre[t, j])}" for j, p in enumerate(codes)))
     else:
         for t in range(steps):
-            lines.append(" ".join(codes[j] for j in np.flatnonzero(pre[t])))
+            lines.append(" ".join(([extra[t]] if error is not None else []) + [codes[j] for j in np.flatnonzero(pre[t])]))
     return lines
 
 

@@ -61,6 +61,7 @@ def memory_need(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> Memor
     per_input = (2 if mode == "wired" else 0) + (2 if config.delay_lines(unit) else 0)  # pin port, mask; arrival bit
     fixed = 1 + 8 + 1 + (4 if mode == "wired" else ring + 3)       # tick flag, input sums, LED frame due;
     fixed += 3 if learning else 0                                  # axon and pins, or ring; EEPROM copy
+    fixed += len(unit.feedback)                                    # e-prop's feedback weights
     in_flash = 3 * n + (128 + n if mode == "bus" else 0)      # weights, receptors; inputs by source address
     return MemoryNeed(state=config.state_size(unit), tables=n * (per_input + 1) + 2 * plastic + fixed + 1,
                       stack=STACK_BYTES, flash=CODE_BYTES + n * per_input + in_flash)   # per input: + its flag
@@ -79,6 +80,15 @@ def _inputs_that_fit(unit: FixedUnit, mode: str, bus: BusPlan | None) -> int:
         if need.sram <= SRAM_BYTES and need.flash <= FLASH_BYTES:
             return k
     return 0
+
+
+def trace_capacity(unit: FixedUnit, bus: BusPlan | None = None) -> int:
+    """How many plastic inputs a unit like `unit` (its neuron, rule and readouts; every input plastic, delays of
+    one tick) keeps traces for on an ATmega8 on the bus `bus` (default: the smallest receive ring)."""
+    k = 256
+    wide = dataclasses.replace(unit, weights=(0,) * k, receptors=(0,) * k, plastic=(True,) * k, sources=("",) * k,
+                               delays=())
+    return _inputs_that_fit(wide, "bus", bus)
 
 
 def check_memory(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> MemoryNeed:

@@ -21,9 +21,11 @@ from neurobox.hardware.avr.bus import BusPlan, unit_bus
 from neurobox.hardware.avr.pins import PinMap
 from neurobox.hardware.unit import FixedUnit, UnitTrace, simulate
 
-COMPARED = ("v", "i_ex", "i_in", "ref", "theta", "spiked", "x_post", "n_post", "w", "x_pre", "line", "c", "reward")
+COMPARED = ("v", "i_ex", "i_in", "ref", "theta", "spiked", "x_post", "n_post", "w", "x_pre", "line", "c", "reward",
+            "g", "err", "apply")
 """The state fields compared, each where the unit's firmware has it (config.STATE_LAYOUT)."""
-PER_INPUT = ("w", "x_pre", "line", "c")
+PER_INPUT = ("w", "x_pre", "line", "c", "g")
+PER_READOUT = ("err",)
 
 
 @dataclass
@@ -58,25 +60,29 @@ def delay_line_words(pre: np.ndarray) -> np.ndarray:
     return out
 
 
-def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.ndarray | None = None) -> dict:
-    """The reference's value of every field in COMPARED, one row per tick ("line" only when `pre` is given)."""
+def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.ndarray | None = None,
+                     error: np.ndarray | None = None) -> dict:
+    """The reference's value of every field in COMPARED, one row per tick ("line" only when `pre` is given;
+    "err" the error bytes seen, "apply" a reward pulse of +1)."""
     steps = len(ref.v)
+    pulses = np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)
     out = {"v": ref.v, "i_ex": ref.i_ex, "i_in": ref.i_in, "ref": ref.ref, "theta": ref.theta,
            "spiked": ref.spikes.astype(np.int64), "x_post": ref.x_post, "n_post": ref.n_post, "w": ref.weights,
-           "x_pre": ref.x_pre, "c": ref.eligibility,
-           "reward": np.zeros(steps, dtype=np.int64) if reward is None else np.asarray(reward, dtype=np.int64)}
+           "x_pre": ref.x_pre, "c": ref.eligibility, "g": ref.gradient, "reward": pulses,
+           "apply": (pulses > 0).astype(np.int64),
+           "err": np.zeros((steps, 0), dtype=np.int64) if error is None else np.asarray(error, dtype=np.int64)}
     if pre is not None:
         out["line"] = delay_line_words(pre)
     return out
 
 
 def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int, pre: np.ndarray | None = None,
-                   reward: np.ndarray | None = None) -> tuple | None:
+                   reward: np.ndarray | None = None, error: np.ndarray | None = None) -> tuple | None:
     """(tick, variable, firmware, reference) of the first difference, or None.
 
     `pre` (the received spikes) is needed for a unit with delay lines, `reward` for one that learns by reward.
     """
-    want = reference_fields(ref, pre, reward)
+    want = reference_fields(ref, pre, reward, error)
     for t, st in enumerate(run.states):
         for name in COMPARED:
             if name not in st:
@@ -84,7 +90,10 @@ def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int, pre
             if name not in want:
                 raise ValueError(f"the firmware has {name!r}: pass the received spikes to compare it")
             fw = st[name][:n_inputs] if name in PER_INPUT else st[name]
-            r = [int(x) for x in want[name][t]] if name in PER_INPUT else int(want[name][t])
+            if name in PER_READOUT:
+                r = [int(x) for x in want[name][t][:len(fw)]] + [0] * max(0, len(fw) - want[name].shape[1])
+            else:
+                r = [int(x) for x in want[name][t]] if name in PER_INPUT else int(want[name][t])
             if fw != r:
                 return (t, name, fw, r)
     return None
@@ -169,10 +178,11 @@ def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
                 addresses: dict[str, int] | None = None, persist_steps: int = config.PERSIST_STEPS,
                 image: Image | None = None, eeprom: bytes | None = None,
                 initial_weights: tuple[int, ...] | None = None, reward: np.ndarray | None = None,
-                bus: BusPlan | None = None) -> UnitVerification:
+                bus: BusPlan | None = None, error: np.ndarray | None = None) -> UnitVerification:
     """Build (unless `image` is given), emulate and compare `len(pre)` ticks of `unit`.
 
-    `reward[t]` (-1, 0, +1) is the pulse the unit sees in tick t, sent by the host in the tick before;
+    `reward[t]` (-1, 0, +1) is the pulse the unit sees in tick t, sent by the host in the tick before (e-prop:
+    +1 is the apply pulse); `error[t, k]` the e-prop error bytes it sees in tick t (bus only);
     `bus`: the board's bus plan (default: the plan of the addresses the unit sees).
     """
     pre = np.asarray(pre, dtype=bool)
@@ -186,11 +196,11 @@ def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
     watch = (pins.led,) + ((pins.axon,) if pins.axon else ())
     # on the bus every unit hears the reward bytes; wired, only a unit that learns by reward has the lines
     sent = reward if unit.rstdp is not None or pins.mode == "bus" else None
-    lines = emulator.input_lines(pre, pins, source_addresses, sent, bus)
+    lines = emulator.input_lines(pre, pins, source_addresses, sent, bus, error)
     run = emulator.run(image, unit, lines, steps, config.tick_timer(unit.dt).cycles, watch=watch, eeprom=eeprom,
                        read_eeprom=unit.rule is not None)
-    ref = simulate(unit, pre, initial_weights, reward)
-    mismatch = first_mismatch(run, ref, unit.n_inputs, pre, reward)
+    ref = simulate(unit, pre, initial_weights, reward, error)
+    mismatch = first_mismatch(run, ref, unit.n_inputs, pre, reward, error)
     faults = led_check(run, ref, pins.led)
     out_faults = output_faults(run, ref, pins, unit.address, unit.dt, bus)
     return UnitVerification(

@@ -118,6 +118,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from neurobox.errors import ConfigError
 from neurobox.hardware.unit import MAX_DELAY, FixedUnit
 from neurobox.neurons import lif_fixed
 from neurobox.neurons.lif_fixed import DECAY_SHIFT, LifFixedParams
@@ -249,6 +250,9 @@ def cell_signature(unit: FixedUnit) -> dict:
     """The port members of `unit`'s cell (module docstring)."""
     n, n_plastic = unit.n_inputs, len(unit.plastic_index)
     rule = unit.rule if n_plastic else None
+    if rule == "eprop":
+        raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop, which the FPGA cell does not "
+                                                     f"run (the ATmega8 units on the bus do)")
     members = {"tick": In(1), "pre": In(max(n, 1))}
     if rule == "rstdp":
         members["reward"] = In(2)

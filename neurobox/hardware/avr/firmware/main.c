@@ -7,7 +7,10 @@
  *      wired: a rising edge on a dendrite pin (polled now), on the reward
  *             or the punishment pin;
  *      bus:   an address-event byte 0x80|address received on the UART,
- *             0x80|REWARD_ADDRESS a reward, 0x80|PUNISH_ADDRESS a punishment,
+ *             0x80|REWARD_ADDRESS a reward, 0x80|PUNISH_ADDRESS a punishment;
+ *             a unit that learns by e-prop takes 0x80|REWARD_ADDRESS as the
+ *             apply pulse and the data bytes (bit 7 clear) as the readouts'
+ *             error bytes, in the order they were sent,
  *      and shifts them into the delay lines (units with delays),
  *   2. sends the LED frame decided in the last tick (before any bus slot),
  *   3. sums the weights of the spikes that arrive per receptor and runs the
@@ -18,8 +21,8 @@
  *      or at the unit's bus slot (bus), writes the axon pin or the byte;
  *      on the bus it is armed right after the neuron step, so the rest of
  *      the update may run past the slot,
- *   5. runs the learning rule on the plastic synapses (pair STDP or
- *      reward-modulated STDP),
+ *   5. runs the learning rule on the plastic synapses (pair STDP,
+ *      reward-modulated STDP or e-prop),
  *   6. decides the LED's colour and copies changed weights to EEPROM, a
  *      little at a time, once every PERSIST_STEPS ticks,
  * then sleeps (idle) until the next tick.
@@ -77,7 +80,11 @@ ISR(USART_RXC_vect)
 {
     uint8_t b = UDR;
     uint8_t head = rx_head;
+#if EPROP_ON
+    if ((uint8_t)(head - rx_tail) < RX_SIZE) {          /* error bytes too */
+#else
     if ((b & 0x80) && (uint8_t)(head - rx_tail) < RX_SIZE) {
+#endif
         rx_buf[head % RX_SIZE] = b;
         rx_head = head + 1;
     }
@@ -92,9 +99,22 @@ static void read_inputs(void)
 #if RSTDP_ON
     uint8_t rewarded = 0, punished = 0;
 #endif
+#if EPROP_ON
+    uint8_t n_err = 0;
+    memset(unit.err, 0, sizeof unit.err);
+    unit.apply = 0;
+#endif
     while (rx_tail != rx_mark) {       /* not the bytes of this tick, which arrive while it is read */
-        uint8_t address = rx_buf[rx_tail % RX_SIZE] & 0x7f;
+        uint8_t byte = rx_buf[rx_tail % RX_SIZE];
+        uint8_t address = byte & 0x7f;
         rx_tail++;
+#if EPROP_ON
+        if (!(byte & 0x80)) {          /* an error byte: a signed 7-bit value */
+            if (n_err < N_READOUTS) unit.err[n_err++] = (int8_t)(byte << 1) >> 1;
+            continue;
+        }
+        if (address == APPLY_ADDRESS) unit.apply = 1;
+#endif
 #if RSTDP_ON
         if (address == REWARD_ADDRESS) rewarded = 1;
         if (address == PUNISH_ADDRESS) punished = 1;
@@ -139,6 +159,9 @@ static void emit_spike(void)
     sei();
 }
 #else
+#if EPROP_ON
+#error "a unit that learns by e-prop hears the host's error bytes on the bus only"
+#endif
 /* The axon changes half way through the tick, whatever the update took:
  * a unit whose tick starts up to half a tick before or after this one's
  * polls the pulse in exactly the next tick. */
@@ -252,6 +275,8 @@ static void update(void)
     unit.learned = stdp_step(&unit, pre, unit.spiked);
 #elif RSTDP_ON
     unit.learned = rstdp_step(&unit, pre, unit.spiked);
+#elif EPROP_ON
+    unit.learned = eprop_step(&unit, pre, unit.spiked);
 #endif
 #if !BUS_MODE
     if (unit.spiked) {

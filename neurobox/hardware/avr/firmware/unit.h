@@ -6,6 +6,7 @@
  *   delay.h   <->  neurobox/hardware/unit.py (unit_tick, step 1: delay lines)
  *   stdp.c    <->  neurobox/plasticity/stdp_fixed.py
  *   rstdp.c   <->  neurobox/plasticity/rstdp_fixed.py
+ *   eprop.c   <->  neurobox/plasticity/eprop_fixed.py
  *   led.c     <->  neurobox/hardware/led.py
  * unit_config.h is generated per unit by neurobox.hardware.avr.config.
  */
@@ -16,7 +17,7 @@
 #include "unit_config.h"
 
 /* the unit learns (one rule per unit): its weights are kept in EEPROM */
-#define LEARNING (STDP_ON || RSTDP_ON)
+#define LEARNING (STDP_ON || RSTDP_ON || EPROP_ON)
 
 /* The whole state of the unit. The emulator reads it from SRAM after
  * every tick, so its layout is part of the specification
@@ -49,9 +50,16 @@ struct unit_state {
 #if DELAY_LINES
     uint16_t line[N_SYN]; /* delay lines: bit k set = received k ticks ago */
 #endif
+#if RSTDP_ON || EPROP_ON
+    uint16_t c[N_PLASTIC];/* eligibilities of the plastic inputs (R-STDP: I_lsb; e-prop: e) */
+#endif
 #if RSTDP_ON
-    uint16_t c[N_PLASTIC];/* eligibilities of the plastic inputs, I_lsb */
     int8_t reward;        /* reward pulse seen in the last tick: -1, 0, +1 */
+#endif
+#if EPROP_ON
+    int32_t g[N_PLASTIC]; /* e-prop's gradients since the last apply */
+    int8_t err[N_READOUTS];/* error bytes seen in the last tick, -64 .. 63 */
+    uint8_t apply;        /* 1 if the apply pulse was seen in the last tick */
 #endif
 };
 
@@ -60,6 +68,7 @@ extern struct unit_state unit;
 uint8_t lif_step(struct unit_state *u, int32_t in_ex, int32_t in_in);
 uint8_t stdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
 uint8_t rstdp_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
+uint8_t eprop_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
 void led_update(struct unit_state *u);
 void led_send(const struct unit_state *u);
 void ws2812_send(const uint8_t *grb, uint8_t n);

@@ -1,0 +1,288 @@
+"""e-prop in NEST 3.10 (its own shipped example scripts) against neurobox's e-prop trainer, in one run.
+
+    python benchmarks/eprop.py                  # sine waves 200 iterations, evidence 5 iterations; ~5 min
+    python benchmarks/eprop.py --full           # evidence as shipped: 50 training iterations and the test
+    python benchmarks/eprop.py --tasks sine-waves --threads 1
+
+NEST runs the installed example scripts themselves (nest/doc/examples/pynest/eprop_plasticity/), each in a
+fresh process: the file is read, parsed, and a few top-level constants are replaced in memory before it is
+executed (the number of iterations, `do_plotting = False`, so that no figure is drawn); `nest.set` is wrapped
+so that the scripts' `total_num_virtual_procs` becomes --threads, and `nest.Simulate` is wrapped to time the
+simulation. The losses are read from the script's own globals (`loss`; `results_dict`), so they are NEST's
+figures, computed by NEST's script.
+
+neurobox runs its tasks (neurobox.tasks.sine_waves, neurobox.tasks.evidence) at the same sizes in fresh
+processes too; compile time is reported apart from the time per iteration. With the same initial weights and
+inputs as NEST's script (its globals hold them: `--equal-start`, on by default for sine waves) the two loss
+curves start from the same network, so they can be compared iteration by iteration.
+
+Results go to benchmarks/results/eprop.json (written atomically). The machine's other load is reported next
+to each timing (others' CPU): timings are only comparable on an otherwise idle machine.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.runner import RESULTS, run_child  # noqa: E402
+
+SCRIPTS = {"sine-waves": "eprop_supervised_regression_sine-waves.py",
+           "evidence": "eprop_supervised_classification_evidence-accumulation_bsshslm_2020.py"}
+ITERATIONS = {"sine-waves": ("n_iter", 200), "evidence": ("n_iter_train", 50)}
+"""Per task: the script's constant that sets its number of training iterations, and its shipped value."""
+SINE_MARKS = (1, 50, 100, 200)
+
+
+def nest_script(task: str) -> Path:
+    import nest
+
+    return Path(nest.__file__).parent / "doc" / "examples" / "pynest" / "eprop_plasticity" / SCRIPTS[task]
+
+
+def run_nest_example(task: str, iterations: int, threads: int) -> dict:
+    """Execute NEST's example script for `task` in this process; its globals after the run, plus
+    `_simulate_s` (the time spent in nest.Simulate) and `_inputs` (evidence: the spike generators' and
+    rate generators' settings per iteration, as the script set them)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import nest
+
+    path = nest_script(task)
+    tree = ast.parse(path.read_text(), str(path))
+    name, _ = ITERATIONS[task]
+    overrides = {name: iterations, "do_plotting": False}
+    found = set()
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in overrides):
+            node.value = ast.copy_location(ast.Constant(overrides[node.targets[0].id]), node.value)
+            found.add(node.targets[0].id)
+    if found != set(overrides):
+        raise SystemExit(f"{path.name}: no top-level assignment of {sorted(set(overrides) - found)}; "
+                         "the script has changed, this benchmark needs updating")
+    spent = [0.0]
+    settings: list = []
+    real_simulate, real_set, real_nc_set = nest.Simulate, nest.set, nest.NodeCollection.set
+
+    def simulate(t):
+        t0 = time.perf_counter()
+        real_simulate(t)
+        spent[0] += time.perf_counter() - t0
+
+    def kernel_set(**params):
+        if "total_num_virtual_procs" in params:
+            params["total_num_virtual_procs"] = threads
+        return real_set(**params)
+
+    def nc_set(self, params=None, **kwargs):
+        if isinstance(params, list) and params and isinstance(params[0], dict):
+            settings.append(params)
+        return real_nc_set(self, params, **kwargs) if params is not None else real_nc_set(self, **kwargs)
+
+    nest.__dict__["Simulate"] = simulate
+    nest.__dict__["set"] = kernel_set
+    nest.NodeCollection.set = nc_set
+    scope = {"__name__": "__main__", "__file__": str(path)}
+    try:
+        exec(compile(tree, str(path), "exec"), scope)
+    except SystemExit:
+        pass
+    finally:
+        nest.__dict__["Simulate"] = real_simulate
+        del nest.__dict__["set"]
+        nest.NodeCollection.set = real_nc_set
+    scope["_simulate_s"] = spent[0]
+    scope["_inputs"] = settings
+    return scope
+
+
+def nest_start(task: str, g: dict) -> dict:
+    """sine waves: the initial condition NEST's script drew (its globals), as neurobox's task takes it: weights
+    (n_pre, n_post), the frozen input (steps, n_in) and the target (steps,)."""
+    w_in, w_rec = g["weights_in_rec"], g["weights_rec_rec"]      # NEST's (n_post, n_pre)
+    return {"in_rec": w_in.T, "rec_rec": w_rec.T, "rec_out": g["weights_rec_out"].T,
+            "feedback": g["weights_out_rec"], "inputs": g["input_spike_bools"].T.astype("uint8"),
+            "target": g["target_signal"].reshape(-1, g["steps"]["sequence"])[0]}
+
+
+def nest_child(task: str, iterations: int, threads: int, start_file: str | None) -> dict:
+    """NEST's example in this process; the initial condition it drew into `start_file` (sine waves)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    g = run_nest_example(task, iterations, threads)
+    wall = time.perf_counter() - t0
+    out = {"tool": "nest", "task": task, "threads": threads, "iterations": iterations,
+           "simulate_s": round(g["_simulate_s"], 3), "process_s": round(wall, 3)}
+    if task == "sine-waves":
+        loss = [float(x) for x in g["loss"]]
+        out.update(loss=loss, final_loss=loss[-1], simulated_iterations=len(loss),
+                   per_iteration_s=g["_simulate_s"] / len(loss))
+        if start_file:
+            with open(start_file, "wb") as f:
+                np.savez(f, **nest_start(task, g))
+    else:
+        res = g["results_dict"]
+        labels = [str(x) for x in res["label"]]
+        loss, err = [float(x) for x in res["loss"]], [float(x) for x in res["error"]]
+        train = [i for i, lab in enumerate(labels) if lab == "training"]
+        test = [i for i, lab in enumerate(labels) if lab == "test"]
+        simulated = int(g["n_iter_sim"])
+        out.update(loss=[loss[i] for i in train], error=[err[i] for i in train],
+                   final_loss=loss[train[-1]] if train else None,
+                   test_error=sum(err[i] for i in test) / len(test), test_loss=sum(loss[i] for i in test) / len(test),
+                   simulated_iterations=simulated, per_iteration_s=g["_simulate_s"] / simulated,
+                   batch_size=int(g["batch_size"]), test_trials=len(test) * int(g["batch_size"]))
+    return out
+
+
+def neurobox_child(task: str, iterations: int, threads: int, start_file: str | None, seed: int) -> dict:
+    """neurobox's task at NEST's sizes in this process (from NEST's initial condition when start_file)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    t0 = time.perf_counter()
+    out = {"tool": "neurobox", "task": task, "threads": threads, "iterations": iterations, "seed": seed,
+           "start": "nest" if start_file else "own"}
+    if task == "sine-waves":
+        from neurobox.tasks import sine_waves
+
+        start = dict(np.load(start_file)) if start_file else None
+        run = sine_waves.train(replace(sine_waves.SineConfig(), iterations=iterations), seed, start=start,
+                               threads=threads)
+        out.update(loss=run.loss, final_loss=run.loss[-1])
+    else:
+        from neurobox.tasks import evidence
+
+        run = evidence.train(replace(evidence.EvidenceConfig(), iterations=iterations), seed, threads=threads)
+        out.update(loss=run.loss, error=run.error, final_loss=run.loss[-1], test_error=run.test_error,
+                   test_loss=run.test_loss, test_trials=run.test_trials, batch_size=run.config.batch)
+    out.update(setup_s=round(run.setup_s, 3), first_iteration_s=round(run.first_iteration_s, 3),
+               per_iteration_s=run.per_iteration_s, train_s=round(run.train_s, 3),
+               process_s=round(time.perf_counter() - t0, 3))
+    return out
+
+
+def _child(args) -> int:
+    result = (nest_child(args.child_task, args.child_iterations, args.threads, args.start_file)
+              if args.child == "nest" else
+              neurobox_child(args.child_task, args.child_iterations, args.threads, args.start_file, args.seed))
+    print(json.dumps(result))
+    return 0
+
+
+def _spawn(args, tool: str, task: str, iterations: int, start_file: str | None, timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", tool, "--child-task", task,
+           "--child-iterations", str(iterations), "--threads", str(args.threads), "--seed", str(args.seed)]
+    if start_file:
+        cmd += ["--start-file", start_file]
+    env = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = run_child(cmd, timeout=timeout, env=env)
+    if not done["ok"]:
+        raise SystemExit(f"{tool} {task} failed: {done['error'] or done['stderr'][-800:]}")
+    row = json.loads(done["json_line"])
+    row.update(others_cpu=done["other_cpu"], peak_mb=done["maxrss_mb"])
+    return row
+
+
+def _at(curve: list[float], k: int) -> str:
+    return f"{curve[k - 1]:8.2f}" if len(curve) >= k else f"{'-':>8}"
+
+
+def sine_rows(args, tmp: str) -> dict:
+    n = args.sine_iterations
+    start = os.path.join(tmp, "nest_start.npz")
+    nest = _spawn(args, "nest", "sine-waves", n, start, 3600)
+    own = _spawn(args, "neurobox", "sine-waves", n, None, 3600)
+    same = _spawn(args, "neurobox", "sine-waves", n, start, 3600)
+    marks = [k for k in SINE_MARKS if k <= n] or [n]
+    print(f"\nsine waves: 100 inputs, 100 eprop_iaf, 1 readout, 1000 ms per iteration, {n} iterations "
+          f"({args.threads} threads)")
+    print(f"{'':<28}" + "".join(f"{'loss@' + str(k):>9}" for k in marks) + f"{'s/iter':>9}{'others CPU':>12}")
+    for label, row in (("NEST 3.10", nest), ("neurobox, own draw", own), ("neurobox, NEST's start", same)):
+        print(f"{label:<28}" + "".join(" " + _at(row["loss"], k) for k in marks)
+              + f"{row['per_iteration_s']:9.4f}{_pct(row['others_cpu']):>12}")
+    diff = max(abs(a - b) / abs(b) for a, b in zip(same["loss"], nest["loss"]))
+    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / same['per_iteration_s']:.1f}x; "
+          f"final loss neurobox / NEST: {same['final_loss'] / nest['final_loss']:.3f} (NEST's start), "
+          f"{own['final_loss'] / nest['final_loss']:.3f} (own draw); largest relative difference over the curve "
+          f"from NEST's start: {100 * diff:.1f} %")
+    return {"nest": nest, "neurobox_own": own, "neurobox_nest_start": same,
+            "time_ratio": nest["per_iteration_s"] / same["per_iteration_s"],
+            "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
+
+
+def evidence_rows(args) -> dict:
+    n = args.evidence_iterations
+    nest = _spawn(args, "nest", "evidence", n, None, 7200)
+    ours = _spawn(args, "neurobox", "evidence", n, None, 7200)
+    print(f"\nevidence accumulation: 40 inputs, 50 eprop_iaf + 50 eprop_iaf_adapt, 2 readouts, batch 32 x "
+          f"2250 ms, {n} training iterations ({args.threads} threads)")
+    print(f"{'':<20}{'train loss':>11}{'train err':>10}{'test err':>9}{'test trials':>12}{'s/iter':>9}"
+          f"{'others CPU':>12}")
+    for label, row in (("NEST 3.10", nest), ("neurobox", ours)):
+        print(f"{label:<20}{row['final_loss']:11.3f}{row['error'][-1]:10.3f}{row['test_error']:9.3f}"
+              f"{row['test_trials']:12d}{row['per_iteration_s']:9.3f}{_pct(row['others_cpu']):>12}")
+    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / ours['per_iteration_s']:.1f}x; "
+          f"final training loss neurobox / NEST: {ours['final_loss'] / nest['final_loss']:.3f}")
+    return {"nest": nest, "neurobox": ours, "time_ratio": nest["per_iteration_s"] / ours["per_iteration_s"],
+            "loss_ratio_final": ours["final_loss"] / nest["final_loss"]}
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.0f} %"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", default="sine-waves,evidence", help="comma list of sine-waves, evidence")
+    ap.add_argument("--threads", type=int, default=2, help="NEST's threads and neurobox's (default 2)")
+    ap.add_argument("--sine-iterations", type=int, default=200, help="default 200, NEST's shipped example")
+    ap.add_argument("--evidence-iterations", type=int, default=5,
+                    help="training iterations of evidence accumulation (default 5, for the timing; --full: 50)")
+    ap.add_argument("--full", action="store_true", help="evidence as NEST ships it: 50 training iterations")
+    ap.add_argument("--seed", type=int, default=0, help="neurobox's seed for its own draw")
+    ap.add_argument("--json", default=str(RESULTS / "eprop.json"), help="where the results go")
+    ap.add_argument("--child", choices=("nest", "neurobox"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-task", help=argparse.SUPPRESS)
+    ap.add_argument("--child-iterations", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--start-file", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return _child(args)
+    if args.full:
+        args.evidence_iterations = ITERATIONS["evidence"][1]
+    tasks = args.tasks.split(",")
+    unknown = set(tasks) - set(SCRIPTS)
+    if unknown:
+        ap.error(f"--tasks: unknown {', '.join(sorted(unknown))}; valid: {', '.join(SCRIPTS)}")
+    results: dict = {"threads": args.threads, "machine": os.uname().nodename, "cpus": os.cpu_count(),
+                     "load_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "sine-waves" in tasks:
+            results["sine-waves"] = sine_rows(args, tmp)
+        if "evidence" in tasks:
+            results["evidence"] = evidence_rows(args)
+    results["load_after"] = os.getloadavg()
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(part, path)
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

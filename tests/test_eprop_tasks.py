@@ -1,0 +1,104 @@
+"""The e-prop working examples: sine waves and evidence accumulation (neurobox.tasks.sine_waves, .evidence),
+their data, their training, `neurobox train sine-waves|evidence` and the comparison with NEST's example."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from neurobox.errors import ConfigError
+from neurobox.tasks import evidence, sine_waves
+
+
+# ---------------------------------------------------------------- data
+
+
+def test_evidence_trials_follow_the_examples_layout():
+    """Counted from the spikes alone: cues only in their windows and on their side's channels, the recall
+    only in the last 150 ms, noise throughout, nothing in step 0, and the rates the example sets."""
+    cfg = evidence.EvidenceConfig()
+    assert cfg.steps == 2250
+    n = 160
+    x, cues, answers = evidence.trials(cfg, n, np.random.default_rng(3))
+    assert x.shape == (n, 2250, 40) and x.dtype == np.uint8 and cues.shape == (n, 7)
+    assert not x[:, 0, :].any()
+    left, right, recall, noise = x[..., 0:10], x[..., 10:20], x[..., 20:30], x[..., 30:40]
+    on = {0: [], 1: []}
+    for k in range(7):
+        a = 150 * k + 50                                      # 50 ms pause, then 100 ms of cue
+        for side, chans in ((0, left), (1, right)):
+            counts = chans[:, a:a + 100].sum(axis=(1, 2))
+            is_side = cues[:, k] == side
+            assert (counts[~is_side] == 0).all()              # the other side stays silent
+            assert (counts[is_side] > 0).all()                # 10 channels x 100 ms x 0.04 = 40 expected
+            on[side].append(counts[is_side])
+    windows = np.zeros(2250, bool)
+    for k in range(7):
+        windows[150 * k + 50:150 * k + 150] = True
+    assert not left[:, ~windows].any() and not right[:, ~windows].any()
+    assert not recall[:, :2100].any()
+    # the rates: cue channels 0.04 while on, recall 0.04, noise 0.01 (binomial s.e. well under the tolerance)
+    cue_rate = np.concatenate(on[0] + on[1]).mean() / (10 * 100)
+    assert abs(cue_rate - 0.04) < 0.003
+    assert abs(recall[:, 2100:].mean() - 0.04) < 0.003
+    assert abs(noise[:, 1:].mean() - 0.01) < 0.0005
+    # the answer is the side with the majority of the cues, read from the spikes
+    seen_right = np.array([[right[i, 150 * k + 50:150 * k + 150].any() for k in range(7)] for i in range(n)])
+    assert (seen_right == (cues == 1)).all()
+    assert (answers == (seen_right.sum(axis=1) >= 4)).all()
+
+
+def test_evidence_cue_counts_are_the_examples_mixture():
+    """The number of right cues in a trial is, as in the example, binomial(7, 0.3) or binomial(7, 0.7) with
+    equal odds (one side is the likely one in each trial): its histogram over 20000 trials against that pmf."""
+    cfg = replace(evidence.EvidenceConfig(), cue_ms=1, spacing_ms=0, bg_noise_ms=0, recall_ms=1, n_in=4)
+    n = 20000
+    _, cues, answers = evidence.trials(cfg, n, np.random.default_rng(7))
+    counts = np.bincount(cues.sum(axis=1), minlength=8) / n
+    pmf = [0.5 * math.comb(7, r) * (0.3 ** r * 0.7 ** (7 - r) + 0.7 ** r * 0.3 ** (7 - r)) for r in range(8)]
+    assert np.abs(counts - pmf).max() < 0.015
+    assert abs(answers.mean() - 0.5) < 0.02
+
+
+def test_evidence_targets_mask_and_decisions():
+    cfg = evidence.QUICK
+    y = evidence.targets(cfg, np.array([0, 1]))
+    assert y.shape == (2, cfg.steps, 2) and (y[0, :, 0] == 1).all() and (y[1, :, 1] == 1).all()
+    assert y.sum() == 2 * cfg.steps
+    mask = evidence.recall_mask(cfg)
+    assert mask.sum() == cfg.recall_ms and mask[-1] and not mask[-cfg.recall_ms - 1]
+    readout = np.zeros((2, cfg.steps, 2))
+    readout[0, -cfg.recall_ms:, 1] = 1.0     # trial 0 says right in the recall
+    readout[1, :-cfg.recall_ms, 1] = 5.0     # trial 1 says right only before the recall: it counts as left
+    readout[1, -cfg.recall_ms:, 0] = 0.1
+    assert evidence.decisions(cfg, readout).tolist() == [1, 0]
+
+
+def test_evidence_adaptation_prefactor_is_the_examples():
+    cfg = evidence.EvidenceConfig()
+    expected = 1.7 * (1.0 - math.exp(-1.0 / 2000.0)) / (1.0 - math.exp(-1.0 / 20.0))
+    assert cfg.adapt_beta == pytest.approx(expected, rel=1e-12)
+
+
+def test_sine_target_and_input():
+    cfg = sine_waves.SineConfig()
+    y = sine_waves.target_signal(cfg, 0)
+    assert y.shape == (1000,) and y[0] == 0.0 and np.abs(y).max() == pytest.approx(1.0)
+    # four sines with 1, 2, 3 and 5 whole cycles per second: the spectrum of y has its power there
+    power = np.abs(np.fft.rfft(y - y.mean())) ** 2
+    assert set(np.argsort(power)[-4:]) <= {1, 2, 3, 5, 4, 6}
+    assert power[[1, 2, 3, 5]].sum() > 0.8 * power.sum()
+    x = sine_waves.frozen_input(cfg, 0)
+    assert x.shape == (1000, 100) and x.dtype == np.uint8 and abs(x.mean() - 0.05) < 0.003
+    assert (x == sine_waves.frozen_input(cfg, 0)).all() and (x != sine_waves.frozen_input(cfg, 1)).any()
+
+
+def test_bad_task_settings_name_their_field():
+    with pytest.raises(ConfigError, match="n_cues"):
+        replace(evidence.EvidenceConfig(), n_cues=4).check()
+    with pytest.raises(ConfigError, match="n_in"):
+        replace(evidence.EvidenceConfig(), n_in=42).check()
+    with pytest.raises(ConfigError, match="input_prob"):
+        replace(sine_waves.SineConfig(), input_prob=1.5).check()
