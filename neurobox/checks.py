@@ -11,7 +11,7 @@ with its kind for tables and arrays.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -80,6 +80,16 @@ def number(value: Any, field: str, allowed: str = "a finite number") -> float:
     if not math.isfinite(v):
         raise ConfigError(field, f"must be finite, allowed {allowed}, got {v}")
     return v
+
+
+def entry(params: Mapping[str, Any], name: str, field_path: str, default: float | None = None) -> float:
+    """params[name] as a finite number (`number`, field `field_path.name`); `default` when it is absent, which
+    makes the entry required when there is none."""
+    if name not in params:
+        if default is None:
+            raise ConfigError(f"{field_path}.{name}", "required")
+        return default
+    return number(params[name], f"{field_path}.{name}")
 
 
 def whole(value: Any, field: str, low: int = 0, high: int | None = None, what: str = "a whole number") -> int:

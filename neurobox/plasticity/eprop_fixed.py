@@ -73,6 +73,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 from numba import njit
 
+from neurobox.checks import entry
 from neurobox.errors import ConfigError
 from neurobox.neurons.lif_fixed import INT16_MAX, INT16_MIN, LifFixedParams
 from neurobox.plasticity.stdp_fixed import TRACE_MAX, _shift_for, trace_decay
@@ -213,17 +214,7 @@ def fixed_eprop_parameters(params: Mapping[str, float], neuron: Mapping[str, flo
     w_max pA) and the unit's neuron (resolved iaf_psc_exp parameters: tau_m, tau_syn_ex, C_m, V_th, E_L) in
     its integer form `lif`. Time constants round to the nearest power of two of steps."""
     def number(name: str, default: float | None = None) -> float:
-        if name not in params and default is not None:
-            return default
-        try:
-            value = float(params[name])
-        except KeyError:
-            raise ConfigError(f"{field_path}.{name}", "required") from None
-        except (TypeError, ValueError):
-            raise ConfigError(f"{field_path}.{name}", f"expected a number, got {params[name]!r}") from None
-        if not math.isfinite(value):
-            raise ConfigError(f"{field_path}.{name}", f"must be finite, got {value}")
-        return value
+        return entry(params, name, field_path, default)
 
     if lif.v_th <= 0:
         raise ConfigError(f"{field_path}", f"the surrogate needs V_th above E_L, got v_th = {lif.v_th} V_lsb")

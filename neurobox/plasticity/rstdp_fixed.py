@@ -37,11 +37,11 @@ anti-causal term (A_minus) has no integer counterpart and must be 0.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping, NamedTuple, Sequence
 
 from numba import njit
 
+from neurobox.checks import entry
 from neurobox.errors import ConfigError
 from neurobox.neurons.lif_fixed import INT16_MAX, INT16_MIN
 from neurobox.plasticity.stdp_fixed import TRACE_MAX, _shift_for, bump, clamp, dw, trace_decay
@@ -95,16 +95,8 @@ def fixed_rstdp_parameters(params: Mapping[str, float], dt: float, I_lsb: float,
     A_plus and the bounds in pA; `I_lsb` (pA) is the post-synaptic unit's
     current step. A_minus must be 0.
     """
-    def number(name: str) -> float:
-        try:
-            value = float(params[name])
-        except KeyError:
-            raise ConfigError(f"{field_path}.{name}", "required") from None
-        except (TypeError, ValueError):
-            raise ConfigError(f"{field_path}.{name}", f"expected a number, got {params[name]!r}") from None
-        if not math.isfinite(value):
-            raise ConfigError(f"{field_path}.{name}", f"must be finite, got {value}")
-        return value
+    def number(name: str, default: float | None = None) -> float:
+        return entry(params, name, field_path, default)
 
     if number("A_minus") != 0.0:
         raise ConfigError(f"{field_path}.A_minus", "the units' reward-modulated rule has no anti-causal term: "
