@@ -92,6 +92,9 @@ class VehicleLoop:
         self.sensors = check_vehicle_network(sim.network)
         self.sim = sim
         self.world = world
+        for name in self.sensors:  # spike slots for the top rate now: every later checkpoint has one shape
+            sim.set_params(name, rate=self.config.rate_max_hz)
+            sim.set_params(name, rate=self.config.rate_min_hz)
         self._n = [sim.network.populations[m].n for m in MOTORS]
         self.rates = np.zeros(2)
         self.t_s = 0.0
@@ -173,3 +176,20 @@ def drive(loop: VehicleLoop, seconds: float, *, stop_at_light: bool = True, afte
                    np.array([c.rates for c in chunks]).reshape(-1, 2),
                    np.array([c.speeds for c in chunks]).reshape(-1, 2),
                    np.array([c.bumped for c in chunks], dtype=bool))
+
+
+def drive_starts(net, worlds: list[World], seconds: float, config: LoopConfig = LoopConfig()) -> list[Episode]:
+    """Drive `net` (learning frozen) once from each world's start, each from the network's same initial
+    state (a checkpoint of the opened Simulation), for `seconds` or until it reaches the light."""
+    from neurobox.engine.simulation import Simulation
+
+    sim = Simulation(net, progress=False, learning=False)
+    loop = VehicleLoop(sim, worlds[0], config)
+    fresh = sim.checkpoint()
+    episodes = []
+    for k, world in enumerate(worlds):
+        if k:
+            sim.restore(fresh)
+            loop.reset(world)
+        episodes.append(drive(loop, seconds))
+    return episodes
