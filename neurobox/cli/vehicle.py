@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--learn", action="store_true",
                    help="learner: train it by reward-modulated STDP first, score it before and after, save it")
     p.add_argument("--seed", type=int, default=0, help="seed of the network (and of the training starts; default 0)")
-    p.add_argument("--starts", type=int, help="held-out starts scored (default 50; 12 with --quick)")
+    p.add_argument("--starts", type=int, help="held-out starts scored (default 50; 6 with --quick)")
     p.add_argument("--quick", action="store_true", help="a short training and scoring (for tests)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the numbers")
     p.add_argument("--out", help="folder for the figure and the trained model (default vehicle-VEHICLE)")

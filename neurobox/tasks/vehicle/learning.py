@@ -74,6 +74,7 @@ class LearnerConfig:
     gain: float = 40.0            # reward per unit of brightening beyond the baseline
     bump_penalty: float = 0.2     # punishment of a chunk that ends in a bump
     baseline_s: float = 1.0       # s, time constant of the running mean of the brightening
+    scale_every: int = 25         # chunks between two synaptic scalings (0: none; see scale_weights)
     episodes: int = 60            # training drives
     episode_s: float = 20.0       # s, length of a drive (training and scoring)
     test_starts: int = 50         # held-out starts scored before and after training
@@ -81,7 +82,10 @@ class LearnerConfig:
     def check(self) -> "LearnerConfig":
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name in ("n_sensor", "n_motor", "episodes", "test_starts"):
+            if f.name == "scale_every":
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                    raise ConfigError(f"learner.{f.name}", f"must be a whole number >= 0, got {v!r}")
+            elif f.name in ("n_sensor", "n_motor", "episodes", "test_starts"):
                 if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                     raise ConfigError(f"learner.{f.name}", f"must be a whole number >= 1, got {v!r}")
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -93,7 +97,7 @@ class LearnerConfig:
         return self
 
 
-QUICK = LearnerConfig(episodes=12, test_starts=12, episode_s=15.0)
+QUICK = LearnerConfig(episodes=6, test_starts=6, episode_s=10.0)
 """A reduced configuration for tests and --quick (seconds, not minutes)."""
 
 
@@ -179,11 +183,18 @@ def train(config: LearnerConfig, seed: int = 0, arena: Arena = Arena(),
         if amount:
             lp.sim.reward(amount)
 
+    def step(lp: VehicleLoop, chunk) -> None:
+        reward(lp, chunk)
+        state["chunks"] += 1
+        if config.scale_every and state["chunks"] % config.scale_every == 0:
+            scale_weights(lp.sim, config)
+
+    state["chunks"] = 0
     reached, bumps, seconds = [], [], []
     for k in range(config.episodes):
         if k:
             loop.reset(random_world(arena, int(starts[k])))
-        episode = drive(loop, config.episode_s, after_chunk=reward)
+        episode = drive(loop, config.episode_s, after_chunk=step)
         reached.append(episode.reached)
         bumps.append(episode.bumps)
         seconds.append(episode.time_s)
@@ -193,6 +204,28 @@ def train(config: LearnerConfig, seed: int = 0, arena: Arena = Arena(),
     for name in plastic_names():
         trained.projections[name].weight = sim.weights(name)[2].astype(np.float64)
     return Training(trained, reached, bumps, seconds, time.perf_counter() - start)
+
+
+def scale_weights(sim, config: LearnerConfig, rounds: int = 4) -> None:
+    """Synaptic scaling of the light -> motor weights, both ways: every motor neuron's incoming and every
+    light neuron's outgoing weights are scaled back to the sums they had at the start (2 n w_init; a few
+    alternating rounds), then clipped to [0, w_max]. Reward-modulated STDP moves synapses together as much
+    as apart; the scaling keeps only how they move apart: which light sensor drives which wheel more (the
+    crossed pair against the same-side pair), not how loud a sensor or a wheel grows or fades. Done
+    through the run handle's checkpoint (weights out, weights in)."""
+    arrays = sim.checkpoint()
+    n_s, n_m = config.n_sensor, config.n_motor
+    keys = [[f"projection/{s}_{m}/weights" for m in MOTORS] for s in LIGHTS]
+    # one matrix: rows the light neurons (left, then right), columns the motor neurons (left, then right)
+    w = np.block([[arrays[k].astype(np.float64).reshape(n_s, n_m) for k in row] for row in keys])
+    for _ in range(rounds):
+        w *= (2 * n_m * config.w_init) / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+        w *= (2 * n_s * config.w_init) / np.maximum(w.sum(axis=0, keepdims=True), 1e-12)
+    w = np.clip(w, 0.0, config.w_max)
+    for i, row in enumerate(keys):
+        for j, k in enumerate(row):
+            arrays[k] = w[i * n_s:(i + 1) * n_s, j * n_m:(j + 1) * n_m].reshape(-1).astype(arrays[k].dtype)
+    sim.restore(arrays)
 
 
 def weight_table(net) -> dict[str, float]:
