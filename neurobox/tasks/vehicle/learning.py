@@ -1,13 +1,15 @@
-"""A vehicle that learns to approach the light and to turn away from walls, by reward-modulated STDP.
+"""A vehicle that learns to approach the light by reward-modulated STDP, from one broadcast reward.
 
 Network (the populations of neurobox.tasks.vehicle.loop):
 
     light_left, light_right, whisker_left, whisker_right   n_sensor Poisson neurons each (rates set by the world)
     motor_left, motor_right                                n_motor iaf_psc_exp neurons each, a steady drive I_e
-    every sensor population -> both motor populations      all to all, excitatory, plastic (rule "rstdp");
+    each light sensor -> both motor populations            all to all, excitatory, plastic (rule "rstdp");
                                                            initial weights uniform in w_init (1 +- w_spread)
+    each whisker -> its own side's motor (+reflex_pA),     fixed: the push-pull turning reflex the
+                    the other side's (-0.4 reflex_pA)      hand-wired vehicles have too (inborn, not learned)
 
-Nothing says which sensor should drive which wheel. Each chunk the
+Nothing says which light sensor should drive which wheel. Each chunk the
 learner gets one reward, broadcast to every plastic projection
 (`Simulation.reward`):
 
@@ -19,13 +21,21 @@ readings: it grows as the vehicle gets closer to the light and as it turns
 towards it); `bumped` is 1 when the vehicle was stopped by a wall or an
 obstacle in the chunk; `baseline` is the running mean of the first two
 terms (time constant `baseline_s`), so that only a chunk better or worse
-than usual is rewarded or punished. The
-motor neurons' own Poisson-driven fluctuations are the exploration: a
+than usual is rewarded or punished.
+
+The motor neurons' Poisson-driven fluctuations are the exploration: a
 chunk in which the wheel on the side away from the light happened to run
 faster turns the vehicle towards the light, brightens it and is rewarded,
-strengthening the synapses that were eligible then, which are those from
-the sensor on the light's side to that wheel (crossed excitation:
-Braitenberg's 2b, which heads for the light).
+strengthening the synapses that were eligible then, more those from the
+sensor on the light's side (the brighter, the more pairs) into that wheel:
+crossed excitation, Braitenberg's 2b, which heads for the light. With
+pre-before-post pairs only (A_minus = 0), every active synapse is eligible,
+so the reward also moves a whole sensor's or a whole wheel's synapses
+together (for example: all the right sensor's, when the light happened to
+lie on the right in the better chunks); synaptic scaling (`scale_weights`,
+every `scale_every` chunks) takes that back, keeping each motor neuron's
+incoming and each light neuron's outgoing sums, so that what the reward
+teaches is only crossed against same-side.
 
 Training: `episodes` drives of at most `episode_s` from random starts
 (random light, random pose; neurobox.tasks.vehicle.world.random_world with
@@ -62,19 +72,19 @@ class LearnerConfig:
 
     n_sensor: int = 10            # Poisson neurons per sensor
     n_motor: int = 10             # neurons per motor population
-    drive_pA: float = 400.0       # steady current into every motor neuron (rheobase 375 pA)
-    w_init: float = 80.0          # pA, mean initial sensor -> motor weight
+    drive_pA: float = 300.0       # pA, steady current into every motor neuron (below the rheobase, 375 pA)
+    w_init: float = 100.0         # pA, mean initial light -> motor weight
     w_spread: float = 0.5         # initial weights uniform in w_init * (1 +- w_spread)
-    w_max: float = 250.0          # pA, upper weight bound (lower: 0)
+    w_max: float = 300.0          # pA, upper weight bound (lower: 0)
     reflex_pA: float = 150.0      # pA, whisker -> motor on its side (and -0.4 x this to the other side), fixed
-    A_plus: float = 0.05          # pA of eligibility per causal pair at zero lag
+    A_plus: float = 0.03          # pA of eligibility per causal pair at zero lag
     A_minus: float = 0.0          # pA of eligibility per anti-causal pair at zero lag
     tau_c: float = 200.0          # ms, eligibility trace
     tau_d: float = 20.0           # ms, dopamine
     gain: float = 40.0            # reward per unit of brightening beyond the baseline
     bump_penalty: float = 0.2     # punishment of a chunk that ends in a bump
-    baseline_s: float = 1.0       # s, time constant of the running mean of the brightening
-    scale_every: int = 25         # chunks between two synaptic scalings (0: none; see scale_weights)
+    baseline_s: float = 1.0       # s, time constant of the baseline (the running mean of the reward terms)
+    scale_every: int = 10         # chunks between two synaptic scalings (0: none; see scale_weights)
     episodes: int = 60            # training drives
     episode_s: float = 20.0       # s, length of a drive (training and scoring)
     test_starts: int = 50         # held-out starts scored before and after training
@@ -229,9 +239,6 @@ def scale_weights(sim, config: LearnerConfig, rounds: int = 4) -> None:
 
 
 def weight_table(net) -> dict[str, float]:
-    """The mean weight (pA) of every sensor -> motor projection of a vehicle network (absent: left out)."""
-    out = {}
-    for name, proj in net.projections.items():
-        w = np.asarray(proj.weight, dtype=np.float64)
-        out[name] = float(w.mean())
-    return out
+    """The mean weight (pA; negative: inhibitory) of every projection of a vehicle network."""
+    return {name: float(np.mean(np.asarray(proj.weight, dtype=np.float64)))
+            for name, proj in net.projections.items()}

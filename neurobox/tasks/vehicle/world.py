@@ -26,8 +26,9 @@ Whiskers   a ray from the body's edge at +-`whisker_angle` from the heading,
 Moving     `move` integrates the wheel speeds over a chunk in sub-steps of at
            most `substep_s` (the heading at the sub-step's midpoint). A
            sub-step whose translation would make the body overlap a wall or
-           an obstacle is not translated (the vehicle stops against it, its
-           heading still turns): the chunk counts as one bump.
+           an obstacle keeps only its part along the surface it meets (the
+           body slides, without friction; head-on, it stops), its heading
+           still turns; the chunk counts as one bump.
 Reached    the vehicle's centre within `reach_mm` of the light.
 """
 from __future__ import annotations
@@ -143,6 +144,32 @@ class World:
             return True
         return any((x - ox) ** 2 + (y - oy) ** 2 < (r + orad) ** 2 for ox, oy, orad in self.obstacles)
 
+    def contact_normal(self, x: float, y: float) -> tuple[float, float]:
+        """Unit normal (pointing away from it) of the surface nearest to the body's edge at (x, y): the wall
+        or an obstacle."""
+        big = self.arena.radius
+        dx, dy = big - x, big - y
+        gap = big - self.arena.body_radius - math.hypot(dx, dy)
+        norm = max(math.hypot(dx, dy), 1e-12)
+        best = (gap, dx / norm, dy / norm)
+        for ox, oy, r in self.obstacles:
+            ex, ey = x - ox, y - oy
+            dist = max(math.hypot(ex, ey), 1e-12)
+            gap = dist - r - self.arena.body_radius
+            if gap < best[0]:
+                best = (gap, ex / dist, ey / dist)
+        return best[1], best[2]
+
+    def _onto_wall(self, x: float, y: float) -> tuple[float, float]:
+        """(x, y), pulled back towards the centre to where the body touches the round wall when it is beyond
+        (a step along the wall's tangent leaves the arena by a hair: the wall curves inwards)."""
+        big, r = self.arena.radius, self.arena.body_radius
+        dist = math.hypot(x - big, y - big)
+        if dist <= big - r:
+            return x, y
+        scale = (big - r) / dist * (1.0 - 1e-12)
+        return big + (x - big) * scale, big + (y - big) * scale
+
     def move(self, v_left: float, v_right: float, seconds: float) -> bool:
         """Drive with wheel speeds (mm/s, clipped to [0, max_speed]) for `seconds`; True when it bumped."""
         a = self.arena
@@ -155,11 +182,18 @@ class World:
         bumped = False
         for _ in range(n):
             mid = p.theta + omega * h / 2.0
-            nx, ny = p.x + v * h * math.cos(mid), p.y + v * h * math.sin(mid)
-            if self.blocked(nx, ny):
+            dx, dy = v * h * math.cos(mid), v * h * math.sin(mid)
+            if self.blocked(p.x + dx, p.y + dy):
                 bumped = True
-            else:
-                p.x, p.y = nx, ny
+                nx, ny = self.contact_normal(p.x, p.y)
+                push = dx * nx + dy * ny
+                if push < 0.0:  # slide: keep only the part of the step along the surface
+                    dx, dy = dx - push * nx, dy - push * ny
+                dx, dy = self._onto_wall(p.x + dx, p.y + dy)
+                dx, dy = dx - p.x, dy - p.y
+                if push >= 0.0 or self.blocked(p.x + dx, p.y + dy):
+                    dx = dy = 0.0
+            p.x, p.y = p.x + dx, p.y + dy
             p.theta = math.atan2(math.sin(p.theta + omega * h), math.cos(p.theta + omega * h))
         self.bumps += bumped
         return bumped
