@@ -64,7 +64,7 @@ def trajectories(radius: float, obstacles, paths: list[dict], path: str | os.Pat
     twin.spines["right"].set_visible(True)
     lines = right.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
-    right.legend(lines[0] + more[0], lines[1] + more[1], loc="upper right", ncol=2)
+    right.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", ncol=2)
     right.set_title("first drive: sensors and motors")
     if title:
         fig.suptitle(title)
