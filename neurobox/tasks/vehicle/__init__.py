@@ -2,6 +2,7 @@
 
 world     the arena, obstacles, light and the two-wheeled vehicle with its sensors (mm, s)
 loop      the network and the world stepped together in chunks (readings -> rates, spikes -> wheels)
-vehicles  the hand-wired vehicles (model files vehicle_fear, vehicle_explorer) and the learner's network
-learning  the learner trained by reward-modulated STDP and scored from random starts
+learning  the learner: its network, its training by reward-modulated STDP, its score from held-out starts
+vehicles  what `neurobox vehicle` runs: the hand-wired vehicles (model files vehicle_fear, vehicle_explorer),
+          the learner or a vehicle model file, scored, drawn and (trained) saved
 """

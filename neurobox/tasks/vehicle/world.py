@@ -86,7 +86,8 @@ class Pose:
 
 @dataclass
 class World:
-    """An arena with a light and a vehicle in it; `step`-free: the loop calls `sense` and `move`."""
+    """An arena with a light and a vehicle in it: the loop (neurobox.tasks.vehicle.loop) calls `sense` and
+    `move` each chunk."""
 
     arena: Arena
     pose: Pose
@@ -95,6 +96,7 @@ class World:
     obstacles: list[tuple[float, float, float]] = field(default_factory=list)
 
     def __post_init__(self):
+        self.arena.check()
         if not self.obstacles:
             self.obstacles = [tuple(map(float, ob)) for ob in self.arena.obstacles]
 
@@ -197,14 +199,6 @@ class World:
             p.theta = math.atan2(math.sin(p.theta + omega * h), math.cos(p.theta + omega * h))
         self.bumps += bumped
         return bumped
-
-    # -- changes from outside (a dragged light or obstacle) -------------------------------
-    def place_light(self, x: float, y: float) -> None:
-        """Move the light to (x, y) mm (pulled back inside the arena)."""
-        big = self.arena.radius
-        dx, dy = float(x) - big, float(y) - big
-        scale = min(1.0, big / max(math.hypot(dx, dy), 1e-9))
-        self.light = (big + dx * scale, big + dy * scale)
 
 
 def ray_hit(ox: float, oy: float, ux: float, uy: float, radius: float, obstacles) -> float:
