@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES = [
     "neurobox.cli.exchange",
     "neurobox.cli.sweep",
     "neurobox.cli.kit",
+    "neurobox.cli.vehicle",
 ]
 
 
