@@ -13,7 +13,7 @@ from neurobox.hardware.avr.verify import verify_unit
 from neurobox.hardware.plan import plan_unit
 from neurobox.hardware.unit import Input, UnitDescription, fixed_unit, simulate
 from neurobox.tasks.vehicle.world import Arena, Pose, World
-from neurobox.tasks.vehicle_chips import ChipVehicle, chip_network, chip_units, unit_inputs
+from neurobox.tasks.vehicle_chips import ChipVehicle, chip_board, chip_network, population_units, unit_inputs
 
 RATES = {"rate_min_hz": 5.0, "rate_max_hz": 200.0}
 MOTOR = {"tau_ms": 60.0, "full_hz": 150.0}
@@ -113,8 +113,10 @@ def test_adc_millivolts_convert_back():
 
 def test_reduced_fear_vehicle_on_the_twin_turns_away_from_the_light():
     net = chip_network(2)
-    units, groups = chip_units(net)
-    assert len(units) == 12 and all(len(groups[p]) == 2 for p in groups)
+    board = chip_board(net)
+    groups = population_units(board)
+    assert len(board.units) == 12 and len(groups) == 6 and all(len(groups[p]) == 2 for p in groups)
+    assert not board.sources
     world = World(OPEN, Pose(250.0, 500.0, 0.35), (500.0, 500.0))     # the light on its right, 250 mm ahead
     poses = ChipVehicle(net, world).run(4.0).poses
     bearing = np.arctan2(500.0 - poses[:, 1], 500.0 - poses[:, 0]) - poses[:, 2]
