@@ -97,6 +97,8 @@ def test_planner_gives_adc_and_pwm_pins_and_refuses_what_the_chip_lacks():
         pins.plan("wheel", 1, "bus", pwm=2)
     with pytest.raises(ConfigError, match=r"units\.eye\.inputs.*sensor.*no inputs"):
         pins.plan("eye", 1, "bus", adc=1)
+    with pytest.raises(ConfigError, match=r"units\.eye\.sensor.*consecutive ticks.*by the bus"):
+        plan_unit(sensor(), "wired")
     with pytest.raises(ConfigError, match=r"units\.eye\.sensor.*ADC channel"):
         config.header(sensor(), pins.plan("eye", 0, "bus"), addresses={})
     with pytest.raises(ConfigError, match=r"units\.eye\.sensor.*no inputs"):

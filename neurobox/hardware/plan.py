@@ -102,6 +102,10 @@ def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.Pi
         raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop: it hears the host's "
                                                      f"error bytes on the bus only; connect the units by the bus")
     io = {"adc": int(unit.sensor is not None), "pwm": int(unit.motor is not None)}
+    if unit.sensor is not None and mode == "wired":
+        raise ConfigError(f"units.{unit.name}.sensor", f"unit {unit.name} is a sensor: it may fire in consecutive "
+                                                       f"ticks, which a wire (a {config.AXON_HOLD}-tick pulse) cannot "
+                                                       f"carry; connect the units by the bus")
     if mode == "wired" and unit.sensor is None and unit.n_inputs > pins.max_inputs("wired", reward, bool(io["pwm"])):
         try:
             pins.plan(unit.name, unit.n_inputs, mode, reward=reward, **io)

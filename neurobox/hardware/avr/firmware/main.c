@@ -258,6 +258,9 @@ static void persist_weights(void)
  * out in the unit's slot however long the learning rule takes. */
 static void update(void)
 {
+#if SENSOR_ON
+    sensor_start();
+#endif
     memset(pre, 0, sizeof pre);
     in_ex = in_in = 0;
     read_inputs();

@@ -82,6 +82,7 @@ void led_update(struct unit_state *u);
 void led_send(const struct unit_state *u);
 void ws2812_send(const uint8_t *grb, uint8_t n);
 void sensor_init(struct unit_state *u);
+void sensor_start(void);
 uint8_t sensor_step(struct unit_state *u);
 void motor_init(void);
 void motor_step(struct unit_state *u, uint8_t spiked);
