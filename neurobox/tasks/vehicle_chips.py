@@ -158,3 +158,26 @@ def unit_inputs(units: list[FixedUnit], spikes: np.ndarray, u: int) -> np.ndarra
     pre = np.zeros((spikes.shape[0], len(cols)), dtype=bool)
     pre[1:] = spikes[:-1][:, cols]
     return pre
+
+
+def verify_on_chips(vehicle: ChipVehicle, record: ChipRecord, work_dir) -> list[dict]:
+    """Every unit of `vehicle`'s board built as firmware and run in simavr on the recorded run (a sensor unit on
+    its ADC values, every unit on the spikes its sources sent on the twin), on the board's bus: per unit, whether
+    its state is bit-exact with `neurobox.hardware.unit.simulate`, its spike bytes left in its slot, its spikes
+    equal the twin's, and (a motor unit) OCR2 after every tick equals the twin's duty."""
+    from neurobox.hardware.avr.verify import verify_unit
+    from neurobox.hardware.plan import plan_board
+
+    plan = plan_board(vehicle.board, "bus", vehicle.units)
+    addresses = {u.name: u.address for u in vehicle.units}
+    out = []
+    for i, unit in enumerate(vehicle.units):
+        v = verify_unit(unit, plan.pins[unit.name], unit_inputs(vehicle.units, record.spikes, i), work_dir,
+                        addresses=addresses, bus=plan.bus, adc=record.adc[:, i] if unit.sensor else None)
+        out.append({"unit": unit.name, "bit_exact": v.bit_exact, "mismatch": v.mismatch, "output_ok": v.output_ok,
+                    "output_faults": v.output_faults, "spikes": int(v.reference.spikes.sum()),
+                    "spikes_equal_twin": bool(np.array_equal(v.reference.spikes, record.spikes[:, i])),
+                    "duty_equal_twin": None if unit.motor is None else v.run.register == record.duty[:, i].tolist(),
+                    "busiest_tick_cycles": v.cycles_per_update, "pins": plan.pins[unit.name].as_dict()})
+    return out
+
