@@ -127,8 +127,14 @@ def test_reduced_fear_vehicle_on_the_twin_turns_away_from_the_light():
     assert distance.min() > OPEN.reach_mm
     assert distance[-1] > distance[0]
     assert poses[-1, 2] > 0.35                        # it turned left, away from the light on its right
-    again = ChipVehicle(chip_network(2), World(OPEN, Pose(250.0, 500.0, 0.35), (500.0, 500.0))).run(4.0).poses
-    assert np.array_equal(poses, again)
+    again = ChipVehicle(chip_network(2), World(OPEN, Pose(250.0, 500.0, 0.35), (500.0, 500.0)))
+    assert np.array_equal(poses, again.run(4.0).poses)
+    with pytest.raises(ConfigError, match=r"adc: an ADC value is an integer in \[0, 1023\]"):
+        again.twin.set_adc("light_left", 1024)
+    with pytest.raises(ConfigError, match="'motor_left' is not a population of sensor units"):
+        again.twin.set_adc("motor_left", 5)
+    with pytest.raises(ConfigError, match="record: the firmware starts from power-up"):
+        verify_on_chips(again, again.run(0.02), "unused")
 
 
 def test_firmware_motor_outputs_equal_the_twins_for_a_recorded_run(tmp_path):

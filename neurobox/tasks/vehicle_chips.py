@@ -55,7 +55,7 @@ def chip_network(per_population: int = 2, seed: int = 1):
     for proj in doc["projections"]:
         proj["weight"] = proj["weight"] * MODEL_NEURONS / per_population
     doc["network"]["seed"] = int(seed)
-    return from_dict(doc, base_dir=source.parent if hasattr(source, "parent") else None)
+    return from_dict(doc, base_dir=source.parent)
 
 
 def chip_board(net, config: LoopConfig = LoopConfig()) -> Board:
@@ -90,12 +90,14 @@ def population_units(board: Board) -> dict[str, list[int]]:
 @dataclass
 class ChipRecord:
     """Per tick of a ChipVehicle run: adc (ticks, units; 0 for non-sensors), spikes (ticks, units) bool, duty
-    (ticks, units); poses (chunks + 1, 3): x, y (mm), heading (rad)."""
+    (ticks, units); poses (chunks + 1, 3): x, y (mm), heading (rad); start: the twin's tick it began at (0: from
+    power-up)."""
 
     adc: np.ndarray
     spikes: np.ndarray
     duty: np.ndarray
     poses: np.ndarray
+    start: int = 0
 
 
 class ChipVehicle:
@@ -114,19 +116,19 @@ class ChipVehicle:
         self.world = world
         self.twin = TwinSession(self.board, transport="bus")
         self.units = self.twin.bank.units
-        self.sensors = {name: self.groups[name] for name in SENSORS if name in self.groups}
+        self.sensors = [name for name in SENSORS if name in self.groups]
 
     def speeds(self) -> tuple[float, float]:
         """Wheel speeds (mm/s) of the motor units' duties now."""
-        top, st = self.world.arena.max_speed, self.twin.bank.st
-        return tuple(top * float(np.mean(st[self.groups[m], S_DUTY])) / DUTY_MAX for m in MOTORS)
+        top = self.world.arena.max_speed
+        return tuple(top * float(np.mean(self.twin.duty(m))) / DUTY_MAX for m in MOTORS)
 
     def run(self, seconds: float) -> ChipRecord:
         """Drive for `seconds` (whole chunks), recording every tick."""
         chunks = int(round(seconds * 1e3 / self.config.chunk_ms))
         n, steps, twin = len(self.units), chunks * self.ticks, self.twin
         rec = ChipRecord(np.zeros((steps, n), np.int64), np.zeros((steps, n), bool), np.zeros((steps, n), np.int64),
-                         np.zeros((chunks + 1, 3)))
+                         np.zeros((chunks + 1, 3)), twin.step)
         first = twin.step
 
         def tick(k: int, heard) -> None:
@@ -136,8 +138,8 @@ class ChipVehicle:
         rec.poses[0] = (pose.x, pose.y, pose.theta)
         for c in range(chunks):
             readings = self.world.sense()
-            for name, idx in self.sensors.items():
-                twin.bank.st[idx, S_ADC] = adc_value(readings[name])
+            for name in self.sensors:
+                twin.set_adc(name, adc_value(readings[name]))
             t0 = twin.time
             twin.advance(self.config.chunk_ms, each_tick=tick)
             for pop, (t_ms, ids) in twin.spikes_between(t0, twin.time).items():
@@ -168,6 +170,9 @@ def verify_on_chips(vehicle: ChipVehicle, record: ChipRecord, work_dir) -> list[
     from neurobox.hardware.avr.verify import verify_unit
     from neurobox.hardware.plan import plan_board
 
+    if record.start != 0:
+        raise ConfigError("record", f"the firmware starts from power-up: verify a run from the twin's tick 0, "
+                                    f"not one from tick {record.start}")
     plan = plan_board(vehicle.board, "bus", vehicle.units)
     addresses = {u.name: u.address for u in vehicle.units}
     out = []
