@@ -9,7 +9,9 @@ mode "wired" or "bus":
               that carries it (bus.plan_bus; bus mode)
     inputs    at least one (the firmware has no unit without a synapse table)
     pins      one dendrite pin per input: 18 free pins with a 16 MHz crystal,
-              16 for a unit that learns by reward (pins.plan; wired mode)
+              16 for a unit that learns by reward, one fewer for a motor unit
+              (pins.plan; wired mode); a sensor unit's ADC channel, a motor
+              unit's PWM pin (OC2)
     t_ref     at least WIRE_GAP - 1 ticks: a wired spike is a 2-tick pulse (wired mode)
     address   0 .. 125 (126 and 127 are the host's punishment and reward; bus mode)
     SRAM      state, tables, buffers, the bus's receive ring and the stack within
@@ -99,14 +101,19 @@ def plan_unit(unit: FixedUnit, mode: str, bus: BusPlan | None = None) -> pins.Pi
     if unit.eprop is not None and mode != "bus":
         raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop: it hears the host's "
                                                      f"error bytes on the bus only; connect the units by the bus")
-    if mode == "wired" and unit.n_inputs > pins.max_inputs("wired", reward):
+    io = {"adc": int(unit.sensor is not None), "pwm": int(unit.motor is not None)}
+    if unit.sensor is not None and mode == "wired":
+        raise ConfigError(f"units.{unit.name}.sensor", f"unit {unit.name} is a sensor: it may fire in consecutive "
+                                                       f"ticks, which a wire (a {config.AXON_HOLD}-tick pulse) cannot "
+                                                       f"carry; connect the units by the bus")
+    if mode == "wired" and unit.sensor is None and unit.n_inputs > pins.max_inputs("wired", reward, bool(io["pwm"])):
         try:
-            pins.plan(unit.name, unit.n_inputs, mode, reward=reward)
+            pins.plan(unit.name, unit.n_inputs, mode, reward=reward, **io)
         except ConfigError as err:
             raise ConfigError(err.field, f"{err.message}; connect the units by the bus (inputs are addresses "
                                          f"there, up to {MAX_ADDRESS + 1}) or give it at most "
-                                         f"{pins.max_inputs('wired', reward)} inputs") from None
-    pin_map = pins.plan(unit.name, unit.n_inputs, mode, reward=reward)
+                                         f"{pins.max_inputs('wired', reward, bool(io['pwm']))} inputs") from None
+    pin_map = pins.plan(unit.name, unit.n_inputs, mode, reward=reward, **io)
     if mode == "wired" and unit.lif.ref_steps < WIRE_GAP - 1:
         raise ConfigError(f"units.{unit.name}.params.t_ref",
                           f"unit {unit.name}: in wired mode a spike is a {config.AXON_HOLD}-tick pulse, so t_ref "

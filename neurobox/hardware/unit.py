@@ -24,6 +24,11 @@ the FPGA cell are held bit-exact against) and by the twin's bank of units
        (neurobox.plasticity.rstdp_fixed), or e-prop with this tick's error
        bytes and apply pulse (neurobox.plasticity.eprop_fixed);
     5. the LED steps (neurobox.hardware.led).
+
+A sensor unit (`sensor`: no inputs) fires from the ADC value in its state
+row (S_ADC, set before the tick) instead of steps 1-3; a motor unit
+(`motor`) steps its PWM duty from its spike after step 3
+(neurobox.hardware.analog).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.errors import ConfigError
+from neurobox.hardware.analog import ADC_MAX, MotorFixed, SensorFixed, fixed_motor, fixed_sensor, motor_step, sensor_fires
 from neurobox.hardware.led import LedParams, led_colour, led_params
 from neurobox.neurons import lif_fixed
 from neurobox.neurons.lif import IAF_PSC_EXP
@@ -55,12 +61,18 @@ C_RULE, C_K1, C_K2, C_A_PLUS, C_A_MINUS, C_W_MIN, C_W_MAX, C_HALVE, C_HALVINGS, 
 target), 2 rstdp (k1 = k_pre, k2 = k_c; a_minus, the schedule and the normalisation unused), 3 eprop (k1 = k_z,
 k2 = k_kappa, a_plus = eta_mul, a_minus = k_eta, halve = the surrogate's width W, halvings = k_psi, norm = k_e)."""
 C_SPAN, C_SCALE, C_FLASH, C_MIN_STEPS = range(C_NORM + 1, C_NORM + 5)
-N_CONSTANTS = C_MIN_STEPS + 1
+C_SENSOR, C_P_MIN, C_P_SPAN, C_SEED, C_MOTOR_SHIFT, C_MOTOR_INC = range(C_MIN_STEPS + 1, C_MIN_STEPS + 7)
+"""sensor: 1 for a sensor unit, its threshold's p_min and span and its generator's seed; motor: the low-pass's
+shift (0: not a motor) and step per spike (neurobox.hardware.analog)."""
+N_CONSTANTS = C_MOTOR_INC + 1
 RULE_STDP, RULE_RSTDP, RULE_EPROP = 1, 2, 3
 
 # the state row of a unit (int64)
 S_V, S_IEX, S_IIN, S_REF, S_THETA, S_XPOST, S_NPOST, S_FLASH, S_LEARN, S_SINCE, S_G, S_R, S_B, S_FRAMES = range(14)
-N_STATE = 14
+S_ADC, S_RNG, S_ACC, S_DUTY = range(14, 18)
+"""sensor: the ADC value read in the tick (set from outside), the generator (0 until the first tick: then the
+seed); motor: the low-pass and the PWM duty."""
+N_STATE = 18
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,8 @@ class UnitDescription:
     "rstdp": neurobox.plasticity.rstdp_fixed.fixed_rstdp_parameters, "eprop":
     neurobox.plasticity.eprop_fixed.fixed_eprop_parameters), or None;
     feedback: e-prop's feedback weights B_jk from each readout k (at most eprop_fixed.MAX_READOUTS);
+    sensor: a sensor unit's rate_min_hz and rate_max_hz (its ADC reading's range), or None;
+    motor: a motor unit's tau_ms and full_hz (its PWM duty's low-pass and full rate), or None;
     address: 0..125, the unit's address on the bus; V_lsb, I_lsb: its integer scales;
     theta: the adaptive threshold it starts from (mV; a trained unit starts where it stopped).
     """
@@ -100,6 +114,8 @@ class UnitDescription:
     I_lsb: float = lif_fixed.DEFAULT_I_LSB
     theta: float = 0.0
     feedback: tuple[float, ...] = ()
+    sensor: Mapping[str, float] | None = None
+    motor: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,8 @@ class FixedUnit:
     eprop: eprop_fixed.EpropFixedParams | None = None
     feedback: tuple[int, ...] = ()
     """e-prop's feedback weights fb[k] (int8, B * eprop_fixed.B_ONE), one per readout."""
+    sensor: SensorFixed | None = None
+    motor: MotorFixed | None = None
 
     @property
     def n_inputs(self) -> int:
@@ -195,12 +213,19 @@ def fixed_unit(desc: UnitDescription) -> FixedUnit:
                                   f"{desc.inputs[j].weight} pA lies outside the rule's bounds "
                                   f"[{desc.rule['w_min']}, {desc.rule['w_max']}] pA")
     feedback = eprop_fixed.feedback_to_fixed(desc.feedback, f"{where}.feedback") if eprop is not None else ()
+    sensor = motor = None
+    if desc.sensor is not None:
+        if desc.inputs or desc.motor is not None:
+            raise ConfigError(f"{where}.sensor", "a sensor unit reads its ADC only: it has no inputs and no motor")
+        sensor = fixed_sensor(desc.sensor, desc.dt, desc.address, f"{where}.sensor")
+    if desc.motor is not None:
+        motor = fixed_motor(desc.motor, desc.dt, f"{where}.motor")
     return FixedUnit(
         name=desc.name, address=desc.address, dt=desc.dt, E_L=params["E_L"], lif=lif,
         weights=tuple(weights), receptors=tuple(receptors), plastic=plastic,
         sources=tuple(i.source for i in desc.inputs), stdp=stdp,
         led=led_params(lif.v_th, lif.v_reset, desc.dt), delays=tuple(delays), rstdp=rstdp, theta=theta,
-        eprop=eprop, feedback=feedback)
+        eprop=eprop, feedback=feedback, sensor=sensor, motor=motor)
 
 
 def unit_constants(unit: FixedUnit) -> np.ndarray:
@@ -218,7 +243,11 @@ def unit_constants(unit: FixedUnit) -> np.ndarray:
         e = unit.eprop
         c[C_RULE:C_NORM + 1] = (RULE_EPROP, e.k_z, e.k_kappa, e.eta_mul, e.k_eta, e.w_min, e.w_max, e.width,
                                 e.k_psi, e.k_e)
-    c[C_SPAN:] = (unit.led.span, unit.led.scale, unit.led.flash_steps, unit.led.min_steps)
+    c[C_SPAN:C_MIN_STEPS + 1] = (unit.led.span, unit.led.scale, unit.led.flash_steps, unit.led.min_steps)
+    if unit.sensor is not None:
+        c[C_SENSOR:C_SEED + 1] = (1, unit.sensor.p_min, unit.sensor.span, unit.sensor.seed)
+    if unit.motor is not None:
+        c[C_MOTOR_SHIFT:C_MOTOR_INC + 1] = (unit.motor.shift, unit.motor.inc)
     return c
 
 
@@ -254,9 +283,17 @@ def unit_tick(st, k, w, receptor, plastic, delay, line, x, c, g, received, rewar
                 in_ex += w[j]
             else:
                 in_in += w[j]
-    v, i_ex, i_in, ref, theta, spiked = lif_update(st[S_V], st[S_IEX], st[S_IIN], st[S_REF], st[S_THETA],
-                                                   in_ex, in_in, 0, k)
-    st[S_V], st[S_IEX], st[S_IIN], st[S_REF], st[S_THETA] = v, i_ex, i_in, ref, theta
+    if k[C_SENSOR]:
+        if st[S_RNG] == 0:
+            st[S_RNG] = k[C_SEED]
+        st[S_RNG], spiked = sensor_fires(st[S_RNG], st[S_ADC], k[C_P_MIN], k[C_P_SPAN])
+        v, ref, theta = st[S_V], st[S_REF], st[S_THETA]
+    else:
+        v, i_ex, i_in, ref, theta, spiked = lif_update(st[S_V], st[S_IEX], st[S_IIN], st[S_REF], st[S_THETA],
+                                                       in_ex, in_in, 0, k)
+        st[S_V], st[S_IEX], st[S_IIN], st[S_REF], st[S_THETA] = v, i_ex, i_in, ref, theta
+    if k[C_MOTOR_SHIFT] > 0:
+        st[S_ACC], st[S_DUTY] = motor_step(st[S_ACC], spiked, k[C_MOTOR_SHIFT], k[C_MOTOR_INC])
     learned = False
     rule = k[C_RULE]
     if rule != 0 and learning:
@@ -330,7 +367,7 @@ class UnitTrace:
     v, i_ex, i_in, ref, theta, x_post, n_post: int64[steps]; spikes, learned: bool[steps];
     weights, x_pre, eligibility, gradient: int64[steps, n_inputs] (x_pre,
     eligibility and gradient 0 on non-plastic inputs; e-prop: x_pre is
-    z-bar); led_frames: (tick, (G, R, B)) for every colour sent to the LED.
+    z-bar); duty: int64[steps]; led_frames: (tick, (G, R, B)) for every colour sent to the LED.
     """
 
     v: np.ndarray
@@ -347,6 +384,8 @@ class UnitTrace:
     n_post: np.ndarray = None
     led_frames: list = field(default_factory=list)
     gradient: np.ndarray = None
+    duty: np.ndarray = None
+    """a motor unit's PWM duty after each tick (0 for other units)."""
 
 
 def feedback_row(values) -> np.ndarray:
@@ -376,9 +415,10 @@ class UnitSim:
         self.t = 0
 
     def tick(self, received, reward: int = 0, learning: bool = True,
-             error=()) -> tuple[bool, bool, tuple[int, int, int] | None]:
-        """One tick; received[j]: a spike was received on input j; error: the error bytes seen (e-prop).
-        Returns (spiked, learned, LED colour sent or None)."""
+             error=(), adc: int = 0) -> tuple[bool, bool, tuple[int, int, int] | None]:
+        """One tick; received[j]: a spike was received on input j; error: the error bytes seen (e-prop);
+        adc: the value a sensor unit reads in this tick. Returns (spiked, learned, LED colour sent or None)."""
+        self.st[S_ADC] = adc
         received = np.asarray(received, dtype=np.bool_).reshape(self.unit.n_inputs)
         spiked, learned, sent = unit_tick(self.st, self.k, self.w, self.receptor, self.plastic, self.delay, self.line,
                                           self.x, self.c, self.g, received, np.int64(reward), self.fb,
@@ -393,12 +433,14 @@ class UnitSim:
 
 
 def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None = None,
-             reward: np.ndarray | None = None, error: np.ndarray | None = None) -> UnitTrace:
+             reward: np.ndarray | None = None, error: np.ndarray | None = None,
+             adc: np.ndarray | None = None) -> UnitTrace:
     """Run the reference for len(pre) ticks; pre[t, j] says a spike is received on input j in tick t.
 
     `weights` replaces the initial weights (as weights loaded from EEPROM);
     `reward[t]` is the reward pulse seen in tick t (-1, 0, +1; e-prop: +1 applies);
-    `error[t, k]` the error byte of readout k seen in tick t (e-prop, -64 .. 63).
+    `error[t, k]` the error byte of readout k seen in tick t (e-prop, -64 .. 63);
+    `adc[t]` the value a sensor unit reads in tick t (0 .. analog.ADC_MAX).
     """
     pre = np.asarray(pre, dtype=bool)
     n = unit.n_inputs
@@ -413,8 +455,11 @@ def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None =
             or np.any(error < eprop_fixed.ERR_MIN) or np.any(error > eprop_fixed.ERR_MAX)):
         raise ConfigError("error", f"expected ({steps}, readouts <= {MAX_READOUTS}) error bytes in "
                                    f"[{eprop_fixed.ERR_MIN}, {eprop_fixed.ERR_MAX}], got shape {error.shape}")
+    adc = np.zeros(steps, dtype=np.int64) if adc is None else np.asarray(adc, dtype=np.int64)
+    if adc.shape != (steps,) or np.any(adc < 0) or np.any(adc > ADC_MAX):
+        raise ConfigError("adc", f"expected {steps} ADC values in [0, {ADC_MAX}], got shape {adc.shape}")
     columns = {"v": S_V, "i_ex": S_IEX, "i_in": S_IIN, "ref": S_REF, "theta": S_THETA, "x_post": S_XPOST,
-               "n_post": S_NPOST}
+               "n_post": S_NPOST, "duty": S_DUTY}
     rows = {key: np.zeros(steps, dtype=np.int64) for key in columns}
     w_rows, x_rows, c_rows, g_rows = (np.zeros((steps, n), dtype=np.int64) for _ in range(4))
     spikes = np.zeros(steps, dtype=bool)
@@ -422,7 +467,7 @@ def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None =
     frames = []
     sim = UnitSim(unit, weights)
     for t in range(steps):
-        spikes[t], learned[t], sent = sim.tick(pre[t], int(reward[t]), error=error[t])
+        spikes[t], learned[t], sent = sim.tick(pre[t], int(reward[t]), error=error[t], adc=int(adc[t]))
         if sent is not None:
             frames.append((t, sent))
         for key, col in columns.items():
@@ -431,4 +476,4 @@ def simulate(unit: FixedUnit, pre: np.ndarray, weights: tuple[int, ...] | None =
     return UnitTrace(v=rows["v"], i_ex=rows["i_ex"], i_in=rows["i_in"], ref=rows["ref"], spikes=spikes,
                      weights=w_rows, x_pre=x_rows, x_post=rows["x_post"], learned=learned, eligibility=c_rows,
                      theta=rows["theta"], n_post=rows["n_post"], led_frames=frames,
-                     gradient=g_rows)
+                     gradient=g_rows, duty=rows["duty"])

@@ -293,6 +293,31 @@ class TwinSession:
         self.faults.append(fault)
         return fault
 
+    def _members(self, population: str, kind: str) -> list[int]:
+        """Indices of `population`'s units (neuron order) that are all of `kind` ("sensor", "motor")."""
+        members = [self._unit_index[name] for name, (pop, _) in self.board.neurons.items() if pop == population]
+        if not members or any(getattr(self.bank.units[u], kind) is None for u in members):
+            raise ConfigError("population", f"{population!r} is not a population of {kind} units on this board")
+        return members
+
+    def set_adc(self, population: str, values) -> None:
+        """The ADC value (0 .. 1023; one, or one per neuron) the sensor units of `population` read from the next
+        tick on: what the world puts on their analog pins."""
+        from neurobox.hardware.analog import ADC_MAX
+        from neurobox.hardware.unit import S_ADC
+
+        members = self._members(population, "sensor")
+        v = np.broadcast_to(np.asarray(values, dtype=np.int64), (len(members),))
+        if np.any(v < 0) or np.any(v > ADC_MAX):
+            raise ConfigError("adc", f"an ADC value is an integer in [0, {ADC_MAX}], got {values!r}")
+        self.bank.st[members, S_ADC] = v
+
+    def duty(self, population: str) -> np.ndarray:
+        """The PWM duty (0 .. 255) of each motor unit of `population` now."""
+        from neurobox.hardware.unit import S_DUTY
+
+        return self.bank.st[self._members(population, "motor"), S_DUTY].copy()
+
     def down(self, population: str) -> np.ndarray:
         """Per neuron of `population`: True while its unit is not running (dead, or resetting until it boots)."""
         loop = self.loop

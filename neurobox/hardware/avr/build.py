@@ -1,6 +1,6 @@
 """Build one unit's firmware with avr-gcc: ELF, flashable Intel HEX, and its flash/SRAM use.
 
-    avr-gcc -mmcu=atmega8 -DF_CPU=16000000UL -O2  main.c neuron.c stdp.c rstdp.c eprop.c led.c
+    avr-gcc -mmcu=atmega8 -DF_CPU=16000000UL -O2  main.c neuron.c stdp.c rstdp.c eprop.c led.c analog.c
     avr-objcopy -O ihex -j .text -j .data  unit.elf unit.hex
     avr-size -A unit.elf    (flash = .text + .data, SRAM = .data + .bss)
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from neurobox.errors import ConfigError, ToolError, ToolMissingError
 
 APT_AVR = "apt-get install gcc-avr avr-libc binutils-avr"
-SOURCES = ("main.c", "neuron.c", "stdp.c", "rstdp.c", "eprop.c", "led.c")
+SOURCES = ("main.c", "neuron.c", "stdp.c", "rstdp.c", "eprop.c", "led.c", "analog.c")
 FLASH_BYTES = 8192
 SRAM_BYTES = 1024
 STACK_RESERVE = 128

@@ -82,7 +82,8 @@ STATE_LAYOUT = (
     ("learned", "B", None, None), ("theta", "H", None, "THETA_ON"), ("n_post", "H", None, "STDP_SCHEDULE"),
     ("w", "h", "inputs", None), ("x_pre", "H", "plastic", "LEARNING"), ("line", "H", "inputs", "DELAY_LINES"),
     ("c", "H", "plastic", "ELIGIBILITY"), ("reward", "b", None, "RSTDP_ON"), ("g", "i", "plastic", "EPROP_ON"),
-    ("err", "b", "readouts", "EPROP_ON"), ("apply", "B", None, "EPROP_ON"),
+    ("err", "b", "readouts", "EPROP_ON"), ("apply", "B", None, "EPROP_ON"), ("adc", "H", None, "SENSOR_ON"),
+    ("rng", "H", None, "SENSOR_ON"), ("acc", "I", None, "MOTOR_ON"), ("duty", "B", None, "MOTOR_ON"),
 )
 """`struct unit_state` in unit.h, in order (little-endian, no padding): field, struct code, how many (None: one,
 "inputs": one per input, "plastic": one per plastic input, in input order, "readouts": one per e-prop readout),
@@ -107,7 +108,8 @@ def stdp_schedule(unit: FixedUnit) -> bool:
 def _switches(unit: FixedUnit) -> dict[str | None, bool]:
     return {None: True, "DELAY_LINES": delay_lines(unit), "RSTDP_ON": unit.rstdp is not None,
             "EPROP_ON": unit.eprop is not None, "ELIGIBILITY": unit.rstdp is not None or unit.eprop is not None,
-            "LEARNING": unit.rule is not None, "THETA_ON": theta_on(unit), "STDP_SCHEDULE": stdp_schedule(unit)}
+            "LEARNING": unit.rule is not None, "THETA_ON": theta_on(unit), "STDP_SCHEDULE": stdp_schedule(unit),
+            "SENSOR_ON": unit.sensor is not None, "MOTOR_ON": unit.motor is not None}
 
 
 def input_order(unit: FixedUnit) -> list[int]:
@@ -207,6 +209,12 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
     if unit.eprop is not None and pins.mode != "bus":
         raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by e-prop: it hears the host's error "
                                                      f"bytes on the bus only (connection mode 'bus')")
+    if unit.sensor is not None and pins.adc is None:
+        raise ConfigError(f"units.{unit.name}.sensor", f"unit {unit.name} is a sensor: plan its pins with an ADC "
+                                                       f"channel (pins.plan(..., adc=True))")
+    if unit.motor is not None and pins.pwm is None:
+        raise ConfigError(f"units.{unit.name}.motor", f"unit {unit.name} drives a motor: plan its pins with a PWM "
+                                                      f"output (pins.plan(..., pwm=True))")
     if unit.rstdp is not None and pins.mode == "wired" and pins.reward is None:
         raise ConfigError(f"units.{unit.name}.rule", f"unit {unit.name} learns by reward: plan its pins with "
                                                      f"reward lines (pins.plan(..., reward=True))")
@@ -328,6 +336,17 @@ def header(unit: FixedUnit, pins: PinMap, persist_steps: int = PERSIST_STEPS,
                   f"#define EPROP_W_MIN ({eprop.w_min}L)", f"#define EPROP_W_MAX ({eprop.w_max}L)"]
     if stdp or rstdp or eprop:
         lines += [f"#define PERSIST_STEPS {persist_steps}u", f"#define CONFIG_HASH 0x{config_hash(unit):04x}u"]
+    lines += [f"#define SENSOR_ON {int(unit.sensor is not None)}", f"#define MOTOR_ON {int(unit.motor is not None)}"]
+    if unit.sensor is not None:
+        sensor = unit.sensor
+        lines += [f"/* sensor (neurobox/hardware/analog.py) on ADC{_pin(pins.adc)[1]} ({pins.adc}) */",
+                  f"#define SENSOR_ADC_CHANNEL {_pin(pins.adc)[1]}", f"#define SENSOR_P_MIN {sensor.p_min}u",
+                  f"#define SENSOR_SPAN {sensor.span}UL", f"#define SENSOR_SEED {sensor.seed}u"]
+    if unit.motor is not None:
+        motor_port, motor_bit = _pin(pins.pwm)
+        lines += [f"/* motor (neurobox/hardware/analog.py): PWM on OC2 ({pins.pwm}) */",
+                  f"#define MOTOR_DDR DDR{motor_port}", f"#define MOTOR_BIT {motor_bit}",
+                  f"#define MOTOR_SHIFT {unit.motor.shift}", f"#define MOTOR_INC {unit.motor.inc}UL"]
     p = unit.led
     lines += [f"/* LED (neurobox/hardware/led.py) on {pins.led} */",
               f"#define LED_PORT PORT{led_port}", f"#define LED_DDR DDR{led_port}", f"#define LED_BIT {led_bit}",

@@ -81,6 +81,8 @@ class EmulatorRun:
     eeprom: bytes | None = None
     reason: str = ""
     stack_bytes: int = 0
+    register: list = field(default_factory=list)
+    """the I/O register asked for (`reg`), one byte per tick (tick 0 first)."""
 
 
 def input_lines(pre: np.ndarray, pins: PinMap, addresses: list[int] | None = None,
@@ -143,8 +145,10 @@ BOOT_CYCLES = 2_000_000
 
 
 def run(image: Image, unit: FixedUnit, lines: list[str], steps: int, tick_cycles: int, watch: tuple[str, ...] = (),
-        eeprom: bytes | None = None, read_eeprom: bool = False, timeout: float = 60.0) -> EmulatorRun:
-    """Run `steps` ticks of `tick_cycles` each; lines[t] is applied before tick t (see input_lines).
+        eeprom: bytes | None = None, read_eeprom: bool = False, timeout: float = 60.0,
+        reg: int = 0) -> EmulatorRun:
+    """Run `steps` ticks of `tick_cycles` each; lines[t] is applied before tick t (see input_lines);
+    `reg`: the data-space address of an I/O register read at the end of every tick (0: none).
 
     The run is stopped after BOOT_CYCLES + (steps + 1) * tick_cycles emulated
     cycles, or `timeout` seconds of wall time, whichever comes first.
@@ -154,7 +158,7 @@ def run(image: Image, unit: FixedUnit, lines: list[str], steps: int, tick_cycles
     limit = BOOT_CYCLES + (steps + 1) * tick_cycles
     args = [str(exe), str(image.elf), f"steps={steps}", f"limit={limit}",
             f"vector={config.TICK_VECTOR * 2}", f"dump={image.state_address}:{size}",
-            f"watch={','.join(p[1:] for p in watch)}", f"eeprom_out={int(read_eeprom)}"]
+            f"watch={','.join(p[1:] for p in watch)}", f"eeprom_out={int(read_eeprom)}", f"reg={int(reg)}"]
     if eeprom is not None:
         args.append(f"eeprom={eeprom.hex()}")
     feed = "\n".join(list(lines[:steps]) + [""] * max(0, steps - len(lines))) + "\n"
@@ -166,7 +170,7 @@ def run(image: Image, unit: FixedUnit, lines: list[str], steps: int, tick_cycles
         raise SimulationError(f"simavr runner failed: {done.stderr.strip()[:500]}")
     states, boot, ticks, busy = [], None, [], []
     edges = {p: [] for p in watch}
-    uart, ee, reason, stack = [], None, "", 0
+    uart, ee, reason, stack, register = [], None, "", 0, []
     for line in done.stdout.splitlines():
         kind, *f = line.split()
         if kind == "S":
@@ -181,6 +185,8 @@ def run(image: Image, unit: FixedUnit, lines: list[str], steps: int, tick_cycles
             edges[f"P{f[0]}{f[1]}"].append((int(f[2]), int(f[3])))
         elif kind == "U":
             uart.append((int(f[0]), int(f[1], 16)))
+        elif kind == "O" and int(f[0]) >= 0:
+            register.append(int(f[1], 16))
         elif kind == "X":
             ee = bytes.fromhex(f[0])
         elif kind == "R":
@@ -188,4 +194,4 @@ def run(image: Image, unit: FixedUnit, lines: list[str], steps: int, tick_cycles
     if reason != "done":
         raise SimulationError(f"firmware run ended early ({reason}) after {len(states)} of {steps} ticks")
     return EmulatorRun(states=states, boot_state=boot, tick_cycles=np.array(ticks), busy_cycles=np.array(busy),
-                       edges=edges, uart=uart, eeprom=ee, reason=reason, stack_bytes=stack)
+                       edges=edges, uart=uart, eeprom=ee, reason=reason, stack_bytes=stack, register=register)

@@ -19,11 +19,14 @@ from neurobox.hardware.avr import config, emulator, ws2812
 from neurobox.hardware.avr.build import Image, build
 from neurobox.hardware.avr.bus import BusPlan, unit_bus
 from neurobox.hardware.avr.pins import PinMap
+from neurobox.hardware.analog import adc_millivolts
 from neurobox.hardware.unit import FixedUnit, UnitTrace, simulate
 
 COMPARED = ("v", "i_ex", "i_in", "ref", "theta", "spiked", "x_post", "n_post", "w", "x_pre", "line", "c", "reward",
-            "g", "err", "apply")
+            "g", "err", "apply", "adc", "duty")
 """The state fields compared, each where the unit's firmware has it (config.STATE_LAYOUT)."""
+OCR2_DATA = 0x43
+"""OCR2 (I/O 0x23) in data space: a motor unit's PWM duty."""
 PER_INPUT = ("w", "x_pre", "line", "c", "g")
 PER_READOUT = ("err",)
 
@@ -61,7 +64,7 @@ def delay_line_words(pre: np.ndarray) -> np.ndarray:
 
 
 def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.ndarray | None = None,
-                     error: np.ndarray | None = None) -> dict:
+                     error: np.ndarray | None = None, adc: np.ndarray | None = None) -> dict:
     """The reference's value of every field in COMPARED, one row per tick ("line" only when `pre` is given;
     "err" the error bytes seen, "apply" a reward pulse of +1)."""
     steps = len(ref.v)
@@ -69,7 +72,8 @@ def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.n
     out = {"v": ref.v, "i_ex": ref.i_ex, "i_in": ref.i_in, "ref": ref.ref, "theta": ref.theta,
            "spiked": ref.spikes.astype(np.int64), "x_post": ref.x_post, "n_post": ref.n_post, "w": ref.weights,
            "x_pre": ref.x_pre, "c": ref.eligibility, "g": ref.gradient, "reward": pulses,
-           "apply": (pulses > 0).astype(np.int64),
+           "apply": (pulses > 0).astype(np.int64), "duty": ref.duty,
+           "adc": np.zeros(steps, dtype=np.int64) if adc is None else np.asarray(adc, dtype=np.int64),
            "err": np.zeros((steps, 0), dtype=np.int64) if error is None else np.asarray(error, dtype=np.int64)}
     if pre is not None:
         out["line"] = delay_line_words(pre)
@@ -77,12 +81,13 @@ def reference_fields(ref: UnitTrace, pre: np.ndarray | None = None, reward: np.n
 
 
 def first_mismatch(run: emulator.EmulatorRun, ref: UnitTrace, n_inputs: int, pre: np.ndarray | None = None,
-                   reward: np.ndarray | None = None, error: np.ndarray | None = None) -> tuple | None:
+                   reward: np.ndarray | None = None, error: np.ndarray | None = None,
+                   adc: np.ndarray | None = None) -> tuple | None:
     """(tick, variable, firmware, reference) of the first difference, or None.
 
     `pre` (the received spikes) is needed for a unit with delay lines, `reward` for one that learns by reward.
     """
-    want = reference_fields(ref, pre, reward, error)
+    want = reference_fields(ref, pre, reward, error, adc)
     for t, st in enumerate(run.states):
         for name in COMPARED:
             if name not in st:
@@ -178,12 +183,15 @@ def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
                 addresses: dict[str, int] | None = None, persist_steps: int = config.PERSIST_STEPS,
                 image: Image | None = None, eeprom: bytes | None = None,
                 initial_weights: tuple[int, ...] | None = None, reward: np.ndarray | None = None,
-                bus: BusPlan | None = None, error: np.ndarray | None = None) -> UnitVerification:
+                bus: BusPlan | None = None, error: np.ndarray | None = None,
+                adc: np.ndarray | None = None) -> UnitVerification:
     """Build (unless `image` is given), emulate and compare `len(pre)` ticks of `unit`.
 
     `reward[t]` (-1, 0, +1) is the pulse the unit sees in tick t, sent by the host in the tick before (e-prop:
     +1 is the apply pulse); `error[t, k]` the e-prop error bytes it sees in tick t (bus only);
-    `bus`: the board's bus plan (default: the plan of the addresses the unit sees).
+    `bus`: the board's bus plan (default: the plan of the addresses the unit sees); `adc[t]`: the value a
+    sensor unit reads in tick t (fed to simavr's ADC as the voltage that converts to it). A motor unit's PWM
+    register OCR2 is read after every tick and held against the reference's duty (an output fault if not).
     """
     pre = np.asarray(pre, dtype=bool)
     steps = pre.shape[0]
@@ -197,12 +205,21 @@ def verify_unit(unit: FixedUnit, pins: PinMap, pre: np.ndarray, work_dir: Path,
     # on the bus every unit hears the reward bytes; wired, only a unit that learns by reward has the lines
     sent = reward if unit.rstdp is not None or pins.mode == "bus" else None
     lines = emulator.input_lines(pre, pins, source_addresses, sent, bus, error)
+    if unit.sensor is not None:
+        channel = int(pins.adc[2])
+        lines = [f"{line} A{channel}={adc_millivolts(int(adc[t]))}".strip() for t, line in enumerate(lines)]
     run = emulator.run(image, unit, lines, steps, config.tick_timer(unit.dt).cycles, watch=watch, eeprom=eeprom,
-                       read_eeprom=unit.rule is not None)
-    ref = simulate(unit, pre, initial_weights, reward, error)
-    mismatch = first_mismatch(run, ref, unit.n_inputs, pre, reward, error)
+                       read_eeprom=unit.rule is not None, reg=OCR2_DATA if unit.motor is not None else 0)
+    ref = simulate(unit, pre, initial_weights, reward, error, adc)
+    mismatch = first_mismatch(run, ref, unit.n_inputs, pre, reward, error, adc)
     faults = led_check(run, ref, pins.led)
     out_faults = output_faults(run, ref, pins, unit.address, unit.dt, bus)
+    if unit.motor is not None:
+        bad = [t for t, (got, want) in enumerate(zip(run.register, ref.duty)) if got != want]
+        if bad or len(run.register) != len(run.states):
+            t = bad[0] if bad else len(run.register)
+            out_faults.append(f"tick {t}: OCR2 (PWM duty on {pins.pwm}) is "
+                              f"{run.register[t] if t < len(run.register) else 'missing'}, expected {ref.duty[t]}")
     return UnitVerification(
         unit=unit.name, steps=len(run.states), bit_exact=mismatch is None and len(run.states) == steps,
         led_ok=not faults, mismatch=mismatch, led_faults=faults, output_ok=not out_faults,

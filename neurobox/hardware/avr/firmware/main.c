@@ -14,7 +14,8 @@
  *      and shifts them into the delay lines (units with delays),
  *   2. sends the LED frame decided in the last tick (before any bus slot),
  *   3. sums the weights of the spikes that arrive per receptor and runs the
- *      neuron step,
+ *      neuron step (a sensor unit: reads its ADC and fires by its generator;
+ *      a motor unit then steps its PWM duty: analog.c),
  *   4. emits its own spike (wired: axon pin high for AXON_HOLD ticks;
  *      bus: one byte 0x80|UNIT_ADDRESS), in its time slot of the tick:
  *      the Timer1 compare B interrupt, half way through the tick (wired)
@@ -257,6 +258,9 @@ static void persist_weights(void)
  * out in the unit's slot however long the learning rule takes. */
 static void update(void)
 {
+#if SENSOR_ON
+    sensor_start();
+#endif
     memset(pre, 0, sizeof pre);
     in_ex = in_in = 0;
     read_inputs();
@@ -267,7 +271,14 @@ static void update(void)
         if (pre[j]) arrive(j);
     }
 #endif
+#if SENSOR_ON
+    unit.spiked = sensor_step(&unit);
+#else
     unit.spiked = lif_step(&unit, in_ex, in_in);
+#endif
+#if MOTOR_ON
+    motor_step(&unit, unit.spiked);
+#endif
 #if BUS_MODE
     if (unit.spiked) emit_spike();
 #endif
@@ -313,6 +324,12 @@ int main(void)
 #endif
 #if LEARNING
     load_weights();
+#endif
+#if SENSOR_ON
+    sensor_init(&unit);
+#endif
+#if MOTOR_ON
+    motor_init();
 #endif
     OCR1A = TICK_OCR;
 #if BUS_MODE

@@ -8,6 +8,7 @@
  *   rstdp.c   <->  neurobox/plasticity/rstdp_fixed.py
  *   eprop.c   <->  neurobox/plasticity/eprop_fixed.py
  *   led.c     <->  neurobox/hardware/led.py
+ *   analog.c  <->  neurobox/hardware/analog.py
  * unit_config.h is generated per unit by neurobox.hardware.avr.config.
  */
 #ifndef NEUROBOX_UNIT_H
@@ -61,6 +62,14 @@ struct unit_state {
     int8_t err[N_READOUTS];/* error bytes seen in the last tick, -64 .. 63 */
     uint8_t apply;        /* 1 if the apply pulse was seen in the last tick */
 #endif
+#if SENSOR_ON
+    uint16_t adc;         /* the ADC value read in the last tick */
+    uint16_t rng;         /* the sensor's xorshift generator */
+#endif
+#if MOTOR_ON
+    uint32_t acc;         /* low-pass of the unit's spikes */
+    uint8_t duty;         /* PWM duty (OCR2) */
+#endif
 };
 
 extern struct unit_state unit;
@@ -72,5 +81,10 @@ uint8_t eprop_step(struct unit_state *u, const uint8_t *pre, uint8_t post);
 void led_update(struct unit_state *u);
 void led_send(const struct unit_state *u);
 void ws2812_send(const uint8_t *grb, uint8_t n);
+void sensor_init(struct unit_state *u);
+void sensor_start(void);
+uint8_t sensor_step(struct unit_state *u);
+void motor_init(void);
+void motor_step(struct unit_state *u, uint8_t spiked);
 
 #endif

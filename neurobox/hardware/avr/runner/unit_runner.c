@@ -4,7 +4,7 @@
  * it did. Built and driven by neurobox.hardware.avr.emulator.
  *
  * usage: unit_runner FW.elf steps=N limit=CYCLES vector=BYTEADDR dump=ADDR:LEN
- *                    [watch=B2,D7,...] [eeprom=HEX] [eeprom_out=1]
+ *                    [watch=B2,D7,...] [eeprom=HEX] [eeprom_out=1] [reg=ADDR]
  *
  * A tick begins when the CPU jumps to the tick interrupt vector (byte address
  * `vector`); it ends when the CPU first executes SLEEP after that. At each such
@@ -13,10 +13,12 @@
  * is applied in tick t: tokens "C3=1" (drive pin PC3 high) and "U85" (send
  * byte 0x85 to the UART receiver) at the end of tick t, "U85@4096" 4096
  * cycles after tick t began (a byte sent in its bus slot); the line for tick
- * 0 is applied at once, at the first sleep.
+ * 0 is applied at once, at the first sleep. "A2=1234" sets ADC channel 2's input
+ * to 1234 mV (AVCC and AREF are 5000 mV) at the end of tick t.
  *
  * stdout, one record a line (cycles are CPU cycles since reset):
  *   S tick tick_cycle sleep_cycle HEXBYTES    state at the end of a tick
+ *   O tick HEXBYTE                            the data-space byte at `reg` (an I/O register) then
  *   P port bit cycle level                    a watched pin changed
  *   U cycle HEXBYTE                           the firmware sent a UART byte
  *   X HEXBYTES                                EEPROM at the end (eeprom_out=1)
@@ -35,6 +37,7 @@
 #include "avr_ioport.h"
 #include "avr_uart.h"
 #include "avr_eeprom.h"
+#include "avr_adc.h"
 
 #define EEPROM_SIZE 512
 #define SPL_DATA 0x5d               /* SPL, SPH in data space (I/O 0x3d, 0x3e) */
@@ -100,6 +103,9 @@ static void apply_inputs(void) {
     for (char *tok = strtok(pending, " "); tok; tok = strtok(NULL, " ")) {
         if (tok[0] == 'U') {
             send_byte((unsigned)strtoul(tok + 1, NULL, 16));
+        } else if (tok[0] == 'A' && tok[2] == '=') {
+            avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + (tok[1] - '0')),
+                          (uint32_t)strtoul(tok + 3, NULL, 10));
         } else if (tok[0] >= 'B' && tok[0] <= 'D' && tok[2] == '=') {
             int bit = tok[1] - '0';
             int level = tok[3] == '1';
@@ -111,10 +117,13 @@ static void apply_inputs(void) {
     }
 }
 
+static unsigned reg;                /* a data-space byte printed after each state (0: none) */
+
 static void dump(long tick, unsigned long long tick_cycle, unsigned addr, unsigned len) {
     printf("S %ld %llu %llu ", tick, tick_cycle, (unsigned long long)avr->cycle);
     for (unsigned i = 0; i < len; i++) printf("%02x", avr->data[addr + i]);
     printf("\n");
+    if (reg) printf("O %ld %02x\n", tick, avr->data[reg]);
 }
 
 static int hexval(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
@@ -135,6 +144,7 @@ int main(int argc, char **argv) {
         else if (!strncmp(a, "watch=", 6)) watch = a + 6;
         else if (!strncmp(a, "eeprom=", 7)) eeprom_in = a + 7;
         else if (!strncmp(a, "eeprom_out=", 11)) eeprom_out = atoi(a + 11);
+        else if (!strncmp(a, "reg=", 4)) reg = (unsigned)strtoul(a + 4, NULL, 0);
         else { fprintf(stderr, "unit_runner: unknown argument %s\n", a); return 2; }
     }
 
@@ -151,6 +161,7 @@ int main(int argc, char **argv) {
     avr_load_firmware(avr, &fw);
     avr->frequency = 16000000;
     avr->sleep = no_sleep;
+    avr->vcc = avr->avcc = avr->aref = 5000;   /* mV: the ADC's reference (AVCC) */
 
     uint32_t flags = 0;
     avr_ioctl(avr, AVR_IOCTL_UART_GET_FLAGS('0'), &flags);
