@@ -75,19 +75,32 @@ def xor(seed: int = 0) -> Demo:
     return Demo(task.build_network(task.PHYSICAL, seed), XorTask(task.PHYSICAL, seed))
 
 
+def vehicle(which: str | None = None) -> Demo:
+    """A Braitenberg vehicle driving live in its arena next to its network: `which` is "fear" (2a, the default),
+    "explorer" (3b) or a vehicle model file; drag the light or an obstacle (neurobox.board.vehicle)."""
+    from neurobox.board.vehicle import vehicle_demo
+
+    return vehicle_demo(which)
+
+
 DEMOS: dict[str, Callable[[], nb.Network | Demo]] = {
     "recurrent": recurrent,
     "gap": gap_pair,
     "digits": digits,
     "xor": xor,
+    "vehicle": vehicle,
 }
 """Every demo name the board knows, with its builder."""
+CHOOSING = ("vehicle",)
+"""The demos that take a choice (`build_demo(name, which)`): the vehicle's, which vehicle."""
 
 
-def build_demo(name: str) -> Demo:
-    """The demo `name`, or a clear error for unknown demos."""
+def build_demo(name: str, which: str | None = None) -> Demo:
+    """The demo `name` (with `which`, for the demos in CHOOSING), or a clear error for unknown demos."""
+    from neurobox.errors import ConfigError
     if name not in DEMOS:
-        from neurobox.errors import ConfigError
         raise ConfigError("--demo", f"unknown demo {name!r}; demos: {', '.join(DEMOS)}")
-    built = DEMOS[name]()
+    if which is not None and name not in CHOOSING:
+        raise ConfigError("--demo", f"the {name} demo takes no choice, got {which!r}")
+    built = DEMOS[name](which) if name in CHOOSING else DEMOS[name]()
     return built if isinstance(built, Demo) else Demo(built)

@@ -33,7 +33,7 @@ MAX_HOLD_MS = 10000.0
 """A held input stops bursting after this much biological time, ms."""
 
 
-def _as_spike_generator(pop) -> None:
+def as_spike_generator(pop) -> None:
     """Turn population `pop` (a copy the feed owns) into a spike generator with no spikes yet."""
     pop.__init__(pop.n, "spike_generator", {"spike_times": [[] for _ in range(pop.n)]}, name=pop.name,
                  record_spikes=pop.record_spikes)
@@ -52,7 +52,7 @@ class InputFeed:
                 continue
             if "rate" in pop.params:
                 self.rates[name] = float(pop.params["rate"])
-                _as_spike_generator(pop)
+                as_spike_generator(pop)
                 self.given[name] = [np.zeros(0)] * pop.n
             else:
                 from neurobox.neurons.sources import per_neuron_times

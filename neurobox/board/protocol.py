@@ -21,6 +21,9 @@ Each message is one JSON object of at most MAX_MESSAGE bytes with a
     {"type": "fault", "kind": "kill", "pop": "hidden", "id": 3}            twin: kill or reset a unit,
     {"type": "fault", "kind": "cut", "pop": "input", "id": 0, "to_pop": "hidden", "to_id": 3}
     {"type": "fault", "kind": "drop", "value": 0.2}        cut a wire (on the bus: the bus), drop spikes
+    {"type": "drag", "what": "light", "x_mm": 400, "y_mm": 620}   the vehicle demo: move the light, or
+    {"type": "drag", "what": "obstacle", "index": 1, "x_mm": 300, "y_mm": 250}    obstacle 1, there (mm;
+                                                           the task refuses a place outside its arena)
 
 Anything else raises ProtocolError with a message for the page (also a
 message nested too deeply to parse).
@@ -32,6 +35,7 @@ import math
 from typing import Any
 
 from neurobox.board.session import FAULTS, TARGETS, TRANSPORTS
+from neurobox.board.vehicle import DRAGGABLE
 
 MAX_MESSAGE = 4096
 """Largest message accepted, bytes."""
@@ -41,7 +45,9 @@ MAX_STEP_MS = 1000.0
 """Longest single step, ms (and the most a page may have waiting)."""
 MAX_IDS = 256
 """Neurons a drawn pattern may name."""
-CHOICES = {"target": TARGETS, "transport": TRANSPORTS, "fault": FAULTS}
+MAX_MM = 1.0e6
+"""Largest |coordinate| a drag may give, mm (the task then checks its arena)."""
+CHOICES = {"target": TARGETS, "transport": TRANSPORTS, "fault": FAULTS, "draggable": DRAGGABLE}
 
 FIELDS: dict[str, dict[str, str]] = {
     "touch": {"pop": "name", "id": "index", "down": "optional_bool"},
@@ -59,6 +65,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "target": {"name": "target", "transport": "optional_transport"},
     "fault": {"kind": "fault", "pop": "optional_name", "id": "optional_index", "to_pop": "optional_name",
               "to_id": "optional_index", "value": "optional_number"},
+    "drag": {"what": "draggable", "index": "optional_item", "x_mm": "mm", "y_mm": "mm"},
 }
 """Each message type's fields and what they must be."""
 
@@ -105,9 +112,10 @@ def _check(kind: str, name: str, what: str, value: Any) -> Any:
         if not isinstance(value, str) or not value or len(value) > 200:
             raise ProtocolError(f"{where}: expected a population name")
         return value
-    if what == "index":
+    if what in ("index", "item"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ProtocolError(f"{where}: expected a neuron index >= 0, got {value!r}")
+            raise ProtocolError(f"{where}: expected {'a neuron' if what == 'index' else 'an'} index >= 0, "
+                                f"got {value!r}")
         return value
     if what in CHOICES:
         if value not in CHOICES[what]:
@@ -133,6 +141,11 @@ def _check(kind: str, name: str, what: str, value: Any) -> Any:
         if not SPEED_RANGE[0] <= number <= SPEED_RANGE[1]:
             raise ProtocolError(f"{where}: speed must be in [{SPEED_RANGE[0]:g}, {SPEED_RANGE[1]:g}] "
                                 f"x real time or \"max\", got {value!r}")
+        return number
+    if what == "mm":
+        number = _number(where, value)
+        if not abs(number) <= MAX_MM:
+            raise ProtocolError(f"{where}: a place in the arena, mm, got {value!r}")
         return number
     if what == "ms":
         number = _number(where, value)

@@ -21,7 +21,7 @@ FRAME_MS = 20.0
 
 TASK_MS = 20000.0
 """Default length of a replay of a demo with a task, ms (enough trials for its accuracy curve to move)."""
-SCRIPTS = ("board.js", "overlay.js", "replay.js")
+SCRIPTS = ("board.js", "arena.js", "overlay.js", "replay.js")
 """The page's code, inlined in this order."""
 
 

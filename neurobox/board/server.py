@@ -413,6 +413,10 @@ class BoardServer:
             self._step_ms = 0.0
             self._held.clear()
             out += [(None, board.hello()), (None, {"type": "notice", "message": note})]
+        elif kind == "drag":
+            board.drag(msg["what"], msg["index"], msg["x_mm"], msg["y_mm"])
+            out.append((None, {"type": "task", "task": board.task.state()}))   # shown at once, also paused
+            return False
         elif kind == "fault":
             note = board.fault(msg["kind"], msg["pop"], msg["id"], msg["to_pop"], msg["to_id"], msg["value"])
             out.append((None, {"type": "notice", "message": note}))

@@ -18,8 +18,9 @@ works on the engine and on the twin); a neuron gets a short current pulse
 (`poke`, the engine only: units take no current). The page can also set
 input rates and (engine) constant currents, give a reward (`reward`),
 switch learning, switch to the twin and back (`set_target`, from t = 0),
-and break the units (`fault`: kill, reset, cut a wire or the bus, drop
-spikes).
+break the units (`fault`: kill, reset, cut a wire or the bus, drop
+spikes), and drag the light or an obstacle of the vehicle demo's arena
+(`drag`, neurobox.board.vehicle).
 """
 from __future__ import annotations
 
@@ -340,6 +341,13 @@ class LiveBoard:
         for i in sorted(set(neurons)):
             self.feed.tap(pop, i, self.time)
         return f"{len(set(neurons))} inputs of {pop} fired"
+
+    def drag(self, what: str, index: int | None, x_mm: float, y_mm: float) -> str:
+        """Move the light or an obstacle of the task's arena (the vehicle demo) to (x_mm, y_mm); returns a note."""
+        if self.task is None or not hasattr(self.task, "drag"):
+            raise ConfigError("drag", "nothing here to drag: only the vehicle demo has an arena "
+                                      "(neurobox board --demo vehicle)")
+        return self.task.drag(what, index, x_mm, y_mm)
 
     def set_rate(self, pop: str, rate_hz: float) -> None:
         """Set the rate (Hz) of Poisson source `pop`."""

@@ -10,8 +10,9 @@ def register(sub) -> None:
     p = sub.add_parser("board", help="watch and poke a network live in the browser",
                        description="Run a model file, a built-in model or a demo in a local server and show it "
                                    "as neuron boxes with LEDs in the browser.")
-    p.add_argument("model", nargs="?", help="model file, or the name of a built-in model (coba, cuba...)")
-    p.add_argument("--demo", help="a demo network instead of a model: recurrent, gap, digits, xor")
+    p.add_argument("model", nargs="?", help="model file, or the name of a built-in model (coba, cuba...); with "
+                                            "--demo vehicle: which vehicle (fear, explorer or a vehicle model file)")
+    p.add_argument("--demo", help="a demo network instead of a model: recurrent, gap, digits, xor, vehicle")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only; another opens it with a warning)")
     p.add_argument("--port", type=int, default=8765, help="port to bind (default 8765; 0 picks a free one)")
@@ -25,9 +26,10 @@ def register(sub) -> None:
     r = sub.add_parser("render", help="write a self-contained HTML replay of a run",
                        description="Simulate a model file and write one HTML file that replays the run on the "
                                    "board, with no server.")
-    r.add_argument("model", nargs="?", help="model file, or the name of a built-in model")
+    r.add_argument("model", nargs="?", help="model file, or the name of a built-in model; with --demo vehicle: "
+                                            "which vehicle (fear, explorer or a vehicle model file)")
     r.add_argument("--demo", help="a demo instead of a model (its task's overlay is replayed too): "
-                                  "recurrent, gap, digits, xor")
+                                  "recurrent, gap, digits, xor, vehicle")
     r.add_argument("--out", required=True, help="the .html file to write")
     r.add_argument("--duration", type=float, help="biological time to simulate, ms (default: the file's)")
     add_quiet(r)
@@ -37,10 +39,13 @@ def register(sub) -> None:
 
 def _network(model: str | None, demo: str | None):
     from neurobox.errors import ConfigError
+    from neurobox.board.demos import CHOOSING, Demo, build_demo
+    if demo in CHOOSING:                        # the model argument picks the demo's variant (its vehicle)
+        built = build_demo(demo, model)
+        return built, f"demo: {demo} ({built.task.vehicle})"
     if (model is None) == (demo is None):
         raise ConfigError("board", "give either a model file or --demo NAME "
-                                   "(demos: recurrent, gap, digits, xor)")
-    from neurobox.board.demos import Demo, build_demo
+                                   "(demos: recurrent, gap, digits, xor, vehicle)")
     if demo is not None:
         return build_demo(demo), f"demo: {demo}"
     from neurobox.examples import resolve

@@ -1,6 +1,6 @@
 // neurobox board, live: connects the page to the board server's WebSocket,
 // feeds frames to the NeuroBoard and the task overlay, and sends the user's
-// touches, drawings and controls. Keys: space pause/play, S step, W reward,
+// touches, drawings, drags (the vehicle's arena) and controls. Keys: space pause/play, S step, W reward,
 // L learning, T twin, M sound, + and - speed, Esc drops a fault tool, ? guide.
 "use strict";
 
@@ -139,12 +139,16 @@
         board.onDraw = (pop, ids) => send({type: "draw", pop, ids});
         board.onSelect = (pop, id) => { board.select(pop, id); send({type: "select", pop, id}); };
         overlay = new TaskOverlay($("overlay"), $("twin-panel"), board);
+        overlay.onDrag = (what, index, x_mm, y_mm) =>
+          send(index === null ? {type: "drag", what, x_mm, y_mm} : {type: "drag", what, index, x_mm, y_mm});
         window.neuroboard = board;
         window.neurooverlay = overlay;
         setTimeout(() => guide.advance(1), 8000);
       }
       overlay.show(m.task_state);
       showHello(m);
+    } else if (m.type === "task") {
+      overlay && overlay.show(m.task);
     } else if (m.type === "state") {
       showState(m);
     } else if (m.type === "poked") {

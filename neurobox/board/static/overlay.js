@@ -1,6 +1,7 @@
 // neurobox board: what a task is doing (the trial, the pattern, the answer, the
-// reward, the running accuracy and its curve) and, on the twin, what the
-// units lose. Fed with the frames by live.js and replay.js alike.
+// reward, the running accuracy and its curve; the vehicle's arena, arena.js)
+// and, on the twin, what the units lose. Fed with the frames by live.js and
+// replay.js alike.
 "use strict";
 
 class TaskOverlay {
@@ -11,6 +12,8 @@ class TaskOverlay {
     this.board = board;
     this.state = null;
     this.kind = null;
+    this.arena = null;
+    this.onDrag = null;      // the live page's: (what, index, x_mm, y_mm) => void (the vehicle's arena)
   }
 
   frame(f) {
@@ -22,11 +25,15 @@ class TaskOverlay {
     this.state = s;
     if (!s) { this.el.hidden = true; this.kind = null; return; }
     this.el.hidden = false;
+    const $ = (id) => this.el.querySelector("#" + id);
     if (this.kind !== s.task) {
       this.kind = s.task;
-      this.el.innerHTML = s.task === "xor" ? TaskOverlay.XOR : TaskOverlay.DIGITS;
+      this.el.innerHTML = {xor: TaskOverlay.XOR, digits: TaskOverlay.DIGITS, vehicle: TaskOverlay.VEHICLE}[s.task];
+      this.el.classList.toggle("wide", s.task === "vehicle");
+      this.arena = s.task === "vehicle" ? new ArenaView($("arena")) : null;
+      if (this.arena && this.onDrag) this.arena.onDrag = (...args) => this.onDrag(...args);
     }
-    const $ = (id) => this.el.querySelector("#" + id);
+    if (s.task === "vehicle") { this._vehicle(s, $); return; }
     const pct = (a) => a === null || a === undefined ? "-" : `${Math.round(100 * a)} %`;
     $("task-accuracy").textContent = pct(s.accuracy);
     $("task-trials").textContent = s.trials;
@@ -56,6 +63,20 @@ class TaskOverlay {
       if (s.fields) this._fields($("task-fields"), s.fields, s.neurons.labels);
       if (this.board && s.neurons) this.board.setLabels(s.neurons.pop, s.neurons.labels);
     }
+  }
+
+  _vehicle(s, $) {
+    this.arena.show(s);
+    const names = {fear: "2a, fear", explorer: "3b, explorer"};
+    $("veh-name").textContent = names[s.vehicle] || s.vehicle;
+    $("veh-speeds").textContent = s.speeds_mm_s.map((v) => v.toFixed(0)).join(", ");
+    $("veh-light").textContent = s.light_mm.toFixed(0) + (s.reached ? " (reached)" : "");
+    $("veh-bumps").textContent = s.bumps;
+    $("veh-time").textContent = s.t_s.toFixed(1);
+    $("veh-readings").innerHTML = s.sensors.map((n) => {
+      const v = s.readings[n];
+      return `<span>${n.replace("_", " ")}</span><i style="width:${(100 * v).toFixed(0)}%"></i><span>${v.toFixed(2)}</span>`;
+    }).join("");
   }
 
   twin(c) {
@@ -143,5 +164,13 @@ TaskOverlay.DIGITS = `
     <div>draw a digit: drag across the pixels<br>its answer: <b id="drawn-answer">-</b></div></div>
   <div class="dim">what each neuron has learnt (its input weights; the digit it answers to):</div>
   <canvas id="task-fields" width="260" height="60"></canvas>`;
+
+TaskOverlay.VEHICLE = `
+  <div class="ov-title">Braitenberg's vehicle <span id="veh-name"></span></div>
+  <canvas id="arena" width="400" height="400" title="drag the light or an obstacle"></canvas>
+  <div>t <b id="veh-time">0</b> s &middot; wheels <b id="veh-speeds">-</b> mm/s (left, right)</div>
+  <div>light <b id="veh-light">-</b> mm away &middot; bumps <b id="veh-bumps">0</b></div>
+  <div id="veh-readings" class="readings" title="the sensors' readings, 0 to 1: they set the sensor neurons' rates"></div>
+  <div class="dim">drag the light or a grey obstacle with a finger or the mouse</div>`;
 
 window.TaskOverlay = TaskOverlay;

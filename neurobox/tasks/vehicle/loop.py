@@ -114,12 +114,23 @@ class VehicleLoop:
 
     def step(self) -> Chunk:
         """One chunk: sense, run the network, drive (see the module docstring)."""
+        t0 = self.begin_chunk()
+        self.sim.advance(self.config.chunk_ms)
+        return self.end_chunk(t0)
+
+    def begin_chunk(self) -> float:
+        """The first half of `step`: the readings set the sensors' rates; returns the network's time (ms).
+        Whoever advances the network itself (the live board) calls this, runs chunk_ms, then `end_chunk`."""
+        c, sim = self.config, self.sim
+        for name in self.sensors:
+            sim.set_params(name, rate=c.rate_min_hz + (c.rate_max_hz - c.rate_min_hz) * self.readings[name])
+        return sim.time
+
+    def end_chunk(self, t0: float) -> Chunk:
+        """The second half of `step`, once the network has run the chunk from `t0` (ms): spikes -> wheels,
+        the world moves, the next readings."""
         c, sim = self.config, self.sim
         readings = self.readings
-        for name in self.sensors:
-            sim.set_params(name, rate=c.rate_min_hz + (c.rate_max_hz - c.rate_min_hz) * readings[name])
-        t0 = sim.time
-        sim.advance(c.chunk_ms)
         spikes = sim.spikes_between(t0, sim.time)
         now = np.array([spikes[m][1].size / (n * c.chunk_ms * 1e-3) for m, n in zip(MOTORS, self._n)])
         self.rates += (now - self.rates) * -math.expm1(-c.chunk_ms / c.motor_tau_ms)
