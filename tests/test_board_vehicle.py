@@ -148,9 +148,14 @@ def test_bad_drags_are_refused_and_change_nothing(server):
         assert state_of(board) == before, args
     with pytest.raises(ConfigError, match="only the vehicle demo"):          # no arena on another demo
         LiveBoard(demos.gap_pair()).drag("light", None, 1.0, 1.0)
-    # through the server: an error comes back, the world is as it was
+    # through the server: an error comes back, the world is as it was (paused at the start: the vehicle
+    # stays where REFUSED's obstacle would cover it)
     with connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
-        hello = next_of(ws, "hello")
+        next_of(ws, "hello")
+        ws.send(json.dumps({"type": "pause", "paused": True}))
+        ws.send(json.dumps({"type": "reset"}))
+        next_of(ws, "reset")
+        start = server.board.task.state()
         for raw in [json.dumps(m) for m, _ in BAD_MESSAGES] + [json.dumps(
                 {"type": "drag", "what": a[0], **({} if a[1] is None else {"index": a[1]}), "x_mm": a[2],
                  "y_mm": a[3]}) for a, _ in REFUSED]:
@@ -158,7 +163,6 @@ def test_bad_drags_are_refused_and_change_nothing(server):
             assert next_of(ws, "error")["message"]
         ws.send(json.dumps({"type": "step", "ms": 20.0}))
         after = next_of(ws, "frame")["task"]
-        start = hello["task_state"]
         assert after["light"] == start["light"] and after["obstacles"] == start["obstacles"]
         assert after["drags"] == start["drags"]
 

@@ -57,7 +57,7 @@ class BoardRun:
 
     @property
     def time(self) -> float:
-        return self.board.time if self.board is not None else 0.0
+        return self.board.time
 
     def set_params(self, name: str, rate: float) -> None:
         self.rates[name] = float(rate)

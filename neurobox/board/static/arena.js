@@ -111,7 +111,7 @@ class ArenaView {
     if (c.width !== Math.round(w * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(w * dpr); }
     const ctx = c.getContext("2d"), k = this._k(), a = s.arena, r = a.radius;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#0e1014"; ctx.fillRect(0, 0, w, w);
+    ctx.fillStyle = "#12141a"; ctx.fillRect(0, 0, w, w);
     const P = (x, y) => this.toPx(x, y);
     const disc = (x, y, rad) => { ctx.beginPath(); ctx.arc(...P(x, y), rad * k, 0, 2 * Math.PI); };
     let light = s.light, obstacles = s.obstacles;

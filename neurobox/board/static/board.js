@@ -404,6 +404,8 @@ class NeuroBoard {
     const fontPx = 13 * this.dpr / this.scale;   // 13 CSS pixels whatever the zoom
     ctx.font = `${fontPx}px sans-serif`;
     ctx.textAlign = "center";
+    const columns = this.pops.filter((p) => p.source).length;   // several input columns: names on two rows
+    let k = 0;
     for (const p of this.pops) {   // population blocks and names
       ctx.fillStyle = "rgba(255,255,255,0.04)";
       ctx.strokeStyle = "rgba(255,255,255,0.10)";
@@ -415,8 +417,9 @@ class NeuroBoard {
       }
       ctx.fillStyle = "#aab";
       const sample = p.stride > 1 ? `, every ${p.stride}th shown` : "";
-      ctx.fillText(`${p.name} (${p.n}${sample})${p.source ? " - touch me" : ""}`,
-                   p.x, p.y + p.h / 2 + box * 0.75 + fontPx);
+      const row = p.source && columns > 1 ? k++ % 2 : 0;
+      ctx.fillText(`${p.name} (${p.n}${sample})${p.source && columns === 1 ? " - touch me" : ""}`,
+                   p.x, p.y + p.h / 2 + box * 0.75 + fontPx * (1 + 1.25 * row));
     }
     this.edges.forEach((g, k) => {   // wires: thickness and brightness from the current weights
       const e = g.e, col = WIRE_COLOURS[e.kind], w = this.weights[k] || [], sc = this.wscale[e.unit || "pA"] || 1;
