@@ -185,8 +185,8 @@ def test_cli_picks_the_vehicle_and_refuses_choices_elsewhere(tmp_path):
     assert _network(None, "vehicle")[1] == "demo: vehicle (fear)"
     with pytest.raises(ConfigError, match="file not found"):
         _network("tetris", "vehicle")
-    with pytest.raises(ConfigError, match="takes no choice"):
-        demos.build_demo("gap", "fear")
+    with pytest.raises(ConfigError, match="the gap demo takes no choice"):
+        _network("fear", "gap")                                           # neurobox board --demo gap fear
     data = record(demo.net, 100.0, task=demo.task)                        # `neurobox render --demo vehicle`
     assert data["hello"]["task"] == "vehicle" and all(f["task"]["task"] == "vehicle" for f in data["frames"])
     assert "class ArenaView" in render_html(data)

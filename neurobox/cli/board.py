@@ -40,14 +40,12 @@ def register(sub) -> None:
 def _network(model: str | None, demo: str | None):
     from neurobox.errors import ConfigError
     from neurobox.board.demos import CHOOSING, Demo, build_demo
-    if demo in CHOOSING:                        # the model argument picks the demo's variant (its vehicle)
-        built = build_demo(demo, model)
-        return built, f"demo: {demo} ({built.task.vehicle})"
-    if (model is None) == (demo is None):
+    if model is None and demo is None:
         raise ConfigError("board", "give either a model file or --demo NAME "
                                    "(demos: recurrent, gap, digits, xor, vehicle)")
-    if demo is not None:
-        return build_demo(demo), f"demo: {demo}"
+    if demo is not None:                        # with --demo vehicle, the model argument picks the vehicle
+        built = build_demo(demo, model)
+        return built, f"demo: {demo} ({built.task.vehicle})" if demo in CHOOSING else f"demo: {demo}"
     from neurobox.examples import resolve
     from neurobox.network.modelfile import load
     path = resolve(model)
