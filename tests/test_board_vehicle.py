@@ -92,15 +92,20 @@ def test_a_drag_moves_the_light_and_the_next_frames_show_it(server):
 @pytest.mark.parametrize("side", [1, -1])
 def test_2a_turns_away_from_a_light_dragged_close_to_one_side(side):
     """Braitenberg's 2a, "fear": a light close on its left drives its left wheel harder, so it turns right,
-    away from the light (and the other way round)."""
+    away from the light (and the other way round), and the closer the light, the faster it goes (3b, the
+    explorer, turns away too, but slows down)."""
     demo = vehicle_demo("fear", arena=OPEN, start=(500.0, 500.0, 0.0), light=(150.0, 850.0))
     board, world = board_of(demo), demo.task.world
     board.advance(200.0)                                   # the light far away: it creeps on
-    heading = world.pose.theta
+    heading, creeping = world.pose.theta, sum(demo.task.speeds) / 2
     board.drag("light", None, 580.0, 500.0 + side * 110.0)  # 110 mm to its side, a little ahead
     bearing = world.bearing()
     assert side * bearing == pytest.approx(math.radians(60), abs=0.25)
-    board.advance(1000.0)
+    fleeing = []
+    for _ in range(10):
+        board.advance(100.0)
+        fleeing.append(sum(demo.task.speeds) / 2)
+    assert min(fleeing[:3]) > 2 * creeping, (creeping, fleeing)          # it speeds up, away
     turned = math.atan2(math.sin(world.pose.theta - heading), math.cos(world.pose.theta - heading))
     assert side * turned < -0.6                                         # turned away: right from a left light
     assert side * world.bearing() > math.radians(120)                   # the light is now behind it
@@ -187,6 +192,13 @@ def test_cli_picks_the_vehicle_and_refuses_choices_elsewhere(tmp_path):
         _network("tetris", "vehicle")
     with pytest.raises(ConfigError, match="the gap demo takes no choice"):
         _network("fear", "gap")                                           # neurobox board --demo gap fear
+    from neurobox.tasks.vehicle.learning import QUICK, build_network
+
+    build_network(QUICK, 0).save(tmp_path / "learner.toml")                # a vehicle model file: the learner
+    learner, title = _network(str(tmp_path / "learner.toml"), "vehicle")
+    board = board_of(learner)
+    assert title == "demo: vehicle (learner)" and board.hello()["rewardable"]   # the reward button teaches it
+    assert len({tuple(board.advance(60.0)["task"]["pose"]) for _ in range(3)}) == 3
     data = record(demo.net, 100.0, task=demo.task)                        # `neurobox render --demo vehicle`
     assert data["hello"]["task"] == "vehicle" and all(f["task"]["task"] == "vehicle" for f in data["frames"])
     assert "class ArenaView" in render_html(data)
