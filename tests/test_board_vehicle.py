@@ -229,6 +229,13 @@ def test_the_page_draws_the_arena_and_a_drag_moves_the_light(browser):
                                timeout=5000)
         assert page.evaluate("neurooverlay.arena.stats.sent") >= 2
         assert srv.board.task.world.light == pytest.approx(page.evaluate("neurooverlay.state.light"), abs=0.05)
+        ob, to = page.evaluate("neurooverlay.arena.clientXY(330, 680)"), page.evaluate("neurooverlay.arena.clientXY(250, 800)")
+        page.mouse.move(ob["x"], ob["y"])                                  # obstacle 0, up and left
+        page.mouse.down()
+        page.mouse.move(to["x"], to["y"], steps=6)
+        page.mouse.up()
+        page.wait_for_function("Math.hypot(neurooverlay.state.obstacles[0][0] - 250, "
+                               "neurooverlay.state.obstacles[0][1] - 800) < 8", timeout=5000)
         screenshot(page, "board-vehicle.png")
         assert problems == []
         page.close()
