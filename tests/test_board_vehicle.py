@@ -9,6 +9,7 @@ from io import BytesIO
 
 import pytest
 from PIL import Image
+from test_board import browser, open_page, screenshot  # noqa: F401  (browser: the fixture)
 from websockets.sync.client import connect
 
 from neurobox.board import demos
@@ -18,7 +19,6 @@ from neurobox.board.session import LiveBoard
 from neurobox.board.vehicle import START_LIGHT, START_POSE, vehicle_demo
 from neurobox.errors import ConfigError
 from neurobox.tasks.vehicle.world import Arena
-from test_board import browser, open_page, screenshot  # noqa: F401  (browser: the fixture)
 
 OPEN = Arena(obstacles=())
 
@@ -229,7 +229,8 @@ def test_the_page_draws_the_arena_and_a_drag_moves_the_light(browser):
                                timeout=5000)
         assert page.evaluate("neurooverlay.arena.stats.sent") >= 2
         assert srv.board.task.world.light == pytest.approx(page.evaluate("neurooverlay.state.light"), abs=0.05)
-        ob, to = page.evaluate("neurooverlay.arena.clientXY(330, 680)"), page.evaluate("neurooverlay.arena.clientXY(250, 800)")
+        ob = page.evaluate("neurooverlay.arena.clientXY(330, 680)")
+        to = page.evaluate("neurooverlay.arena.clientXY(250, 800)")
         page.mouse.move(ob["x"], ob["y"])                                  # obstacle 0, up and left
         page.mouse.down()
         page.mouse.move(to["x"], to["y"], steps=6)

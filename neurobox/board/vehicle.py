@@ -83,7 +83,8 @@ class VehicleTask:
         self.seed = int(seed)
         self.start, self.start_light = tuple(map(float, start)), tuple(map(float, light))
         if World(self.arena, Pose(*self.start), self.start_light).blocked(*self.start[:2]):
-            raise ConfigError("start", f"the vehicle cannot start at {self.start[:2]} mm: a wall or an obstacle is there")
+            raise ConfigError("start", f"the vehicle cannot start at {self.start[:2]} mm: "
+                                       "a wall or an obstacle is there")
         self.version = 0
         self.reset()
 
@@ -110,8 +111,8 @@ class VehicleTask:
             self.path.append((self.world.pose.x, self.world.pose.y))
         self.chunk_t0 = self.loop.begin_chunk()
         dt = board.dt
-        steps = int(round(self.config.chunk_ms / dt))
-        first = int(round(self.chunk_t0 / dt))
+        steps = round(self.config.chunk_ms / dt)
+        first = round(self.chunk_t0 / dt)
         for name in self.sensors:
             p = -math.expm1(-self.run.rates[name] * dt * 1e-3)
             fired = self.rng.random((board.net.populations[name].n, steps)) < p

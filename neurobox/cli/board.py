@@ -38,8 +38,8 @@ def register(sub) -> None:
 
 
 def _network(model: str | None, demo: str | None):
-    from neurobox.errors import ConfigError
     from neurobox.board.demos import CHOOSING, Demo, build_demo
+    from neurobox.errors import ConfigError
     if model is None and demo is None:
         raise ConfigError("board", "give either a model file or --demo NAME "
                                    "(demos: recurrent, gap, digits, xor, vehicle)")
