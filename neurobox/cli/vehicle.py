@@ -74,6 +74,10 @@ def run(args) -> int:
                                           f"as units; the learner (and a model file) runs in the engine")
         check_count(args.boxes_per_population, "--boxes-per-population", 1, MODEL_NEURONS,
                     "the model's populations have that many neurons")
+        if args.verify_firmware:
+            from neurobox.tasks.vehicle_chips import check_tools
+
+            check_tools()
     else:
         for flag, given in (("--boxes-per-population", args.boxes_per_population != 2),
                             ("--verify-firmware", args.verify_firmware)):

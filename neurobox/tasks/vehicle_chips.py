@@ -210,6 +210,15 @@ def drive_starts_on_chips(net, worlds: list[World], seconds: float, config: Loop
     return first, records, total
 
 
+def check_tools() -> None:
+    """ToolMissingError (one line saying how to install it) unless avr-gcc and the simavr runner are there."""
+    from neurobox.hardware.avr import emulator
+    from neurobox.hardware.avr.build import tool
+
+    tool("avr-gcc")
+    emulator.runner_path()
+
+
 def unit_inputs(units: list[FixedUnit], spikes: np.ndarray, u: int) -> np.ndarray:
     """bool[ticks, inputs]: what unit u received in each tick of a recorded run (its sources' spikes one tick
     earlier)."""

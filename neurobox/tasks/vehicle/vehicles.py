@@ -69,18 +69,15 @@ def on_chips(name: str, arena: Arena, config: LearnerConfig, loop_config: LoopCo
     with `verify`, every unit's firmware run in simavr on it); the drives and what the summary adds."""
     import tempfile
 
-    from neurobox.tasks.vehicle_chips import CHIP_VEHICLES, chip_network, drive_starts_on_chips, verify_on_chips
+    from neurobox.tasks.vehicle_chips import (CHIP_VEHICLES, check_tools, chip_network, drive_starts_on_chips,
+                                              verify_on_chips)
 
     if name not in CHIP_VEHICLES:
         raise ConfigError("--target", f"the twin drives the hand-wired vehicles ({', '.join(CHIP_VEHICLES)}) "
                                       f"reduced to a few units a population, not {name!r}")
     net = chip_network(per_population, seed, vehicle=name)
-    if verify:                                   # the tools first: one line before a long drive, not after it
-        from neurobox.hardware.avr import emulator
-        from neurobox.hardware.avr.build import tool
-
-        tool("avr-gcc")
-        emulator.runner_path()
+    if verify:
+        check_tools()                            # one line before a long drive, not after it
     vehicle, records, twin = drive_starts_on_chips(
         net, held_out(arena, config.test_starts), config.episode_s, loop_config, record_first=verify,
         progress=None if bar is None else bar.update)
