@@ -136,4 +136,5 @@ def _print_chips(s: dict) -> None:
         motors = [u for u in f["units"] if u["duty_equal_twin"] is not None]
         print(f"firmware in simavr, first drive ({f['ticks']} ticks): {good} of {len(f['units'])} units equal "
               f"to the twin, OCR2 equal to the twin's duty on {sum(u['duty_equal_twin'] for u in motors)} of "
-              f"{len(motors)} motor units, busiest tick {max(u['busiest_tick_cycles'] for u in f['units'])} of {f['tick_cycles']} cycles")
+              f"{len(motors)} motor units, busiest tick {max(u['busiest_tick_cycles'] for u in f['units'])} of "
+              f"{f['tick_cycles']} cycles")
