@@ -71,6 +71,23 @@ def test_explorer_goes_on_the_twin_too(tmp_path, capsys):
     assert 0 < near < 0.8 * far, (near, far)
 
 
+def test_the_learner_goes_on_the_twin_at_its_own_size(tmp_path, capsys):
+    # R-STDP motor units carry a PWM pin too; without reward pulses their weights stay as they are
+    from neurobox.tasks.vehicle.learning import QUICK, build_network
+
+    model = tmp_path / "learner.toml"
+    build_network(QUICK, 3).save(model)
+    for vehicle in ("learner", str(model)):
+        code, out, _ = _cli(capsys, vehicle, "--target", "twin", "--starts", "1", "--seconds", "0.4", "--json",
+                            "--out", str(tmp_path / "l"), "--force")
+        assert code == 0
+        s = json.loads(out)
+        assert (s["boxes"], s["boxes_per_population"], s["twin"]["ticks"]) == (60, 10, 400)   # 6 x 10 neurons
+        roles = [(p["role"], p["adc"], p["pwm"]) for p in s["pins"].values()]
+        assert roles.count(("sensor", "PC0", None)) == 40 and roles.count(("motor", None, "PB3")) == 20
+        assert s["bus_baud"] == 1_000_000            # 60 slots in a 1 ms tick need the faster bus
+
+
 def _tools():
     require_tool("avr-gcc", "apt-get install gcc-avr avr-libc binutils-avr")
     require_tool("simavr", "apt-get install simavr libsimavr-dev libelf-dev")
@@ -111,7 +128,7 @@ def test_verify_firmware_fails_on_a_duty_the_firmware_did_not_drive(tmp_path, ca
 
 
 @pytest.mark.parametrize("args, field", [
-    (["learner", "--target", "twin"], "--target"),
+    (["learner", "--target", "twin", "--boxes-per-population", "2"], "--boxes-per-population"),
     (["learner", "--target", "twin", "--learn"], "--learn"),
     (["fear", "--target", "twin", "--learn"], "--learn"),
     (["fear", "--target", "twin", "--boxes-per-population", "0"], "--boxes-per-population"),
@@ -149,3 +166,15 @@ def test_a_spike_in_the_last_tick_is_no_fault_when_its_slot_comes_after_the_run(
     v = verify_unit(unit, plan_unit(unit, "bus"), np.zeros((last + 1, 0), bool), tmp_path, addresses={"eye": 10},
                     adc=adc[:last + 1])
     assert v.reference.spikes[-1] and v.bit_exact and v.output_ok, v.output_faults
+
+
+@pytest.mark.slow
+def test_the_learners_firmware_equals_the_twin(tmp_path, capsys):
+    # 60 units, 20 of them R-STDP motor units with 40 inputs each: about half a minute of simavr for 0.2 s
+    _tools()
+    code, out, _ = _cli(capsys, "learner", "--target", "twin", "--verify-firmware", "--starts", "1", "--seconds",
+                        "0.2", "--json", "--out", str(tmp_path / "v"))
+    assert code == 0
+    f = json.loads(out)["firmware"]
+    assert f["bit_exact"] and len(f["units"]) == 60 and f["ticks"] == 200
+    assert sum(u["duty_equal_twin"] is True for u in f["units"]) == 20

@@ -27,10 +27,12 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="a short training and scoring (for tests)")
     p.add_argument("--seconds", type=float, help="length of each drive, s (default 20; 10 with --quick)")
     p.add_argument("--target", default="engine", choices=("engine", "twin"),
-                   help="engine (default), or twin: fear or explorer as physical units on the twin (sensor units "
-                        "on ADC pins, motor units on PWM pins of ATmega8s, talking over the bus)")
-    p.add_argument("--boxes-per-population", type=int, default=2, metavar="N",
-                   help="--target twin: units in each sensor and motor population (default 2: 12 units)")
+                   help="engine (default), or twin: the vehicle's network as physical units on the twin (sensor "
+                        "units on ADC pins, motor units on PWM pins of ATmega8s, talking over the bus); the "
+                        "learner and model files at their own size, learning frozen (no reward)")
+    p.add_argument("--boxes-per-population", type=int, metavar="N",
+                   help="--target twin, fear and explorer: units in each sensor and motor population "
+                        "(default 2: 12 units)")
     p.add_argument("--verify-firmware", action="store_true",
                    help="--target twin: record the first drive, build every unit's ATmega8 firmware and run it "
                         "in simavr on the recorded sensor readings; fails unless each unit equals the twin")
@@ -63,15 +65,17 @@ def run(args) -> int:
     if args.seconds is not None and not 0 < args.seconds <= MAX_SECONDS:
         raise ConfigError("--seconds", f"must be in (0, {MAX_SECONDS:g}] s, got {args.seconds:g}")
     if args.learn and args.target == "twin":
-        raise ConfigError("--learn", "the learner learns in the engine; leave out --target twin")
+        raise ConfigError("--learn", "the learner learns in the engine; put its trained model file on the twin "
+                                     "afterwards")
     if args.learn and name != "learner":
         raise ConfigError("--learn", f"only the learner learns; {name!r} is wired by hand")
     if args.target == "twin":
         from neurobox.tasks.vehicle_chips import CHIP_VEHICLES, MODEL_NEURONS
 
-        if name not in CHIP_VEHICLES:
-            raise ConfigError("--target", f"the twin drives the hand-wired vehicles ({', '.join(CHIP_VEHICLES)}) "
-                                          f"as units; the learner (and a model file) runs in the engine")
+        if args.boxes_per_population is not None and name not in CHIP_VEHICLES:
+            raise ConfigError("--boxes-per-population", f"reduces the hand-wired vehicles "
+                                                        f"({', '.join(CHIP_VEHICLES)}); {name!r} goes on the "
+                                                        f"chips at its own size")
         check_count(args.boxes_per_population, "--boxes-per-population", 1, MODEL_NEURONS,
                     "the model's populations have that many neurons")
         if args.verify_firmware:
@@ -79,7 +83,7 @@ def run(args) -> int:
 
             check_tools()
     else:
-        for flag, given in (("--boxes-per-population", args.boxes_per_population != 2),
+        for flag, given in (("--boxes-per-population", args.boxes_per_population is not None),
                             ("--verify-firmware", args.verify_firmware)):
             if given:
                 raise ConfigError(flag, "goes with --target twin")

@@ -1,8 +1,8 @@
 """The vehicles `neurobox vehicle` drives: Braitenberg's hand-wired 2a "fear" and 3b "explorer" (model files
 neurobox/examples/vehicle_*.toml), the learner (neurobox.tasks.vehicle.learning) or any vehicle model file,
 scored on the held-out starts, with their figure and (after training) the trained model file. With target
-"twin" a hand-wired vehicle drives as physical units on the twin instead (neurobox.tasks.vehicle_chips: N
-units a population, sensors on ADC pins, motors on PWM pins), its first drive optionally verified in simavr."""
+"twin" the vehicle's network drives as physical units on the twin instead (neurobox.tasks.vehicle_chips:
+sensors on ADC pins, motors on PWM pins), its first drive optionally verified in simavr."""
 from __future__ import annotations
 
 import os
@@ -64,18 +64,28 @@ def _summary(name: str, episodes: list[Episode], seconds: float, arena: Arena) -
 
 
 def on_chips(name: str, arena: Arena, config: LearnerConfig, loop_config: LoopConfig, *, seed: int,
-             per_population: int, verify: bool, bar=None) -> tuple[list[Episode], dict[str, Any]]:
-    """Drive hand-wired vehicle `name` as units on the twin from the held-out starts (the first recorded and,
-    with `verify`, every unit's firmware run in simavr on it); the drives and what the summary adds."""
+             per_population: int | None, verify: bool, bar=None) -> tuple[list[Episode], dict[str, Any]]:
+    """Drive vehicle `name` as units on the twin from the held-out starts (the first recorded and, with
+    `verify`, every unit's firmware run in simavr on it); the drives and what the summary adds. A hand-wired
+    vehicle is reduced to `per_population` units a population (default 2); the learner (untrained: its
+    R-STDP units get no reward on the twin) and a vehicle model file go on at their own size."""
     import tempfile
 
     from neurobox.tasks.vehicle_chips import (CHIP_VEHICLES, check_tools, chip_network, drive_starts_on_chips,
                                               verify_on_chips)
 
-    if name not in CHIP_VEHICLES:
-        raise ConfigError("--target", f"the twin drives the hand-wired vehicles ({', '.join(CHIP_VEHICLES)}) "
-                                      f"reduced to a few units a population, not {name!r}")
-    net = chip_network(per_population, seed, vehicle=name)
+    if name in CHIP_VEHICLES:
+        per_population = 2 if per_population is None else per_population
+        net = chip_network(per_population, seed, vehicle=name)
+    elif per_population is not None:
+        raise ConfigError("--boxes-per-population", f"reduces the hand-wired vehicles ({', '.join(CHIP_VEHICLES)}); "
+                                                    f"{name!r} goes on the chips at its own size")
+    elif name == "learner":
+        from neurobox.tasks.vehicle.learning import build_network
+
+        net = build_network(config, seed)
+    else:
+        net = hand_wired(name, seed)
     if verify:
         check_tools()                            # one line before a long drive, not after it
     vehicle, records, twin = drive_starts_on_chips(
@@ -87,7 +97,9 @@ def on_chips(name: str, arena: Arena, config: LearnerConfig, loop_config: LoopCo
     plan = vehicle.twin.plan
     pins = {u.name: {"address": u.address, "role": "sensor" if u.sensor else "motor" if u.motor else "neuron",
                      "adc": plan.pins[u.name].adc, "pwm": plan.pins[u.name].pwm} for u in vehicle.units}
-    extra: dict[str, Any] = {"target": "twin", "boxes": len(vehicle.units), "boxes_per_population": per_population,
+    sizes = {net.populations[p].n for p in net.populations}
+    extra: dict[str, Any] = {"target": "twin", "boxes": len(vehicle.units),
+                             "boxes_per_population": sizes.pop() if len(sizes) == 1 else None,
                              "pins": pins, "bus_baud": plan.bus.baud, "twin": twin}
     if verify:
         if bar is not None:
@@ -107,7 +119,7 @@ def on_chips(name: str, arena: Arena, config: LearnerConfig, loop_config: LoopCo
 
 def run_vehicle(name: str, out: str | os.PathLike, *, seed: int = 0, learn: bool = False, quick: bool = False,
                 starts: int | None = None, bar=None, target: str = "engine", seconds: float | None = None,
-                per_population: int = 2, verify: bool = False) -> tuple[dict[str, Any], list[Path]]:
+                per_population: int | None = None, verify: bool = False) -> tuple[dict[str, Any], list[Path]]:
     """Drive vehicle `name` (VEHICLES, or a vehicle model file) from the held-out starts, each for `seconds`
     (default: the learner's episode_s) and write its figure into `out`; the learner with `learn` is trained
     first, scored before and after, and saved as a model file. target "twin": see `on_chips`. Returns the
@@ -125,7 +137,8 @@ def run_vehicle(name: str, out: str | os.PathLike, *, seed: int = 0, learn: bool
     if target not in TARGETS:
         raise ConfigError("--target", f"unknown target {target!r}; valid: {', '.join(TARGETS)}")
     if learn and target != "engine":
-        raise ConfigError("--learn", "the learner learns in the engine; leave out --target twin")
+        raise ConfigError("--learn", "the learner learns in the engine; put its trained model file on the twin "
+                                     "afterwards")
     if learn and name != "learner":
         raise ConfigError("--learn", f"only the learner learns; {name!r} is wired by hand")
     if verify and target != "twin":
@@ -162,7 +175,7 @@ def run_vehicle(name: str, out: str | os.PathLike, *, seed: int = 0, learn: bool
     title = {"fear": "Braitenberg 2a, fear", "explorer": "Braitenberg 3b, explorer",
              "learner": "the learner, " + ("trained" if learn else "untrained")}.get(name, str(name))
     if target == "twin":
-        title += f", on the twin: {extra['boxes']} units ({per_population} a population)"
+        title += f", on the twin: {extra['boxes']} units"
     with atomic_folder(out, replaces=RESULT_FILES) as tmp:
         if trained is not None:
             trained.save(tmp / MODEL_FILE)
