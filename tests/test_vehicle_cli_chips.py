@@ -33,7 +33,7 @@ def test_fear_on_the_twin_writes_the_figure_boxes_and_pins(tmp_path, capsys):
     pins = s["pins"]
     assert len(pins) == 12 and sorted(p["address"] for p in pins.values()) == list(range(12))
     for unit, p in pins.items():
-        if unit.split(".")[0] in SENSOR_POPS:            # ATmega8: ADC0 on PC0; OC2 (Timer2) on PB3
+        if p["population"] in SENSOR_POPS:               # ATmega8: ADC0 on PC0; OC2 (Timer2) on PB3
             assert (p["role"], p["adc"], p["pwm"]) == ("sensor", "PC0", None), unit
         else:
             assert (p["role"], p["adc"], p["pwm"]) == ("motor", None, "PB3"), unit
@@ -51,7 +51,8 @@ def test_fear_on_the_twin_writes_the_figure_boxes_and_pins(tmp_path, capsys):
                         "--seconds", "0.2", "--out", str(tmp_path / "one"))
     assert code == 0
     assert out.startswith("fear on the twin (6 units)")
-    assert "ADC0 on PC0" in out and "PWM (OC2) on PB3" in out and "wrote " in out
+    assert "motor_left[0], motor_right[0]: PWM (OC2) on PB3; light_left[0], light_right[0], whisker_left[0], " \
+           "whisker_right[0]: ADC0 on PC0" in out and "wrote " in out
 
 
 def test_explorer_goes_on_the_twin_too(tmp_path, capsys):

@@ -124,12 +124,17 @@ def run(args) -> int:
 
 def _print_chips(s: dict) -> None:
     """The twin's lines: the pins the planner gave, the twin's figures, the firmware check."""
-    groups: dict[str, list[str]] = {}
-    for unit, p in s["pins"].items():
+    groups: dict[str, dict[str, list[int]]] = {}      # pin -> population -> neuron indices
+    for p in s["pins"].values():
         pin = f"ADC{p['adc'][2]} on {p['adc']}" if p["adc"] else f"PWM (OC2) on {p['pwm']}" if p["pwm"] else "none"
-        groups.setdefault(pin, []).append(unit)
+        groups.setdefault(pin, {}).setdefault(p["population"], []).append(p["neuron"])
+
+    def span(pop: str, ix: list[int]) -> str:
+        whole = len(ix) > 1 and ix == list(range(ix[0], ix[0] + len(ix)))
+        return f"{pop}[{ix[0]}-{ix[-1]}]" if whole else ", ".join(f"{pop}[{i}]" for i in ix)
+
     print(f"pins (one ATmega8 a unit, bus at {s['bus_baud']} baud): "
-          + "; ".join(f"{', '.join(units)}: {pin}" for pin, units in groups.items()))
+          + "; ".join(f"{', '.join(span(pop, ix) for pop, ix in pops.items())}: {pin}" for pin, pops in groups.items()))
     t = s["twin"]
     print(f"twin: {t['spikes']} spikes, {t['lost']} lost, bus load {100 * t['bus_load']:.2f} %, "
           f"{t['driven_s']:g} s driven in {t['wall_s']:g} s ({t['real_time_factor']:g} x real time)")

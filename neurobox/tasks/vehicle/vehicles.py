@@ -95,7 +95,8 @@ def on_chips(name: str, arena: Arena, config: LearnerConfig, loop_config: LoopCo
     twin = {**twin, "bus_load": round(twin["bus_load"], 6), "wall_s": round(twin["wall_s"], 3),
             "driven_s": round(seconds, 3), "real_time_factor": round(seconds / max(twin["wall_s"], 1e-9), 2)}
     plan = vehicle.twin.plan
-    pins = {u.name: {"address": u.address, "role": "sensor" if u.sensor else "motor" if u.motor else "neuron",
+    pins = {u.name: {"population": vehicle.board.neurons[u.name][0], "neuron": int(vehicle.board.neurons[u.name][1]),
+                     "address": u.address, "role": "sensor" if u.sensor else "motor" if u.motor else "neuron",
                      "adc": plan.pins[u.name].adc, "pwm": plan.pins[u.name].pwm} for u in vehicle.units}
     sizes = {net.populations[p].n for p in net.populations}
     extra: dict[str, Any] = {"target": "twin", "boxes": len(vehicle.units),
