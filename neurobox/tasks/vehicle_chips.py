@@ -1,9 +1,9 @@
 """The vehicle on the chips: its network as physical units, sensors on ADC pins, motors on PWM pins.
 
-`chip_network(per_population)` is Braitenberg's 2a (examples/vehicle_fear.toml)
-with `per_population` neurons in each sensor and motor population and each
-weight scaled by 10 / per_population, so that a motor neuron gets the same
-input on average. `chip_board` turns it into a board of units: each sensor neuron
+`chip_network(per_population, vehicle=...)` is Braitenberg's 2a "fear" or 3b
+"explorer" (examples/vehicle_*.toml) with `per_population` neurons in each
+sensor and motor population and each weight scaled by 10 / per_population,
+so that a motor neuron gets the same input on average. `chip_board` turns it into a board of units: each sensor neuron
 (a poisson_generator in the model) becomes a sensor unit that reads its
 ADC channel (rate_min_hz .. rate_max_hz of the loop's LoopConfig over the
 reading), each motor neuron a motor unit whose PWM duty follows its own
@@ -16,9 +16,12 @@ unit runs `unit_tick` as the firmware does; a spike sent in tick t is
 received in tick t + 1). Each chunk of `chunk_ms` the world's readings become the
 sensor units' ADC values (round(reading * 1023)); the units run tick by
 tick; then each wheel turns at max_speed * (mean duty of its motor units) /
-255 for the chunk. `record` keeps, per tick, every sensor unit's ADC value
-and every unit's spike and duty: the sequence the firmware is held to in
-simavr.
+255 for the chunk. A run's record keeps, per tick, every sensor unit's ADC
+value and every unit's spike and duty (the sequence the firmware is held to
+in simavr), and per chunk the drive in the engine loop's shape
+(neurobox.tasks.vehicle.loop.Episode; a motor's "rate" is its units' mean
+duty * motor_full_hz / 255, the firmware's counterpart of the filtered rate).
+`drive_starts_on_chips` drives from several starts, each on a fresh twin.
 """
 from __future__ import annotations
 
@@ -31,23 +34,28 @@ from neurobox.errors import ConfigError
 from neurobox.hardware.analog import DUTY_MAX, adc_value
 from neurobox.hardware.board import Board, units_from_network
 from neurobox.hardware.unit import S_ADC, S_DUTY, FixedUnit, UnitDescription
-from neurobox.tasks.vehicle.loop import MOTORS, LoopConfig, check_vehicle_network
+from neurobox.tasks.vehicle.loop import MOTORS, Episode, LoopConfig, check_vehicle_network
 from neurobox.tasks.vehicle.world import SENSORS, World
 from neurobox.twin.session import TwinSession
 
 MODEL_NEURONS = 10
-"""Neurons per population in examples/vehicle_fear.toml."""
+"""Neurons per population in examples/vehicle_fear.toml and vehicle_explorer.toml."""
+CHIP_VEHICLES = ("fear", "explorer")
+"""The vehicles that go on the chips: the hand-wired ones (examples/vehicle_NAME.toml)."""
 
 
-def chip_network(per_population: int = 2, seed: int = 1):
-    """Braitenberg's 2a with `per_population` neurons a population and weights scaled to keep each motor
-    neuron's mean input (see the module docstring)."""
+def chip_network(per_population: int = 2, seed: int = 1, vehicle: str = "fear"):
+    """Braitenberg's 2a ("fear") or 3b ("explorer") with `per_population` neurons a population and weights
+    scaled to keep each motor neuron's mean input (see the module docstring)."""
     from neurobox.examples import path as example
     from neurobox.network.modelfile import from_dict
 
-    if not isinstance(per_population, int) or not 1 <= per_population <= MODEL_NEURONS:
+    if isinstance(per_population, bool) or not isinstance(per_population, int) \
+            or not 1 <= per_population <= MODEL_NEURONS:
         raise ConfigError("per_population", f"must be an integer in [1, {MODEL_NEURONS}], got {per_population!r}")
-    source = example("vehicle_fear.toml")
+    if vehicle not in CHIP_VEHICLES:
+        raise ConfigError("vehicle", f"on the chips: {', '.join(CHIP_VEHICLES)}, got {vehicle!r}")
+    source = example(f"vehicle_{vehicle}.toml")
     with open(source, "rb") as f:
         doc = tomllib.load(f)
     for pop in doc["populations"].values():
@@ -90,14 +98,15 @@ def population_units(board: Board) -> dict[str, list[int]]:
 @dataclass
 class ChipRecord:
     """Per tick of a ChipVehicle run: adc (ticks, units; 0 for non-sensors), spikes (ticks, units) bool, duty
-    (ticks, units); poses (chunks + 1, 3): x, y (mm), heading (rad); start: the twin's tick it began at (0: from
-    power-up)."""
+    (ticks, units) (no ticks when run without `record`); poses (chunks + 1, 3): x, y (mm), heading (rad); start:
+    the twin's tick it began at (0: from power-up); episode: the drive per chunk (module docstring)."""
 
     adc: np.ndarray
     spikes: np.ndarray
     duty: np.ndarray
     poses: np.ndarray
     start: int = 0
+    episode: Episode | None = None
 
 
 class ChipVehicle:
@@ -123,10 +132,11 @@ class ChipVehicle:
         top = self.world.arena.max_speed
         return tuple(top * float(np.mean(self.twin.duty(m))) / DUTY_MAX for m in MOTORS)
 
-    def run(self, seconds: float) -> ChipRecord:
-        """Drive for `seconds` (whole chunks), recording every tick."""
+    def run(self, seconds: float, *, stop_at_light: bool = False, record: bool = True) -> ChipRecord:
+        """Drive for `seconds` (whole chunks; with stop_at_light, until the light is reached), recording every
+        tick unless `record` is False."""
         chunks = int(round(seconds * 1e3 / self.config.chunk_ms))
-        n, steps, twin = len(self.units), chunks * self.ticks, self.twin
+        n, steps, twin, world = len(self.units), chunks * self.ticks if record else 0, self.twin, self.world
         rec = ChipRecord(np.zeros((steps, n), np.int64), np.zeros((steps, n), bool), np.zeros((steps, n), np.int64),
                          np.zeros((chunks + 1, 3)), twin.step)
         first = twin.step
@@ -134,22 +144,79 @@ class ChipVehicle:
         def tick(k: int, heard) -> None:
             rec.adc[k - first], rec.duty[k - first] = twin.bank.st[:, S_ADC], twin.bank.st[:, S_DUTY]
 
-        pose = self.world.pose
+        pose = world.pose
         rec.poses[0] = (pose.x, pose.y, pose.theta)
+        readings, rates, speeds, bumped = [], [], [], []
+        reached_at = 0.0 if world.reached() else None
+        done = 0
         for c in range(chunks):
-            readings = self.world.sense()
+            if reached_at is not None and stop_at_light:
+                break
+            sensed = world.sense()
             for name in self.sensors:
-                twin.set_adc(name, adc_value(readings[name]))
+                twin.set_adc(name, adc_value(sensed[name]))
             t0 = twin.time
-            twin.advance(self.config.chunk_ms, each_tick=tick)
-            for pop, (t_ms, ids) in twin.spikes_between(t0, twin.time).items():
-                ticks = np.rint(t_ms / self.dt).astype(np.int64) - 1 - first      # fired in tick t / dt - 1
-                rec.spikes[ticks, np.asarray(self.groups[pop])[ids]] = True
+            twin.advance(self.config.chunk_ms, each_tick=tick if record else None)
+            if record:
+                for pop, (t_ms, ids) in twin.spikes_between(t0, twin.time).items():
+                    ticks = np.rint(t_ms / self.dt).astype(np.int64) - 1 - first      # fired in tick t / dt - 1
+                    rec.spikes[ticks, np.asarray(self.groups[pop])[ids]] = True
             left, right = self.speeds()
-            self.world.move(left, right, self.config.chunk_ms * 1e-3)
-            pose = self.world.pose
+            bumped.append(world.move(left, right, self.config.chunk_ms * 1e-3))
+            readings.append([sensed[name] for name in SENSORS])
+            rates.append([float(np.mean(twin.duty(m))) * self.config.motor_full_hz / DUTY_MAX for m in MOTORS])
+            speeds.append((left, right))
+            pose = world.pose
             rec.poses[c + 1] = (pose.x, pose.y, pose.theta)
+            done = c + 1
+            if reached_at is None and world.reached():
+                reached_at = done * self.config.chunk_ms * 1e-3
+        if done < chunks:
+            rec.poses = rec.poses[:done + 1]
+            rec.adc, rec.spikes, rec.duty = (a[:done * self.ticks] for a in (rec.adc, rec.spikes, rec.duty))
+        t_s = np.arange(done) * self.config.chunk_ms * 1e-3
+        rec.episode = Episode(reached_at is not None, done * self.config.chunk_ms * 1e-3 if reached_at is None
+                              else reached_at, int(sum(bumped)), world.light, t_s, rec.poses,
+                              np.array(readings).reshape(-1, len(SENSORS)), np.array(rates).reshape(-1, 2),
+                              np.array(speeds).reshape(-1, 2), np.array(bumped, dtype=bool))
         return rec
+
+    def counters(self) -> dict:
+        """The twin's figures so far: spikes the units sent, deliveries lost, bus load (fraction of time busy),
+        ticks run and the twin's wall time (s)."""
+        c = self.twin.counters()
+        return {"spikes": int(c["emitted"]), "lost": int(c["lost"]), "bus_load": float(c["bus_load"] or 0.0),
+                "ticks": int(self.twin.step), "wall_s": float(self.twin.loop_s)}
+
+
+def drive_starts_on_chips(net, worlds: list[World], seconds: float, config: LoopConfig = LoopConfig(), *,
+                          record_first: bool = False, progress=None) -> tuple[ChipVehicle, list[ChipRecord], dict]:
+    """Drive `net`'s units from each world's start, each on a fresh twin from power-up, for `seconds` or until
+    the light is reached; the first drive recorded tick by tick with `record_first` (for verify_on_chips).
+    Returns the first drive's vehicle, every drive's record and the twins' figures (ChipVehicle.counters)
+    summed (bus_load: weighted by ticks). progress(fraction): after every drive."""
+    first, records, total = None, [], {"spikes": 0, "lost": 0, "bus_load": 0.0, "ticks": 0, "wall_s": 0.0}
+    for k, world in enumerate(worlds):
+        vehicle = ChipVehicle(net, world, config)
+        records.append(vehicle.run(seconds, stop_at_light=True, record=record_first and k == 0))
+        figures = vehicle.counters()
+        for key in ("spikes", "lost", "ticks", "wall_s"):
+            total[key] += figures[key]
+        total["bus_load"] += figures["bus_load"] * figures["ticks"]
+        first = first or vehicle
+        if progress is not None:
+            progress((k + 1) / len(worlds))
+    total["bus_load"] /= max(total["ticks"], 1)
+    return first, records, total
+
+
+def check_tools() -> None:
+    """ToolMissingError (one line saying how to install it) unless avr-gcc and the simavr runner are there."""
+    from neurobox.hardware.avr import emulator
+    from neurobox.hardware.avr.build import tool
+
+    tool("avr-gcc")
+    emulator.runner_path()
 
 
 def unit_inputs(units: list[FixedUnit], spikes: np.ndarray, u: int) -> np.ndarray:
