@@ -129,8 +129,9 @@ class NeuronModel:
 
     `receptor_kind` is "current" (weights in pA, signed: excitatory >= 0,
     inhibitory <= 0, as NEST's psc models) or "conductance" (weights in nS,
-    >= 0; the reversal potential makes a receptor inhibitory), or "none"
-    for spike sources that receive no synapses.
+    >= 0; the reversal potential makes a receptor inhibitory), "signed"
+    (weights of either sign on either receptor: the e-prop models), or
+    "none" for spike sources that receive no synapses.
     `constants(params, dt, n)` returns the float64 array the kernel reads
     (n is the population size; spike sources pack per-neuron data there).
     `methods` maps an integration method's name to its kernel; the first

@@ -7,7 +7,7 @@ option). Weights of either sign reach either receptor (receptor kind
 "signed"). One step, in NEST's order (v = V_m - E_L)::
 
     r > 0: r -= 1                                       (refractory steps left)
-    v <- exp(-dt/tau_m) v + P_z (spikes arriving) + tau_m/C_m (1 - exp(-dt/tau_m)) (I_e + I_stim)
+    v <- exp(-dt/tau_m) v + P_z (spikes arriving) + tau_m/C_m (1 - exp(-dt/tau_m)) I_in;  I_in <- I_e + I_stim
     v <- max(v, V_min - E_L)
     a <- exp(-dt/adapt_tau) a + z                       (eprop_iaf_adapt; z: last step's spike)
     v >= V_th - E_L + adapt_beta a and r == 0: spike z = 1, v -= V_th - E_L, r = t_ref/dt
@@ -40,7 +40,7 @@ NO_CUTOFF = 1e9
 """Default of eprop_isi_trace_cutoff (NEST: infinity): more steps than any run."""
 
 STEP = ("r > 0: r -= 1\n"
-        "v <- exp(-dt/tau_m) v + P_z (spikes arriving) + tau_m/C_m (1 - exp(-dt/tau_m)) (I_e + I_stim)\n"
+        "v <- exp(-dt/tau_m) v + P_z (spikes arriving) + tau_m/C_m (1 - exp(-dt/tau_m)) I_in; I_in <- I_e + I_stim\n"
         "v <- max(v, V_min - E_L)\n"
         "a <- exp(-dt/adapt_tau) a + z   (eprop_iaf_adapt; z: last step's spike)\n"
         "v >= V_th - E_L + adapt_beta a and r == 0: spike, v -= V_th - E_L, r = t_ref/dt")
@@ -94,24 +94,27 @@ def eprop_constants(p, dt, n):
 
 @njit(cache=True, boundscheck=False)
 def eprop_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    """One step of eprop_iaf (3 state rows), eprop_iaf_adapt (4) or eprop_readout (1): see the module text."""
+    """One step of eprop_readout (state rows V_m, I_in), eprop_iaf (+ ref_steps, z) or eprop_iaf_adapt
+    (+ adaptation): see the module text. As NEST, the current drives V_m from the step after it is given."""
     v = state[0]
+    current = state[1]
     n_state = state.shape[0]
     n = 0
     for i in range(v.shape[0]):
-        x = c[C_DECAY] * (v[i] - c[C_EL]) + c[C_PZ] * (syn_in[0, i] + syn_in[1, i]) + c[C_GAIN] * (c[C_IE] + i_in[i])
+        x = c[C_DECAY] * (v[i] - c[C_EL]) + c[C_PZ] * (syn_in[0, i] + syn_in[1, i]) + c[C_GAIN] * current[i]
         syn_in[0, i] = 0.0
         syn_in[1, i] = 0.0
+        current[i] = c[C_IE] + i_in[i]
         x = max(x, c[C_VMIN])
-        if n_state > 1:
-            ref = state[1]
-            z = state[2]
+        if n_state > 2:
+            ref = state[2]
+            z = state[3]
             if ref[i] > 0.0:
                 ref[i] -= 1.0
             threshold = c[C_VTH]
-            if n_state > 3:
-                a = c[C_ADAPT_DECAY] * state[3, i] + z[i]
-                state[3, i] = a
+            if n_state > 4:
+                a = c[C_ADAPT_DECAY] * state[4, i] + z[i]
+                state[4, i] = a
                 threshold += c[C_BETA] * a
             z[i] = 0.0
             if x >= threshold and ref[i] == 0.0:
@@ -121,11 +124,12 @@ def eprop_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
                 spikes_out[n] = i
                 n += 1
         v[i] = x + c[C_EL]
-        if x != x:
+        if math.isnan(x):
             return -1 - i
     return n
 
 
+_CURRENT = StateVariable("I_in", "pA", "I_e plus the stimulus current of the last step (it drives this step)")
 _ADAPTATION = StateVariable("adaptation", "", "spike-triggered adaptation a (threshold V_th + adapt_beta a)")
 
 EPROP_IAF = NeuronModel(
@@ -134,7 +138,7 @@ EPROP_IAF = NeuronModel(
     equations=STEP,
     integration=INTEGRATION,
     parameters=_RECURRENT,
-    state=(MEMBRANE_POTENTIAL, REFRACTORY_STEPS, StateVariable("z", "", "the spike of the last step (0 or 1)")),
+    state=(MEMBRANE_POTENTIAL, _CURRENT, REFRACTORY_STEPS, StateVariable("z", "", "the spike of the last step (0 or 1)")),
     receptors=RECEPTORS,
     receptor_kind="signed",
     constants=eprop_constants,
@@ -159,11 +163,11 @@ EPROP_IAF_ADAPT = NeuronModel(
 EPROP_READOUT = NeuronModel(
     name="eprop_readout",
     summary="Leaky readout of e-prop: delta synapses, never fires; V_m is the readout signal y.",
-    equations="v <- exp(-dt/tau_m) v + P_z (spikes arriving) + tau_m/C_m (1 - exp(-dt/tau_m)) (I_e + I_stim); "
-              "y = V_m",
+    equations="v <- exp(-dt/tau_m) v + P_z (spikes arriving) + tau_m/C_m (1 - exp(-dt/tau_m)) I_in; "
+              "I_in <- I_e + I_stim; y = V_m",
     integration=INTEGRATION,
     parameters=_READOUT,
-    state=(StateVariable("V_m", "mV", "membrane potential: the readout signal y", "E_L"),),
+    state=(StateVariable("V_m", "mV", "membrane potential: the readout signal y", "E_L"), _CURRENT),
     receptors=RECEPTORS,
     receptor_kind="signed",
     constants=eprop_constants,
