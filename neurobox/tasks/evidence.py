@@ -17,8 +17,8 @@ softmax during the recall only; Adam (eta 5e-3), one step per batch of 32 trials
 regularised towards 10 Hz.
 
 Score: the training batches' cross entropy and error rate per iteration, and the error rate on a held-out
-test set of fresh trials (never trained on). A trial's decision is the readout with the larger mean over
-the recall.
+test set of fresh trials (never trained on). A trial's decision is the readout whose softmax has the larger
+mean over the recall.
 """
 from __future__ import annotations
 
@@ -98,10 +98,10 @@ class EvidenceConfig:
         return self
 
 
-QUICK = EvidenceConfig(n_in=20, n_reg=10, n_ad=10, n_cues=3, cue_ms=40, spacing_ms=20, bg_noise_ms=100,
-                       recall_ms=40, batch=16, iterations=30, test_trials=64, spike_prob=0.1, noise_prob=0.02,
-                       adapt_tau=300.0)
-"""A small version for tests and --quick: 3 cues, a short delay, 20 neurons."""
+QUICK = EvidenceConfig(n_in=20, n_reg=10, n_ad=10, n_cues=3, cue_ms=40, spacing_ms=20, bg_noise_ms=50,
+                       recall_ms=40, batch=16, iterations=100, test_trials=128, spike_prob=0.2, noise_prob=0.02,
+                       adapt_tau=300.0, eta=0.02)
+"""A small version for tests and --quick: 3 cues, 50 ms of delay, 20 neurons, stronger cues, a larger step."""
 
 
 def cue_onsets(config: EvidenceConfig) -> np.ndarray:
@@ -143,9 +143,17 @@ def recall_mask(config: EvidenceConfig) -> np.ndarray:
     return mask
 
 
+def softmax(readout: np.ndarray) -> np.ndarray:
+    """The readouts' softmax per step (..., steps, 2): what the cross entropy scores."""
+    y = np.asarray(readout, dtype=np.float64)
+    e = np.exp(y - y.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def decisions(config: EvidenceConfig, readout: np.ndarray) -> np.ndarray:
-    """Each trial's decision (0 left, 1 right): the readout with the larger mean over the recall."""
-    return np.argmax(np.asarray(readout)[:, -config.recall_ms:, :].mean(axis=1), axis=1)
+    """Each trial's decision (0 left, 1 right): the readout whose softmax has the larger mean over the recall
+    (NEST's example's rule)."""
+    return np.argmax(softmax(np.asarray(readout)[:, -config.recall_ms:, :]).mean(axis=1), axis=1)
 
 
 def initial_weights(config: EvidenceConfig, seed: int) -> dict[str, np.ndarray]:
@@ -324,7 +332,7 @@ def train_and_report(config: EvidenceConfig, seed: int, out, bar, threads: int |
         evidence_curves(run.loss, run.error, tmp / CURVES_PNG, test_error=run.test_error,
                         title=f"evidence accumulation by e-prop, batch {config.batch}")
         ex = run.example
-        evidence_trial(ex["inputs"], ex["readout"], {name: (k * g, (k + 1) * g) for k, name in enumerate(GROUPS)},
+        evidence_trial(ex["inputs"], softmax(ex["readout"]), {name: (k * g, (k + 1) * g) for k, name in enumerate(GROUPS)},
                        tmp / TRIAL_PNG, window=(config.steps - config.recall_ms, config.steps), target=ex["answer"])
     summary["model"] = str(out / MODEL_FILE)
     return summary, [out / name for name in RESULT_FILES]
