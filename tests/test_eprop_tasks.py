@@ -175,3 +175,46 @@ def test_evidence_learns_above_chance_at_a_tiny_size():
     assert np.mean(run.error[-20:]) < np.mean(run.error[:20]) - 0.1
     x, readout, answer = run.example["inputs"], run.example["readout"], run.example["answer"]
     assert x.shape == (evidence.QUICK.steps, 20) and readout.shape == (evidence.QUICK.steps, 2) and answer in (0, 1)
+
+
+def test_from_nests_own_start_the_sine_loss_follows_nests():
+    """NEST's example script itself (run by benchmarks/eprop.py, 3 iterations, 1 thread) and neurobox's trainer
+    from the initial weights, input and target that script drew: the losses agree within 2 % per iteration;
+    NEST's first is the 107.7 issue 21 quotes."""
+    import sys
+    from pathlib import Path
+
+    from conftest import require_module
+
+    require_module("nest", "nest")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.eprop import nest_start, run_nest_example
+
+    g = run_nest_example("sine-waves", 3, 1)
+    nest = [float(v) for v in g["loss"]]
+    assert nest[0] == pytest.approx(107.74, abs=0.01)
+    run = sine_waves.train(replace(sine_waves.SineConfig(), iterations=3), start=nest_start("sine-waves", g),
+                           threads=1)
+    assert np.allclose(run.loss, nest, rtol=0.02), (run.loss, nest)
+
+
+class _Oracle:
+    """A stand-in trainer whose readout is the target itself (right = True) or the other side."""
+
+    def __init__(self, right: bool):
+        self.right = right
+
+    def run(self, x, y, **kwargs):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(loss=0.0, readout=y if self.right else y[..., ::-1])
+
+
+def test_early_stopping_is_the_examples_criterion():
+    from neurobox.random import generator
+    from neurobox.tasks.evidence import _validate
+
+    cfg = replace(evidence.QUICK, early_stop_batches=8)
+    assert _validate(_Oracle(True), cfg, generator(0, "t", "v")) == (0.0, True)
+    assert _validate(_Oracle(False), cfg, generator(0, "t", "v")) == (1.0, False)
+    assert _validate(_Oracle(True), evidence.QUICK, generator(0, "t", "v")) == (0.0, False)   # never stops
