@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import json
 import os
 import sys
@@ -57,9 +58,7 @@ def run_nest_example(task: str, iterations: int, threads: int) -> dict:
     matplotlib.use("Agg")
     import nest
 
-    try:
-        import IPython.display  # noqa: F401  (the scripts import it to show a picture in notebooks)
-    except ImportError:
+    if importlib.util.find_spec("IPython") is None:   # the scripts import it to show a picture in notebooks
         stub = types.ModuleType("IPython.display")
         stub.Image = lambda *a, **k: None
         sys.modules.setdefault("IPython", types.ModuleType("IPython")).display = stub
@@ -236,7 +235,8 @@ def evidence_from_nest(start: dict, seed: int, threads: int) -> dict:
     return {"loss": [r[1] for r in train], "error": [r[2] for r in train], "final_loss": train[-1][1],
             "test_error": sum(r[2] for r in test) / len(test), "test_loss": sum(r[1] for r in test) / len(test),
             "test_trials": len(test) * config.batch, "batch_size": config.batch, "setup_s": round(setup_s, 3),
-            "first_iteration_s": round(times[0], 3), "per_iteration_s": float(np.median(times)),
+            "first_iteration_s": round(times[0], 3),
+            "per_iteration_s": float(np.median([t for t, r in zip(times, rows) if r[0] == "training"])),
             "train_s": round(sum(times), 3), "phases": [r[0] for r in rows]}
 
 

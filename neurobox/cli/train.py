@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="master seed (digits, sine-waves, evidence; default 0)")
     p.add_argument("--iterations", type=int,
                    help="sine-waves, evidence: training iterations (one e-prop weight update each; default "
-                        "sine-waves 200, as NEST's example, evidence 300; --quick: fewer)")
+                        "sine-waves 200, as NEST's example; evidence at most 1000, stopping early as NEST's "
+                        "example does; --quick: 20 and 100)")
     p.add_argument("--seeds", default="10", metavar="N|A:B",
                    help="xor: N seeds (0..N-1) or A:B (seeds A..B-1); default 10")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -31,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, help="with --scheduler local: worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
     p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
-    p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
+    p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs, iterations)")
     p.add_argument("--target", choices=TARGETS, default="engine",
                    help="engine: the float network in the engine (default); fixed: the physical network in the "
                         "units' integer arithmetic, in the engine; twin: the physical network trained on the "
