@@ -126,36 +126,63 @@ def test_eligibility_traces_by_hand():
 
 @pytest.mark.parametrize("variant", ["online", "bsshslm_2020"])
 def test_gradient_pass_equals_the_online_traces(variant):
-    # the trainer sums G_j(t) z_bar_i(t); the online form sums L_j(t) e_bar_ji(t) step by step: equal
+    # the trainer sums G_j(t) z_bar_i(t); the online form sums L_j(t) e_bar_ji(t) and the firing-rate
+    # regularisation step by step (NEST's equations, written out here): equal
     rng = np.random.default_rng(2)
     steps, n_in, n_rec = 50, 4, 3
     x = (rng.random((1, steps, n_in)) < 0.3).astype(np.uint8)
+    z = (rng.random((1, steps, n_rec)) < 0.1).astype(np.uint8)
     psi = (rng.random((1, steps, n_rec)) * (rng.random((1, steps, n_rec)) < 0.5)).astype(np.float32)
     err = rng.normal(size=(1, steps, 1)).astype(np.float32)
     feedback = rng.normal(size=(n_rec, 1)).astype(np.float32)
-    decay, kappa_rec, kappa_out, beta, adapt = 0.9, 0.8, 0.7, np.array([0.0, 0.3, 0.6]), 0.95
+    decay, kappa_rec, kappa_out, beta, adapt, kreg, c_reg = 0.9, 0.8, 0.7, np.array([0.0, 0.3, 0.6]), 0.95, 0.9, 2.0
+    f_target = 0.02  # spikes/ms
     nc = np.zeros((16, n_rec))
-    nc[E.N_DECAY], nc[E.N_PZ], nc[E.N_KAPPA], nc[E.N_KAPPA_REG], nc[E.N_CUTOFF] = decay, 1.0, kappa_rec, 0.9, 1e9
-    nc[E.N_BETA], nc[E.N_ADAPT] = beta, adapt
+    nc[E.N_DECAY], nc[E.N_PZ], nc[E.N_KAPPA], nc[E.N_KAPPA_REG], nc[E.N_CUTOFF] = decay, 1.0, kappa_rec, kreg, 1e9
+    nc[E.N_BETA], nc[E.N_ADAPT], nc[E.N_CREG], nc[E.N_FTARGET] = beta, adapt, c_reg, f_target
     rc = np.array([kappa_out, 1.0, 0.0, -1e300, 0.0, 1e9, 0.0])
     g = np.zeros((1, steps, n_rec), np.float32)
     grads = [np.zeros((1, n_in, n_rec), np.float32), np.zeros((1, n_rec, n_rec), np.float32),
              np.zeros((1, n_rec, 1), np.float32)]  # the trainer's types: one compiled signature
     bsshslm = variant == "bsshslm_2020"
-    E._gradients(x, 1, np.zeros((1, steps, n_rec), np.uint8), psi, err, feedback, nc, rc, kappa_out, bsshslm, 1.0,
-                 g, *grads)
+    E._gradients(x, 1, z, psi, err, feedback, nc, rc, kappa_out, bsshslm, 1.0, g, *grads)
     kappa = kappa_out if bsshslm else kappa_rec
     expected = np.zeros((n_in, n_rec))
-    for i in range(n_in):
-        zbar = np.zeros(steps)
-        for t in range(1, steps):
-            zbar[t] = decay * zbar[t - 1] + x[0, t - 1, i]
-        for j in range(n_rec):
-            _, e_bar = E.eligibility_traces(zbar, psi[0, :, j].astype(float), beta[j], adapt, kappa,
+    for j in range(n_rec):
+        if bsshslm:  # one rate per sequence, times the sum of e
+            reg = np.full(steps, c_reg * (z[0, :, j].sum() / steps - f_target) / steps)
+        else:  # f_av low-pass filtered with kappa_reg, times e_bar_reg
+            f_av, reg = 0.0, np.zeros(steps)
+            for t in range(steps):
+                f_av = kreg * f_av + (1.0 - kreg) * z[0, t, j]
+                reg[t] = c_reg * (f_av - f_target)
+        for i in range(n_in):
+            zbar = np.zeros(steps)
+            for t in range(1, steps):
+                zbar[t] = decay * zbar[t - 1] + x[0, t - 1, i]
+            e, e_bar = E.eligibility_traces(zbar, psi[0, :, j].astype(float), beta[j], adapt, kappa,
                                             1.0 - kappa if bsshslm else 1.0)
+            _, e_bar_reg = E.eligibility_traces(zbar, psi[0, :, j].astype(float), beta[j], adapt, kreg, 1.0 - kreg)
             learning = np.append(feedback[j, 0] * err[0, 1:, 0], 0.0)
-            expected[i, j] = np.sum(learning * e_bar)
-    np.testing.assert_allclose(grads[0][0], expected, rtol=1e-4, atol=1e-6)
+            expected[i, j] = np.sum(learning * e_bar) + (reg[0] * e.sum() if bsshslm else np.sum(reg * e_bar_reg))
+    assert np.abs(expected).max() > 0.1
+    np.testing.assert_allclose(grads[0][0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_adam_step_as_nest():
+    # NEST's Adam: alpha = eta sqrt(1 - beta_2^n) / (1 - beta_1^n); m, v moments; w -= alpha m / (sqrt(v) + eps)
+    trainer = EpropTrainer(small_net(rule={"optimizer": "adam", "eta": 0.1, "Wmin": -0.7, "Wmax": 100.0}))
+    block = trainer.blocks[0]
+    before = trainer.weights()[block.label][block.pre, block.post]
+    grads = [np.linspace(-1.0, 2.0, block.pre.size), np.linspace(0.5, -0.5, block.pre.size)]
+    for g in grads:
+        trainer._step(block, g)
+    w, m, v = before.copy(), 0.0, 0.0
+    for n, g in enumerate(grads, start=1):
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        w = np.clip(w - 0.1 * math.sqrt(1 - 0.999 ** n) / (1 - 0.9 ** n) * m / (np.sqrt(v) + 1e-7), -0.7, 100.0)
+    assert np.any(w == -0.7)  # the bound clips
+    np.testing.assert_allclose(trainer.weights()[block.label][block.pre, block.post], w, rtol=1e-6, atol=1e-7)
 
 
 # -- (c) a short training run ------------------------------------------------------------------------------------
@@ -229,6 +256,8 @@ def test_bad_input_names_the_field():
         trainer.run(np.zeros((1, 10, 8), np.uint8), np.zeros((1, 10, 1)), mask=np.ones(3, bool))
     with pytest.raises(ConfigError, match="^loss"):
         trainer.run(np.zeros((1, 10, 8), np.uint8), np.zeros((1, 10, 1)), loss="hinge")
+    with pytest.raises(ConfigError, match="^threads"):
+        EpropTrainer(small_net(), threads=0)
     two = small_net()
     two.population("out2", 1, "eprop_readout", OUT)
     with pytest.raises(ConfigError, match="^populations: .*exactly one eprop_readout"):
