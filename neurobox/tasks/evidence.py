@@ -16,9 +16,9 @@ of the cues) recurrent neurons, two leaky readouts (left, right) trained with cr
 softmax during the recall only; Adam (eta 5e-3), one step per batch of 32 trials, firing rates
 regularised towards 10 Hz.
 
-Validation and early stopping as in NEST's example: every 10 iterations (and at the end) one fresh batch is
-scored without learning; when its error is below 0.07, 8 more are, and training ends when their mean error
-is below 0.07 too. The network kept (scored and saved) is the one with the lowest validation error.
+Validation and early stopping as in NEST's example: every 10 iterations one fresh batch is scored without
+learning; when its error is below 0.07, 8 more are, and training ends when their mean error is below 0.07
+too.
 
 Score: the training batches' cross entropy and error rate per iteration, and the error rate on a held-out
 test set of fresh trials (never trained on, nor used for stopping). A trial's decision is the readout whose softmax has the larger
@@ -235,7 +235,6 @@ class EvidenceRun:
     test_trials: int
     validation: list[tuple[int, float]]  # (iterations done, error of a fresh batch) at each validation
     stopped_early: bool
-    kept_iteration: int          # the iterations done by the network kept (the lowest validation error)
     example: dict[str, Any]      # one test trial: inputs, readout, answer
     setup_s: float
     first_iteration_s: float
@@ -275,8 +274,8 @@ def evaluate(trainer, config: EvidenceConfig, batches) -> tuple[float, float, di
 def train(config: EvidenceConfig, seed: int = 0, *, progress: Callable[[int, int], None] | None = None,
           threads: int | None = None) -> EvidenceRun:
     """Train by e-prop on batches of fresh trials, `config.iterations` at most, validating and stopping early as
-    the module text says (the validation trials come from a stream of their own); the network kept is the one
-    with the lowest validation error (the last one on a tie); then score it on the held-out test set."""
+    the module text says (the validation trials come from a stream of their own); then score the trained
+    network on the held-out test set."""
     from neurobox.engine.eprop import EpropTrainer
     from neurobox.random import generator
 
@@ -290,16 +289,13 @@ def train(config: EvidenceConfig, seed: int = 0, *, progress: Callable[[int, int
     fresh = generator(seed, "evidence", "validation")
     mask = recall_mask(config)
     losses, errors, times, validation = [], [], [], []
-    best: tuple[float, int, Any] | None = None       # (validation error, iterations done, network)
     stopped = False
     t0 = time.perf_counter()
-    for k in range(config.iterations + 1):
-        if k == config.iterations or (config.validate_every and k and k % config.validate_every == 0):
+    for k in range(config.iterations):
+        if config.validate_every and k and k % config.validate_every == 0:
             error, stopped = _validate(trainer, config, fresh)
             validation.append((k, error))
-            if config.validate_every and (best is None or error <= best[0]):
-                best = (error, k, trainer.network())
-            if stopped or k == config.iterations:
+            if stopped:
                 break
         x, _, answers = trials(config, config.batch, rng)
         t1 = time.perf_counter()
@@ -310,13 +306,9 @@ def train(config: EvidenceConfig, seed: int = 0, *, progress: Callable[[int, int
         if progress:
             progress(k + 1, config.iterations)
     train_s = time.perf_counter() - t0
-    kept = len(losses)
-    if best is not None and best[1] != kept:
-        kept = best[1]
-        trainer = EpropTrainer(best[2], threads=threads)
     test_loss, test_error, example = evaluate(trainer, config, tests)
     return EvidenceRun(config, seed, losses, errors, test_loss, test_error, config.test_trials, validation, stopped,
-                       kept, example, setup_s, times[0], float(np.median(times)), train_s, trainer)
+                       example, setup_s, times[0], float(np.median(times)), train_s, trainer)
 
 
 def _validate(trainer, config: EvidenceConfig, rng) -> tuple[float, bool]:
@@ -363,8 +355,7 @@ def train_and_report(config: EvidenceConfig, seed: int, out, bar, threads: int |
                "loss": [round(v, 6) for v in run.loss], "error": run.error, "final_loss": run.loss[-1],
                "final_error": run.error[-1], "test_error": run.test_error, "test_loss": round(run.test_loss, 6),
                "test_trials": run.test_trials, "trained_iterations": len(run.loss),
-               "stopped_early": run.stopped_early, "kept_iteration": run.kept_iteration,
-               "validation": run.validation, "wall_s": round(wall, 3), "setup_s": round(run.setup_s, 3),
+               "stopped_early": run.stopped_early, "validation": run.validation, "wall_s": round(wall, 3), "setup_s": round(run.setup_s, 3),
                "train_s": round(run.train_s, 3), "per_iteration_s": round(run.per_iteration_s, 4),
                "first_iteration_s": round(run.first_iteration_s, 4), "out": str(out)}
     g = config.group_size
@@ -385,8 +376,7 @@ def summary_line(summary: dict) -> str:
     c = summary["config"]
     stop = ", stopped early" if summary["stopped_early"] else ""
     return (f"evidence accumulation: test error {summary['test_error']:.3f} on {summary['test_trials']} held-out "
-            f"trials, the network after {summary['kept_iteration']} iterations of {c['batch']} trials (the lowest "
-            f"validation error; {summary['trained_iterations']} trained{stop}; last batch: error "
+            f"trials after {summary['trained_iterations']} iterations of {c['batch']} trials{stop} (last batch: error "
             f"{summary['final_error']:.3f}, cross entropy {summary['final_loss']:.3f}), {c['n_reg']} LIF + "
             f"{c['n_ad']} ALIF neurons, {summary['per_iteration_s']:.2f} s per iteration, {summary['wall_s']:.1f} s "
             f"in all, seed {summary['seed']}")
