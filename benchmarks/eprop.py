@@ -12,11 +12,13 @@ simulation. The losses are read from the script's own globals (`loss`; `results_
 figures, computed by NEST's script.
 
 neurobox runs its tasks (neurobox.tasks.sine_waves, neurobox.tasks.evidence) at the same sizes in fresh
-processes too; compile time is reported apart from the time per iteration. With the same initial weights and
-inputs as NEST's script (its globals hold them: `--equal-start`, on by default for sine waves) the two loss
-curves start from the same network, so they can be compared iteration by iteration.
+processes too, twice: from its own draw, and from the initial condition NEST's script drew (its globals hold
+the weights, the frozen input and the target; for evidence the trials of every iteration are read back from
+the script's generator settings, and neurobox learns in the training iterations only), so that the two loss
+curves can be compared iteration by iteration. The time per iteration is NEST's time in nest.Simulate over
+the iterations it simulated, and neurobox's median training iteration (compilation reported apart).
 
-Results go to benchmarks/results/eprop.json (written atomically). The machine's other load is reported next
+Results go to benchmarks/results/eprop.json (written atomically), the loss curves to eprop_<task>.png there. The machine's other load is reported next
 to each timing (others' CPU): timings are only comparable on an otherwise idle machine.
 """
 from __future__ import annotations
@@ -314,6 +316,23 @@ def evidence_rows(args, tmp: str) -> dict:
             "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
 
 
+def draw(results: dict, folder: Path) -> list[Path]:
+    """The loss curves side by side: NEST's, neurobox's from NEST's start and from its own draw."""
+    from neurobox.viz.eprop_plots import loss_curve
+
+    paths = []
+    for task, ylabel in (("sine-waves", "loss  0.5 Σ$_t$ (y - y*)$^2$"),
+                         ("evidence", "cross entropy per recall step")):
+        if task not in results:
+            continue
+        r = results[task]
+        curves = {"NEST 3.10": r["nest"]["loss"], "neurobox from NEST's start": r["neurobox_nest_start"]["loss"],
+                  "neurobox, own draw": r["neurobox_own"]["loss"]}
+        paths.append(loss_curve(curves, folder / f"eprop_{task}.png", ylabel=ylabel,
+                                title=f"{task}: NEST 3.10 and neurobox"))
+    return paths
+
+
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.0f} %"
 
@@ -356,6 +375,8 @@ def main() -> int:
         json.dump(results, f, indent=1)
     os.replace(part, path)
     print(f"\nwrote {path}")
+    for png in draw(results, path.parent):
+        print(f"wrote {png}")
     return 0
 
 
