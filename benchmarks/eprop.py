@@ -18,8 +18,9 @@ the script's generator settings, and neurobox learns in the training iterations 
 curves can be compared iteration by iteration. The time per iteration is NEST's time in nest.Simulate over
 the iterations it simulated, and neurobox's median training iteration (compilation reported apart).
 
-Results go to benchmarks/results/eprop.json (written atomically), the loss curves to eprop_<task>.png there. The machine's other load is reported next
-to each timing (others' CPU): timings are only comparable on an otherwise idle machine.
+Results go to benchmarks/results/eprop.json (written atomically), the loss curves to eprop_<task>.png there.
+The machine's other load is reported next to each timing (others' CPU): timings are only comparable on an
+otherwise idle machine.
 """
 from __future__ import annotations
 
