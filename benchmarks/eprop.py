@@ -12,22 +12,27 @@ simulation. The losses are read from the script's own globals (`loss`; `results_
 figures, computed by NEST's script.
 
 neurobox runs its tasks (neurobox.tasks.sine_waves, neurobox.tasks.evidence) at the same sizes in fresh
-processes too; compile time is reported apart from the time per iteration. With the same initial weights and
-inputs as NEST's script (its globals hold them: `--equal-start`, on by default for sine waves) the two loss
-curves start from the same network, so they can be compared iteration by iteration.
+processes too, twice: from its own draw, and from the initial condition NEST's script drew (its globals hold
+the weights, the frozen input and the target; for evidence the trials of every iteration are read back from
+the script's generator settings, and neurobox learns in the training iterations only), so that the two loss
+curves can be compared iteration by iteration. The time per iteration is NEST's time in nest.Simulate over
+the iterations it simulated, and neurobox's median training iteration (compilation reported apart).
 
-Results go to benchmarks/results/eprop.json (written atomically). The machine's other load is reported next
-to each timing (others' CPU): timings are only comparable on an otherwise idle machine.
+Results go to benchmarks/results/eprop.json (written atomically), the loss curves to eprop_<task>.png there.
+The machine's other load is reported next to each timing (others' CPU): timings are only comparable on an
+otherwise idle machine.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import json
 import os
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +61,11 @@ def run_nest_example(task: str, iterations: int, threads: int) -> dict:
     matplotlib.use("Agg")
     import nest
 
+    if importlib.util.find_spec("IPython") is None:   # the scripts import it to show a picture in notebooks
+        stub = types.ModuleType("IPython.display")
+        stub.Image = lambda *a, **k: None
+        sys.modules.setdefault("IPython", types.ModuleType("IPython")).display = stub
+        sys.modules["IPython.display"] = stub
     path = nest_script(task)
     tree = ast.parse(path.read_text(), str(path))
     name, _ = ITERATIONS[task]
@@ -106,12 +116,32 @@ def run_nest_example(task: str, iterations: int, threads: int) -> dict:
 
 
 def nest_start(task: str, g: dict) -> dict:
-    """sine waves: the initial condition NEST's script drew (its globals), as neurobox's task takes it: weights
-    (n_pre, n_post), the frozen input (steps, n_in) and the target (steps,)."""
-    w_in, w_rec = g["weights_in_rec"], g["weights_rec_rec"]      # NEST's (n_post, n_pre)
-    return {"in_rec": w_in.T, "rec_rec": w_rec.T, "rec_out": g["weights_rec_out"].T,
-            "feedback": g["weights_out_rec"], "inputs": g["input_spike_bools"].T.astype("uint8"),
-            "target": g["target_signal"].reshape(-1, g["steps"]["sequence"])[0]}
+    """The initial condition NEST's script drew (its globals) as neurobox takes it: weights (n_pre, n_post),
+    recurrent neurons in NEST's order (evidence: LIF first, as neurobox's task). Sine waves: the frozen input
+    (steps, n_in) and the target (steps,). Evidence: every simulated iteration's trials as the script set its
+    generators, `inputs` (iterations, batch, steps, n_in), `answers` (iterations, batch), and `phases` (the
+    script's label of each iteration: validation, training, early-stopping, test)."""
+    import numpy as np
+
+    start = {"in_rec": g["weights_in_rec"].T, "rec_rec": g["weights_rec_rec"].T, "rec_out": g["weights_rec_out"].T,
+             "feedback": g["weights_out_rec"]}
+    if task == "sine-waves":
+        start.update(inputs=g["input_spike_bools"].T.astype(np.uint8),
+                     target=g["target_signal"].reshape(-1, g["steps"]["sequence"])[0])
+        return start
+    batch, steps, n_in = int(g["batch_size"]), int(g["steps"]["sequence"]), int(g["n_in"])
+    sets = g["_inputs"]            # per simulated iteration: the spike generators', then the rate generators'
+    n = len(sets) // 2
+    inputs = np.zeros((n, batch, steps, n_in), np.uint8)
+    answers = np.zeros((n, batch), np.int64)
+    for k in range(n):
+        offset = k * batch * steps
+        for i, p in enumerate(sets[2 * k]):
+            j = np.rint(np.asarray(p["spike_times"], float) - offset - g["duration"]["offset_gen"]).astype(int)
+            inputs[k, j // steps, j % steps, i] = 1            # a spike at offset + 1 + j: step j (ends at j + 1)
+        answers[k] = np.asarray(sets[2 * k + 1][1]["amplitude_values"]) > 0.5   # readout 1 (right) is the target
+    start.update(inputs=inputs, answers=answers, phases=np.array([str(x) for x in g["results_dict"]["label"]]))
+    return start
 
 
 def nest_child(task: str, iterations: int, threads: int, start_file: str | None) -> dict:
@@ -123,13 +153,13 @@ def nest_child(task: str, iterations: int, threads: int, start_file: str | None)
     wall = time.perf_counter() - t0
     out = {"tool": "nest", "task": task, "threads": threads, "iterations": iterations,
            "simulate_s": round(g["_simulate_s"], 3), "process_s": round(wall, 3)}
+    if start_file:
+        with open(start_file, "wb") as f:
+            np.savez_compressed(f, **nest_start(task, g))
     if task == "sine-waves":
         loss = [float(x) for x in g["loss"]]
         out.update(loss=loss, final_loss=loss[-1], simulated_iterations=len(loss),
                    per_iteration_s=g["_simulate_s"] / len(loss))
-        if start_file:
-            with open(start_file, "wb") as f:
-                np.savez(f, **nest_start(task, g))
     else:
         res = g["results_dict"]
         labels = [str(x) for x in res["label"]]
@@ -137,7 +167,7 @@ def nest_child(task: str, iterations: int, threads: int, start_file: str | None)
         train = [i for i, lab in enumerate(labels) if lab == "training"]
         test = [i for i, lab in enumerate(labels) if lab == "test"]
         simulated = int(g["n_iter_sim"])
-        out.update(loss=[loss[i] for i in train], error=[err[i] for i in train],
+        out.update(loss=[loss[i] for i in train], error=[err[i] for i in train], phases=labels,
                    final_loss=loss[train[-1]] if train else None,
                    test_error=sum(err[i] for i in test) / len(test), test_loss=sum(loss[i] for i in test) / len(test),
                    simulated_iterations=simulated, per_iteration_s=g["_simulate_s"] / simulated,
@@ -161,16 +191,56 @@ def neurobox_child(task: str, iterations: int, threads: int, start_file: str | N
         run = sine_waves.train(replace(sine_waves.SineConfig(), iterations=iterations), seed, start=start,
                                threads=threads)
         out.update(loss=run.loss, final_loss=run.loss[-1])
+    elif start_file:
+        out.update(evidence_from_nest(dict(np.load(start_file)), seed, threads))
+        out["process_s"] = round(time.perf_counter() - t0, 3)
+        return out
     else:
         from neurobox.tasks import evidence
 
         run = evidence.train(replace(evidence.EvidenceConfig(), iterations=iterations), seed, threads=threads)
-        out.update(loss=run.loss, error=run.error, final_loss=run.loss[-1], test_error=run.test_error,
-                   test_loss=run.test_loss, test_trials=run.test_trials, batch_size=run.config.batch)
+        recall = run.config.recall_ms        # NEST's loss is the mean over the recall's steps: the same scale
+        out.update(loss=[v / recall for v in run.loss], error=run.error, final_loss=run.loss[-1] / recall,
+                   test_error=run.test_error, test_loss=run.test_loss / recall, test_trials=run.test_trials,
+                   batch_size=run.config.batch)
     out.update(setup_s=round(run.setup_s, 3), first_iteration_s=round(run.first_iteration_s, 3),
                per_iteration_s=run.per_iteration_s, train_s=round(run.train_s, 3),
                process_s=round(time.perf_counter() - t0, 3))
     return out
+
+
+def evidence_from_nest(start: dict, seed: int, threads: int) -> dict:
+    """neurobox's evidence network from NEST's initial weights through NEST's own sequence of iterations (the
+    same trials; learning in the training iterations only), scored as NEST's script scores them: the cross
+    entropy per step of the recall, the error rate of each batch."""
+    import numpy as np
+
+    from neurobox.engine.eprop import EpropTrainer
+    from neurobox.tasks import evidence
+
+    config = evidence.EvidenceConfig()
+    weights = {k: start[k] for k in ("in_rec", "rec_rec", "rec_out", "feedback")}
+    t0 = time.perf_counter()
+    trainer = EpropTrainer(evidence.build_network(config, seed, weights, start["inputs"][0, 0]), threads=threads)
+    setup_s = time.perf_counter() - t0
+    mask = evidence.recall_mask(config)
+    rows, times = [], []
+    for k, phase in enumerate(start["phases"]):
+        answers = start["answers"][k]
+        t1 = time.perf_counter()
+        out = trainer.run(start["inputs"][k], evidence.targets(config, answers), loss="cross_entropy", mask=mask,
+                          learn=phase == "training")
+        times.append(time.perf_counter() - t1)
+        rows.append((str(phase), out.loss / config.recall_ms,
+                     float(np.mean(evidence.decisions(config, out.readout) != answers))))
+    train = [r for r in rows if r[0] == "training"]
+    test = [r for r in rows if r[0] == "test"]
+    return {"loss": [r[1] for r in train], "error": [r[2] for r in train], "final_loss": train[-1][1],
+            "test_error": sum(r[2] for r in test) / len(test), "test_loss": sum(r[1] for r in test) / len(test),
+            "test_trials": len(test) * config.batch, "batch_size": config.batch, "setup_s": round(setup_s, 3),
+            "first_iteration_s": round(times[0], 3),
+            "per_iteration_s": float(np.median([t for t, r in zip(times, rows) if r[0] == "training"])),
+            "train_s": round(sum(times), 3), "phases": [r[0] for r in rows]}
 
 
 def _child(args) -> int:
@@ -222,21 +292,46 @@ def sine_rows(args, tmp: str) -> dict:
             "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
 
 
-def evidence_rows(args) -> dict:
+def evidence_rows(args, tmp: str) -> dict:
     n = args.evidence_iterations
-    nest = _spawn(args, "nest", "evidence", n, None, 7200)
+    start = os.path.join(tmp, "nest_evidence_start.npz")
+    nest = _spawn(args, "nest", "evidence", n, start, 7200)
     ours = _spawn(args, "neurobox", "evidence", n, None, 7200)
+    same = _spawn(args, "neurobox", "evidence", n, start, 7200)
     print(f"\nevidence accumulation: 40 inputs, 50 eprop_iaf + 50 eprop_iaf_adapt, 2 readouts, batch 32 x "
           f"2250 ms, {n} training iterations ({args.threads} threads)")
-    print(f"{'':<20}{'train loss':>11}{'train err':>10}{'test err':>9}{'test trials':>12}{'s/iter':>9}"
+    print("(loss: cross entropy per step of the recall, mean over the batch, NEST's script's definition; train: "
+          "the last training batch)")
+    print(f"{'':<28}{'train loss':>11}{'train err':>10}{'test err':>9}{'test trials':>12}{'s/iter':>9}"
           f"{'others CPU':>12}")
-    for label, row in (("NEST 3.10", nest), ("neurobox", ours)):
-        print(f"{label:<20}{row['final_loss']:11.3f}{row['error'][-1]:10.3f}{row['test_error']:9.3f}"
+    for label, row in (("NEST 3.10", nest), ("neurobox, own draw", ours), ("neurobox, NEST's start", same)):
+        print(f"{label:<28}{row['final_loss']:11.3f}{row['error'][-1]:10.3f}{row['test_error']:9.3f}"
               f"{row['test_trials']:12d}{row['per_iteration_s']:9.3f}{_pct(row['others_cpu']):>12}")
-    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / ours['per_iteration_s']:.1f}x; "
-          f"final training loss neurobox / NEST: {ours['final_loss'] / nest['final_loss']:.3f}")
-    return {"nest": nest, "neurobox": ours, "time_ratio": nest["per_iteration_s"] / ours["per_iteration_s"],
-            "loss_ratio_final": ours["final_loss"] / nest["final_loss"]}
+    diff = max(abs(a - b) / abs(b) for a, b in zip(same["loss"], nest["loss"]))
+    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / same['per_iteration_s']:.1f}x; "
+          f"final training loss neurobox / NEST: {same['final_loss'] / nest['final_loss']:.3f} (NEST's start), "
+          f"{ours['final_loss'] / nest['final_loss']:.3f} (own draw); largest relative difference of the training "
+          f"loss from NEST's start: {100 * diff:.1f} %")
+    return {"nest": nest, "neurobox_own": ours, "neurobox_nest_start": same,
+            "time_ratio": nest["per_iteration_s"] / same["per_iteration_s"],
+            "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
+
+
+def draw(results: dict, folder: Path) -> list[Path]:
+    """The loss curves side by side: NEST's, neurobox's from NEST's start and from its own draw."""
+    from neurobox.viz.eprop_plots import loss_curve
+
+    paths = []
+    for task, ylabel in (("sine-waves", "loss  0.5 Σ$_t$ (y - y*)$^2$"),
+                         ("evidence", "cross entropy per recall step")):
+        if task not in results:
+            continue
+        r = results[task]
+        curves = {"NEST 3.10": r["nest"]["loss"], "neurobox from NEST's start": r["neurobox_nest_start"]["loss"],
+                  "neurobox, own draw": r["neurobox_own"]["loss"]}
+        paths.append(loss_curve(curves, folder / f"eprop_{task}.png", ylabel=ylabel,
+                                title=f"{task}: NEST 3.10 and neurobox"))
+    return paths
 
 
 def _pct(x) -> str:
@@ -272,7 +367,7 @@ def main() -> int:
         if "sine-waves" in tasks:
             results["sine-waves"] = sine_rows(args, tmp)
         if "evidence" in tasks:
-            results["evidence"] = evidence_rows(args)
+            results["evidence"] = evidence_rows(args, tmp)
     results["load_after"] = os.getloadavg()
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -281,6 +376,8 @@ def main() -> int:
         json.dump(results, f, indent=1)
     os.replace(part, path)
     print(f"\nwrote {path}")
+    for png in draw(results, path.parent):
+        print(f"wrote {png}")
     return 0
 
 

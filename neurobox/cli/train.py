@@ -21,8 +21,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="master seed (digits, sine-waves, evidence; default 0)")
     p.add_argument("--iterations", type=int,
                    help="sine-waves, evidence: training iterations (one e-prop weight update each; default "
-                        "sine-waves 200, as NEST's example, evidence 300, sine-waves --target twin 60; --quick: "
-                        "fewer)")
+                        "sine-waves 200, as NEST's example; evidence at most 1000, stopping early as NEST's "
+                        "example does; sine-waves --target twin 60; --quick: 20, 100 and 20)")
     p.add_argument("--seeds", default="10", metavar="N|A:B",
                    help="xor: N seeds (0..N-1) or A:B (seeds A..B-1); default 10")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, help="with --scheduler local: worker processes (default: one per core)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the scores")
     p.add_argument("--out", help="folder for the saved network and the pictures (default: train-TASK)")
-    p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs)")
+    p.add_argument("--quick", action="store_true", help="a reduced configuration (fewer neurons, epochs, iterations)")
     p.add_argument("--target", choices=TARGETS, default="engine",
                    help="engine: the float network in the engine (default); fixed: the physical network in the "
                         "units' integer arithmetic, in the engine; twin: the physical network trained on the "
@@ -207,33 +207,25 @@ def _xor(args, out: Path) -> int:
 
 
 def _eprop(args, out: Path) -> int:
-    """sine-waves or evidence: train by e-prop, save the trained model, the curve and the pictures."""
+    """sine-waves or evidence: train by e-prop, save the trained model, the curve and the pictures; sine-waves
+    --target twin: the units learn in fixed point in the twin (tasks.eprop_units), next to float."""
     if args.target == "twin":
-        return _sine_twin(args, out)
-    if args.task == "sine-waves":
-        from neurobox.tasks import sine_waves as task
+        from neurobox.tasks import eprop_units
+
+        summary, paths = eprop_units.train_and_report(args.iterations or (20 if args.quick else 60), args.seed,
+                                                      out, _bar(args))
+        line = eprop_units.summary_text(summary) if not args.json else ""
     else:
-        from neurobox.tasks import evidence as task
-    summary, paths = task.train_and_report(task.configure(args.quick, args.iterations), args.seed, out, _bar(args))
+        from neurobox.tasks import evidence, sine_waves
+
+        task = sine_waves if args.task == "sine-waves" else evidence
+        summary, paths = task.train_and_report(task.configure(args.quick, args.iterations), args.seed, out,
+                                               _bar(args))
+        line = task.summary_line(summary) if not args.json else ""
     if args.json:
         print(json.dumps(summary))
         return 0
-    print(task.summary_line(summary))
-    for path in paths:
-        print(f"wrote {path}")
-    return 0
-
-
-def _sine_twin(args, out: Path) -> int:
-    """sine-waves --target twin: the units learn in fixed point in the twin, next to float; the curves saved."""
-    from neurobox.tasks import eprop_units
-
-    iterations = args.iterations or (20 if args.quick else 60)
-    summary, paths = eprop_units.train_and_report(iterations, args.seed, out, _bar(args))
-    if args.json:
-        print(json.dumps(summary))
-        return 0
-    print(eprop_units.summary_text(summary))
+    print(line)
     for path in paths:
         print(f"wrote {path}")
     return 0

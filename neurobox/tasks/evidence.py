@@ -16,9 +16,13 @@ of the cues) recurrent neurons, two leaky readouts (left, right) trained with cr
 softmax during the recall only; Adam (eta 5e-3), one step per batch of 32 trials, firing rates
 regularised towards 10 Hz.
 
+Validation and early stopping as in NEST's example: every 10 iterations one fresh batch is scored without
+learning; when its error is below 0.07, 8 more are, and training ends when their mean error is below 0.07
+too.
+
 Score: the training batches' cross entropy and error rate per iteration, and the error rate on a held-out
-test set of fresh trials (never trained on). A trial's decision is the readout with the larger mean over
-the recall.
+test set of fresh trials (never trained on, nor used for stopping). A trial's decision is the readout whose softmax has the larger
+mean over the recall.
 """
 from __future__ import annotations
 
@@ -52,8 +56,11 @@ class EvidenceConfig:
     spike_prob: float = 0.04       # per step, of a cue's or the recall's channels while on
     noise_prob: float = 0.01       # per step, of the noise channels, always
     batch: int = 32                # trials per training iteration (one optimizer step)
-    iterations: int = 300          # training iterations
+    iterations: int = 1000         # training iterations at most (early stopping may end sooner)
     test_trials: int = 256         # held-out trials scored after training
+    validate_every: int = 10       # NEST's example's early stopping: every this many iterations, one fresh
+    stop_error: float = 0.07       # batch is scored; below this error, early_stop_batches more are, and
+    early_stop_batches: int = 8    # training stops when their mean error is below it too (0: never stop early)
     eta: float = 5e-3              # Adam's learning rate
     tau_m: float = 20.0            # ms, recurrent and readout membranes
     V_th: float = 0.6              # mV
@@ -84,7 +91,7 @@ class EvidenceConfig:
         for f in ("n_in", "n_reg", "n_cues", "cue_ms", "recall_ms", "batch", "iterations", "test_trials"):
             if int(getattr(self, f)) < 1:
                 raise ConfigError(f, f"must be >= 1, got {getattr(self, f)}")
-        for f in ("n_ad", "spacing_ms", "bg_noise_ms"):
+        for f in ("n_ad", "spacing_ms", "bg_noise_ms", "validate_every", "early_stop_batches"):
             if int(getattr(self, f)) < 0:
                 raise ConfigError(f, f"must be >= 0, got {getattr(self, f)}")
         if self.n_in % len(GROUPS):
@@ -98,10 +105,11 @@ class EvidenceConfig:
         return self
 
 
-QUICK = EvidenceConfig(n_in=20, n_reg=10, n_ad=10, n_cues=3, cue_ms=40, spacing_ms=20, bg_noise_ms=100,
-                       recall_ms=40, batch=16, iterations=30, test_trials=64, spike_prob=0.1, noise_prob=0.02,
-                       adapt_tau=300.0)
-"""A small version for tests and --quick: 3 cues, a short delay, 20 neurons."""
+QUICK = EvidenceConfig(n_in=20, n_reg=10, n_ad=10, n_cues=3, cue_ms=40, spacing_ms=20, bg_noise_ms=50,
+                       recall_ms=40, batch=16, iterations=100, test_trials=128, spike_prob=0.2, noise_prob=0.02,
+                       adapt_tau=300.0, eta=0.02, early_stop_batches=0)
+"""A small version for tests and --quick: 3 cues, 50 ms of delay, 20 neurons, stronger cues, a larger step,
+all its iterations."""
 
 
 def cue_onsets(config: EvidenceConfig) -> np.ndarray:
@@ -143,9 +151,17 @@ def recall_mask(config: EvidenceConfig) -> np.ndarray:
     return mask
 
 
+def softmax(readout: np.ndarray) -> np.ndarray:
+    """The readouts' softmax per step (..., steps, 2): what the cross entropy scores."""
+    y = np.asarray(readout, dtype=np.float64)
+    e = np.exp(y - y.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def decisions(config: EvidenceConfig, readout: np.ndarray) -> np.ndarray:
-    """Each trial's decision (0 left, 1 right): the readout with the larger mean over the recall."""
-    return np.argmax(np.asarray(readout)[:, -config.recall_ms:, :].mean(axis=1), axis=1)
+    """Each trial's decision (0 left, 1 right): the readout whose softmax has the larger mean over the recall
+    (NEST's example's rule)."""
+    return np.argmax(softmax(np.asarray(readout)[:, -config.recall_ms:, :]).mean(axis=1), axis=1)
 
 
 def initial_weights(config: EvidenceConfig, seed: int) -> dict[str, np.ndarray]:
@@ -217,6 +233,8 @@ class EvidenceRun:
     test_loss: float
     test_error: float            # on config.test_trials held-out trials, after training
     test_trials: int
+    validation: list[tuple[int, float]]  # (iterations done, error of a fresh batch) at each validation
+    stopped_early: bool
     example: dict[str, Any]      # one test trial: inputs, readout, answer
     setup_s: float
     first_iteration_s: float
@@ -255,7 +273,9 @@ def evaluate(trainer, config: EvidenceConfig, batches) -> tuple[float, float, di
 
 def train(config: EvidenceConfig, seed: int = 0, *, progress: Callable[[int, int], None] | None = None,
           threads: int | None = None) -> EvidenceRun:
-    """Train `config.iterations` batches of fresh trials by e-prop, then score the held-out test set."""
+    """Train by e-prop on batches of fresh trials, `config.iterations` at most, validating and stopping early as
+    the module text says (the validation trials come from a stream of their own); then score the trained
+    network on the held-out test set."""
     from neurobox.engine.eprop import EpropTrainer
     from neurobox.random import generator
 
@@ -266,10 +286,17 @@ def train(config: EvidenceConfig, seed: int = 0, *, progress: Callable[[int, int
                            threads=threads)
     setup_s = time.perf_counter() - t0
     rng = generator(seed, "evidence", "train")
+    fresh = generator(seed, "evidence", "validation")
     mask = recall_mask(config)
-    losses, errors, times = [], [], []
+    losses, errors, times, validation = [], [], [], []
+    stopped = False
     t0 = time.perf_counter()
     for k in range(config.iterations):
+        if config.validate_every and k and k % config.validate_every == 0:
+            error, stopped = _validate(trainer, config, fresh)
+            validation.append((k, error))
+            if stopped:
+                break
         x, _, answers = trials(config, config.batch, rng)
         t1 = time.perf_counter()
         out = trainer.run(x, targets(config, answers), loss="cross_entropy", mask=mask)
@@ -280,8 +307,21 @@ def train(config: EvidenceConfig, seed: int = 0, *, progress: Callable[[int, int
             progress(k + 1, config.iterations)
     train_s = time.perf_counter() - t0
     test_loss, test_error, example = evaluate(trainer, config, tests)
-    return EvidenceRun(config, seed, losses, errors, test_loss, test_error, config.test_trials, example, setup_s,
-                       times[0], float(np.median(times)), train_s, trainer)
+    return EvidenceRun(config, seed, losses, errors, test_loss, test_error, config.test_trials, validation, stopped,
+                       example, setup_s, times[0], float(np.median(times)), train_s, trainer)
+
+
+def _validate(trainer, config: EvidenceConfig, rng) -> tuple[float, bool]:
+    """The error on one fresh batch, and NEST's example's stopping criterion: that error below stop_error, and
+    then the mean error of early_stop_batches more fresh batches too (never with early_stop_batches = 0)."""
+    def error() -> float:
+        x, _, answers = trials(config, config.batch, rng)
+        return evaluate(trainer, config, [(x, answers)])[1]
+
+    first = error()
+    if first >= config.stop_error or not config.early_stop_batches:
+        return first, False
+    return first, float(np.mean([error() for _ in range(config.early_stop_batches)])) < config.stop_error
 
 
 MODEL_FILE = "evidence_model.toml"
@@ -314,7 +354,8 @@ def train_and_report(config: EvidenceConfig, seed: int, out, bar, threads: int |
     summary = {"task": "evidence", "seed": seed, "config": asdict(config), "iterations": config.iterations,
                "loss": [round(v, 6) for v in run.loss], "error": run.error, "final_loss": run.loss[-1],
                "final_error": run.error[-1], "test_error": run.test_error, "test_loss": round(run.test_loss, 6),
-               "test_trials": run.test_trials, "wall_s": round(wall, 3), "setup_s": round(run.setup_s, 3),
+               "test_trials": run.test_trials, "trained_iterations": len(run.loss),
+               "stopped_early": run.stopped_early, "validation": run.validation, "wall_s": round(wall, 3), "setup_s": round(run.setup_s, 3),
                "train_s": round(run.train_s, 3), "per_iteration_s": round(run.per_iteration_s, 4),
                "first_iteration_s": round(run.first_iteration_s, 4), "out": str(out)}
     g = config.group_size
@@ -324,7 +365,7 @@ def train_and_report(config: EvidenceConfig, seed: int, out, bar, threads: int |
         evidence_curves(run.loss, run.error, tmp / CURVES_PNG, test_error=run.test_error,
                         title=f"evidence accumulation by e-prop, batch {config.batch}")
         ex = run.example
-        evidence_trial(ex["inputs"], ex["readout"], {name: (k * g, (k + 1) * g) for k, name in enumerate(GROUPS)},
+        evidence_trial(ex["inputs"], softmax(ex["readout"]), {name: (k * g, (k + 1) * g) for k, name in enumerate(GROUPS)},
                        tmp / TRIAL_PNG, window=(config.steps - config.recall_ms, config.steps), target=ex["answer"])
     summary["model"] = str(out / MODEL_FILE)
     return summary, [out / name for name in RESULT_FILES]
@@ -333,8 +374,9 @@ def train_and_report(config: EvidenceConfig, seed: int, out, bar, threads: int |
 def summary_line(summary: dict) -> str:
     """One line for the terminal."""
     c = summary["config"]
+    stop = ", stopped early" if summary["stopped_early"] else ""
     return (f"evidence accumulation: test error {summary['test_error']:.3f} on {summary['test_trials']} held-out "
-            f"trials after {summary['iterations']} iterations of {c['batch']} trials (last batch: error "
+            f"trials after {summary['trained_iterations']} iterations of {c['batch']} trials{stop} (last batch: error "
             f"{summary['final_error']:.3f}, cross entropy {summary['final_loss']:.3f}), {c['n_reg']} LIF + "
             f"{c['n_ad']} ALIF neurons, {summary['per_iteration_s']:.2f} s per iteration, {summary['wall_s']:.1f} s "
             f"in all, seed {summary['seed']}")

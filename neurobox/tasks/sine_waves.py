@@ -207,8 +207,9 @@ def configure(quick: bool = False, iterations: int | None = None) -> SineConfig:
 
 def train_and_report(config: SineConfig, seed: int, out, bar, threads: int | None = None) -> tuple[dict, list[Path]]:
     """Train, then write into `out` (as one set, neurobox.files.atomic_folder) the trained model (its input the
-    frozen noise, so that running the file replays the sequence), the loss curve as JSON and the figures; the
-    summary and the files written."""
+    frozen noise, so that running the file replays the sequence), the loss curve as JSON and the figures (the
+    readout and the spikes of the model run in the ordinary engine: `replay_loss` is its loss); the summary and
+    the files written."""
     from neurobox.files import atomic_folder, json_text
     from neurobox.viz.eprop_plots import loss_curve, sine_after_training
 
@@ -226,13 +227,14 @@ def train_and_report(config: SineConfig, seed: int, out, bar, threads: int | Non
                "per_iteration_s": round(run.per_iteration_s, 5),
                "first_iteration_s": round(run.first_iteration_s, 4),
                "rec_rate_hz": round(float(replay["spikes"].sum() / config.n_rec / (config.steps / 1000.0)), 3),
+               "replay_loss": float(0.5 * np.sum((replay["readout"] - run.target) ** 2)),
                "out": str(out)}
     with atomic_folder(out, replaces=RESULT_FILES) as tmp:
         net.save(tmp / MODEL_FILE)
         (tmp / CURVE_FILE).write_text(json_text(summary) + "\n")
         loss_curve({"neurobox": run.loss}, tmp / LOSS_PNG, ylabel="loss  0.5 Σ$_t$ (y - y*)$^2$",
                    title=f"sine waves by e-prop, {config.n_rec} LIF neurons")
-        sine_after_training(run.target, run.readout, replay["spikes"], tmp / AFTER_PNG,
+        sine_after_training(run.target, replay["readout"], replay["spikes"], tmp / AFTER_PNG,
                             title=f"after {config.iterations} iterations: loss {run.final_loss:.2f}")
     summary["model"] = str(out / MODEL_FILE)
     return summary, [out / name for name in RESULT_FILES]
@@ -240,15 +242,16 @@ def train_and_report(config: SineConfig, seed: int, out, bar, threads: int | Non
 
 def _replay(net, config: SineConfig) -> dict[str, np.ndarray]:
     """The trained network run once in the ordinary engine (the saved model as `neurobox run` runs it): the
-    recurrent spikes per step (steps, n_rec)."""
+    recurrent spikes per step (steps, n_rec) and the readout (steps,)."""
     from neurobox.targets import open_handle
 
-    handle = open_handle(net, "engine", progress=False)
-    res = handle.run(float(config.steps))
+    net = net.copy()
+    net.record("out", ["V_m"])
+    res = open_handle(net, "engine", progress=False).run(float(config.steps))
     s = res.spikes["rec"]
     spikes = np.zeros((config.steps, config.n_rec), np.uint8)
     np.add.at(spikes, (np.round(s.t_ms).astype(int) - 1, s.ids), 1)
-    return {"spikes": spikes}
+    return {"spikes": spikes, "readout": np.asarray(res.trace("out", "V_m").values, float).ravel()}
 
 
 def summary_line(summary: dict) -> str:

@@ -95,8 +95,8 @@ def evidence_trial(inputs, readout, groups: dict[str, tuple[int, int]], path: st
                    window: tuple[int, int], target: int, names: tuple[str, str] = ("left", "right"),
                    dt: float = 1.0, title: str | None = None) -> Path:
     """One trial: the input raster, coloured by group (groups: name -> (first, stop) channel), and the two
-    readouts over time with the decision window shaded; the decision (the readout with the larger mean in
-    the window) is written beside the right answer. inputs: (steps, n_in) spikes; readout: (steps, 2)."""
+    readouts' softmax over time with the decision window shaded; the decision (the larger mean in the
+    window) is written beside the right answer. inputs: (steps, n_in) spikes; readout: (steps, 2)."""
     x = np.asarray(inputs)
     y = np.asarray(readout, dtype=float)
     if x.ndim != 2 or y.ndim != 2 or y.shape != (x.shape[0], 2):
@@ -118,10 +118,11 @@ def evidence_trial(inputs, readout, groups: dict[str, tuple[int, int]], path: st
     top.set_title(title or f"one trial: the answer is {names[target]}, the network says {names[decision]} "
                            f"({right})", loc="left")
     for k in range(2):
-        bottom.plot(t, y[:, k], color=colours[names[k]], label=f"readout {names[k]}")
+        bottom.plot(t, y[:, k], color=colours[names[k]], label=names[k])
     bottom.axvspan(a * dt, b * dt, color=style.MARK["reference"], alpha=0.15, label="decision window")
     bottom.set_xlabel("time in the trial (ms)")
-    bottom.set_ylabel("readout")
+    bottom.set_ylabel("softmax of the readouts")
+    bottom.set_ylim(0.0, 1.0)
     bottom.legend(loc="upper left", ncol=3)
     bottom.set_xlim(0.0, t[-1] + dt)
     return save_figure(fig, path)
