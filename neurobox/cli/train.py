@@ -214,14 +214,14 @@ def _eprop(args, out: Path) -> int:
 
         summary, paths = eprop_units.train_and_report(args.iterations or (20 if args.quick else 60), args.seed,
                                                       out, _bar(args))
-        line = eprop_units.summary_text(summary) if not args.json else ""
+        line = eprop_units.summary_text(summary)
     else:
         from neurobox.tasks import evidence, sine_waves
 
         task = sine_waves if args.task == "sine-waves" else evidence
         summary, paths = task.train_and_report(task.configure(args.quick, args.iterations), args.seed, out,
                                                _bar(args))
-        line = task.summary_line(summary) if not args.json else ""
+        line = task.summary_line(summary)
     if args.json:
         print(json.dumps(summary))
         return 0
