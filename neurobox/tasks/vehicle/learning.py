@@ -86,8 +86,8 @@ class LearnerConfig:
     w_spread: float = 0.5         # initial weights uniform in w_init * (1 +- w_spread)
     w_max: float = 300.0          # pA, upper weight bound (lower: 0)
     w_whisker: float = 30.0       # pA, initial whisker -> motor weight, the same to both wheels (not pre-wired)
-    release_gain: float = 1.0     # reward per unit drop of the summed whisker readings (getting free)
-    explore_pA: float = 100.0     # pA, spread of the exploration current (+ into one motor, - into the other)
+    release_gain: float = 3.0     # reward per unit drop of the summed whisker readings (getting free)
+    explore_pA: float = 200.0     # pA, spread of the exploration current (+ into one motor, - into the other)
     explore_ms: float = 100.0     # ms, correlation time of the exploration current
     A_plus: float = 0.03          # pA of eligibility per causal pair at zero lag
     A_minus: float = 0.0          # pA of eligibility per anti-causal pair at zero lag
