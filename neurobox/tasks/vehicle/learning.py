@@ -23,8 +23,9 @@ readings: it grows as the vehicle gets closer to the light and as it turns
 towards it); `freed` is how much the sum of the two whisker readings
 dropped (the vehicle turning away from what it touches); `bumped` is 1
 when the vehicle was stopped by a wall or an obstacle in the chunk;
-`baseline` is the running mean of the other terms (time constant `baseline_s`), so that only a chunk better or worse
-than usual is rewarded or punished.
+`baseline` is the running mean of the other terms (time constant
+`baseline_s`), so that only a chunk better or worse than usual is rewarded
+or punished.
 
 Exploration: during training an extra current x(t) goes into the left
 motor neurons and -x(t) into the right ones (x: Gaussian, spread
