@@ -156,6 +156,7 @@ def run_vehicle(name: str, out: str | os.PathLike, *, seed: int = 0, learn: bool
         net = build_network(config, seed)
         untrained, episodes = score(net, config, arena, loop_config)
         extra["untrained_success_rate"] = round(untrained, 4)
+        extra["untrained_bumps"] = int(sum(e.bumps for e in episodes))
         if learn:
             if bar is not None:
                 bar.phase("train")
