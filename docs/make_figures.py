@@ -138,6 +138,33 @@ COMMANDS: tuple[Command, ...] = (
                "The fraction of XOR trials answered correctly as reward-modulated STDP learns it from latency "
                "codes, for each of 10 seeds and their mean."),
     )),
+    Command("train-sine-waves", "Learning", ("train", "sine-waves", "--quick", "--out", "sine", "--quiet"), (
+        Figure("sine/sine_waves_loss.png", "sine_waves_loss.png", "e-prop: the sine-wave loss",
+               "The loss 0.5 sum_t (y - y*)^2 of NEST's sine-wave example over the quick run's iterations, as "
+               "e-prop trains the recurrent network."),
+        Figure("sine/sine_waves_after_training.png", "sine_waves_after_training.png", "e-prop: sine waves learnt",
+               "The target (a sum of four sines) against the readout of the trained network, run from its saved "
+               "model file in the ordinary engine, above a raster of the recurrent neurons."),
+    )),
+    Command("train-evidence", "Learning", ("train", "evidence", "--quick", "--out", "evidence", "--quiet"), (
+        Figure("evidence/evidence_curves.png", "evidence_curves.png", "e-prop: evidence accumulation",
+               "The training loss and error rate of the cue-accumulation task (quick configuration) as e-prop "
+               "trains LIF and adaptive LIF neurons, with the error on held-out trials."),
+        Figure("evidence/evidence_trial.png", "evidence_trial.png", "An evidence-accumulation trial",
+               "One held-out trial: the left and right cues, the delay, and the readouts' softmax during the "
+               "recall that makes the decision."),
+    )),
+    Command("vehicle-fear", "A vehicle", ("vehicle", "fear", "--starts", "4", "--out", "fear", "--quiet"), (
+        Figure("fear/vehicle.png", "vehicle_fear.png", "Braitenberg's vehicle 2a",
+               "Four drives of the hand-wired 2a 'fear' in the arena: it turns away from the light and flees "
+               "faster the nearer it is; below, the first drive's sensor readings and motor rates."),
+    )),
+    Command("vehicle-learner", "A vehicle", ("vehicle", "learner", "--learn", "--quick", "--out", "learner",
+                                             "--quiet"), (
+        Figure("learner/vehicle.png", "vehicle_learner.png", "A vehicle that learnt",
+               "The learner after a quick training by reward-modulated STDP, driven from held-out starts: it "
+               "finds the light and steers round the obstacles."),
+    )),
     Command("twin-bus", "The physical twin", ("twin", "board", "--plot", "twin_bus"), (
         Figure("twin_bus/bus_load.png", "twin_bus_load.png", "Bus load",
                "The board example on the twin, every neuron a unit on its own clock sharing one bus: how busy "
@@ -164,7 +191,8 @@ COMMANDS: tuple[Command, ...] = (
     )),
 )
 
-SECTIONS = ("Neurons", "Networks", "Reservoir computing", "Learning", "The physical twin", "The maker's kit")
+SECTIONS = ("Neurons", "Networks", "Reservoir computing", "Learning", "The physical twin", "The maker's kit",
+            "A vehicle")
 
 NOT_HERE = """\
 ## Not in this gallery

@@ -103,8 +103,8 @@ def run(args) -> int:
     print(f"{summary['vehicle']}{where}: reached the light (within {summary['reach_mm']:g} mm, in "
           f"{summary['episode_s']:g} s) from {rate}; {summary['bumps']} bumps")
     if "untrained_success_rate" in summary and args.learn:
-        print(f"untrained: {summary['untrained_success_rate'] * 100:.0f} %; trained in "
-              f"{summary['train_seconds']:g} s over {summary['episodes']} episodes")
+        print(f"untrained: {summary['untrained_success_rate'] * 100:.0f} % ({summary['untrained_bumps']} bumps); "
+              f"trained in {summary['train_seconds']:g} s over {summary['episodes']} episodes")
     near, far = summary["speed_near_light_mm_s"], summary["speed_far_mm_s"]
     if near is not None and far is not None:
         print(f"mean wheel speed near the light {near:g} mm/s, far from it {far:g} mm/s")
