@@ -12,7 +12,7 @@ delays are all equal stores one number instead): 6-9 bytes per synapse.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
