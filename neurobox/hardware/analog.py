@@ -25,6 +25,7 @@ from typing import Mapping
 
 from numba import njit
 
+from neurobox.checks import number
 from neurobox.errors import ConfigError
 
 ADC_MAX = 1023
@@ -57,10 +58,12 @@ class MotorFixed:
 
 
 def _positive(params: Mapping, key: str, where: str, zero: bool = False) -> float:
-    v = params.get(key)
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0 or (v == 0 and not zero):
-        raise ConfigError(f"{where}.{key}", f"must be a finite number {'>=' if zero else '>'} 0, got {v!r}")
-    return float(v)
+    """params[key] as a finite number > 0 (>= 0 with `zero`), through neurobox.checks.number."""
+    allowed = f"a finite number {'>=' if zero else '>'} 0"
+    v = number(params.get(key), f"{where}.{key}", allowed)
+    if v < 0 or (v == 0 and not zero):
+        raise ConfigError(f"{where}.{key}", f"expected {allowed}, got {v!r}")
+    return v
 
 
 def sensor_seed(address: int) -> int:
