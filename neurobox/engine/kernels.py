@@ -6,7 +6,9 @@ over a synapse with delay d (steps, 1 <= d < D) lands in slot (s + d) % D.
 """
 from __future__ import annotations
 
+from llvmlite import ir
 from numba import carray, njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from neurobox.random import next_double
@@ -65,6 +67,33 @@ def view2(addresses, shapes, obj, col, dtype):
 def view3(addresses, shapes, obj, col, dtype):
     return carray(_pointer(addresses[obj, col], dtype),
                   (shapes[obj, col, 0], shapes[obj, col, 1], shapes[obj, col, 2]))
+
+
+PREFETCH_AHEAD = 24
+"""Synapses between the one whose ring entry is fetched ahead and the one added: the entries of a spike's
+synapses lie far apart in a big ring (one cache miss each), and asking for them early lets the memory
+fetch many at once (about twice as fast where the rings do not fit in the cache)."""
+
+
+@intrinsic
+def prefetch_for_write(typingctx, array, i, j, k):
+    """Ask the cache for array[i, j, k] (3-D, C order), which is about to be written; nothing else happens."""
+    if not (isinstance(array, types.Array) and array.ndim == 3):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        indices = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], signature.args[1:])]
+        pointer = cgutils.get_item_pointer(context, builder, signature.args[0], ary, indices, wraparound=False)
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32]),
+                                                  "llvm.prefetch.p0")
+        # (address, 1: for a write, 3: keep it close, 1: data)
+        builder.call(function, [builder.bitcast(pointer, byte), i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, i, j, k), codegen
 
 
 @njit(cache=True, boundscheck=False, inline="always")
@@ -155,6 +184,10 @@ def deliver(spikes, n_spikes, indptr, targets, weights, delays, delay, ring, rec
         pre = spikes[s]
         a, b = _row_in_block(indptr, targets, pre, lo, hi, whole)
         for k in range(a, b):
+            if k + PREFETCH_AHEAD < b:
+                ahead = base + delays[k + PREFETCH_AHEAD]
+                prefetch_for_write(ring, ahead - depth if ahead >= depth else ahead, receptor,
+                                   targets[k + PREFETCH_AHEAD])
             slot = base + delays[k]
             if slot >= depth:
                 slot -= depth
