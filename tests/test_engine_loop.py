@@ -61,16 +61,17 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
     expected = _spikes(serial.run(300.0))
     assert serial.threads_used == 1 and serial.steps_by_form["parallel"] == 0
     assert sum(len(t) for t, _ in expected.values()) > 1000
-    # make this small network take the parallel form of the loop, in blocks of 64 post neurons
+    # make this small network take the parallel form of the loop
     monkeypatch.setattr(codegen, "PARALLEL_MIN_NEURONS", 10)
-    monkeypatch.setattr(codegen, "BLOCK_NEURONS", 64)
     for threads in sorted({1, 2, int(numba.config.NUMBA_NUM_THREADS)}):
         if threads > numba.config.NUMBA_NUM_THREADS:
             continue
         sim = nb.Simulation(_mixed_network(), progress=False, threads=threads)
-        _, _, tasks, blocks = sim.structure.task_tables(True)
+        _, _, runs, blocks = sim.structure.task_tables(True, threads)
         assert [p.monotone_rows for p in sim.structure.projections].count(True) == 1  # the one_to_one
-        assert len(tasks) > 3 and len(blocks) > 3  # the parallel form splits the delivery and the updates
+        assert len(runs) == threads
+        if threads > 1:  # a population cut between two threads: its update and its delivery in two blocks
+            assert any(not whole for _, _, _, whole, _ in blocks)
         res = sim.run(300.0)  # a try of each form (20 steps each), then the faster
         if threads > 1:
             assert sim.steps_by_form["parallel"] >= 20 and sim.steps_by_form["serial"] >= 20
@@ -104,14 +105,16 @@ def test_spike_range_of_monotone_rows_holds_every_spike_that_reaches_a_block():
             assert all(s0 <= s < s1 for s in reaching), (lo, s0, s1, reaching)
 
 
-def test_blocks_are_dealt_into_runs_of_equal_length_and_about_equal_neurons():
-    blocks = [(0, lo, lo + 64, 0) for lo in range(0, 640, 64)] + [(1, 0, 300, 1), (2, 0, 200, 1)]
-    dealt = codegen.deal_blocks(blocks, 2, [0])
-    assert len(dealt) % 2 == 0 and set(dealt) - {(0, 0, 0, 0)} == set(blocks)
-    halves = [dealt[:len(dealt) // 2], dealt[len(dealt) // 2:]]
-    sizes = [sum(hi - lo for _, lo, hi, _ in half) for half in halves]
-    assert sizes == [620, 520]  # the two sources in different runs (not 300 + 200 in the last one)
-    assert {b[0] for b in halves[0]} == {0, 1} and {b[0] for b in halves[1]} == {0, 2}
+def test_neurons_are_shared_out_evenly_and_whole_populations_stay_whole():
+    sizes, whole = [640, 300, 200, 61], [False, True, True, False]
+    runs = codegen.share_neurons(sizes, whole, 2)
+    loads = [sum(hi - lo for _, lo, hi in run) for run in runs]
+    assert loads == [601, 600]  # the two sources on different threads, the rest cut to even them out
+    assert {(k, lo, hi) for k, lo, hi in runs[0] + runs[1] if whole[k]} == {(1, 0, 300), (2, 0, 200)}
+    for k in (0, 3):  # every neuron of a blockable population in exactly one block
+        cover = sorted((lo, hi) for run in runs for j, lo, hi in run if j == k)
+        assert cover[0][0] == 0 and cover[-1][1] == sizes[k] and all(a[1] == b[0] for a, b in zip(cover, cover[1:]))
+    assert codegen.share_neurons([10], [False], 3) == [[(0, 0, 4)], [(0, 4, 8)], [(0, 8, 10)]]
 
 
 def _forms(per_step, chunks):
@@ -122,18 +125,19 @@ def _forms(per_step, chunks):
     for _ in range(chunks):
         parallel, steps = sim._choose_form()
         out.append((parallel, steps))
-        sim._timed(parallel, per_step[parallel])
+        sim._timed(parallel, per_step[parallel] * steps, steps)
     return out
 
 
-def test_parallel_form_is_tried_in_growing_chunks_and_less_often_while_it_loses():
-    slow = _forms({True: 2e-6, False: 1e-6}, 60)
-    tries = [k for k, (parallel, _) in enumerate(slow) if parallel]
-    assert tries == [1, 2, 18, 50]  # (the first try starts the threads: not counted), then every 16, 32 chunks
-    assert all(steps == 20 for parallel, steps in slow if parallel)
-    fast = _forms({True: 1e-6, False: 2e-6}, 8)
-    assert fast == [(False, 2000), (True, 20), (True, 20), (True, 200), (True, 2000), (True, 2000),
-                    (True, 2000), (True, 2000)]
+def test_forms_are_compared_on_neighbouring_windows_and_again_less_often_while_the_same_wins():
+    window = nb.Simulation.WINDOW_STEPS
+    compare = [(False, window), (True, window)] * 2
+    slow = _forms({True: 2e-6, False: 1e-6}, 50)
+    assert slow[:5] == [(True, window)] + compare  # (the first window starts the threads: not timed)
+    assert slow[5:13] == [(False, 2000)] * 8
+    assert slow[13:17] == compare and slow[17:33] == [(False, 2000)] * 16 and slow[33:37] == compare
+    fast = _forms({True: 1e-6, False: 2e-6}, 14)
+    assert fast[5:13] == [(True, 2000)] * 8 and fast[13] == (False, window)
 
 
 def test_threads_are_checked():

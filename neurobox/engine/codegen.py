@@ -1,7 +1,7 @@
 """Generate, compile and cache the time loop of a kind of network.
 
-The whole loop over steps runs in compiled code. Its source (a `run_chunk`
-function and two helpers) depends only on the *features* of a network: the
+The whole loop over steps runs in compiled code. Its source (`run_chunk`
+and its helpers) depends only on the *features* of a network: the
 set of neuron kernels its populations use, and whether it has gap
 junctions, plastic projections, state recorders, and which dtypes of
 targets and delays its projections store. It does not depend on how many
@@ -29,25 +29,33 @@ the dtype check (`LoopStructure.check_values`) all come from these tables.
 Generated signature::
 
     run_chunk(step0, step1, counters, p_info, p_addr, p_shape, j_info, j_addr, j_shape,
-              j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape) -> step
+              j_by_post, j_first, runs, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape) -> step
 
 `j_by_post`/`j_first` list the projections into each population in their
-order; `blocks` (population, lo, hi, whole, order) splits the neuron updates into
-blocks of neurons (a kernel that is not a source's treats its neurons
-independently), `tasks` (post, lo, hi, whole) the delivery into blocks of post
-neurons: each block adds the weights of every projection and spike into
-its own neurons in the order of the serial loop, so the sums are the same
-bit for bit whether the blocks run on one thread or several: the parallel
-form of the loop (`generate_source(..., parallel=True)`, for big networks)
-updates the populations and delivers the blocks in numba `prange` loops.
+order; `blocks` (population, lo, hi, whole, order) are the blocks of neurons
+the threads own and `runs` (first, end) each thread's blocks: a thread
+updates the neurons of its blocks (a kernel that is not a source's treats
+its neurons independently) and adds the weights of every projection and
+spike into them, in the order of the serial loop, so the sums are the same
+bit for bit whatever the number of threads. The serial form has one block
+per population and one run. The parallel form (`generate_source(...,
+parallel=True)`) enters one numba `prange` per chunk, one iteration per
+thread (neurobox.engine.team): per step the threads update their blocks,
+meet, thread 0 gathers the spikes in population and neuron order, records
+them and learns, they meet again, and each delivers into its own blocks.
+A step's spikes live in the half of each population's spike scratch that
+belongs to the step's parity, so a thread that starts the next step never
+overwrites spikes another is still delivering.
 It returns the step it stopped before: step1, or earlier when a spike
 buffer is full (the caller flushes and calls again) or a state became NaN
-(the two error slots of counters hold the population and neuron).
+(the two error slots of counters hold the population and neuron), or -1
+when the threads of the parallel form did not all run at once.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -218,11 +226,9 @@ def column_constants() -> dict[str, int]:
 
 COLUMNS = column_constants()
 
-PARALLEL_MIN_NEURONS = 20000
-"""Below this many neurons in all, a step is too short for threads to pay for their start (a few
-microseconds per parallel region): the loop runs serially (with the same result)."""
-BLOCK_NEURONS = 4096
-"""Post neurons per delivery block when the delivery runs in parallel."""
+PARALLEL_MIN_NEURONS = 2000
+"""Below this many neurons in all, a step is too short to share among threads (they meet twice per step,
+a fraction of a microsecond each time): the loop runs serially (with the same result)."""
 
 
 @dataclass(frozen=True)
@@ -308,37 +314,29 @@ class LoopStructure:
         return threads > 1 and sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
 
     def task_tables(self, parallel: bool, threads: int = 1) -> tuple[np.ndarray, ...]:
-        """(by_post, first, tasks, blocks): the projections into each population in their order, the
-        delivery's tasks (post, lo, hi, whole) and the neuron update's blocks (population, lo, hi, whole,
-        order). The serial form has one of each per population; the parallel one splits big populations
-        into blocks of BLOCK_NEURONS (never a source, nor a population fed by an unreliable projection,
-        whose random streams must be drawn in one order) and deals them out (`deal_blocks`) so that each of
-        `threads` equal runs of them holds about as many neurons; `order` lists the blocks in population
-        and neuron order (the order their spikes are gathered in)."""
+        """(by_post, first, runs, blocks): the projections into each population in their order (those into
+        population k are by_post[first[k]:first[k + 1]]), each thread's run of blocks (runs[t] = [a, b)) and
+        the blocks (population, lo, hi, whole, order): a thread updates the neurons lo..hi-1 of its blocks'
+        populations and delivers every spike into them. The serial form has one block per population and one
+        run; the parallel one shares the neurons out (`share_neurons`). `order` lists the blocks in
+        population and neuron order (the order their spikes are gathered in)."""
         n_pops = len(self.populations)
         by_post = np.array(sorted(range(len(self.projections)), key=lambda j: self.projections[j].post), np.int64)
         counts = np.bincount([p.post for p in self.projections], minlength=n_pops)
         first = np.zeros(n_pops + 1, np.int64)
         np.cumsum(counts, out=first[1:])
-
-        def split(k, whole):
-            n = self.populations[k].n
-            if whole or not parallel or n <= BLOCK_NEURONS:
-                return [(k, 0, n, 1)]
-            return [(k, lo, min(n, lo + BLOCK_NEURONS), 0) for lo in range(0, n, BLOCK_NEURONS)]
-
-        tasks, blocks = [], []
-        for k, pop in enumerate(self.populations):
-            blocks += split(k, not pop.blockable)
-            if counts[k]:
-                into = [p for p in self.projections if p.post == k]
-                tasks += split(k, any(p.unreliable or not p.sorted_rows for p in into))
         if parallel and threads > 1:
-            blocks = deal_blocks(blocks, threads, [k for k, pop in enumerate(self.populations) if pop.blockable])
+            whole = [not pop.blockable or any(p.unreliable or not p.sorted_rows
+                                              for p in self.projections if p.post == k)
+                     for k, pop in enumerate(self.populations)]
+            runs = share_neurons([pop.n for pop in self.populations], whole, threads)
+        else:
+            runs = [[(k, 0, pop.n) for k, pop in enumerate(self.populations)]]
+        blocks = [(k, lo, hi, int(lo == 0 and hi == self.populations[k].n)) for run in runs for k, lo, hi in run]
+        bounds = np.cumsum([0] + [len(run) for run in runs])
         table = np.array([b + (0,) for b in blocks], np.int64).reshape(-1, 5)
-        canonical = sorted(range(len(blocks)), key=lambda b: (blocks[b][0], blocks[b][1], blocks[b][2]))
-        table[:, 4] = canonical
-        return by_post, first, np.array(tasks, np.int64).reshape(-1, 4), table
+        table[:, 4] = sorted(range(len(blocks)), key=lambda b: (blocks[b][0], blocks[b][1]))
+        return by_post, first, np.stack([bounds[:-1], bounds[1:]], axis=1).astype(np.int64), table
 
     def check_values(self, arrays: tuple[list, list, list, list]) -> None:
         """Every array has an allowed dtype, number of dimensions and is C-contiguous (else a bug in neurobox)."""
@@ -356,23 +354,29 @@ class LoopStructure:
                             f"{[d.__name__ for d in arg.dtypes]} with {arg.ndim} dims, C-contiguous")
 
 
-def deal_blocks(blocks: list[tuple], threads: int, blockable: list[int]) -> list[tuple]:
-    """The update's blocks in the order of `threads` runs of equal length (numba's prange gives each thread
-    one run), the biggest dealt first, to the run with the fewest neurons so far: a source (one block, whatever
-    its size) no longer lands with the others in the last run. Runs are padded with empty blocks of a
-    blockable population."""
+def share_neurons(sizes: list[int], whole: list[bool], threads: int) -> list[list[tuple[int, int, int]]]:
+    """Each thread's blocks (population, lo, hi), about as many neurons each: the populations that must stay
+    whole (a source, or one fed by an unreliable projection: their random streams are drawn in one order)
+    go first, the biggest to the thread with the fewest neurons so far; then the other populations, in
+    order, fill the threads up to an equal share, cut where a thread's share ends."""
     runs = [[] for _ in range(threads)]
-    sizes = [0] * threads
-    length = -(-len(blocks) // threads)
-    for b in sorted(blocks, key=lambda b: b[1] - b[2]):  # biggest first (stable)
-        r = min((r for r in range(threads) if len(runs[r]) < length), key=lambda r: sizes[r])
-        runs[r].append(b)
-        sizes[r] += b[2] - b[1]
-    if blockable:
-        k = blockable[0]
-        for run in runs:
-            run += [(k, 0, 0, 0)] * (length - len(run))
-    return [b for run in runs for b in run]
+    load = [0] * threads
+    for k in sorted((k for k in range(len(sizes)) if whole[k]), key=lambda k: -sizes[k]):
+        t = min(range(threads), key=lambda t: load[t])
+        runs[t].append((k, 0, sizes[k]))
+        load[t] += sizes[k]
+    share = sum(sizes) / threads
+    t = 0
+    for k in (k for k in range(len(sizes)) if not whole[k]):
+        lo = 0
+        while lo < sizes[k]:
+            while t < threads - 1 and load[t] >= share:
+                t += 1
+            hi = sizes[k] if t == threads - 1 else min(sizes[k], lo + max(1, math.ceil(share - load[t])))
+            runs[t].append((k, lo, hi))
+            load[t] += hi - lo
+            lo = hi
+    return runs
 
 
 @dataclass(frozen=True)
@@ -408,41 +412,41 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
         lines.append("from neurobox.plasticity.kernel import plasticity_step, store_spikes")
     for m, (module, name) in enumerate(f.kernels):
         lines.append(f"from {module} import {name} as kernel_{m}")
+    if parallel:
+        lines.append("from neurobox.engine.team import SYNC_SLOTS, barrier, start")
+    else:
+        lines.append("SYNC_SLOTS = 1")
     lines.append("")
     lines += [f"{name} = {value}" for name, value in COLUMNS.items()]
-    # one population's step
+    lines += ["GO_ON, STOP_AFTER, STOP_NOW = 0, 1, 2  # after_update: deliver and go on; stop after the delivery; now"]
+    # the spike list of a population in a step (two halves, by the step's parity: see the module docstring)
+    lines += ["", "", "@njit(cache=True, inline='always')",
+              "def fired(p_addr, p_shape, k, step):",
+              "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
+              "    half = spikes.shape[0] // 2",
+              "    return spikes[(step & 1) * half:((step & 1) + 1) * half]"]
+    # a block of neurons lo..hi-1 of a population (the whole of it, or a part when its kernel treats neurons
+    # independently)
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
-              "def update_population(k, step, p_info, p_addr, p_shape):",
+              "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
               "    state = view2(p_addr, p_shape, k, P_STATE, np.float64)",
               "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
               "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
               "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
-              "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
+              "    spikes = fired(p_addr, p_shape, k, step)",
               "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, np.float64)",
               "    syn_in = ring[step % ring.shape[0]]",
-              "    model = p_info[k, P_INFO_MODEL]"]
+              "    model = p_info[k, P_INFO_MODEL]",
+              "    if whole:"]
     for m in range(len(f.kernels)):
+        lines += [f"        if model == {m}:",
+                  f"            return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+    lines.append("        return 0")
+    for m in f.blockable:
         lines += [f"    if model == {m}:",
-                  f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+                  f"        return kernel_{m}(state[:, lo:hi], consts, syn_in[:, lo:hi], i_in[lo:hi], rng, step, "
+                  "spikes[lo:hi])"]
     lines.append("    return 0")
-    if parallel:  # a block of neurons lo..hi-1 of a population whose kernel treats neurons independently
-        lines += ["", "", "@njit(cache=True, boundscheck=False)",
-                  "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
-                  "    if whole:",
-                  "        return update_population(k, step, p_info, p_addr, p_shape)",
-                  "    state = view2(p_addr, p_shape, k, P_STATE, np.float64)[:, lo:hi]",
-                  "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
-                  "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
-                  "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
-                  "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)[lo:hi]",
-                  "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, "
-                  "np.float64)[lo:hi]",
-                  "    syn_in = ring[step % ring.shape[0]][:, lo:hi]",
-                  "    model = p_info[k, P_INFO_MODEL]"]
-        for m in f.blockable:
-            lines += [f"    if model == {m}:",
-                      f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
-        lines.append("    return 0")
     # one projection's delivery into a block of its post population
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
               "def deliver_projection(j, step, lo, hi, whole, n_spikes, p_addr, p_shape, j_info, j_addr, j_shape):",
@@ -454,7 +458,7 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
               "    rng = view1(j_addr, j_shape, j, J_TRANSMIT_RNG, np.uint64)",
               "    receptor = j_info[j, J_INFO_RECEPTOR]",
               "    delay = j_info[j, J_INFO_DELAY]",
-              "    spikes = view1(p_addr, p_shape, j_info[j, J_INFO_PRE], P_SPIKES, np.int32)",
+              "    spikes = fired(p_addr, p_shape, j_info[j, J_INFO_PRE], step)",
               "    n = n_spikes[j_info[j, J_INFO_PRE]]"]
     if f.plastic:  # deliver the history row that arrives next step
         lines += ["    if j_info[j, J_INFO_PLASTIC]:",
@@ -474,110 +478,148 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
                   f"        deliver(spikes, n, indptr, {t_view}, weights,",
                   f"                view1(j_addr, j_shape, j, J_DELAYS_{delays.upper()}, np.{delays}), delay, ring, "
                   "receptor, step, lo, hi, whole, p_transmit, rng)"]
+    # room in the recording buffers for a step's spikes
+    lines += ["", "", "@njit(cache=True, boundscheck=False)",
+              "def room_for_spikes(counters, p_info, p_shape):",
+              "    for k in range(p_info.shape[0]):",
+              "        if p_info[k, P_INFO_RECORD_SPIKES] > 0:",
+              "            if counters[k] + p_shape[k, P_SPIKES, 0] // 2 > p_shape[k, P_SPIKE_STEPS, 0]:",
+              "                return False",
+              "    return True"]
+    # this step's gap-junction currents (from the potentials the last update left)
+    lines += ["", "", "@njit(cache=True, boundscheck=False)",
+              "def couple(p_info, p_addr, p_shape, g_info, g_addr, g_shape):"]
+    if f.gap_junctions:
+        lines += ["    for k in range(p_info.shape[0]):",
+                  "        if p_info[k, P_INFO_COUPLED]:",
+                  "            view1(p_addr, p_shape, k, P_COUPLED, np.float64)[:] = view1(p_addr, p_shape, k, P_I_EXT, "
+                  "np.float64)",
+                  "    for m in range(g_info.shape[0]):",
+                  "        pre, post = g_info[m, G_INFO_PRE], g_info[m, G_INFO_POST]",
+                  "        gap_junction_currents(view2(p_addr, p_shape, pre, P_STATE, np.float64)[g_info[m, "
+                  "G_INFO_PRE_VOLTAGE_ROW]],",
+                  "                              view2(p_addr, p_shape, post, P_STATE, np.float64)[g_info[m, "
+                  "G_INFO_POST_VOLTAGE_ROW]],",
+                  "                              view1(g_addr, g_shape, m, G_A, np.int32), view1(g_addr, g_shape, m, "
+                  "G_B, np.int32),",
+                  "                              view1(g_addr, g_shape, m, G_CONDUCTANCE, np.float64),",
+                  "                              view1(p_addr, p_shape, pre, P_COUPLED, np.float64),",
+                  "                              view1(p_addr, p_shape, post, P_COUPLED, np.float64))"]
+    else:
+        lines.append("    return")
+    # what one thread does between the update and the delivery: gather, record, learn, prepare the next step
+    lines += ["", "", "@njit(cache=True, boundscheck=False)",
+              "def after_update(step, step1, counters, block_spikes, n_spikes, p_info, p_addr, p_shape, j_info, j_addr,",
+              "                 j_shape, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape):",
+              "    n_pops = p_info.shape[0]",
+              "    err_pop = n_pops + r_info.shape[0]",
+              "    n_spikes[:] = 0",
+              "    for o in range(blocks.shape[0]):  # in population and neuron order",
+              "        b = blocks[o, 4]",
+              "        k, lo, c = blocks[b, 0], blocks[b, 1], block_spikes[b]",
+              "        if n_spikes[k] < 0:",
+              "            continue",
+              "        if c < 0:  # -1 - (lo + i): the first NaN of the population",
+              "            n_spikes[k] = c - lo",
+              "            continue",
+              "        if lo > 0:",
+              "            spikes = fired(p_addr, p_shape, k, step)",
+              "            for s in range(c):",
+              "                spikes[n_spikes[k] + s] = spikes[lo + s] + lo",
+              "        n_spikes[k] += c",
+              "    for k in range(n_pops):",
+              "        if n_spikes[k] < 0:",
+              "            counters[err_pop] = k",
+              "            counters[err_pop + 1] = -1 - n_spikes[k]",
+              "            return STOP_NOW",
+              "        if p_info[k, P_INFO_RECORD_SPIKES] > 0:",
+              "            counters[k] = record_spikes(fired(p_addr, p_shape, k, step), n_spikes[k], step,",
+              "                                        view1(p_addr, p_shape, k, P_SPIKE_STEPS, np.int64),",
+              "                                        view1(p_addr, p_shape, k, P_SPIKE_IDS, np.int32), counters[k],",
+              "                                        p_info[k, P_INFO_RECORD_SPIKES])"]
+    if f.plastic:  # learn from this step's arrivals (the delivery then uses the new weights)
+        lines += ["    for j in range(j_info.shape[0]):",
+                  "        if j_info[j, J_INFO_PLASTIC]:",
+                  "            pre, post = j_info[j, J_INFO_PRE], j_info[j, J_INFO_POST]",
+                  "            history = view2(j_addr, j_shape, j, J_HISTORY, np.int32)",
+                  "            counts = view1(j_addr, j_shape, j, J_HISTORY_COUNTS, np.int64)",
+                  "            store_spikes(fired(p_addr, p_shape, pre, step), n_spikes[pre], history, counts,",
+                  "                         step % history.shape[0])",
+                  "            a = (step - j_info[j, J_INFO_DELAY]) % history.shape[0]"]
+        for code, (targets, _) in enumerate(f.deliveries):
+            t_col = f"J_TARGETS_{targets.upper()}"
+            lines += [f"            if j_info[j, J_INFO_DELIVERY] == {code}:",
+                      "                plasticity_step(step, history[a], counts[a], fired(p_addr, p_shape, post, step),",
+                      "                                n_spikes[post], view1(j_addr, j_shape, j, J_INDPTR, np.int64),",
+                      f"                                view1(j_addr, j_shape, j, {t_col}, np.{targets}),",
+                      "                                view1(j_addr, j_shape, j, J_WEIGHTS, np.float32),",
+                      "                                view1(j_addr, j_shape, j, J_REV_PTR, np.int64),",
+                      "                                view1(j_addr, j_shape, j, J_REV_SYN, np.int32),",
+                      "                                view1(j_addr, j_shape, j, J_REV_PRE, np.int32),",
+                      "                                view2(j_addr, j_shape, j, J_X, np.float64),",
+                      "                                view2(j_addr, j_shape, j, J_Y, np.float64),",
+                      "                                view1(j_addr, j_shape, j, J_RULE, np.float64),",
+                      "                                view1(j_addr, j_shape, j, J_ELIGIBILITY, np.float64),",
+                      "                                view1(j_addr, j_shape, j, J_DOPAMINE, np.float64))"]
+    if f.recorders:  # the state this step ends with (the delivery changes only the rings)
+        lines += ["    for m in range(r_info.shape[0]):",
+                  "        if (step + 1) % r_info[m, R_INFO_EVERY] == 0:",
+                  "            record_state(view2(p_addr, p_shape, r_info[m, R_INFO_POPULATION], P_STATE, np.float64),",
+                  "                         view1(r_addr, r_shape, m, R_ROWS, np.int64), view1(r_addr, r_shape, m, "
+                  "R_NEURONS, np.int64),",
+                  "                         view3(r_addr, r_shape, m, R_BUFFER, np.float64), counters[n_pops + m])",
+                  "            counters[n_pops + m] += 1"]
+    lines += ["    if step + 1 == step1:",
+              "        return GO_ON",
+              "    if not room_for_spikes(counters, p_info, p_shape):",
+              "        return STOP_AFTER",
+              "    couple(p_info, p_addr, p_shape, g_info, g_addr, g_shape)",
+              "    return GO_ON"]
     # the loop
     lines += ["", "", f"@njit(cache=True, boundscheck=False, parallel={parallel})",
               "def run_chunk(step0, step1, counters, p_info, p_addr, p_shape, j_info, j_addr, j_shape,",
-              "              j_by_post, j_first, tasks, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape):"]
-    each = "prange" if parallel else "range"
-    body = ["n_pops = p_info.shape[0]",
-            "n_tasks = tasks.shape[0]",
-            "n_blocks = blocks.shape[0]",
-            "block_spikes = np.zeros(n_blocks, np.int64)",
-            "err_pop = n_pops + r_info.shape[0]",
-            "n_spikes = np.zeros(n_pops, np.int64)",
-            "for step in range(step0, step1):"]
-    loop = ["for k in range(n_pops):  # room for this step's spikes?",
-            "    if p_info[k, P_INFO_RECORD_SPIKES] > 0:",
-            "        if counters[k] + p_shape[k, P_SPIKES, 0] > p_shape[k, P_SPIKE_STEPS, 0]:",
-            "            return step"]
-    if f.gap_junctions:
-        loop += ["for k in range(n_pops):",
-                 "    if p_info[k, P_INFO_COUPLED]:",
-                 "        view1(p_addr, p_shape, k, P_COUPLED, np.float64)[:] = view1(p_addr, p_shape, k, P_I_EXT, "
-                 "np.float64)",
-                 "for m in range(g_info.shape[0]):",
-                 "    pre, post = g_info[m, G_INFO_PRE], g_info[m, G_INFO_POST]",
-                 "    gap_junction_currents(view2(p_addr, p_shape, pre, P_STATE, np.float64)[g_info[m, "
-                 "G_INFO_PRE_VOLTAGE_ROW]],",
-                 "                          view2(p_addr, p_shape, post, P_STATE, np.float64)[g_info[m, "
-                 "G_INFO_POST_VOLTAGE_ROW]],",
-                 "                          view1(g_addr, g_shape, m, G_A, np.int32), view1(g_addr, g_shape, m, G_B, "
-                 "np.int32),",
-                 "                          view1(g_addr, g_shape, m, G_CONDUCTANCE, np.float64),",
-                 "                          view1(p_addr, p_shape, pre, P_COUPLED, np.float64),",
-                 "                          view1(p_addr, p_shape, post, P_COUPLED, np.float64))"]
-    if parallel:  # blocks of neurons at once, then each population's spikes gathered in order
-        loop += ["for b in prange(n_blocks):",
-                 "    block_spikes[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step,",
-                 "                                   p_info, p_addr, p_shape)",
-                 "n_spikes[:] = 0",
-                 "for o in range(n_blocks):  # in population and neuron order",
-                 "    b = blocks[o, 4]",
-                 "    k, lo, c = blocks[b, 0], blocks[b, 1], block_spikes[b]",
-                 "    if n_spikes[k] < 0:",
+              "              j_by_post, j_first, runs, blocks, r_info, r_addr, r_shape, g_info, g_addr, g_shape):"]
+    body = ["if step0 >= step1:",
+            "    return step1",
+            "if not room_for_spikes(counters, p_info, p_shape):",
+            "    return step0",
+            "couple(p_info, p_addr, p_shape, g_info, g_addr, g_shape)",
+            "threads = runs.shape[0]",
+            "block_spikes = np.zeros(blocks.shape[0], np.int64)",
+            "n_spikes = np.zeros(p_info.shape[0], np.int64)",
+            "shared = np.zeros(2, np.int64)  # after_update's outcome, the step reached",
+            "shared[1] = step1",
+            "sync = np.zeros(SYNC_SLOTS, np.int64)"]
+    step = ["for b in range(runs[t, 0], runs[t, 1]):  # this thread's neurons",
+            "    block_spikes[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step,",
+            "                                   p_info, p_addr, p_shape)"]
+    step += ["barrier(sync, threads)"] if parallel else []
+    step += ["if t == 0:",
+             "    shared[0] = after_update(step, step1, counters, block_spikes, n_spikes, p_info, p_addr, p_shape,",
+             "                             j_info, j_addr, j_shape, blocks, r_info, r_addr, r_shape, g_info, g_addr,",
+             "                             g_shape)"]
+    step += ["barrier(sync, threads)"] if parallel else []
+    step += ["if shared[0] == STOP_NOW:",
+             "    shared[1] = step",
+             "    break",
+             "for b in range(runs[t, 0], runs[t, 1]):  # into this thread's neurons, in the serial order",
+             "    for q in range(j_first[blocks[b, 0]], j_first[blocks[b, 0] + 1]):",
+             "        deliver_projection(j_by_post[q], step, blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, n_spikes,",
+             "                           p_addr, p_shape, j_info, j_addr, j_shape)",
+             "if shared[0] == STOP_AFTER:",
+             "    shared[1] = step + 1",
+             "    break"]
+    if parallel:
+        body += ["for t in prange(threads):  # one iteration per thread: the threads meet twice per step",
+                 "    if not start(sync, threads):",
+                 "        shared[1] = -1",
                  "        continue",
-                 "    if c < 0:  # -1 - (lo + i): the first NaN of the population",
-                 "        n_spikes[k] = c - lo",
-                 "        continue",
-                 "    if lo > 0:",
-                 "        spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
-                 "        for s in range(c):",
-                 "            spikes[n_spikes[k] + s] = spikes[lo + s] + lo",
-                 "    n_spikes[k] += c"]
+                 "    for step in range(step0, step1):"]
+        body += ["        " + line for line in step]
     else:
-        loop += ["for k in range(n_pops):",
-                 "    n_spikes[k] = update_population(k, step, p_info, p_addr, p_shape)"]
-    loop += [
-             "for k in range(n_pops):",
-             "    if n_spikes[k] < 0:",
-             "        counters[err_pop] = k",
-             "        counters[err_pop + 1] = -1 - n_spikes[k]",
-             "        return step",
-             "    if p_info[k, P_INFO_RECORD_SPIKES] > 0:",
-             "        counters[k] = record_spikes(view1(p_addr, p_shape, k, P_SPIKES, np.int32), n_spikes[k], "
-             "step,",
-             "                                          view1(p_addr, p_shape, k, P_SPIKE_STEPS, np.int64),",
-             "                                          view1(p_addr, p_shape, k, P_SPIKE_IDS, np.int32), counters[k],",
-             "                                          p_info[k, P_INFO_RECORD_SPIKES])"]
-    if f.plastic:  # learn from this step's arrivals (the delivery below then uses the new weights)
-        loop += ["for j in range(j_info.shape[0]):",
-                 "    if j_info[j, J_INFO_PLASTIC]:",
-                 "        pre, post = j_info[j, J_INFO_PRE], j_info[j, J_INFO_POST]",
-                 "        history = view2(j_addr, j_shape, j, J_HISTORY, np.int32)",
-                 "        counts = view1(j_addr, j_shape, j, J_HISTORY_COUNTS, np.int64)",
-                 "        store_spikes(view1(p_addr, p_shape, pre, P_SPIKES, np.int32), n_spikes[pre], history, counts,",
-                 "                     step % history.shape[0])",
-                 "        a = (step - j_info[j, J_INFO_DELAY]) % history.shape[0]"]
-        for code, (targets, _) in enumerate(f.deliveries):
-            t_col = f"J_TARGETS_{targets.upper()}"
-            loop += [f"        if j_info[j, J_INFO_DELIVERY] == {code}:",
-                     "            plasticity_step(step, history[a], counts[a], view1(p_addr, p_shape, post, P_SPIKES, "
-                     "np.int32),",
-                     "                            n_spikes[post], view1(j_addr, j_shape, j, J_INDPTR, np.int64),",
-                     f"                            view1(j_addr, j_shape, j, {t_col}, np.{targets}),",
-                     "                            view1(j_addr, j_shape, j, J_WEIGHTS, np.float32),",
-                     "                            view1(j_addr, j_shape, j, J_REV_PTR, np.int64),",
-                     "                            view1(j_addr, j_shape, j, J_REV_SYN, np.int32),",
-                     "                            view1(j_addr, j_shape, j, J_REV_PRE, np.int32),",
-                     "                            view2(j_addr, j_shape, j, J_X, np.float64),",
-                     "                            view2(j_addr, j_shape, j, J_Y, np.float64),",
-                     "                            view1(j_addr, j_shape, j, J_RULE, np.float64),",
-                     "                            view1(j_addr, j_shape, j, J_ELIGIBILITY, np.float64),",
-                     "                            view1(j_addr, j_shape, j, J_DOPAMINE, np.float64))"]
-    loop += [f"for t in {each}(n_tasks):  # each block of post neurons adds in the serial order",
-             "    for q in range(j_first[tasks[t, 0]], j_first[tasks[t, 0] + 1]):",
-             "        deliver_projection(j_by_post[q], step, tasks[t, 1], tasks[t, 2], tasks[t, 3] != 0, n_spikes,",
-             "                           p_addr, p_shape, j_info, j_addr, j_shape)"]
-    if f.recorders:
-        loop += ["for m in range(r_info.shape[0]):",
-                 "    if (step + 1) % r_info[m, R_INFO_EVERY] == 0:",
-                 "        record_state(view2(p_addr, p_shape, r_info[m, R_INFO_POPULATION], P_STATE, np.float64),",
-                 "                     view1(r_addr, r_shape, m, R_ROWS, np.int64), view1(r_addr, r_shape, m, R_NEURONS, "
-                 "np.int64),",
-                 "                     view3(r_addr, r_shape, m, R_BUFFER, np.float64), counters[n_pops + m])",
-                 "        counters[n_pops + m] += 1"]
-    body += ["    " + line for line in loop]
-    body.append("return step1")
+        body += ["t = 0", "for step in range(step0, step1):"]
+        body += ["    " + line for line in step]
+    body.append("return shared[1]")
     lines += ["    " + line for line in body]
     return "\n".join(lines) + "\n"
 

@@ -38,7 +38,7 @@ class CompiledPopulation:
     ring: np.ndarray         # float64[D, n_receptors, N]
     i_ext: np.ndarray        # float64[N], pA
     rng: np.ndarray          # uint64[4]
-    spikes: np.ndarray       # int32[N x max spikes per neuron and step], scratch for this step's spikes
+    spikes: np.ndarray       # int32[2, N x max spikes per neuron and step] flat: a step's spikes, in its parity's half
     coupled: np.ndarray | None = None  # float64[N]: i_ext plus gap-junction currents (only when coupled)
     spike_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # a chunk's spike buffer
     spike_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -232,7 +232,7 @@ def _compile_population(name: str, pop: Population, depth: int, net: Network, em
         ring=np.zeros((depth, len(model.receptors), pop.n), dtype=np.float64),
         i_ext=np.zeros(pop.n, dtype=np.float64),
         rng=kernel_state(net.seed, "population", name),
-        spikes=np.zeros(spike_slots(pop, net.dt, em.params), dtype=np.int32),
+        spikes=np.zeros(2 * spike_slots(pop, net.dt, em.params), dtype=np.int32),
         coupled=np.zeros(pop.n, dtype=np.float64) if coupled else None,
     )
 

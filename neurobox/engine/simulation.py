@@ -163,11 +163,11 @@ class Simulation:
               may use). The spikes are the same bit for bit whatever the number. Networks below
               neurobox.engine.codegen.PARALLEL_MIN_NEURONS run on one thread anyway (a step is too
               short to share). Above it, the threads meet twice per step, which pays on idle cores
-              but costs far more than it gains when other processes keep the cores busy: the
-              simulation times its chunks in both forms of the loop (serial and parallel; same
-              results) and runs the parallel one only while it is the faster, trying it in growing
-              chunks (20, 200, 2000 steps) and less often after each try it loses. numba's thread count is
-              process-wide: each call of the parallel loop sets it to this simulation's number.
+              but can cost more than it gains when other processes keep the cores busy: the
+              simulation compares the two forms of the loop (serial and parallel; same results) on
+              neighbouring windows of WINDOW_STEPS steps, runs the faster, and compares again every
+              COMPARE_AGAIN chunks (less often while the same form keeps winning). numba's thread
+              count is process-wide: each call of the parallel loop sets it to this simulation's number.
     """
 
     def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True,
@@ -188,11 +188,11 @@ class Simulation:
         bar.phase("compile")
         self._may_share = self.structure.parallel(self.threads)
         self._loops: dict[bool, object] = {}
-        self._last_time: dict[bool, float | None] = {False: None, True: None}  # seconds per step
-        self._serial_chunks = 0
-        self._retry = self.RETRY_EVERY
-        self._probe: int | None = None   # steps of the parallel form's next try
-        self._parallel_won = False
+        self._windows: list[tuple[bool, int]] = []  # the comparison's windows still to run: (parallel, steps)
+        self._timing = {False: [0.0, 0], True: [0.0, 0]}  # the comparison's seconds and steps by form
+        self._parallel_faster = False
+        self._chunks_since_comparison = 0
+        self._compare_every = 0  # chunks between two comparisons (0: compare first)
         self._threads_warm = False
         self.steps_by_form = {"serial": 0, "parallel": 0}
         """Steps run by each form of the loop (see `threads`)."""
@@ -295,52 +295,45 @@ class Simulation:
             self._loops[parallel] = compiled_loop(self.structure, parallel)
         return self._loops[parallel]
 
-    RETRY_EVERY = 8
-    """Chunks between two tries of the parallel form while the serial one is faster (doubled after each
-    try it loses, up to 128)."""
-    TRIAL_STEPS = 20
-    """Steps of a first try of the parallel form, then ten times more per try it wins, up to a whole
-    chunk: on cores that other processes keep busy, threads that meet every step can wait a time slice
-    of the scheduler for each other (milliseconds per step)."""
+    WINDOW_STEPS = 200
+    """Steps of each window of a comparison of the two forms: a serial window, then a parallel one, twice
+    (neighbouring windows see about the same activity, which changes the cost of a step far more than the
+    form does)."""
+    COMPARE_AGAIN = 8
+    """Chunks between two comparisons (doubled each time the same form wins again, up to 128): the cores
+    may get busy or free while a simulation runs."""
 
     def _choose_form(self) -> tuple[bool, int]:
-        """Parallel or serial for the next chunk, and at most how many steps (see `threads`): the serial
-        form until the parallel one has been faster in tries of 20, 200 and 2000 steps; back to the
-        serial one as soon as a parallel chunk is slower than the last serial one."""
+        """Parallel or serial for the next chunk, and at most how many steps (see `threads`)."""
         if not self._may_share:
             return False, CHUNK_STEPS
-        last = self._last_time
-        if last[False] is None:
-            return False, CHUNK_STEPS
-        if self._probe is not None:
-            return True, self._probe
-        if self._parallel_won:
-            return True, CHUNK_STEPS
-        self._serial_chunks += 1
-        if last[True] is None or self._serial_chunks >= self._retry:
-            self._serial_chunks = 0
-            self._probe = self.TRIAL_STEPS
-            return True, self._probe
-        return False, CHUNK_STEPS
+        if not self._windows and self._chunks_since_comparison >= self._compare_every:
+            self._chunks_since_comparison = 0
+            self._timing = {False: [0.0, 0], True: [0.0, 0]}
+            warm_up = [] if self._threads_warm else [(True, self.WINDOW_STEPS)]  # starts the threads: not timed
+            self._windows = warm_up + [(False, self.WINDOW_STEPS), (True, self.WINDOW_STEPS)] * 2
+        if self._windows:
+            return self._windows[0]
+        self._chunks_since_comparison += 1
+        return self._parallel_faster, CHUNK_STEPS
 
-    def _timed(self, parallel: bool, seconds_per_step: float) -> None:
-        """What a timed chunk says about the forms."""
-        if parallel and not self._threads_warm:  # the first parallel chunk also starts numba's threads
+    def _timed(self, parallel: bool, seconds: float, steps: int) -> None:
+        """What a chunk of `steps` steps that took `seconds` says about the forms."""
+        if not self._windows or self._windows[0][0] != parallel:
+            return
+        self._windows.pop(0)
+        if parallel and not self._threads_warm:
             self._threads_warm = True
             return
-        last = self._last_time
-        last[parallel] = seconds_per_step
-        if not parallel or last[False] is None:
+        self._timing[parallel][0] += seconds
+        self._timing[parallel][1] += steps
+        if self._windows:
             return
-        if seconds_per_step <= last[False]:  # parallel won this chunk
-            if self._probe is not None:
-                self._probe = None if self._probe >= CHUNK_STEPS else min(10 * self._probe, CHUNK_STEPS)
-                self._parallel_won = self._probe is None
-            self._retry = self.RETRY_EVERY
-        else:
-            self._retry = min(2 * self._retry, 128) if self._probe is not None or self._parallel_won else self._retry
-            self._probe = None
-            self._parallel_won = False
+        (serial_s, serial_steps), (parallel_s, parallel_steps) = self._timing[False], self._timing[True]
+        faster = parallel_s * serial_steps < serial_s * parallel_steps
+        same = faster == self._parallel_faster and self._compare_every > 0
+        self._compare_every = min(2 * self._compare_every, 128) if same else self.COMPARE_AGAIN
+        self._parallel_faster = faster
 
     def _call(self, step0: int, step1: int, parallel: bool | None = None) -> int:
         parallel = self._may_share if parallel is None else parallel
@@ -352,10 +345,13 @@ class Simulation:
         arguments = self.structure.arguments(objects, parallel, self.threads)
         start = time.perf_counter()
         reached = int(loop(np.int64(step0), np.int64(step1), self._counters, *arguments))
+        if reached < 0:  # the threads did not all run at once (see neurobox.engine.team): serial from now on
+            self._may_share = False
+            return self._call(step0, step1, False)
         done = reached - step0
         self.steps_by_form["parallel" if parallel else "serial"] += done
-        if done >= self.TRIAL_STEPS and self._may_share:
-            self._timed(parallel, (time.perf_counter() - start) / done)
+        if done > 0 and self._may_share:
+            self._timed(parallel, time.perf_counter() - start, done)
         del objects
         return reached
 
@@ -416,9 +412,9 @@ class Simulation:
         hold `slots` entries when it holds fewer (a source's rate went up: more spikes per step)."""
         k = next(i for i, p in enumerate(self.compiled.populations) if p.name == population)
         cp = self.compiled.populations[k]
-        if slots <= cp.spikes.shape[0]:
+        if 2 * slots <= cp.spikes.shape[0]:
             return
-        cp.spikes = np.zeros(slots, dtype=np.int32)
+        cp.spikes = np.zeros(2 * slots, dtype=np.int32)
         for proj in self.compiled.projections:
             if proj.pre == k and proj.plastic is not None and proj.plastic.history.shape[1] < slots:
                 history = np.zeros((proj.plastic.history.shape[0], slots), dtype=np.int32)

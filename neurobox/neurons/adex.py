@@ -43,7 +43,7 @@ from numba import njit
 
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative, positive
-from neurobox.neurons.integrators import decay_factors, flush_tiny, report_spike, rk4, substeps
+from neurobox.neurons.integrators import decay_factors, flush_tiny, report_spike, rk4, row, substeps
 from neurobox.neurons.parameters import MEMBRANE_POTENTIAL, shared
 from neurobox.neurons.synapses import EXP_CONDUCTANCE, EXP_CURRENT, RECEPTORS, Synapse
 
@@ -162,11 +162,11 @@ def _adex_substep(v, w, ref, s0, s1, s2, hh, i_ext, c):
 
 @njit(cache=True, boundscheck=False)
 def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr = state[0]
-    w_arr = state[1]
-    gx_arr = state[2]
-    gi_arr = state[3]
-    ref_arr = state[4]
+    v_arr = row(state, 0)
+    w_arr = row(state, 1)
+    gx_arr = row(state, 2)
+    gi_arr = row(state, 3)
+    ref_arr = row(state, 4)
     nsub = int(c[_NSUB])
     h = c[_H]
     hf = h / FINE
@@ -179,8 +179,8 @@ def adex_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
     # exponential regime: from V_th - 2 Delta_T on, a substep is split into FINE ones
     v_fine = c[_VTH] - 2.0 * c[_DELTA] if c[_DELTA] > 0.0 else math.inf
     v_coarse = c[_VTH] - V_COARSE_BELOW * c[_DELTA]
-    in_ex = syn_in[0]
-    in_in = syn_in[1]
+    in_ex = row(syn_in, 0)
+    in_in = row(syn_in, 1)
     n = 0
     for i in range(v_arr.shape[0]):
         v, w, gx, gi, ref = v_arr[i], w_arr[i], gx_arr[i], gi_arr[i], ref_arr[i]

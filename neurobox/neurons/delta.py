@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.neurons.base import NeuronModel
-from neurobox.neurons.integrators import hold_while_refractory, refractory_steps, threshold_and_reset
+from neurobox.neurons.integrators import hold_while_refractory, refractory_steps, row, threshold_and_reset
 from neurobox.neurons.parameters import MEMBRANE_POTENTIAL, REFRACTORY_STEPS, shared
 from neurobox.neurons.synapses import RECEPTORS
 
@@ -58,7 +58,7 @@ def _membrane(v, c, syn_in, i_in, i):
 
 @njit(cache=True, boundscheck=False)
 def iaf_delta_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v, ref = state[0], state[1]
+    v, ref = row(state, 0), row(state, 1)
     for i in range(v.shape[0]):
         hold_while_refractory(v, ref, i, _membrane(v, c, syn_in, i_in, i))
     return threshold_and_reset(v, ref, c[_VTH], c[_VRESET], c[_REF], spikes_out)
@@ -66,7 +66,7 @@ def iaf_delta_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
 
 @njit(cache=True, boundscheck=False)
 def li_delta_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v = state[0]
+    v = row(state, 0)
     for i in range(v.shape[0]):
         v[i] = _membrane(v, c, syn_in, i_in, i)
         if v[i] != v[i]:

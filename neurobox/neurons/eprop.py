@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable, any_value, non_negative, positive
+from neurobox.neurons.integrators import row
 from neurobox.neurons.parameters import MEMBRANE_POTENTIAL, REFRACTORY_STEPS, shared
 from neurobox.neurons.synapses import RECEPTORS
 
@@ -96,8 +97,8 @@ def eprop_constants(p, dt, n):
 def eprop_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
     """One step of eprop_readout (state rows V_m, I_in), eprop_iaf (+ ref_steps, z) or eprop_iaf_adapt
     (+ adaptation): see the module text. As NEST, the current drives V_m from the step after it is given."""
-    v = state[0]
-    current = state[1]
+    v = row(state, 0)
+    current = row(state, 1)
     n_state = state.shape[0]
     n = 0
     for i in range(v.shape[0]):
@@ -107,8 +108,8 @@ def eprop_kernel(state, c, syn_in, i_in, rng, step_index, spikes_out):
         current[i] = c[C_IE] + i_in[i]
         x = max(x, c[C_VMIN])
         if n_state > 2:
-            ref = state[2]
-            z = state[3]
+            ref = row(state, 2)
+            z = row(state, 3)
             if ref[i] > 0.0:
                 ref[i] -= 1.0
             threshold = c[C_VTH]

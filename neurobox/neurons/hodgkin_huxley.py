@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.neurons.base import NeuronModel, StateVariable, any_value, non_negative
-from neurobox.neurons.integrators import (alpha_substep, flush_tiny, read_substeps, refractory_steps, rk4,
+from neurobox.neurons.integrators import (alpha_substep, flush_tiny, read_substeps, refractory_steps, rk4, row,
                                           substep_constants)
 from neurobox.neurons.parameters import shared
 from neurobox.neurons.synapses import ALPHA_CURRENT, RECEPTORS
@@ -211,10 +211,11 @@ def _hh_stiff_substep(v, m, hg, nn, ix, dx, ii, di, base, h, c):
 
 @njit(cache=True, boundscheck=False)
 def hh_rk4(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v_arr, m_arr, h_arr, n_arr = state[0], state[1], state[2], state[3]
-    dex_arr, iex_arr, din_arr, iin_arr, ref_arr = state[4], state[5], state[6], state[7], state[8]
+    v_arr, m_arr, h_arr, n_arr = row(state, 0), row(state, 1), row(state, 2), row(state, 3)
+    dex_arr, iex_arr, din_arr, iin_arr = row(state, 4), row(state, 5), row(state, 6), row(state, 7)
+    ref_arr = row(state, 8)
     nsub, h, _, _, _, e_ex2, e_in2, e_exh, e_inh = read_substeps(c, _SUB)
-    in_ex, in_in = syn_in[0], syn_in[1]
+    in_ex, in_in = row(syn_in, 0), row(syn_in, 1)
     n_spk = 0
     for i in range(v_arr.shape[0]):
         v, m, hg, nn = v_arr[i], m_arr[i], h_arr[i], n_arr[i]

@@ -53,7 +53,7 @@ from numba import njit
 
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, StateVariable, any_value, positive
-from neurobox.neurons.integrators import (SUBSTEPS, decay_exponential_synapses, read_substeps, report_spike, rk4,
+from neurobox.neurons.integrators import (SUBSTEPS, decay_exponential_synapses, read_substeps, report_spike, rk4, row,
                                           substep_constants)
 from neurobox.neurons.synapses import EXP_CURRENT, RECEPTORS
 
@@ -76,8 +76,8 @@ def _constants(v_peak: float, p, dt: float, form: list[float]) -> np.ndarray:
 def _kernel(advance, f, form, state, c, syn_in, i_in, spikes_out):
     """One step of every neuron: (V, U, fired) = advance(f, form, V, U, I_syn_ex, I_syn_in, I_e + I_stim, ...),
     then the synaptic currents decay and take this step's input."""
-    v_arr, u_arr, i_ex, i_inh = state[0], state[1], state[2], state[3]
-    in_ex, in_in = syn_in[0], syn_in[1]
+    v_arr, u_arr, i_ex, i_inh = row(state, 0), row(state, 1), row(state, 2), row(state, 3)
+    in_ex, in_in = row(syn_in, 0), row(syn_in, 1)
     reset = (c[_VPEAK], c[_VRESET], c[_D])
     sub = read_substeps(c, _SUB)
     i_e = c[_IE]

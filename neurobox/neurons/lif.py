@@ -26,7 +26,7 @@ from numba import njit
 
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable, non_negative, positive
 from neurobox.neurons.integrators import (adaptive_threshold_and_reset, decay_exponential_synapses, decay_factors,
-                                          hold_while_refractory, refractory_steps, shifted_threshold_and_reset)
+                                          hold_while_refractory, refractory_steps, row, shifted_threshold_and_reset)
 from neurobox.neurons.parameters import MEMBRANE_POTENTIAL, REFRACTORY_STEPS, shared
 from neurobox.neurons.synapses import EXP_CONDUCTANCE, EXP_CURRENT, RECEPTORS, Synapse
 
@@ -133,17 +133,17 @@ def psc_exp_constants(p, dt, n):
 
 @njit(cache=True, boundscheck=False)
 def psc_exp_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v, i_ex, i_inh, ref = state[0], state[1], state[2], state[3]
+    v, i_ex, i_inh, ref, theta = row(state, 0), row(state, 1), row(state, 2), row(state, 3), row(state, 4)
     e_l, p22, p20, i_e = c[_P_EL], c[_P_P22], c[_P_P20], c[_P_IE]
     p21ex, p21in, p11ex, p11in = c[_P_P21EX], c[_P_P21IN], c[_P_P11EX], c[_P_P11IN]
-    in_ex, in_in = syn_in[0], syn_in[1]
+    in_ex, in_in = row(syn_in, 0), row(syn_in, 1)
     for i in range(v.shape[0]):
         hold_while_refractory(v, ref, i, e_l + p22 * (v[i] - e_l) + p20 * (i_e + i_in[i]) + p21ex * i_ex[i]
                               + p21in * i_inh[i])
         decay_exponential_synapses(i_ex, i_inh, p11ex, p11in, in_ex, in_in, i)
     if c[_P_THETA_PLUS] == 0.0 and c[_P_THETA_DECAY] == 1.0:   # a threshold that stays where it is (theta fixed)
-        return shifted_threshold_and_reset(v, ref, state[4], c[_P_VTH], c[_P_VRESET], c[_P_REF], spikes_out)
-    return adaptive_threshold_and_reset(v, ref, state[4], c[_P_VTH], c[_P_VRESET], c[_P_REF], c[_P_THETA_PLUS],
+        return shifted_threshold_and_reset(v, ref, theta, c[_P_VTH], c[_P_VRESET], c[_P_REF], spikes_out)
+    return adaptive_threshold_and_reset(v, ref, theta, c[_P_VTH], c[_P_VRESET], c[_P_REF], c[_P_THETA_PLUS],
                                         c[_P_THETA_DECAY], spikes_out)
 
 
@@ -189,14 +189,14 @@ def cond_exp_constants(p, dt, n):
 def _cond_exp_step(v_step, state, c, syn_in, i_in, spikes_out):
     """One step of iaf_cond_exp with the membrane update `v_step` (_euler or _exponential_euler);
     the threshold is V_th + theta (theta stays 0 unless theta_plus > 0 or an initial theta is given)."""
-    v, g_ex, g_in, ref = state[0], state[1], state[2], state[3]
+    v, g_ex, g_in, ref = row(state, 0), row(state, 1), row(state, 2), row(state, 3)
     leak = (c[_C_GL], c[_C_EL], c[_C_EEX], c[_C_EIN], c[_C_IE])
     dt_over_c, p_ex, p_in = c[_C_DT_OVER_C], c[_C_PEX], c[_C_PIN]
-    in_ex, in_in = syn_in[0], syn_in[1]
+    in_ex, in_in = row(syn_in, 0), row(syn_in, 1)
     for i in range(v.shape[0]):
         hold_while_refractory(v, ref, i, v_step(v[i], g_ex[i], g_in[i], i_in[i], dt_over_c, leak))
         decay_exponential_synapses(g_ex, g_in, p_ex, p_in, in_ex, in_in, i)
-    return adaptive_threshold_and_reset(v, ref, state[4], c[_C_VTH], c[_C_VRESET], c[_C_REF], c[_C_THETA_PLUS],
+    return adaptive_threshold_and_reset(v, ref, row(state, 4), c[_C_VTH], c[_C_VRESET], c[_C_REF], c[_C_THETA_PLUS],
                                         c[_C_THETA_DECAY], spikes_out)
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from neurobox.neurons.integrators import (alpha_substep, flush_tiny, hold_while_refractory, read_substeps, refractory,
-                                          refractory_steps, rk4, substep_constants, threshold_and_reset)
+                                          refractory_steps, rk4, row, substep_constants, threshold_and_reset)
 from neurobox.neurons.lif import EXACT_INTEGRATION, ROTTER_DIESMANN_1999, _propagator_32, lif_model, relax_membrane
 from neurobox.neurons.synapses import ALPHA_CONDUCTANCE, ALPHA_CURRENT
 
@@ -102,10 +102,11 @@ def _psc_alpha_advance(d, x, i, p11, p21, kick, syn_in):
 
 @njit(cache=True, boundscheck=False)
 def psc_alpha_exact(state, c, syn_in, i_in, rng, step_index, spikes_out):
-    v, dex, iex, din, iin, ref = state[0], state[1], state[2], state[3], state[4], state[5]
+    v, dex, iex, ref = row(state, 0), row(state, 1), row(state, 2), row(state, 5)
+    din, iin = row(state, 3), row(state, 4)
     e_l, p33, p30, i_e = c[_A_EL], c[_A_P33], c[_A_P30], c[_A_IE]
     p31ex, p32ex, p31in, p32in = c[_A_P31EX], c[_A_P32EX], c[_A_P31IN], c[_A_P32IN]
-    in_ex, in_in = syn_in[0], syn_in[1]
+    in_ex, in_in = row(syn_in, 0), row(syn_in, 1)
     for i in range(v.shape[0]):
         hold_while_refractory(v, ref, i, e_l + p33 * (v[i] - e_l) + p30 * (i_e + i_in[i]) + p31ex * dex[i]
                               + p32ex * iex[i] + p31in * din[i] + p32in * iin[i])
@@ -156,9 +157,10 @@ def _cond_alpha_advance(dg, g, i, p, dt, kick, syn_in):
 @njit(cache=True, inline="always")
 def _cond_alpha_step(v_step, state, c, syn_in, i_in, spikes_out):
     """One step of iaf_cond_alpha with the membrane update `v_step` (_rk4_substeps or _exponential_euler)."""
-    v, dgx, gx, dgi, gi, ref = state[0], state[1], state[2], state[3], state[4], state[5]
+    v, dgx, gx, ref = row(state, 0), row(state, 1), row(state, 2), row(state, 5)
+    dgi, gi = row(state, 3), row(state, 4)
     _, _, dt, p_ex, p_in, _, _, _, _ = read_substeps(c, _G_SUB)
-    in_ex, in_in = syn_in[0], syn_in[1]
+    in_ex, in_in = row(syn_in, 0), row(syn_in, 1)
     for i in range(v.shape[0]):
         if not refractory(ref, i):
             v[i] = v_step(v[i], gx[i], dgx[i], gi[i], dgi[i], i_in[i], c)
