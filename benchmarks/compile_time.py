@@ -65,7 +65,8 @@ def child(shape: str) -> None:
     sim.run(10.0)
     print(json.dumps({"projections": len(net.projections), "populations": len(net.populations),
                       "import_s": imported - start, "setup_s": setup,
-                      "source_lines": codegen.generate_source(sim.structure).count("\n")}))
+                      "source_lines": codegen.generate_helpers(sim.structure).count("\n")
+                      + codegen.generate_source(sim.structure).count("\n")}))
 
 
 def run(shape: str, cache: str) -> dict:
