@@ -54,14 +54,14 @@ def test_a_simulation_whose_threads_cannot_meet_runs_serially(monkeypatch):
         net.connect("exc", "exc", "fixed_probability", p=0.05, weight=5.0, delay=1.5)
         return net
 
-    expected = nb.Simulation(network(), progress=False, threads=1).run(100.0)
+    expected = nb.Simulation(network(), progress=False, threads=1).run(300.0)
     monkeypatch.setattr(codegen, "PARALLEL_MIN_NEURONS", 10)
     sim = nb.Simulation(network(), progress=False, threads=2)
     set_threads = numba.set_num_threads
     monkeypatch.setattr(numba, "set_num_threads", lambda n: None)  # the loop's prange then keeps one thread
     set_threads(1)
     try:
-        res = sim.run(100.0)
+        res = sim.run(300.0)  # (the forms are compared from the second chunk on, at the latest)
     finally:
         set_threads(numba.config.NUMBA_NUM_THREADS)
     assert sim.steps_by_form["parallel"] == 0 and not sim._may_share

@@ -229,7 +229,7 @@ def column_constants() -> dict[str, int]:
 
 COLUMNS = column_constants()
 
-PARALLEL_MIN_NEURONS = 2000
+PARALLEL_MIN_NEURONS = 4000
 """Below this many neurons in all, a step is too short to share among threads (they meet twice per step,
 a fraction of a microsecond each time): the loop runs serially (with the same result)."""
 
@@ -688,9 +688,25 @@ def _load(module_name: str, source: str):
     return module
 
 
+def loop_module(structure: LoopStructure | LoopFeatures, parallel: bool = False) -> tuple[str, str]:
+    """(module name, source) of a structure's loop in one form."""
+    source = generate_source(structure, parallel)
+    key = hashlib.sha256((package_fingerprint() + source).encode()).hexdigest()[:20]
+    return f"neurobox_loop_{key}", source
+
+
 def compiled_loop(structure: LoopStructure, parallel: bool = False):
     """The numba-compiled `run_chunk` for `structure` (compiled at first call, then cached on disk)."""
     _load(*helpers_module(structure))
-    source = generate_source(structure, parallel)
-    key = hashlib.sha256((package_fingerprint() + source).encode()).hexdigest()[:20]
-    return _load(f"neurobox_loop_{key}", source).run_chunk
+    return _load(*loop_module(structure, parallel)).run_chunk
+
+
+def loop_is_cached(structure: LoopStructure, parallel: bool = False) -> bool:
+    """Whether numba's disk cache holds the structure's loop in this form (so that loading it is quick):
+    its index file, next to the source or under $NUMBA_CACHE_DIR."""
+    stem = loop_module(structure, parallel)[0].removeprefix("neurobox_")
+    pattern = f"{stem}.run_chunk-*.nbi"
+    numba_cache = os.environ.get("NUMBA_CACHE_DIR")
+    if numba_cache:
+        return any(Path(numba_cache).rglob(pattern))
+    return any((cache_dir() / "__pycache__").glob(pattern))

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from neurobox.engine.codegen import (GapSlot, LoopStructure, PopulationSlot, ProjectionSlot, RecorderSlot,
-                                     compiled_loop, error_slots)
+                                     compiled_loop, error_slots, loop_is_cached)
 from neurobox.engine.compile import CHUNK_STEPS, CompiledNetwork, compile_network, plasticity_constants, spike_slots
 from neurobox.engine.memory import check_memory
 from neurobox.engine.precision import engine_model
@@ -166,8 +166,11 @@ class Simulation:
               but can cost more than it gains when other processes keep the cores busy: the
               simulation compares the two forms of the loop (serial and parallel; same results) on
               neighbouring windows of WINDOW_STEPS steps, runs the faster, and compares again every
-              COMPARE_AGAIN chunks (less often while the same form keeps winning). numba's thread
-              count is process-wide: each call of the parallel loop sets it to this simulation's number.
+              COMPARE_AGAIN chunks (less often while the same form keeps winning). The parallel form
+              is loaded at once when numba's disk cache holds it; else the first chunk runs serially
+              and the form is compiled for the first comparison (a short run never needs it). numba's
+              thread count is process-wide: each call of the parallel loop sets it to this
+              simulation's number.
     """
 
     def __init__(self, net: Network, *, progress: bool | None = None, learning: bool = True,
@@ -192,11 +195,9 @@ class Simulation:
         self._timing = {False: [0.0, 0], True: [0.0, 0]}  # the comparison's seconds and steps by form
         self._parallel_faster = False
         self._chunks_since_comparison = 0
-        self._compare_every = 0  # chunks between two comparisons (0: compare first)
         self._threads_warm = False
         self.steps_by_form = {"serial": 0, "parallel": 0}
         """Steps run by each form of the loop (see `threads`)."""
-        self.loop = self._loop(self._may_share)
         self.step = 0
         self._spike_capacity = [max(16 * recorded_neurons(p.population) + 65536, 2 * p.spikes.shape[0])
                                 for p in self.compiled.populations]
@@ -209,9 +210,13 @@ class Simulation:
         self._new_trace_buffers(0, 0)
         self.structure.check_values(self._objects())
         self._reset_counters()
-        self._call(0, 0)  # compile or load from cache
-        if self._may_share:
-            self._call(0, 0, False)  # and the serial form, which the run may find faster
+        self._call(0, 0, False)  # compile or load from cache
+        # the parallel form: loaded now from the cache; else compiled when a run first compares the forms,
+        # after its first chunk (a short run never needs it)
+        parallel_cached = self._may_share and loop_is_cached(self.structure, True)
+        if parallel_cached:
+            self._call(0, 0, True)
+        self._compare_every = 0 if parallel_cached else 1  # chunks before the next comparison of the forms
         bar.close()
         self.setup_s = time.perf_counter() - start
         self.simulate_s = 0.0
