@@ -405,7 +405,7 @@ def _features(structure: LoopStructure | LoopFeatures) -> LoopFeatures:
 
 
 HELPERS = ("GO_ON", "STOP_AFTER", "STOP_NOW", "after_update", "couple", "deliver_projection", "room_for_spikes",
-           "update_block")
+           "update_block", "update_population")
 """What the loop imports from its helpers' module."""
 
 
@@ -434,28 +434,34 @@ def generate_helpers(structure: LoopStructure | LoopFeatures) -> str:
               "    spikes = view1(p_addr, p_shape, k, P_SPIKES, np.int32)",
               "    half = spikes.shape[0] // 2",
               "    return spikes[(step & 1) * half:((step & 1) + 1) * half]"]
-    # a block of neurons lo..hi-1 of a population (the whole of it, or a part when its kernel treats neurons
-    # independently)
+    # a whole population's update (the serial form's blocks), and a block's: neurons lo..hi-1 of a population
+    # whose kernel treats neurons independently (compiled, with the kernels on blocks, only for the parallel form)
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
-              "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
-              "    state = view2(p_addr, p_shape, k, P_STATE, np.float64)",
-              "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
-              "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
-              "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
-              "    spikes = fired(p_addr, p_shape, k, step)",
-              "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, np.float64)",
-              "    syn_in = ring[step % ring.shape[0]]",
-              "    model = p_info[k, P_INFO_MODEL]",
-              "    if whole:"]
-    for m in range(len(f.kernels)):
-        lines += [f"        if model == {m}:",
-                  f"            return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
-    lines.append("        return 0")
-    for m in f.blockable:
-        lines += [f"    if model == {m}:",
-                  f"        return kernel_{m}(state[:, lo:hi], consts, syn_in[:, lo:hi], i_in[lo:hi], rng, step, "
-                  "spikes[lo:hi])"]
-    lines.append("    return 0")
+              "def update_population(k, step, p_info, p_addr, p_shape):"]
+    for whole in (True, False):
+        lines += ["    state = view2(p_addr, p_shape, k, P_STATE, np.float64)",
+                  "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
+                  "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
+                  "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
+                  "    spikes = fired(p_addr, p_shape, k, step)",
+                  "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, "
+                  "np.float64)",
+                  "    syn_in = ring[step % ring.shape[0]]",
+                  "    model = p_info[k, P_INFO_MODEL]"]
+        if whole:
+            for m in range(len(f.kernels)):
+                lines += [f"    if model == {m}:",
+                          f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+            lines += ["    return 0", "", "", "@njit(cache=True, boundscheck=False)",
+                      "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
+                      "    if whole:",
+                      "        return update_population(k, step, p_info, p_addr, p_shape)"]
+        else:
+            for m in f.blockable:
+                lines += [f"    if model == {m}:",
+                          f"        return kernel_{m}(state[:, lo:hi], consts, syn_in[:, lo:hi], i_in[lo:hi], rng, "
+                          "step, spikes[lo:hi])"]
+            lines.append("    return 0")
     # one projection's delivery into a block of its post population
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
               "def deliver_projection(j, step, lo, hi, whole, n_spikes, p_addr, p_shape, j_info, j_addr, j_shape):",
@@ -618,9 +624,10 @@ def generate_source(structure: LoopStructure | LoopFeatures, parallel: bool = Fa
             "shared = np.zeros(2, np.int64)  # after_update's outcome, the step reached",
             "shared[1] = step1",
             "sync = np.zeros(SYNC_SLOTS, np.int64)"]
+    update = ("update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step, p_info, p_addr, "
+              "p_shape)" if parallel else "update_population(blocks[b, 0], step, p_info, p_addr, p_shape)")
     step = ["for b in range(runs[t, 0], runs[t, 1]):  # this thread's neurons",
-            "    block_spikes[b] = update_block(blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3] != 0, step,",
-            "                                   p_info, p_addr, p_shape)"]
+            f"    block_spikes[b] = {update}"]
     step += ["barrier(sync, threads)"] if parallel else []
     step += ["if t == 0:",
              "    shared[0] = after_update(step, step1, counters, block_spikes, n_spikes, p_info, p_addr, p_shape,",
