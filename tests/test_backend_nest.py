@@ -63,6 +63,7 @@ def test_cuba_is_the_same_spike_for_spike():
     assert runs["nest"].synapses == runs["engine"].synapses
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_coba_and_the_microcircuit_agree_in_their_statistics():
     """COBA: neurobox's forward Euler against NEST's adaptive RK45; the microcircuit: NEST's own Poisson
     numbers. Stated tolerances: rates within 10 % (COBA; microcircuit populations at 2 Hz or more, mean of three

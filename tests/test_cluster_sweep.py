@@ -180,6 +180,7 @@ def test_xor_seeds_trained_on_the_cluster_equal_the_seeds_trained_here():
         xor.run_seeds(2, config, checkpoint_every=8, checkpoint_dir="unused", mapper=lambda w, s: [])
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_a_fault_sweep_on_the_cluster_equals_the_sweep_here():
     from neurobox.cluster.sweep import map_runs
     from neurobox.tasks import digits

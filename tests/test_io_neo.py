@@ -395,6 +395,7 @@ def elephant_script():
     return module
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_elephants_rates_and_cvs_equal_neuroboxs_on_a_cuba_run(capsys):
     need("elephant")
     pq = need("quantities")

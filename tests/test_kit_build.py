@@ -170,6 +170,7 @@ def test_a_folder_of_something_else_is_refused(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_the_whole_kit_for_the_board_example(tools, tmp_path):
     for library in ("build123d", "trimesh", "skidl", "schemdraw"):   # the extra neurobox[kit]
         if importlib.util.find_spec(library) is None:
