@@ -175,6 +175,7 @@ def test_a_reduced_digits_board_is_bit_exact_as_a_whole(tools):
     assert len(set(summary["clock_phases_cycles"].values())) == 8
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_a_50_unit_digits_board_on_a_2_mbaud_bus_is_bit_exact_as_a_whole(tools):
     """64 pixels and 50 learners (114 addresses: 2 Mbaud, a byte every 80 cycles): in tick 6 most learners fire
     at once and every unit receives 43 bytes in one tick, while its own update runs; every unit alone, then

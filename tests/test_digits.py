@@ -111,6 +111,7 @@ def test_cli_quick_digits(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_accuracy_degrades_with_faults_of_the_board():
     trained = digits.train(digits.QUICK, 0)
     healthy = digits.evaluate(trained).test_accuracy

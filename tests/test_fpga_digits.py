@@ -183,6 +183,7 @@ def test_a_cell_without_normalisation_is_caught(tmp_path):
     assert first_mismatch(reference(u, pre), got)[1] == "w"
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 @pytest.mark.parametrize("n_pixels, n_peers, steps", [(64, 49, 200), (16, 7, 2000)], ids=["digits", "reduced"])
 def test_a_digits_learner_in_iverilog_is_bit_exact(n_pixels, n_peers, steps, tmp_path):
     """A digits learner (64 pixels in the store, 49 peers, adaptive threshold, schedule, normalisation) for 200
