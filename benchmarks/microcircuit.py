@@ -1,6 +1,6 @@
 """The Potjans & Diesmann (2014) cortical microcircuit: neurobox against NEST, side by side.
 
-    python3 benchmarks/microcircuit.py                          # scales 0.1 and 0.5, both tools, 1 s
+    python3 benchmarks/microcircuit.py                          # scales 0.1, 0.5 and 1.0 (NEST: 0.1, 0.5), 1 s
     python3 benchmarks/microcircuit.py --scales 0.1 --repeats 3 --stat min
     python3 benchmarks/microcircuit.py --scales 0.1 --repeats 4 --vary-seed    # rates over seeds 55..58
     python3 benchmarks/microcircuit.py --scales 1.0 --tools neurobox
@@ -211,7 +211,8 @@ def parse_scales(text: str, nest_full: bool, tools: list[str], ap) -> list[float
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--scales", default="0.1,0.5", help="comma list of scales in (0, 1] (default 0.1,0.5)")
+    ap.add_argument("--scales", default="0.1,0.5,1.0",
+                    help="comma list of scales in (0, 1] (default 0.1,0.5,1.0; NEST at 1.0 only with --nest-full)")
     ap.add_argument("--duration", type=float, default=1000.0, help="timed biological ms (default 1000)")
     ap.add_argument("--warmup", type=float, default=100.0, help="untimed ms simulated first (default 100)")
     ap.add_argument("--background", choices=("poisson", "dc"), default="poisson")

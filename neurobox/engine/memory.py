@@ -11,8 +11,9 @@ is held within 20 % of the peak resident memory of a build and a short run in a 
 counts here but not in the resident memory):
 
 - a neuron: its state rows, the delay ring (one row per receptor and
-  delay step), input and spike flags (8 bytes each), and the spike buffer
-  of a recorded population (16 slots of 12 bytes);
+  delay step), input and spike flags (8 bytes each), the spike scratch
+  (two halves of 4 bytes), and the spike buffer of a recorded population
+  (16 slots of 12 bytes);
 - a synapse, as built (drawn straight into the engine's rows, see
   neurobox.network.projection.Connections): its target (2 bytes when the
   post population has at most 65536 neurons, else 4), its float32 weight
@@ -138,7 +139,7 @@ def estimate(net, steps: int = 0, depths: dict[str, int] | None = None) -> Memor
     n_neurons = 0
     for name, pop in net.populations.items():
         model = pop.model
-        per = (len(model.state) + depth[name] * len(model.receptors) + 4) * 8 + 4
+        per = (len(model.state) + depth[name] * len(model.receptors) + 4) * 8 + 2 * 4  # + the spike scratch's halves
         recorded = int(pop.n) if pop.record_spikes is True else int(pop.record_spikes)  # neurons 0..k-1
         spike_buffer = SPIKE_BUFFER_BYTES * recorded + (SPIKE_BUFFER_EXTRA if recorded else 0)
         neuron_bytes += per * int(pop.n) + spike_buffer
