@@ -261,6 +261,7 @@ def test_first_run_guide_steps_and_is_dismissed_for_good(browser, quiet_board):
     page.close()
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_xor_accuracy_overlay_rises_at_max_speed(browser, demo_server):
     page, problems = open_page(browser, demo_server("xor"), viewport=(1100, 720))
     assert page.is_visible("#overlay") and int(page.inner_text("#task-trials")) <= 3

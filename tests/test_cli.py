@@ -41,6 +41,7 @@ def test_run_threads_same_spikes_and_checked():
     assert bad.returncode != 0 and "--threads" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_demo_writes_pictures(tmp_path):
     out = neurobox("demo", "--out", str(tmp_path), "--duration", "300", "--quick", "--quiet")
     assert "exc" in out.stdout

@@ -216,6 +216,7 @@ def test_update_cycles_of_a_normalising_learner():
     assert total_bits(dataclasses.replace(u, stdp=u.stdp._replace(norm_target=64 * u.stdp.w_max))) == 0
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_fpga_build_reports_a_digits_board(tmp_path, capsys):
     """`neurobox fpga build MODEL --json` on a digits board of two 64-pixel learners: one synthesis (the learners
     differ only in their initial weights and theta), one EBR per cell, its cycles per update, and how many fit a

@@ -313,6 +313,7 @@ def test_a_reward_learner_with_13_plastic_inputs_synthesises_for_the_up5k():
           f"{r.cells_per_device} per device")
 
 
+@pytest.mark.slow  # (the default suite keeps under 15 minutes; make test-slow runs it)
 def test_fpga_build_reports_the_learner_per_part(tmp_path, capsys):
     """`neurobox fpga build MODEL --json` on the network above: per cell its size, its cycles per update and
     how many fit a UP5K and an HX8K; network.v takes the reward pins."""
