@@ -44,7 +44,9 @@ A model that is not a spike source must treat its neurons independently:
 no random stream, no per-neuron constants, nothing read from
 spikes_out's length. The engine may then call its kernel on a block of
 neurons (views state[:, lo:hi], syn_in[:, lo:hi], i_in[lo:hi],
-spikes_out[lo:hi]) on several threads (neurobox.engine.codegen). A
+spikes_out[lo:hi]) on several threads (neurobox.engine.codegen); its
+rows, read through neurobox.neurons.integrators.row, then loop as fast as
+a whole population's. A
 source's kernel always sees its whole population (its random stream is
 drawn in one order).
 
