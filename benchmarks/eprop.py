@@ -269,6 +269,19 @@ def _at(curve: list[float], k: int) -> str:
     return f"{curve[k - 1]:8.2f}" if len(curve) >= k else f"{'-':>8}"
 
 
+def _compare(nest: dict, own: dict, same: dict, final: str, curve: str) -> dict:
+    """Print and return how neurobox's runs (its own draw, NEST's start) compare with NEST's: time per iteration,
+    final loss, and the largest relative difference of the loss curve from NEST's start."""
+    diff = max(abs(a - b) / abs(b) for a, b in zip(same["loss"], nest["loss"]))
+    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / same['per_iteration_s']:.1f}x; "
+          f"{final} neurobox / NEST: {same['final_loss'] / nest['final_loss']:.3f} (NEST's start), "
+          f"{own['final_loss'] / nest['final_loss']:.3f} (own draw); largest relative difference {curve} "
+          f"from NEST's start: {100 * diff:.1f} %")
+    return {"nest": nest, "neurobox_own": own, "neurobox_nest_start": same,
+            "time_ratio": nest["per_iteration_s"] / same["per_iteration_s"],
+            "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
+
+
 def sine_rows(args, tmp: str) -> dict:
     n = args.sine_iterations
     start = os.path.join(tmp, "nest_start.npz")
@@ -282,14 +295,7 @@ def sine_rows(args, tmp: str) -> dict:
     for label, row in (("NEST 3.10", nest), ("neurobox, own draw", own), ("neurobox, NEST's start", same)):
         print(f"{label:<28}" + "".join(" " + _at(row["loss"], k) for k in marks)
               + f"{row['per_iteration_s']:9.4f}{_pct(row['others_cpu']):>12}")
-    diff = max(abs(a - b) / abs(b) for a, b in zip(same["loss"], nest["loss"]))
-    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / same['per_iteration_s']:.1f}x; "
-          f"final loss neurobox / NEST: {same['final_loss'] / nest['final_loss']:.3f} (NEST's start), "
-          f"{own['final_loss'] / nest['final_loss']:.3f} (own draw); largest relative difference over the curve "
-          f"from NEST's start: {100 * diff:.1f} %")
-    return {"nest": nest, "neurobox_own": own, "neurobox_nest_start": same,
-            "time_ratio": nest["per_iteration_s"] / same["per_iteration_s"],
-            "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
+    return _compare(nest, own, same, "final loss", "over the curve")
 
 
 def evidence_rows(args, tmp: str) -> dict:
@@ -307,14 +313,7 @@ def evidence_rows(args, tmp: str) -> dict:
     for label, row in (("NEST 3.10", nest), ("neurobox, own draw", ours), ("neurobox, NEST's start", same)):
         print(f"{label:<28}{row['final_loss']:11.3f}{row['error'][-1]:10.3f}{row['test_error']:9.3f}"
               f"{row['test_trials']:12d}{row['per_iteration_s']:9.3f}{_pct(row['others_cpu']):>12}")
-    diff = max(abs(a - b) / abs(b) for a, b in zip(same["loss"], nest["loss"]))
-    print(f"time per iteration NEST / neurobox: {nest['per_iteration_s'] / same['per_iteration_s']:.1f}x; "
-          f"final training loss neurobox / NEST: {same['final_loss'] / nest['final_loss']:.3f} (NEST's start), "
-          f"{ours['final_loss'] / nest['final_loss']:.3f} (own draw); largest relative difference of the training "
-          f"loss from NEST's start: {100 * diff:.1f} %")
-    return {"nest": nest, "neurobox_own": ours, "neurobox_nest_start": same,
-            "time_ratio": nest["per_iteration_s"] / same["per_iteration_s"],
-            "loss_ratio_final": same["final_loss"] / nest["final_loss"], "max_rel_diff": diff}
+    return _compare(nest, ours, same, "final training loss", "of the training loss")
 
 
 def draw(results: dict, folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ message saying how to install it.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shutil
 
@@ -74,3 +75,12 @@ def pytest_addoption(parser):
     parser.addoption("--fuzz-examples", type=int, default=None,
                      help="cases of the model-file fuzzer (tests/test_fuzz_modelfile.py; default 10000, "
                           "or the environment variable NEUROBOX_FUZZ_EXAMPLES)")
+
+
+def next_of(ws, kind, limit=200, timeout=5):
+    """The next message of type `kind` on a board's WebSocket (skipping others, at most `limit` of them)."""
+    for _ in range(limit):
+        msg = json.loads(ws.recv(timeout=timeout))
+        if msg["type"] == kind:
+            return msg
+    raise AssertionError(f"no {kind!r} message")

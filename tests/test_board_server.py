@@ -12,6 +12,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from conftest import next_of
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -37,14 +38,6 @@ def server():
 
 def ws_url(srv):
     return f"ws://127.0.0.1:{srv.port}/ws"
-
-
-def next_of(ws, kind, limit=200):
-    for _ in range(limit):
-        msg = json.loads(ws.recv(timeout=5))
-        if msg["type"] == kind:
-            return msg
-    raise AssertionError(f"no {kind!r} message")
 
 
 BAD = [

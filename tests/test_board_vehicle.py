@@ -8,6 +8,7 @@ import math
 from io import BytesIO
 
 import pytest
+from conftest import next_of as conftest_next_of
 from PIL import Image
 from test_board import browser, open_page, screenshot  # noqa: F401  (browser: the fixture)
 from websockets.sync.client import connect
@@ -35,12 +36,9 @@ def server():
     srv.stop()
 
 
-def next_of(ws, kind, limit=400):
-    for _ in range(limit):
-        msg = json.loads(ws.recv(timeout=10))
-        if msg["type"] == kind:
-            return msg
-    raise AssertionError(f"no {kind!r} message")
+def next_of(ws, kind):
+    """conftest's next_of with more messages and a longer wait: the vehicle's frames are bigger and slower."""
+    return conftest_next_of(ws, kind, limit=400, timeout=10)
 
 
 def test_frames_carry_the_arena_and_the_vehicle_drives():

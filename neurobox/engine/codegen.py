@@ -436,32 +436,28 @@ def generate_helpers(structure: LoopStructure | LoopFeatures) -> str:
               "    return spikes[(step & 1) * half:((step & 1) + 1) * half]"]
     # a whole population's update (the serial form's blocks), and a block's: neurons lo..hi-1 of a population
     # whose kernel treats neurons independently (compiled, with the kernels on blocks, only for the parallel form)
+    views = ["    state = view2(p_addr, p_shape, k, P_STATE, np.float64)",
+             "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
+             "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
+             "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
+             "    spikes = fired(p_addr, p_shape, k, step)",
+             "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, np.float64)",
+             "    syn_in = ring[step % ring.shape[0]]",
+             "    model = p_info[k, P_INFO_MODEL]"]
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
-              "def update_population(k, step, p_info, p_addr, p_shape):"]
-    for whole in (True, False):
-        lines += ["    state = view2(p_addr, p_shape, k, P_STATE, np.float64)",
-                  "    consts = view1(p_addr, p_shape, k, P_CONSTS, np.float64)",
-                  "    ring = view3(p_addr, p_shape, k, P_RING, np.float64)",
-                  "    rng = view1(p_addr, p_shape, k, P_RNG, np.uint64)",
-                  "    spikes = fired(p_addr, p_shape, k, step)",
-                  "    i_in = view1(p_addr, p_shape, k, P_COUPLED if p_info[k, P_INFO_COUPLED] else P_I_EXT, "
-                  "np.float64)",
-                  "    syn_in = ring[step % ring.shape[0]]",
-                  "    model = p_info[k, P_INFO_MODEL]"]
-        if whole:
-            for m in range(len(f.kernels)):
-                lines += [f"    if model == {m}:",
-                          f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
-            lines += ["    return 0", "", "", "@njit(cache=True, boundscheck=False)",
-                      "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
-                      "    if whole:",
-                      "        return update_population(k, step, p_info, p_addr, p_shape)"]
-        else:
-            for m in f.blockable:
-                lines += [f"    if model == {m}:",
-                          f"        return kernel_{m}(state[:, lo:hi], consts, syn_in[:, lo:hi], i_in[lo:hi], rng, "
-                          "step, spikes[lo:hi])"]
-            lines.append("    return 0")
+              "def update_population(k, step, p_info, p_addr, p_shape):"] + views
+    for m in range(len(f.kernels)):
+        lines += [f"    if model == {m}:",
+                  f"        return kernel_{m}(state, consts, syn_in, i_in, rng, step, spikes)"]
+    lines += ["    return 0", "", "", "@njit(cache=True, boundscheck=False)",
+              "def update_block(k, lo, hi, whole, step, p_info, p_addr, p_shape):",
+              "    if whole:",
+              "        return update_population(k, step, p_info, p_addr, p_shape)"] + views
+    for m in f.blockable:
+        lines += [f"    if model == {m}:",
+                  f"        return kernel_{m}(state[:, lo:hi], consts, syn_in[:, lo:hi], i_in[lo:hi], rng, step, "
+                  "spikes[lo:hi])"]
+    lines.append("    return 0")
     # one projection's delivery into a block of its post population
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
               "def deliver_projection(j, step, lo, hi, whole, n_spikes, p_addr, p_shape, j_info, j_addr, j_shape):",

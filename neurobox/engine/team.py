@@ -34,7 +34,13 @@ SPINS_BEFORE_YIELD = 2000
 START_SPINS = 200_000  # a tenth of a second or so: after SPINS_BEFORE_YIELD, each turn yields
 
 
+def _int64_array(array) -> bool:
+    """Whether a type is an int64 array (the sync array's: every atomic below takes one)."""
+    return isinstance(array, types.Array) and array.dtype == types.int64
+
+
 def _element(context, builder, array_type, array, index):
+    """A pointer to array[index]."""
     ary = context.make_array(array_type)(context, builder, array)
     return cgutils.get_item_pointer(context, builder, array_type, ary, [index], wraparound=False)
 
@@ -42,7 +48,7 @@ def _element(context, builder, array_type, array, index):
 @intrinsic
 def atomic_add(typingctx, array, index, value):
     """array[index] += value in one indivisible step (sequentially consistent); returns the old value."""
-    if not (isinstance(array, types.Array) and array.dtype == types.int64):
+    if not _int64_array(array):
         return None
 
     def codegen(context, builder, signature, args):
@@ -55,7 +61,7 @@ def atomic_add(typingctx, array, index, value):
 @intrinsic
 def atomic_load(typingctx, array, index):
     """array[index], read with acquire ordering (what other threads wrote before their release is seen)."""
-    if not (isinstance(array, types.Array) and array.dtype == types.int64):
+    if not _int64_array(array):
         return None
 
     def codegen(context, builder, signature, args):
@@ -68,7 +74,7 @@ def atomic_load(typingctx, array, index):
 @intrinsic
 def atomic_store(typingctx, array, index, value):
     """array[index] = value with release ordering."""
-    if not (isinstance(array, types.Array) and array.dtype == types.int64):
+    if not _int64_array(array):
         return None
 
     def codegen(context, builder, signature, args):
@@ -82,7 +88,7 @@ def atomic_store(typingctx, array, index, value):
 @intrinsic
 def compare_and_swap(typingctx, array, index, expected, value):
     """If array[index] == expected, set it to value, in one indivisible step; returns the value found."""
-    if not (isinstance(array, types.Array) and array.dtype == types.int64):
+    if not _int64_array(array):
         return None
 
     def codegen(context, builder, signature, args):
