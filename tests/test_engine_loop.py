@@ -11,6 +11,7 @@ import pytest
 import neurobox as nb
 from neurobox.engine import codegen
 from neurobox.engine import compile as engine_compile
+from neurobox.engine import simulation
 from neurobox.engine.simulation import loop_structure
 from neurobox.errors import ConfigError
 
@@ -83,6 +84,33 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         assert _spikes(res) == expected, threads
         np.testing.assert_array_equal(res.trace("exc", "V_m").values,
                                       serial.results().trace("exc", "V_m").values)
+
+
+def _one_to_one_network():
+    """Poisson drive one-to-one into two populations: uniform delay (identity rows), per-synapse delays."""
+    net = nb.Network(dt=0.1, seed=9)
+    net.population("drive", 200, "poisson_generator", {"rate": 20000.0})  # counts of 2 a step on average
+    net.population("exc", 200, "iaf_psc_exp")
+    net.population("late", 200, "iaf_psc_exp")
+    net.connect("drive", "exc", "one_to_one", weight={"distribution": "uniform", "low": 20.0, "high": 40.0},
+                delay=1.5)
+    net.connect("drive", "late", "one_to_one", weight=30.0, delay={"distribution": "uniform", "low": 0.5,
+                                                                  "high": 2.0})
+    net.connect("exc", "late", "fixed_probability", p=0.1, weight=50.0, delay=1.0)
+    return net
+
+
+def test_identity_rows_are_delivered_by_the_spike_itself_with_the_same_sums(monkeypatch):
+    fast = nb.Simulation(_one_to_one_network(), progress=False, threads=1)
+    # both one_to_one projections have identity rows; the one with per-synapse delays is delivered by rows
+    assert [p.identity_rows for p in fast.structure.projections] == [True, True, False]
+    expected = _spikes(fast.run(200.0))
+    assert sum(len(t) for t, _ in expected.values()) > 5000
+    monkeypatch.setattr(simulation, "_identity_rows", lambda cp: False)
+    general = nb.Simulation(_one_to_one_network(), progress=False, threads=1)
+    assert not any(p.identity_rows for p in general.structure.projections)
+    assert _spikes(general.run(200.0)) == expected
+    np.testing.assert_array_equal(general.compiled.populations[1].state, fast.compiled.populations[1].state)
 
 
 def test_spike_range_of_monotone_rows_holds_every_spike_that_reaches_a_block():

@@ -95,6 +95,8 @@ class ProjectionSlot:
     sorted_rows: bool = True  # targets sorted within each row (else its post population is one block)
     monotone_rows: bool = False  # sorted rows whose first and last targets never fall from one non-empty row
     #                              to the next (one_to_one, ...): a block's spikes are then one range of the list
+    identity_rows: bool = False  # row i is one synapse, onto post neuron i (one_to_one between populations of
+    #                              one size): a spike is its own synapse and target (kernels.deliver)
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ GAP_ARGS = (
 )
 INFO = {
     "p": ("model", "record_spikes", "coupled"),
-    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery", "monotone_rows"),
+    "j": ("pre", "post", "receptor", "plastic", "unreliable", "delivery", "monotone_rows", "identity_rows"),
     "r": ("population",),
     "g": ("pre", "post", "pre_voltage_row", "post_voltage_row"),
 }
@@ -488,7 +490,7 @@ def generate_helpers(structure: LoopStructure | LoopFeatures) -> str:
                   "            n = s1 - s0",
                   f"        deliver(spikes, n, indptr, {t_view}, weights,",
                   f"                view1(j_addr, j_shape, j, J_DELAYS_{delays.upper()}, np.{delays}), delay, ring, "
-                  "receptor, step, lo, hi, whole, p_transmit, rng)"]
+                  "receptor, step, lo, hi, whole, p_transmit, rng, j_info[j, J_INFO_IDENTITY_ROWS] != 0)"]
     # room in the recording buffers for a step's spikes
     lines += ["", "", "@njit(cache=True, boundscheck=False)",
               "def room_for_spikes(counters, p_info, p_shape):",

@@ -93,7 +93,7 @@ def loop_structure(compiled: CompiledNetwork) -> LoopStructure:
                                          cp.plastic is not None, cp.p_transmit is not None,
                                          cp.targets.dtype.name, "" if cp.delays is None else cp.delays.dtype.name,
                                          sorted_rows := _sorted_rows(cp),
-                                         sorted_rows and _monotone_rows(cp))
+                                         sorted_rows and _monotone_rows(cp), _identity_rows(cp))
                           for cp in compiled.projections),
         recorders=tuple(RecorderSlot(r.population) for r in compiled.recorders),
         gap_junctions=tuple(GapSlot(g.pre, g.post, g.pre_voltage_row, g.post_voltage_row)
@@ -131,6 +131,13 @@ def _sorted_rows(cp) -> bool:
         if falls.size and not np.all(np.isin(falls, cp.indptr)):
             return False
     return True
+
+
+def _identity_rows(cp) -> bool:
+    """Whether row i of a projection is one synapse onto post neuron i, for every pre neuron i."""
+    n = cp.indptr.size - 1
+    return (cp.targets.size == n and np.array_equal(cp.indptr, np.arange(n + 1))
+            and np.array_equal(cp.targets, np.arange(n)))
 
 
 def _monotone_rows(cp) -> bool:
