@@ -2,9 +2,12 @@
 
     python3 benchmarks/two_cores.py          # (run it with neurobox's venv: .venv/bin/python)
 
-Two kinds of work, each on one thread and then on two threads at once, each
-thread on its own arrays (nothing shared, nothing to wait for):
+Three kinds of work, each on one thread and then on two threads at once, each
+thread on its own data (nothing shared, nothing to wait for):
 
+- arithmetic in registers only (16 independent multiply-adds a turn, no
+  memory at all), five times: two independent cores give 2.0 every time;
+  two virtual CPUs that the host runs on one core's units give about 1.0;
 - a stream: x = 0.999 x + 1 over arrays of 4 KB, 62 KB and 312 KB per
   thread (in the core's first-level cache, its second level, and beyond);
 - COBA's neuron update (`iaf_cond_exp`, forward Euler, the kernel the
@@ -27,6 +30,26 @@ from neurobox.neurons.lif import cond_exp_constants, cond_exp_euler
 
 COBA = dict(C_m=200.0, g_L=10.0, E_L=-60.0, V_reset=-60.0, V_th=-50.0, t_ref=5.0, E_ex=0.0, E_in=-80.0,
             tau_syn_ex=5.0, tau_syn_in=10.0, I_e=0.0, theta_plus=0.0, tau_theta=1e7)
+
+
+@njit
+def _registers(turns, seed):
+    """16 independent chains of multiply-adds (enough to keep a core's floating-point units busy)."""
+    x = np.empty(16)
+    for j in range(16):
+        x[j] = seed + j
+    for _ in range(turns):
+        for j in range(16):
+            x[j] = x[j] * 0.9999999 + 1e-7
+    return x.sum()
+
+
+@njit(parallel=True)
+def _registers_on(threads, turns):
+    out = np.zeros(threads)
+    for t in prange(threads):
+        out[t] = _registers(turns, float(t))
+    return out
 
 
 @njit(parallel=True)
@@ -59,6 +82,15 @@ def _timed(call) -> float:
 def main() -> int:
     numba.set_num_threads(2)
     print(f"threads available to numba: {numba.config.NUMBA_NUM_THREADS} ({numba.threading_layer() or 'not started'})")
+    _registers_on(1, 10)
+    _registers_on(2, 10)
+    turns = 50_000_000
+    gains = []
+    for _ in range(5):
+        one = _timed(lambda: _registers_on(1, turns))
+        two = _timed(lambda: _registers_on(2, turns))
+        gains.append(2 * one / two)
+    print(f"registers only, 5 times: speed-up {' '.join(f'{g:.2f}' for g in gains)}")
     a = np.zeros(2 * 100_000)
     _stream(a, 1, 1, 10)
     _stream(a, 1, 2, 10)
