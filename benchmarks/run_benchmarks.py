@@ -171,7 +171,7 @@ def section_main(cfg, tools, record) -> list[dict]:
                         # Fill compile caches so that setup_s is the warm figure (neurobox: a run long
                         # enough to compare its two forms of the loop, which compiles the threaded one);
                         # cpp_standalone recompiles per duration, so it warms the same run.
-                        wdur = dur if tool == "brian2_standalone" else (min(dur, 500.0) if tool == "neurobox" else 10.0)
+                        wdur = {"brian2_standalone": dur, "neurobox": min(dur, 500.0)}.get(tool, 10.0)
                         seed = cfg.seed if cfg.seed is not None else None
                         log(f"  warm-up {tool} {net} {wdur:g} ms")
                         res = run_child(command(tool, net, wdur, seed, cfg), timeout=cfg.timeout)

@@ -104,12 +104,18 @@ def test_identity_rows_are_delivered_by_the_spike_itself_with_the_same_sums(monk
     fast = nb.Simulation(_one_to_one_network(), progress=False, threads=1)
     # both one_to_one projections have identity rows; the one with per-synapse delays is delivered by rows
     assert [p.identity_rows for p in fast.structure.projections] == [True, True, False]
-    expected = _spikes(fast.run(200.0))
+    expected = _spikes(fast.run(300.0))
     assert sum(len(t) for t, _ in expected.values()) > 5000
+    if numba.config.NUMBA_NUM_THREADS >= 2:  # "exc" cut between two threads: each delivers its block's spikes
+        monkeypatch.setattr(codegen, "PARALLEL_MIN_NEURONS", 10)
+        shared = nb.Simulation(_one_to_one_network(), progress=False, threads=2)
+        _, _, _, blocks = shared.structure.task_tables(True, 2)
+        assert any(k == 1 and not whole for k, _, _, whole, _ in blocks)
+        assert _spikes(shared.run(300.0)) == expected and shared.steps_by_form["parallel"] >= 400
     monkeypatch.setattr(simulation, "_identity_rows", lambda cp: False)
     general = nb.Simulation(_one_to_one_network(), progress=False, threads=1)
     assert not any(p.identity_rows for p in general.structure.projections)
-    assert _spikes(general.run(200.0)) == expected
+    assert _spikes(general.run(300.0)) == expected
     np.testing.assert_array_equal(general.compiled.populations[1].state, fast.compiled.populations[1].state)
 
 
