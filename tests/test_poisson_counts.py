@@ -112,3 +112,20 @@ def test_an_absurd_rate_is_one_line_not_a_huge_table(rate_hz, dt_ms, words):
         net.add(nb.Population(2, "poisson_generator", {"rate": rate_hz}, name="a"))
         nb.run(net, 10 * dt_ms, progress=False)
     assert words in str(err.value)
+
+
+@pytest.mark.parametrize("lam", [0.5, 1.6, 2.32, 12.0])
+def test_count_is_the_inversion_of_the_streams_uniform(lam):
+    """poisson_count's integer slice of the guide table picks the count the plain inversion does: the first
+    k with 1 - uniform <= CDF[k], the uniform being next_double's (reference xoshiro256** in Python)."""
+    from neurobox.neurons.sources import _PG_REST_LEN, _PG_TABLES, poisson_constants, poisson_count
+    from neurobox.random import reference_next_uint64
+    c = poisson_constants({"rate": lam / 0.1 * 1e3}, 0.1, 1)
+    first, length = _PG_TABLES, int(c[_PG_REST_LEN])  # lam < 30: one table, its guide right after it
+    cdf = c[first:first + length]
+    seed = [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x2545F4914F6CDD1D]
+    stream, reference = np.array(seed, np.uint64), list(seed)
+    for _ in range(4000):
+        u = 1.0 - (reference_next_uint64(reference) >> 11) * (1.0 / 9007199254740992.0)
+        expected = min(int(np.searchsorted(cdf, u, side="left")), length - 1)
+        assert poisson_count(stream, c, first, length, first + length) == expected
