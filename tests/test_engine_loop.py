@@ -52,8 +52,10 @@ def _mixed_network(record_exc=True):
     net.connect("inh", "exc", "fixed_probability", p=0.1, weight=4.0, delay=0.8, receptor="inhibitory")
     net.connect("bg", "exc", "fixed_probability", p=0.02, weight=1.0, delay=1.0,
                 plasticity={"rule": "stdp", "A_plus": 0.01, "A_minus": 0.012, "w_max": 3.0})
-    net.population("drive", 100, "poisson_generator", {"rate": 15000.0})  # counts of 1 to 2 spikes per step
-    net.connect("drive", "inh", "one_to_one", weight=1.0, delay=1.5)  # monotone rows: a block's spikes are a range
+    net.population("drive", 400, "poisson_generator", {"rate": 15000.0})  # counts of 1 to 2 spikes per step
+    # identity rows (monotone: a block's spikes are a range) into "exc", which two threads cut in two
+    net.connect("drive", "exc", "one_to_one", weight={"distribution": "uniform", "low": 0.01, "high": 0.03},
+                delay=1.5)
     net.record("exc", ["V_m"], neurons=[0, 5])
     return net
 
@@ -72,8 +74,8 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         _, _, runs, blocks = sim.structure.task_tables(True, threads)
         assert [p.monotone_rows for p in sim.structure.projections].count(True) == 1  # the one_to_one
         assert len(runs) == threads
-        if threads > 1:  # a population cut between two threads: its update and its delivery in two blocks
-            assert any(not whole for _, _, _, whole, _ in blocks)
+        if threads > 1:  # "exc" cut between two threads: its update and its delivery in two blocks
+            assert any(k == 1 and not whole for k, _, _, whole, _ in blocks)
         res = sim.run(300.0)  # the forms compared on windows of 200 steps, from the second chunk at the latest
         if threads > 1:
             assert sim.steps_by_form["parallel"] >= 400 and sim.steps_by_form["serial"] >= 400
@@ -84,39 +86,12 @@ def test_spikes_are_the_same_for_one_and_two_threads_and_serial(monkeypatch):
         assert _spikes(res) == expected, threads
         np.testing.assert_array_equal(res.trace("exc", "V_m").values,
                                       serial.results().trace("exc", "V_m").values)
-
-
-def _one_to_one_network():
-    """Poisson drive one-to-one into two populations: uniform delay (identity rows), per-synapse delays."""
-    net = nb.Network(dt=0.1, seed=9)
-    net.population("drive", 200, "poisson_generator", {"rate": 20000.0})  # counts of 2 a step on average
-    net.population("exc", 200, "iaf_psc_exp")
-    net.population("late", 200, "iaf_psc_exp")
-    net.connect("drive", "exc", "one_to_one", weight={"distribution": "uniform", "low": 20.0, "high": 40.0},
-                delay=1.5)
-    net.connect("drive", "late", "one_to_one", weight=30.0, delay={"distribution": "uniform", "low": 0.5,
-                                                                  "high": 2.0})
-    net.connect("exc", "late", "fixed_probability", p=0.1, weight=50.0, delay=1.0)
-    return net
-
-
-def test_identity_rows_are_delivered_by_the_spike_itself_with_the_same_sums(monkeypatch):
-    fast = nb.Simulation(_one_to_one_network(), progress=False, threads=1)
-    # both one_to_one projections have identity rows; the one with per-synapse delays is delivered by rows
-    assert [p.identity_rows for p in fast.structure.projections] == [True, True, False]
-    expected = _spikes(fast.run(300.0))
-    assert sum(len(t) for t, _ in expected.values()) > 5000
-    if numba.config.NUMBA_NUM_THREADS >= 2:  # "exc" cut between two threads: each delivers its block's spikes
-        monkeypatch.setattr(codegen, "PARALLEL_MIN_NEURONS", 10)
-        shared = nb.Simulation(_one_to_one_network(), progress=False, threads=2)
-        _, _, _, blocks = shared.structure.task_tables(True, 2)
-        assert any(k == 1 and not whole for k, _, _, whole, _ in blocks)
-        assert _spikes(shared.run(300.0)) == expected and shared.steps_by_form["parallel"] >= 400
+    # the identity rows delivered by the spike itself add what the rows would, in the same order
+    assert [p.identity_rows for p in serial.structure.projections].count(True) == 1
     monkeypatch.setattr(simulation, "_identity_rows", lambda cp: False)
-    general = nb.Simulation(_one_to_one_network(), progress=False, threads=1)
-    assert not any(p.identity_rows for p in general.structure.projections)
-    assert _spikes(general.run(300.0)) == expected
-    np.testing.assert_array_equal(general.compiled.populations[1].state, fast.compiled.populations[1].state)
+    by_rows = nb.Simulation(_mixed_network(), progress=False, threads=1)
+    assert not any(p.identity_rows for p in by_rows.structure.projections)
+    assert _spikes(by_rows.run(300.0)) == expected
 
 
 def test_spike_range_of_monotone_rows_holds_every_spike_that_reaches_a_block():

@@ -9,7 +9,7 @@ to the targets and the recorder records count events at the same time.
 The count is drawn by inversion from a CDF table in the constants,
 started from a guide table (the first candidate count for each of
 POISSON_GUIDE equal slices of [0, 1], so the search rarely takes a step:
-the same count as a search from 0: 5-7 ns per neuron-step at rate dt
+the same count as a search from 0: 4-7 ns per neuron-step at rate dt
 = 1.3-2.3 against 12-15 ns for a search from 0, which stays where
 P(count 0) >= 0.8, about 2.5 ns at rate dt = 0.01, 3.5 at 0.1; means
 above 30 are a sum of draws of at most 30 each); it is clipped at
