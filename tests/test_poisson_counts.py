@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import neurobox as nb
-from neurobox.neurons.sources import POISSON_GENERATOR, poisson_cdf, poisson_max_count
+from neurobox.neurons.sources import (_PG_REST_LEN, _PG_TABLES, POISSON_GENERATOR, poisson_cdf, poisson_constants,
+                                      poisson_count, poisson_max_count)
+from neurobox.random import reference_next_uint64
 
 
 def counts_per_neuron_step(rate_hz, n=2000, steps=500, dt=0.1, seed=4):
@@ -118,8 +120,6 @@ def test_an_absurd_rate_is_one_line_not_a_huge_table(rate_hz, dt_ms, words):
 def test_count_is_the_inversion_of_the_streams_uniform(lam):
     """poisson_count's integer slice of the guide table picks the count the plain inversion does: the first
     k with 1 - uniform <= CDF[k], the uniform being next_double's (reference xoshiro256** in Python)."""
-    from neurobox.neurons.sources import _PG_REST_LEN, _PG_TABLES, poisson_constants, poisson_count
-    from neurobox.random import reference_next_uint64
     c = poisson_constants({"rate": lam / 0.1 * 1e3}, 0.1, 1)
     first, length = _PG_TABLES, int(c[_PG_REST_LEN])  # lam < 30: one table, its guide right after it
     cdf = c[first:first + length]
