@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import RESULTS, ROOT, rss_mb, run_child, wait_quiet  # noqa: E402
+from runner import NEUROBOX_WARMUP_MS, RESULTS, ROOT, rss_mb, run_child, wait_quiet  # noqa: E402
 
 NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 NEST_SCRIPT = ROOT / "benchmarks" / "peers" / "nest_microcircuit.py"
@@ -256,9 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     elif "neurobox" in tools:  # the user's caches: fill them (untimed) so that every timed run loads the loop
         env = None
         log("neurobox: filling the compile cache (untimed)")
-        # the loop is the same at every scale: fill it at 0.1 (big enough for the threaded form, which a run
-        # compiles when it first compares the two forms, after its first chunk: hence 500 ms)
-        warm = argparse.Namespace(**{**vars(cfg), "duration": 500.0, "warmup": 0.0, "wait_quiet": 0.0})
+        # the loop is the same at every scale: fill it at 0.1 (big enough for the threaded form)
+        warm = argparse.Namespace(**{**vars(cfg), "duration": NEUROBOX_WARMUP_MS, "warmup": 0.0, "wait_quiet": 0.0})
         one_run("neurobox", 0.1, warm, env)
     for scale in scales:
         for tool in tools:

@@ -36,7 +36,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import RESULTS, ROOT, run_child, wait_quiet  # noqa: E402
+from runner import NEUROBOX_WARMUP_MS, RESULTS, ROOT, run_child, wait_quiet  # noqa: E402
 
 TOOLS = ("neurobox", "brian2_runtime", "brian2_standalone", "nest_1t", "nest_2t")
 TOOL_LABEL = {
@@ -168,10 +168,9 @@ def section_main(cfg, tools, record) -> list[dict]:
             if cfg.warmup:
                 for tool in tools:
                     if tool in ("neurobox", "brian2_runtime", "brian2_standalone"):
-                        # Fill compile caches so that setup_s is the warm figure (neurobox: a run long
-                        # enough to compare its two forms of the loop, which compiles the threaded one);
-                        # cpp_standalone recompiles per duration, so it warms the same run.
-                        wdur = {"brian2_standalone": dur, "neurobox": min(dur, 500.0)}.get(tool, 10.0)
+                        # Fill compile caches so that setup_s is the warm figure (neurobox: both forms of
+                        # its loop); cpp_standalone recompiles per duration, so it warms the same run.
+                        wdur = {"brian2_standalone": dur, "neurobox": min(dur, NEUROBOX_WARMUP_MS)}.get(tool, 10.0)
                         seed = cfg.seed if cfg.seed is not None else None
                         log(f"  warm-up {tool} {net} {wdur:g} ms")
                         res = run_child(command(tool, net, wdur, seed, cfg), timeout=cfg.timeout)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+NEUROBOX_WARMUP_MS = 500.0
+"""An untimed neurobox run this long (dt 0.1 ms) compares the Simulation's two forms of the loop, which
+compiles the threaded one (after a first chunk of 2000 steps): no timed run then compiles."""
 
 
 def rss_mb() -> float:

@@ -55,10 +55,21 @@ def next_uint64(s):
     return result
 
 
+TWO_53 = np.uint64(1 << 53)
+"""next_bits53 gives 0 <= m < TWO_53; next_double is m * INV_TWO_53."""
+INV_TWO_53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, inline="always")
+def next_bits53(s):
+    """The top 53 bits m of stream `s`'s next output: next_double's numerator."""
+    return next_uint64(s) >> uint64(11)
+
+
 @njit(cache=True)
 def next_double(s):
-    """A uniform float64 in [0, 1) from stream `s`."""
-    return float(next_uint64(s) >> uint64(11)) * (1.0 / 9007199254740992.0)
+    """A uniform float64 in [0, 1) from stream `s`: next_bits53 times 2^-53 (exact)."""
+    return float(next_bits53(s)) * INV_TWO_53
 
 
 def reference_next_uint64(s: list[int]) -> int:

@@ -35,7 +35,7 @@ from numba import njit
 from neurobox.checks import given, numbers
 from neurobox.errors import ConfigError
 from neurobox.neurons.base import NeuronModel, Parameter, StateVariable
-from neurobox.random import next_double, next_uint64
+from neurobox.random import INV_TWO_53, TWO_53, next_bits53, next_double
 
 
 POISSON_TAIL = 1e-12   # P(count > max count) per neuron and step, at most
@@ -43,7 +43,6 @@ POISSON_MAX_RATE_HZ = 1e6   # the highest rate a poisson_generator takes (a spik
 POISSON_MAX_MEAN = 1e4      # the largest mean count per step (rate dt) it draws: its tables grow with it
 POISSON_CHUNK = 30.0   # the largest mean one table covers; larger means are a sum of draws
 POISSON_GUIDE = 256    # slices of the guide table (a power of 2: u * POISSON_GUIDE is exact)
-_TWO_53 = np.uint64(1 << 53)
 _GUIDE_SHIFT = np.uint64(53 - (POISSON_GUIDE.bit_length() - 1))  # r >> it = floor(r 2^-53 POISSON_GUIDE)
 POISSON_GUIDED_BELOW = 0.8  # the guide table serves where P(count 0) is below this (mean above 0.22)
 # constants of poisson_generator: N, max count, full chunks, length of each table, P(spike) of the bernoulli
@@ -96,12 +95,12 @@ def poisson_count(rng, c, first, length, guide):
 
     u = 1 - (the stream's uniform in [0, 1)), so that the count is >= 1 exactly where the bernoulli method
     fires (uniform < 1 - exp(-lam)): the two methods draw the same trains up to the counts above one.
-    The uniform is next_double's (the top 53 bits m of the next output, times 2^-53), so u = r 2^-53 exactly
-    with the integer r = 2^53 - m, and the guide's slice floor(u POISSON_GUIDE) is r >> _GUIDE_SHIFT: the
+    The uniform is next_double's (m = next_bits53, times 2^-53), so u = r 2^-53 exactly with the integer
+    r = 2^53 - m, and the guide's slice floor(u POISSON_GUIDE) is r >> _GUIDE_SHIFT: the
     same count as the floating-point slice, without turning u back into an integer (about 20 % less time a
     draw)."""
-    r = _TWO_53 - (next_uint64(rng) >> np.uint64(11))
-    u = float(r) * (1.0 / 9007199254740992.0)
+    r = TWO_53 - next_bits53(rng)
+    u = float(r) * INV_TWO_53
     k = int(c[guide + int(r >> _GUIDE_SHIFT)]) if guide >= 0 else 0
     last = length - 1
     while k < last and u > c[first + k]:
